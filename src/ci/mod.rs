@@ -1,0 +1,1 @@
+//! CI mode: rules, their config (with `.dive-ci` compatibility) and reporters. (Being written.)

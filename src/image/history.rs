@@ -1,0 +1,1 @@
+//! History entries and the Dockerfile instructions they stand for. (Being written.)
