@@ -1,1 +1,3 @@
-pub fn placeholder() {}
+//! layerscope: look inside container images.
+pub mod ci;
+pub mod image;

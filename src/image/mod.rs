@@ -1,0 +1,2 @@
+//! Image formats, manifests, configs, history and platform choice.
+pub mod history;
