@@ -1,1 +1,6 @@
-fn main(){}
+use clap::Parser;
+
+fn main() {
+    let cli = layerscope::cli::Cli::parse();
+    std::process::exit(layerscope::commands::run(cli));
+}

@@ -1,0 +1,193 @@
+//! `inspect`: format, platform, sizes and one row per layer, as text or versioned JSON.
+
+use crate::cli::OutputFormat;
+use crate::escape::escape_str;
+use crate::load::{LayerStatus, LoadedImage};
+use bytesize::ByteSize;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Version of the JSON document below; bump on any incompatible change.
+pub const INSPECT_SCHEMA: &str = "layerscope.inspect/v1";
+
+#[derive(Serialize)]
+struct InspectReport<'a> {
+    schema: &'static str,
+    source: &'a str,
+    format: &'static str,
+    tags: &'a [String],
+    platform: Option<String>,
+    config_digest: Option<&'a str>,
+    layer_count: usize,
+    compressed_bytes: u64,
+    uncompressed_bytes: u64,
+    content_bytes: u64,
+    layers: Vec<LayerRow>,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+struct LayerRow {
+    index: usize,
+    diff_id: Option<String>,
+    digest: Option<String>,
+    media_type: Option<String>,
+    compression: Option<String>,
+    compressed_bytes: u64,
+    uncompressed_bytes: u64,
+    entries: usize,
+    added: usize,
+    modified: usize,
+    removed: usize,
+    status: LayerStatus,
+    instruction: InstructionRow,
+}
+
+#[derive(Serialize)]
+struct InstructionRow {
+    kind: String,
+    text: String,
+    raw: String,
+    /// Indices of the history entries folded into this layer (ENV, WORKDIR … then its own).
+    history: Vec<usize>,
+}
+
+fn build(loaded: &LoadedImage) -> InspectReport<'_> {
+    let image = &loaded.image;
+    let tree = &loaded.tree;
+    let layers = loaded
+        .layers
+        .iter()
+        .map(|info| {
+            let (mut added, mut modified, mut removed) = (0, 0, 0);
+            for diff in tree.diff(info.index.checked_sub(1), info.index) {
+                match diff.kind {
+                    crate::tree::DiffKind::Added => added += 1,
+                    crate::tree::DiffKind::Modified => modified += 1,
+                    crate::tree::DiffKind::Removed => removed += 1,
+                    crate::tree::DiffKind::Unchanged => {}
+                }
+            }
+            let history = image.history.layers.get(info.index);
+            let layer_ref = &image.layers[info.index];
+            LayerRow {
+                index: info.index,
+                diff_id: info.diff_id.clone(),
+                digest: info.digest.clone(),
+                media_type: layer_ref.media_type.clone(),
+                compression: info.compression.map(|c| c.to_string()),
+                compressed_bytes: info.compressed_bytes,
+                uncompressed_bytes: info.uncompressed_bytes,
+                entries: info.entries,
+                added,
+                modified,
+                removed,
+                status: info.status.clone(),
+                instruction: InstructionRow {
+                    kind: history.map_or("?".into(), |h| h.instruction.kind.to_string()),
+                    text: history.map_or(String::new(), |h| h.instruction.text.clone()),
+                    raw: history.map_or(String::new(), |h| h.instruction.raw.clone()),
+                    history: history.map_or(Vec::new(), |h| h.entries.clone()),
+                },
+            }
+        })
+        .collect();
+    InspectReport {
+        schema: INSPECT_SCHEMA,
+        source: &image.source,
+        format: image.format.name(),
+        tags: &image.tags,
+        platform: image.platform.as_ref().map(|p| p.to_string()),
+        config_digest: image.config_digest.as_deref(),
+        layer_count: loaded.layers.len(),
+        compressed_bytes: loaded.layers.iter().map(|l| l.compressed_bytes).sum(),
+        uncompressed_bytes: loaded.layers.iter().map(|l| l.uncompressed_bytes).sum(),
+        content_bytes: loaded.layers.iter().map(|l| l.content_bytes).sum(),
+        layers,
+        warnings: &loaded.warnings,
+    }
+}
+
+pub fn run(loaded: &LoadedImage, format: OutputFormat, out: &mut dyn Write) -> io::Result<i32> {
+    let report = build(loaded);
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => write_text(&report, out)?,
+    }
+    Ok(0)
+}
+
+fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let size = |bytes: u64| format!("{} ({bytes} bytes)", ByteSize(bytes).display().si());
+    writeln!(out, "Image:         {}", escape_str(report.source))?;
+    writeln!(out, "Format:        {}", report.format)?;
+    if !report.tags.is_empty() {
+        writeln!(
+            out,
+            "Tags:          {}",
+            escape_str(&report.tags.join(", "))
+        )?;
+    }
+    writeln!(
+        out,
+        "Platform:      {}",
+        report.platform.as_deref().unwrap_or("(unknown)")
+    )?;
+    if let Some(digest) = report.config_digest {
+        writeln!(out, "Config:        {digest}")?;
+    }
+    writeln!(out, "Layers:        {}", report.layer_count)?;
+    writeln!(out, "Compressed:    {}", size(report.compressed_bytes))?;
+    writeln!(out, "Uncompressed:  {}", size(report.uncompressed_bytes))?;
+    writeln!(out, "File content:  {}", size(report.content_bytes))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  INSTRUCTION",
+        "#", "DIFF_ID", "COMPRESSED", "UNCOMPRESSED", "ADDED", "MODIF", "REMOVED"
+    )?;
+    for layer in &report.layers {
+        let diff_id = layer
+            .diff_id
+            .as_deref()
+            .map_or("-".to_string(), |d| d.chars().take(19).collect());
+        let mut instruction = if layer.instruction.text.is_empty() {
+            layer.instruction.kind.clone()
+        } else {
+            format!("{} {}", layer.instruction.kind, layer.instruction.text)
+        };
+        if let LayerStatus::Unavailable(reason) | LayerStatus::Truncated(reason) = &layer.status {
+            instruction = format!("[{reason}] {instruction}");
+        }
+        writeln!(
+            out,
+            "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  {}",
+            layer.index,
+            diff_id,
+            ByteSize(layer.compressed_bytes).display().si().to_string(),
+            ByteSize(layer.uncompressed_bytes)
+                .display()
+                .si()
+                .to_string(),
+            layer.added,
+            layer.modified,
+            layer.removed,
+            escape_str(&one_line(&instruction, 100)),
+        )?;
+    }
+    Ok(())
+}
+
+/// First line only, cut to `max` characters, for table cells.
+fn one_line(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("");
+    if line.chars().count() > max || text.contains('\n') {
+        let cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    } else {
+        line.to_string()
+    }
+}

@@ -1,0 +1,97 @@
+//! The CLI's subcommands: each loads the image through [`crate::load`] and renders plain
+//! data to stdout. Progress and errors go to stderr.
+
+mod inspect;
+mod listing;
+mod progress;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::escape::escape_str;
+use crate::image::OpenOptions;
+use crate::layer::ParseControl;
+use crate::load::{load_path, LoadOptions, LoadedImage};
+use std::io::{self, Write};
+
+/// Run the parsed command line and return the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let verbose = cli.global.verbose;
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            report_error(&error, verbose);
+            error.exit_code()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let global = &cli.global;
+    let code = match &cli.command {
+        Some(Command::Inspect(args)) => {
+            let loaded = load_image(&args.image, global)?;
+            inspect::run(&loaded, args.format, &mut out)
+        }
+        Some(Command::Ls(args)) => {
+            let loaded = load_image(&args.image, global)?;
+            listing::ls(&loaded, args, &mut out)
+        }
+        Some(Command::Changes(args)) => {
+            let loaded = load_image(&args.image, global)?;
+            listing::changes(&loaded, args, &mut out)
+        }
+        None => {
+            return Err(Error::Usage(
+                "give a subcommand (inspect, ls, changes); see --help".into(),
+            ))
+        }
+    }
+    .map_err(|e| Error::io("stdout", e))?;
+    out.flush().map_err(|e| Error::io("stdout", e))?;
+    Ok(code)
+}
+
+/// Print an error on one line (escaped: it may quote names from the image), and with
+/// `--verbose` its chain of causes.
+fn report_error(error: &Error, verbose: bool) {
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "layerscope: error: {}",
+        escape_str(&error.to_string())
+    );
+    if verbose {
+        let mut cause = std::error::Error::source(error);
+        while let Some(inner) = cause {
+            let _ = writeln!(stderr, "  caused by: {}", escape_str(&inner.to_string()));
+            cause = inner.source();
+        }
+    }
+}
+
+/// Load an image with the global options, showing progress on a terminal.
+pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
+    let options = LoadOptions {
+        open: OpenOptions {
+            platform: global.platform.clone(),
+            image: global.select_image.clone(),
+            verify: !global.no_verify,
+        },
+        verify: !global.no_verify,
+        threads: 0,
+    };
+    let control = ParseControl::default();
+    let mut bar = progress::ProgressBar::new(global.quiet);
+    let loaded = load_path(path, &options, &control, &mut |p| bar.update(p));
+    bar.finish();
+    let loaded = loaded?;
+    if !global.quiet {
+        let mut stderr = io::stderr().lock();
+        for warning in &loaded.warnings {
+            let _ = writeln!(stderr, "layerscope: warning: {}", escape_str(warning));
+        }
+    }
+    Ok(loaded)
+}

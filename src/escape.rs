@@ -1,0 +1,92 @@
+//! Terminal-safe rendering of bytes that come from an image.
+//!
+//! File names, link targets and history text are untrusted: an escape sequence in a
+//! file name must never reach the terminal raw. Printable UTF-8 passes through unchanged;
+//! control characters (C0, DEL, C1) and invalid UTF-8 bytes become `\xNN`.
+//! A literal backslash is left alone, so the output of a name without controls is the name itself.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// Escape `bytes` for display. Borrows when nothing needs escaping.
+pub fn escape_bytes(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if !text.chars().any(is_unsafe_char) {
+            return Cow::Borrowed(text);
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    push_escaped(&mut out, bytes);
+    Cow::Owned(out)
+}
+
+/// Escape a string that may carry control characters (history text, labels).
+pub fn escape_str(text: &str) -> Cow<'_, str> {
+    escape_bytes(text.as_bytes())
+}
+
+/// Append the escaped form of `bytes` to `out`.
+pub fn push_escaped(out: &mut String, mut bytes: &[u8]) {
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                push_valid(out, valid);
+                return;
+            }
+            Err(error) => {
+                let (valid, rest) = bytes.split_at(error.valid_up_to());
+                // SAFETY-free: `valid_up_to` guarantees this prefix is UTF-8.
+                push_valid(out, std::str::from_utf8(valid).unwrap_or_default());
+                let bad = error.error_len().unwrap_or(rest.len());
+                for byte in &rest[..bad] {
+                    let _ = write!(out, "\\x{byte:02x}");
+                }
+                bytes = &rest[bad..];
+            }
+        }
+    }
+}
+
+fn push_valid(out: &mut String, text: &str) {
+    for ch in text.chars() {
+        if is_unsafe_char(ch) {
+            let mut buf = [0u8; 4];
+            for byte in ch.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "\\x{byte:02x}");
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+}
+
+fn is_unsafe_char(ch: char) -> bool {
+    ch.is_control()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_names_are_borrowed_unchanged() {
+        assert!(matches!(
+            escape_bytes(b"/etc/passwd"),
+            Cow::Borrowed("/etc/passwd")
+        ));
+        assert_eq!(escape_bytes("/opt/ünïcode €".as_bytes()), "/opt/ünïcode €");
+    }
+
+    #[test]
+    fn escape_sequences_and_controls_never_pass_raw() {
+        let shown = escape_bytes(b"evil\x1b[31mred\x07\n\x7f");
+        assert_eq!(shown, "evil\\x1b[31mred\\x07\\x0a\\x7f");
+        assert!(!shown.contains('\x1b'));
+    }
+
+    #[test]
+    fn c1_controls_and_invalid_utf8_are_escaped_bytewise() {
+        assert_eq!(escape_bytes("a\u{9b}b".as_bytes()), "a\\xc2\\x9bb");
+        assert_eq!(escape_bytes(b"bad\xff\xfeend"), "bad\\xff\\xfeend");
+    }
+}

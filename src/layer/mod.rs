@@ -1,0 +1,357 @@
+//! A layer blob becomes a list of normalised records, in one streaming pass.
+//!
+//! The pass decompresses (by magic bytes), parses the tar, hashes every regular file's
+//! content with xxh3, and, when asked, computes the sha256 of both the compressed blob and
+//! the uncompressed tar, so that digests are verified at no extra read. File contents are
+//! never kept: a record holds the content's offset in the uncompressed stream.
+
+pub mod entry;
+
+pub use entry::{EntryKind, Meta, Record, Span};
+
+use crate::source::{decoder, Compression};
+use entry::{classify_name, normalize_path, Marker};
+use sha2::{Digest, Sha256};
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use xxhash_rust::xxh3::Xxh3;
+
+/// Buffer size for reading layer streams: large enough to keep the decoder and the hashers
+/// in their fast loops.
+const BUFFER: usize = 256 << 10;
+
+/// A parsed layer: records in tar order, plus what the pass measured.
+#[derive(Debug, Default)]
+pub struct ParsedLayer {
+    pub records: Vec<Record>,
+    /// Arena for record paths and link targets.
+    pub arena: Vec<u8>,
+    pub compression: Option<Compression>,
+    /// Bytes of the blob as stored.
+    pub compressed_bytes: u64,
+    /// Bytes of the uncompressed tar stream.
+    pub uncompressed_bytes: u64,
+    /// `sha256:<hex>` of the stored blob, when digests were computed.
+    pub compressed_digest: Option<String>,
+    /// `sha256:<hex>` of the uncompressed tar (the diff_id), when digests were computed.
+    pub diff_id: Option<String>,
+    /// Damage that did not stop the parse (the records before it are kept).
+    pub warnings: Vec<String>,
+    /// The stream ended early; what was read is kept.
+    pub truncated: bool,
+}
+
+impl ParsedLayer {
+    pub fn path(&self, record: &Record) -> &[u8] {
+        record.path.get(&self.arena)
+    }
+    pub fn link(&self, record: &Record) -> &[u8] {
+        record.link.get(&self.arena)
+    }
+}
+
+/// Options for one parse.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ParseOptions {
+    /// Compute sha256 digests of the blob and of the tar stream.
+    pub digests: bool,
+}
+
+/// Shared counters for progress reporting and cancellation.
+#[derive(Debug, Default)]
+pub struct ParseControl {
+    /// Compressed bytes read so far, summed over all layers being parsed.
+    pub bytes_read: AtomicU64,
+    /// Set to stop every parse at its next read.
+    pub cancel: AtomicBool,
+}
+
+/// Why a parse failed. The caller adds which layer it was.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error("corrupt {compression} stream: {source}")]
+    Decompress {
+        compression: Compression,
+        #[source]
+        source: io::Error,
+    },
+    #[error("invalid tar data: {0}")]
+    Tar(#[source] io::Error),
+    #[error("read failed: {0}")]
+    Read(#[source] io::Error),
+    #[error("interrupted")]
+    Cancelled,
+}
+
+/// Parse one layer blob.
+pub fn parse_layer(
+    blob: impl Read,
+    options: ParseOptions,
+    control: &ParseControl,
+) -> Result<ParsedLayer, LayerError> {
+    let mut raw_state = HashState::new(options.digests);
+    let mut tar_state = HashState::new(options.digests);
+    let mut layer = ParsedLayer::default();
+
+    let (result, compression) = {
+        let counted = HashingReader {
+            inner: blob,
+            state: &mut raw_state,
+            control: Some(control),
+        };
+        let mut buffered = BufReader::with_capacity(BUFFER, counted);
+        let compression = Compression::detect(buffered.fill_buf().map_err(LayerError::Read)?);
+        layer.compression = Some(compression);
+        if compression == Compression::None {
+            tar_state.hasher = None;
+        }
+        let decoded = decoder(compression, buffered).map_err(LayerError::Read)?;
+        // An uncompressed blob is its own tar stream: hash it once.
+        let tar_stream = HashingReader {
+            inner: decoded,
+            state: &mut tar_state,
+            control: None,
+        };
+        let result = read_entries(BufReader::with_capacity(BUFFER, tar_stream), &mut layer);
+        (result, compression)
+    };
+    let outcome = result.map_err(|error| {
+        if control.cancel.load(Ordering::Relaxed) {
+            LayerError::Cancelled
+        } else if tar_state.read_failed && compression != Compression::None {
+            LayerError::Decompress {
+                compression,
+                source: error,
+            }
+        } else {
+            LayerError::Tar(error)
+        }
+    });
+
+    layer.compressed_bytes = raw_state.count;
+    layer.uncompressed_bytes = tar_state.count;
+    match outcome {
+        Ok(()) => {}
+        Err(LayerError::Tar(e)) | Err(LayerError::Decompress { source: e, .. })
+            if e.kind() == io::ErrorKind::UnexpectedEof =>
+        {
+            layer.truncated = true;
+            layer.warnings.push(format!(
+                "the layer ends early after {} entries ({e})",
+                layer.records.len()
+            ));
+        }
+        Err(e) => return Err(e),
+    }
+    if !layer.truncated {
+        let uncompressed = layer.compression == Some(Compression::None);
+        layer.compressed_digest = raw_state.finish();
+        layer.diff_id = if uncompressed {
+            layer.compressed_digest.clone()
+        } else {
+            tar_state.finish()
+        };
+    }
+    Ok(layer)
+}
+
+fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
+    let mut archive = tar::Archive::new(stream);
+    let mut content = vec![0u8; BUFFER];
+    let mut escaped = 0usize;
+    let mut meaningless = 0usize;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let header = entry.header();
+        let entry_type = header.entry_type();
+        let kind = match entry_type {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                EntryKind::File
+            }
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            tar::EntryType::Link => EntryKind::Hardlink,
+            tar::EntryType::Char => EntryKind::Char,
+            tar::EntryType::Block => EntryKind::Block,
+            tar::EntryType::Fifo => EntryKind::Fifo,
+            // Global PAX headers and GNU volume labels carry no file.
+            _ => continue,
+        };
+        let mode = (header.mode().unwrap_or(0o644) & 0o7777) as u16;
+        let mut uid = header.uid().unwrap_or(0);
+        let mut gid = header.gid().unwrap_or(0);
+        let mut mtime = header.mtime().map(|t| t as i64).unwrap_or(0);
+        if let Some(extensions) = entry.pax_extensions()? {
+            for extension in extensions.flatten() {
+                let value = extension.value().ok().map(str::trim);
+                match (extension.key(), value) {
+                    (Ok("uid"), Some(v)) => uid = v.parse().unwrap_or(uid),
+                    (Ok("gid"), Some(v)) => gid = v.parse().unwrap_or(gid),
+                    (Ok("mtime"), Some(v)) => {
+                        let whole = v.split('.').next().unwrap_or(v);
+                        mtime = whole.parse().unwrap_or(mtime);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let size = entry.size();
+        let offset = entry.raw_file_position();
+        let link_raw = match kind {
+            EntryKind::Symlink | EntryKind::Hardlink => {
+                entry.link_name_bytes().map(|l| l.into_owned())
+            }
+            _ => None,
+        };
+
+        // Path: normalise into the arena, then decode whiteout markers from the last name.
+        let path_start = layer.arena.len();
+        let cleaning = normalize_path(&entry.path_bytes(), &mut layer.arena);
+        escaped += usize::from(cleaning.escaped_root);
+        let path_end = layer.arena.len();
+        if path_end == path_start {
+            continue; // the root entry: the rootfs itself is not listed
+        }
+        let path_bytes = &layer.arena[path_start..path_end];
+        let name_start = path_bytes
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(0, |i| i + 1);
+        let (kind, path) = match classify_name(&path_bytes[name_start..]) {
+            Marker::None => (kind, span(path_start, path_end)),
+            Marker::Opaque => {
+                let dir_end = path_start + name_start.saturating_sub(1);
+                (EntryKind::Opaque, span(path_start, dir_end))
+            }
+            Marker::Whiteout(target) => {
+                // Rewrite `dir/.wh.name` in place as `dir/name`.
+                let target = target.to_vec();
+                layer.arena.truncate(path_start + name_start);
+                layer.arena.extend_from_slice(&target);
+                (EntryKind::Whiteout, span(path_start, layer.arena.len()))
+            }
+            Marker::Meaningless => {
+                meaningless += 1;
+                layer.arena.truncate(path_start);
+                continue;
+            }
+        };
+
+        let link = match link_raw {
+            Some(target) => {
+                let start = layer.arena.len();
+                if kind == EntryKind::Hardlink {
+                    normalize_path(&target, &mut layer.arena);
+                } else {
+                    layer.arena.extend_from_slice(&target);
+                }
+                span(start, layer.arena.len())
+            }
+            None => Span::EMPTY,
+        };
+
+        let hash = if kind == EntryKind::File {
+            hash_content(&mut entry, &mut content)?
+        } else {
+            0
+        };
+        layer.records.push(Record {
+            path,
+            link,
+            meta: Meta {
+                kind,
+                mode,
+                uid: u32::try_from(uid).unwrap_or(u32::MAX),
+                gid: u32::try_from(gid).unwrap_or(u32::MAX),
+                size,
+                mtime,
+                hash,
+                offset,
+            },
+        });
+    }
+    // Read past the end-of-archive marker so that the digests cover the whole stream.
+    io::copy(&mut archive.into_inner(), &mut io::sink())?;
+    if escaped > 0 {
+        layer.warnings.push(format!(
+            "{escaped} entries had paths climbing above the root with `..`; they were clamped at /"
+        ));
+    }
+    if meaningless > 0 {
+        layer.warnings.push(format!(
+            "{meaningless} whiteout entries named nothing (`.wh.` or AUFS internals) and were ignored"
+        ));
+    }
+    Ok(())
+}
+
+fn span(start: usize, end: usize) -> Span {
+    Span {
+        start: start as u32,
+        len: (end - start) as u32,
+    }
+}
+
+fn hash_content(entry: &mut impl Read, buffer: &mut [u8]) -> io::Result<u64> {
+    let mut hasher = Xxh3::new();
+    loop {
+        match entry.read(buffer) {
+            Ok(0) => return Ok(hasher.digest()),
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Running sha256 and byte count of a stream.
+struct HashState {
+    hasher: Option<Sha256>,
+    count: u64,
+    /// The wrapped reader failed: for the tar stream, that means the decoder did.
+    read_failed: bool,
+}
+
+impl HashState {
+    fn new(digest: bool) -> Self {
+        HashState {
+            hasher: digest.then(Sha256::new),
+            count: 0,
+            read_failed: false,
+        }
+    }
+
+    fn finish(self) -> Option<String> {
+        self.hasher
+            .map(|h| format!("sha256:{}", hex::encode(h.finalize())))
+    }
+}
+
+struct HashingReader<'a, R> {
+    inner: R,
+    state: &'a mut HashState,
+    control: Option<&'a ParseControl>,
+}
+
+impl<R: Read> Read for HashingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(control) = self.control {
+            if control.cancel.load(Ordering::Relaxed) {
+                // Not `Interrupted`: `read_exact` and `io::copy` would retry that forever.
+                return Err(io::Error::other("cancelled"));
+            }
+        }
+        let n = self
+            .inner
+            .read(buf)
+            .inspect_err(|_| self.state.read_failed = true)?;
+        if let Some(hasher) = &mut self.state.hasher {
+            hasher.update(&buf[..n]);
+        }
+        self.state.count += n as u64;
+        if let Some(control) = self.control {
+            control.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,65 @@
+//! Compression detection by magic bytes, and the matching streaming decoders.
+
+use std::fmt;
+use std::io::{self, BufRead, Read};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// Detect by magic bytes: gzip `1f 8b`, zstd `28 b5 2f fd`; anything else is plain.
+    pub fn detect(magic: &[u8]) -> Compression {
+        if magic.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// What a media type says about compression, if it says anything.
+    pub fn from_media_type(media_type: &str) -> Option<Compression> {
+        if media_type.ends_with("gzip") {
+            Some(Compression::Gzip)
+        } else if media_type.ends_with("zstd") {
+            Some(Compression::Zstd)
+        } else if media_type.ends_with(".tar") || media_type.ends_with("tar.diff") {
+            Some(Compression::None)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Compression::None => "tar",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        })
+    }
+}
+
+/// A decoder over `reader`. Gzip is read as a multi-member stream, which is what estargz
+/// (a gzip member per file plus a footer member) and `pigz` write.
+pub fn decoder<'a, R: BufRead + 'a>(
+    compression: Compression,
+    reader: R,
+) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match compression {
+        Compression::None => Box::new(reader),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
+        Compression::Zstd => {
+            // The default window limit (128 MiB) stays: a larger one lets a hostile frame
+            // claim gigabytes of memory.
+            Box::new(zstd::stream::read::Decoder::with_buffer(reader)?)
+        }
+    })
+}

@@ -1,0 +1,422 @@
+//! Bytes in: a file, a directory or stdin becomes a set of named byte streams.
+//!
+//! A tar archive is indexed once (member name → offset and size), so that blobs can later
+//! be read by offset from several threads at once. An outer gzip/zstd compression, and
+//! stdin, are spooled once to an unnamed temporary file, because image formats need random
+//! access (`manifest.json` usually comes last). Nothing here knows about images.
+
+mod compression;
+
+pub use compression::{decoder, Compression};
+
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// JSON documents (manifests, configs, indexes) larger than this are refused: a real one is
+/// a few KiB, and reading a hostile multi-GiB "config" into memory is what we must avoid.
+pub const JSON_LIMIT: u64 = 64 << 20;
+
+/// How many symlink hops between tar members are followed before giving up.
+const MAX_LINK_HOPS: usize = 16;
+
+/// Where an image's bytes come from.
+pub struct Source {
+    display: String,
+    outer: Compression,
+    kind: Kind,
+}
+
+enum Kind {
+    Dir(PathBuf),
+    Tar {
+        file: Arc<File>,
+        members: HashMap<String, Member>,
+    },
+}
+
+/// One member of an indexed tar archive.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub offset: u64,
+    pub size: u64,
+    /// Target member of a symlink or hardlink member, already resolved to a member name.
+    pub link: Option<String>,
+    /// The archive ends before this member's data does.
+    pub truncated: bool,
+}
+
+impl Source {
+    /// Open `path`: `-` is stdin, a directory is read in place, a file is indexed as a tar,
+    /// after undoing an outer gzip or zstd compression.
+    pub fn open(path: &str) -> Result<Source> {
+        if path == "-" {
+            return Self::from_stdin();
+        }
+        let fs_path = Path::new(path);
+        let meta = std::fs::metadata(fs_path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Ok(Source {
+                display: path.to_string(),
+                outer: Compression::None,
+                kind: Kind::Dir(fs_path.to_path_buf()),
+            });
+        }
+        let file = File::open(fs_path).map_err(|e| Error::io(path, e))?;
+        Self::from_file(path.to_string(), file)
+    }
+
+    fn from_stdin() -> Result<Source> {
+        let display = "<stdin>".to_string();
+        let mut spool = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
+        io::copy(&mut io::stdin().lock(), &mut spool).map_err(|e| Error::io(&display, e))?;
+        Self::from_file(display, spool)
+    }
+
+    fn from_file(display: String, mut file: File) -> Result<Source> {
+        let mut magic = [0u8; 8];
+        let got = read_up_to(&mut file, &mut magic).map_err(|e| Error::io(&display, e))?;
+        if got == 0 {
+            return Err(Error::NotAnImage {
+                path: display,
+                reason: "the file is empty".into(),
+            });
+        }
+        let outer = Compression::detect(&magic[..got]);
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&display, e))?;
+        if outer != Compression::None {
+            file = spool_decompressed(&display, file, outer)?;
+        }
+        let members = index_tar(&display, &mut file)?;
+        Ok(Source {
+            display,
+            outer,
+            kind: Kind::Tar {
+                file: Arc::new(file),
+                members,
+            },
+        })
+    }
+
+    /// The name to show for this source in messages.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The compression of the archive as a whole (`docker save | gzip`), if any.
+    pub fn outer_compression(&self) -> Compression {
+        self.outer
+    }
+
+    pub fn is_directory(&self) -> bool {
+        matches!(self.kind, Kind::Dir(_))
+    }
+
+    /// Does the named file or member exist (after following member links)?
+    pub fn exists(&self, name: &str) -> bool {
+        match &self.kind {
+            Kind::Dir(root) => safe_join(root, name).is_some_and(|p| p.is_file()),
+            Kind::Tar { members, .. } => resolve(members, name).is_some(),
+        }
+    }
+
+    /// Size in bytes of the named file or member.
+    pub fn size(&self, name: &str) -> Option<u64> {
+        match &self.kind {
+            Kind::Dir(root) => safe_join(root, name)
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len()),
+            Kind::Tar { members, .. } => resolve(members, name).map(|m| m.size),
+        }
+    }
+
+    /// Whether the archive ends before the member's data does.
+    pub fn is_truncated(&self, name: &str) -> bool {
+        match &self.kind {
+            Kind::Dir(_) => false,
+            Kind::Tar { members, .. } => resolve(members, name).is_some_and(|m| m.truncated),
+        }
+    }
+
+    /// Names of all regular members (tar) or nothing for a directory, sorted.
+    pub fn member_names(&self) -> Vec<&str> {
+        match &self.kind {
+            Kind::Dir(_) => Vec::new(),
+            Kind::Tar { members, .. } => {
+                let mut names: Vec<&str> = members.keys().map(String::as_str).collect();
+                names.sort_unstable();
+                names
+            }
+        }
+    }
+
+    /// Open a blob for streaming. Several readers may be open at once, from several threads.
+    pub fn open_member(&self, name: &str) -> Result<BlobReader> {
+        match &self.kind {
+            Kind::Dir(root) => {
+                let path = safe_join(root, name).ok_or_else(|| self.missing(name))?;
+                let file = File::open(&path).map_err(|e| {
+                    if e.kind() == io::ErrorKind::NotFound {
+                        self.missing(name)
+                    } else {
+                        Error::io(path.display().to_string(), e)
+                    }
+                })?;
+                Ok(BlobReader::File(file))
+            }
+            Kind::Tar { file, members } => {
+                let member = resolve(members, name).ok_or_else(|| self.missing(name))?;
+                Ok(BlobReader::Range {
+                    file: Arc::clone(file),
+                    pos: member.offset,
+                    end: member.offset + member.size,
+                })
+            }
+        }
+    }
+
+    /// Read a small document (JSON) fully, refusing anything over [`JSON_LIMIT`].
+    pub fn read_small(&self, name: &str) -> Result<Vec<u8>> {
+        let size = self.size(name).ok_or_else(|| self.missing(name))?;
+        if size > JSON_LIMIT {
+            return Err(Error::MemberTooLarge {
+                path: self.display.clone(),
+                member: name.to_string(),
+                size,
+                limit: JSON_LIMIT,
+            });
+        }
+        if self.is_truncated(name) {
+            return Err(Error::Truncated {
+                path: self.display.clone(),
+                detail: format!("{name} is cut short"),
+            });
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        self.open_member(name)?
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(format!("{}: {name}", self.display), e))?;
+        Ok(bytes)
+    }
+
+    fn missing(&self, name: &str) -> Error {
+        Error::MissingBlob {
+            path: self.display.clone(),
+            digest: name.to_string(),
+            what: "no such file in the image".into(),
+        }
+    }
+}
+
+/// A stream over one blob: a whole file, or a byte range of the indexed archive read with
+/// positional reads, so that readers on different threads never share a file cursor.
+pub enum BlobReader {
+    File(File),
+    Range { file: Arc<File>, pos: u64, end: u64 },
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            BlobReader::File(file) => file.read(buf),
+            BlobReader::Range { file, pos, end } => {
+                let want = (*end - *pos).min(buf.len() as u64) as usize;
+                if want == 0 {
+                    return Ok(0);
+                }
+                let got = file.read_at(&mut buf[..want], *pos)?;
+                *pos += got as u64;
+                Ok(got)
+            }
+        }
+    }
+}
+
+/// Join a member name under a directory, refusing names that could leave it.
+fn safe_join(root: &Path, name: &str) -> Option<PathBuf> {
+    let relative = Path::new(name);
+    let clean = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    clean.then(|| root.join(relative))
+}
+
+fn resolve<'a>(members: &'a HashMap<String, Member>, name: &str) -> Option<&'a Member> {
+    let mut current = members.get(normalize_member(name).as_str())?;
+    for _ in 0..MAX_LINK_HOPS {
+        match &current.link {
+            Some(target) => current = members.get(target)?,
+            None => return Some(current),
+        }
+    }
+    None
+}
+
+/// Member names are compared without a leading `./` or `/`, and with `.`/`..` resolved.
+pub fn normalize_member(name: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in name.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn spool_decompressed(display: &str, file: File, compression: Compression) -> Result<File> {
+    let mut spool = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
+    let mut decoder = decoder(compression, BufReader::with_capacity(1 << 20, file))
+        .map_err(|e| Error::io(display, e))?;
+    io::copy(&mut decoder, &mut spool).map_err(|e| Error::CorruptArchive {
+        path: display.to_string(),
+        detail: format!("outer {compression} stream: {e}"),
+    })?;
+    spool
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(display, e))?;
+    Ok(spool)
+}
+
+/// Index every member of a tar archive without reading member data.
+fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> {
+    let len = file.metadata().map_err(|e| Error::io(display, e))?.len();
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io(display, e))?;
+    let not_tar = |detail: String| Error::NotAnImage {
+        path: display.to_string(),
+        reason: detail,
+    };
+    let mut archive = tar::Archive::new(BufReader::new(&*file));
+    let entries = archive
+        .entries_with_seek()
+        .map_err(|e| not_tar(format!("not a tar archive ({e})")))?;
+    let mut members = HashMap::new();
+    let mut links: Vec<(String, String, bool)> = Vec::new();
+    for (position, entry) in entries.enumerate() {
+        let entry = entry.map_err(|e| {
+            if position == 0 {
+                not_tar(format!("not a tar archive ({e})"))
+            } else if e.kind() == io::ErrorKind::UnexpectedEof {
+                Error::Truncated {
+                    path: display.to_string(),
+                    detail: format!("after member {position}: {e}"),
+                }
+            } else {
+                Error::CorruptArchive {
+                    path: display.to_string(),
+                    detail: format!("member {position}: {e}"),
+                }
+            }
+        })?;
+        let name = normalize_member(&String::from_utf8_lossy(&entry.path_bytes()));
+        let kind = entry.header().entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            if let Some(target) = entry.link_name_bytes() {
+                links.push((
+                    name,
+                    String::from_utf8_lossy(&target).into_owned(),
+                    kind.is_symlink(),
+                ));
+            }
+            continue;
+        }
+        if !(kind.is_file() || kind.is_contiguous()) {
+            continue;
+        }
+        let offset = entry.raw_file_position();
+        let size = entry.size();
+        let truncated = offset.saturating_add(size) > len;
+        let size = if truncated {
+            len.saturating_sub(offset)
+        } else {
+            size
+        };
+        members.insert(
+            name,
+            Member {
+                offset,
+                size,
+                link: None,
+                truncated,
+            },
+        );
+    }
+    if members.is_empty() && links.is_empty() {
+        return Err(not_tar("the archive has no files".into()));
+    }
+    for (name, target, is_symlink) in links {
+        // A symlink target is relative to the link's directory; a hardlink names a member.
+        let resolved = if is_symlink && !target.starts_with('/') {
+            let dir = name.rsplit_once('/').map_or("", |(dir, _)| dir);
+            normalize_member(&format!("{dir}/{target}"))
+        } else {
+            normalize_member(&target)
+        };
+        members.insert(
+            name,
+            Member {
+                offset: 0,
+                size: 0,
+                link: Some(resolved),
+                truncated: false,
+            },
+        );
+    }
+    // Give each link member the size of what it points to, so `size()` needs no special case.
+    let sizes: Vec<(String, u64, bool)> = members
+        .iter()
+        .filter(|(_, m)| m.link.is_some())
+        .filter_map(|(name, _)| {
+            resolve(&members, name).map(|m| (name.clone(), m.size, m.truncated))
+        })
+        .collect();
+    for (name, size, truncated) in sizes {
+        if let Some(member) = members.get_mut(&name) {
+            member.size = size;
+            member.truncated = truncated;
+        }
+    }
+    Ok(members)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_are_normalised() {
+        assert_eq!(normalize_member("./blobs/sha256/ab"), "blobs/sha256/ab");
+        assert_eq!(normalize_member("/a/./b/../c"), "a/c");
+        assert_eq!(normalize_member("id/../x.tar"), "x.tar");
+    }
+
+    #[test]
+    fn directory_names_cannot_escape() {
+        let root = Path::new("/tmp/root");
+        assert!(safe_join(root, "blobs/sha256/ab").is_some());
+        assert!(safe_join(root, "../etc/passwd").is_none());
+        assert!(safe_join(root, "/etc/passwd").is_none());
+    }
+}

@@ -1,0 +1,296 @@
+//! The merged, layer-aware filesystem.
+//!
+//! One arena holds every path that any layer mentions (`Node`, addressed by `u32`), one
+//! vector holds every entry of every layer (`Entry`), and each node keeps the history of
+//! what each layer did to it (`Version`). Views — one layer, layers 0..N, a range A..B — are
+//! queries over those histories; the tree is never copied per layer.
+//!
+//! Building applies layers in order. Deletions (whiteouts, opaque directories, a directory
+//! replaced by a file) record a `Removed` version on each live node they hide, so their cost
+//! is proportional to what they remove, never a re-merge of lower layers.
+
+mod build;
+mod view;
+
+pub use build::TreeBuilder;
+pub use view::{Diff, DiffKind, ListingRow};
+
+use crate::layer::{EntryKind, Meta, Span};
+
+/// Index of a node in the arena.
+pub type NodeId = u32;
+/// Index of an entry in [`Tree::entries`].
+pub type EntryId = u32;
+/// Marks "no entry" / "no version".
+pub const NONE: u32 = u32::MAX;
+/// The root directory. It has no versions: it always exists.
+pub const ROOT: NodeId = 0;
+
+/// A path in the merged tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Node {
+    pub parent: NodeId,
+    name: Span,
+    versions_start: u32,
+    versions_len: u32,
+    children_start: u32,
+    children_len: u32,
+}
+
+/// One entry of one layer, attached to the node of its (normalised) path. Whiteouts are
+/// attached to the path they delete, opaque markers to their directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub layer: u16,
+    pub node: NodeId,
+    pub meta: Meta,
+    /// Link target, in [`Tree::link_bytes`].
+    pub link: Span,
+}
+
+/// What a layer did to a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// The path did not exist below and this layer created it.
+    Added,
+    /// Type, content, mode, owner or link target differ from the version below.
+    Modified,
+    /// Written again with identical type, content, mode, owner and link target.
+    Unchanged,
+    /// Deleted by a whiteout for this path or for one of its parents.
+    Whiteout,
+    /// Hidden by an opaque marker on one of its parents.
+    Opaque,
+    /// Hidden because it, or a parent directory, was replaced by a non-directory.
+    Replaced,
+}
+
+impl Change {
+    pub fn is_removal(self) -> bool {
+        matches!(self, Change::Whiteout | Change::Opaque | Change::Replaced)
+    }
+}
+
+/// A node's state from one layer on.
+#[derive(Debug, Clone, Copy)]
+pub struct Version {
+    pub layer: u16,
+    pub change: Change,
+    /// For writes, the entry written ([`NONE`] for a directory that a layer only implies);
+    /// for removals, the marker or entry that caused them.
+    pub entry: EntryId,
+    /// The entry that holds this version's content: itself for a file, the target for a
+    /// hardlink, [`NONE`] otherwise.
+    pub content: EntryId,
+}
+
+/// Metadata given to directories that a layer implies without an entry (`a/b/c` without
+/// `a/`), as container runtimes create them.
+pub const IMPLIED_DIR: Meta = Meta {
+    kind: EntryKind::Dir,
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 0,
+    hash: 0,
+    offset: 0,
+};
+
+/// The merged filesystem of an image.
+#[derive(Debug, Default)]
+pub struct Tree {
+    nodes: Vec<Node>,
+    names: Vec<u8>,
+    entries: Vec<Entry>,
+    /// `layer_entries[l]..layer_entries[l + 1]` are layer l's entries.
+    layer_entries: Vec<u32>,
+    link_bytes: Vec<u8>,
+    /// Versions grouped by node, in layer order within a node.
+    versions: Vec<Version>,
+    /// The node of each version, parallel to `versions`.
+    version_nodes: Vec<NodeId>,
+    /// Version ids in layer order; `layer_versions_start[l]..[l + 1]` belong to layer l.
+    layer_versions: Vec<u32>,
+    layer_versions_start: Vec<u32>,
+    /// Children of every node, grouped by parent and sorted by name.
+    children: Vec<NodeId>,
+    warnings: Vec<String>,
+}
+
+impl Tree {
+    pub fn layer_count(&self) -> usize {
+        self.layer_entries.len().saturating_sub(1)
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The last path component, raw bytes.
+    pub fn name(&self, id: NodeId) -> &[u8] {
+        self.nodes[id as usize].name.get(&self.names)
+    }
+
+    /// The absolute path, `/` for the root.
+    pub fn path(&self, id: NodeId) -> Vec<u8> {
+        let mut parts = Vec::new();
+        let mut current = id;
+        while current != ROOT {
+            parts.push(current);
+            current = self.nodes[current as usize].parent;
+        }
+        let mut path = Vec::new();
+        for part in parts.iter().rev() {
+            path.push(b'/');
+            path.extend_from_slice(self.name(*part));
+        }
+        if path.is_empty() {
+            path.push(b'/');
+        }
+        path
+    }
+
+    /// Children sorted by name (every child ever created, alive or not).
+    pub fn children(&self, id: NodeId) -> &[NodeId] {
+        let node = &self.nodes[id as usize];
+        &self.children
+            [node.children_start as usize..(node.children_start + node.children_len) as usize]
+    }
+
+    /// Every version of a node, oldest first.
+    pub fn versions(&self, id: NodeId) -> &[Version] {
+        let node = &self.nodes[id as usize];
+        &self.versions
+            [node.versions_start as usize..(node.versions_start + node.versions_len) as usize]
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, id: EntryId) -> &Entry {
+        &self.entries[id as usize]
+    }
+
+    /// Layer l's entries, in tar order.
+    pub fn layer_entries(&self, layer: usize) -> &[Entry] {
+        let start = self.layer_entries[layer] as usize;
+        let end = self.layer_entries[layer + 1] as usize;
+        &self.entries[start..end]
+    }
+
+    /// The id of the first entry of a layer (entry ids are global).
+    pub fn layer_entry_start(&self, layer: usize) -> EntryId {
+        self.layer_entries[layer]
+    }
+
+    pub fn link_target(&self, entry: &Entry) -> &[u8] {
+        entry.link.get(&self.link_bytes)
+    }
+
+    /// Warnings from building: hardlinks to nothing, and the like.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The version in force after `layer` (the last one at or below it), if the node had
+    /// one by then. It may be a removal.
+    pub fn version_at(&self, id: NodeId, layer: usize) -> Option<&Version> {
+        self.versions(id)
+            .iter()
+            .rev()
+            .find(|v| v.layer as usize <= layer)
+    }
+
+    /// The version in force after `layer`, if the path exists then.
+    pub fn live_at(&self, id: NodeId, layer: usize) -> Option<&Version> {
+        self.version_at(id, layer)
+            .filter(|v| !v.change.is_removal())
+    }
+
+    /// Effective metadata of a written version, as a container sees it: an implied
+    /// directory gets [`IMPLIED_DIR`]; a hardlink shows its target's inode (mode, owner,
+    /// size, hash) but keeps its own kind.
+    pub fn meta(&self, version: &Version) -> Meta {
+        effective_meta(&self.entries, version.entry, version.content)
+    }
+
+    /// Content bytes of a written version: regular files and hardlinks to them; 0 for all else.
+    pub fn content_size(&self, version: &Version) -> u64 {
+        if version.content == NONE {
+            0
+        } else {
+            self.entries[version.content as usize].meta.size
+        }
+    }
+
+    /// Link target of a written version (symlink target or hardlink target path).
+    pub fn version_link(&self, version: &Version) -> &[u8] {
+        if version.entry == NONE {
+            return &[];
+        }
+        self.link_target(&self.entries[version.entry as usize])
+    }
+
+    /// Version ids of one layer, in the order they were applied.
+    pub fn layer_version_ids(&self, layer: usize) -> &[u32] {
+        let start = self.layer_versions_start[layer] as usize;
+        let end = self.layer_versions_start[layer + 1] as usize;
+        &self.layer_versions[start..end]
+    }
+
+    /// A version by id, with the node it belongs to.
+    pub fn version_by_id(&self, id: u32) -> (NodeId, &Version) {
+        (self.version_nodes[id as usize], &self.versions[id as usize])
+    }
+}
+
+/// Metadata of entry `id` as a container sees it (see [`Tree::meta`]).
+fn effective_meta(entries: &[Entry], id: EntryId, content: EntryId) -> Meta {
+    if id == NONE {
+        return IMPLIED_DIR;
+    }
+    let own = entries[id as usize].meta;
+    if own.kind == EntryKind::Hardlink && content != NONE {
+        let target = entries[content as usize].meta;
+        return Meta {
+            kind: EntryKind::Hardlink,
+            ..target
+        };
+    }
+    own
+}
+
+/// Whether two written states of a path are the same: type (a hardlink is a regular
+/// file), content, mode, owner and symlink target. The mtime alone does not count.
+fn same_state(
+    entries: &[Entry],
+    link_bytes: &[u8],
+    a: (EntryId, EntryId),
+    b: (EntryId, EntryId),
+) -> bool {
+    let (ma, mb) = (
+        effective_meta(entries, a.0, a.1),
+        effective_meta(entries, b.0, b.1),
+    );
+    let link = |id: EntryId, meta: &Meta| {
+        if id == NONE || meta.kind != EntryKind::Symlink {
+            &[][..]
+        } else {
+            entries[id as usize].link.get(link_bytes)
+        }
+    };
+    ma.kind.type_char() == mb.kind.type_char()
+        && ma.mode == mb.mode
+        && ma.uid == mb.uid
+        && ma.gid == mb.gid
+        && ma.hash == mb.hash
+        && ma.size == mb.size
+        && link(a.0, &ma) == link(b.0, &mb)
+}
