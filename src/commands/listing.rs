@@ -10,22 +10,10 @@ pub fn ls(loaded: &LoadedImage, args: &LsArgs, out: &mut dyn Write) -> io::Resul
         return Ok(2);
     };
     for row in loaded.tree.listing(layer) {
-        let path = escape_bytes(&row.path);
         if args.long {
-            write!(
-                out,
-                "{} {}:{} {} {path}",
-                row.meta.ls_mode(),
-                row.meta.uid,
-                row.meta.gid,
-                row.size
-            )?;
-            if !row.link.is_empty() {
-                write!(out, " -> {}", escape_bytes(&row.link))?;
-            }
-            writeln!(out)?;
+            writeln!(out, "{}", row.long_line())?;
         } else {
-            writeln!(out, "{path}")?;
+            writeln!(out, "{}", escape_bytes(&row.path))?;
         }
     }
     Ok(0)

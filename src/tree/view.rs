@@ -16,6 +16,27 @@ pub struct ListingRow {
     pub link: Vec<u8>,
 }
 
+impl ListingRow {
+    /// The reference listing line: `<ls-mode> <uid>:<gid> <size> /<path>[ -> <target>]`,
+    /// with names escaped (control characters and invalid UTF-8 become `\xNN`).
+    pub fn long_line(&self) -> String {
+        use crate::escape::escape_bytes;
+        let mut line = format!(
+            "{} {}:{} {} {}",
+            self.meta.ls_mode(),
+            self.meta.uid,
+            self.meta.gid,
+            self.size,
+            escape_bytes(&self.path)
+        );
+        if !self.link.is_empty() {
+            line.push_str(" -> ");
+            line.push_str(&escape_bytes(&self.link));
+        }
+        line
+    }
+}
+
 /// How a path differs between two points of the layer stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
