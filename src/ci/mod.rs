@@ -1,1 +1,232 @@
-//! CI mode: rules, their config (with `.dive-ci` compatibility) and reporters. (Being written.)
+//! CI mode: rules, their config (with `.dive-ci` compatibility) and reporters.
+//!
+//! Flow for `layerscope ci IMAGE`:
+//! 1. [`CiConfig::load`] finds and parses the config (`--config`, else
+//!    `.layerscope-ci.yaml` / `.layerscope-ci.yml`, else dive's `.dive-ci`, else defaults);
+//! 2. [`CiConfig::apply_overrides`] applies CLI flags (same value syntax as the file);
+//! 3. the analysis (elsewhere) honours [`CiConfig::path_filter`] and fills a [`CiInput`];
+//! 4. [`evaluate`] runs every rule, [`render`] formats a report, [`exit_code`] gives 0/1.
+//!
+//! Rule evaluation never depends on the report format: every format is rendered from
+//! the same `&[RuleOutcome]`.
+
+pub mod config;
+pub mod escape;
+pub mod report;
+pub mod rules;
+
+pub use config::{CiConfig, CiConfigError, ConfigSource, PathFilter};
+pub use report::{render, ReportFormat, TextStyle};
+pub use rules::{
+    evaluate, exit_code, Metric, RuleId, RuleOutcome, RuleOverrides, RuleSet, RuleStatus, Tally,
+};
+
+use serde::{Serialize, Serializer};
+
+/// Which efficiency formula produced [`CiInput::efficiency`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreKind {
+    /// layerscope's own score (default).
+    #[default]
+    Layerscope,
+    /// dive-compatible score, for comparing numbers with existing dive gates.
+    Dive,
+}
+
+impl ScoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoreKind::Layerscope => "layerscope",
+            ScoreKind::Dive => "dive",
+        }
+    }
+}
+
+/// Everything rules and reporters need, as plain data produced by the analysis.
+///
+/// Strings here come from an untrusted image (paths, history, tags); reporters escape
+/// them. Paths are absolute (`/usr/bin/x`); non-UTF-8 names should be decoded lossily
+/// by the producer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CiInput {
+    /// File name or tag shown to the user.
+    pub image: String,
+    /// e.g. `docker-archive`, `oci-layout`.
+    pub source_format: String,
+    /// e.g. `linux/amd64`.
+    pub platform: Option<String>,
+    pub score_kind: ScoreKind,
+    /// 0..=1; NaN when undefined (nothing to score).
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    pub total_bytes: u64,
+    /// Bytes of all layers above the base layer, as in dive.
+    pub user_bytes: u64,
+    /// `wasted_bytes / user_bytes` as dive computes it: NaN for 0/0, +Inf for x/0.
+    /// Use [`dive_ratio`] to compute it.
+    pub user_wasted_ratio: f64,
+    pub layer_count: usize,
+    pub layers: Vec<LayerSummary>,
+    /// Paths present in more than one layer; reporters sort by wasted bytes.
+    pub inefficient: Vec<WastedPath>,
+    /// Analysis warnings (unreadable entries, missing history, ...), shown in reports.
+    pub warnings: Vec<String>,
+}
+
+/// One layer and its file changes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LayerSummary {
+    /// 0-based position, base layer first.
+    pub index: usize,
+    /// diff_id (`sha256:…`).
+    pub digest: String,
+    pub size_bytes: u64,
+    /// `created_by` from the image history, if known.
+    pub instruction: Option<String>,
+    pub added: u64,
+    pub modified: u64,
+    pub removed: u64,
+}
+
+/// A path that occupies space in more than one layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WastedPath {
+    pub path: String,
+    /// Number of layers that carry a version of the path.
+    pub count: usize,
+    pub wasted_bytes: u64,
+    /// Every layer's version, in layer order.
+    pub versions: Vec<PathVersion>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PathVersion {
+    pub layer: usize,
+    pub instruction: Option<String>,
+    pub action: VersionAction,
+    pub size_bytes: u64,
+}
+
+/// What a layer did to a path. Serialises as the human phrase (`"hidden by opaque dir"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionAction {
+    Added,
+    Modified,
+    Deleted,
+    HiddenByOpaqueDir,
+    HiddenByParentRemoval,
+    /// Anything the analysis reports that has no variant yet.
+    Other(String),
+}
+
+impl VersionAction {
+    pub fn as_str(&self) -> &str {
+        match self {
+            VersionAction::Added => "added",
+            VersionAction::Modified => "modified",
+            VersionAction::Deleted => "deleted",
+            VersionAction::HiddenByOpaqueDir => "hidden by opaque dir",
+            VersionAction::HiddenByParentRemoval => "hidden by parent removal",
+            VersionAction::Other(s) => s,
+        }
+    }
+}
+
+impl Serialize for VersionAction {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// `num / den` with dive's float semantics (0/0 = NaN, x/0 = +Inf), so thresholds
+/// behave the same way as in dive for degenerate images.
+pub fn dive_ratio(num: u64, den: u64) -> f64 {
+    num as f64 / den as f64
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    /// A small but complete input: one duplicated file added then deleted.
+    pub fn sample_input() -> CiInput {
+        CiInput {
+            image: "example:latest".into(),
+            source_format: "docker-archive".into(),
+            platform: Some("linux/amd64".into()),
+            score_kind: ScoreKind::Layerscope,
+            efficiency: 0.95,
+            wasted_bytes: 1_000_000,
+            total_bytes: 50_000_000,
+            user_bytes: 20_000_000,
+            user_wasted_ratio: 0.05,
+            layer_count: 3,
+            layers: vec![
+                LayerSummary {
+                    index: 0,
+                    digest: "sha256:aaa".into(),
+                    size_bytes: 30_000_000,
+                    instruction: Some("ADD rootfs.tar /".into()),
+                    added: 100,
+                    ..Default::default()
+                },
+                LayerSummary {
+                    index: 1,
+                    digest: "sha256:bbb".into(),
+                    size_bytes: 20_000_000,
+                    instruction: Some("RUN apt-get install -y foo".into()),
+                    added: 10,
+                    modified: 2,
+                    ..Default::default()
+                },
+                LayerSummary {
+                    index: 2,
+                    digest: "sha256:ccc".into(),
+                    size_bytes: 0,
+                    instruction: Some("RUN rm /opt/big.bin".into()),
+                    removed: 1,
+                    ..Default::default()
+                },
+            ],
+            inefficient: vec![WastedPath {
+                path: "/opt/big.bin".into(),
+                count: 2,
+                wasted_bytes: 1_000_000,
+                versions: vec![
+                    PathVersion {
+                        layer: 1,
+                        instruction: Some("RUN apt-get install -y foo".into()),
+                        action: VersionAction::Added,
+                        size_bytes: 1_000_000,
+                    },
+                    PathVersion {
+                        layer: 2,
+                        instruction: Some("RUN rm /opt/big.bin".into()),
+                        action: VersionAction::Deleted,
+                        size_bytes: 0,
+                    },
+                ],
+            }],
+            warnings: vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dive_ratio_matches_dive_float_semantics() {
+        assert!(dive_ratio(0, 0).is_nan());
+        assert_eq!(dive_ratio(5, 0), f64::INFINITY);
+        assert_eq!(dive_ratio(1, 4), 0.25);
+    }
+
+    #[test]
+    fn version_action_serialises_as_phrase() {
+        let v = serde_json::to_value(VersionAction::HiddenByOpaqueDir).unwrap();
+        assert_eq!(v, serde_json::json!("hidden by opaque dir"));
+    }
+}

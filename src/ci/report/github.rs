@@ -1,0 +1,134 @@
+//! GitHub Actions workflow commands: `::error` per failed rule, `::warning` per
+//! analysis warning, one `::notice` with the summary and top wasted paths.
+
+use std::fmt::Write as _;
+
+use super::{sorted_paths, TextStyle};
+use crate::ci::escape::escape_control;
+use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
+use crate::ci::CiInput;
+
+pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> String {
+    let image = escape_control(&input.image);
+    let mut out = String::new();
+    for o in outcomes.iter().filter(|o| o.status == RuleStatus::Fail) {
+        command(
+            &mut out,
+            "error",
+            &format!("layerscope {}", o.rule.name()),
+            &format!("{image}: {}", escape_control(&o.message)),
+        );
+    }
+    for w in &input.warnings {
+        command(
+            &mut out,
+            "warning",
+            "layerscope",
+            &format!("{image}: {}", escape_control(w)),
+        );
+    }
+
+    let t = Tally::of(outcomes);
+    let mut summary = format!(
+        "{image}: {} - efficiency {}, wasted {} ({} bytes), user wasted {}; \
+         {} passed, {} failed, {} skipped",
+        if t.pass() { "PASS" } else { "FAIL" },
+        fmt_percent(input.efficiency),
+        human_bytes(input.wasted_bytes),
+        input.wasted_bytes,
+        fmt_percent(input.user_wasted_ratio),
+        t.passed,
+        t.failed,
+        t.skipped
+    );
+    let paths = sorted_paths(input);
+    if !paths.is_empty() {
+        summary.push_str("\nTop wasted paths:");
+        for p in paths.iter().take(style.max_paths) {
+            let _ = write!(
+                summary,
+                "\n  {} ({} versions) {}",
+                human_bytes(p.wasted_bytes),
+                p.count,
+                escape_control(&p.path)
+            );
+        }
+    }
+    command(&mut out, "notice", "layerscope", &summary);
+    out
+}
+
+/// Appends `::{name} title={title}::{message}`. Inputs must already be
+/// control-escaped, so the only line breaks left are our own.
+fn command(out: &mut String, name: &str, title: &str, message: &str) {
+    let _ = writeln!(
+        out,
+        "::{name} title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    );
+}
+
+/// GitHub's escaping for a command's message: `%`, CR and LF.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// GitHub's escaping for a command property: as data, plus `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::rules::{evaluate, RuleSet};
+    use crate::ci::testutil::sample_input;
+
+    #[test]
+    fn escaping_rules() {
+        assert_eq!(escape_data("50% a\r\nb"), "50%25 a%0D%0Ab");
+        assert_eq!(escape_property("a:b,c%"), "a%3Ab%2Cc%25");
+    }
+
+    #[test]
+    fn failures_are_errors_and_summary_is_a_notice() {
+        let mut input = sample_input();
+        input.efficiency = 0.5;
+        let out = render(
+            &input,
+            &evaluate(&RuleSet::default(), &input),
+            &TextStyle::default(),
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(
+            lines[0],
+            "::error title=layerscope lowest-efficiency::example:latest: image efficiency 0.5 \
+             is below the threshold 0.9"
+        );
+        assert!(lines[1].starts_with(
+            "::notice title=layerscope::example:latest: FAIL - efficiency 50.00%25, wasted 1.0 MB"
+        ));
+        assert!(lines[1].contains("%0ATop wasted paths:%0A  1.0 MB (2 versions) /opt/big.bin"));
+    }
+
+    #[test]
+    fn hostile_path_cannot_inject_a_command() {
+        let mut input = sample_input();
+        input.inefficient[0].path = "/x\n::error::pwned\r%0A".into();
+        input.warnings.push("bad\nentry".into());
+        let out = render(&input, &[], &TextStyle::default());
+        for line in out.lines() {
+            assert!(
+                line.starts_with("::notice title=layerscope::")
+                    || line.starts_with("::warning title=layerscope::"),
+                "{line}"
+            );
+        }
+        // The literal "%0A" in the name is itself escaped, so GitHub shows it as text.
+        assert!(out.contains("/x\\x0a::error::pwned\\x0d%250A"), "{out}");
+    }
+}

@@ -1,0 +1,265 @@
+//! Machine-readable report, schema `layerscope.ci/v1` (documented in
+//! `docs/ci-json-schema.md`). Additive changes keep v1; anything else bumps it.
+
+use serde::Serialize;
+
+use super::sorted_paths;
+use crate::ci::rules::{Metric, RuleOutcome, RuleStatus, Tally};
+use crate::ci::{exit_code, CiInput, PathVersion, ScoreKind};
+
+pub const SCHEMA: &str = "layerscope.ci/v1";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    schema: &'static str,
+    image: Image<'a>,
+    layers: Vec<Layer<'a>>,
+    inefficient_paths: Vec<Path<'a>>,
+    rules: Vec<Rule<'a>>,
+    result: Summary,
+    warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Image<'a> {
+    name: &'a str,
+    source_format: &'a str,
+    platform: Option<&'a str>,
+    score_kind: ScoreKind,
+    /// `null` when undefined (NaN).
+    efficiency: Option<f64>,
+    total_bytes: u64,
+    user_bytes: u64,
+    wasted_bytes: u64,
+    /// `null` when not finite: NaN (0/0) or +Inf (wasted > 0, userBytes == 0).
+    user_wasted_ratio: Option<f64>,
+    layer_count: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Layer<'a> {
+    index: usize,
+    digest: &'a str,
+    size_bytes: u64,
+    instruction: Option<&'a str>,
+    added: u64,
+    modified: u64,
+    removed: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Path<'a> {
+    path: &'a str,
+    count: usize,
+    wasted_bytes: u64,
+    versions: Vec<Version<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Version<'a> {
+    layer: usize,
+    instruction: Option<&'a str>,
+    action: &'a str,
+    size_bytes: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Rule<'a> {
+    id: &'static str,
+    config_key: &'static str,
+    status: RuleStatus,
+    unit: &'static str,
+    threshold: Option<serde_json::Number>,
+    actual: Option<serde_json::Number>,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    status: RuleStatus,
+    exit_code: i32,
+    total: usize,
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+fn version(v: &PathVersion) -> Version<'_> {
+    Version {
+        layer: v.layer,
+        instruction: v.instruction.as_deref(),
+        action: v.action.as_str(),
+        size_bytes: v.size_bytes,
+    }
+}
+
+pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
+    let tally = Tally::of(outcomes);
+    let report = Report {
+        schema: SCHEMA,
+        image: Image {
+            name: &input.image,
+            source_format: &input.source_format,
+            platform: input.platform.as_deref(),
+            score_kind: input.score_kind,
+            efficiency: finite(input.efficiency),
+            total_bytes: input.total_bytes,
+            user_bytes: input.user_bytes,
+            wasted_bytes: input.wasted_bytes,
+            user_wasted_ratio: finite(input.user_wasted_ratio),
+            layer_count: input.layer_count,
+        },
+        layers: input
+            .layers
+            .iter()
+            .map(|l| Layer {
+                index: l.index,
+                digest: &l.digest,
+                size_bytes: l.size_bytes,
+                instruction: l.instruction.as_deref(),
+                added: l.added,
+                modified: l.modified,
+                removed: l.removed,
+            })
+            .collect(),
+        inefficient_paths: sorted_paths(input)
+            .into_iter()
+            .map(|p| Path {
+                path: &p.path,
+                count: p.count,
+                wasted_bytes: p.wasted_bytes,
+                versions: p.versions.iter().map(version).collect(),
+            })
+            .collect(),
+        rules: outcomes
+            .iter()
+            .map(|o| Rule {
+                id: o.rule.name(),
+                config_key: o.rule.dive_key(),
+                status: o.status,
+                unit: o.actual.unit(),
+                threshold: o.threshold.and_then(Metric::as_json_number),
+                actual: o.actual.as_json_number(),
+                message: &o.message,
+            })
+            .collect(),
+        result: Summary {
+            status: if tally.pass() {
+                RuleStatus::Pass
+            } else {
+                RuleStatus::Fail
+            },
+            exit_code: exit_code(outcomes),
+            total: tally.total(),
+            passed: tally.passed,
+            failed: tally.failed,
+            skipped: tally.skipped,
+        },
+        warnings: &input.warnings,
+    };
+    // Serialising plain structs of strings and numbers cannot fail.
+    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+    let mut out = escape_invisible(&json);
+    out.push('\n');
+    out
+}
+
+/// serde_json escapes C0 controls but emits DEL, C1 controls, bidi overrides and
+/// U+2028/2029 raw. They can only occur inside string literals (the JSON syntax
+/// is ASCII), so `\uXXXX` keeps the same value while keeping `cat report.json` safe.
+fn escape_invisible(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if matches!(c, '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+        {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::rules::{evaluate, RuleSet};
+    use crate::ci::testutil::sample_input;
+    use serde_json::{json, Value};
+
+    fn parsed(input: &CiInput) -> Value {
+        let out = render(input, &evaluate(&RuleSet::default(), input));
+        serde_json::from_str(&out).expect("valid JSON")
+    }
+
+    #[test]
+    fn has_schema_and_documented_shape() {
+        let v = parsed(&sample_input());
+        assert_eq!(v["schema"], "layerscope.ci/v1");
+        assert_eq!(v["image"]["name"], "example:latest");
+        assert_eq!(v["image"]["efficiency"], 0.95);
+        assert_eq!(v["image"]["scoreKind"], "layerscope");
+        assert_eq!(v["image"]["wastedBytes"], 1_000_000);
+        assert_eq!(v["layers"][1]["added"], 10);
+        assert_eq!(v["layers"][1]["modified"], 2);
+        assert_eq!(v["layers"][2]["removed"], 1);
+        assert_eq!(v["inefficientPaths"][0]["path"], "/opt/big.bin");
+        assert_eq!(v["inefficientPaths"][0]["versions"][1]["action"], "deleted");
+        assert_eq!(
+            v["rules"][0],
+            json!({
+                "id": "lowest-efficiency",
+                "configKey": "lowestEfficiency",
+                "status": "pass",
+                "unit": "ratio",
+                "threshold": 0.9,
+                "actual": 0.95,
+                "message": "image efficiency 0.95 >= threshold 0.9",
+            })
+        );
+        assert_eq!(v["rules"][1]["status"], "skip");
+        assert_eq!(v["rules"][1]["threshold"], Value::Null);
+        assert_eq!(
+            v["result"],
+            json!({"status": "pass", "exitCode": 0, "total": 5, "passed": 2, "failed": 0, "skipped": 3})
+        );
+    }
+
+    #[test]
+    fn non_finite_ratios_become_null_and_failures_show() {
+        let mut input = sample_input();
+        input.efficiency = f64::NAN;
+        input.user_bytes = 0;
+        input.user_wasted_ratio = f64::INFINITY;
+        let v = parsed(&input);
+        assert_eq!(v["image"]["efficiency"], Value::Null);
+        assert_eq!(v["image"]["userWastedRatio"], Value::Null);
+        assert_eq!(v["rules"][0]["status"], "skip");
+        assert_eq!(v["rules"][2]["status"], "fail");
+        assert_eq!(v["result"]["exitCode"], 1);
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped_but_preserved() {
+        let mut input = sample_input();
+        input.inefficient[0].path = "/a\u{9b}b\u{202e}c\x1bd\x7f".into();
+        let out = render(&input, &[]);
+        assert!(!out.contains('\u{9b}') && !out.contains('\u{202e}') && !out.contains('\x1b'));
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["inefficientPaths"][0]["path"],
+            "/a\u{9b}b\u{202e}c\x1bd\x7f"
+        );
+    }
+}

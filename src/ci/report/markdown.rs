@@ -1,0 +1,175 @@
+//! Markdown for a job summary (`$GITHUB_STEP_SUMMARY`, GitLab MR notes, ...).
+
+use std::fmt::Write as _;
+
+use super::{short_instruction, sorted_paths, version_phrase, TextStyle};
+use crate::ci::escape::escape_control;
+use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
+use crate::ci::CiInput;
+
+pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> String {
+    let t = Tally::of(outcomes);
+    let mut out = String::new();
+    let (icon, verdict) = if t.pass() {
+        ("✅", "passed")
+    } else {
+        ("❌", "failed")
+    };
+    let _ = writeln!(
+        out,
+        "## {icon} layerscope: {} {verdict}\n",
+        md(&input.image)
+    );
+
+    out.push_str("| Metric | Value |\n| --- | --- |\n");
+    let _ = writeln!(
+        out,
+        "| Efficiency | {} ({} score) |",
+        fmt_percent(input.efficiency),
+        input.score_kind.as_str()
+    );
+    let _ = writeln!(
+        out,
+        "| Wasted | {} ({} bytes) |",
+        human_bytes(input.wasted_bytes),
+        input.wasted_bytes
+    );
+    let _ = writeln!(
+        out,
+        "| User wasted | {} of {} |",
+        fmt_percent(input.user_wasted_ratio),
+        human_bytes(input.user_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "| Image size | {} in {} layers |",
+        human_bytes(input.total_bytes),
+        input.layer_count
+    );
+
+    out.push_str("\n### Rules\n\n| | Rule | Threshold | Result |\n| --- | --- | --- | --- |\n");
+    for o in outcomes {
+        let icon = match o.status {
+            RuleStatus::Pass => "✅",
+            RuleStatus::Fail => "❌",
+            RuleStatus::Skip => "⏭",
+        };
+        let threshold = o
+            .threshold
+            .map_or_else(|| "disabled".to_owned(), |m| md(&m.to_string()));
+        let _ = writeln!(
+            out,
+            "| {icon} | {} | {threshold} | {} |",
+            md(o.rule.name()),
+            md(&o.message)
+        );
+    }
+
+    let paths = sorted_paths(input);
+    if !paths.is_empty() {
+        let shown = paths.len().min(style.max_paths);
+        let _ = writeln!(
+            out,
+            "\n### Top wasted paths ({shown} of {})\n\n| Wasted | Versions | Path | History |\n\
+             | ---: | ---: | --- | --- |",
+            paths.len()
+        );
+        for p in &paths[..shown] {
+            let history: Vec<String> = p
+                .versions
+                .iter()
+                .map(|v| {
+                    md(&format!(
+                        "layer {} {}: {}",
+                        v.layer,
+                        short_instruction(v.instruction.as_deref(), 40),
+                        version_phrase(v)
+                    ))
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                human_bytes(p.wasted_bytes),
+                p.count,
+                md(&p.path),
+                history.join("<br>")
+            );
+        }
+    }
+
+    if !input.warnings.is_empty() {
+        out.push_str("\n### Warnings\n\n");
+        for w in &input.warnings {
+            let w = md(w);
+            // A leading `-`/`+` would open a nested list.
+            let sep = if w.starts_with(['-', '+']) { "\\" } else { "" };
+            let _ = writeln!(out, "- {sep}{w}");
+        }
+    }
+
+    let _ = writeln!(
+        out,
+        "\n**Result: {}** ({} passed, {} failed, {} skipped)",
+        if t.pass() { "PASS" } else { "FAIL" },
+        t.passed,
+        t.failed,
+        t.skipped
+    );
+    out
+}
+
+/// Control-escapes, then backslash-escapes the punctuation that Markdown or GFM
+/// would interpret anywhere in a table cell (emphasis, links, HTML, pipes, strikethrough, math
+/// `$`, `@` mentions, `#` references), so a file name renders as exactly its text.
+/// Line-start syntax (`-`, `+`, `1.`) cannot occur: cells never start a line.
+fn md(s: &str) -> String {
+    let escaped = escape_control(s);
+    let mut out = String::with_capacity(escaped.len() + 8);
+    for c in escaped.chars() {
+        if "\\`*_[]<>#|~&$@".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::rules::{evaluate, RuleSet};
+    use crate::ci::testutil::sample_input;
+
+    #[test]
+    fn summary_table_and_rules() {
+        let mut input = sample_input();
+        input.efficiency = 0.5;
+        let out = render(
+            &input,
+            &evaluate(&RuleSet::default(), &input),
+            &TextStyle::default(),
+        );
+        assert!(
+            out.starts_with("## ❌ layerscope: example:latest failed\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| Efficiency | 50.00% (layerscope score) |"),
+            "{out}"
+        );
+        assert!(out.contains(
+            "| ❌ | lowest-efficiency | 0.9 | image efficiency 0.5 is below the threshold 0.9 |"
+        ));
+        assert!(out.contains("| ⏭ | highest-wasted-bytes | disabled | disabled |"));
+        assert!(out.contains("| 1.0 MB | 2 | /opt/big.bin | layer 1 RUN apt-get install -y foo: added 1.0 MB<br>layer 2 RUN rm /opt/big.bin: deleted it |"), "{out}");
+        assert!(out.contains("**Result: FAIL** (1 passed, 1 failed, 3 skipped)"));
+    }
+
+    #[test]
+    fn hostile_names_cannot_break_the_table() {
+        assert_eq!(md("a|b\nc"), "a\\|b\\\\x0ac");
+        assert_eq!(md("<img src=x>"), "\\<img src=x\\>");
+        assert_eq!(md("\x1b[31mred"), "\\\\x1b\\[31mred");
+    }
+}
