@@ -63,12 +63,13 @@ fn edit_script(old: &[&[u8]], new: &[&[u8]]) -> Vec<Op> {
                 ops.push(Op::Same);
                 i += 1;
                 j += 1;
-            } else if j < b.len() && (i == a.len() || lcs[i * w + j + 1] >= lcs[(i + 1) * w + j]) {
-                ops.push(Op::Ins);
-                j += 1;
-            } else {
+            } else if i < a.len() && (j == b.len() || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+                // Deletions first on ties, as diff -u prints them.
                 ops.push(Op::Del);
                 i += 1;
+            } else {
+                ops.push(Op::Ins);
+                j += 1;
             }
         }
     }

@@ -29,33 +29,6 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
             Span::raw(escape_str(&history.instruction.text).into_owned()),
         ]));
     }
-    if let Some(info) = app.image.layers.get(index) {
-        let none = || "-".to_string();
-        lines.push(field(
-            "Digest",
-            info.digest.clone().unwrap_or_else(none),
-            app,
-        ));
-        lines.push(field(
-            "DiffID",
-            info.diff_id.clone().unwrap_or_else(none),
-            app,
-        ));
-        lines.push(field(
-            "Size",
-            format!(
-                "{} stored, {} uncompressed, {} in {} entries",
-                human(info.compressed_bytes),
-                human(info.uncompressed_bytes),
-                human(info.content_bytes),
-                info.entries
-            ),
-            app,
-        ));
-        if let Some(compression) = info.compression {
-            lines.push(field("Compression", compression.to_string(), app));
-        }
-    }
     let [added, modified, removed] = app.files.change_counts();
     lines.push(Line::from(vec![
         styled("Changes: ", theme.title),
@@ -102,7 +75,37 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    let title = format!("Layer {} of {}", index, app.layer_count().saturating_sub(1));
+    if let Some(info) = app.image.layers.get(index) {
+        let none = || "-".to_string();
+        lines.push(field(
+            "Digest",
+            info.digest.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(field(
+            "DiffID",
+            info.diff_id.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(field(
+            "Size",
+            format!(
+                "{} stored, {} uncompressed, {} in {} entries",
+                human(info.compressed_bytes),
+                human(info.uncompressed_bytes),
+                human(info.content_bytes),
+                info.entries
+            ),
+            app,
+        ));
+        if let Some(compression) = info.compression {
+            lines.push(field("Compression", compression.to_string(), app));
+        }
+    }
+    let title = format!(
+        "Layer {index} of 0..{}",
+        app.layer_count().saturating_sub(1)
+    );
     let block = pane(theme, &title, false);
     frame.render_widget(
         Paragraph::new(lines)

@@ -3,7 +3,7 @@
 use super::{human, pane, styled};
 use crate::escape::escape_str;
 use crate::load::LayerStatus;
-use crate::tui::app::{App, Focus};
+use crate::tui::app::{App, Focus, Mode};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -16,7 +16,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let compare = app.compare();
-    let first_compared = compare.from.map_or(0, |f| f + 1);
+    // dive marks every layer of an aggregated view, the base layer included.
+    let aggregated = app.mode == Mode::Aggregated && app.mark.is_none();
+    let first_compared = if aggregated {
+        0
+    } else {
+        compare.from.map_or(0, |f| f + 1)
+    };
     let range_base = app.mark.filter(|&m| m != app.layer).and(compare.from);
     let buffer = frame.buffer_mut();
     let count = app.layer_count();

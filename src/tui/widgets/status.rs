@@ -69,7 +69,9 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     let right_width = right.chars().count() as u16;
+    let left_width = area.width.saturating_sub(right_width);
     let mut spans = Vec::new();
+    let mut used = 0usize;
     for (action, label) in hints {
         // The first key for ToggleModified is ctrl+m, which most terminals send as Enter.
         let key = if *action == Action::ToggleModified {
@@ -82,10 +84,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             keymap.first_key(*action)
         };
+        // Whole hints only: a hint cut in half reads as a wrong key.
+        let width = key.chars().count() + label.chars().count() + 3;
+        if used + width > left_width as usize {
+            break;
+        }
+        used += width;
         spans.push(styled(key, theme.key));
         spans.push(Span::raw(format!(" {label}  ")));
     }
-    let left_width = area.width.saturating_sub(right_width);
     buffer.set_line(area.x, area.y, &Line::from(spans), left_width);
     if area.width > right_width {
         buffer.set_line(
