@@ -2,6 +2,7 @@
 
 use super::{human, pane, styled};
 use crate::escape::escape_str;
+use crate::image::history::Instruction;
 use crate::tui::app::{App, Focus};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -15,19 +16,27 @@ fn field(label: &str, value: String, app: &App) -> Line<'static> {
     ])
 }
 
+/// `RUN make` with the keyword coloured; a tool's description (jib, ko…) as written.
+fn instruction_line(instruction: &Instruction, app: &App) -> Line<'static> {
+    if !instruction.kind.is_dockerfile() {
+        return Line::from(escape_str(&instruction.display()).into_owned());
+    }
+    Line::from(vec![
+        styled(
+            format!("{} ", instruction.kind),
+            app.settings.theme.instruction(instruction.kind),
+        ),
+        Span::raw(escape_str(&instruction.text).into_owned()),
+    ])
+}
+
 pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.settings.theme;
     let image = &app.image.image;
     let index = app.layer;
     let mut lines = Vec::new();
     if let Some(history) = image.history.layers.get(index) {
-        lines.push(Line::from(vec![
-            styled(
-                format!("{} ", history.instruction.label()),
-                theme.instruction(history.instruction.kind),
-            ),
-            Span::raw(escape_str(&history.instruction.text).into_owned()),
-        ]));
+        lines.push(instruction_line(&history.instruction, app));
     }
     let [added, modified, removed] = app.files.change_counts();
     lines.push(Line::from(vec![
@@ -51,14 +60,8 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
             let created = entry.created.as_deref().unwrap_or("");
             // Dates to the second: the fraction says nothing to a reader.
             let created = created.get(..19).unwrap_or(created).replace('T', " ");
-            let mut spans = vec![
-                styled(format!(" {created} "), theme.dim),
-                styled(
-                    format!("{} ", instruction.label()),
-                    theme.instruction(instruction.kind),
-                ),
-                Span::raw(escape_str(&instruction.text).into_owned()),
-            ];
+            let mut spans = vec![styled(format!(" {created} "), theme.dim)];
+            spans.extend(instruction_line(&instruction, app).spans);
             if entry.empty_layer {
                 spans.push(styled(" (no layer)", theme.dim));
             }

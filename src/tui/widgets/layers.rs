@@ -47,12 +47,17 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 format!("{:<5} ", instruction.label()),
                 theme.instruction(instruction.kind),
             ));
-            // One line: newlines in RUN heredocs become spaces; controls are escaped.
-            let text = instruction
-                .text
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
+            // One line: newlines in RUN heredocs become spaces; controls are escaped. A
+            // tool's description starts with the tool's name, already in the kind column.
+            let mut words: Vec<&str> = instruction.text.split_whitespace().collect();
+            if !instruction.kind.is_dockerfile()
+                && words
+                    .first()
+                    .is_some_and(|w| w.starts_with(instruction.label()))
+            {
+                words.remove(0);
+            }
+            let text = words.join(" ");
             spans.push(Span::raw(escape_str(&text).into_owned()));
         }
         if let Some(info) = info {
