@@ -122,3 +122,48 @@ fn real_fixture_overwritten_file() {
     app.handle_key(key(KeyCode::End));
     insta::assert_snapshot!(screen(&app));
 }
+
+/// The style of the first cell of `text` in the file pane (right of column 48).
+fn style_of(app: &layerscope::tui::App, text: &str) -> ratatui::style::Style {
+    let terminal = terminal(app);
+    let buffer = terminal.backend().buffer();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        for (byte, _) in line.match_indices(text) {
+            let x = line[..byte].chars().count() as u16;
+            if x > 48 {
+                return buffer[(x, y)].style();
+            }
+        }
+    }
+    panic!("{text} not on screen");
+}
+
+#[test]
+fn changes_are_coloured_and_no_color_uses_none() {
+    use layerscope::tui::theme::Theme;
+    use ratatui::style::Color;
+    let (_dir, mut app) = app(120, 32);
+    app.handle_key(key(KeyCode::Down));
+    assert_eq!(style_of(&app, "app.conf").fg, Some(Color::Yellow));
+    assert_eq!(style_of(&app, "readme.txt").fg, Some(Color::Green));
+    assert_eq!(style_of(&app, "tool").fg, Some(Color::Red));
+    app.settings.theme = Theme::pick(Some("dark"), true).unwrap();
+    for name in ["app.conf", "readme.txt", "tool", "Files"] {
+        let fg = style_of(&app, name).fg;
+        assert!(matches!(fg, None | Some(Color::Reset)), "{name}: {fg:?}");
+    }
+}
+
+#[test]
+fn ascii_glyphs() {
+    let (_dir, mut app) = app(100, 16);
+    app.settings.glyphs = layerscope::tui::theme::Glyphs::ASCII;
+    let text = screen(&app);
+    assert!(
+        text.contains("|-- - bin") && text.contains("link -> etc/app.conf"),
+        "{text}"
+    );
+}
