@@ -29,5 +29,6 @@ pub mod layer;
 pub mod load;
 pub mod source;
 pub mod tree;
+pub mod tui;
 
 pub use error::{Error, Result};

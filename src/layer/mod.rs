@@ -5,6 +5,7 @@
 //! the uncompressed tar, so that digests are verified at no extra read. File contents are
 //! never kept: a record holds the content's offset in the uncompressed stream.
 
+pub mod content;
 pub mod entry;
 
 pub use entry::{EntryKind, Meta, Record, Span};

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Smoke test of the explorer in a real terminal: run the binary in a private tmux server
+# on a small fixture, send keys, and check what the pane shows. Exits 0 (skipped) when
+# tmux is not installed.
+#
+#   scripts/tmux-smoke.sh [IMAGE]     LAYERSCOPE_BIN overrides target/release/layerscope
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${LAYERSCOPE_BIN:-$root/target/release/layerscope}
+image=${1:-$root/tests/fixtures/ggcr-overwritten-file.tar}
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "tmux-smoke: tmux not found, skipped"
+    exit 0
+fi
+if [ ! -x "$bin" ]; then
+    echo "tmux-smoke: $bin not found (run cargo build --release)" >&2
+    exit 1
+fi
+
+# A private socket: the user's own tmux server is never touched.
+socket="layerscope-smoke-$$"
+tmux_() { tmux -L "$socket" "$@"; }
+cleanup() { tmux_ kill-server >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+# No user config, colours on: the run must not depend on the machine.
+tmux_ -f /dev/null new-session -d -s smoke -x 120 -y 35 \
+    "env -u NO_COLOR XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' '$image'; echo \"EXITED:\$?\"; sleep 30"
+
+capture() { tmux_ capture-pane -p -t smoke; }
+
+# Wait until the pane shows TEXT (a fixed string), or fail with the pane's content.
+expect() {
+    local text=$1
+    for _ in $(seq 1 100); do
+        if capture | grep -qF -- "$text"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "tmux-smoke: FAIL: expected to see: $text" >&2
+    capture >&2
+    exit 1
+}
+
+# Wait until the pane no longer shows TEXT, or fail.
+gone() {
+    for _ in $(seq 1 100); do
+        if ! capture | grep -qF -- "$1"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "tmux-smoke: FAIL: still showing: $1" >&2
+    capture >&2
+    exit 1
+}
+
+keys() { tmux_ send-keys -t smoke "$@"; }
+
+expect "Layers [layer 0]"
+expect "foo.txt"
+expect "? help"
+
+keys Down
+expect "Layers [layer 1]"
+keys C-a
+expect "aggregated 0..1"
+keys C-l
+expect "Files [layer 1]"
+
+keys '?'
+expect "Keys (esc closes)"
+expect "show/hide added paths"
+keys Escape
+gone "Keys (esc closes)"
+
+keys Tab
+keys C-f
+keys -l "bar"
+expect "Filter: bar"
+expect "1 matches"
+gone "foo.txt"
+keys Escape
+expect "foo.txt"
+
+keys Enter
+expect "History of /"
+keys Escape
+
+keys -l v
+expect "@ layer"
+keys Escape
+
+keys -l q
+expect "EXITED:0"
+echo "tmux-smoke: ok"

@@ -1,0 +1,124 @@
+//! The interactive explorer (`layerscope IMAGE`).
+//!
+//! - [`app`]: state and how actions change it; [`actions`]: what keys can do;
+//!   [`keymap`]: keys to actions (dive's defaults, configurable);
+//! - [`filetree`]: the visible rows of the file tree, plain data, updated incrementally;
+//! - [`widgets`]: pure drawing of an `&App`; `event_loop`: the terminal and the loader
+//!   thread;
+//! - [`extract`], [`textdiff`]: extraction and line diffs, no terminal involved.
+//!
+//! Only this module uses ratatui and crossterm.
+
+pub mod actions;
+pub mod app;
+pub mod config;
+mod event_loop;
+pub mod extract;
+pub mod filetree;
+pub mod keymap;
+pub mod textdiff;
+pub mod theme;
+pub mod widgets;
+
+pub use app::{App, ImageAnalysis, InefficientPath, Settings};
+pub use event_loop::Analyze;
+
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result};
+use crate::image::{self, OpenOptions};
+use crate::layer::ParseControl;
+use crate::load::{self, LoadOptions, LoadedImage};
+use crate::source::Source;
+use config::ConfigFile;
+use keymap::Keymap;
+use theme::{Glyphs, Theme};
+
+/// Options of the explorer beyond the global ones.
+#[derive(Default)]
+pub struct TuiOptions {
+    /// `--theme`: dark, light or mono. Default: the config file's, else dark.
+    pub theme: Option<String>,
+    /// `--ascii`: no box-drawing characters or arrows.
+    pub ascii: bool,
+    /// Fills the image-details pane; without it the pane says "analysis not available".
+    pub analyze: Option<Analyze>,
+}
+
+fn open_options(global: &GlobalArgs) -> OpenOptions {
+    OpenOptions {
+        platform: global.platform.clone(),
+        image: global.select_image.clone(),
+        verify: !global.no_verify,
+    }
+}
+
+/// Settings from the config file and the options. Problems with the config file's key
+/// bindings are returned as notices, not errors.
+pub fn settings(options: &TuiOptions) -> Result<(Settings, Vec<String>)> {
+    let config = ConfigFile::load().map_err(Error::Usage)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme_name = options.theme.as_deref().or(config.theme.as_deref());
+    let theme = Theme::pick(theme_name, no_color).map_err(Error::Usage)?;
+    let mut keymap = Keymap::default();
+    let notices = keymap.configure(
+        config
+            .keybinding
+            .iter()
+            .map(|(name, keys)| (name.as_str(), keys.as_str())),
+    );
+    let ascii = options.ascii || config.ascii.unwrap_or(false);
+    Ok((
+        Settings {
+            theme,
+            glyphs: if ascii {
+                Glyphs::ASCII
+            } else {
+                Glyphs::UNICODE
+            },
+            keymap,
+            extract_dir: std::path::PathBuf::from("."),
+        },
+        notices,
+    ))
+}
+
+/// Run the explorer on `path` until the user quits. Returns the exit code (0), or
+/// [`Error::Interrupted`] when loading was cancelled with ctrl+c.
+pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i32> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "the explorer needs a terminal; use a subcommand (inspect, ls, changes) for output"
+                .into(),
+        ));
+    }
+    let (settings, notices) = settings(&options)?;
+    event_loop::run(
+        path,
+        open_options(global),
+        !global.no_verify,
+        settings,
+        options.analyze,
+        notices,
+    )
+}
+
+/// Load an image without a terminal, keeping the source for content reads (tests, tools).
+pub fn open_image(path: &str, global: &GlobalArgs) -> Result<(Source, LoadedImage)> {
+    let source = Source::open(path)?;
+    let open = open_options(global);
+    let image = image::open(&source, &open)?;
+    let options = LoadOptions {
+        open,
+        verify: !global.no_verify,
+        threads: 0,
+    };
+    let loaded = load::load(
+        &source,
+        image,
+        &options,
+        &ParseControl::default(),
+        &mut |_| {},
+    )?;
+    Ok((source, loaded))
+}

@@ -1,0 +1,216 @@
+//! The layer-details and image-details panes.
+
+use super::{human, pane, styled};
+use crate::escape::escape_str;
+use crate::image::history::Instruction;
+use crate::tui::app::{App, Focus};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+fn field(label: &str, value: String, app: &App) -> Line<'static> {
+    Line::from(vec![
+        styled(format!("{label}: "), app.settings.theme.title),
+        Span::raw(value),
+    ])
+}
+
+/// `RUN make` with the keyword coloured; a tool's description (jib, ko…) as written.
+fn instruction_line(instruction: &Instruction, app: &App) -> Line<'static> {
+    if !instruction.kind.is_dockerfile() {
+        return Line::from(escape_str(&instruction.display()).into_owned());
+    }
+    Line::from(vec![
+        styled(
+            format!("{} ", instruction.kind),
+            app.settings.theme.instruction(instruction.kind),
+        ),
+        Span::raw(escape_str(&instruction.text).into_owned()),
+    ])
+}
+
+pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.settings.theme;
+    let image = &app.image.image;
+    let index = app.layer;
+    let mut lines = Vec::new();
+    if let Some(history) = image.history.layers.get(index) {
+        lines.push(instruction_line(&history.instruction, app));
+    }
+    let [added, modified, removed] = app.files.change_counts();
+    lines.push(Line::from(vec![
+        styled("Changes: ", theme.title),
+        styled(format!("{added} added"), theme.added),
+        Span::raw(", "),
+        styled(format!("{modified} modified"), theme.modified),
+        Span::raw(", "),
+        styled(format!("{removed} removed"), theme.removed),
+        styled(format!("  ({})", app.compare_label()), theme.dim),
+    ]));
+    if let Some(history) = image.history.layers.get(index) {
+        if !history.entries.is_empty() {
+            lines.push(styled("History:", theme.title).into());
+        }
+        for &entry_index in &history.entries {
+            let Some(entry) = image.config.history.get(entry_index) else {
+                continue;
+            };
+            let instruction = entry.instruction();
+            let created = entry.created.as_deref().unwrap_or("");
+            // Dates to the second: the fraction says nothing to a reader.
+            let created = created.get(..19).unwrap_or(created).replace('T', " ");
+            let mut spans = vec![styled(format!(" {created} "), theme.dim)];
+            spans.extend(instruction_line(&instruction, app).spans);
+            if entry.empty_layer {
+                spans.push(styled(" (no layer)", theme.dim));
+            }
+            lines.push(Line::from(spans));
+            let mut extra = Vec::new();
+            if let Some(author) = &entry.author {
+                extra.push(format!("author: {}", escape_str(author)));
+            }
+            if let Some(comment) = &entry.comment {
+                extra.push(format!("comment: {}", escape_str(comment)));
+            }
+            if !extra.is_empty() {
+                lines.push(styled(format!("   {}", extra.join("  ")), theme.dim).into());
+            }
+        }
+    }
+    if let Some(info) = app.image.layers.get(index) {
+        let none = || "-".to_string();
+        lines.push(field(
+            "Digest",
+            info.digest.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(field(
+            "DiffID",
+            info.diff_id.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(field(
+            "Size",
+            format!(
+                "{} stored, {} uncompressed, {} in {} entries",
+                human(info.compressed_bytes),
+                human(info.uncompressed_bytes),
+                human(info.content_bytes),
+                info.entries
+            ),
+            app,
+        ));
+        if let Some(compression) = info.compression {
+            lines.push(field("Compression", compression.to_string(), app));
+        }
+    }
+    let title = format!(
+        "Layer {index} of 0..{}",
+        app.layer_count().saturating_sub(1)
+    );
+    let block = pane(theme, &title, false);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}
+
+pub fn render_image(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.settings.theme;
+    let image = &app.image.image;
+    let mut lines = Vec::new();
+    let name = if image.tags.is_empty() {
+        "(untagged)".to_string()
+    } else {
+        image.tags.join(", ")
+    };
+    lines.push(field("Image", escape_str(&name).into_owned(), app));
+    let platform = image
+        .platform
+        .as_ref()
+        .map(|p| p.to_string())
+        .or_else(|| {
+            image.config.os.as_ref().map(|os| {
+                format!(
+                    "{os}/{}",
+                    image.config.architecture.as_deref().unwrap_or("?")
+                )
+            })
+        })
+        .unwrap_or_else(|| "-".into());
+    lines.push(field(
+        "Platform",
+        format!("{}  ({})", escape_str(&platform), image.format.name()),
+        app,
+    ));
+    let layer_bytes: u64 = app.image.layers.iter().map(|l| l.content_bytes).sum();
+    lines.push(field(
+        "Size",
+        format!(
+            "{} in layers, {} in the final filesystem",
+            human(layer_bytes),
+            human(app.total_size)
+        ),
+        app,
+    ));
+    match &app.analysis {
+        None => lines.push(styled("analysis not available", theme.dim).into()),
+        Some(analysis) => {
+            lines.push(field(
+                "Efficiency",
+                format!(
+                    "{:.2} %   wasted {}",
+                    analysis.efficiency * 100.0,
+                    human(analysis.wasted_bytes)
+                ),
+                app,
+            ));
+            if !analysis.inefficient.is_empty() {
+                lines.push(styled("Inefficient paths:", theme.title).into());
+            }
+            let focused = app.focus == Focus::Image;
+            for (i, path) in analysis.inefficient.iter().enumerate() {
+                let mut line = Line::from(format!(
+                    " {:>9}  {}",
+                    human(path.wasted_bytes),
+                    crate::escape::escape_bytes(&path.path)
+                ));
+                let selected = focused && i == app.details_cursor;
+                if selected {
+                    line = line.style(theme.selected);
+                }
+                lines.push(line);
+                if selected {
+                    // Explained in place, so the explanation is on screen with its path.
+                    for explanation in &path.explanation {
+                        lines.push(
+                            styled(format!("   {}", escape_str(explanation)), theme.dim).into(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if !app.image.warnings.is_empty() {
+        lines.push(
+            styled(
+                format!(
+                    "{} warnings (see `layerscope inspect`)",
+                    app.image.warnings.len()
+                ),
+                theme.modified,
+            )
+            .into(),
+        );
+    }
+    let block = pane(theme, "Image", app.focus == Focus::Image);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        area,
+    );
+}

@@ -1,0 +1,174 @@
+//! The file tree pane: attribute columns, then the tree. Only visible rows are drawn.
+
+use super::{human, pane, styled};
+use crate::escape::escape_bytes;
+use crate::layer::EntryKind;
+use crate::tree::DiffKind;
+use crate::tui::app::{App, Focus};
+use crate::tui::filetree::SortOrder;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+/// Which attribute columns fit.
+struct Columns {
+    mode: bool,
+    owner: bool,
+    size: bool,
+}
+
+impl Columns {
+    fn fit(width: u16, wanted: bool) -> Columns {
+        Columns {
+            mode: wanted && width >= 50,
+            owner: wanted && width >= 64,
+            size: wanted && width >= 32,
+        }
+    }
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.settings.theme;
+    let glyphs = &app.settings.glyphs;
+    let focused = app.focus == Focus::Files;
+    let options = app.files.options();
+    let mut title = format!("Files [{}]", app.compare_label());
+    if options.sort == SortOrder::Size {
+        title.push_str(" by size");
+    }
+    let block = pane(theme, &title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let columns = Columns::fit(inner.width, app.attributes);
+    let tree = &app.image.tree;
+    let buffer = frame.buffer_mut();
+
+    let mut header = Vec::new();
+    if columns.mode {
+        header.push("Permission ".to_string());
+    }
+    if columns.owner {
+        header.push(format!("{:<11} ", "UID:GID"));
+    }
+    if columns.size {
+        header.push(format!("{:>9} ", "Size"));
+    }
+    header.push("Filetree".into());
+    let mut hidden = Vec::new();
+    for (shown, name) in [
+        (options.show_added, "added"),
+        (options.show_removed, "removed"),
+        (options.show_modified, "modified"),
+        (options.show_unchanged, "unchanged"),
+    ] {
+        if !shown {
+            hidden.push(name);
+        }
+    }
+    if !hidden.is_empty() {
+        header.push(format!("  (hiding {})", hidden.join(", ")));
+    }
+    buffer.set_line(
+        inner.x,
+        inner.y,
+        &Line::from(styled(header.concat(), theme.title)),
+        inner.width,
+    );
+
+    let rows = app.files.rows();
+    let height = inner.height.saturating_sub(1) as usize;
+    if rows.is_empty() {
+        let text = if app.layer_count() == 0 {
+            "the image has no layers"
+        } else {
+            "no paths to show (check the filter and the hidden kinds)"
+        };
+        buffer.set_line(
+            inner.x,
+            inner.y + 1,
+            &Line::from(styled(text, theme.dim)),
+            inner.width,
+        );
+        return;
+    }
+    for (line_no, index) in (app.file_scroll..rows.len()).take(height).enumerate() {
+        let row = rows[index];
+        let style = match row.change {
+            DiffKind::Added => theme.added,
+            DiffKind::Removed => theme.removed,
+            DiffKind::Modified => theme.modified,
+            DiffKind::Unchanged => theme.unchanged,
+        };
+        let version = app.files.version(tree, row.node);
+        let meta = version.map(|v| tree.meta(v));
+        let mut spans: Vec<Span> = Vec::with_capacity(8);
+        if let Some(meta) = meta {
+            if columns.mode {
+                spans.push(Span::styled(format!("{} ", meta.ls_mode()), style));
+            }
+            if columns.owner {
+                spans.push(Span::styled(
+                    format!("{:<11} ", format!("{}:{}", meta.uid, meta.gid)),
+                    style,
+                ));
+            }
+            if columns.size {
+                let size = app.files.size(tree, row.node);
+                let text = if row.change == DiffKind::Removed && meta.kind == EntryKind::Dir {
+                    "-".to_string()
+                } else {
+                    human(size)
+                };
+                spans.push(Span::styled(format!("{text:>9} "), style));
+            }
+        }
+        let mut guides = String::new();
+        for level in 0..row.depth {
+            let bit = level < 64 && row.guides & (1 << level) != 0;
+            guides.push_str(if bit { glyphs.pipe } else { glyphs.space });
+        }
+        guides.push_str(if row.last { glyphs.last } else { glyphs.branch });
+        spans.push(Span::styled(guides, theme.dim));
+        if row.is_dir {
+            let marker = if app.files.is_collapsed(row.node) {
+                glyphs.collapsed
+            } else {
+                glyphs.expanded
+            };
+            spans.push(Span::styled(marker, theme.dim));
+        }
+        spans.push(Span::styled(
+            escape_bytes(tree.name(row.node)).into_owned(),
+            style,
+        ));
+        if let (Some(meta), Some(version)) = (meta, version) {
+            if matches!(meta.kind, EntryKind::Symlink | EntryKind::Hardlink) {
+                let link = tree.version_link(version);
+                let arrow = if meta.kind == EntryKind::Symlink {
+                    glyphs.arrow
+                } else {
+                    "link to"
+                };
+                spans.push(Span::styled(
+                    format!(" {arrow} {}", escape_bytes(link)),
+                    theme.dim,
+                ));
+            }
+        }
+        let y = inner.y + 1 + line_no as u16;
+        let mut line = Line::from(spans);
+        if index == app.file_cursor {
+            let selected = if focused {
+                theme.selected
+            } else {
+                theme.selected_unfocused
+            };
+            buffer.set_style(Rect::new(inner.x, y, inner.width, 1), selected);
+            line = line.patch_style(selected);
+        }
+        buffer.set_line(inner.x, y, &line, inner.width);
+    }
+}

@@ -1,0 +1,88 @@
+//! The layer list: compare marker, size, instruction kind and text.
+
+use super::{human, pane, styled};
+use crate::escape::escape_str;
+use crate::load::LayerStatus;
+use crate::tui::app::{App, Focus, Mode};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.settings.theme;
+    let glyphs = &app.settings.glyphs;
+    let focused = app.focus == Focus::Layers;
+    let block = pane(theme, &format!("Layers [{}]", app.compare_label()), focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let compare = app.compare();
+    // dive marks every layer of an aggregated view, the base layer included.
+    let aggregated = app.mode == Mode::Aggregated && app.mark.is_none();
+    let first_compared = if aggregated {
+        0
+    } else {
+        compare.from.map_or(0, |f| f + 1)
+    };
+    let range_base = app.mark.filter(|&m| m != app.layer).and(compare.from);
+    let buffer = frame.buffer_mut();
+    let count = app.layer_count();
+    for (row, index) in (app.layer_scroll..count)
+        .take(inner.height as usize)
+        .enumerate()
+    {
+        let history = app.image.image.history.layers.get(index);
+        let info = app.image.layers.get(index);
+        let marker = if Some(index) == range_base {
+            styled(glyphs.base, theme.marker)
+        } else if (first_compared..=compare.to).contains(&index) {
+            styled(glyphs.compared, theme.marker)
+        } else {
+            Span::raw(" ")
+        };
+        let size = info.map_or(0, |i| i.content_bytes);
+        let mut spans = vec![marker, Span::raw(format!(" {:>8}  ", human(size)))];
+        if let Some(history) = history {
+            let instruction = &history.instruction;
+            spans.push(styled(
+                format!("{:<5} ", instruction.label()),
+                theme.instruction(instruction.kind),
+            ));
+            // One line: newlines in RUN heredocs become spaces; controls are escaped. A
+            // tool's description starts with the tool's name, already in the kind column.
+            let mut words: Vec<&str> = instruction.text.split_whitespace().collect();
+            if !instruction.kind.is_dockerfile()
+                && words
+                    .first()
+                    .is_some_and(|w| w.starts_with(instruction.label()))
+            {
+                words.remove(0);
+            }
+            let text = words.join(" ");
+            spans.push(Span::raw(escape_str(&text).into_owned()));
+        }
+        if let Some(info) = info {
+            let note = match &info.status {
+                LayerStatus::Unavailable(_) => Some(" (missing)"),
+                LayerStatus::Truncated(_) => Some(" (truncated)"),
+                LayerStatus::Loaded if info.entries == 0 => Some(" (no files)"),
+                LayerStatus::Loaded => None,
+            };
+            if let Some(note) = note {
+                spans.push(styled(note, theme.dim));
+            }
+        }
+        let mut line = Line::from(spans);
+        if index == app.layer {
+            line = line.style(if focused {
+                theme.selected
+            } else {
+                theme.selected_unfocused
+            });
+        }
+        let y = inner.y + row as u16;
+        if index == app.layer {
+            buffer.set_style(Rect::new(inner.x, y, inner.width, 1), line.style);
+        }
+        buffer.set_line(inner.x, y, &line, inner.width);
+    }
+}

@@ -1,0 +1,188 @@
+//! Drawing: pure functions of an `&App` into a frame. Only the rows on screen are drawn.
+
+mod details;
+mod files;
+mod layers;
+mod overlays;
+mod status;
+
+use super::app::App;
+use super::theme::Theme;
+use crate::load::Progress;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Gauge, Paragraph};
+use ratatui::Frame;
+
+/// Where each pane is. Empty rectangles are hidden panes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub layers: Rect,
+    pub layer_details: Rect,
+    pub image: Rect,
+    pub files: Rect,
+    pub filter: Rect,
+    pub status: Rect,
+}
+
+/// Lay out the screen. Narrow terminals stack the layers above the files and drop the
+/// detail panes; short ones drop the image pane, then the layer details.
+pub fn layout(area: Rect, app: &App) -> Areas {
+    let filter_height = u16::from(app.filter.editing || !app.filter.text.is_empty());
+    let [main, filter, status] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(filter_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let wanted_layers = app.layer_count() as u16 + 2;
+    let mut areas = Areas {
+        filter,
+        status,
+        ..Areas::default()
+    };
+    if main.width >= 80 {
+        let left_width = (main.width * 2 / 5).clamp(36, 72);
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(main);
+        areas.files = right;
+        if left.height >= 24 {
+            let layers = wanted_layers.clamp(5, left.height / 3);
+            [areas.layers, areas.layer_details, areas.image] = Layout::vertical([
+                Constraint::Length(layers),
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+            ])
+            .areas(left);
+        } else if left.height >= 12 {
+            let layers = wanted_layers.clamp(4, left.height / 2);
+            [areas.layers, areas.layer_details] =
+                Layout::vertical([Constraint::Length(layers), Constraint::Min(0)]).areas(left);
+        } else {
+            areas.layers = left;
+        }
+    } else {
+        let layers = wanted_layers.clamp(3, (main.height / 3).max(3));
+        [areas.layers, areas.files] =
+            Layout::vertical([Constraint::Length(layers), Constraint::Min(0)]).areas(main);
+    }
+    areas
+}
+
+/// Rows inside a bordered pane.
+pub fn list_height(area: Rect) -> usize {
+    area.height.saturating_sub(2) as usize
+}
+
+/// Draw the whole explorer.
+pub fn render(app: &App, frame: &mut Frame) {
+    let areas = layout(frame.area(), app);
+    layers::render(app, frame, areas.layers);
+    if !areas.layer_details.is_empty() {
+        details::render_layer(app, frame, areas.layer_details);
+    }
+    if !areas.image.is_empty() {
+        details::render_image(app, frame, areas.image);
+    }
+    files::render(app, frame, areas.files);
+    status::render_filter(app, frame, areas.filter);
+    status::render(app, frame, areas.status);
+    overlays::render(app, frame);
+}
+
+/// The loading screen: a gauge of layers and bytes.
+pub fn render_loading(
+    frame: &mut Frame,
+    theme: &Theme,
+    path: &str,
+    progress: Option<&Progress>,
+    stage: &str,
+) {
+    let area = frame.area();
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(5),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let [_, boxed, _] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Max(72),
+        Constraint::Fill(1),
+    ])
+    .areas(middle);
+    let block = pane(
+        theme,
+        &format!("layerscope: {}", crate::escape::escape_str(path)),
+        true,
+    );
+    let inner = block.inner(boxed);
+    frame.render_widget(block, boxed);
+    let [label, gauge, hint] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
+    let (ratio, text) = match progress {
+        Some(p) if p.layers_total > 0 => {
+            let ratio = if p.bytes_total > 0 {
+                p.bytes_done as f64 / p.bytes_total as f64
+            } else {
+                p.layers_done as f64 / p.layers_total as f64
+            };
+            (
+                ratio.clamp(0.0, 1.0),
+                format!(
+                    "layers {}/{}  {} / {}",
+                    p.layers_done,
+                    p.layers_total,
+                    human(p.bytes_done),
+                    human(p.bytes_total)
+                ),
+            )
+        }
+        _ => (0.0, stage.to_string()),
+    };
+    frame.render_widget(Paragraph::new(text), label);
+    frame.render_widget(
+        Gauge::default()
+            .ratio(ratio)
+            .gauge_style(theme.border_focused),
+        gauge,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("ctrl+c", theme.key),
+            Span::raw(" cancel"),
+        ])),
+        hint,
+    );
+}
+
+/// A bordered pane with a title, highlighted when focused.
+fn pane<'a>(theme: &Theme, title: &str, focused: bool) -> Block<'a> {
+    Block::bordered()
+        .border_type(BorderType::Plain)
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(Span::styled(format!(" {title} "), theme.title))
+}
+
+/// Sizes as dive shows them: SI units, one decimal.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 999.95 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn styled(text: impl Into<String>, style: Style) -> Span<'static> {
+    Span::styled(text.into(), style)
+}

@@ -1,0 +1,129 @@
+//! The status bar (key hints for the focused pane, mode, sort, filter) and the filter line.
+
+use super::styled;
+use crate::tui::actions::Action;
+use crate::tui::app::{App, Focus};
+use crate::tui::filetree::SortOrder;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    if area.is_empty() {
+        return;
+    }
+    let theme = &app.settings.theme;
+    let keymap = &app.settings.keymap;
+    let buffer = frame.buffer_mut();
+    if let Some((message, error)) = &app.message {
+        let style = if *error { theme.error } else { theme.title };
+        buffer.set_line(
+            area.x,
+            area.y,
+            &Line::from(styled(message.clone(), style)),
+            area.width,
+        );
+        return;
+    }
+    let hints: &[(Action, &str)] = match app.focus {
+        Focus::Layers => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "files"),
+            (Action::CompareLayer, "layer"),
+            (Action::CompareAll, "aggregated"),
+            (Action::MarkRange, "range"),
+            (Action::Filter, "filter"),
+            (Action::Help, "help"),
+        ],
+        Focus::Files => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "pane"),
+            (Action::ToggleCollapseDir, "collapse"),
+            (Action::ToggleAdded, "added"),
+            (Action::ToggleRemoved, "removed"),
+            (Action::ToggleModified, "modified"),
+            (Action::ToggleUnchanged, "unchanged"),
+            (Action::ToggleSort, "sort"),
+            (Action::PathHistory, "history"),
+            (Action::ViewFile, "view"),
+            (Action::DiffFile, "diff"),
+            (Action::Extract, "extract"),
+            (Action::Help, "help"),
+        ],
+        Focus::Image => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "pane"),
+            (Action::Help, "help"),
+        ],
+    };
+    let sort = match app.files.options().sort {
+        SortOrder::Name => "name",
+        SortOrder::Size => "size",
+    };
+    let mut right = format!(" {} | sort: {sort}", app.compare_label());
+    if !app.filter.text.is_empty() {
+        right.push_str(&format!(
+            " | filter: {} ({} matches)",
+            crate::escape::escape_str(&app.filter.text),
+            app.files.match_count()
+        ));
+    }
+    let right_width = right.chars().count() as u16;
+    let left_width = area.width.saturating_sub(right_width);
+    let mut spans = Vec::new();
+    let mut used = 0usize;
+    for (action, label) in hints {
+        // The first key for ToggleModified is ctrl+m, which most terminals send as Enter.
+        let key = if *action == Action::ToggleModified {
+            keymap
+                .keys(*action)
+                .rsplit(", ")
+                .next()
+                .unwrap_or("")
+                .to_string()
+        } else {
+            keymap.first_key(*action)
+        };
+        // Whole hints only: a hint cut in half reads as a wrong key.
+        let width = key.chars().count() + label.chars().count() + 3;
+        if used + width > left_width as usize {
+            break;
+        }
+        used += width;
+        spans.push(styled(key, theme.key));
+        spans.push(Span::raw(format!(" {label}  ")));
+    }
+    buffer.set_line(area.x, area.y, &Line::from(spans), left_width);
+    if area.width > right_width {
+        buffer.set_line(
+            area.x + area.width - right_width,
+            area.y,
+            &Line::from(styled(right, theme.dim)),
+            right_width,
+        );
+    }
+}
+
+pub fn render_filter(app: &App, frame: &mut Frame, area: Rect) {
+    if area.is_empty() {
+        return;
+    }
+    let theme = &app.settings.theme;
+    let mut spans = vec![
+        styled("Filter: ", theme.title),
+        Span::raw(crate::escape::escape_str(&app.filter.text).into_owned()),
+    ];
+    if app.filter.editing {
+        spans.push(styled("_", theme.key));
+    }
+    match &app.filter.error {
+        Some(error) => spans.push(styled(format!("  {error}"), theme.error)),
+        None => spans.push(styled(
+            format!("  {} matches", app.files.match_count()),
+            theme.dim,
+        )),
+    }
+    frame
+        .buffer_mut()
+        .set_line(area.x, area.y, &Line::from(spans), area.width);
+}

@@ -1,0 +1,169 @@
+//! Snapshots of the explorer's screen (text only) on a small image built by the test.
+
+mod tui_support;
+
+use crossterm::event::KeyCode;
+use layerscope::tui::{ImageAnalysis, InefficientPath};
+use tui_support::*;
+
+fn app(width: u16, height: u16) -> (tempfile::TempDir, layerscope::tui::App) {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let app = app_for(image.to_str().unwrap(), width, height);
+    (dir, app)
+}
+
+#[test]
+fn layer_view() {
+    let (_dir, mut app) = app(120, 32);
+    app.handle_key(key(KeyCode::Down));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn aggregated_view() {
+    let (_dir, mut app) = app(120, 32);
+    app.handle_key(key(KeyCode::End));
+    app.handle_key(ctrl('a'));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn range_view() {
+    let (_dir, mut app) = app(120, 32);
+    app.handle_key(key(KeyCode::Char('m')));
+    app.handle_key(key(KeyCode::End));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn filter_active() {
+    let (_dir, mut app) = app(120, 32);
+    app.handle_key(key(KeyCode::Down));
+    app.handle_key(ctrl('f'));
+    type_text(&mut app, "conf");
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn help_overlay() {
+    let (_dir, mut app) = app(120, 50);
+    app.handle_key(key(KeyCode::Char('?')));
+    insta::assert_snapshot!(screen(&app));
+}
+
+fn select(app: &mut layerscope::tui::App, path: &str) {
+    app.handle_key(key(KeyCode::Tab));
+    let at = visible_paths(app).iter().position(|p| p == path).unwrap();
+    app.handle_key(key(KeyCode::Home));
+    for _ in 0..at {
+        app.handle_key(key(KeyCode::Down));
+    }
+}
+
+#[test]
+fn path_history() {
+    let (_dir, mut app) = app(120, 32);
+    app.handle_key(key(KeyCode::Down));
+    select(&mut app, "/etc/app.conf");
+    app.handle_key(key(KeyCode::Enter));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn file_view_text_and_diff() {
+    let (_dir, mut app) = app(100, 16);
+    app.handle_key(key(KeyCode::Down));
+    select(&mut app, "/etc/app.conf");
+    app.handle_key(key(KeyCode::Char('v')));
+    insta::assert_snapshot!("file_view_text", screen(&app));
+    app.handle_key(key(KeyCode::Esc));
+    app.handle_key(key(KeyCode::Char('D')));
+    insta::assert_snapshot!("file_view_diff", screen(&app));
+}
+
+#[test]
+fn file_view_binary() {
+    let (_dir, mut app) = app(100, 12);
+    select(&mut app, "/bin/tool");
+    app.handle_key(key(KeyCode::Char('v')));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn narrow_terminal() {
+    let (_dir, mut app) = app(60, 20);
+    app.handle_key(key(KeyCode::Down));
+    insta::assert_snapshot!("narrow_60", screen(&app));
+    app.resize(36, 14);
+    insta::assert_snapshot!("narrow_36", screen(&app));
+}
+
+#[test]
+fn image_details_with_analysis() {
+    let (_dir, mut app) = app(120, 32);
+    app.analysis = Some(ImageAnalysis {
+        efficiency: 0.875,
+        wasted_bytes: 620,
+        inefficient: vec![InefficientPath {
+            path: b"/bin/tool".to_vec(),
+            wasted_bytes: 600,
+            explanation: vec!["added in layer 0, deleted in layer 1: 600 B stay in layer 0".into()],
+        }],
+    });
+    app.handle_key(key(KeyCode::Tab));
+    app.handle_key(key(KeyCode::Tab));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn real_fixture_overwritten_file() {
+    let mut app = app_for(&fixture("ggcr-overwritten-file.tar"), 100, 20);
+    app.handle_key(key(KeyCode::End));
+    insta::assert_snapshot!(screen(&app));
+}
+
+/// The style of the first cell of `text` in the file pane (right of column 48).
+fn style_of(app: &layerscope::tui::App, text: &str) -> ratatui::style::Style {
+    let terminal = terminal(app);
+    let buffer = terminal.backend().buffer();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_string())
+            .collect();
+        for (byte, _) in line.match_indices(text) {
+            let x = line[..byte].chars().count() as u16;
+            if x > 48 {
+                return buffer[(x, y)].style();
+            }
+        }
+    }
+    panic!("{text} not on screen");
+}
+
+#[test]
+fn changes_are_coloured_and_no_color_uses_none() {
+    use layerscope::tui::theme::Theme;
+    use ratatui::style::Color;
+    let (_dir, mut app) = app(120, 32);
+    app.handle_key(key(KeyCode::Down));
+    assert_eq!(style_of(&app, "app.conf").fg, Some(Color::Yellow));
+    assert_eq!(style_of(&app, "readme.txt").fg, Some(Color::Green));
+    assert_eq!(style_of(&app, "tool").fg, Some(Color::Red));
+    app.settings.theme = Theme::pick(Some("dark"), true).unwrap();
+    for name in ["app.conf", "readme.txt", "tool", "Files"] {
+        let fg = style_of(&app, name).fg;
+        assert!(matches!(fg, None | Some(Color::Reset)), "{name}: {fg:?}");
+    }
+}
+
+#[test]
+fn ascii_glyphs() {
+    let (_dir, mut app) = app(100, 16);
+    app.settings.glyphs = layerscope::tui::theme::Glyphs::ASCII;
+    let text = screen(&app);
+    assert!(
+        text.contains("|-- - bin") && text.contains("link -> etc/app.conf"),
+        "{text}"
+    );
+}

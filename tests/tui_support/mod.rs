@@ -1,0 +1,190 @@
+//! Shared helpers for the explorer's tests: a small image built in the test, loading,
+//! key events and rendering to text.
+#![allow(dead_code)]
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use layerscope::cli::GlobalArgs;
+use layerscope::tui::{open_image, App, Settings};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub const ESCAPE_NAME: &[u8] = b"evil\x1b[31mname";
+
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(kind);
+    header.set_mode(mode);
+    header.set_size(size);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(1_700_000_000);
+    header
+}
+
+/// One layer tar: (path, kind, mode, content or link target).
+fn layer(entries: &[(&[u8], char, u32, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for &(path, kind, mode, data) in entries {
+        match kind {
+            'd' => {
+                let mut h = header(tar::EntryType::Directory, mode, 0);
+                builder
+                    .append_data(&mut h, std::str::from_utf8(path).unwrap(), &[][..])
+                    .unwrap();
+            }
+            'l' => {
+                let mut h = header(tar::EntryType::Symlink, mode, 0);
+                builder
+                    .append_link(
+                        &mut h,
+                        std::str::from_utf8(path).unwrap(),
+                        std::str::from_utf8(data).unwrap(),
+                    )
+                    .unwrap();
+            }
+            _ => {
+                // Raw bytes in the name: set it on the header directly.
+                let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
+                h.as_gnu_mut().unwrap().name[..path.len()].copy_from_slice(path);
+                h.set_cksum();
+                builder.append(&h, data).unwrap();
+            }
+        }
+    }
+    builder.into_inner().unwrap()
+}
+
+/// A three-layer docker-archive with a text file changed across layers, a binary file
+/// deleted by a whiteout, a symlink, a set-id file and a name with an escape sequence.
+pub fn build_image(dir: &Path) -> PathBuf {
+    let binary: Vec<u8> = (0u8..=255).cycle().take(600).collect();
+    let layers = [
+        layer(&[
+            (b"etc", 'd', 0o755, b""),
+            (b"etc/app.conf", 'f', 0o644, b"port=8080\nworkers=2\n"),
+            (b"bin", 'd', 0o755, b""),
+            (b"bin/tool", 'f', 0o755, &binary),
+            (b"bin/su", 'f', 0o4755, b"#!/bin/sh\n"),
+            (b"link", 'l', 0o777, b"etc/app.conf"),
+            (b"evil\x1b[31mname", 'f', 0o644, b"x\n"),
+        ]),
+        layer(&[
+            (
+                b"etc/app.conf",
+                'f',
+                0o600,
+                b"port=9090\nworkers=2\nlog=debug\n",
+            ),
+            (b"bin/.wh.tool", 'f', 0o644, b""),
+            (b"usr/share/doc/readme.txt", 'f', 0o644, b"hello\n"),
+        ]),
+        layer(&[(b"usr/share/doc/big.bin", 'f', 0o644, &[0u8; 4096])]),
+    ];
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|l| format!("sha256:{}", hex::encode(Sha256::digest(l))))
+        .collect();
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [
+            {"created": "2024-01-02T03:04:05Z", "created_by": "/bin/sh -c #(nop) COPY dir:abc in / "},
+            {"created": "2024-01-02T03:04:06Z", "created_by": "/bin/sh -c #(nop)  ENV A=1", "empty_layer": true},
+            {"created": "2024-01-02T03:04:07Z", "created_by": "/bin/sh -c sed -i s/8080/9090/ /etc/app.conf && rm /bin/tool", "author": "tester"},
+            {"created": "2024-01-02T03:04:08Z", "created_by": "/bin/sh -c dd if=/dev/zero of=/usr/share/doc/big.bin bs=4096 count=1"},
+            {"created": "2024-01-02T03:04:09Z", "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true}
+        ]
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    let config_name = format!("{}.json", hex::encode(Sha256::digest(&config)));
+    let layer_names: Vec<String> = (0..layers.len())
+        .map(|i| format!("l{i}/layer.tar"))
+        .collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([
+        {"Config": config_name, "RepoTags": ["test/explorer:latest"], "Layers": layer_names}
+    ]))
+    .unwrap();
+    let path = dir.join("image.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
+        builder.append_data(&mut h, name, data).unwrap();
+    };
+    add(&config_name, &config);
+    for (name, data) in layer_names.iter().zip(&layers) {
+        add(name, data);
+    }
+    add("manifest.json", &manifest);
+    builder.finish().unwrap();
+    path
+}
+
+pub fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn app_for(path: &str, width: u16, height: u16) -> App {
+    let (source, loaded) = open_image(path, &GlobalArgs::default()).unwrap();
+    let mut app = App::new(loaded, Some(source), None, Settings::default());
+    app.resize(width, height);
+    app
+}
+
+pub fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent {
+        code,
+        modifiers: KeyModifiers::NONE,
+        kind: KeyEventKind::Press,
+        state: KeyEventState::NONE,
+    }
+}
+
+pub fn ctrl(c: char) -> KeyEvent {
+    KeyEvent {
+        modifiers: KeyModifiers::CONTROL,
+        ..key(KeyCode::Char(c))
+    }
+}
+
+/// Type each character as a key press.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+}
+
+pub fn terminal(app: &App) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(app.area.width, app.area.height)).unwrap();
+    terminal
+        .draw(|frame| layerscope::tui::widgets::render(app, frame))
+        .unwrap();
+    terminal
+}
+
+/// The screen as text, trailing spaces trimmed.
+pub fn screen(app: &App) -> String {
+    let terminal = terminal(app);
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let mut line = String::new();
+        for x in 0..buffer.area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Rows of the file tree as `path` strings, for journey assertions.
+pub fn visible_paths(app: &App) -> Vec<String> {
+    app.files
+        .rows()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&app.image.tree.path(r.node)).into_owned())
+        .collect()
+}
