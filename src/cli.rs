@@ -20,6 +20,14 @@ pub struct Cli {
 
     #[command(flatten)]
     pub global: GlobalArgs,
+
+    /// Explorer colours: dark, light or mono. `NO_COLOR` forces mono.
+    #[arg(long, value_name = "THEME")]
+    pub theme: Option<String>,
+
+    /// Draw the explorer with ASCII only (no box-drawing characters or arrows).
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 const EXAMPLES: &str = "\
@@ -72,6 +80,71 @@ pub enum Command {
     Ls(LsArgs),
     /// List one layer's changes, `docker diff` style (A added, C changed, D deleted).
     Changes(ChangesArgs),
+    /// Score the image's efficiency, explain its wasted bytes and evaluate rules: the exit
+    /// code is 0 when every rule passes, 1 when one fails, 2 on bad input or config.
+    ///
+    /// Rules come from --config FILE, else `.layerscope-ci.yaml`, else dive's `.dive-ci`
+    /// in the current directory, else dive's defaults; flags override them. Thresholds
+    /// accept `disabled`/`off`/`false`; sizes accept `20MB`, `1.5 GiB` or `20000`.
+    Ci(CiArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ScoreArg {
+    /// layerscope's score: every hidden byte counts once, kept copies never do.
+    #[default]
+    Layerscope,
+    /// dive 0.13.1's score, reproduced exactly, for thresholds set with dive.
+    Dive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum CiFormat {
+    #[default]
+    Text,
+    Json,
+    Junit,
+    Github,
+    Markdown,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct CiArgs {
+    /// Image file, OCI layout directory, or - for stdin.
+    pub image: String,
+    /// Rules file (YAML; dive's `.dive-ci` format is accepted).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Which efficiency score the rules judge.
+    #[arg(long, value_enum, default_value_t)]
+    pub score: ScoreArg,
+    /// Report format on stdout (or in --output).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: CiFormat,
+    /// Write the report in --format to FILE; a text summary still goes to stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Leave paths matching GLOB out of the analysis (repeatable; adds to the config's).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// How many bottom layers form the base image (default: 1, as dive assumes).
+    #[arg(long, value_name = "N")]
+    pub base_layers: Option<usize>,
+    /// Fail below this efficiency (0..1 or a percentage). dive: lowestEfficiency.
+    #[arg(long, alias = "lowestEfficiency", value_name = "RATIO")]
+    pub lowest_efficiency: Option<String>,
+    /// Fail above this many wasted bytes. dive: highestWastedBytes.
+    #[arg(long, alias = "highestWastedBytes", value_name = "SIZE")]
+    pub highest_wasted_bytes: Option<String>,
+    /// Fail above this ratio of wasted to user-layer bytes. dive: highestUserWastedPercent.
+    #[arg(long, alias = "highestUserWastedPercent", value_name = "RATIO")]
+    pub highest_user_wasted_percent: Option<String>,
+    /// Fail when the image's bytes exceed this size budget.
+    #[arg(long, value_name = "SIZE")]
+    pub highest_image_bytes: Option<String>,
+    /// Fail above this many layers.
+    #[arg(long, value_name = "COUNT")]
+    pub highest_layer_count: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

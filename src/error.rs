@@ -66,6 +66,8 @@ pub enum Error {
     InvalidImage { path: String, detail: String },
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Config(String),
     #[error("interrupted")]
     Interrupted,
 }

@@ -59,15 +59,7 @@ fn build(loaded: &LoadedImage) -> InspectReport<'_> {
         .layers
         .iter()
         .map(|info| {
-            let (mut added, mut modified, mut removed) = (0, 0, 0);
-            for diff in tree.diff(info.index.checked_sub(1), info.index) {
-                match diff.kind {
-                    crate::tree::DiffKind::Added => added += 1,
-                    crate::tree::DiffKind::Modified => modified += 1,
-                    crate::tree::DiffKind::Removed => removed += 1,
-                    crate::tree::DiffKind::Unchanged => {}
-                }
-            }
+            let counts = tree.layer_change_counts(info.index);
             let history = image.history.layers.get(info.index);
             let layer_ref = &image.layers[info.index];
             LayerRow {
@@ -79,9 +71,9 @@ fn build(loaded: &LoadedImage) -> InspectReport<'_> {
                 compressed_bytes: info.compressed_bytes,
                 uncompressed_bytes: info.uncompressed_bytes,
                 entries: info.entries,
-                added,
-                modified,
-                removed,
+                added: counts.added,
+                modified: counts.modified,
+                removed: counts.removed,
                 status: info.status.clone(),
                 instruction: InstructionRow {
                     kind: history.map_or("?".into(), |h| h.instruction.kind.to_string()),

@@ -1,6 +1,7 @@
 //! The CLI's subcommands: each loads the image through [`crate::load`] and renders plain
 //! data to stdout. Progress and errors go to stderr.
 
+mod ci;
 mod inspect;
 mod listing;
 mod progress;
@@ -42,10 +43,34 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let loaded = load_image(&args.image, global)?;
             listing::changes(&loaded, args, &mut out)
         }
+        Some(Command::Ci(args)) => return ci::run(args, global, &mut out).and_then(|code| {
+            out.flush().map_err(|e| Error::io("stdout", e))?;
+            Ok(code)
+        }),
         None => {
-            return Err(Error::Usage(
-                "give a subcommand (inspect, ls, changes); see --help".into(),
-            ))
+            let Some(image) = cli.image.clone() else {
+                return Err(Error::Usage(
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci); see --help".into(),
+                ));
+            };
+            // As in dive: CI=true runs the CI checks instead of the explorer.
+            if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+                let args = crate::cli::CiArgs { image, ..Default::default() };
+                return ci::run(&args, global, &mut out).and_then(|code| {
+                    out.flush().map_err(|e| Error::io("stdout", e))?;
+                    Ok(code)
+                });
+            }
+            drop(out);
+            return crate::tui::run_tui(
+                &image,
+                global,
+                crate::tui::TuiOptions {
+                    theme: cli.theme.clone(),
+                    ascii: cli.ascii,
+                    analyze: Some(Box::new(tui_analysis)),
+                },
+            );
         }
     }
     .map_err(|e| Error::io("stdout", e))?;
@@ -94,4 +119,43 @@ pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
         }
     }
     Ok(loaded)
+}
+
+/// The explorer's image-details pane: layerscope's score and its wasted paths explained.
+fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
+    let waste = crate::analysis::analyze(&loaded.tree, &Default::default());
+    let instruction = |layer: usize| {
+        loaded
+            .image
+            .history
+            .layers
+            .get(layer)
+            .map_or_else(String::new, |h| h.instruction.display())
+    };
+    crate::tui::ImageAnalysis {
+        efficiency: waste.efficiency,
+        wasted_bytes: waste.wasted_bytes,
+        inefficient: waste
+            .paths
+            .iter()
+            .map(|path| crate::tui::InefficientPath {
+                path: path.path.clone(),
+                wasted_bytes: path.wasted_bytes,
+                explanation: path
+                    .versions
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "layer {}: {} {} ({}){}",
+                            v.layer,
+                            ci::version_action(v.action).as_str(),
+                            bytesize::ByteSize(v.bytes).display().si(),
+                            instruction(v.layer),
+                            if v.wasted { ", wasted" } else { ", kept" }
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }

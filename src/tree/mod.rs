@@ -13,7 +13,7 @@ mod build;
 mod view;
 
 pub use build::TreeBuilder;
-pub use view::{Diff, DiffKind, ListingRow};
+pub use view::{ChangeCounts, Diff, DiffKind, ListingRow};
 
 use crate::layer::{EntryKind, Meta, Span};
 

@@ -59,6 +59,25 @@ impl DiffKind {
     }
 }
 
+/// Numbers of added, modified and removed paths.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChangeCounts {
+    pub added: usize,
+    pub modified: usize,
+    pub removed: usize,
+}
+
+impl ChangeCounts {
+    pub fn count(&mut self, kind: DiffKind) {
+        match kind {
+            DiffKind::Added => self.added += 1,
+            DiffKind::Modified => self.modified += 1,
+            DiffKind::Removed => self.removed += 1,
+            DiffKind::Unchanged => {}
+        }
+    }
+}
+
 /// A changed path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Diff {
@@ -137,6 +156,15 @@ impl Tree {
             (a.entry, a.content),
             (b.entry, b.content),
         )
+    }
+
+    /// How many paths layer `layer` added, modified and removed (its own changes).
+    pub fn layer_change_counts(&self, layer: usize) -> ChangeCounts {
+        let mut counts = ChangeCounts::default();
+        for diff in self.diff(layer.checked_sub(1), layer) {
+            counts.count(diff.kind);
+        }
+        counts
     }
 
     /// Subtree sizes after `layer`, indexed by node: content bytes of every live file

@@ -7,7 +7,7 @@
 //! walk never enters collapsed directories.
 
 use crate::layer::EntryKind;
-use crate::tree::{DiffKind, NodeId, Tree, Version, ROOT};
+use crate::tree::{ChangeCounts, DiffKind, NodeId, Tree, Version, ROOT};
 use std::collections::{HashMap, HashSet};
 
 /// Which two points of the layer stack are compared: the tree shown is the one after
@@ -129,7 +129,7 @@ pub struct VisibleRows {
     /// Subtree sizes after recently shown layers (a layer switch back is free).
     sizes: Vec<(usize, Vec<u64>)>,
     matches: usize,
-    counts: [usize; 3],
+    counts: ChangeCounts,
 }
 
 /// Subtree-size arrays kept at once; each costs 8 bytes per node.
@@ -166,7 +166,7 @@ impl VisibleRows {
     }
 
     /// Added, modified and removed paths in the current comparison.
-    pub fn change_counts(&self) -> [usize; 3] {
+    pub fn change_counts(&self) -> ChangeCounts {
         self.counts
     }
 
@@ -222,16 +222,11 @@ impl VisibleRows {
         }
         self.compare = Some(compare);
         self.changes.clear();
-        self.counts = [0; 3];
+        self.counts = ChangeCounts::default();
         if tree.layer_count() > 0 {
             for diff in tree.diff(compare.from, compare.to) {
                 self.changes.insert(diff.node, diff.kind);
-                match diff.kind {
-                    DiffKind::Added => self.counts[0] += 1,
-                    DiffKind::Modified => self.counts[1] += 1,
-                    DiffKind::Removed => self.counts[2] += 1,
-                    DiffKind::Unchanged => {}
-                }
+                self.counts.count(diff.kind);
             }
             self.ensure_sizes(tree, compare.to);
         }

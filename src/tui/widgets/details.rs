@@ -3,6 +3,7 @@
 use super::{human, pane, styled};
 use crate::escape::escape_str;
 use crate::image::history::Instruction;
+use crate::tree::ChangeCounts;
 use crate::tui::app::{App, Focus};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -38,7 +39,11 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(history) = image.history.layers.get(index) {
         lines.push(instruction_line(&history.instruction, app));
     }
-    let [added, modified, removed] = app.files.change_counts();
+    let ChangeCounts {
+        added,
+        modified,
+        removed,
+    } = app.files.change_counts();
     lines.push(Line::from(vec![
         styled("Changes: ", theme.title),
         styled(format!("{added} added"), theme.added),

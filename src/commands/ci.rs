@@ -1,0 +1,179 @@
+//! `ci`: analyse, evaluate rules, report. The exit code gates a build: 0 pass, 1 a rule
+//! failed, 2 bad input or config. Reports never skip rule evaluation.
+
+use crate::analysis::{self, dive_score, AnalysisOptions};
+use crate::ci::{
+    self, evaluate, exit_code, render, CiConfig, CiInput, LayerSummary, ReportFormat,
+    RuleOverrides, ScoreKind, TextStyle,
+};
+use crate::cli::{CiArgs, CiFormat, GlobalArgs, ScoreArg};
+use crate::error::{Error, Result};
+use crate::load::LoadedImage;
+use std::io::{IsTerminal, Write};
+
+pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    let config_error = |e: ci::CiConfigError| Error::Config(e.to_string());
+    let mut config = CiConfig::load(args.config.as_deref(), &cwd).map_err(config_error)?;
+    config
+        .apply_overrides(&RuleOverrides {
+            lowest_efficiency: args.lowest_efficiency.clone(),
+            highest_wasted_bytes: args.highest_wasted_bytes.clone(),
+            highest_user_wasted_percent: args.highest_user_wasted_percent.clone(),
+            highest_image_bytes: args.highest_image_bytes.clone(),
+            highest_layer_count: args.highest_layer_count.clone(),
+        })
+        .map_err(config_error)?;
+    let filter = config.path_filter(&args.exclude).map_err(config_error)?;
+    for warning in &config.warnings {
+        eprintln!("layerscope: warning: {}", crate::escape::escape_str(warning));
+    }
+
+    let loaded = super::load_image(&args.image, global)?;
+    let excludes = |path: &[u8]| filter.excludes(path);
+    let exclude: Option<analysis::ExcludeFn<'_>> = (!filter.is_empty()).then_some(&excludes);
+    let input = build_input(&loaded, args.score, args.base_layers, exclude);
+    let outcomes = evaluate(&config.rules, &input);
+
+    let format = report_format(args.format);
+    let color_text = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let write_error = |e| Error::io("stdout", e);
+    match &args.output {
+        Some(path) => {
+            let report = render(format, &input, &outcomes, &TextStyle { color: false, ..Default::default() });
+            std::fs::write(path, report).map_err(|e| Error::io(path.display().to_string(), e))?;
+            let summary = render(
+                ReportFormat::Text,
+                &input,
+                &outcomes,
+                &TextStyle { color: color_text, ..Default::default() },
+            );
+            out.write_all(summary.as_bytes()).map_err(write_error)?;
+        }
+        None => {
+            let style = TextStyle {
+                color: color_text && format == ReportFormat::Text,
+                ..Default::default()
+            };
+            out.write_all(render(format, &input, &outcomes, &style).as_bytes())
+                .map_err(write_error)?;
+        }
+    }
+    Ok(exit_code(&outcomes))
+}
+
+fn report_format(format: CiFormat) -> ReportFormat {
+    match format {
+        CiFormat::Text => ReportFormat::Text,
+        CiFormat::Json => ReportFormat::Json,
+        CiFormat::Junit => ReportFormat::Junit,
+        CiFormat::Github => ReportFormat::Github,
+        CiFormat::Markdown => ReportFormat::Markdown,
+    }
+}
+
+/// Analyse the image with the chosen score and gather what rules and reporters need.
+pub fn build_input(
+    loaded: &LoadedImage,
+    score: ScoreArg,
+    base_layers: Option<usize>,
+    exclude: Option<analysis::ExcludeFn<'_>>,
+) -> CiInput {
+    let image = &loaded.image;
+    let tree = &loaded.tree;
+    let instruction = |layer: usize| {
+        image
+            .history
+            .layers
+            .get(layer)
+            .map(|h| h.instruction.display())
+    };
+    let layers = loaded
+        .layers
+        .iter()
+        .map(|info| {
+            let counts = tree.layer_change_counts(info.index);
+            LayerSummary {
+                index: info.index,
+                digest: info.diff_id.clone().or_else(|| info.digest.clone()).unwrap_or_default(),
+                size_bytes: info.content_bytes,
+                instruction: instruction(info.index),
+                added: counts.added as u64,
+                modified: counts.modified as u64,
+                removed: counts.removed as u64,
+            }
+        })
+        .collect();
+    let mut input = CiInput {
+        image: image.tags.first().cloned().unwrap_or_else(|| image.source.clone()),
+        source_format: image.format.name().to_string(),
+        platform: image.platform.as_ref().map(|p| p.to_string()),
+        layer_count: loaded.layers.len(),
+        layers,
+        warnings: loaded.warnings.clone(),
+        ..Default::default()
+    };
+    match score {
+        ScoreArg::Layerscope => {
+            let waste = analysis::analyze(tree, &AnalysisOptions { base_layers, exclude });
+            input.score_kind = ScoreKind::Layerscope;
+            input.efficiency = waste.efficiency;
+            input.wasted_bytes = waste.wasted_bytes;
+            input.total_bytes = waste.total_bytes;
+            input.user_bytes = waste.user_bytes;
+            input.user_wasted_ratio = waste.user_wasted_ratio;
+            input.inefficient = waste
+                .paths
+                .iter()
+                .map(|p| ci::WastedPath {
+                    path: String::from_utf8_lossy(&p.path).into_owned(),
+                    count: p.versions.len(),
+                    wasted_bytes: p.wasted_bytes,
+                    versions: p
+                        .versions
+                        .iter()
+                        .map(|v| ci::PathVersion {
+                            layer: v.layer,
+                            instruction: instruction(v.layer),
+                            action: version_action(v.action),
+                            size_bytes: v.bytes,
+                        })
+                        .collect(),
+                })
+                .collect();
+        }
+        ScoreArg::Dive => {
+            let dive = dive_score(tree, exclude);
+            input.score_kind = ScoreKind::Dive;
+            input.efficiency = dive.efficiency;
+            input.wasted_bytes = dive.wasted_bytes;
+            input.total_bytes = dive.size_bytes;
+            input.user_bytes = dive.user_size_bytes;
+            input.user_wasted_ratio = dive.user_wasted_percent;
+            input.inefficient = dive
+                .inefficient
+                .iter()
+                .map(|f| ci::WastedPath {
+                    path: String::from_utf8_lossy(&f.path).into_owned(),
+                    count: f.count,
+                    wasted_bytes: f.cumulative_bytes,
+                    versions: Vec::new(),
+                })
+                .collect();
+        }
+    }
+    input
+}
+
+/// The report's wording for what a layer did to a path.
+pub fn version_action(action: analysis::Action) -> ci::VersionAction {
+    use analysis::Action;
+    match action {
+        Action::Added => ci::VersionAction::Added,
+        Action::Modified => ci::VersionAction::Modified,
+        Action::Rewritten => ci::VersionAction::Other("rewritten unchanged".into()),
+        Action::Deleted => ci::VersionAction::Deleted,
+        Action::ParentDeleted | Action::ParentReplaced => ci::VersionAction::HiddenByParentRemoval,
+        Action::OpaqueDir => ci::VersionAction::HiddenByOpaqueDir,
+    }
+}
