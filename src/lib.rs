@@ -19,6 +19,7 @@
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.
 
+pub mod analysis;
 pub mod ci;
 pub mod cli;
 pub mod commands;
