@@ -26,7 +26,10 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         .map_err(config_error)?;
     let filter = config.path_filter(&args.exclude).map_err(config_error)?;
     for warning in &config.warnings {
-        eprintln!("layerscope: warning: {}", crate::escape::escape_str(warning));
+        eprintln!(
+            "layerscope: warning: {}",
+            crate::escape::escape_str(warning)
+        );
     }
 
     let loaded = super::load_image(&args.image, global)?;
@@ -40,13 +43,24 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
     let write_error = |e| Error::io("stdout", e);
     match &args.output {
         Some(path) => {
-            let report = render(format, &input, &outcomes, &TextStyle { color: false, ..Default::default() });
+            let report = render(
+                format,
+                &input,
+                &outcomes,
+                &TextStyle {
+                    color: false,
+                    ..Default::default()
+                },
+            );
             std::fs::write(path, report).map_err(|e| Error::io(path.display().to_string(), e))?;
             let summary = render(
                 ReportFormat::Text,
                 &input,
                 &outcomes,
-                &TextStyle { color: color_text, ..Default::default() },
+                &TextStyle {
+                    color: color_text,
+                    ..Default::default()
+                },
             );
             out.write_all(summary.as_bytes()).map_err(write_error)?;
         }
@@ -95,7 +109,11 @@ pub fn build_input(
             let counts = tree.layer_change_counts(info.index);
             LayerSummary {
                 index: info.index,
-                digest: info.diff_id.clone().or_else(|| info.digest.clone()).unwrap_or_default(),
+                digest: info
+                    .diff_id
+                    .clone()
+                    .or_else(|| info.digest.clone())
+                    .unwrap_or_default(),
                 size_bytes: info.content_bytes,
                 instruction: instruction(info.index),
                 added: counts.added as u64,
@@ -105,7 +123,11 @@ pub fn build_input(
         })
         .collect();
     let mut input = CiInput {
-        image: image.tags.first().cloned().unwrap_or_else(|| image.source.clone()),
+        image: image
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| image.source.clone()),
         source_format: image.format.name().to_string(),
         platform: image.platform.as_ref().map(|p| p.to_string()),
         layer_count: loaded.layers.len(),
@@ -115,7 +137,13 @@ pub fn build_input(
     };
     match score {
         ScoreArg::Layerscope => {
-            let waste = analysis::analyze(tree, &AnalysisOptions { base_layers, exclude });
+            let waste = analysis::analyze(
+                tree,
+                &AnalysisOptions {
+                    base_layers,
+                    exclude,
+                },
+            );
             input.score_kind = ScoreKind::Layerscope;
             input.efficiency = waste.efficiency;
             input.wasted_bytes = waste.wasted_bytes;

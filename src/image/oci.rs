@@ -91,7 +91,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
     verify_blob(
         source,
         &manifest_member,
-        &chosen.descriptor.digest().to_string(),
+        chosen.descriptor.digest().as_ref(),
         &manifest_bytes,
         options.verify,
     )?;
@@ -331,7 +331,7 @@ fn choose_top(
 
 /// Are the manifest, config and every non-foreign layer of a candidate present?
 fn complete(source: &Source, candidate: &Candidate) -> bool {
-    let Some(member) = blob_path(&candidate.descriptor.digest().to_string()) else {
+    let Some(member) = blob_path(candidate.descriptor.digest().as_ref()) else {
         return false;
     };
     let Ok(bytes) = source.read_small(&member) else {
@@ -343,7 +343,7 @@ fn complete(source: &Source, candidate: &Candidate) -> bool {
     let has = |digest: String| blob_path(&digest).is_some_and(|m| source.exists(&m));
     has(manifest.config().digest().to_string())
         && manifest.layers().iter().all(|l| {
-            super::is_foreign_media_type(&l.media_type().to_string()) || has(l.digest().to_string())
+            super::is_foreign_media_type(l.media_type().as_ref()) || has(l.digest().to_string())
         })
 }
 
