@@ -2,8 +2,10 @@
 //!
 //! File names, link targets and history text are untrusted: an escape sequence in a
 //! file name must never reach the terminal raw. Printable UTF-8 passes through unchanged;
-//! control characters (C0, DEL, C1) and invalid UTF-8 bytes become `\xNN`.
-//! A literal backslash is left alone, so the output of a name without controls is the name itself.
+//! control characters (C0, DEL, C1) and invalid UTF-8 bytes become `\xNN`; bidi overrides and
+//! line/paragraph separators, which reorder or break displayed text ("Trojan Source"), become
+//! `\u{NNNN}`. A literal backslash is left alone, so a name without such characters prints
+//! as itself (as an unpacked rootfs listing prints it).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -49,11 +51,13 @@ pub fn push_escaped(out: &mut String, mut bytes: &[u8]) {
 
 fn push_valid(out: &mut String, text: &str) {
     for ch in text.chars() {
-        if is_unsafe_char(ch) {
+        if ch.is_control() {
             let mut buf = [0u8; 4];
             for byte in ch.encode_utf8(&mut buf).bytes() {
                 let _ = write!(out, "\\x{byte:02x}");
             }
+        } else if is_unsafe_char(ch) {
+            let _ = write!(out, "\\u{{{:04x}}}", ch as u32);
         } else {
             out.push(ch);
         }
@@ -62,6 +66,7 @@ fn push_valid(out: &mut String, text: &str) {
 
 fn is_unsafe_char(ch: char) -> bool {
     ch.is_control()
+        || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
 }
 
 #[cfg(test)]
@@ -82,6 +87,12 @@ mod tests {
         let shown = escape_bytes(b"evil\x1b[31mred\x07\n\x7f");
         assert_eq!(shown, "evil\\x1b[31mred\\x07\\x0a\\x7f");
         assert!(!shown.contains('\x1b'));
+    }
+
+    #[test]
+    fn bidi_overrides_and_separators_are_visible() {
+        assert_eq!(escape_str("a\u{202e}b\u{2028}c"), "a\\u{202e}b\\u{2028}c");
+        assert_eq!(escape_str("back\\slash"), "back\\slash");
     }
 
     #[test]

@@ -71,6 +71,29 @@ pub enum Action {
     ParentReplaced,
 }
 
+impl Action {
+    /// The phrase reports use: "added", "hidden by opaque dir", …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Added => "added",
+            Action::Modified => "modified",
+            Action::Rewritten => "rewritten unchanged",
+            Action::Deleted => "deleted",
+            Action::ParentDeleted => "hidden by parent removal",
+            Action::OpaqueDir => "hidden by opaque dir",
+            Action::ParentReplaced => "hidden by parent replaced with a non-directory",
+        }
+    }
+
+    /// A removal hides what was there; it ships no bytes of its own.
+    pub fn is_removal(self) -> bool {
+        matches!(
+            self,
+            Action::Deleted | Action::ParentDeleted | Action::OpaqueDir | Action::ParentReplaced
+        )
+    }
+}
+
 /// One version of a path.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PathVersion {

@@ -20,8 +20,8 @@ use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::escape::escape_control;
 use super::rules::{normalize_key, parse_threshold, RawScalar, RuleId, RuleOverrides, RuleSet};
+use crate::escape::escape_str;
 
 /// Files looked up in the working directory, first match wins.
 pub const LAYERSCOPE_CONFIG_NAMES: [&str; 2] = [".layerscope-ci.yaml", ".layerscope-ci.yml"];
@@ -208,8 +208,8 @@ impl CiConfig {
 fn glob_error(glob: &str, err: &globset::Error) -> String {
     format!(
         "invalid glob \"{}\": {}",
-        escape_control(glob),
-        escape_control(&err.kind().to_string())
+        escape_str(glob),
+        escape_str(&err.kind().to_string())
     )
 }
 
@@ -220,7 +220,7 @@ fn one_line_yaml_error(e: &serde_saphyr::Error) -> String {
         snippets: serde_saphyr::SnippetMode::Off,
     });
     let first = plain.lines().next().unwrap_or("").trim();
-    escape_control(first)
+    escape_str(first).into_owned()
 }
 
 /// Untyped YAML, enough to validate keys ourselves (and so warn, not fail, on
@@ -337,7 +337,7 @@ impl Interpreter<'_> {
         CiConfigError::InvalidValue {
             path: self.path.to_owned(),
             line: (line > 0).then_some(line),
-            key: escape_control(key),
+            key: escape_str(key).into_owned(),
             message,
         }
     }
@@ -398,7 +398,7 @@ impl Interpreter<'_> {
                 return Err(self.error(
                     &dotted,
                     line,
-                    format!("rule already set as `{section}.{}`", escape_control(first)),
+                    format!("rule already set as `{section}.{}`", escape_str(first)),
                 ));
             }
             self.seen.push((rule, key.clone()));
@@ -452,7 +452,7 @@ impl Interpreter<'_> {
         self.config.warnings.push(format!(
             "{}: unknown key `{}` ignored (rules: {}; and `exclude`)",
             at(self.path, (line > 0).then_some(line)),
-            escape_control(key),
+            escape_str(key),
             known.join(", ")
         ));
     }

@@ -11,7 +11,6 @@
 //! the same `&[RuleOutcome]`.
 
 pub mod config;
-pub mod escape;
 pub mod report;
 pub mod rules;
 
@@ -21,6 +20,7 @@ pub use rules::{
     evaluate, exit_code, Metric, RuleId, RuleOutcome, RuleOverrides, RuleSet, RuleStatus, Tally,
 };
 
+pub use crate::analysis::Action;
 use serde::{Serialize, Serializer};
 
 /// Which efficiency formula produced [`CiInput::efficiency`].
@@ -104,39 +104,14 @@ pub struct WastedPath {
 pub struct PathVersion {
     pub layer: usize,
     pub instruction: Option<String>,
-    pub action: VersionAction,
+    /// What the layer did; serialised as its phrase (`"hidden by opaque dir"`).
+    #[serde(serialize_with = "action_phrase")]
+    pub action: Action,
     pub size_bytes: u64,
 }
 
-/// What a layer did to a path. Serialises as the human phrase (`"hidden by opaque dir"`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionAction {
-    Added,
-    Modified,
-    Deleted,
-    HiddenByOpaqueDir,
-    HiddenByParentRemoval,
-    /// Anything the analysis reports that has no variant yet.
-    Other(String),
-}
-
-impl VersionAction {
-    pub fn as_str(&self) -> &str {
-        match self {
-            VersionAction::Added => "added",
-            VersionAction::Modified => "modified",
-            VersionAction::Deleted => "deleted",
-            VersionAction::HiddenByOpaqueDir => "hidden by opaque dir",
-            VersionAction::HiddenByParentRemoval => "hidden by parent removal",
-            VersionAction::Other(s) => s,
-        }
-    }
-}
-
-impl Serialize for VersionAction {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
+fn action_phrase<S: Serializer>(action: &Action, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(action.as_str())
 }
 
 /// `num / den` with dive's float semantics (0/0 = NaN, x/0 = +Inf), so thresholds
@@ -197,13 +172,13 @@ pub(crate) mod testutil {
                     PathVersion {
                         layer: 1,
                         instruction: Some("RUN apt-get install -y foo".into()),
-                        action: VersionAction::Added,
+                        action: Action::Added,
                         size_bytes: 1_000_000,
                     },
                     PathVersion {
                         layer: 2,
                         instruction: Some("RUN rm /opt/big.bin".into()),
-                        action: VersionAction::Deleted,
+                        action: Action::Deleted,
                         size_bytes: 0,
                     },
                 ],
@@ -226,7 +201,13 @@ mod tests {
 
     #[test]
     fn version_action_serialises_as_phrase() {
-        let v = serde_json::to_value(VersionAction::HiddenByOpaqueDir).unwrap();
-        assert_eq!(v, serde_json::json!("hidden by opaque dir"));
+        let version = PathVersion {
+            layer: 3,
+            instruction: None,
+            action: Action::OpaqueDir,
+            size_bytes: 0,
+        };
+        let v = serde_json::to_value(version).unwrap();
+        assert_eq!(v["action"], serde_json::json!("hidden by opaque dir"));
     }
 }

@@ -11,8 +11,8 @@
 use serde::{Serialize, Serializer};
 
 use super::config::CiConfigError;
-use super::escape::escape_control;
 use super::CiInput;
+use crate::escape::escape_str;
 
 /// The rules, in evaluation and report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -323,7 +323,7 @@ pub(crate) fn parse_threshold(rule: RuleId, raw: RawScalar<'_>) -> Result<Option
     let bad = |why: &str| {
         format!(
             "invalid value \"{}\": {why}expected {}, or `disabled`",
-            escape_control(text),
+            escape_str(text),
             expected(rule.kind())
         )
     };
@@ -391,7 +391,7 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     }
     let size: bytesize::ByteSize = format!("{number} {unit}")
         .parse()
-        .map_err(|_| format!("unknown size unit \"{}\"", escape_control(unit)))?;
+        .map_err(|_| format!("unknown size unit \"{}\"", escape_str(unit)))?;
     // bytesize saturates instead of failing; go-humanize reports "too large".
     if size.0 == u64::MAX {
         return Err("size too large".into());

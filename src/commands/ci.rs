@@ -163,7 +163,7 @@ pub fn build_input(
                         .map(|v| ci::PathVersion {
                             layer: v.layer,
                             instruction: instruction(v.layer),
-                            action: version_action(v.action),
+                            action: v.action,
                             size_bytes: v.bytes,
                         })
                         .collect(),
@@ -191,17 +191,4 @@ pub fn build_input(
         }
     }
     input
-}
-
-/// The report's wording for what a layer did to a path.
-pub fn version_action(action: analysis::Action) -> ci::VersionAction {
-    use analysis::Action;
-    match action {
-        Action::Added => ci::VersionAction::Added,
-        Action::Modified => ci::VersionAction::Modified,
-        Action::Rewritten => ci::VersionAction::Other("rewritten unchanged".into()),
-        Action::Deleted => ci::VersionAction::Deleted,
-        Action::ParentDeleted | Action::ParentReplaced => ci::VersionAction::HiddenByParentRemoval,
-        Action::OpaqueDir => ci::VersionAction::HiddenByOpaqueDir,
-    }
 }

@@ -148,7 +148,7 @@ fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
                         format!(
                             "layer {}: {} {} ({}){}",
                             v.layer,
-                            ci::version_action(v.action).as_str(),
+                            v.action.as_str(),
                             bytesize::ByteSize(v.bytes).display().si(),
                             instruction(v.layer),
                             if v.wasted { ", wasted" } else { ", kept" }

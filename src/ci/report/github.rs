@@ -4,19 +4,19 @@
 use std::fmt::Write as _;
 
 use super::{sorted_paths, TextStyle};
-use crate::ci::escape::escape_control;
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
+use crate::escape::escape_str;
 
 pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> String {
-    let image = escape_control(&input.image);
+    let image = escape_str(&input.image);
     let mut out = String::new();
     for o in outcomes.iter().filter(|o| o.status == RuleStatus::Fail) {
         command(
             &mut out,
             "error",
             &format!("layerscope {}", o.rule.name()),
-            &format!("{image}: {}", escape_control(&o.message)),
+            &format!("{image}: {}", escape_str(&o.message)),
         );
     }
     for w in &input.warnings {
@@ -24,7 +24,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             &mut out,
             "warning",
             "layerscope",
-            &format!("{image}: {}", escape_control(w)),
+            &format!("{image}: {}", escape_str(w)),
         );
     }
 
@@ -50,7 +50,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
                 "\n  {} ({} versions) {}",
                 human_bytes(p.wasted_bytes),
                 p.count,
-                escape_control(&p.path)
+                escape_str(&p.path)
             );
         }
     }

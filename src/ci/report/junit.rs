@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use super::TextStyle;
-use crate::ci::escape::escape_control;
 use crate::ci::rules::{fmt_ratio, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
+use crate::escape::escape_str;
 
 pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
     let t = Tally::of(outcomes);
@@ -34,7 +34,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
         let _ = writeln!(
             out,
             "      <property name=\"{name}\" value=\"{}\"/>",
-            attr(&escape_control(&value))
+            attr(&escape_str(&value))
         );
     }
     out.push_str("    </properties>\n");
@@ -43,7 +43,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
             "    <testcase name=\"{}\" classname=\"layerscope\"",
             o.rule.name()
         );
-        let message = attr(&escape_control(&o.message));
+        let message = attr(&escape_str(&o.message));
         match o.status {
             RuleStatus::Pass => {
                 let _ = writeln!(out, "{open}/>");
@@ -56,8 +56,8 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
                     o.rule.name(),
                     text(&format!(
                         "{}: {}",
-                        escape_control(&input.image),
-                        escape_control(&o.message)
+                        escape_str(&input.image),
+                        escape_str(&o.message)
                     ))
                 );
                 out.push_str("    </testcase>\n");
@@ -169,7 +169,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             image,
-            "a&b<c>\"d'e\\x00\\x01\\x1b[31mred\\u{fffe}\\x9b\\x09z\\x0a]]>"
+            "a&b<c>\"d'e\\x00\\x01\\x1b[31mred\\u{fffe}\\xc2\\x9b\\x09z\\x0a]]>"
         );
         let system_out = doc
             .descendants()

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use super::{short_instruction, sorted_paths, version_phrase, TextStyle};
-use crate::ci::escape::escape_control;
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
+use crate::escape::escape_str;
 
 pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> String {
     let t = Tally::of(outcomes);
@@ -124,7 +124,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
 /// `$`, `@` mentions, `#` references), so a file name renders as exactly its text.
 /// Line-start syntax (`-`, `+`, `1.`) cannot occur: cells never start a line.
 fn md(s: &str) -> String {
-    let escaped = escape_control(s);
+    let escaped = escape_str(s);
     let mut out = String::with_capacity(escaped.len() + 8);
     for c in escaped.chars() {
         if "\\`*_[]<>#|~&$@".contains(c) {

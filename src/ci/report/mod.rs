@@ -12,9 +12,9 @@ pub mod text;
 
 use std::str::FromStr;
 
-use super::escape::escape_control;
 use super::rules::{human_bytes, RuleOutcome};
-use super::{CiInput, PathVersion, VersionAction, WastedPath};
+use super::{Action, CiInput, PathVersion, WastedPath};
+use crate::escape::escape_str;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReportFormat {
@@ -57,7 +57,7 @@ impl FromStr for ReportFormat {
                 let names: Vec<_> = ReportFormat::ALL.iter().map(|f| f.name()).collect();
                 format!(
                     "unknown report format \"{}\" (expected one of: {})",
-                    escape_control(s),
+                    escape_str(s),
                     names.join(", ")
                 )
             })
@@ -127,21 +127,15 @@ pub(crate) fn short_instruction(instruction: Option<&str>, max: usize) -> String
     } else {
         text.to_owned()
     };
-    escape_control(&shortened)
+    escape_str(&shortened).into_owned()
 }
 
 /// What a layer did to the path, in words: `added 1.0 MB`, `deleted it`.
 pub(crate) fn version_phrase(v: &PathVersion) -> String {
-    match &v.action {
-        VersionAction::Deleted => "deleted it".into(),
-        VersionAction::HiddenByOpaqueDir | VersionAction::HiddenByParentRemoval => {
-            v.action.as_str().into()
-        }
-        other => format!(
-            "{} {}",
-            escape_control(other.as_str()),
-            human_bytes(v.size_bytes)
-        ),
+    match v.action {
+        Action::Deleted => "deleted it".into(),
+        removal if removal.is_removal() => removal.as_str().into(),
+        other => format!("{} {}", other.as_str(), human_bytes(v.size_bytes)),
     }
 }
 

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use super::{short_instruction, sorted_paths, version_phrase, TextStyle};
-use crate::ci::escape::escape_control;
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
+use crate::escape::escape_str;
 
 const BOLD: &str = "\x1b[1m";
 const RED: &str = "\x1b[1;31m";
@@ -31,11 +31,11 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         out,
         "{} {}",
         p(BOLD, "layerscope ci:"),
-        escape_control(&input.image)
+        escape_str(&input.image)
     );
-    let mut source = escape_control(&input.source_format);
+    let mut source = escape_str(&input.source_format).into_owned();
     if let Some(platform) = &input.platform {
-        let _ = write!(source, ", {}", escape_control(platform));
+        let _ = write!(source, ", {}", escape_str(platform));
     }
     let _ = writeln!(out, "  source:       {source}");
     let _ = writeln!(
@@ -86,7 +86,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             "  {} wasted, {} versions: {}",
             human_bytes(path.wasted_bytes),
             path.count,
-            escape_control(&path.path)
+            escape_str(&path.path)
         );
         for v in &path.versions {
             let _ = writeln!(
@@ -109,7 +109,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         out.push('\n');
         let _ = writeln!(out, "{}", p(BOLD, "Warnings:"));
         for w in &input.warnings {
-            let _ = writeln!(out, "  {}", p(YELLOW, &escape_control(w)));
+            let _ = writeln!(out, "  {}", p(YELLOW, &escape_str(w)));
         }
     }
 
@@ -126,7 +126,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             out,
             "  {label}  {}: {}",
             o.rule.name(),
-            escape_control(&o.message)
+            escape_str(&o.message)
         );
     }
 
