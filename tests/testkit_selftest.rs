@@ -240,7 +240,7 @@ fn docker_archive_has_legacy_members_and_matching_digests() {
     }
     assert_eq!(
         m[layers[0].as_str().unwrap()].data,
-        built.layers[0].tar_bytes_for_test()
+        blob_tar(&built.layers[0])
     );
 
     let repos = json(&m, "repositories");
@@ -257,17 +257,11 @@ fn docker_archive_has_legacy_members_and_matching_digests() {
     assert_eq!(order.last().unwrap(), "repositories");
 }
 
-/// Lets the tests compare a stored layer with a fresh `tar_bytes()`.
-trait BlobBytes {
-    fn tar_bytes_for_test(&self) -> Vec<u8>;
-}
-
-impl BlobBytes for Blob {
-    fn tar_bytes_for_test(&self) -> Vec<u8> {
-        let mut v = Vec::new();
-        self.open().unwrap().read_to_end(&mut v).unwrap();
-        decompress(v)
-    }
+/// A blob's stored bytes, decompressed.
+fn blob_tar(blob: &Blob) -> Vec<u8> {
+    let mut v = Vec::new();
+    blob.open().unwrap().read_to_end(&mut v).unwrap();
+    decompress(v)
 }
 
 #[test]

@@ -127,7 +127,7 @@ pub fn write_docker_archive(
         if layout == DockerLayout::Docker25 {
             m.oci_blob(Cow::Owned(config));
             let manifest_blob = img.manifest_blob();
-            index_manifests.extend(tagged_descriptors(&manifest_blob, &img.tags, true));
+            index_manifests.extend(tagged_descriptors(&manifest_blob, &img.tags));
             m.oci_blob(Cow::Owned(manifest_blob));
         } else {
             m.blob(config_name.clone(), Cow::Owned(config));
@@ -231,7 +231,7 @@ pub fn index_of(manifests: Vec<Value>) -> Value {
 
 /// One descriptor of `blob` per tag, annotated the way containerd and
 /// skopeo name images (`ref.name` = tag, `io.containerd.image.name` = full).
-pub fn tagged_descriptors(blob: &Blob, tags: &[String], containerd_name: bool) -> Vec<Value> {
+pub fn tagged_descriptors(blob: &Blob, tags: &[String]) -> Vec<Value> {
     if tags.is_empty() {
         return vec![blob.descriptor()];
     }
@@ -239,9 +239,7 @@ pub fn tagged_descriptors(blob: &Blob, tags: &[String], containerd_name: bool) -
         .map(|tag| {
             let mut d = blob.descriptor();
             d["annotations"]["org.opencontainers.image.ref.name"] = json!(split_tag(tag).1);
-            if containerd_name {
-                d["annotations"]["io.containerd.image.name"] = json!(tag);
-            }
+            d["annotations"]["io.containerd.image.name"] = json!(tag);
             d
         })
         .collect()
@@ -250,7 +248,7 @@ pub fn tagged_descriptors(blob: &Blob, tags: &[String], containerd_name: bool) -
 /// A single-image OCI layout.
 pub fn oci_single(img: &BuiltImage) -> OciLayout<'_> {
     let manifest = img.manifest_blob();
-    let index = index_of(tagged_descriptors(&manifest, &img.tags, true));
+    let index = index_of(tagged_descriptors(&manifest, &img.tags));
     let mut blobs = vec![Cow::Owned(manifest), Cow::Owned(img.config_blob())];
     blobs.extend(img.layers.iter().map(Cow::Borrowed));
     OciLayout { index, blobs }

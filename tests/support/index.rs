@@ -124,7 +124,7 @@ impl BuiltIndex {
                 .unwrap_or_default()
                 .to_string();
             let nested = Blob::from_bytes(&media_type, bytes);
-            let top = index_of(tagged_descriptors(&nested, &self.tags, true));
+            let top = index_of(tagged_descriptors(&nested, &self.tags));
             blobs.push(Cow::Owned(nested));
             top
         } else {
