@@ -74,6 +74,9 @@ impl Source {
         let display = "<stdin>".to_string();
         let mut spool = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
         io::copy(&mut io::stdin().lock(), &mut spool).map_err(|e| Error::io(&display, e))?;
+        spool
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&display, e))?;
         Self::from_file(display, spool)
     }
 
