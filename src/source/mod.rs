@@ -74,6 +74,10 @@ impl Source {
         let display = "<stdin>".to_string();
         let mut spool = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
         io::copy(&mut io::stdin().lock(), &mut spool).map_err(|e| Error::io(&display, e))?;
+        // `from_file` reads the magic from the current position: rewind past the copy.
+        spool
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io("temporary file", e))?;
         Self::from_file(display, spool)
     }
 
