@@ -322,7 +322,9 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
         let entry = entry.map_err(|e| {
             if position == 0 {
                 not_tar(format!("not a tar archive ({e})"))
-            } else if e.kind() == io::ErrorKind::UnexpectedEof {
+            } else if e.kind() == io::ErrorKind::UnexpectedEof || len % 512 != 0 {
+                // A tar is whole 512-byte blocks: a ragged end is a cut, whatever the tar
+                // crate calls it ("failed to read entire block").
                 Error::Truncated {
                     path: display.to_string(),
                     detail: format!("after member {position}: {e}"),
