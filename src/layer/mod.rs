@@ -115,6 +115,9 @@ pub fn parse_layer(
         let result = read_entries(BufReader::with_capacity(BUFFER, tar_stream), &mut layer);
         (result, compression)
     };
+    // A parse that fails after the tar stream ended wanted more data: the layer is cut
+    // short (the tar crate reports some of these as `Other`, e.g. "EOF during skip").
+    let ended = tar_state.ended;
     let outcome = result.map_err(|error| {
         if control.cancel.load(Ordering::Relaxed) {
             LayerError::Cancelled
@@ -133,7 +136,7 @@ pub fn parse_layer(
     match outcome {
         Ok(()) => {}
         Err(LayerError::Tar(e)) | Err(LayerError::Decompress { source: e, .. })
-            if e.kind() == io::ErrorKind::UnexpectedEof =>
+            if e.kind() == io::ErrorKind::UnexpectedEof || ended =>
         {
             layer.truncated = true;
             layer.warnings.push(format!(
@@ -251,7 +254,7 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
         };
 
         let hash = if kind == EntryKind::File {
-            hash_content(&mut entry, &mut content)?
+            hash_content(&mut entry, size, &mut content)?
         } else {
             0
         };
@@ -292,12 +295,23 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
-fn hash_content(entry: &mut impl Read, buffer: &mut [u8]) -> io::Result<u64> {
+fn hash_content(entry: &mut impl Read, size: u64, buffer: &mut [u8]) -> io::Result<u64> {
     let mut hasher = Xxh3::new();
+    let mut read = 0u64;
     loop {
         match entry.read(buffer) {
+            // The tar crate ends an entry's data quietly at the end of the stream.
+            Ok(0) if read < size => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("the stream ends {} bytes into a {size}-byte file", read),
+                ))
+            }
             Ok(0) => return Ok(hasher.digest()),
-            Ok(n) => hasher.update(&buffer[..n]),
+            Ok(n) => {
+                read += n as u64;
+                hasher.update(&buffer[..n]);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -310,6 +324,8 @@ struct HashState {
     count: u64,
     /// The wrapped reader failed: for the tar stream, that means the decoder did.
     read_failed: bool,
+    /// The wrapped reader reached its end.
+    ended: bool,
 }
 
 impl HashState {
@@ -318,6 +334,7 @@ impl HashState {
             hasher: digest.then(Sha256::new),
             count: 0,
             read_failed: false,
+            ended: false,
         }
     }
 
@@ -345,6 +362,9 @@ impl<R: Read> Read for HashingReader<'_, R> {
             .inner
             .read(buf)
             .inspect_err(|_| self.state.read_failed = true)?;
+        if n == 0 && !buf.is_empty() {
+            self.state.ended = true;
+        }
         if let Some(hasher) = &mut self.state.hasher {
             hasher.update(&buf[..n]);
         }
