@@ -12,6 +12,7 @@ pub use entry::{EntryKind, Meta, Record, Span};
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use xxhash_rust::xxh3::Xxh3;
@@ -19,6 +20,11 @@ use xxhash_rust::xxh3::Xxh3;
 /// Buffer size for reading layer streams: large enough to keep the decoder and the hashers
 /// in their fast loops.
 const BUFFER: usize = 256 << 10;
+
+/// Most bytes of headers (PAX records, GNU long names, sparse maps) one entry may have.
+/// The tar crate reads these into memory whole, so without a bound a hostile layer could
+/// make it allocate as much as the stream holds; real ones are a few KiB.
+pub const HEADER_LIMIT: u64 = 16 << 20;
 
 /// A parsed layer: records in tar order, plus what the pass measured.
 #[derive(Debug, Default)]
@@ -159,7 +165,12 @@ pub fn parse_layer(
 }
 
 fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
-    let mut archive = tar::Archive::new(stream);
+    let limit = Cell::new(HEADER_LIMIT);
+    let mut archive = tar::Archive::new(HeaderGuard {
+        inner: stream,
+        position: 0,
+        limit: &limit,
+    });
     let mut content = vec![0u8; BUFFER];
     let mut escaped = 0usize;
     let mut meaningless = 0usize;
@@ -167,6 +178,19 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
         let mut entry = entry?;
         let header = entry.header();
         let entry_type = header.entry_type();
+        // The next entry's headers may take HEADER_LIMIT bytes past this entry's data.
+        // A sparse entry's `size()` is the size it claims; its header has what is stored.
+        let stored = if entry_type.is_gnu_sparse() {
+            header.entry_size()?
+        } else {
+            entry.size()
+        };
+        limit.set(
+            entry
+                .raw_file_position()
+                .saturating_add(stored.saturating_add(511) & !511)
+                .saturating_add(HEADER_LIMIT),
+        );
         let kind = match entry_type {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 EntryKind::File
@@ -277,7 +301,9 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
             },
         });
     }
-    // Read past the end-of-archive marker so that the digests cover the whole stream.
+    // Read past the end-of-archive marker so that the digests cover the whole stream
+    // (estargz puts a footer there).
+    limit.set(u64::MAX);
     io::copy(&mut archive.into_inner(), &mut io::sink())?;
     if escaped > 0 {
         layer.warnings.push(format!(
@@ -336,6 +362,28 @@ fn sparse_identity(header: &tar::Header) -> u64 {
         hasher.update(&gnu.realsize);
     }
     hasher.digest()
+}
+
+/// Fails a read that goes past `limit`, which [`read_entries`] moves along after each
+/// entry: it bounds what the tar crate reads between two entries (headers only).
+struct HeaderGuard<'a, R> {
+    inner: R,
+    position: u64,
+    limit: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for HeaderGuard<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.position += n as u64;
+        if self.position > self.limit.get() {
+            return Err(io::Error::other(format!(
+                "an entry's headers exceed {} MiB",
+                HEADER_LIMIT >> 20
+            )));
+        }
+        Ok(n)
+    }
 }
 
 /// Running sha256 and byte count of a stream.
