@@ -102,7 +102,11 @@ fn build(loaded: &LoadedImage) -> InspectReport<'_> {
         layer_count: loaded.layers.len(),
         compressed_bytes: loaded.layers.iter().map(|l| l.compressed_bytes).sum(),
         uncompressed_bytes: loaded.layers.iter().map(|l| l.uncompressed_bytes).sum(),
-        content_bytes: loaded.layers.iter().map(|l| l.content_bytes).sum(),
+        content_bytes: loaded
+            .layers
+            .iter()
+            .map(|l| l.content_bytes)
+            .fold(0, u64::saturating_add),
         layers,
         warnings: &loaded.warnings,
     }
