@@ -211,6 +211,10 @@ impl TreeBuilder {
     }
 
     fn node_for_path(&mut self, path: &[u8]) -> NodeId {
+        // Only an opaque marker at the layer root (`.wh..wh..opq`) has an empty path.
+        if path.is_empty() {
+            return ROOT;
+        }
         let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
             Some(i) => (&path[..i], &path[i + 1..]),
             None => (&path[..0], path),
