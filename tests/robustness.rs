@@ -1146,13 +1146,13 @@ fn huge_pax_and_long_name_headers_are_refused_not_buffered() {
         let mut header = tar::Header::new_gnu();
         header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
         header.set_entry_type(tar::EntryType::new(typeflag));
-        header.set_size(24 << 20);
+        header.set_size(17 << 20);
         header.set_mode(0o644);
         push_header(&mut layer, &mut header);
-        layer.resize(layer.len() + (24 << 20), b'a');
+        layer.resize(layer.len() + (17 << 20), b'a');
         push_entry(&mut layer, &E::file("after", "x"));
         layer.extend([0; 1024]);
-        let run = run_bytes(&["ls"], &docker_image(&[plain(layer)]));
+        let run = run_bytes(&["ls", "--no-verify"], &docker_image(&[plain(layer)]));
         assert_fails(&run, &["layer 0 (", "headers exceed 16 MiB"]);
     }
 }
