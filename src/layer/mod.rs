@@ -286,6 +286,12 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
         } else {
             0
         };
+        // Spans are u32: past 4 GiB of names they would point at the wrong bytes.
+        if layer.arena.len() > u32::MAX as usize {
+            return Err(io::Error::other(
+                "the layer's paths and link targets exceed 4 GiB",
+            ));
+        }
         layer.records.push(Record {
             path,
             link,
