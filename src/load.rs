@@ -89,7 +89,12 @@ pub fn load(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
     let total = image.layers.len();
-    let bytes_total: u64 = image.layers.iter().filter_map(|l| l.size).sum();
+    // Sizes come from untrusted JSON and headers: saturate rather than overflow.
+    let bytes_total: u64 = image
+        .layers
+        .iter()
+        .filter_map(|l| l.size)
+        .fold(0, u64::saturating_add);
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -241,7 +246,11 @@ fn check_layer(
         compressed_bytes: parsed.compressed_bytes,
         uncompressed_bytes: parsed.uncompressed_bytes,
         entries: parsed.records.len(),
-        content_bytes: parsed.records.iter().map(|r| r.meta.size).sum(),
+        content_bytes: parsed
+            .records
+            .iter()
+            .map(|r| r.meta.size)
+            .fold(0, u64::saturating_add),
         digest: parsed
             .compressed_digest
             .clone()

@@ -94,7 +94,11 @@ fn build(loaded: &LoadedImage) -> InspectReport<'_> {
         layer_count: loaded.layers.len(),
         compressed_bytes: loaded.layers.iter().map(|l| l.compressed_bytes).sum(),
         uncompressed_bytes: loaded.layers.iter().map(|l| l.uncompressed_bytes).sum(),
-        content_bytes: loaded.layers.iter().map(|l| l.content_bytes).sum(),
+        content_bytes: loaded
+            .layers
+            .iter()
+            .map(|l| l.content_bytes)
+            .fold(0, u64::saturating_add),
         layers,
         warnings: &loaded.warnings,
     }
@@ -104,8 +108,8 @@ pub fn run(loaded: &LoadedImage, format: OutputFormat, out: &mut dyn Write) -> i
     let report = build(loaded);
     match format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &report)?;
-            writeln!(out)?;
+            let text = serde_json::to_string_pretty(&report)?;
+            writeln!(out, "{}", escape_c1(&text))?;
         }
         OutputFormat::Text => write_text(&report, out)?,
     }
@@ -171,6 +175,25 @@ fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>
         )?;
     }
     Ok(())
+}
+
+/// serde_json escapes C0 controls but writes DEL and C1 controls (U+0080–U+009F) raw,
+/// and terminals may obey C1 ones (U+009B is CSI). They only occur inside strings, where
+/// `\u00XX` is the same character, so the JSON stays equal.
+fn escape_c1(json: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| ('\u{7f}'..='\u{9f}').contains(&c);
+    if !json.contains(unsafe_char) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// First line only, cut to `max` characters, for table cells.

@@ -13,6 +13,7 @@ pub use entry::{EntryKind, Meta, Record, Span};
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use xxhash_rust::xxh3::Xxh3;
@@ -20,6 +21,11 @@ use xxhash_rust::xxh3::Xxh3;
 /// Buffer size for reading layer streams: large enough to keep the decoder and the hashers
 /// in their fast loops.
 const BUFFER: usize = 256 << 10;
+
+/// Most bytes of headers (PAX records, GNU long names, sparse maps) one entry may have.
+/// The tar crate reads these into memory whole, so without a bound a hostile layer could
+/// make it allocate as much as the stream holds; real ones are a few KiB.
+pub const HEADER_LIMIT: u64 = 16 << 20;
 
 /// A parsed layer: records in tar order, plus what the pass measured.
 #[derive(Debug, Default)]
@@ -116,6 +122,9 @@ pub fn parse_layer(
         let result = read_entries(BufReader::with_capacity(BUFFER, tar_stream), &mut layer);
         (result, compression)
     };
+    // A parse that fails after the tar stream ended wanted more data: the layer is cut
+    // short (the tar crate reports some of these as `Other`, e.g. "EOF during skip").
+    let ended = tar_state.ended;
     let outcome = result.map_err(|error| {
         if control.cancel.load(Ordering::Relaxed) {
             LayerError::Cancelled
@@ -134,7 +143,7 @@ pub fn parse_layer(
     match outcome {
         Ok(()) => {}
         Err(LayerError::Tar(e)) | Err(LayerError::Decompress { source: e, .. })
-            if e.kind() == io::ErrorKind::UnexpectedEof =>
+            if e.kind() == io::ErrorKind::UnexpectedEof || ended =>
         {
             layer.truncated = true;
             layer.warnings.push(format!(
@@ -157,7 +166,12 @@ pub fn parse_layer(
 }
 
 fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
-    let mut archive = tar::Archive::new(stream);
+    let limit = Cell::new(HEADER_LIMIT);
+    let mut archive = tar::Archive::new(HeaderGuard {
+        inner: stream,
+        position: 0,
+        limit: &limit,
+    });
     let mut content = vec![0u8; BUFFER];
     let mut escaped = 0usize;
     let mut meaningless = 0usize;
@@ -165,6 +179,19 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
         let mut entry = entry?;
         let header = entry.header();
         let entry_type = header.entry_type();
+        // The next entry's headers may take HEADER_LIMIT bytes past this entry's data.
+        // A sparse entry's `size()` is the size it claims; its header has what is stored.
+        let stored = if entry_type.is_gnu_sparse() {
+            header.entry_size()?
+        } else {
+            entry.size()
+        };
+        limit.set(
+            entry
+                .raw_file_position()
+                .saturating_add(stored.saturating_add(511) & !511)
+                .saturating_add(HEADER_LIMIT),
+        );
         let kind = match entry_type {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 EntryKind::File
@@ -251,11 +278,21 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
             None => Span::EMPTY,
         };
 
-        let hash = if kind == EntryKind::File {
-            hash_content(&mut entry, &mut content)?
+        let hash = if entry_type.is_gnu_sparse() {
+            // Reading a sparse file rebuilds its holes: a header can claim 2^64 bytes in
+            // a few blocks. Its map and sizes stand for the content instead.
+            sparse_identity(entry.header())
+        } else if kind == EntryKind::File {
+            hash_content(&mut entry, size, &mut content)?
         } else {
             0
         };
+        // Spans are u32: past 4 GiB of names they would point at the wrong bytes.
+        if layer.arena.len() > u32::MAX as usize {
+            return Err(io::Error::other(
+                "the layer's paths and link targets exceed 4 GiB",
+            ));
+        }
         layer.records.push(Record {
             path,
             link,
@@ -271,7 +308,9 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
             },
         });
     }
-    // Read past the end-of-archive marker so that the digests cover the whole stream.
+    // Read past the end-of-archive marker so that the digests cover the whole stream
+    // (estargz puts a footer there).
+    limit.set(u64::MAX);
     io::copy(&mut archive.into_inner(), &mut io::sink())?;
     if escaped > 0 {
         layer.warnings.push(format!(
@@ -293,15 +332,64 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
-fn hash_content(entry: &mut impl Read, buffer: &mut [u8]) -> io::Result<u64> {
+fn hash_content(entry: &mut impl Read, size: u64, buffer: &mut [u8]) -> io::Result<u64> {
     let mut hasher = Xxh3::new();
+    let mut read = 0u64;
     loop {
         match entry.read(buffer) {
+            // The tar crate ends an entry's data quietly at the end of the stream.
+            Ok(0) if read < size => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("the stream ends {} bytes into a {size}-byte file", read),
+                ))
+            }
             Ok(0) => return Ok(hasher.digest()),
-            Ok(n) => hasher.update(&buffer[..n]),
+            Ok(n) => {
+                read += n as u64;
+                hasher.update(&buffer[..n]);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Identity of a GNU sparse file: its sizes and map (the part in the main header).
+fn sparse_identity(header: &tar::Header) -> u64 {
+    let mut hasher = Xxh3::new();
+    hasher.update(b"gnu-sparse");
+    if let Some(gnu) = header.as_gnu() {
+        hasher.update(&gnu.size);
+        for block in &gnu.sparse {
+            hasher.update(&block.offset);
+            hasher.update(&block.numbytes);
+        }
+        hasher.update(&gnu.isextended);
+        hasher.update(&gnu.realsize);
+    }
+    hasher.digest()
+}
+
+/// Fails a read that goes past `limit`, which [`read_entries`] moves along after each
+/// entry: it bounds what the tar crate reads between two entries (headers only).
+struct HeaderGuard<'a, R> {
+    inner: R,
+    position: u64,
+    limit: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for HeaderGuard<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.position += n as u64;
+        if self.position > self.limit.get() {
+            return Err(io::Error::other(format!(
+                "an entry's headers exceed {} MiB",
+                HEADER_LIMIT >> 20
+            )));
+        }
+        Ok(n)
     }
 }
 
@@ -311,6 +399,8 @@ struct HashState {
     count: u64,
     /// The wrapped reader failed: for the tar stream, that means the decoder did.
     read_failed: bool,
+    /// The wrapped reader reached its end.
+    ended: bool,
 }
 
 impl HashState {
@@ -319,6 +409,7 @@ impl HashState {
             hasher: digest.then(Sha256::new),
             count: 0,
             read_failed: false,
+            ended: false,
         }
     }
 
@@ -346,6 +437,9 @@ impl<R: Read> Read for HashingReader<'_, R> {
             .inner
             .read(buf)
             .inspect_err(|_| self.state.read_failed = true)?;
+        if n == 0 && !buf.is_empty() {
+            self.state.ended = true;
+        }
         if let Some(hasher) = &mut self.state.hasher {
             hasher.update(&buf[..n]);
         }

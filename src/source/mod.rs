@@ -74,9 +74,10 @@ impl Source {
         let display = "<stdin>".to_string();
         let mut spool = tempfile::tempfile().map_err(|e| Error::io("temporary file", e))?;
         io::copy(&mut io::stdin().lock(), &mut spool).map_err(|e| Error::io(&display, e))?;
+        // `from_file` reads the magic from the current position: rewind past the copy.
         spool
             .seek(SeekFrom::Start(0))
-            .map_err(|e| Error::io(&display, e))?;
+            .map_err(|e| Error::io("temporary file", e))?;
         Self::from_file(display, spool)
     }
 
@@ -321,7 +322,9 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
         let entry = entry.map_err(|e| {
             if position == 0 {
                 not_tar(format!("not a tar archive ({e})"))
-            } else if e.kind() == io::ErrorKind::UnexpectedEof {
+            } else if e.kind() == io::ErrorKind::UnexpectedEof || len % 512 != 0 {
+                // A tar is whole 512-byte blocks: a ragged end is a cut, whatever the tar
+                // crate calls it ("failed to read entire block").
                 Error::Truncated {
                     path: display.to_string(),
                     detail: format!("after member {position}: {e}"),

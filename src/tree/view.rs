@@ -182,7 +182,8 @@ impl Tree {
         // Children always have larger ids than their parents, so one reverse pass suffices.
         for id in (1..self.node_count()).rev() {
             let parent = self.nodes[id].parent as usize;
-            sizes[parent] += sizes[id];
+            // Header sizes are untrusted (a sparse file may claim u64::MAX): saturate.
+            sizes[parent] = sizes[parent].saturating_add(sizes[id]);
         }
         sizes
     }

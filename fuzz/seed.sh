@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Seed the fuzz corpora from the fixture images (corpus/ is gitignored: nothing here is
+# committed). Only small files are kept, since large seeds slow every execution.
+#   usage: fuzz/seed.sh [FIXTURES_DIR]   (default: ../shared/fixtures of the repository)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+fixtures="${1:-$here/../../shared/fixtures}"
+[ -d "$fixtures" ] || fixtures=/work/shared/fixtures
+max=262144
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$here"/corpus/{layer_parse,open_archive,manifest_config_history}
+
+for image in "$fixtures"/*.tar; do
+    name="$(basename "$image" .tar)"
+    if [ "$(stat -c %s "$image")" -le "$max" ]; then
+        cp "$image" "$here/corpus/open_archive/$name.tar"
+    fi
+    mkdir -p "$work/$name"
+    tar -xf "$image" -C "$work/$name" 2>/dev/null || true
+    # Every member: JSON documents seed the JSON target, small tars and compressed
+    # blobs seed the layer target.
+    find "$work/$name" -type f | while read -r member; do
+        size="$(stat -c %s "$member")"
+        [ "$size" -le "$max" ] || continue
+        key="$name-$(sha256sum "$member" | cut -c1-16)"
+        magic="$(head -c 4 "$member" | od -An -tx1 | tr -d ' \n')"
+        first="$(head -c 1 "$member" | tr -d '\000')"
+        if [ "$first" = "{" ] || [ "$first" = "[" ]; then
+            cp "$member" "$here/corpus/manifest_config_history/$key.json"
+        elif [[ "$magic" == 1f8b* || "$magic" == 28b52ffd ]] || tar -tf "$member" >/dev/null 2>&1; then
+            cp "$member" "$here/corpus/layer_parse/$key"
+        fi
+    done
+done
+# History text the builders write, one seed each.
+for text in '/bin/sh -c #(nop)  CMD ["sh"]' '|2 A=1 B=2 /bin/sh -c make' \
+    'RUN |1 GOOS=linux /bin/sh -c go build # buildkit' 'COPY a / # buildkit' \
+    'jib-maven-plugin:3.4.0' 'linux/arm64/v8'; do
+    printf '%s' "$text" > "$here/corpus/manifest_config_history/text-$(printf '%s' "$text" | sha256sum | cut -c1-16)"
+done
+for target in layer_parse open_archive manifest_config_history; do
+    echo "$target: $(ls "$here/corpus/$target" | wc -l) seeds"
+done
