@@ -211,9 +211,8 @@ impl TreeBuilder {
     }
 
     fn node_for_path(&mut self, path: &[u8]) -> NodeId {
-        // Only an opaque marker at the layer root (`.wh..wh..opq`) has an empty path.
         if path.is_empty() {
-            return ROOT;
+            return ROOT; // an opaque marker at the top of a layer names the root
         }
         let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
             Some(i) => (&path[..i], &path[i + 1..]),
@@ -424,5 +423,86 @@ impl TreeBuilder {
             (previous.entry, previous.content),
             (id, content),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::{Meta, Record};
+
+    /// A layer from (path, kind) pairs; files get content hash 1.
+    fn layer(entries: &[(&str, EntryKind)]) -> ParsedLayer {
+        let mut parsed = ParsedLayer::default();
+        for (path, kind) in entries {
+            let start = parsed.arena.len() as u32;
+            parsed.arena.extend_from_slice(path.as_bytes());
+            parsed.records.push(Record {
+                path: Span {
+                    start,
+                    len: path.len() as u32,
+                },
+                link: Span::EMPTY,
+                meta: Meta {
+                    kind: *kind,
+                    mode: 0o644,
+                    uid: 0,
+                    gid: 0,
+                    size: 1,
+                    mtime: 0,
+                    hash: 1,
+                    offset: 0,
+                },
+            });
+        }
+        parsed
+    }
+
+    fn paths(tree: &Tree, layer: usize) -> Vec<String> {
+        tree.listing(layer)
+            .into_iter()
+            .map(|r| String::from_utf8(r.path).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn opaque_marker_at_the_root_hides_every_lower_path() {
+        let mut builder = TreeBuilder::new();
+        builder.add_layer(&layer(&[("a", EntryKind::File), ("d/x", EntryKind::File)]));
+        builder.add_layer(&layer(&[("b", EntryKind::File), ("", EntryKind::Opaque)]));
+        let tree = builder.finish();
+        assert_eq!(paths(&tree, 0), ["/a", "/d", "/d/x"]);
+        assert_eq!(paths(&tree, 1), ["/b"]);
+    }
+
+    #[test]
+    fn opaque_applies_before_siblings_and_whiteouts_only_hide_lower_layers() {
+        let mut builder = TreeBuilder::new();
+        builder.add_layer(&layer(&[
+            ("d/old", EntryKind::File),
+            ("f", EntryKind::File),
+        ]));
+        builder.add_layer(&layer(&[
+            ("d/new", EntryKind::File),
+            ("d", EntryKind::Opaque),
+            ("f", EntryKind::Whiteout),
+        ]));
+        let tree = builder.finish();
+        assert_eq!(paths(&tree, 1), ["/d", "/d/new"]);
+    }
+
+    #[test]
+    fn a_file_replacing_a_directory_removes_its_subtree() {
+        let mut builder = TreeBuilder::new();
+        builder.add_layer(&layer(&[("d/x/y", EntryKind::File)]));
+        builder.add_layer(&layer(&[("d", EntryKind::File)]));
+        builder.add_layer(&layer(&[("d/z", EntryKind::File)]));
+        let tree = builder.finish();
+        assert_eq!(paths(&tree, 1), ["/d"]);
+        // A later child implies the directory again; the old children stay gone.
+        assert_eq!(paths(&tree, 2), ["/d", "/d/z"]);
+        let d = tree.children(ROOT)[0];
+        let changes: Vec<Change> = tree.versions(d).iter().map(|v| v.change).collect();
+        assert_eq!(changes, [Change::Added, Change::Modified, Change::Modified]);
     }
 }
