@@ -36,7 +36,6 @@ fn record(layer: &mut ParsedLayer, path: &str, kind: EntryKind, hash: u64) {
             uid: 0,
             gid: 0,
             size: 4096,
-            mtime: 0,
             hash,
             offset: 0,
         },

@@ -67,7 +67,6 @@ pub struct Meta {
     pub gid: u32,
     /// Size from the tar header: content length for regular files, 0 for hardlinks.
     pub size: u64,
-    pub mtime: i64,
     /// xxh3-64 of the content, for regular files; 0 otherwise.
     pub hash: u64,
     /// Offset of the content in the decompressed layer tar.
@@ -233,7 +232,6 @@ mod mode_tests {
             uid: 0,
             gid: 0,
             size: 0,
-            mtime: 0,
             hash: 0,
             offset: 0,
         }

@@ -208,17 +208,12 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
         let mode = (header.mode().unwrap_or(0o644) & 0o7777) as u16;
         let mut uid = header.uid().unwrap_or(0);
         let mut gid = header.gid().unwrap_or(0);
-        let mut mtime = header.mtime().map(|t| t as i64).unwrap_or(0);
         if let Some(extensions) = entry.pax_extensions()? {
             for extension in extensions.flatten() {
                 let value = extension.value().ok().map(str::trim);
                 match (extension.key(), value) {
                     (Ok("uid"), Some(v)) => uid = v.parse().unwrap_or(uid),
                     (Ok("gid"), Some(v)) => gid = v.parse().unwrap_or(gid),
-                    (Ok("mtime"), Some(v)) => {
-                        let whole = v.split('.').next().unwrap_or(v);
-                        mtime = whole.parse().unwrap_or(mtime);
-                    }
                     _ => {}
                 }
             }
@@ -302,7 +297,6 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
                 uid: u32::try_from(uid).unwrap_or(u32::MAX),
                 gid: u32::try_from(gid).unwrap_or(u32::MAX),
                 size,
-                mtime,
                 hash,
                 offset,
             },

@@ -75,23 +75,22 @@ impl TreeBuilder {
 
         for record in &layer.records {
             let node = self.node_for_path(record.path.get(&layer.arena));
-            let link = if record.link.is_empty() {
-                Span::EMPTY
-            } else {
+            if !record.link.is_empty() {
                 let start = self.tree.link_bytes.len();
                 self.tree
                     .link_bytes
                     .extend_from_slice(record.link.get(&layer.arena));
-                Span {
+                let id = self.tree.entries.len() as EntryId;
+                let span = Span {
                     start: start as u32,
                     len: record.link.len,
-                }
-            };
+                };
+                self.tree.links.push((id, span));
+            }
             self.tree.entries.push(Entry {
                 layer: layer_no,
                 node,
                 meta: record.meta,
-                link,
             });
         }
         let end = self.tree.entries.len() as u32;
@@ -137,8 +136,15 @@ impl TreeBuilder {
             mut tree,
             raw_versions,
             layer_versions_start,
+            lookup,
+            current,
+            first_child,
+            next_sibling,
             ..
         } = self;
+        // Free the build-time indexes before the final arrays are allocated: peak memory
+        // is what a million-path image pays.
+        drop((lookup, current, first_child, next_sibling));
         let node_count = tree.nodes.len();
 
         // Counting sort of versions by node keeps each node's versions in layer order.
@@ -162,19 +168,16 @@ impl TreeBuilder {
             };
             raw_versions.len()
         ];
-        let mut version_nodes = vec![ROOT; raw_versions.len()];
         let mut position: Vec<u32> = Vec::with_capacity(raw_versions.len());
         let mut next = counts;
-        // Content ids in raw versions refer to entries, which do not move; nothing to remap.
         for (node, version) in &raw_versions {
             let slot = next[*node as usize];
             next[*node as usize] += 1;
             placed[slot as usize] = *version;
-            version_nodes[slot as usize] = *node;
             position.push(slot);
         }
+        drop(raw_versions);
         tree.versions = placed;
-        tree.version_nodes = version_nodes;
         tree.layer_versions = position;
         tree.layer_versions_start = layer_versions_start;
 
@@ -386,7 +389,7 @@ impl TreeBuilder {
     /// The content entry a hardlink reaches: its target's, as the target stands now.
     fn hardlink_content(&mut self, id: EntryId) -> EntryId {
         let entry = self.tree.entries[id as usize];
-        let target_path = entry.link.get(&self.tree.link_bytes).to_vec();
+        let target_path = self.tree.entry_link(id).to_vec();
         let target = self.find_path(&target_path);
         let content = target
             .and_then(|node| self.live(node))
@@ -419,6 +422,7 @@ impl TreeBuilder {
     fn same_state(&self, previous: &Version, id: EntryId, content: EntryId) -> bool {
         super::same_state(
             &self.tree.entries,
+            &self.tree.links,
             &self.tree.link_bytes,
             (previous.entry, previous.content),
             (id, content),
@@ -449,7 +453,6 @@ mod tests {
                     uid: 0,
                     gid: 0,
                     size: 1,
-                    mtime: 0,
                     hash: 1,
                     offset: 0,
                 },

@@ -38,14 +38,14 @@ pub struct Node {
 }
 
 /// One entry of one layer, attached to the node of its (normalised) path. Whiteouts are
-/// attached to the path they delete, opaque markers to their directory.
+/// attached to the path they delete, opaque markers to their directory. Link targets live
+/// in a side table ([`Tree::entry_link`]): few entries are links, so every entry does not
+/// pay for one.
 #[derive(Debug, Clone, Copy)]
 pub struct Entry {
     pub layer: u16,
     pub node: NodeId,
     pub meta: Meta,
-    /// Link target, in [`Tree::link_bytes`].
-    pub link: Span,
 }
 
 /// What a layer did to a path.
@@ -93,7 +93,6 @@ pub const IMPLIED_DIR: Meta = Meta {
     uid: 0,
     gid: 0,
     size: 0,
-    mtime: 0,
     hash: 0,
     offset: 0,
 };
@@ -107,10 +106,10 @@ pub struct Tree {
     /// `layer_entries[l]..layer_entries[l + 1]` are layer l's entries.
     layer_entries: Vec<u32>,
     link_bytes: Vec<u8>,
+    /// Link targets of symlink and hardlink entries, sorted by entry id.
+    links: Vec<(EntryId, Span)>,
     /// Versions grouped by node, in layer order within a node.
     versions: Vec<Version>,
-    /// The node of each version, parallel to `versions`.
-    version_nodes: Vec<NodeId>,
     /// Version ids in layer order; `layer_versions_start[l]..[l + 1]` belong to layer l.
     layer_versions: Vec<u32>,
     layer_versions_start: Vec<u32>,
@@ -190,8 +189,9 @@ impl Tree {
         self.layer_entries[layer]
     }
 
-    pub fn link_target(&self, entry: &Entry) -> &[u8] {
-        entry.link.get(&self.link_bytes)
+    /// Link target of an entry (symlink target, or hardlink target path); empty otherwise.
+    pub fn entry_link(&self, id: EntryId) -> &[u8] {
+        entry_link(&self.links, &self.link_bytes, id)
     }
 
     /// Warnings from building: hardlinks to nothing, and the like.
@@ -235,7 +235,7 @@ impl Tree {
         if version.entry == NONE {
             return &[];
         }
-        self.link_target(&self.entries[version.entry as usize])
+        self.entry_link(version.entry)
     }
 
     /// Version ids of one layer, in the order they were applied.
@@ -245,9 +245,13 @@ impl Tree {
         &self.layer_versions[start..end]
     }
 
-    /// A version by id, with the node it belongs to.
+    /// A version by id, with the node it belongs to (found by binary search: versions are
+    /// grouped by node in node order, which saves storing a node per version).
     pub fn version_by_id(&self, id: u32) -> (NodeId, &Version) {
-        (self.version_nodes[id as usize], &self.versions[id as usize])
+        let after = self
+            .nodes
+            .partition_point(|n| n.versions_start + n.versions_len <= id);
+        (after as NodeId, &self.versions[id as usize])
     }
 }
 
@@ -269,8 +273,16 @@ fn effective_meta(entries: &[Entry], id: EntryId, content: EntryId) -> Meta {
 
 /// Whether two written states of a path are the same: type (a hardlink is a regular
 /// file), content, mode, owner and symlink target. The mtime alone does not count.
+fn entry_link<'a>(links: &[(EntryId, Span)], link_bytes: &'a [u8], id: EntryId) -> &'a [u8] {
+    match links.binary_search_by_key(&id, |(entry, _)| *entry) {
+        Ok(found) => links[found].1.get(link_bytes),
+        Err(_) => &[],
+    }
+}
+
 fn same_state(
     entries: &[Entry],
+    links: &[(EntryId, Span)],
     link_bytes: &[u8],
     a: (EntryId, EntryId),
     b: (EntryId, EntryId),
@@ -283,7 +295,7 @@ fn same_state(
         if id == NONE || meta.kind != EntryKind::Symlink {
             &[][..]
         } else {
-            entries[id as usize].link.get(link_bytes)
+            entry_link(links, link_bytes, id)
         }
     };
     ma.kind.type_char() == mb.kind.type_char()

@@ -152,6 +152,7 @@ impl Tree {
     pub fn same_state(&self, a: &Version, b: &Version) -> bool {
         super::same_state(
             &self.entries,
+            &self.links,
             &self.link_bytes,
             (a.entry, a.content),
             (b.entry, b.content),
@@ -171,10 +172,15 @@ impl Tree {
     /// below (and at) each node. Content reached by several hardlinks counts once.
     pub fn subtree_sizes(&self, layer: usize) -> Vec<u64> {
         let mut sizes = vec![0u64; self.node_count()];
-        let mut counted = std::collections::HashSet::new();
+        // One bit per entry: a hash set here costs more than the rest of the pass.
+        let mut counted = vec![0u64; self.entries.len().div_ceil(64)];
         for id in 1..self.node_count() as NodeId {
             if let Some(version) = self.live_at(id, layer) {
-                if version.content != super::NONE && counted.insert(version.content) {
+                let content = version.content as usize;
+                if version.content != super::NONE
+                    && counted[content / 64] & (1 << (content % 64)) == 0
+                {
+                    counted[content / 64] |= 1 << (content % 64);
                     sizes[id as usize] = self.content_size(version);
                 }
             }

@@ -743,7 +743,6 @@ mod tests {
                     uid: 0,
                     gid: 0,
                     size: hash * 10,
-                    mtime: 0,
                     hash,
                     offset: 0,
                 },
