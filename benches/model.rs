@@ -5,15 +5,14 @@
 //! Synthetic layers are built in memory (records for the tree benches, real tar bytes for
 //! the parser) so that each benchmark measures one stage.
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use divan::{black_box, Bencher};
 use layerscope::analysis::{analyze, dive_score, AnalysisOptions};
-use layerscope::layer::{
-    parse_layer, EntryKind, Meta, ParseControl, ParseOptions, ParsedLayer, Record, Span,
-};
-use layerscope::tree::{Tree, TreeBuilder};
+use layerscope::layer::{parse_layer, EntryKind, ParseControl, ParseOptions, ParsedLayer};
+use layerscope::tree::Tree;
 use layerscope::tui::filetree::{Compare, Filter, ViewOptions, VisibleRows};
 use support::{Compression, Content, Encoder, LayerSpec};
 
@@ -21,66 +20,7 @@ fn main() {
     divan::main();
 }
 
-fn record(layer: &mut ParsedLayer, path: &str, kind: EntryKind, hash: u64) {
-    let start = layer.arena.len() as u32;
-    layer.arena.extend_from_slice(path.as_bytes());
-    layer.records.push(Record {
-        path: Span {
-            start,
-            len: path.len() as u32,
-        },
-        link: Span::EMPTY,
-        meta: Meta {
-            kind,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            size: 4096,
-            hash,
-            offset: 0,
-        },
-    });
-}
-
-/// `paths` files spread over `layers` layers in directories of 100, each later layer also
-/// overwriting 5% of the files of the layer below.
-fn synthetic_layers(paths: usize, layers: usize) -> Vec<ParsedLayer> {
-    let per_layer = paths / layers;
-    (0..layers)
-        .map(|l| {
-            let mut layer = ParsedLayer::default();
-            for i in 0..per_layer {
-                let n = l * per_layer + i;
-                record(
-                    &mut layer,
-                    &format!("usr/share/d{}/s{}/file{n}.txt", n / 10_000, n / 100),
-                    EntryKind::File,
-                    n as u64,
-                );
-            }
-            if l > 0 {
-                for i in (0..per_layer).step_by(20) {
-                    let n = (l - 1) * per_layer + i;
-                    record(
-                        &mut layer,
-                        &format!("usr/share/d{}/s{}/file{n}.txt", n / 10_000, n / 100),
-                        EntryKind::File,
-                        !(n as u64),
-                    );
-                }
-            }
-            layer
-        })
-        .collect()
-}
-
-fn build(layers: &[ParsedLayer]) -> Tree {
-    let mut builder = TreeBuilder::new();
-    for layer in layers {
-        builder.add_layer(layer);
-    }
-    builder.finish()
-}
+use common::{build, record, synthetic_layers};
 
 #[divan::bench(args = [Compression::None, Compression::Gzip])]
 fn parse_layer_20k_files(bencher: Bencher, compression: Compression) {
