@@ -109,3 +109,19 @@ fn type_filter_character(bencher: Bencher) {
         explorer.press(event);
     });
 }
+
+/// Each switch goes to a layer whose directory sizes are not cached yet.
+#[divan::bench(sample_count = 30)]
+fn switch_to_uncached_layer(bencher: Bencher) {
+    let mut explorer = Explorer::new();
+    let mut down = 0;
+    bencher.bench_local(|| {
+        down += 1;
+        let code = if down % 98 < 49 {
+            KeyCode::Down
+        } else {
+            KeyCode::Up
+        };
+        explorer.press(key(code, KeyModifiers::NONE));
+    });
+}
