@@ -86,7 +86,7 @@ pub enum Command {
     /// Rules come from --config FILE, else `.layerscope-ci.yaml`, else dive's `.dive-ci`
     /// in the current directory, else dive's defaults; flags override them. Thresholds
     /// accept `disabled`/`off`/`false`; sizes accept `20MB`, `1.5 GiB` or `20000`.
-    Ci(CiArgs),
+    Ci(Box<CiArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -127,9 +127,14 @@ pub struct CiArgs {
     /// Leave paths matching GLOB out of the analysis (repeatable; adds to the config's).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
-    /// How many bottom layers form the base image (default: 1, as dive assumes).
+    /// How many bottom layers form the base image. Default: the layers before the final
+    /// stage when --dockerfile is given, else 1 (as dive assumes).
     #[arg(long, value_name = "N")]
     pub base_layers: Option<usize>,
+    /// The Dockerfile the image was built from: its final stage's layers are the user
+    /// layers (the rest is the base image) for the user-wasted ratio.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
     /// Fail below this efficiency (0..1 or a percentage). dive: lowestEfficiency.
     #[arg(long, alias = "lowestEfficiency", value_name = "RATIO")]
     pub lowest_efficiency: Option<String>,

@@ -223,3 +223,39 @@ fn ci_env_runs_ci_mode_without_a_subcommand() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("lowest-efficiency"));
 }
+
+#[test]
+fn dockerfile_final_stage_sets_the_base_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo/demo.tar");
+    // Only the last RUN (and two metadata steps) belong to the final stage: layers 0..6 are
+    // the base, so the user bytes are layer 6's alone.
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM demo/app:v1-base\nRUN rm -rf /app/static && build\nENV PORT=8080\nCMD [\"x\"]\n",
+    )
+    .unwrap();
+    let json = |extra: &[&str]| {
+        let mut args = vec![demo.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = ci(dir.path(), &args);
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let with_dockerfile = json(&["--dockerfile", "Dockerfile"]);
+    let last_layer = &with_dockerfile["layers"][6];
+    assert_eq!(
+        with_dockerfile["image"]["userBytes"],
+        last_layer["sizeBytes"]
+    );
+    // --base-layers wins over the Dockerfile, and the default is layer 0 alone.
+    let explicit = json(&["--dockerfile", "Dockerfile", "--base-layers", "1"]);
+    let default = json(&[]);
+    assert_eq!(
+        explicit["image"]["userBytes"],
+        default["image"]["userBytes"]
+    );
+    assert_ne!(
+        default["image"]["userBytes"],
+        with_dockerfile["image"]["userBytes"]
+    );
+}

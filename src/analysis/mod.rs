@@ -9,10 +9,12 @@
 //!
 //! Both are plain data; rendering and CI rules live elsewhere. `docs/scores.md` compares them.
 
+mod base;
 mod dive;
 mod gosort;
 mod waste;
 
+pub use base::base_layers_from_dockerfile;
 pub use dive::{dive_score, DiveAbort, DiveFile, DiveScore};
 pub use waste::{analyze, Action, LayerWaste, PathVersion, Waste, WastedPath};
 
@@ -24,8 +26,8 @@ pub type ExcludeFn<'a> = &'a dyn Fn(&[u8]) -> bool;
 /// Options for [`analyze`].
 #[derive(Clone, Copy, Default)]
 pub struct AnalysisOptions<'a> {
-    /// Layers that belong to the base image. `None` means layer 0 alone, as dive assumes.
-    /// (Finding the base from the final stage of a known Dockerfile is not done here.)
+    /// Layers that belong to the base image. `None` means layer 0 alone, as dive assumes;
+    /// [`base_layers_from_dockerfile`] finds it from a known Dockerfile.
     pub base_layers: Option<usize>,
     /// Paths left out of both the shipped and the wasted bytes (dive issue #347).
     pub exclude: Option<ExcludeFn<'a>>,

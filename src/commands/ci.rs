@@ -35,7 +35,22 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
     let loaded = super::load_image(&args.image, global)?;
     let excludes = |path: &[u8]| filter.excludes(path);
     let exclude: Option<analysis::ExcludeFn<'_>> = (!filter.is_empty()).then_some(&excludes);
-    let input = build_input(&loaded, args.score, args.base_layers, exclude);
+    let base_layers = match (args.base_layers, &args.dockerfile) {
+        (Some(n), _) => Some(n),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::io(path.display().to_string(), e))?;
+            let found = analysis::base_layers_from_dockerfile(
+                &text,
+                &loaded.image.config.history,
+                loaded.layers.len(),
+            )
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            Some(found)
+        }
+        (None, None) => None,
+    };
+    let input = build_input(&loaded, args.score, base_layers, exclude);
     let outcomes = evaluate(&config.rules, &input);
 
     let format = report_format(args.format);
