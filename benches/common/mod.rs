@@ -3,29 +3,21 @@
 #![allow(dead_code)]
 
 use layerscope::image::{self, history::pair_history, Format, Image, LayerRef};
-use layerscope::layer::{EntryKind, Meta, ParsedLayer, Record, Span};
+use layerscope::layer::{EntryKind, Meta, ParsedLayer};
 use layerscope::load::{LayerInfo, LayerStatus, LoadedImage};
 use layerscope::tree::{Tree, TreeBuilder};
 
 pub fn record(layer: &mut ParsedLayer, path: &str, kind: EntryKind, hash: u64) {
-    let start = layer.arena.len() as u32;
-    layer.arena.extend_from_slice(path.as_bytes());
-    layer.records.push(Record {
-        path: Span {
-            start,
-            len: path.len() as u32,
-        },
-        link: Span::EMPTY,
-        meta: Meta {
-            kind,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            size: 4096,
-            hash,
-            offset: 0,
-        },
-    });
+    let meta = Meta {
+        kind,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 4096,
+        hash,
+        offset: 0,
+    };
+    layer.push(path.as_bytes(), b"", meta);
 }
 
 /// `paths` files spread over `layers` layers in directories of 100, each later layer also

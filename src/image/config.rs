@@ -27,6 +27,15 @@ pub struct ImageConfig {
 }
 
 impl ImageConfig {
+    /// The platform the config declares, when it names both os and architecture.
+    pub fn platform(&self) -> Option<super::Platform> {
+        Some(super::Platform {
+            os: self.os.clone()?,
+            architecture: self.architecture.clone()?,
+            variant: self.variant.clone(),
+        })
+    }
+
     pub fn diff_ids(&self) -> &[String] {
         self.rootfs.as_ref().map_or(&[], |r| &r.diff_ids)
     }

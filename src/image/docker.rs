@@ -4,7 +4,7 @@
 
 use super::config::null_as_default;
 use super::history::pair_history;
-use super::{read_config, Format, Image, LayerRef, OpenOptions, Platform};
+use super::{read_config, Format, Image, LayerRef, OpenOptions};
 use crate::error::{Error, Result};
 use crate::source::Source;
 use serde::Deserialize;
@@ -133,14 +133,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
     } else {
         Format::DockerArchive
     };
-    let platform = match (&config.os, &config.architecture) {
-        (Some(os), Some(architecture)) => Some(Platform {
-            os: os.clone(),
-            architecture: architecture.clone(),
-            variant: config.variant.clone(),
-        }),
-        _ => None,
-    };
+    let platform = config.platform();
     let history = pair_history(&config.history, layers.len());
     Ok(Image {
         source: source.display().to_string(),

@@ -146,17 +146,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
         });
     }
 
-    let platform = chosen
-        .platform
-        .clone()
-        .or_else(|| match (&config.os, &config.architecture) {
-            (Some(os), Some(architecture)) => Some(Platform {
-                os: os.clone(),
-                architecture: architecture.clone(),
-                variant: config.variant.clone(),
-            }),
-            _ => None,
-        });
+    let platform = chosen.platform.clone().or_else(|| config.platform());
     let history = pair_history(&config.history, layers.len());
     Ok(Image {
         source: source.display().to_string(),

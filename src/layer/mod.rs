@@ -49,6 +49,21 @@ pub struct ParsedLayer {
 }
 
 impl ParsedLayer {
+    /// Append a record, copying its path and link target into the arena.
+    pub fn push(&mut self, path: &[u8], link: &[u8], meta: Meta) {
+        let mut span = |bytes: &[u8]| {
+            let start = self.arena.len() as u32;
+            self.arena.extend_from_slice(bytes);
+            Span {
+                start,
+                len: bytes.len() as u32,
+            }
+        };
+        let path = span(path);
+        let link = span(link);
+        self.records.push(Record { path, link, meta });
+    }
+
     pub fn path(&self, record: &Record) -> &[u8] {
         record.path.get(&self.arena)
     }

@@ -433,30 +433,22 @@ impl TreeBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{Meta, Record};
+    use crate::layer::Meta;
 
     /// A layer from (path, kind) pairs; files get content hash 1.
     fn layer(entries: &[(&str, EntryKind)]) -> ParsedLayer {
         let mut parsed = ParsedLayer::default();
         for (path, kind) in entries {
-            let start = parsed.arena.len() as u32;
-            parsed.arena.extend_from_slice(path.as_bytes());
-            parsed.records.push(Record {
-                path: Span {
-                    start,
-                    len: path.len() as u32,
-                },
-                link: Span::EMPTY,
-                meta: Meta {
-                    kind: *kind,
-                    mode: 0o644,
-                    uid: 0,
-                    gid: 0,
-                    size: 1,
-                    hash: 1,
-                    offset: 0,
-                },
-            });
+            let meta = Meta {
+                kind: *kind,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                size: 1,
+                hash: 1,
+                offset: 0,
+            };
+            parsed.push(path.as_bytes(), b"", meta);
         }
         parsed
     }

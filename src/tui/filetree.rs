@@ -722,31 +722,23 @@ fn fix_guides(rows: &mut [Row], base_depth: u16, base: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{Meta, ParsedLayer, Record, Span};
+    use crate::layer::{Meta, ParsedLayer};
     use crate::tree::TreeBuilder;
     use std::collections::HashMap;
 
     fn layer(entries: &[(&str, EntryKind, u64)]) -> ParsedLayer {
         let mut layer = ParsedLayer::default();
         for &(path, kind, hash) in entries {
-            let start = layer.arena.len() as u32;
-            layer.arena.extend_from_slice(path.as_bytes());
-            layer.records.push(Record {
-                path: Span {
-                    start,
-                    len: path.len() as u32,
-                },
-                link: Span::EMPTY,
-                meta: Meta {
-                    kind,
-                    mode: 0o644,
-                    uid: 0,
-                    gid: 0,
-                    size: hash * 10,
-                    hash,
-                    offset: 0,
-                },
-            });
+            let meta = Meta {
+                kind,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                size: hash * 10,
+                hash,
+                offset: 0,
+            };
+            layer.push(path.as_bytes(), b"", meta);
         }
         layer
     }
