@@ -30,51 +30,47 @@ fn dispatch(cli: Cli) -> Result<i32> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let global = &cli.global;
+    let stdout_error = |e| Error::io("stdout", e);
     let code = match &cli.command {
         Some(Command::Inspect(args)) => {
             let loaded = load_image(&args.image, global)?;
-            inspect::run(&loaded, args.format, &mut out)
+            inspect::run(&loaded, args.format, &mut out).map_err(stdout_error)?
         }
         Some(Command::Ls(args)) => {
             let loaded = load_image(&args.image, global)?;
-            listing::ls(&loaded, args, &mut out)
+            listing::ls(&loaded, args, &mut out).map_err(stdout_error)?
         }
         Some(Command::Changes(args)) => {
             let loaded = load_image(&args.image, global)?;
-            listing::changes(&loaded, args, &mut out)
+            listing::changes(&loaded, args, &mut out).map_err(stdout_error)?
         }
-        Some(Command::Ci(args)) => return ci::run(args, global, &mut out).and_then(|code| {
-            out.flush().map_err(|e| Error::io("stdout", e))?;
-            Ok(code)
-        }),
+        Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci); see --help".into(),
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci); see --help"
+                        .into(),
                 ));
             };
             // As in dive: CI=true runs the CI checks instead of the explorer.
             if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
-                let args = crate::cli::CiArgs { image, ..Default::default() };
-                return ci::run(&args, global, &mut out).and_then(|code| {
-                    out.flush().map_err(|e| Error::io("stdout", e))?;
-                    Ok(code)
-                });
-            }
-            drop(out);
-            return crate::tui::run_tui(
-                &image,
-                global,
-                crate::tui::TuiOptions {
+                let args = crate::cli::CiArgs {
+                    image,
+                    ..Default::default()
+                };
+                ci::run(&args, global, &mut out)?
+            } else {
+                drop(out);
+                let options = crate::tui::TuiOptions {
                     theme: cli.theme.clone(),
                     ascii: cli.ascii,
                     analyze: Some(Box::new(tui_analysis)),
-                },
-            );
+                };
+                return crate::tui::run_tui(&image, global, options);
+            }
         }
-    }
-    .map_err(|e| Error::io("stdout", e))?;
-    out.flush().map_err(|e| Error::io("stdout", e))?;
+    };
+    out.flush().map_err(stdout_error)?;
     Ok(code)
 }
 
