@@ -1126,7 +1126,8 @@ fn sparse_files_claiming_exabytes_load_at_once() {
     let started = Instant::now();
     let run = run_bytes(&["inspect"], &bytes);
     assert_clean(&run);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // A hang guard, not a measurement: hashing the holes took forever before the fix.
+    assert!(started.elapsed() < Duration::from_secs(60));
     let run = run_bytes(&["ls", "--long"], &bytes);
     assert!(lines(&run).contains(&format!("-rw-r--r-- 0:0 {} /hugest", u64::MAX)));
 }
@@ -1385,19 +1386,20 @@ fn a_gzip_bomb_costs_time_not_memory() {
     assert_eq!(lines(&run), ["-rw-r--r-- 0:0 1048576 /zeros"]);
 }
 
-/// Send SIGINT and wait at most a second for the process to end.
+/// Send SIGINT and wait for the process to end: a generous bound that only catches a
+/// process ignoring the signal (a loaded CI machine must not make this flaky).
 fn interrupt(child: &mut std::process::Child) -> std::process::ExitStatus {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(1);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < deadline, "still running 1 s after SIGINT");
+        assert!(Instant::now() < deadline, "still running 10 s after SIGINT");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
