@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 # No user config, colours on: the run must not depend on the machine.
 tmux_ -f /dev/null new-session -d -s smoke -x 120 -y 35 \
-    "env -u NO_COLOR XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' '$image'; echo \"EXITED:\$?\"; sleep 30"
+    "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' '$image'; echo \"EXITED:\$?\"; sleep 30"
 
 capture() { tmux_ capture-pane -p -t smoke; }
 
