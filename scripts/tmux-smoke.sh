@@ -82,9 +82,10 @@ keys C-f
 keys -l "bar"
 expect "Filter: bar"
 expect "1 matches"
-gone "foo.txt"
+# The tree row, not the image pane's list of wasted paths, which also names foo.txt.
+gone "── foo.txt"
 keys Escape
-expect "foo.txt"
+expect "── foo.txt"
 
 keys Enter
 expect "History of /"
