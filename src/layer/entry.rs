@@ -29,11 +29,6 @@ impl EntryKind {
             EntryKind::Whiteout => 'w',
         }
     }
-
-    /// Deletion markers, which never appear in the merged filesystem.
-    pub fn is_marker(self) -> bool {
-        matches!(self, EntryKind::Whiteout | EntryKind::Opaque)
-    }
 }
 
 /// A range in a byte arena. Paths and link targets live in arenas so that a million entries

@@ -22,19 +22,6 @@ impl Compression {
             Compression::None
         }
     }
-
-    /// What a media type says about compression, if it says anything.
-    pub fn from_media_type(media_type: &str) -> Option<Compression> {
-        if media_type.ends_with("gzip") {
-            Some(Compression::Gzip)
-        } else if media_type.ends_with("zstd") {
-            Some(Compression::Zstd)
-        } else if media_type.ends_with(".tar") || media_type.ends_with("tar.diff") {
-            Some(Compression::None)
-        } else {
-            None
-        }
-    }
 }
 
 impl fmt::Display for Compression {

@@ -147,18 +147,6 @@ impl Source {
         }
     }
 
-    /// Names of all regular members (tar) or nothing for a directory, sorted.
-    pub fn member_names(&self) -> Vec<&str> {
-        match &self.kind {
-            Kind::Dir(_) => Vec::new(),
-            Kind::Tar { members, .. } => {
-                let mut names: Vec<&str> = members.keys().map(String::as_str).collect();
-                names.sort_unstable();
-                names
-            }
-        }
-    }
-
     /// Open a blob for streaming. Several readers may be open at once, from several threads.
     pub fn open_member(&self, name: &str) -> Result<BlobReader> {
         match &self.kind {
