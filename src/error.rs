@@ -58,6 +58,15 @@ pub enum Error {
         digest: String,
         detail: String,
     },
+    /// A count past one of the model's limits ([`crate::limits`]).
+    #[error("{path}: {at}: {source}")]
+    Limit {
+        path: String,
+        /// The member or layer the count comes from.
+        at: String,
+        #[source]
+        source: crate::limits::LimitError,
+    },
     #[error("{path}: {detail}")]
     Platform { path: String, detail: String },
     #[error("{path}: {detail}")]

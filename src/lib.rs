@@ -15,6 +15,7 @@
 //!   (decompress, parse, hash, verify).
 //! - [`tree`]: the merged, layer-aware filesystem and its views.
 //! - [`load`]: runs the above, one layer per core.
+//! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
 //! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod escape;
 pub mod image;
 pub mod layer;
+pub mod limits;
 pub mod load;
 pub mod source;
 pub mod tree;

@@ -282,7 +282,7 @@ fn check(layers: &[Vec<Op>]) -> Result<(), TestCaseError> {
         let tar = layer_tar(ops);
         let parsed = parse_layer(&tar[..], ParseOptions { digests: true }, &control).unwrap();
         prop_assert!(!parsed.truncated);
-        builder.add_layer(&parsed);
+        builder.add_layer(&parsed).unwrap();
     }
     let tree = builder.finish();
     prop_assert_eq!(tree.layer_count(), layers.len());

@@ -46,7 +46,7 @@ pub fn synthetic_layers(paths: usize, layers: usize) -> Vec<ParsedLayer> {
 pub fn build(layers: &[ParsedLayer]) -> Tree {
     let mut builder = TreeBuilder::new();
     for layer in layers {
-        builder.add_layer(layer);
+        builder.add_layer(layer).expect("within the limits");
     }
     builder.finish()
 }

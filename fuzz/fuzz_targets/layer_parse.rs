@@ -18,8 +18,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = record.meta.ls_mode();
     }
     let mut builder = TreeBuilder::new();
-    builder.add_layer(&layer);
-    builder.add_layer(&layer);
+    builder.add_layer(&layer).expect("a fuzz input is far below the limits");
+    builder.add_layer(&layer).expect("a fuzz input is far below the limits");
     let tree = builder.finish();
     for top in 0..tree.layer_count() {
         for row in tree.listing(top) {

@@ -167,7 +167,7 @@ pub(crate) mod testutil {
                 &ParseControl::default(),
             )
             .unwrap();
-            builder.add_layer(&parsed);
+            builder.add_layer(&parsed).unwrap();
         }
         builder.finish()
     }

@@ -50,6 +50,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
         .collect();
     let chosen = choose(source, &items, options.image.as_deref(), &names)?;
     let item = &items[chosen];
+    super::check_layer_count(source, "manifest.json", item.layers.len())?;
     let mut warnings = Vec::new();
     let other_images: Vec<String> = names
         .iter()

@@ -12,6 +12,7 @@ pub use config::{ImageConfig, RuntimeConfig};
 pub use platform::Platform;
 
 use crate::error::{Error, Result};
+use crate::limits::{Limited, MAX_LAYERS};
 use crate::source::Source;
 use history::HistoryPairing;
 use sha2::{Digest, Sha256};
@@ -113,6 +114,16 @@ pub fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
         image.warnings.push(warning);
     }
     Ok(image)
+}
+
+/// Refuse an image with more layers than the model can number, before anything else of it
+/// is read: `member` is the manifest that lists them.
+pub(crate) fn check_layer_count(source: &Source, member: &str, count: usize) -> Result<()> {
+    crate::limits::check(Limited::Layers, count, MAX_LAYERS).map_err(|source_error| Error::Limit {
+        path: source.display().to_string(),
+        at: member.to_string(),
+        source: source_error,
+    })
 }
 
 /// Parse a JSON document, naming the file and member in the error.

@@ -96,6 +96,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
         options.verify,
     )?;
     let manifest: ImageManifest = super::parse_json(source, &manifest_member, &manifest_bytes)?;
+    super::check_layer_count(source, &manifest_member, manifest.layers().len())?;
     let config_digest = manifest.config().digest().to_string();
     let config_member = blob_member(source, config_digest.clone())?;
     let (config, config_digest) =

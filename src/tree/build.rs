@@ -2,6 +2,7 @@
 
 use super::{Change, Entry, EntryId, Node, NodeId, Tree, Version, NONE, ROOT};
 use crate::layer::{EntryKind, ParsedLayer, Span};
+use crate::limits::{self, to_u32, LimitError, Limited, Limits};
 use hashbrown::HashTable;
 use std::hash::{BuildHasher, Hash, Hasher};
 
@@ -24,6 +25,10 @@ pub struct TreeBuilder {
     last_dir: Vec<u8>,
     last_dir_node: NodeId,
     stack: Vec<NodeId>,
+    limits: Limits,
+    /// The first limit a layer went past. The builder is then unusable: every later
+    /// `add_layer` returns it.
+    overflow: Option<LimitError>,
 }
 
 impl Default for TreeBuilder {
@@ -34,6 +39,11 @@ impl Default for TreeBuilder {
 
 impl TreeBuilder {
     pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    /// A builder that refuses to grow past `limits` (lowered to the model's capacity).
+    pub fn with_limits(limits: Limits) -> Self {
         let mut tree = Tree::default();
         tree.nodes.push(Node {
             parent: ROOT,
@@ -56,6 +66,8 @@ impl TreeBuilder {
             last_dir: Vec::new(),
             last_dir_node: ROOT,
             stack: Vec::new(),
+            limits: limits.clamped(),
+            overflow: None,
         }
     }
 
@@ -65,24 +77,41 @@ impl TreeBuilder {
     }
 
     /// Apply the next layer. An unavailable layer is applied as an empty one.
-    pub fn add_layer(&mut self, layer: &ParsedLayer) {
+    ///
+    /// Fails when the layer takes the tree past one of its [`Limits`]; the builder must
+    /// then be dropped (its tree is half-applied), and later calls fail the same way.
+    pub fn add_layer(&mut self, layer: &ParsedLayer) -> Result<(), LimitError> {
+        if let Some(error) = self.overflow {
+            return Err(error);
+        }
         let index = self.layer_count();
-        let layer_no = u16::try_from(index).unwrap_or(u16::MAX);
-        let first = self.tree.entries.len() as u32;
+        if let Err(error) = limits::check(Limited::Layers, index + 1, self.limits.layers) {
+            return Err(*self.overflow.insert(error));
+        }
+        let layer_no = u16::try_from(index).expect("MAX_LAYERS keeps layer numbers within u16");
+        let first = to_u32(self.tree.entries.len());
         // An empty `last_dir` never matches: top-level paths take the branch above.
         self.last_dir.clear();
         self.last_dir_node = ROOT;
 
         for record in &layer.records {
+            let id: EntryId = self.grow(|b| {
+                limits::next_id(Limited::Entries, b.tree.entries.len(), b.limits.entries)
+            })?;
             let node = self.node_for_path(record.path.get(&layer.arena));
+            if let Some(error) = self.overflow {
+                return Err(error);
+            }
             if !record.link.is_empty() {
-                let start = self.tree.link_bytes.len();
+                let start = self.grow(|b| {
+                    let (len, add) = (b.tree.link_bytes.len(), record.link.len as usize);
+                    limits::next_offset(Limited::LinkBytes, len, add, b.limits.link_bytes)
+                })?;
                 self.tree
                     .link_bytes
                     .extend_from_slice(record.link.get(&layer.arena));
-                let id = self.tree.entries.len() as EntryId;
                 let span = Span {
-                    start: start as u32,
+                    start,
                     len: record.link.len,
                 };
                 self.tree.links.push((id, span));
@@ -93,7 +122,7 @@ impl TreeBuilder {
                 meta: record.meta,
             });
         }
-        let end = self.tree.entries.len() as u32;
+        let end = to_u32(self.tree.entries.len());
 
         // An opaque marker applies before its siblings wherever it sits in the tar, and a
         // whiteout only ever hides lower layers: so both are applied before any write.
@@ -125,9 +154,21 @@ impl TreeBuilder {
                 }
             }
         }
+        if let Some(error) = self.overflow {
+            return Err(error);
+        }
         self.tree.layer_entries.push(end);
         self.layer_versions_start
-            .push(self.raw_versions.len() as u32);
+            .push(to_u32(self.raw_versions.len()));
+        Ok(())
+    }
+
+    /// Run a limit check; a failure poisons the builder.
+    fn grow<T>(
+        &mut self,
+        check: impl FnOnce(&Self) -> Result<T, LimitError>,
+    ) -> Result<T, LimitError> {
+        check(self).map_err(|error| *self.overflow.insert(error))
     }
 
     /// Freeze the tree: group versions by node and children by parent, sorted by name.
@@ -193,7 +234,7 @@ impl TreeBuilder {
         let mut next = counts.clone();
         for id in 1..node_count {
             let parent = tree.nodes[id].parent as usize;
-            children[next[parent] as usize] = id as NodeId;
+            children[next[parent] as usize] = to_u32(id);
             next[parent] += 1;
         }
         for parent in 0..node_count {
@@ -206,8 +247,8 @@ impl TreeBuilder {
                     .get(names)
                     .cmp(nodes[*b as usize].name.get(names))
             });
-            tree.nodes[parent].children_start = start as u32;
-            tree.nodes[parent].children_len = (end - start) as u32;
+            tree.nodes[parent].children_start = to_u32(start);
+            tree.nodes[parent].children_len = to_u32(end - start);
         }
         tree.children = children;
         tree
@@ -255,14 +296,28 @@ impl TreeBuilder {
         }) {
             return found;
         }
-        let id = nodes.len() as NodeId;
-        let start = names.len() as u32;
+        // Past a limit the path goes to the root: the layer fails before anything reads it.
+        let checked = limits::next_id(Limited::Nodes, nodes.len(), self.limits.nodes).and_then(
+            |id| {
+                let len = names.len();
+                let start =
+                    limits::next_offset(Limited::NameBytes, len, name.len(), self.limits.name_bytes)?;
+                Ok((id, start))
+            },
+        );
+        let (id, start) = match checked {
+            Ok(found) => found,
+            Err(error) => {
+                self.overflow.get_or_insert(error);
+                return ROOT;
+            }
+        };
         names.extend_from_slice(name);
         nodes.push(Node {
             parent,
             name: Span {
                 start,
-                len: name.len() as u32,
+                len: to_u32(name.len()),
             },
             versions_start: 0,
             versions_len: 0,
@@ -296,8 +351,16 @@ impl TreeBuilder {
     }
 
     fn push_version(&mut self, node: NodeId, version: Version) {
-        self.current[node as usize] = self.raw_versions.len() as u32;
-        self.raw_versions.push((node, version));
+        // Past the limit nothing is recorded: the layer fails at its end.
+        match limits::next_id(Limited::Versions, self.raw_versions.len(), self.limits.versions) {
+            Ok(id) => {
+                self.current[node as usize] = id;
+                self.raw_versions.push((node, version));
+            }
+            Err(error) => {
+                self.overflow.get_or_insert(error);
+            }
+        }
     }
 
     /// Record a removal on `node` and every live node below it.
@@ -463,8 +526,8 @@ mod tests {
     #[test]
     fn opaque_marker_at_the_root_hides_every_lower_path() {
         let mut builder = TreeBuilder::new();
-        builder.add_layer(&layer(&[("a", EntryKind::File), ("d/x", EntryKind::File)]));
-        builder.add_layer(&layer(&[("b", EntryKind::File), ("", EntryKind::Opaque)]));
+        builder.add_layer(&layer(&[("a", EntryKind::File), ("d/x", EntryKind::File)])).unwrap();
+        builder.add_layer(&layer(&[("b", EntryKind::File), ("", EntryKind::Opaque)])).unwrap();
         let tree = builder.finish();
         assert_eq!(paths(&tree, 0), ["/a", "/d", "/d/x"]);
         assert_eq!(paths(&tree, 1), ["/b"]);
@@ -476,12 +539,12 @@ mod tests {
         builder.add_layer(&layer(&[
             ("d/old", EntryKind::File),
             ("f", EntryKind::File),
-        ]));
+        ])).unwrap();
         builder.add_layer(&layer(&[
             ("d/new", EntryKind::File),
             ("d", EntryKind::Opaque),
             ("f", EntryKind::Whiteout),
-        ]));
+        ])).unwrap();
         let tree = builder.finish();
         assert_eq!(paths(&tree, 1), ["/d", "/d/new"]);
     }
@@ -489,9 +552,9 @@ mod tests {
     #[test]
     fn a_file_replacing_a_directory_removes_its_subtree() {
         let mut builder = TreeBuilder::new();
-        builder.add_layer(&layer(&[("d/x/y", EntryKind::File)]));
-        builder.add_layer(&layer(&[("d", EntryKind::File)]));
-        builder.add_layer(&layer(&[("d/z", EntryKind::File)]));
+        builder.add_layer(&layer(&[("d/x/y", EntryKind::File)])).unwrap();
+        builder.add_layer(&layer(&[("d", EntryKind::File)])).unwrap();
+        builder.add_layer(&layer(&[("d/z", EntryKind::File)])).unwrap();
         let tree = builder.finish();
         assert_eq!(paths(&tree, 1), ["/d"]);
         // A later child implies the directory again; the old children stay gone.

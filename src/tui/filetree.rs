@@ -746,7 +746,7 @@ mod tests {
     fn build(layers: &[ParsedLayer]) -> Tree {
         let mut builder = TreeBuilder::new();
         for layer in layers {
-            builder.add_layer(layer);
+            builder.add_layer(layer).unwrap();
         }
         builder.finish()
     }

@@ -1,0 +1,200 @@
+//! The model's hard limits, in one place.
+//!
+//! An image is untrusted input, and the model indexes what it holds with small integers:
+//! layer numbers are `u16`, and node, entry and version ids and the offsets into the name
+//! and link-target arenas are `u32` (with `u32::MAX` reserved for "none"). Every count
+//! that reaches one of these types is checked against its limit here, so an image past a
+//! limit is refused with a [`LimitError`] and a number never silently wraps.
+//!
+//! The defaults are the types' capacities. [`Limits`] exists so that tests can run the
+//! same checks at small limits, where an image at the real one would need many GiB.
+
+use std::fmt;
+
+/// Most layers an image may have: layer numbers are `u16`, 0 to 65,535.
+pub const MAX_LAYERS: usize = u16::MAX as usize + 1;
+/// Most items in a table addressed by `u32` ids, `u32::MAX` being reserved for "none".
+pub const MAX_IDS: usize = u32::MAX as usize;
+/// Most bytes in an arena addressed by `u32` spans (`start + len` must fit in a `u32`).
+pub const MAX_ARENA_BYTES: usize = u32::MAX as usize;
+
+/// What a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    Layers,
+    /// Tar entries, summed over all layers.
+    Entries,
+    /// Distinct paths in the merged tree (the root included).
+    Nodes,
+    /// Path versions: one per write or removal of a path by a layer.
+    Versions,
+    /// Bytes of path names in the merged tree.
+    NameBytes,
+    /// Bytes of symlink and hardlink targets in the merged tree.
+    LinkBytes,
+    /// Bytes of paths and link targets in one layer.
+    LayerNameBytes,
+    /// Paths in dive's model of the image (the tree's, plus one per whiteout name).
+    DivePaths,
+}
+
+impl Limited {
+    fn noun(self) -> &'static str {
+        match self {
+            Limited::Layers => "layers",
+            Limited::Entries => "tar entries",
+            Limited::Nodes => "paths in the merged tree",
+            Limited::Versions => "path versions",
+            Limited::NameBytes => "bytes of path names",
+            Limited::LinkBytes => "bytes of link targets",
+            Limited::LayerNameBytes => "bytes of paths and link targets in one layer",
+            Limited::DivePaths => "paths in dive's model",
+        }
+    }
+}
+
+/// A count past its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub struct LimitError {
+    pub what: Limited,
+    /// The count that was refused (at least `limit + 1`).
+    pub count: u64,
+    pub limit: u64,
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} exceed layerscope's limit of {}",
+            self.count,
+            self.what.noun(),
+            self.limit
+        )
+    }
+}
+
+/// Check that `count` items of `what` fit within `limit`.
+pub fn check(what: Limited, count: usize, limit: usize) -> Result<(), LimitError> {
+    if count <= limit {
+        Ok(())
+    } else {
+        Err(LimitError {
+            what,
+            count: count as u64,
+            limit: limit as u64,
+        })
+    }
+}
+
+/// The id of the next item of a table that holds `len` items, if one more fits.
+pub fn next_id(what: Limited, len: usize, limit: usize) -> Result<u32, LimitError> {
+    check(what, len.saturating_add(1), limit.min(MAX_IDS))?;
+    Ok(to_u32(len))
+}
+
+/// The offset at which `add` more bytes go in an arena of `len` bytes, if they fit.
+pub fn next_offset(what: Limited, len: usize, add: usize, limit: usize) -> Result<u32, LimitError> {
+    check(what, len.saturating_add(add), limit.min(MAX_ARENA_BYTES))?;
+    Ok(to_u32(len))
+}
+
+/// A count, id or offset the limits have already bounded, as the `u32` the model stores.
+pub fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).expect("the limits keep every id and offset within u32")
+}
+
+/// The limits a [`crate::tree::TreeBuilder`] enforces. Values above the defaults (the types'
+/// capacities) are lowered to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub layers: usize,
+    pub entries: usize,
+    pub nodes: usize,
+    pub versions: usize,
+    pub name_bytes: usize,
+    pub link_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            layers: MAX_LAYERS,
+            entries: MAX_IDS,
+            nodes: MAX_IDS,
+            versions: MAX_IDS,
+            name_bytes: MAX_ARENA_BYTES,
+            link_bytes: MAX_ARENA_BYTES,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits, none above the model's capacity.
+    pub fn clamped(self) -> Self {
+        let max = Limits::default();
+        Limits {
+            layers: self.layers.min(max.layers),
+            entries: self.entries.min(max.entries),
+            nodes: self.nodes.min(max.nodes),
+            versions: self.versions.min(max.versions),
+            name_bytes: self.name_bytes.min(max.name_bytes),
+            link_bytes: self.link_bytes.min(max.link_bytes),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::NONE;
+
+    #[test]
+    fn the_defaults_are_the_capacities_of_the_model_types() {
+        // Layer numbers: every u16 is a layer.
+        assert_eq!(MAX_LAYERS, usize::from(u16::MAX) + 1);
+        // Ids: every u32 but NONE.
+        assert_eq!(NONE, u32::MAX);
+        assert_eq!(MAX_IDS as u64, u64::from(u32::MAX));
+        assert_eq!(MAX_ARENA_BYTES as u64, u64::from(u32::MAX));
+        let limits = Limits::default();
+        assert_eq!(limits.layers, 65_536);
+        assert_eq!(limits.entries, 4_294_967_295);
+        assert_eq!(limits.nodes, 4_294_967_295);
+        assert_eq!(limits.versions, 4_294_967_295);
+        assert_eq!(limits.name_bytes, 4_294_967_295);
+        assert_eq!(limits.link_bytes, 4_294_967_295);
+        // The highest id allowed is the last one below NONE; the last byte offset fits.
+        assert_eq!(next_id(Limited::Nodes, MAX_IDS - 1, MAX_IDS), Ok(NONE - 1));
+        assert!(next_id(Limited::Nodes, MAX_IDS, MAX_IDS).is_err());
+        assert_eq!(
+            next_offset(Limited::NameBytes, MAX_ARENA_BYTES - 1, 1, MAX_ARENA_BYTES),
+            Ok(u32::MAX - 1)
+        );
+        assert!(next_offset(Limited::NameBytes, MAX_ARENA_BYTES, 1, MAX_ARENA_BYTES).is_err());
+        let raised = Limits {
+            layers: usize::MAX,
+            entries: usize::MAX,
+            nodes: usize::MAX,
+            versions: usize::MAX,
+            name_bytes: usize::MAX,
+            link_bytes: usize::MAX,
+        };
+        assert_eq!(raised.clamped(), Limits::default());
+    }
+
+    #[test]
+    fn a_count_at_the_limit_passes_and_one_past_is_refused() {
+        assert_eq!(check(Limited::Layers, 3, 3), Ok(()));
+        let error = check(Limited::Layers, 4, 3).unwrap_err();
+        assert_eq!(error.to_string(), "4 layers exceed layerscope's limit of 3");
+        assert_eq!(next_id(Limited::Entries, 2, 3), Ok(2));
+        assert_eq!(
+            next_id(Limited::Entries, 3, 3).unwrap_err().count,
+            4,
+            "the refused count is the one the new item would make"
+        );
+        assert_eq!(next_offset(Limited::LinkBytes, 2, 8, 10), Ok(2));
+        assert_eq!(next_offset(Limited::LinkBytes, 2, 9, 10).unwrap_err().count, 11);
+    }
+}
