@@ -195,6 +195,9 @@ mod tests {
             "the refused count is the one the new item would make"
         );
         assert_eq!(next_offset(Limited::LinkBytes, 2, 8, 10), Ok(2));
-        assert_eq!(next_offset(Limited::LinkBytes, 2, 9, 10).unwrap_err().count, 11);
+        assert_eq!(
+            next_offset(Limited::LinkBytes, 2, 9, 10).unwrap_err().count,
+            11
+        );
     }
 }

@@ -148,13 +148,11 @@ pub fn load(
                 for warning in &parsed.warnings {
                     warnings.push(format!("layer {applied}: {warning}"));
                 }
-                builder
-                    .add_layer(&parsed)
-                    .map_err(|limit| Error::Limit {
-                        path: source.display().to_string(),
-                        at: format!("layer {applied} ({})", layer_name(&image, applied)),
-                        source: limit,
-                    })?;
+                builder.add_layer(&parsed).map_err(|limit| Error::Limit {
+                    path: source.display().to_string(),
+                    at: format!("layer {applied} ({})", layer_name(&image, applied)),
+                    source: limit,
+                })?;
                 infos.push(info);
                 applied += 1;
             }

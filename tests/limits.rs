@@ -65,7 +65,11 @@ fn layers_at_the_builder_limit_load_and_one_more_is_refused() {
     };
     let two = [layer(&[file("a")]), layer(&[file("b")])];
     assert_eq!(build(limits, &two).unwrap(), ["/a", "/b"]);
-    let three = [layer(&[file("a")]), layer(&[file("b")]), layer(&[file("c")])];
+    let three = [
+        layer(&[file("a")]),
+        layer(&[file("b")]),
+        layer(&[file("c")]),
+    ];
     refused(build(limits, &three), Limited::Layers, 3, 2);
 }
 
@@ -115,7 +119,10 @@ fn entries_at_the_limit_load_and_one_more_is_refused() {
     };
     let at = [layer(&[file("a"), file("b")]), layer(&[file("c")])];
     assert_eq!(build(limits, &at).unwrap(), ["/a", "/b", "/c"]);
-    let past = [layer(&[file("a"), file("b")]), layer(&[file("c"), file("d")])];
+    let past = [
+        layer(&[file("a"), file("b")]),
+        layer(&[file("c"), file("d")]),
+    ];
     refused(build(limits, &past), Limited::Entries, 4, 3);
 }
 
@@ -126,7 +133,10 @@ fn paths_at_the_limit_load_and_one_more_is_refused() {
         nodes: 3,
         ..Limits::default()
     };
-    assert_eq!(build(limits, &[layer(&[file("a/b")])]).unwrap(), ["/a", "/a/b"]);
+    assert_eq!(
+        build(limits, &[layer(&[file("a/b")])]).unwrap(),
+        ["/a", "/a/b"]
+    );
     // Rewriting a path makes no node.
     let again = [layer(&[file("a/b")]), layer(&[file("a/b")])];
     assert_eq!(build(limits, &again).unwrap(), ["/a", "/a/b"]);
@@ -199,10 +209,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "layerscope-limits-{name}-{}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("layerscope-limits-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -396,7 +404,10 @@ fn an_oci_image_with_65536_layers_loads_and_one_more_is_refused() {
     let past = oci_layout(&dir.0, MAX_LAYERS + 1);
     let index: Value =
         serde_json::from_slice(&std::fs::read(past.join("index.json")).unwrap()).unwrap();
-    let manifest = index["manifests"][0]["digest"].as_str().unwrap().replace(':', "/");
+    let manifest = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .replace(':', "/");
     // Refused before any layer blob is opened: with the blobs gone, the error is the same.
     for (digest, _) in layers_and_config(2).0 {
         std::fs::remove_file(past.join("blobs/sha256").join(&digest["sha256:".len()..])).unwrap();

@@ -32,6 +32,7 @@
 
 use super::{excluded_nodes, gosort, serialize_path, ExcludeFn};
 use crate::layer::EntryKind;
+use crate::limits::{self, to_u32, LimitError, Limited, MAX_IDS};
 use crate::tree::{NodeId, Tree, NONE, ROOT};
 use std::collections::HashMap;
 
@@ -77,8 +78,21 @@ pub struct DiveAbort {
 }
 
 /// Compute dive's score. `exclude` leaves paths out of every sum, the layer sizes included.
-pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
-    let mut arena = Arena::new(tree);
+///
+/// Fails when dive's model, which adds a path for every whiteout name, would need more
+/// ids than a `u32` holds.
+pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> Result<DiveScore, LimitError> {
+    score_within(tree, exclude, MAX_IDS)
+}
+
+/// [`dive_score`] with at most `limit` paths in dive's model.
+fn score_within(
+    tree: &Tree,
+    exclude: Option<ExcludeFn<'_>>,
+    limit: usize,
+) -> Result<DiveScore, LimitError> {
+    limits::check(Limited::DivePaths, tree.node_count(), limit.min(MAX_IDS))?;
+    let mut arena = Arena::new(tree, limit.min(MAX_IDS));
 
     // dive's node for every entry: the entry's own path, or `.wh.NAME` for a whiteout.
     let mut entry_node = Vec::with_capacity(tree.entries().len());
@@ -88,7 +102,7 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
             EntryKind::Whiteout => {
                 let mut name = WHITEOUT_PREFIX.to_vec();
                 name.extend_from_slice(tree.name(entry.node));
-                let node = arena.child(tree.node(entry.node).parent, &name);
+                let node = arena.child(tree.node(entry.node).parent, &name)?;
                 keys.push((node, entry.node));
                 node
             }
@@ -104,13 +118,13 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
     for node in 1..tree.node_count() as NodeId {
         if let Some(rest) = tree.name(node).strip_prefix(WHITEOUT_PREFIX) {
             let rest = rest.to_vec();
-            let key = arena.child(tree.node(node).parent, &rest);
+            let key = arena.child(tree.node(node).parent, &rest)?;
             keys.push((node, key));
         }
     }
 
     let total = arena.len();
-    let mut key: Vec<u32> = (0..total as u32).collect();
+    let mut key: Vec<u32> = (0..to_u32(total)).collect();
     for (node, k) in keys {
         key[node as usize] = k;
     }
@@ -118,13 +132,13 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
         None => Vec::new(),
         Some(filter) => {
             let mut flags = excluded_nodes(tree, filter);
-            for extra in arena.base..total as u32 {
+            for extra in arena.base..to_u32(total) {
                 flags.push(filter(&arena.path(extra)));
             }
             flags
         }
     };
-    let parent: Vec<u32> = (0..total as u32).map(|d| arena.parent(d)).collect();
+    let parent: Vec<u32> = (0..to_u32(total)).map(|d| arena.parent(d)).collect();
 
     let mut sim = Sim {
         arena: &arena,
@@ -144,9 +158,10 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
         let entries = tree.layer_entries(layer);
         for entry in entries {
             if !sim.is_excluded(entry.node) {
-                size_bytes += entry.meta.size;
+                // Sizes come from untrusted headers: saturate rather than wrap.
+                size_bytes = size_bytes.saturating_add(entry.meta.size);
                 if layer > 0 {
-                    user_size_bytes += entry.meta.size;
+                    user_size_bytes = user_size_bytes.saturating_add(entry.meta.size);
                 }
             }
         }
@@ -162,8 +177,9 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
     let Sim { acc, aborted, .. } = sim;
     let (mut min_total, mut sum_total) = (0i64, 0i64);
     for &k in &acc.touched {
-        min_total += acc.min[k as usize];
-        sum_total += acc.sum[k as usize] as i64;
+        min_total = min_total.saturating_add(acc.min[k as usize]);
+        sum_total =
+            sum_total.saturating_add(i64::try_from(acc.sum[k as usize]).unwrap_or(i64::MAX));
     }
     let efficiency = if sum_total == 0 {
         1.0
@@ -175,8 +191,11 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
         acc.sum[*a as usize] < acc.sum[*b as usize]
     });
     order.reverse();
-    let wasted_bytes: u64 = order.iter().map(|&k| acc.sum[k as usize]).sum();
-    DiveScore {
+    let wasted_bytes = order
+        .iter()
+        .map(|&k| acc.sum[k as usize])
+        .fold(0, u64::saturating_add);
+    Ok(DiveScore {
         efficiency,
         wasted_bytes,
         size_bytes,
@@ -197,7 +216,7 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
                 path: arena.path(k),
             })
             .collect(),
-    }
+    })
 }
 
 /// Every path dive's trees can hold. Ids below `base` are the merged tree's nodes (same
@@ -205,6 +224,8 @@ pub fn dive_score(tree: &Tree, exclude: Option<ExcludeFn<'_>>) -> DiveScore {
 struct Arena<'t> {
     tree: &'t Tree,
     base: u32,
+    /// Most ids: ids stay below NONE, which marks an entry dive keeps no node for.
+    limit: usize,
     parents: Vec<u32>,
     names: Vec<u8>,
     spans: Vec<(usize, usize)>,
@@ -212,10 +233,11 @@ struct Arena<'t> {
 }
 
 impl<'t> Arena<'t> {
-    fn new(tree: &'t Tree) -> Self {
+    fn new(tree: &'t Tree, limit: usize) -> Self {
         Arena {
             tree,
-            base: tree.node_count() as u32,
+            base: to_u32(tree.node_count()),
+            limit,
             parents: Vec::new(),
             names: Vec::new(),
             spans: Vec::new(),
@@ -245,23 +267,23 @@ impl<'t> Arena<'t> {
     }
 
     /// The child `name` of `parent`, created if no tree has it.
-    fn child(&mut self, parent: u32, name: &[u8]) -> u32 {
+    fn child(&mut self, parent: u32, name: &[u8]) -> Result<u32, LimitError> {
         if parent < self.base {
             let children = self.tree.children(parent);
             if let Ok(i) = children.binary_search_by(|&c| self.tree.name(c).cmp(name)) {
-                return children[i];
+                return Ok(children[i]);
             }
         }
         if let Some(&found) = self.extras.get(&(parent, name.to_vec())) {
-            return found;
+            return Ok(found);
         }
-        let id = self.len() as u32;
+        let id = limits::next_id(Limited::DivePaths, self.len(), self.limit)?;
         let start = self.names.len();
         self.names.extend_from_slice(name);
         self.spans.push((start, self.names.len()));
         self.parents.push(parent);
         self.extras.insert((parent, name.to_vec()), id);
-        id
+        Ok(id)
     }
 
     /// `/a/b`, as dive prints it.
@@ -401,8 +423,8 @@ impl Accumulator {
 
     fn add(&mut self, k: u32, size: u64) {
         let i = k as usize;
-        self.sum[i] += size;
-        let size = size as i64;
+        self.sum[i] = self.sum[i].saturating_add(size);
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
         if self.min[i] < 0 || size < self.min[i] {
             self.min[i] = size;
         }
@@ -437,7 +459,7 @@ impl Sim<'_, '_> {
 
     fn build_layer(&mut self, layer: usize, entries: &[crate::tree::Entry], nodes: &[u32]) {
         let t = &mut self.t;
-        t.stamp = layer as u32 + 1;
+        t.stamp = to_u32(layer + 1);
         t.members.clear();
         for (entry, &node) in entries.iter().zip(nodes) {
             if node == NONE {
@@ -471,8 +493,8 @@ impl Sim<'_, '_> {
                 i += 1;
             }
             t.group_stamp[p] = t.stamp;
-            t.group_start[p] = start as u32;
-            t.group_end[p] = i as u32;
+            t.group_start[p] = to_u32(start);
+            t.group_end[p] = to_u32(i);
         }
 
         t.post.clear();
@@ -645,7 +667,7 @@ mod tests {
     use super::*;
 
     fn run(layers: &[&[E]]) -> DiveScore {
-        dive_score(&tree(layers), None)
+        dive_score(&tree(layers), None).unwrap()
     }
 
     fn files(score: &DiveScore) -> Vec<(usize, u64, String)> {
@@ -851,8 +873,31 @@ mod tests {
             &[File("c/x", &[1; 10]), File("a", &[1; 5])],
         ]);
         let filter = |p: &[u8]| p.starts_with(b"/c");
-        let s = dive_score(&t, Some(&filter));
+        let s = dive_score(&t, Some(&filter)).unwrap();
         assert_eq!((s.size_bytes, s.wasted_bytes), (10, 10));
         assert_eq!(files(&s), vec![(2, 10, "/a".into())]);
+    }
+
+    #[test]
+    fn whiteout_paths_at_the_limit_score_and_one_more_is_refused() {
+        // The tree has /, /a and /b; dive adds /.wh.a and /.wh.b for the whiteouts.
+        let t = tree(&[
+            &[File("a", &[1; 10]), File("b", &[1; 5])],
+            &[Whiteout("a"), Whiteout("b")],
+        ]);
+        assert_eq!(t.node_count(), 3);
+        let at = score_within(&t, None, 5).unwrap();
+        assert_eq!(at.wasted_bytes, 15);
+        let full = dive_score(&t, None).unwrap();
+        assert_eq!((at.efficiency, files(&at)), (full.efficiency, files(&full)));
+        assert_eq!(
+            score_within(&t, None, 4).unwrap_err(),
+            LimitError {
+                what: Limited::DivePaths,
+                count: 5,
+                limit: 4
+            }
+        );
+        assert_eq!(score_within(&t, None, 2).unwrap_err().count, 3);
     }
 }

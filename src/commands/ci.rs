@@ -50,7 +50,7 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         }
         (None, None) => None,
     };
-    let input = build_input(&loaded, args.score, base_layers, exclude);
+    let input = build_input(&loaded, args.score, base_layers, exclude)?;
     let outcomes = evaluate(&config.rules, &input);
 
     let format = report_format(args.format);
@@ -107,7 +107,7 @@ pub fn build_input(
     score: ScoreArg,
     base_layers: Option<usize>,
     exclude: Option<analysis::ExcludeFn<'_>>,
-) -> CiInput {
+) -> Result<CiInput> {
     let image = &loaded.image;
     let tree = &loaded.tree;
     let instruction = |layer: usize| {
@@ -186,7 +186,11 @@ pub fn build_input(
                 .collect();
         }
         ScoreArg::Dive => {
-            let dive = dive_score(tree, exclude);
+            let dive = dive_score(tree, exclude).map_err(|limit| Error::Limit {
+                path: image.source.clone(),
+                at: "dive's score".into(),
+                source: limit,
+            })?;
             input.score_kind = ScoreKind::Dive;
             input.efficiency = dive.efficiency;
             input.wasted_bytes = dive.wasted_bytes;
@@ -205,5 +209,5 @@ pub fn build_input(
                 .collect();
         }
     }
-    input
+    Ok(input)
 }

@@ -10,6 +10,7 @@ pub mod entry;
 
 pub use entry::{EntryKind, Meta, Record, Span};
 
+use crate::limits::{self, to_u32, LimitError, Limited, MAX_ARENA_BYTES};
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
 use sha2::{Digest, Sha256};
@@ -49,14 +50,20 @@ pub struct ParsedLayer {
 }
 
 impl ParsedLayer {
-    /// Append a record, copying its path and link target into the arena.
+    /// Append a record, copying its path and link target into the arena. For building
+    /// layers by hand (tests, benchmarks); parsing fails the layer instead of panicking.
+    ///
+    /// # Panics
+    /// Past [`MAX_ARENA_BYTES`] of paths and link targets.
     pub fn push(&mut self, path: &[u8], link: &[u8], meta: Meta) {
         let mut span = |bytes: &[u8]| {
-            let start = self.arena.len() as u32;
+            let (len, add) = (self.arena.len(), bytes.len());
+            let start = limits::next_offset(Limited::LayerNameBytes, len, add, MAX_ARENA_BYTES)
+                .unwrap_or_else(|error| panic!("{error}"));
             self.arena.extend_from_slice(bytes);
             Span {
                 start,
-                len: bytes.len() as u32,
+                len: to_u32(add),
             }
         };
         let path = span(path);
@@ -101,6 +108,8 @@ pub enum LayerError {
     Tar(#[source] io::Error),
     #[error("read failed: {0}")]
     Read(#[source] io::Error),
+    #[error("{0}")]
+    Limit(#[from] LimitError),
     #[error("interrupted")]
     Cancelled,
 }
@@ -110,6 +119,17 @@ pub fn parse_layer(
     blob: impl Read,
     options: ParseOptions,
     control: &ParseControl,
+) -> Result<ParsedLayer, LayerError> {
+    parse_layer_within(blob, options, control, MAX_ARENA_BYTES)
+}
+
+/// [`parse_layer`] with at most `name_bytes` bytes of paths and link targets (the
+/// arena's limit; tests lower it).
+fn parse_layer_within(
+    blob: impl Read,
+    options: ParseOptions,
+    control: &ParseControl,
+    name_bytes: usize,
 ) -> Result<ParsedLayer, LayerError> {
     let mut raw_state = HashState::new(options.digests);
     let mut tar_state = HashState::new(options.digests);
@@ -134,7 +154,11 @@ pub fn parse_layer(
             state: &mut tar_state,
             control: None,
         };
-        let result = read_entries(BufReader::with_capacity(BUFFER, tar_stream), &mut layer);
+        let result = read_entries(
+            BufReader::with_capacity(BUFFER, tar_stream),
+            &mut layer,
+            name_bytes.min(MAX_ARENA_BYTES),
+        );
         (result, compression)
     };
     // A parse that fails after the tar stream ended wanted more data: the layer is cut
@@ -143,6 +167,8 @@ pub fn parse_layer(
     let outcome = result.map_err(|error| {
         if control.cancel.load(Ordering::Relaxed) {
             LayerError::Cancelled
+        } else if let Some(limit) = error.get_ref().and_then(|e| e.downcast_ref::<LimitError>()) {
+            LayerError::Limit(*limit)
         } else if tar_state.read_failed && compression != Compression::None {
             LayerError::Decompress {
                 compression,
@@ -180,7 +206,16 @@ pub fn parse_layer(
     Ok(layer)
 }
 
-fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
+fn read_entries(stream: impl Read, layer: &mut ParsedLayer, name_bytes: usize) -> io::Result<()> {
+    // Spans are u32 offsets into the arena: past the limit they would point at the
+    // wrong bytes.
+    let span = |start: usize, end: usize| -> io::Result<Span> {
+        limits::check(Limited::LayerNameBytes, end, name_bytes).map_err(io::Error::other)?;
+        Ok(Span {
+            start: to_u32(start),
+            len: to_u32(end - start),
+        })
+    };
     let limit = Cell::new(HEADER_LIMIT);
     let mut archive = tar::Archive::new(HeaderGuard {
         inner: stream,
@@ -256,17 +291,17 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
             .rposition(|&b| b == b'/')
             .map_or(0, |i| i + 1);
         let (kind, path) = match classify_name(&path_bytes[name_start..]) {
-            Marker::None => (kind, span(path_start, path_end)),
+            Marker::None => (kind, span(path_start, path_end)?),
             Marker::Opaque => {
                 let dir_end = path_start + name_start.saturating_sub(1);
-                (EntryKind::Opaque, span(path_start, dir_end))
+                (EntryKind::Opaque, span(path_start, dir_end)?)
             }
             Marker::Whiteout(target) => {
                 // Rewrite `dir/.wh.name` in place as `dir/name`.
                 let target = target.to_vec();
                 layer.arena.truncate(path_start + name_start);
                 layer.arena.extend_from_slice(&target);
-                (EntryKind::Whiteout, span(path_start, layer.arena.len()))
+                (EntryKind::Whiteout, span(path_start, layer.arena.len())?)
             }
             Marker::Meaningless => {
                 meaningless += 1;
@@ -283,7 +318,7 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
                 } else {
                     layer.arena.extend_from_slice(&target);
                 }
-                span(start, layer.arena.len())
+                span(start, layer.arena.len())?
             }
             None => Span::EMPTY,
         };
@@ -297,12 +332,6 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
         } else {
             0
         };
-        // Spans are u32: past 4 GiB of names they would point at the wrong bytes.
-        if layer.arena.len() > u32::MAX as usize {
-            return Err(io::Error::other(
-                "the layer's paths and link targets exceed 4 GiB",
-            ));
-        }
         layer.records.push(Record {
             path,
             link,
@@ -332,13 +361,6 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
         ));
     }
     Ok(())
-}
-
-fn span(start: usize, end: usize) -> Span {
-    Span {
-        start: start as u32,
-        len: (end - start) as u32,
-    }
 }
 
 fn hash_content(entry: &mut impl Read, size: u64, buffer: &mut [u8]) -> io::Result<u64> {
@@ -457,5 +479,55 @@ impl<R: Read> Read for HashingReader<'_, R> {
             control.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, kind, link) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_size(0);
+            header.set_mode(0o644);
+            if !link.is_empty() {
+                header.set_link_name(link).unwrap();
+            }
+            header.set_cksum();
+            builder.append_data(&mut header, path, &[][..]).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    #[test]
+    fn names_at_the_arena_limit_parse_and_one_more_byte_is_refused() {
+        let tar = tar_of(&[
+            ("dir/file", tar::EntryType::Regular, ""),
+            ("dir/link", tar::EntryType::Symlink, "file"),
+        ]);
+        let parse = |limit: usize| {
+            let control = ParseControl::default();
+            parse_layer_within(&tar[..], ParseOptions::default(), &control, limit)
+        };
+        // `dir/file`, `dir/link` and `file`: 20 bytes.
+        let at = parse(20).unwrap();
+        assert_eq!(at.arena.len(), 20);
+        assert_eq!(at.link(&at.records[1]), b"file");
+        match parse(19) {
+            Err(LayerError::Limit(error)) => assert_eq!(
+                error,
+                LimitError {
+                    what: Limited::LayerNameBytes,
+                    count: 20,
+                    limit: 19
+                }
+            ),
+            other => panic!("expected the arena limit, got {other:?}"),
+        }
+        assert!(matches!(parse(7), Err(LayerError::Limit(e)) if e.count == 8));
+        assert_eq!(parse(MAX_ARENA_BYTES).unwrap().arena, at.arena);
     }
 }

@@ -297,14 +297,17 @@ impl TreeBuilder {
             return found;
         }
         // Past a limit the path goes to the root: the layer fails before anything reads it.
-        let checked = limits::next_id(Limited::Nodes, nodes.len(), self.limits.nodes).and_then(
-            |id| {
+        let checked =
+            limits::next_id(Limited::Nodes, nodes.len(), self.limits.nodes).and_then(|id| {
                 let len = names.len();
-                let start =
-                    limits::next_offset(Limited::NameBytes, len, name.len(), self.limits.name_bytes)?;
+                let start = limits::next_offset(
+                    Limited::NameBytes,
+                    len,
+                    name.len(),
+                    self.limits.name_bytes,
+                )?;
                 Ok((id, start))
-            },
-        );
+            });
         let (id, start) = match checked {
             Ok(found) => found,
             Err(error) => {
@@ -352,7 +355,11 @@ impl TreeBuilder {
 
     fn push_version(&mut self, node: NodeId, version: Version) {
         // Past the limit nothing is recorded: the layer fails at its end.
-        match limits::next_id(Limited::Versions, self.raw_versions.len(), self.limits.versions) {
+        match limits::next_id(
+            Limited::Versions,
+            self.raw_versions.len(),
+            self.limits.versions,
+        ) {
             Ok(id) => {
                 self.current[node as usize] = id;
                 self.raw_versions.push((node, version));
@@ -526,8 +533,12 @@ mod tests {
     #[test]
     fn opaque_marker_at_the_root_hides_every_lower_path() {
         let mut builder = TreeBuilder::new();
-        builder.add_layer(&layer(&[("a", EntryKind::File), ("d/x", EntryKind::File)])).unwrap();
-        builder.add_layer(&layer(&[("b", EntryKind::File), ("", EntryKind::Opaque)])).unwrap();
+        builder
+            .add_layer(&layer(&[("a", EntryKind::File), ("d/x", EntryKind::File)]))
+            .unwrap();
+        builder
+            .add_layer(&layer(&[("b", EntryKind::File), ("", EntryKind::Opaque)]))
+            .unwrap();
         let tree = builder.finish();
         assert_eq!(paths(&tree, 0), ["/a", "/d", "/d/x"]);
         assert_eq!(paths(&tree, 1), ["/b"]);
@@ -536,15 +547,19 @@ mod tests {
     #[test]
     fn opaque_applies_before_siblings_and_whiteouts_only_hide_lower_layers() {
         let mut builder = TreeBuilder::new();
-        builder.add_layer(&layer(&[
-            ("d/old", EntryKind::File),
-            ("f", EntryKind::File),
-        ])).unwrap();
-        builder.add_layer(&layer(&[
-            ("d/new", EntryKind::File),
-            ("d", EntryKind::Opaque),
-            ("f", EntryKind::Whiteout),
-        ])).unwrap();
+        builder
+            .add_layer(&layer(&[
+                ("d/old", EntryKind::File),
+                ("f", EntryKind::File),
+            ]))
+            .unwrap();
+        builder
+            .add_layer(&layer(&[
+                ("d/new", EntryKind::File),
+                ("d", EntryKind::Opaque),
+                ("f", EntryKind::Whiteout),
+            ]))
+            .unwrap();
         let tree = builder.finish();
         assert_eq!(paths(&tree, 1), ["/d", "/d/new"]);
     }
@@ -552,9 +567,15 @@ mod tests {
     #[test]
     fn a_file_replacing_a_directory_removes_its_subtree() {
         let mut builder = TreeBuilder::new();
-        builder.add_layer(&layer(&[("d/x/y", EntryKind::File)])).unwrap();
-        builder.add_layer(&layer(&[("d", EntryKind::File)])).unwrap();
-        builder.add_layer(&layer(&[("d/z", EntryKind::File)])).unwrap();
+        builder
+            .add_layer(&layer(&[("d/x/y", EntryKind::File)]))
+            .unwrap();
+        builder
+            .add_layer(&layer(&[("d", EntryKind::File)]))
+            .unwrap();
+        builder
+            .add_layer(&layer(&[("d/z", EntryKind::File)]))
+            .unwrap();
         let tree = builder.finish();
         assert_eq!(paths(&tree, 1), ["/d"]);
         // A later child implies the directory again; the old children stay gone.

@@ -36,7 +36,10 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    let wanted_layers = app.layer_count() as u16 + 2;
+    // Up to 65,536 layers: more rows than any terminal has, so saturate.
+    let wanted_layers = u16::try_from(app.layer_count())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let mut areas = Areas {
         filter,
         status,
