@@ -240,8 +240,16 @@ fn tar_with(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// The blobs of an image of `count` layers: `count - 1` copies of one empty layer, then
-/// one that adds `/last.txt`. Returns (blobs by digest, layer digests, config).
-fn layers_and_config(count: usize) -> (Vec<(String, Vec<u8>)>, Vec<String>, Vec<u8>) {
+/// one that adds `/last.txt`.
+struct Synthetic {
+    /// The two layer blobs, with their digests.
+    blobs: Vec<(String, Vec<u8>)>,
+    /// One digest per layer.
+    digests: Vec<String>,
+    config: Vec<u8>,
+}
+
+fn layers_and_config(count: usize) -> Synthetic {
     let empty = tar_with(&[]);
     let last = tar_with(&[("last.txt", b"the top layer\n")]);
     let (empty_digest, last_digest) = (sha256(&empty), sha256(&last));
@@ -254,11 +262,11 @@ fn layers_and_config(count: usize) -> (Vec<(String, Vec<u8>)>, Vec<String>, Vec<
         "config": {},
     }))
     .unwrap();
-    (
-        vec![(empty_digest, empty), (last_digest, last)],
+    Synthetic {
+        blobs: vec![(empty_digest, empty), (last_digest, last)],
         digests,
         config,
-    )
+    }
 }
 
 /// An OCI image layout directory with `count` layers.
@@ -271,7 +279,11 @@ fn oci_layout(dir: &Path, count: usize) -> PathBuf {
         std::fs::write(blobs.join(&digest["sha256:".len()..]), bytes).unwrap();
         digest
     };
-    let (layer_blobs, digests, config) = layers_and_config(count);
+    let Synthetic {
+        blobs: layer_blobs,
+        digests,
+        config,
+    } = layers_and_config(count);
     for (_, bytes) in &layer_blobs {
         write_blob(bytes);
     }
@@ -320,7 +332,11 @@ fn oci_layout(dir: &Path, count: usize) -> PathBuf {
 
 /// A docker-archive (`docker save` layout, as a directory-free tar) with `count` layers.
 fn docker_archive(dir: &Path, count: usize) -> PathBuf {
-    let (layer_blobs, digests, config) = layers_and_config(count);
+    let Synthetic {
+        blobs: layer_blobs,
+        digests,
+        config,
+    } = layers_and_config(count);
     let member = |digest: &str| format!("{}.tar", &digest["sha256:".len()..]);
     let config_name = format!("{}.json", &sha256(&config)["sha256:".len()..]);
     let manifest = json!([{
@@ -409,7 +425,7 @@ fn an_oci_image_with_65536_layers_loads_and_one_more_is_refused() {
         .unwrap()
         .replace(':', "/");
     // Refused before any layer blob is opened: with the blobs gone, the error is the same.
-    for (digest, _) in layers_and_config(2).0 {
+    for (digest, _) in layers_and_config(2).blobs {
         std::fs::remove_file(past.join("blobs/sha256").join(&digest["sha256:".len()..])).unwrap();
     }
     assert_refused(&past, &format!("blobs/{manifest}"));
