@@ -297,7 +297,7 @@ impl TreeBuilder {
                 Resolved::Node { node, crossed } => (node, crossed),
                 Resolved::Loop => {
                     self.tree.warnings.push(format!(
-                        "layer {}: {}: more than {MAX_SYMLINK_FOLLOWS} symlinks to follow \
+                        "layer {}: /{}: more than {MAX_SYMLINK_FOLLOWS} symlinks to follow \
                          (a loop?) resolving its parent; placed at the path as written",
                         self.layer_count(),
                         crate::escape::escape_bytes(path),
