@@ -333,3 +333,122 @@ fn a_symlink_loop_is_a_warning_and_the_entry_is_placed_as_written() {
         .expect_err("umoci unpacks a symlink loop");
     assert!(error.contains("too many levels of symbolic links"), "{error}");
 }
+
+fn fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/umoci-insert-merged-usr.tar")
+}
+
+/// `changes` names the resolved paths of an image made by `umoci insert`
+/// (scripts/make-symlink-fixtures.sh); its `ls --long` is checked by tests/conformance.rs.
+#[test]
+fn changes_of_umoci_insert_layers_show_the_resolved_paths() {
+    let changes = |layer: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+            .args(["changes", "-q", "--layer", layer])
+            .arg(fixture())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(changes("1"), "A /usr/bin/tool\n");
+    assert_eq!(changes("2"), "A /usr/lib/libx.so\n");
+    assert_eq!(
+        changes("3"),
+        "A /usr/sbin/extra\nA /usr/sbin/extra/a\nA /usr/sbin/extra/sub\nA /usr/sbin/extra/sub/b\n"
+    );
+    assert_eq!(changes("4"), "D /usr/bin/hello\n");
+}
+
+/// The explorer's path history notes the path as the tar wrote it.
+#[test]
+fn path_history_notes_the_path_the_tar_wrote() {
+    let path = fixture();
+    let (source, loaded) =
+        layerscope::tui::open_image(path.to_str().unwrap(), &Default::default()).unwrap();
+    let tool = loaded
+        .tree
+        .listing(1)
+        .into_iter()
+        .find(|row| row.path == b"/usr/bin/tool")
+        .expect("/usr/bin/tool")
+        .node;
+    let hello = loaded
+        .tree
+        .listing(0)
+        .into_iter()
+        .find(|row| row.path == b"/usr/bin/hello")
+        .expect("/usr/bin/hello")
+        .node;
+    let app = layerscope::tui::App::new(loaded, Some(source), None, Default::default());
+    let rows = app.path_history(tool);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].action, "added");
+    assert_eq!(rows[0].written_as.as_deref(), Some("/bin/tool"));
+    let rows = app.path_history(hello);
+    let noted: Vec<_> = rows.iter().map(|r| (r.action, r.written_as.as_deref())).collect();
+    // Written in place by the base; deleted by a whiteout the tar put under /bin.
+    assert_eq!(noted, [("added", None), ("deleted", Some("/bin/hello"))]);
+}
+
+/// Extraction (TUI `x`) of a tree with resolved paths writes only under the destination
+/// and never through a symlink: a symlink `up -> ..` and an entry `up/canary` give
+/// `/canary` in the image, so `canary` in the destination, never beside it.
+#[test]
+fn extraction_stays_inside_the_destination_with_resolved_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    ImageSpec::new()
+        .layer(
+            merged_usr()
+                .symlink("up", "..")
+                .symlink("out", "/../../outside"),
+        )
+        .layer(
+            LayerSpec::new()
+                .file("up/canary", "c")
+                .file("out/escaped", "e")
+                .file("bin/tool", "tool")
+                .hardlink("bin-again", "bin"),
+        )
+        .write_oci_layout(&layout)
+        .unwrap();
+    let (source, loaded) =
+        layerscope::tui::open_image(layout.to_str().unwrap(), &Default::default()).unwrap();
+    let outer = dir.path().join("outer");
+    let destination = outer.join("dest");
+    std::fs::create_dir_all(&destination).unwrap();
+    // Every top-level path, as a user pressing `x` on each would.
+    let tree = &loaded.tree;
+    let top = tree.layer_count() - 1;
+    for &node in tree.children(layerscope::tree::ROOT) {
+        if tree.live_at(node, top).is_none() {
+            continue;
+        }
+        let plan = layerscope::tui::extract::plan(tree, node, top, &destination).unwrap();
+        assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
+        layerscope::tui::extract::execute(&plan, &source, &loaded.image, false).unwrap();
+    }
+
+    let entries = |path: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(entries(&outer), ["dest"], "something was written beside the destination");
+    assert_eq!(entries(&dir.path().join("outer/..")), ["layout", "outer"]);
+    let file = |rel: &str| std::fs::symlink_metadata(destination.join(rel)).unwrap();
+    assert_eq!(std::fs::read(destination.join("canary")).unwrap(), b"c");
+    assert_eq!(std::fs::read(destination.join("outside/escaped")).unwrap(), b"e");
+    assert!(file("usr/bin/tool").file_type().is_file());
+    for (link, target) in [("up", ".."), ("bin", "usr/bin"), ("bin-again", "usr/bin")] {
+        assert!(file(link).file_type().is_symlink(), "{link}");
+        assert_eq!(
+            std::fs::read_link(destination.join(link)).unwrap(),
+            Path::new(target)
+        );
+    }
+}
