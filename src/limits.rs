@@ -32,6 +32,9 @@ pub enum Limited {
     NameBytes,
     /// Bytes of symlink and hardlink targets in the merged tree.
     LinkBytes,
+    /// Bytes of entry paths kept as the tar wrote them, where a symlinked parent moved
+    /// the entry elsewhere.
+    WrittenBytes,
     /// Bytes of paths and link targets in one layer.
     LayerNameBytes,
     /// Paths in dive's model of the image (the tree's, plus one per whiteout name).
@@ -47,6 +50,7 @@ impl Limited {
             Limited::Versions => "path versions",
             Limited::NameBytes => "bytes of path names",
             Limited::LinkBytes => "bytes of link targets",
+            Limited::WrittenBytes => "bytes of paths as written through symlinks",
             Limited::LayerNameBytes => "bytes of paths and link targets in one layer",
             Limited::DivePaths => "paths in dive's model",
         }
@@ -114,6 +118,7 @@ pub struct Limits {
     pub versions: usize,
     pub name_bytes: usize,
     pub link_bytes: usize,
+    pub written_bytes: usize,
 }
 
 impl Default for Limits {
@@ -125,6 +130,7 @@ impl Default for Limits {
             versions: MAX_IDS,
             name_bytes: MAX_ARENA_BYTES,
             link_bytes: MAX_ARENA_BYTES,
+            written_bytes: MAX_ARENA_BYTES,
         }
     }
 }
@@ -140,6 +146,7 @@ impl Limits {
             versions: self.versions.min(max.versions),
             name_bytes: self.name_bytes.min(max.name_bytes),
             link_bytes: self.link_bytes.min(max.link_bytes),
+            written_bytes: self.written_bytes.min(max.written_bytes),
         }
     }
 }
@@ -164,6 +171,7 @@ mod tests {
         assert_eq!(limits.versions, 4_294_967_295);
         assert_eq!(limits.name_bytes, 4_294_967_295);
         assert_eq!(limits.link_bytes, 4_294_967_295);
+        assert_eq!(limits.written_bytes, 4_294_967_295);
         // The highest id allowed is the last one below NONE; the last byte offset fits.
         assert_eq!(next_id(Limited::Nodes, MAX_IDS - 1, MAX_IDS), Ok(NONE - 1));
         assert!(next_id(Limited::Nodes, MAX_IDS, MAX_IDS).is_err());
@@ -179,6 +187,7 @@ mod tests {
             versions: usize::MAX,
             name_bytes: usize::MAX,
             link_bytes: usize::MAX,
+            written_bytes: usize::MAX,
         };
         assert_eq!(raised.clamped(), Limits::default());
     }

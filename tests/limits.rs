@@ -201,6 +201,31 @@ fn link_bytes_at_the_limit_load_and_one_more_is_refused() {
     refused(build(limits, &past), Limited::LinkBytes, 8, 7);
 }
 
+#[test]
+fn paths_written_through_symlinks_at_the_limit_load_and_one_more_byte_is_refused() {
+    // `bin/tool` lands at /usr/bin/tool; the tree keeps `bin/tool` (8 bytes) as written.
+    let layers = [
+        layer(&[
+            ("usr/bin", EntryKind::Dir, ""),
+            ("bin", EntryKind::Symlink, "usr/bin"),
+        ]),
+        layer(&[file("bin/tool")]),
+    ];
+    let at = Limits {
+        written_bytes: 8,
+        ..Limits::default()
+    };
+    assert_eq!(
+        build(at, &layers).unwrap(),
+        ["/bin", "/usr", "/usr/bin", "/usr/bin/tool"]
+    );
+    let below = Limits {
+        written_bytes: 7,
+        ..Limits::default()
+    };
+    refused(build(below, &layers), Limited::WrittenBytes, 8, 7);
+}
+
 // ---------------------------------------------------------------------------------------
 // The layer count through the real binary.
 

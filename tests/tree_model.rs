@@ -7,7 +7,12 @@
 //! - opaque markers apply before every other entry of their layer, wherever they sit;
 //! - whiteouts hide lower layers only (the same layer may re-create the path);
 //! - a non-directory written over a directory removes everything below it;
-//! - missing parent directories are created 0755 0:0.
+//! - missing parent directories are created 0755 0:0;
+//! - an entry's parent resolves through the symlinks standing when it is applied, as a
+//!   rootfs-confined join does: absolute targets from the root, `..` stopping at the root,
+//!   at most 40 links followed (more is a loop: the entry is placed as written); the
+//!   entry's own name is never followed, an opaque marker's directory is. Markers resolve
+//!   against the layers below (they are applied first); writes resolve in tar order.
 
 use layerscope::layer::{parse_layer, ParseControl, ParseOptions};
 use layerscope::tree::{DiffKind, TreeBuilder};
@@ -28,7 +33,7 @@ enum Op {
     },
     Symlink {
         path: String,
-        target: u8,
+        target: &'static str,
     },
     Whiteout {
         path: String,
@@ -56,6 +61,24 @@ const IMPLIED: State = State {
     link: String::new(),
 };
 
+/// Symlink targets: mostly directories of the path alphabet, relative and absolute, some
+/// climbing with `..` (past the root, too), one dangling; with paths of the same alphabet
+/// they make chains and loops.
+const TARGETS: [&str; 12] = [
+    "t0",
+    "a",
+    "b",
+    "c/a",
+    "/a",
+    "/b/c",
+    "../a",
+    "../../c",
+    "../../../../b",
+    ".",
+    "/c/..",
+    "a/..",
+];
+
 fn path_strategy() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 1..=3)
         .prop_map(|parts| parts.join("/"))
@@ -67,7 +90,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(path, len, mode)| Op::File { path, len, mode }),
         3 => (path_strategy(), prop::sample::select(vec![0o755u32, 0o700]))
             .prop_map(|(path, mode)| Op::Dir { path, mode }),
-        2 => (path_strategy(), 0u8..3).prop_map(|(path, target)| Op::Symlink { path, target }),
+        3 => (path_strategy(), prop::sample::select(TARGETS.to_vec()))
+            .prop_map(|(path, target)| Op::Symlink { path, target }),
         2 => path_strategy().prop_map(|path| Op::Whiteout { path }),
         1 => prop::option::weighted(0.8, path_strategy()).prop_map(|dir| Op::Opaque { dir }),
     ]
@@ -107,13 +131,7 @@ fn layer_tar(ops: &[Op]) -> Vec<u8> {
                 &[],
                 "",
             ),
-            Op::Symlink { path, target } => add(
-                path,
-                tar::EntryType::Symlink,
-                0o777,
-                &[],
-                &format!("t{target}"),
-            ),
+            Op::Symlink { path, target } => add(path, tar::EntryType::Symlink, 0o777, &[], target),
             Op::Whiteout { path } => {
                 let (dir, name) = split(path);
                 add(
@@ -150,14 +168,69 @@ fn join(dir: Option<&str>, name: &str) -> String {
     }
 }
 
-/// Remove `path`'s descendants (not `path` itself).
+/// Remove `path`'s descendants (not `path` itself); `""` is the root.
 fn remove_below(model: &mut Model, path: &str) {
+    if path.is_empty() {
+        model.clear();
+        return;
+    }
     let prefix = format!("{path}/");
     model.retain(|p, _| !p.starts_with(&prefix));
 }
 
-/// Make `path` and its ancestors directories, implying the missing ones.
+/// Resolve every component of `path` through the model's symlinks; `None` for a loop.
+fn resolve(model: &Model, path: &str) -> Option<String> {
+    let mut resolved: Vec<String> = Vec::new();
+    let mut pending: Vec<String> = path.split('/').rev().map(String::from).collect();
+    let mut follows = 0;
+    while let Some(component) = pending.pop() {
+        match component.as_str() {
+            "" | "." => {}
+            ".." => {
+                resolved.pop();
+            }
+            name => {
+                let mut candidate = resolved.clone();
+                candidate.push(name.to_string());
+                match model.get(&candidate.join("/")) {
+                    Some(state) if state.kind == 'l' => {
+                        follows += 1;
+                        if follows > 40 {
+                            return None;
+                        }
+                        if state.link.starts_with('/') {
+                            resolved.clear();
+                        }
+                        pending.extend(state.link.split('/').rev().map(String::from));
+                    }
+                    _ => resolved = candidate,
+                }
+            }
+        }
+    }
+    Some(resolved.join("/"))
+}
+
+/// Where an entry at `path` lands: its parent resolved (its whole path, for an opaque
+/// marker's directory), a loop leaving it where it was written.
+fn place(model: &Model, path: &str, follow_last: bool) -> String {
+    if follow_last {
+        return resolve(model, path).unwrap_or_else(|| path.to_string());
+    }
+    match split(path) {
+        (None, name) => name.to_string(),
+        (Some(dir), name) => {
+            let parent = resolve(model, dir).unwrap_or_else(|| dir.to_string());
+            join((!parent.is_empty()).then_some(&parent), name)
+        }
+    }
+}
+
+/// Make `path` and its ancestors directories, implying the missing ones; `""` is the root.
 fn ensure_dir(model: &mut Model, path: &str) {
+    if path.is_empty() {
+        return;
+    }
     let mut at = 0;
     loop {
         let end = path[at..].find('/').map_or(path.len(), |i| at + i);
@@ -173,24 +246,31 @@ fn ensure_dir(model: &mut Model, path: &str) {
 }
 
 fn apply(model: &mut Model, ops: &[Op]) {
-    for op in ops {
+    // Where each opaque marker's directory resolved, by op index.
+    let mut opaque_dirs = BTreeMap::new();
+    for (index, op) in ops.iter().enumerate() {
         match op {
-            Op::Opaque { dir: Some(dir) } => remove_below(model, dir),
+            Op::Opaque { dir: Some(dir) } => {
+                let resolved = place(model, dir, true);
+                remove_below(model, &resolved);
+                opaque_dirs.insert(index, resolved);
+            }
             Op::Opaque { dir: None } => model.clear(),
             _ => {}
         }
     }
     for op in ops {
         if let Op::Whiteout { path } = op {
-            model.remove(path);
-            remove_below(model, path);
+            let resolved = place(model, path, false);
+            model.remove(&resolved);
+            remove_below(model, &resolved);
         }
     }
-    for op in ops {
+    for (index, op) in ops.iter().enumerate() {
         let (path, state) = match op {
             Op::Whiteout { .. } | Op::Opaque { dir: None } => continue,
-            Op::Opaque { dir: Some(dir) } => {
-                ensure_dir(model, dir);
+            Op::Opaque { dir: Some(_) } => {
+                ensure_dir(model, &opaque_dirs[&index]);
                 continue;
             }
             Op::File { path, len, mode } => (
@@ -215,17 +295,18 @@ fn apply(model: &mut Model, ops: &[Op]) {
                     kind: 'l',
                     mode: 0o777,
                     size: 0,
-                    link: format!("t{target}"),
+                    link: target.to_string(),
                 },
             ),
         };
-        if let (Some(parent), _) = split(path) {
+        let path = place(model, path, false);
+        if let (Some(parent), _) = split(&path) {
             ensure_dir(model, parent);
         }
         if state.kind != 'd' {
-            remove_below(model, path);
+            remove_below(model, &path);
         }
-        model.insert(path.clone(), state);
+        model.insert(path, state);
     }
 }
 
@@ -330,6 +411,14 @@ fn fixed_cases_match_the_reference_model() {
         len,
         mode: 0o644,
     };
+    let link = |path: &str, target: &'static str| Symlink {
+        path: path.into(),
+        target,
+    };
+    let dir = |path: &str| Dir {
+        path: path.into(),
+        mode: 0o755,
+    };
     let cases: Vec<Vec<Vec<Op>>> = vec![
         // An opaque marker after its siblings still applies first.
         vec![
@@ -346,15 +435,57 @@ fn fixed_cases_match_the_reference_model() {
             vec![file("a/b/c", 1)],
             vec![file("a/b", 2), Whiteout { path: "a/b".into() }],
         ],
-        // A directory replaced by a symlink, then a file written below the symlink's
-        // path, which turns it back into an (implied) directory.
+        // A directory replaced by a symlink to nowhere, then a file written below the
+        // symlink's path: it lands at the target, implied, and the symlink stays.
         vec![
             vec![file("a/b", 1)],
-            vec![Symlink {
-                path: "a".into(),
-                target: 0,
-            }],
+            vec![link("a", "t0")],
             vec![file("a/c", 2)],
+        ],
+        // Merged /usr: bin -> usr/bin below, bin/tool lands in /usr/bin.
+        vec![
+            vec![file("usr/bin/sh", 1), link("bin", "usr/bin")],
+            vec![file("bin/tool", 2)],
+        ],
+        // A symlink replacing a directory, then a directory replacing the symlink, in
+        // one layer: each moves where the next entries land.
+        vec![
+            vec![file("a/x", 1), file("b/y", 1)],
+            vec![link("a", "/b"), file("a/z", 2), dir("a"), file("a/w", 3)],
+        ],
+        // Chains, absolute targets and `..` past the root.
+        vec![vec![
+            link("a", "../../../b"),
+            link("b", "/c/a/.."),
+            dir("c/a"),
+            file("a/f", 1),
+        ]],
+        // Loops: the entry is placed as written, the symlink turned into a directory.
+        vec![vec![
+            link("a", "b"),
+            link("b", "a"),
+            file("a/x", 1),
+            file("c/x", 1),
+        ]],
+        vec![vec![link("a", "."), file("a/a/a/x", 1)]],
+        // Whiteouts and opaque markers through a symlinked parent.
+        vec![
+            vec![file("c/a/x", 1), file("c/a/y", 1), link("b", "c")],
+            vec![Whiteout {
+                path: "b/a/x".into(),
+            }],
+            vec![
+                Opaque {
+                    dir: Some("b/a".into()),
+                },
+                file("b/a/z", 2),
+            ],
+        ],
+        // A marker resolves against the layers below even after its layer re-creates
+        // the parent (umoci, streaming, would resolve it through the new directory).
+        vec![
+            vec![file("c/x", 1), link("b", "c")],
+            vec![dir("b"), Whiteout { path: "b/x".into() }],
         ],
         // An opaque marker at the layer root hides everything below.
         vec![

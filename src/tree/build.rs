@@ -21,14 +21,52 @@ pub struct TreeBuilder {
     /// Versions in the order they were applied (layer order), with their node.
     raw_versions: Vec<(NodeId, Version)>,
     layer_versions_start: Vec<u32>,
-    /// Scratch: the parent directory of the previous record, to skip lookups for siblings.
+    /// Scratch: the parent directory of the previous record as written, to skip lookups
+    /// for siblings, with the node it resolved to and whether a symlink was crossed.
+    /// Cleared by [`Self::forget_resolutions`] whenever a resolution could change.
     last_dir: Vec<u8>,
     last_dir_node: NodeId,
+    last_dir_crossed: bool,
     stack: Vec<NodeId>,
     limits: Limits,
     /// The first limit a layer went past. The builder is then unusable: every later
     /// `add_layer` returns it.
     overflow: Option<LimitError>,
+    /// Scratch for resolving through symlinks: path bytes and component spans.
+    scratch: Vec<u8>,
+    pending: Vec<(usize, usize)>,
+}
+
+/// Symlinks followed while resolving one path before it counts as a loop: Linux's
+/// MAXSYMLINKS (40), the bound a chroot unpacker such as Docker's meets. (securejoin,
+/// used by umoci, allows 255; umoci then fails the unpack where layerscope warns.)
+pub const MAX_SYMLINK_FOLLOWS: usize = 40;
+
+/// Where a path resolves.
+enum Resolved {
+    /// `crossed`: a symlink was followed on the way.
+    Node { node: NodeId, crossed: bool },
+    /// A component does not exist (only when resolving without creating).
+    Missing,
+    /// More than [`MAX_SYMLINK_FOLLOWS`] symlinks.
+    Loop,
+}
+
+/// The entry holding the symlink target of a written version, if it is a symlink: the
+/// entry itself, or for a hardlink to a symlink, the symlink it reached.
+fn symlink_entry(entries: &[Entry], entry: EntryId, content: EntryId) -> Option<EntryId> {
+    if entry == NONE {
+        return None;
+    }
+    match entries[entry as usize].meta.kind {
+        EntryKind::Symlink => Some(entry),
+        EntryKind::Hardlink
+            if content != NONE && entries[content as usize].meta.kind == EntryKind::Symlink =>
+        {
+            Some(content)
+        }
+        _ => None,
+    }
 }
 
 impl Default for TreeBuilder {
@@ -65,9 +103,12 @@ impl TreeBuilder {
             layer_versions_start: vec![0],
             last_dir: Vec::new(),
             last_dir_node: ROOT,
+            last_dir_crossed: false,
             stack: Vec::new(),
             limits: limits.clamped(),
             overflow: None,
+            scratch: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -77,6 +118,12 @@ impl TreeBuilder {
     }
 
     /// Apply the next layer. An unavailable layer is applied as an empty one.
+    ///
+    /// Markers first, then writes in tar order. An opaque marker or a whiteout only ever
+    /// hides lower layers, so markers are resolved and applied against the layers below,
+    /// before any write of their layer. Writes are then applied one by one in tar order,
+    /// each entry's parent resolved through the symlinks standing at that moment (lower
+    /// layers and this layer's earlier writes), as an unpacker resolves it.
     ///
     /// Fails when the layer takes the tree past one of its [`Limits`]; the builder must
     /// then be dropped (its tree is half-applied), and later calls fail the same way.
@@ -90,18 +137,12 @@ impl TreeBuilder {
         }
         let layer_no = u16::try_from(index).expect("MAX_LAYERS keeps layer numbers within u16");
         let first = to_u32(self.tree.entries.len());
-        // An empty `last_dir` never matches: top-level paths take the branch above.
-        self.last_dir.clear();
-        self.last_dir_node = ROOT;
+        self.forget_resolutions();
 
         for record in &layer.records {
             let id: EntryId = self.grow(|b| {
                 limits::next_id(Limited::Entries, b.tree.entries.len(), b.limits.entries)
             })?;
-            let node = self.node_for_path(record.path.get(&layer.arena));
-            if let Some(error) = self.overflow {
-                return Err(error);
-            }
             if !record.link.is_empty() {
                 let start = self.grow(|b| {
                     let (len, add) = (b.tree.link_bytes.len(), record.link.len as usize);
@@ -116,51 +157,64 @@ impl TreeBuilder {
                 };
                 self.tree.links.push((id, span));
             }
+            // The node is set when the entry is applied: where it lands depends on the
+            // tree at that moment.
             self.tree.entries.push(Entry {
                 layer: layer_no,
-                node,
+                node: ROOT,
                 meta: record.meta,
             });
         }
         let end = to_u32(self.tree.entries.len());
+        let applied = || (first..end).zip(&layer.records);
 
-        // An opaque marker applies before its siblings wherever it sits in the tar, and a
-        // whiteout only ever hides lower layers: so both are applied before any write.
-        for id in first..end {
-            let entry = self.tree.entries[id as usize];
-            if entry.meta.kind == EntryKind::Opaque {
-                let mut child = self.first_child[entry.node as usize];
+        // An opaque marker names its directory, which is resolved whole: the marker is the
+        // entry, so the directory is its parent.
+        for (id, record) in applied() {
+            self.check_overflow()?;
+            if record.meta.kind == EntryKind::Opaque {
+                let node = self.place(layer.path(record), true, id);
+                let mut child = self.first_child[node as usize];
                 while child != NONE {
                     self.remove_subtree(child, layer_no, Change::Opaque, id);
                     child = self.next_sibling[child as usize];
                 }
             }
         }
-        for id in first..end {
-            let entry = self.tree.entries[id as usize];
-            if entry.meta.kind == EntryKind::Whiteout {
-                self.remove_subtree(entry.node, layer_no, Change::Whiteout, id);
+        for (id, record) in applied() {
+            self.check_overflow()?;
+            if record.meta.kind == EntryKind::Whiteout {
+                let node = self.place(layer.path(record), false, id);
+                self.remove_subtree(node, layer_no, Change::Whiteout, id);
             }
         }
-        for id in first..end {
-            let entry = self.tree.entries[id as usize];
-            match entry.meta.kind {
+        for (id, record) in applied() {
+            self.check_overflow()?;
+            match record.meta.kind {
                 EntryKind::Whiteout => {}
-                EntryKind::Opaque => self.ensure_directory(entry.node, layer_no),
+                EntryKind::Opaque => {
+                    let node = self.tree.entries[id as usize].node;
+                    self.ensure_directory(node, layer_no);
+                }
                 _ => {
-                    let parent = self.tree.nodes[entry.node as usize].parent;
+                    let node = self.place(layer.path(record), false, id);
+                    let parent = self.tree.nodes[node as usize].parent;
                     self.ensure_directory(parent, layer_no);
-                    self.write(entry.node, layer_no, id);
+                    self.write(node, layer_no, id);
                 }
             }
         }
-        if let Some(error) = self.overflow {
-            return Err(error);
-        }
+        self.check_overflow()?;
         self.tree.layer_entries.push(end);
         self.layer_versions_start
             .push(to_u32(self.raw_versions.len()));
         Ok(())
+    }
+
+    /// The limit passed while applying the layer, if any: a node, name or version that
+    /// did not fit was not recorded.
+    fn check_overflow(&self) -> Result<(), LimitError> {
+        self.overflow.map_or(Ok(()), Err)
     }
 
     /// Run a limit check; a failure poisons the builder.
@@ -218,6 +272,8 @@ impl TreeBuilder {
             position.push(slot);
         }
         drop(raw_versions);
+        // Markers are placed before the writes of their layer: restore entry order.
+        tree.written.sort_unstable_by_key(|(id, _)| *id);
         tree.versions = placed;
         tree.layer_versions = position;
         tree.layer_versions_start = layer_versions_start;
@@ -254,29 +310,207 @@ impl TreeBuilder {
         tree
     }
 
-    fn node_for_path(&mut self, path: &[u8]) -> NodeId {
+    /// Drop the cached parent resolution: called whenever one could change (a symlink
+    /// written or removed, a directory replaced, any removal).
+    fn forget_resolutions(&mut self) {
+        // An empty `last_dir` never matches: top-level paths never consult the cache.
+        self.last_dir.clear();
+    }
+
+    /// The node entry `id` at `path` lands on, creating the nodes it needs. The parent
+    /// is resolved through symlinks inside the rootfs; the last component is followed
+    /// too only when `follow_last` (an opaque marker names its directory). Where the
+    /// resolved path differs from `path`, `path` is kept as the entry's written path.
+    fn place(&mut self, path: &[u8], follow_last: bool, id: EntryId) -> NodeId {
         if path.is_empty() {
-            return ROOT; // an opaque marker at the top of a layer names the root
+            return self.set_node(id, ROOT); // an opaque marker at the top of a layer
         }
-        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
-            Some(i) => (&path[..i], &path[i + 1..]),
-            None => (&path[..0], path),
-        };
-        let parent = if dir.is_empty() {
-            ROOT
-        } else if dir == self.last_dir.as_slice() {
-            self.last_dir_node
+        let (dir, name) = if follow_last {
+            (path, &path[path.len()..])
         } else {
-            let mut node = ROOT;
-            for component in dir.split(|&b| b == b'/') {
-                node = self.child(node, component);
+            match path.iter().rposition(|&b| b == b'/') {
+                Some(i) => (&path[..i], &path[i + 1..]),
+                None => (&path[..0], path),
             }
+        };
+        let (parent, crossed) = if dir.is_empty() {
+            (ROOT, false)
+        } else if dir == self.last_dir.as_slice() {
+            (self.last_dir_node, self.last_dir_crossed)
+        } else {
+            let (node, crossed) = match self.resolve(dir, true) {
+                Resolved::Node { node, crossed } => (node, crossed),
+                Resolved::Loop => {
+                    self.tree.warnings.push(format!(
+                        "layer {}: /{}: more than {MAX_SYMLINK_FOLLOWS} symlinks to follow \
+                         (a loop?) resolving its parent; placed at the path as written",
+                        self.layer_count(),
+                        crate::escape::escape_bytes(path),
+                    ));
+                    (self.lexical(dir), false)
+                }
+                Resolved::Missing => unreachable!("resolving with creation finds every path"),
+            };
             self.last_dir.clear();
             self.last_dir.extend_from_slice(dir);
             self.last_dir_node = node;
-            node
+            self.last_dir_crossed = crossed;
+            (node, crossed)
         };
-        self.child(parent, name)
+        let node = if name.is_empty() {
+            parent
+        } else {
+            self.child(parent, name)
+        };
+        if crossed {
+            let resolved = self.tree.path(node);
+            if resolved[1..] != *path {
+                let (len, limit) = (self.tree.written_bytes.len(), self.limits.written_bytes);
+                match limits::next_offset(Limited::WrittenBytes, len, path.len(), limit) {
+                    Ok(start) => {
+                        self.tree.written_bytes.extend_from_slice(path);
+                        let span = Span {
+                            start,
+                            len: to_u32(path.len()),
+                        };
+                        self.tree.written.push((id, span));
+                    }
+                    Err(error) => {
+                        self.overflow.get_or_insert(error);
+                    }
+                }
+            }
+        }
+        self.set_node(id, node)
+    }
+
+    fn set_node(&mut self, id: EntryId, node: NodeId) -> NodeId {
+        self.tree.entries[id as usize].node = node;
+        node
+    }
+
+    /// The node of `path` taken lexically, symlinks and all.
+    fn lexical(&mut self, path: &[u8]) -> NodeId {
+        let mut node = ROOT;
+        for component in path.split(|&b| b == b'/') {
+            node = self.child(node, component);
+        }
+        node
+    }
+
+    /// Resolve a normalised relative path, following every component through the
+    /// symlinks live now, as a rootfs-confined join does (securejoin, containerd): an
+    /// absolute target starts again from the image root, `..` never climbs above it, a
+    /// missing component is taken as named. With `create`, missing nodes are created
+    /// (an entry below them will imply them); without, a missing one ends the walk.
+    fn resolve(&mut self, path: &[u8], create: bool) -> Resolved {
+        // Fast path: no symlink on the way, nothing to copy.
+        let mut node = ROOT;
+        let mut at = 0;
+        while at < path.len() {
+            let end = path[at..]
+                .iter()
+                .position(|&b| b == b'/')
+                .map_or(path.len(), |i| at + i);
+            let Some(child) = self.step(node, &path[at..end], create) else {
+                return Resolved::Missing;
+            };
+            if let Some(link) = self.symlink_entry(child) {
+                let rest = path.get(end + 1..).unwrap_or_default();
+                return self.resolve_through(node, link, rest, create);
+            }
+            node = child;
+            at = end + 1;
+        }
+        Resolved::Node {
+            node,
+            crossed: false,
+        }
+    }
+
+    /// The rest of [`Self::resolve`] from `node`, once its child symlink `link` is met
+    /// with `rest` still to walk.
+    fn resolve_through(
+        &mut self,
+        mut node: NodeId,
+        link: EntryId,
+        rest: &[u8],
+        create: bool,
+    ) -> Resolved {
+        // Components still to walk, as spans of `scratch`, the next one last.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut pending = std::mem::take(&mut self.pending);
+        scratch.clear();
+        pending.clear();
+        let push = |scratch: &mut Vec<u8>, pending: &mut Vec<(usize, usize)>, bytes: &[u8]| {
+            let base = scratch.len();
+            scratch.extend_from_slice(bytes);
+            let mut spans: Vec<(usize, usize)> = Vec::new();
+            let mut start = base;
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b'/' {
+                    spans.push((start, base + i));
+                    start = base + i + 1;
+                }
+            }
+            spans.push((start, scratch.len()));
+            pending.extend(spans.into_iter().rev());
+        };
+        push(&mut scratch, &mut pending, rest);
+        let mut follows = 0;
+        let mut next_link = Some(link);
+        let outcome = loop {
+            if let Some(link) = next_link.take() {
+                follows += 1;
+                if follows > MAX_SYMLINK_FOLLOWS {
+                    break Resolved::Loop;
+                }
+                let target = self.tree.entry_link(link);
+                if target.first() == Some(&b'/') {
+                    node = ROOT;
+                }
+                let target = target.to_vec();
+                push(&mut scratch, &mut pending, &target);
+            }
+            let Some((start, end)) = pending.pop() else {
+                break Resolved::Node {
+                    node,
+                    crossed: true,
+                };
+            };
+            match &scratch[start..end] {
+                b"" | b"." => {}
+                b".." => node = self.tree.nodes[node as usize].parent,
+                name => {
+                    let Some(child) = self.step(node, name, create) else {
+                        break Resolved::Missing;
+                    };
+                    match self.symlink_entry(child) {
+                        Some(link) => next_link = Some(link),
+                        None => node = child,
+                    }
+                }
+            }
+        };
+        self.scratch = scratch;
+        self.pending = pending;
+        outcome
+    }
+
+    /// The child `name` of `node`: found, or created when `create`.
+    fn step(&mut self, node: NodeId, name: &[u8], create: bool) -> Option<NodeId> {
+        if create {
+            Some(self.child(node, name))
+        } else {
+            self.find_child(node, name)
+        }
+    }
+
+    /// The entry holding the symlink target, if `node` is a live symlink now (a hardlink
+    /// to a symlink is one too, as link(2) makes it).
+    fn symlink_entry(&self, node: NodeId) -> Option<EntryId> {
+        let version = self.live(node)?;
+        symlink_entry(&self.tree.entries, version.entry, version.content)
     }
 
     fn hash_key(hasher: &HashBuilder, parent: NodeId, name: &[u8]) -> u64 {
@@ -372,6 +606,7 @@ impl TreeBuilder {
 
     /// Record a removal on `node` and every live node below it.
     fn remove_subtree(&mut self, node: NodeId, layer: u16, change: Change, cause: EntryId) {
+        self.forget_resolutions();
         self.stack.clear();
         self.stack.push(node);
         while let Some(id) = self.stack.pop() {
@@ -425,6 +660,15 @@ impl TreeBuilder {
             _ => NONE,
         };
         let previous = self.live(node);
+        // A symlink written, or one or a directory replaced, moves where later paths land.
+        if symlink_entry(&self.tree.entries, id, content).is_some()
+            || previous.is_some_and(|prev| {
+                symlink_entry(&self.tree.entries, prev.entry, prev.content).is_some()
+                    || (self.is_directory(&prev) && meta.kind != EntryKind::Dir)
+            })
+        {
+            self.forget_resolutions();
+        }
         let change = match previous {
             None => Change::Added,
             Some(prev) => {
@@ -456,18 +700,44 @@ impl TreeBuilder {
         );
     }
 
-    /// The content entry a hardlink reaches: its target's, as the target stands now.
+    /// The content entry a hardlink reaches: its target's, as the target stands now. The
+    /// target's parent resolves through symlinks as an entry's does; the target itself is
+    /// not followed, so a link to a symlink reaches the symlink (link(2) makes a second
+    /// symlink).
     fn hardlink_content(&mut self, id: EntryId) -> EntryId {
         let entry = self.tree.entries[id as usize];
         let target_path = self.tree.entry_link(id).to_vec();
-        let target = self.find_path(&target_path);
-        let content = target
-            .and_then(|node| self.live(node))
-            .map(|version| version.content)
-            .unwrap_or(NONE);
+        let (dir, name) = match target_path.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&target_path[..i], &target_path[i + 1..]),
+            None => (&target_path[..0], &target_path[..]),
+        };
+        let parent = if dir.is_empty() {
+            Resolved::Node {
+                node: ROOT,
+                crossed: false,
+            }
+        } else {
+            self.resolve(dir, false)
+        };
+        let content = match parent {
+            Resolved::Node { node, .. } if !name.is_empty() => self
+                .find_child(node, name)
+                .and_then(|node| self.live(node))
+                .map(|version| {
+                    symlink_entry(&self.tree.entries, version.entry, version.content)
+                        .unwrap_or(version.content)
+                })
+                .unwrap_or(NONE),
+            _ => NONE,
+        };
         if content == NONE {
+            let why = if matches!(parent, Resolved::Loop) {
+                "which has a symlink loop on its way"
+            } else {
+                "which is not a file there"
+            };
             self.tree.warnings.push(format!(
-                "layer {}: hardlink {} points to {}, which is not a file there",
+                "layer {}: hardlink {} points to {}, {why}",
                 entry.layer,
                 crate::escape::escape_bytes(&self.tree.path(entry.node)),
                 crate::escape::escape_bytes(&target_path),
@@ -476,16 +746,14 @@ impl TreeBuilder {
         content
     }
 
-    fn find_path(&self, path: &[u8]) -> Option<NodeId> {
-        let mut node = ROOT;
-        for component in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-            let hash = Self::hash_key(&self.hasher, node, component);
-            node = *self.lookup.find(hash, |&id| {
+    fn find_child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        let hash = Self::hash_key(&self.hasher, parent, name);
+        self.lookup
+            .find(hash, |&id| {
                 let candidate = &self.tree.nodes[id as usize];
-                candidate.parent == node && candidate.name.get(&self.tree.names) == component
-            })?;
-        }
-        Some(node)
+                candidate.parent == parent && candidate.name.get(&self.tree.names) == name
+            })
+            .copied()
     }
 
     /// Does writing entry `id` leave the path as it was?

@@ -81,7 +81,7 @@ pub struct Version {
     /// for removals, the marker or entry that caused them.
     pub entry: EntryId,
     /// The entry that holds this version's content: itself for a file, the target for a
-    /// hardlink, [`NONE`] otherwise.
+    /// hardlink (a symlink entry, for a hardlink to a symlink), [`NONE`] otherwise.
     pub content: EntryId,
 }
 
@@ -108,6 +108,10 @@ pub struct Tree {
     link_bytes: Vec<u8>,
     /// Link targets of symlink and hardlink entries, sorted by entry id.
     links: Vec<(EntryId, Span)>,
+    /// Paths as the tar wrote them, for the few entries that landed elsewhere (their
+    /// parent crossed a symlink), sorted by entry id; the bytes are in `written_bytes`.
+    written: Vec<(EntryId, Span)>,
+    written_bytes: Vec<u8>,
     /// Versions grouped by node, in layer order within a node.
     versions: Vec<Version>,
     /// Version ids in layer order; `layer_versions_start[l]..[l + 1]` belong to layer l.
@@ -194,6 +198,16 @@ impl Tree {
         entry_link(&self.links, &self.link_bytes, id)
     }
 
+    /// The path entry `id` had in its tar (normalised, no leading `/`; for a whiteout, the
+    /// path it deletes), when it differs from where the entry landed: its parent crossed
+    /// a symlink. `None` for the entries placed where they were written.
+    pub fn written_path(&self, id: EntryId) -> Option<&[u8]> {
+        self.written
+            .binary_search_by_key(&id, |(entry, _)| *entry)
+            .ok()
+            .map(|found| self.written[found].1.get(&self.written_bytes))
+    }
+
     /// Warnings from building: hardlinks to nothing, and the like.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
@@ -230,12 +244,13 @@ impl Tree {
         }
     }
 
-    /// Link target of a written version (symlink target or hardlink target path).
+    /// Link target of a written version (symlink target or hardlink target path). A
+    /// hardlink to a symlink is that symlink, so its target is the symlink's.
     pub fn version_link(&self, version: &Version) -> &[u8] {
         if version.entry == NONE {
             return &[];
         }
-        self.entry_link(version.entry)
+        self.entry_link(link_holder(&self.entries, version.entry, version.content))
     }
 
     /// Version ids of one layer, in the order they were applied.
@@ -251,7 +266,7 @@ impl Tree {
         let after = self
             .nodes
             .partition_point(|n| n.versions_start + n.versions_len <= id);
-        (after as NodeId, &self.versions[id as usize])
+        (crate::limits::to_u32(after), &self.versions[id as usize])
     }
 }
 
@@ -263,6 +278,9 @@ fn effective_meta(entries: &[Entry], id: EntryId, content: EntryId) -> Meta {
     let own = entries[id as usize].meta;
     if own.kind == EntryKind::Hardlink && content != NONE {
         let target = entries[content as usize].meta;
+        if target.kind == EntryKind::Symlink {
+            return target; // link(2) on a symlink makes a second symlink
+        }
         return Meta {
             kind: EntryKind::Hardlink,
             ..target
@@ -271,8 +289,17 @@ fn effective_meta(entries: &[Entry], id: EntryId, content: EntryId) -> Meta {
     own
 }
 
-/// Whether two written states of a path are the same: type (a hardlink is a regular
-/// file), content, mode, owner and symlink target. The mtime alone does not count.
+/// The entry whose link target a written version shows: the hardlink's symlink, for a
+/// hardlink to a symlink; the entry itself otherwise.
+fn link_holder(entries: &[Entry], id: EntryId, content: EntryId) -> EntryId {
+    let is_symlink = |e: EntryId| e != NONE && entries[e as usize].meta.kind == EntryKind::Symlink;
+    if entries[id as usize].meta.kind == EntryKind::Hardlink && is_symlink(content) {
+        content
+    } else {
+        id
+    }
+}
+
 fn entry_link<'a>(links: &[(EntryId, Span)], link_bytes: &'a [u8], id: EntryId) -> &'a [u8] {
     match links.binary_search_by_key(&id, |(entry, _)| *entry) {
         Ok(found) => links[found].1.get(link_bytes),
@@ -280,6 +307,8 @@ fn entry_link<'a>(links: &[(EntryId, Span)], link_bytes: &'a [u8], id: EntryId) 
     }
 }
 
+/// Whether two written states of a path are the same: type (a hardlink is a regular
+/// file), content, mode, owner and symlink target. The mtime alone does not count.
 fn same_state(
     entries: &[Entry],
     links: &[(EntryId, Span)],
@@ -291,11 +320,11 @@ fn same_state(
         effective_meta(entries, a.0, a.1),
         effective_meta(entries, b.0, b.1),
     );
-    let link = |id: EntryId, meta: &Meta| {
+    let link = |(id, content): (EntryId, EntryId), meta: &Meta| {
         if id == NONE || meta.kind != EntryKind::Symlink {
             &[][..]
         } else {
-            entry_link(links, link_bytes, id)
+            entry_link(links, link_bytes, link_holder(entries, id, content))
         }
     };
     ma.kind.type_char() == mb.kind.type_char()
@@ -304,5 +333,5 @@ fn same_state(
         && ma.gid == mb.gid
         && ma.hash == mb.hash
         && ma.size == mb.size
-        && link(a.0, &ma) == link(b.0, &mb)
+        && link(a, &ma) == link(b, &mb)
 }

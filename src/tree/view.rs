@@ -174,7 +174,7 @@ impl Tree {
         let mut sizes = vec![0u64; self.node_count()];
         // One bit per entry: a hash set here costs more than the rest of the pass.
         let mut counted = vec![0u64; self.entries.len().div_ceil(64)];
-        for id in 1..self.node_count() as NodeId {
+        for id in 1..crate::limits::to_u32(self.node_count()) {
             if let Some(version) = self.live_at(id, layer) {
                 let content = version.content as usize;
                 if version.content != super::NONE

@@ -102,6 +102,9 @@ pub struct HistoryRow {
     /// `-rw-r--r-- → -rw-------` when the mode changed.
     pub mode_change: Option<String>,
     pub instruction: String,
+    /// The path as the tar named it, escaped, where the entry landed elsewhere (its
+    /// parent crossed a symlink).
+    pub written_as: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -668,6 +671,10 @@ impl App {
                 Change::Opaque => "hidden (opaque dir)",
                 Change::Replaced => "replaced by a file",
             };
+            let written_as = (version.entry != NONE && version.change != Change::Replaced)
+                .then(|| tree.written_path(version.entry))
+                .flatten()
+                .map(|path| format!("/{}", escape_bytes(path)));
             if version.change.is_removal() {
                 previous_mode = None;
                 rows.push(HistoryRow {
@@ -677,6 +684,7 @@ impl App {
                     mode: None,
                     mode_change: None,
                     instruction,
+                    written_as,
                 });
                 continue;
             }
@@ -694,6 +702,7 @@ impl App {
                 mode: Some(mode),
                 mode_change,
                 instruction,
+                written_as,
             });
         }
         rows

@@ -108,6 +108,15 @@ pub fn render(app: &App, frame: &mut Frame) {
                 if let Some(change) = &row.mode_change {
                     lines.push(styled(format!("       mode {change}"), theme.modified).into());
                 }
+                if let Some(path) = &row.written_as {
+                    lines.push(
+                        styled(
+                            format!("       written in the tar as {path}"),
+                            theme.unchanged,
+                        )
+                        .into(),
+                    );
+                }
             }
             let area = centered(full, 90, lines.len() as u16 + 2);
             let height = area.height.saturating_sub(2) as usize;
