@@ -69,7 +69,11 @@ fn rootfs_listing(rootfs: &Path) -> String {
         .current_dir(rootfs)
         .output()
         .expect("find");
-    assert!(output.status.success(), "find failed in {}", rootfs.display());
+    assert!(
+        output.status.success(),
+        "find failed in {}",
+        rootfs.display()
+    );
     let fields: Vec<&[u8]> = output.stdout.split(|&b| b == 0).collect();
     let mut lines: Vec<(Vec<u8>, String)> = Vec::new();
     for pair in fields.chunks(2).filter(|pair| pair.len() == 2) {
@@ -184,7 +188,9 @@ fn relative_and_absolute_parent_symlinks_resolve_into_usr() {
     assert_eq!(tree.path(tree.entry(id).node), b"/usr/lib/deep/er/libz.so");
     // Entries written where they land have no written path.
     let base = tree.layer_entry_start(0);
-    assert!((base..base + tree.layer_entries(0).len() as u32).all(|id| tree.written_path(id).is_none()));
+    assert!(
+        (base..base + tree.layer_entries(0).len() as u32).all(|id| tree.written_path(id).is_none())
+    );
 }
 
 #[test]
@@ -236,7 +242,11 @@ fn hardlinks_through_symlinks_and_to_symlinks() {
     let listing = layerscope_listing(&loaded);
     assert!(listing.contains(" /bin2 -> usr/bin\n"), "{listing}");
     assert!(listing.contains(" /usr/bin/tool2\n"), "{listing}");
-    assert!(loaded.tree.warnings().is_empty(), "{:?}", loaded.tree.warnings());
+    assert!(
+        loaded.tree.warnings().is_empty(),
+        "{:?}",
+        loaded.tree.warnings()
+    );
 }
 
 #[test]
@@ -251,7 +261,10 @@ fn a_hardlink_to_a_missing_target_through_a_symlink_is_a_warning() {
     let loaded = load(&layout);
     let warnings = loaded.tree.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("/x points to bin/missing"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("/x points to bin/missing"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -327,11 +340,17 @@ fn a_symlink_loop_is_a_warning_and_the_entry_is_placed_as_written() {
     );
     let warnings = loaded.tree.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("/l1/x: more than 40 symlinks"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("/l1/x: more than 40 symlinks"),
+        "{warnings:?}"
+    );
     // umoci refuses the image outright; layerscope shows it and says why.
     let error = umoci_unpack(&layout, &dir.path().join("bundle"), !is_root())
         .expect_err("umoci unpacks a symlink loop");
-    assert!(error.contains("too many levels of symbolic links"), "{error}");
+    assert!(
+        error.contains("too many levels of symbolic links"),
+        "{error}"
+    );
 }
 
 fn fixture() -> std::path::PathBuf {
@@ -386,7 +405,10 @@ fn path_history_notes_the_path_the_tar_wrote() {
     assert_eq!(rows[0].action, "added");
     assert_eq!(rows[0].written_as.as_deref(), Some("/bin/tool"));
     let rows = app.path_history(hello);
-    let noted: Vec<_> = rows.iter().map(|r| (r.action, r.written_as.as_deref())).collect();
+    let noted: Vec<_> = rows
+        .iter()
+        .map(|r| (r.action, r.written_as.as_deref()))
+        .collect();
     // Written in place by the base; deleted by a whiteout the tar put under /bin.
     assert_eq!(noted, [("added", None), ("deleted", Some("/bin/hello"))]);
 }
@@ -438,11 +460,18 @@ fn extraction_stays_inside_the_destination_with_resolved_paths() {
         names.sort();
         names
     };
-    assert_eq!(entries(&outer), ["dest"], "something was written beside the destination");
+    assert_eq!(
+        entries(&outer),
+        ["dest"],
+        "something was written beside the destination"
+    );
     assert_eq!(entries(&dir.path().join("outer/..")), ["layout", "outer"]);
     let file = |rel: &str| std::fs::symlink_metadata(destination.join(rel)).unwrap();
     assert_eq!(std::fs::read(destination.join("canary")).unwrap(), b"c");
-    assert_eq!(std::fs::read(destination.join("outside/escaped")).unwrap(), b"e");
+    assert_eq!(
+        std::fs::read(destination.join("outside/escaped")).unwrap(),
+        b"e"
+    );
     assert!(file("usr/bin/tool").file_type().is_file());
     for (link, target) in [("up", ".."), ("bin", "usr/bin"), ("bin-again", "usr/bin")] {
         assert!(file(link).file_type().is_symlink(), "{link}");

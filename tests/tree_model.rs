@@ -65,7 +65,18 @@ const IMPLIED: State = State {
 /// climbing with `..` (past the root, too), one dangling; with paths of the same alphabet
 /// they make chains and loops.
 const TARGETS: [&str; 12] = [
-    "t0", "a", "b", "c/a", "/a", "/b/c", "../a", "../../c", "../../../../b", ".", "/c/..", "a/..",
+    "t0",
+    "a",
+    "b",
+    "c/a",
+    "/a",
+    "/b/c",
+    "../a",
+    "../../c",
+    "../../../../b",
+    ".",
+    "/c/..",
+    "a/..",
 ];
 
 fn path_strategy() -> impl Strategy<Value = String> {
@@ -120,13 +131,7 @@ fn layer_tar(ops: &[Op]) -> Vec<u8> {
                 &[],
                 "",
             ),
-            Op::Symlink { path, target } => add(
-                path,
-                tar::EntryType::Symlink,
-                0o777,
-                &[],
-                target,
-            ),
+            Op::Symlink { path, target } => add(path, tar::EntryType::Symlink, 0o777, &[], target),
             Op::Whiteout { path } => {
                 let (dir, name) = split(path);
                 add(
@@ -446,29 +451,29 @@ fn fixed_cases_match_the_reference_model() {
         // one layer: each moves where the next entries land.
         vec![
             vec![file("a/x", 1), file("b/y", 1)],
-            vec![
-                link("a", "/b"),
-                file("a/z", 2),
-                dir("a"),
-                file("a/w", 3),
-            ],
+            vec![link("a", "/b"), file("a/z", 2), dir("a"), file("a/w", 3)],
         ],
         // Chains, absolute targets and `..` past the root.
-        vec![
-            vec![
-                link("a", "../../../b"),
-                link("b", "/c/a/.."),
-                dir("c/a"),
-                file("a/f", 1),
-            ],
-        ],
+        vec![vec![
+            link("a", "../../../b"),
+            link("b", "/c/a/.."),
+            dir("c/a"),
+            file("a/f", 1),
+        ]],
         // Loops: the entry is placed as written, the symlink turned into a directory.
-        vec![vec![link("a", "b"), link("b", "a"), file("a/x", 1), file("c/x", 1)]],
+        vec![vec![
+            link("a", "b"),
+            link("b", "a"),
+            file("a/x", 1),
+            file("c/x", 1),
+        ]],
         vec![vec![link("a", "."), file("a/a/a/x", 1)]],
         // Whiteouts and opaque markers through a symlinked parent.
         vec![
             vec![file("c/a/x", 1), file("c/a/y", 1), link("b", "c")],
-            vec![Whiteout { path: "b/a/x".into() }],
+            vec![Whiteout {
+                path: "b/a/x".into(),
+            }],
             vec![
                 Opaque {
                     dir: Some("b/a".into()),

@@ -1,4 +1,13 @@
 //! Applying layers, in order, to the merged tree.
+//!
+//! Within a layer, opaque markers and whiteouts apply first (they hide lower layers only),
+//! then writes in tar order. Every entry's parent is resolved through live symlinks inside
+//! the rootfs (absolute targets from the root, `..` stopping at `/`, at most
+//! [`MAX_SYMLINK_FOLLOWS`] links, a loop warned about and placed as written); the entry's
+//! own last component is never followed. Markers resolve against the layers below; writes
+//! against the tree as the layer's earlier writes left it, so a symlink replacing a directory
+//! moves where later entries land. (umoci, streaming, resolves a marker at its place in the
+//! tar: the two differ only when a layer replaces a marker's symlinked parent before it.)
 
 use super::{Change, Entry, EntryId, Node, NodeId, Tree, Version, NONE, ROOT};
 use crate::layer::{EntryKind, ParsedLayer, Span};

@@ -109,7 +109,13 @@ pub fn render(app: &App, frame: &mut Frame) {
                     lines.push(styled(format!("       mode {change}"), theme.modified).into());
                 }
                 if let Some(path) = &row.written_as {
-                    lines.push(styled(format!("       written in the tar as {path}"), theme.unchanged).into());
+                    lines.push(
+                        styled(
+                            format!("       written in the tar as {path}"),
+                            theme.unchanged,
+                        )
+                        .into(),
+                    );
                 }
             }
             let area = centered(full, 90, lines.len() as u16 + 2);
