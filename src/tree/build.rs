@@ -753,6 +753,35 @@ mod tests {
     }
 
     #[test]
+    fn entries_under_a_symlinked_parent_land_at_its_target_and_keep_their_tar_path() {
+        let mut base = layer(&[("usr/bin/x", EntryKind::File)]);
+        let mut meta = base.records[0].meta;
+        meta.kind = EntryKind::Symlink;
+        base.push(b"bin", b"usr/bin", meta);
+        let mut builder = TreeBuilder::new();
+        builder.add_layer(&base);
+        // The whiteout is applied before the write although the tar has it after.
+        builder.add_layer(&layer(&[
+            ("bin/new", EntryKind::File),
+            ("bin/x", EntryKind::Whiteout),
+            ("top", EntryKind::File),
+        ]));
+        let tree = builder.finish();
+        assert_eq!(
+            paths(&tree, 1),
+            ["/bin", "/top", "/usr", "/usr/bin", "/usr/bin/new"]
+        );
+        let first = tree.layer_entry_start(1);
+        let landed = |id: EntryId| tree.path(tree.entry(id).node);
+        assert_eq!(landed(first), b"/usr/bin/new");
+        assert_eq!(tree.written_path(first), Some(&b"bin/new"[..]));
+        assert_eq!(landed(first + 1), b"/usr/bin/x");
+        assert_eq!(tree.written_path(first + 1), Some(&b"bin/x"[..]));
+        assert_eq!(tree.written_path(first + 2), None);
+        assert_eq!(tree.written_path(0), None);
+    }
+
+    #[test]
     fn a_file_replacing_a_directory_removes_its_subtree() {
         let mut builder = TreeBuilder::new();
         builder.add_layer(&layer(&[("d/x/y", EntryKind::File)]));
