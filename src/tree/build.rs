@@ -46,13 +46,19 @@ pub struct TreeBuilder {
 /// used by umoci, allows 255; umoci then fails the unpack where layerscope warns.)
 pub const MAX_SYMLINK_FOLLOWS: usize = 40;
 
+/// The longest symlink target followed: Linux's PATH_MAX less its NUL. No runtime can
+/// create a longer one (symlink(2) fails), and the bound keeps one resolution's work at
+/// most [`MAX_SYMLINK_FOLLOWS`] × this many bytes.
+pub const MAX_SYMLINK_TARGET: usize = 4095;
+
 /// Where a path resolves.
 enum Resolved {
     /// `crossed`: a symlink was followed on the way.
     Node { node: NodeId, crossed: bool },
     /// A component does not exist (only when resolving without creating).
     Missing,
-    /// More than [`MAX_SYMLINK_FOLLOWS`] symlinks.
+    /// More than [`MAX_SYMLINK_FOLLOWS`] symlinks, or one longer than
+    /// [`MAX_SYMLINK_TARGET`].
     Loop,
 }
 
@@ -307,7 +313,8 @@ impl TreeBuilder {
                 Resolved::Loop => {
                     self.tree.warnings.push(format!(
                         "layer {}: /{}: more than {MAX_SYMLINK_FOLLOWS} symlinks to follow \
-                         (a loop?) resolving its parent; placed at the path as written",
+                         (a loop?), or one longer than {MAX_SYMLINK_TARGET} bytes, resolving \
+                         its parent; placed at the path as written",
                         self.layer_count(),
                         crate::escape::escape_bytes(path),
                     ));
@@ -419,7 +426,9 @@ impl TreeBuilder {
         let outcome = loop {
             if let Some(link) = next_link.take() {
                 follows += 1;
-                if follows > MAX_SYMLINK_FOLLOWS {
+                if follows > MAX_SYMLINK_FOLLOWS
+                    || self.tree.entry_link(link).len() > MAX_SYMLINK_TARGET
+                {
                     break Resolved::Loop;
                 }
                 let target = self.tree.entry_link(link);
