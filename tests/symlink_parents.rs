@@ -481,3 +481,26 @@ fn extraction_stays_inside_the_destination_with_resolved_paths() {
         );
     }
 }
+
+/// A symlink target longer than PATH_MAX, which no runtime can create, is not followed:
+/// it bounds the work one resolution may do.
+#[test]
+fn a_symlink_target_longer_than_path_max_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = dir.path().join("layout");
+    let long = "d/".repeat(2100); // 4200 bytes
+    ImageSpec::new()
+        .layer(LayerSpec::new().symlink("far", &long))
+        .layer(LayerSpec::new().file("far/x", "x"))
+        .write_oci_layout(&layout)
+        .unwrap();
+    let loaded = load(&layout);
+    let listing = layerscope_listing(&loaded);
+    assert_eq!(listing, "drwxr-xr-x 0:0 0 /far\n-rw-r--r-- 0:0 1 /far/x\n");
+    let warnings = loaded.tree.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("longer than 4095 bytes"),
+        "{warnings:?}"
+    );
+}

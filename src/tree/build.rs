@@ -1,4 +1,13 @@
 //! Applying layers, in order, to the merged tree.
+//!
+//! Within a layer, opaque markers and whiteouts apply first (they hide lower layers only),
+//! then writes in tar order. Every entry's parent is resolved through live symlinks inside
+//! the rootfs (absolute targets from the root, `..` stopping at `/`, at most
+//! [`MAX_SYMLINK_FOLLOWS`] links, a loop warned about and placed as written); the entry's
+//! own last component is never followed. Markers resolve against the layers below; writes
+//! against the tree as the layer's earlier writes left it, so a symlink replacing a directory
+//! moves where later entries land. (umoci, streaming, resolves a marker at its place in the
+//! tar: the two differ only when a layer replaces a marker's symlinked parent before it.)
 
 use super::{Change, Entry, EntryId, Node, NodeId, Tree, Version, NONE, ROOT};
 use crate::layer::{EntryKind, ParsedLayer, Span};
@@ -42,13 +51,19 @@ pub struct TreeBuilder {
 /// used by umoci, allows 255; umoci then fails the unpack where layerscope warns.)
 pub const MAX_SYMLINK_FOLLOWS: usize = 40;
 
+/// The longest symlink target followed: Linux's PATH_MAX less its NUL. No runtime can
+/// create a longer one (symlink(2) fails), and the bound keeps one resolution's work at
+/// most [`MAX_SYMLINK_FOLLOWS`] × this many bytes.
+pub const MAX_SYMLINK_TARGET: usize = 4095;
+
 /// Where a path resolves.
 enum Resolved {
     /// `crossed`: a symlink was followed on the way.
     Node { node: NodeId, crossed: bool },
     /// A component does not exist (only when resolving without creating).
     Missing,
-    /// More than [`MAX_SYMLINK_FOLLOWS`] symlinks.
+    /// More than [`MAX_SYMLINK_FOLLOWS`] symlinks, or one longer than
+    /// [`MAX_SYMLINK_TARGET`].
     Loop,
 }
 
@@ -343,7 +358,8 @@ impl TreeBuilder {
                 Resolved::Loop => {
                     self.tree.warnings.push(format!(
                         "layer {}: /{}: more than {MAX_SYMLINK_FOLLOWS} symlinks to follow \
-                         (a loop?) resolving its parent; placed at the path as written",
+                         (a loop?), or one longer than {MAX_SYMLINK_TARGET} bytes, resolving \
+                         its parent; placed at the path as written",
                         self.layer_count(),
                         crate::escape::escape_bytes(path),
                     ));
@@ -462,7 +478,9 @@ impl TreeBuilder {
         let outcome = loop {
             if let Some(link) = next_link.take() {
                 follows += 1;
-                if follows > MAX_SYMLINK_FOLLOWS {
+                if follows > MAX_SYMLINK_FOLLOWS
+                    || self.tree.entry_link(link).len() > MAX_SYMLINK_TARGET
+                {
                     break Resolved::Loop;
                 }
                 let target = self.tree.entry_link(link);
@@ -830,6 +848,35 @@ mod tests {
             .unwrap();
         let tree = builder.finish();
         assert_eq!(paths(&tree, 1), ["/d", "/d/new"]);
+    }
+
+    #[test]
+    fn entries_under_a_symlinked_parent_land_at_its_target_and_keep_their_tar_path() {
+        let mut base = layer(&[("usr/bin/x", EntryKind::File)]);
+        let mut meta = base.records[0].meta;
+        meta.kind = EntryKind::Symlink;
+        base.push(b"bin", b"usr/bin", meta);
+        let mut builder = TreeBuilder::new();
+        builder.add_layer(&base);
+        // The whiteout is applied before the write although the tar has it after.
+        builder.add_layer(&layer(&[
+            ("bin/new", EntryKind::File),
+            ("bin/x", EntryKind::Whiteout),
+            ("top", EntryKind::File),
+        ]));
+        let tree = builder.finish();
+        assert_eq!(
+            paths(&tree, 1),
+            ["/bin", "/top", "/usr", "/usr/bin", "/usr/bin/new"]
+        );
+        let first = tree.layer_entry_start(1);
+        let landed = |id: EntryId| tree.path(tree.entry(id).node);
+        assert_eq!(landed(first), b"/usr/bin/new");
+        assert_eq!(tree.written_path(first), Some(&b"bin/new"[..]));
+        assert_eq!(landed(first + 1), b"/usr/bin/x");
+        assert_eq!(tree.written_path(first + 1), Some(&b"bin/x"[..]));
+        assert_eq!(tree.written_path(first + 2), None);
+        assert_eq!(tree.written_path(0), None);
     }
 
     #[test]

@@ -8,6 +8,11 @@
 //! Building applies layers in order. Deletions (whiteouts, opaque directories, a directory
 //! replaced by a file) record a `Removed` version on each live node they hide, so their cost
 //! is proportional to what they remove, never a re-merge of lower layers.
+//!
+//! Paths are placed as an unpacker places them: an entry's parent is resolved through the
+//! symlinks of the tree at that moment, confined to the rootfs (as umoci's securejoin and
+//! containerd do), so `bin/tool` over `bin -> usr/bin` is the node `/usr/bin/tool`. Every
+//! view shows resolved paths; [`Tree::written_path`] keeps the tar's path where it differs.
 
 mod build;
 mod view;
@@ -37,8 +42,9 @@ pub struct Node {
     children_len: u32,
 }
 
-/// One entry of one layer, attached to the node of its (normalised) path. Whiteouts are
-/// attached to the path they delete, opaque markers to their directory. Link targets live
+/// One entry of one layer, attached to the node its path resolves to (its parent followed
+/// through symlinks). Whiteouts are attached to the path they delete, opaque markers to
+/// their directory. Link targets live
 /// in a side table ([`Tree::entry_link`]): few entries are links, so every entry does not
 /// pay for one.
 #[derive(Debug, Clone, Copy)]
