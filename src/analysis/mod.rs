@@ -10,6 +10,7 @@
 //! Both are plain data; rendering and CI rules live elsewhere. `docs/scores.md` compares them.
 
 mod base;
+pub mod compare;
 mod dive;
 mod gosort;
 mod waste;

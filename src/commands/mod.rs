@@ -2,6 +2,7 @@
 //! data to stdout. Progress and errors go to stderr.
 
 mod ci;
+mod diff;
 mod inspect;
 mod listing;
 mod progress;
@@ -45,13 +46,15 @@ fn dispatch(cli: Cli) -> Result<i32> {
             listing::changes(&loaded, args, &mut out).map_err(stdout_error)?
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
+        Some(Command::Diff(args)) => diff::run(args, global, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci); see --help"
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff); see --help"
                         .into(),
                 ));
             };
+            global.image_choice()?;
             // As in dive: CI=true runs the CI checks instead of the explorer.
             if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
                 let args = crate::cli::CiArgs {
@@ -97,7 +100,7 @@ pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
     let options = LoadOptions {
         open: OpenOptions {
             platform: global.platform.clone(),
-            image: global.select_image.clone(),
+            image: global.image_choice()?,
             verify: !global.no_verify,
         },
         verify: !global.no_verify,

@@ -47,7 +47,8 @@ pub struct TuiOptions {
 fn open_options(global: &GlobalArgs) -> OpenOptions {
     OpenOptions {
         platform: global.platform.clone(),
-        image: global.select_image.clone(),
+        // More than one `--image` is refused before the explorer starts.
+        image: global.select_image.first().cloned(),
         verify: !global.no_verify,
     }
 }
