@@ -13,6 +13,7 @@ mod base;
 pub mod compare;
 mod dive;
 mod gosort;
+pub mod secrets;
 mod waste;
 
 pub use base::base_layers_from_dockerfile;
