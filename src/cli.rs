@@ -38,6 +38,7 @@ Examples:
   layerscope changes image.tar --layer 3    what layer 3 added, changed, deleted
   layerscope ci image.tar                   efficiency score and rules; exit code gates CI
   layerscope diff v1.tar v2.tar             shared layers and changed paths of two images
+  layerscope secrets image.tar              keys and tokens in any layer, deleted ones too
   docker save app | layerscope inspect -    read from stdin
 
 Exit codes: 0 success, 1 a CI rule failed, 2 bad input or usage, 130 interrupted.";
@@ -113,6 +114,33 @@ pub enum Command {
     /// allowed, or 2 on bad input.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
+    /// Find secrets in every layer, including files a later layer deleted: their bytes are
+    /// still in the earlier layer's tar, so every pull ships them. Also scans the config's
+    /// Env, Labels and history. Exit code: 0 when nothing is found, 1 when something is,
+    /// 2 on bad input. A secret is never printed: only its rule and a redacted preview.
+    Secrets(SecretsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SecretsFormat {
+    #[default]
+    Text,
+    /// Versioned schema (`layerscope.secrets/v1`), documented in docs/secrets-json-schema.md.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// Image file, OCI layout directory, or - for stdin.
+    pub image: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: SecretsFormat,
+    /// Leave paths matching GLOB out (repeatable), as `ci --exclude` does.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
 }
 
 const DIFF_EXAMPLES: &str = "\

@@ -19,6 +19,8 @@ pub struct LoadOptions {
     pub verify: bool,
     /// Parser threads; 0 means one per core.
     pub threads: usize,
+    /// Run the secret rules over every file of every layer during the parse.
+    pub secrets: bool,
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -166,6 +168,7 @@ pub fn load_all(
     .clamp(1, jobs.len().max(1));
     let parse_options = ParseOptions {
         digests: options.verify,
+        secrets: options.secrets,
     };
     let next = AtomicUsize::new(0);
     let mut builders: Vec<TreeBuilder> = inputs.iter().map(|_| TreeBuilder::new()).collect();

@@ -456,6 +456,39 @@ fn looks_random(candidate: &[u8]) -> bool {
     lower && upper && digit
 }
 
+/// `text` with every secret a rule finds in it replaced by its redacted preview, for
+/// showing an instruction or a config value that carries one.
+pub fn redact_secrets(text: &str) -> String {
+    let compiled = compiled();
+    let mut out = text.to_string();
+    for (index, regex) in compiled.each.iter().enumerate() {
+        if CONFIRM_ONLY.contains(&index) || index == 0 {
+            continue;
+        }
+        let replaced = regex.replace_all(out.as_bytes(), |caps: &regex::bytes::Captures<'_>| {
+            let found = &caps[0];
+            if index == ASSIGNMENT {
+                redact_assignment(found)
+            } else {
+                redact(found)
+            }
+            .into_bytes()
+        });
+        out = String::from_utf8_lossy(&replaced).into_owned();
+    }
+    // Assignments inside a one-line RUN or ENV: each word on its own.
+    out.split(' ')
+        .map(|word| {
+            if compiled.each[ASSIGNMENT].is_match(word.as_bytes()) && !word.contains('…') {
+                redact_assignment(word.as_bytes())
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Scan a piece of the image config (an `Env` entry, a label, a history `created_by`).
 /// Every content rule applies, and an assignment counts anywhere (`ENV DB_PASSWORD=…`).
 pub fn scan_config_text(text: &str) -> Vec<Hit> {
@@ -496,6 +529,144 @@ pub fn scan_config_text(text: &str) -> Vec<Hit> {
         }
     }
     hits
+}
+
+/// Where a finding is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A file that `layer` shipped at `path`.
+    File { layer: usize, path: Vec<u8> },
+    /// The image config: `Env`, `Labels[KEY]` or `history[N].created_by`; `layer` is the
+    /// layer a history entry belongs to, when it has one.
+    Config { field: String, layer: Option<usize> },
+}
+
+/// What later layers did to a file with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", content = "layer", rename_all = "snake_case")]
+pub enum Fate {
+    /// It is in the final filesystem.
+    Present,
+    /// A later layer deleted it (whiteout, opaque directory, a replaced parent); its bytes
+    /// are still in its own layer's tar, so every pull still ships them.
+    Deleted(usize),
+    /// A later layer wrote over it; the old bytes still ship in their layer.
+    Overwritten(usize),
+}
+
+/// One finding: a rule that fired on one place.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    pub evidence: Evidence,
+    pub preview: String,
+    pub place: Place,
+    /// For files: what later layers did to it; always `Present` for the config.
+    pub fate: Fate,
+}
+
+impl Finding {
+    /// The layer whose blob carries the secret (for the config, the history entry's).
+    pub fn layer(&self) -> Option<usize> {
+        match &self.place {
+            Place::File { layer, .. } => Some(*layer),
+            Place::Config { layer, .. } => *layer,
+        }
+    }
+
+    /// The path, for file findings.
+    pub fn path(&self) -> Option<&[u8]> {
+        match &self.place {
+            Place::File { path, .. } => Some(path),
+            Place::Config { .. } => None,
+        }
+    }
+}
+
+/// Every finding of a loaded image: the files of every layer (from the hits the parse
+/// recorded; see [`crate::load::LoadOptions::secrets`]) and the config's `Env`, `Labels`
+/// and history. `exclude` leaves file paths out, as `ci`'s `exclude:` globs do.
+pub fn findings(
+    loaded: &crate::load::LoadedImage,
+    exclude: Option<super::ExcludeFn<'_>>,
+) -> Vec<Finding> {
+    let tree = &loaded.tree;
+    let mut out = Vec::new();
+    for (entry_id, hit) in tree.secret_hits() {
+        let entry = tree.entry(*entry_id);
+        let layer = entry.layer as usize;
+        let path = tree.path(entry.node);
+        if exclude.is_some_and(|f| f(&path)) {
+            continue;
+        }
+        // The first thing a later layer did to the path decides its fate.
+        let fate = tree
+            .versions(entry.node)
+            .iter()
+            .find(|v| v.layer as usize > layer)
+            .map_or(Fate::Present, |v| {
+                if v.change.is_removal() {
+                    Fate::Deleted(v.layer as usize)
+                } else {
+                    Fate::Overwritten(v.layer as usize)
+                }
+            });
+        let Some(rule) = rule(hit.rule) else { continue };
+        out.push(Finding {
+            rule,
+            evidence: hit.evidence,
+            preview: hit.preview.clone(),
+            place: Place::File { layer, path },
+            fate,
+        });
+    }
+    let config = &loaded.image.config;
+    let mut config_hit = |field: String, layer: Option<usize>, text: &str| {
+        for hit in scan_config_text(text) {
+            let Some(rule) = rule(hit.rule) else { continue };
+            out.push(Finding {
+                rule,
+                evidence: hit.evidence,
+                preview: hit.preview,
+                place: Place::Config {
+                    field: field.clone(),
+                    layer,
+                },
+                fate: Fate::Present,
+            });
+        }
+    };
+    if let Some(runtime) = &config.config {
+        for env in &runtime.env {
+            config_hit("Env".into(), None, env);
+        }
+        for (key, value) in &runtime.labels {
+            config_hit(
+                format!("Labels[{}]", crate::escape::escape_str(key)),
+                None,
+                &format!("{key}={value}"),
+            );
+        }
+    }
+    // A history entry belongs to the layer whose entries list it.
+    let layer_of = |index: usize| {
+        loaded
+            .image
+            .history
+            .layers
+            .iter()
+            .position(|l| l.entries.contains(&index))
+    };
+    for (index, entry) in config.history.iter().enumerate() {
+        if let Some(created_by) = &entry.created_by {
+            config_hit(
+                format!("history[{index}].created_by"),
+                layer_of(index),
+                created_by,
+            );
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -625,6 +796,20 @@ mod tests {
         assert_eq!(hits[0].rule, "github-token");
         assert!(!hits[0].preview.contains("Z9y8Z9y8"));
         assert!(scan_config_text("PATH=/usr/local/sbin:/usr/bin").is_empty());
+    }
+
+    #[test]
+    fn instructions_are_shown_with_their_secrets_redacted() {
+        let github = token("ghp_", &"Q7w8".repeat(9));
+        let run = format!("RUN GITHUB_TOKEN={github} DB_PASSWORD=hunter2hunter2 make");
+        let shown = redact_secrets(&run);
+        assert!(!shown.contains(&github), "{shown}");
+        assert!(!shown.contains("hunter2hunter2"), "{shown}");
+        assert!(
+            shown.starts_with("RUN ") && shown.ends_with(" make"),
+            "{shown}"
+        );
+        assert_eq!(redact_secrets("RUN apt-get update"), "RUN apt-get update");
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod diff;
 mod inspect;
 mod listing;
 mod progress;
+mod sarif;
+mod secrets;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
@@ -47,10 +49,14 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
         Some(Command::Diff(args)) => diff::run(args, global, &mut out)?,
+        Some(Command::Secrets(args)) => {
+            let loaded = load_image_with(&args.image, global, true)?;
+            secrets::run(args, &loaded, &mut out)?
+        }
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff); see --help"
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets); see --help"
                         .into(),
                 ));
             };
@@ -97,6 +103,11 @@ fn report_error(error: &Error, verbose: bool) {
 
 /// Load an image with the global options, showing progress on a terminal.
 pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
+    load_image_with(path, global, false)
+}
+
+/// [`load_image`], running the secret rules over every file during the parse when asked.
+pub fn load_image_with(path: &str, global: &GlobalArgs, secrets: bool) -> Result<LoadedImage> {
     let options = LoadOptions {
         open: OpenOptions {
             platform: global.platform.clone(),
@@ -105,6 +116,7 @@ pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
         },
         verify: !global.no_verify,
         threads: 0,
+        secrets,
     };
     let control = ParseControl::default();
     let mut bar = progress::ProgressBar::new(global.quiet);

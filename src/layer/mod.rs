@@ -10,6 +10,7 @@ pub mod entry;
 
 pub use entry::{EntryKind, Meta, Record, Span};
 
+use crate::analysis::secrets::FileScan;
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
 use sha2::{Digest, Sha256};
@@ -46,6 +47,8 @@ pub struct ParsedLayer {
     pub warnings: Vec<String>,
     /// The stream ended early; what was read is kept.
     pub truncated: bool,
+    /// Secret-rule hits, by the index of the record they are in (when scanning was asked).
+    pub secrets: Vec<(u32, crate::analysis::secrets::Hit)>,
 }
 
 impl ParsedLayer {
@@ -77,6 +80,8 @@ impl ParsedLayer {
 pub struct ParseOptions {
     /// Compute sha256 digests of the blob and of the tar stream.
     pub digests: bool,
+    /// Run the secret rules over every regular file as its content streams past.
+    pub secrets: bool,
 }
 
 /// Shared counters for progress reporting and cancellation.
@@ -134,7 +139,11 @@ pub fn parse_layer(
             state: &mut tar_state,
             control: None,
         };
-        let result = read_entries(BufReader::with_capacity(BUFFER, tar_stream), &mut layer);
+        let result = read_entries(
+            BufReader::with_capacity(BUFFER, tar_stream),
+            &mut layer,
+            options.secrets,
+        );
         (result, compression)
     };
     // A parse that fails after the tar stream ended wanted more data: the layer is cut
@@ -180,7 +189,7 @@ pub fn parse_layer(
     Ok(layer)
 }
 
-fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
+fn read_entries(stream: impl Read, layer: &mut ParsedLayer, secrets: bool) -> io::Result<()> {
     let limit = Cell::new(HEADER_LIMIT);
     let mut archive = tar::Archive::new(HeaderGuard {
         inner: stream,
@@ -293,7 +302,23 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer) -> io::Result<()> {
             // a few blocks. Its map and sizes stand for the content instead.
             sparse_identity(entry.header())
         } else if kind == EntryKind::File {
-            hash_content(&mut entry, size, &mut content)?
+            let mut scan = if secrets {
+                let mut absolute = Vec::with_capacity(path.len as usize + 1);
+                absolute.push(b'/');
+                absolute.extend_from_slice(path.get(&layer.arena));
+                FileScan::start(&absolute, size)
+            } else {
+                None
+            };
+            let hash = hash_content(&mut entry, size, &mut content, scan.as_mut())?;
+            if let Some(scan) = scan {
+                // The record is pushed below, at this index.
+                let record = u32::try_from(layer.records.len()).unwrap_or(u32::MAX);
+                layer
+                    .secrets
+                    .extend(scan.finish().into_iter().map(|hit| (record, hit)));
+            }
+            hash
         } else {
             0
         };
@@ -341,7 +366,16 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
-fn hash_content(entry: &mut impl Read, size: u64, buffer: &mut [u8]) -> io::Result<u64> {
+/// Hash a file's content with xxh3 and, when given, feed it to a secret scan on the way.
+fn hash_content(
+    entry: &mut impl Read,
+    size: u64,
+    buffer: &mut [u8],
+    mut scan: Option<&mut FileScan>,
+) -> io::Result<u64> {
+    if scan.as_ref().is_some_and(|s| !s.wants_content(size)) {
+        scan = None;
+    }
     let mut hasher = Xxh3::new();
     let mut read = 0u64;
     loop {
@@ -357,6 +391,9 @@ fn hash_content(entry: &mut impl Read, size: u64, buffer: &mut [u8]) -> io::Resu
             Ok(n) => {
                 read += n as u64;
                 hasher.update(&buffer[..n]);
+                if let Some(scan) = scan.as_deref_mut() {
+                    scan.feed(&buffer[..n]);
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

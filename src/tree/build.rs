@@ -94,6 +94,12 @@ impl TreeBuilder {
             });
         }
         let end = self.tree.entries.len() as u32;
+        self.tree.secrets.extend(
+            layer
+                .secrets
+                .iter()
+                .map(|(record, hit)| (first + record, hit.clone())),
+        );
 
         // An opaque marker applies before its siblings wherever it sits in the tar, and a
         // whiteout only ever hides lower layers: so both are applied before any write.

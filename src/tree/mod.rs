@@ -116,6 +116,8 @@ pub struct Tree {
     /// Children of every node, grouped by parent and sorted by name.
     children: Vec<NodeId>,
     warnings: Vec<String>,
+    /// Secret-rule hits by entry, in entry order (only when the parse scanned for them).
+    secrets: Vec<(EntryId, crate::analysis::secrets::Hit)>,
 }
 
 impl Tree {
@@ -192,6 +194,11 @@ impl Tree {
     /// Link target of an entry (symlink target, or hardlink target path); empty otherwise.
     pub fn entry_link(&self, id: EntryId) -> &[u8] {
         entry_link(&self.links, &self.link_bytes, id)
+    }
+
+    /// Secret-rule hits of every layer's files, by entry, in entry order.
+    pub fn secret_hits(&self) -> &[(EntryId, crate::analysis::secrets::Hit)] {
+        &self.secrets
     }
 
     /// Warnings from building: hardlinks to nothing, and the like.

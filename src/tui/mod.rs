@@ -113,6 +113,7 @@ pub fn open_image(path: &str, global: &GlobalArgs) -> Result<(Source, LoadedImag
         open,
         verify: !global.no_verify,
         threads: 0,
+        secrets: false,
     };
     let loaded = load::load(
         &source,
