@@ -37,6 +37,8 @@ Examples:
   layerscope ls image.tar --layer 2 --long  the filesystem after layer 2
   layerscope changes image.tar --layer 3    what layer 3 added, changed, deleted
   layerscope ci image.tar                   efficiency score and rules; exit code gates CI
+  layerscope diff v1.tar v2.tar             shared layers and changed paths of two images
+  layerscope secrets image.tar              keys and tokens in any layer, deleted ones too
   docker save app | layerscope inspect -    read from stdin
 
 Exit codes: 0 success, 1 a CI rule failed, 2 bad input or usage, 130 interrupted.";
@@ -50,14 +52,15 @@ pub struct GlobalArgs {
     pub platform: Option<String>,
 
     /// Image to open when the archive holds several (`docker save a b`): a tag or a
-    /// 0-based index. Default: the first.
+    /// 0-based index. Default: the first. With `diff`, `A:NAME` and `B:NAME` choose for
+    /// each side (the option may then be given twice).
     #[arg(
         long = "image",
         id = "select_image",
         global = true,
         value_name = "NAME|INDEX"
     )]
-    pub select_image: Option<String>,
+    pub select_image: Vec<String>,
 
     /// Skip sha256 verification of layer blobs and diff_ids (faster on huge images).
     #[arg(long, global = true)]
@@ -70,6 +73,20 @@ pub struct GlobalArgs {
     /// Hide the progress bar.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// The one `--image` choice of a single-image command.
+    pub fn image_choice(&self) -> crate::Result<Option<String>> {
+        match self.select_image.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(one.clone())),
+            _ => Err(crate::Error::Usage(
+                "--image was given more than once; only `diff` takes two (A:NAME and B:NAME)"
+                    .into(),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +104,79 @@ pub enum Command {
     /// in the current directory, else dive's defaults; flags override them. Thresholds
     /// accept `disabled`/`off`/`false`; sizes accept `20MB`, `1.5 GiB` or `20000`.
     Ci(Box<CiArgs>),
+    /// Compare two images: the layers they share (by diff_id, so a gzip layer and its zstd
+    /// twin are one layer), where their stacks part, and every path of the final
+    /// filesystem that B added (A), changed (C) or deleted (D), with size deltas.
+    ///
+    /// A and B are anything layerscope opens. `--platform` applies to both; `--image A:NAME`
+    /// and `--image B:NAME` pick within multi-image archives. Layers both images hold are
+    /// read once. Exit code: 0, or 1 with --fail-on-growth when B grew by more than
+    /// allowed, or 2 on bad input.
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff(DiffArgs),
+    /// Find secrets in every layer, including files a later layer deleted: their bytes are
+    /// still in the earlier layer's tar, so every pull ships them. Also scans the config's
+    /// Env, Labels and history. Exit code: 0 when nothing is found, 1 when something is,
+    /// 2 on bad input. A secret is never printed: only its rule and a redacted preview.
+    Secrets(SecretsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum SecretsFormat {
+    #[default]
+    Text,
+    /// Versioned schema (`layerscope.secrets/v1`), documented in docs/secrets-json-schema.md.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    /// Image file, OCI layout directory, or - for stdin.
+    pub image: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: SecretsFormat,
+    /// Leave paths matching GLOB out (repeatable), as `ci --exclude` does.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+}
+
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  layerscope diff app-v1.tar app-v2.tar                 shared layers, changes, summary
+  layerscope diff v1.tar v2.tar --long                  with mode, owner and link changes
+  layerscope diff v1.tar v2.tar --format markdown       for a pull-request comment
+  layerscope diff v1.tar v2.tar --fail-on-growth 5MB    exit 1 when B is 5 MB bigger";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiffFormat {
+    /// Paths sorted bytewise with their size deltas, then a summary.
+    #[default]
+    Text,
+    /// Versioned schema (`layerscope.diff/v1`), documented in docs/diff-json-schema.md.
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The image before: a file, OCI layout directory, or - for stdin.
+    pub a: String,
+    /// The image after.
+    pub b: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+    /// Also show the mode, owner and symlink target on both sides of every change.
+    #[arg(long, short)]
+    pub long: bool,
+    /// Exit 1 when B's final filesystem is larger than A's by more than SIZE
+    /// (`20MB`, `1.5 GiB` or a byte count).
+    #[arg(long, value_name = "SIZE")]
+    pub fail_on_growth: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

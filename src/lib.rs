@@ -14,7 +14,8 @@
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass
 //!   (decompress, parse, hash, verify).
 //! - [`tree`]: the merged, layer-aware filesystem and its views.
-//! - [`load`]: runs the above, one layer per core.
+//! - [`load`]: runs the above, one layer per core (several images at once for `diff`,
+//!   parsing the layers they share once).
 //! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
 //! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
 //!

@@ -19,6 +19,8 @@ pub struct LoadOptions {
     pub verify: bool,
     /// Parser threads; 0 means one per core.
     pub threads: usize,
+    /// Run the secret rules over every file of every layer during the parse.
+    pub secrets: bool,
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -88,38 +90,109 @@ pub fn load(
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
-    let total = image.layers.len();
-    // Sizes come from untrusted JSON and headers: saturate rather than overflow.
-    let bytes_total: u64 = image
-        .layers
+    let mut loaded = load_all(vec![(source, image)], options, control, progress)?;
+    Ok(loaded.remove(0))
+}
+
+/// Load several images at once, sharing one pool of parser threads. A layer whose
+/// diff_id an earlier image also declares is parsed once, from the earlier image's blob,
+/// and applied to both trees: `diff A B` pays once for the layers the two share. (Its own
+/// blob is then not read, so only its diff_id is checked, through the shared parse.)
+pub fn load_all(
+    inputs: Vec<(&Source, Image)>,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<LoadedImage>> {
+    // Every layer of every image, as (image, layer), interleaved so that all the trees
+    // grow together; `alias` maps a layer to the earlier (image, layer) it shares.
+    let mut keys: Vec<(usize, usize)> = Vec::new();
+    let deepest = inputs
         .iter()
-        .filter_map(|l| l.size)
+        .map(|(_, i)| i.layers.len())
+        .max()
+        .unwrap_or(0);
+    for layer in 0..deepest {
+        for (image, (_, img)) in inputs.iter().enumerate() {
+            if layer < img.layers.len() {
+                keys.push((image, layer));
+            }
+        }
+    }
+    let mut first_with: std::collections::HashMap<&str, (usize, usize)> = Default::default();
+    let mut alias: BTreeMap<(usize, usize), (usize, usize)> = BTreeMap::new();
+    for (image, (_, img)) in inputs.iter().enumerate() {
+        for layer in &img.layers {
+            let Some(diff_id) = layer
+                .diff_id
+                .as_deref()
+                .filter(|d| d.starts_with("sha256:"))
+            else {
+                continue;
+            };
+            if layer.member.is_none() {
+                continue;
+            }
+            match first_with.get(diff_id) {
+                Some(&earlier) if earlier.0 != image => {
+                    alias.insert((image, layer.index), earlier);
+                }
+                Some(_) => {}
+                None => {
+                    first_with.insert(diff_id, (image, layer.index));
+                }
+            }
+        }
+    }
+    let jobs: Vec<(usize, usize)> = keys
+        .iter()
+        .copied()
+        .filter(|key| !alias.contains_key(key))
+        .collect();
+    // How many trees will take each parsed layer, so it is dropped after the last one.
+    let mut users: BTreeMap<(usize, usize), usize> = jobs.iter().map(|k| (*k, 1)).collect();
+    for target in alias.values() {
+        *users.entry(*target).or_default() += 1;
+    }
+
+    let layers_total = keys.len();
+    // Sizes come from untrusted JSON and headers: saturate rather than overflow.
+    let bytes_total: u64 = jobs
+        .iter()
+        .filter_map(|&(i, l)| inputs[i].1.layers[l].size)
         .fold(0, u64::saturating_add);
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     }
-    .clamp(1, total.max(1));
+    .clamp(1, jobs.len().max(1));
     let parse_options = ParseOptions {
         digests: options.verify,
+        secrets: options.secrets,
     };
     let next = AtomicUsize::new(0);
-    let mut builder = TreeBuilder::new();
-    let mut infos = Vec::with_capacity(total);
-    let mut warnings = image.warnings.clone();
+    let mut builders: Vec<TreeBuilder> = inputs.iter().map(|_| TreeBuilder::new()).collect();
+    let mut infos: Vec<Vec<LayerInfo>> = inputs
+        .iter()
+        .map(|(_, i)| Vec::with_capacity(i.layers.len()))
+        .collect();
+    let mut warnings: Vec<Vec<String>> = inputs.iter().map(|(_, i)| i.warnings.clone()).collect();
 
     std::thread::scope(|scope| -> Result<()> {
-        let (sender, receiver) = mpsc::channel::<(usize, Result<ParsedLayer>)>();
+        type Parsed = ((usize, usize), Result<ParsedLayer>);
+        let (sender, receiver) = mpsc::channel::<Parsed>();
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, image, source) = (&next, &image, source);
+            let (next, jobs, inputs) = (&next, &jobs, &inputs);
             scope.spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= total || control.cancel.load(Ordering::Relaxed) {
+                let job = next.fetch_add(1, Ordering::Relaxed);
+                if job >= jobs.len() || control.cancel.load(Ordering::Relaxed) {
                     break;
                 }
-                let result = parse_one(source, image, index, parse_options, control);
-                if sender.send((index, result)).is_err() {
+                let (image, layer) = jobs[job];
+                let (source, img) = &inputs[image];
+                let result = parse_one(source, img, layer, parse_options, control);
+                if sender.send(((image, layer), result)).is_err() {
                     break;
                 }
             });
@@ -127,12 +200,13 @@ pub fn load(
         drop(sender);
 
         // Apply layers in order as they arrive; later ones wait in `pending`.
-        let mut pending: BTreeMap<usize, ParsedLayer> = BTreeMap::new();
-        let mut applied = 0;
-        while applied < total {
+        let mut pending: BTreeMap<(usize, usize), std::sync::Arc<ParsedLayer>> = BTreeMap::new();
+        let mut applied = vec![0usize; inputs.len()];
+        let mut done = 0;
+        while done < layers_total {
             match receiver.recv_timeout(Duration::from_millis(100)) {
-                Ok((index, Ok(parsed))) => {
-                    pending.insert(index, parsed);
+                Ok((key, Ok(parsed))) => {
+                    pending.insert(key, std::sync::Arc::new(parsed));
                 }
                 Ok((_, Err(error))) => {
                     control.cancel.store(true, Ordering::Relaxed);
@@ -143,22 +217,46 @@ pub fn load(
                     return Err(Error::Interrupted);
                 }
             }
-            while let Some(parsed) = pending.remove(&applied) {
-                let info = check_layer(source, &image, applied, &parsed, options.verify)?;
-                for warning in &parsed.warnings {
-                    warnings.push(format!("layer {applied}: {warning}"));
+            for (image, (source, img)) in inputs.iter().enumerate() {
+                loop {
+                    let layer = applied[image];
+                    if layer >= img.layers.len() {
+                        break;
+                    }
+                    let shared = alias.get(&(image, layer)).copied();
+                    let from = shared.unwrap_or((image, layer));
+                    let Some(parsed) = pending.get(&from).cloned() else {
+                        break;
+                    };
+                    let info = check_layer(
+                        source,
+                        img,
+                        layer,
+                        &parsed,
+                        options.verify,
+                        shared.is_some(),
+                    )?;
+                    for warning in &parsed.warnings {
+                        warnings[image].push(format!("layer {layer}: {warning}"));
+                    }
+                    builders[image].add_layer(&parsed).map_err(|limit| Error::Limit {
+                        path: source.display().to_string(),
+                        at: format!("layer {layer} ({})", layer_name(img, layer)),
+                        source: limit,
+                    })?;
+                    infos[image].push(info);
+                    let left = users.get_mut(&from).expect("every parsed layer has users");
+                    *left -= 1;
+                    if *left == 0 {
+                        pending.remove(&from);
+                    }
+                    applied[image] += 1;
+                    done += 1;
                 }
-                builder.add_layer(&parsed).map_err(|limit| Error::Limit {
-                    path: source.display().to_string(),
-                    at: format!("layer {applied} ({})", layer_name(&image, applied)),
-                    source: limit,
-                })?;
-                infos.push(info);
-                applied += 1;
             }
             progress(Progress {
-                layers_done: applied,
-                layers_total: total,
+                layers_done: done,
+                layers_total,
                 bytes_done: control.bytes_read.load(Ordering::Relaxed),
                 bytes_total,
             });
@@ -166,14 +264,22 @@ pub fn load(
         Ok(())
     })?;
 
-    let tree = builder.finish();
-    warnings.extend(tree.warnings().iter().cloned());
-    Ok(LoadedImage {
-        image,
-        layers: infos,
-        tree,
-        warnings,
-    })
+    let mut out = Vec::with_capacity(inputs.len());
+    for (((_, image), builder), (layers, mut warnings)) in inputs
+        .into_iter()
+        .zip(builders)
+        .zip(infos.into_iter().zip(warnings))
+    {
+        let tree = builder.finish();
+        warnings.extend(tree.warnings().iter().cloned());
+        out.push(LoadedImage {
+            image,
+            layers,
+            tree,
+            warnings,
+        });
+    }
+    Ok(out)
 }
 
 fn parse_one(
@@ -216,6 +322,7 @@ fn check_layer(
     index: usize,
     parsed: &ParsedLayer,
     verify: bool,
+    shared: bool,
 ) -> Result<LayerInfo> {
     let layer = &image.layers[index];
     let status = if let Some(reason) = &layer.unavailable {
@@ -232,7 +339,10 @@ fn check_layer(
             expected: expected.clone(),
             actual: actual.clone(),
         };
-        if let (Some(expected), Some(actual)) = (&layer.digest, &parsed.compressed_digest) {
+        // A shared layer was read from another image's blob, whose digest is not this one's.
+        if let (Some(expected), Some(actual), false) =
+            (&layer.digest, &parsed.compressed_digest, shared)
+        {
             if expected.starts_with("sha256:") && expected != actual {
                 return Err(mismatch("blob", expected, actual));
             }
@@ -246,8 +356,13 @@ fn check_layer(
     Ok(LayerInfo {
         index,
         status,
-        compression: parsed.compression,
-        compressed_bytes: parsed.compressed_bytes,
+        // A shared layer's own blob was not read: report what its descriptor says.
+        compression: if shared { None } else { parsed.compression },
+        compressed_bytes: if shared {
+            layer.size.unwrap_or(0)
+        } else {
+            parsed.compressed_bytes
+        },
         uncompressed_bytes: parsed.uncompressed_bytes,
         entries: parsed.records.len(),
         content_bytes: parsed
@@ -255,10 +370,14 @@ fn check_layer(
             .iter()
             .map(|r| r.meta.size)
             .fold(0, u64::saturating_add),
-        digest: parsed
-            .compressed_digest
-            .clone()
-            .or_else(|| layer.digest.clone()),
+        digest: if shared {
+            layer.digest.clone()
+        } else {
+            parsed
+                .compressed_digest
+                .clone()
+                .or_else(|| layer.digest.clone())
+        },
         diff_id: parsed.diff_id.clone().or_else(|| layer.diff_id.clone()),
     })
 }

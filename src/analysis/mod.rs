@@ -10,8 +10,10 @@
 //! Both are plain data; rendering and CI rules live elsewhere. `docs/scores.md` compares them.
 
 mod base;
+pub mod compare;
 mod dive;
 mod gosort;
+pub mod secrets;
 mod waste;
 
 pub use base::base_layers_from_dockerfile;

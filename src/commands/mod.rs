@@ -2,9 +2,12 @@
 //! data to stdout. Progress and errors go to stderr.
 
 mod ci;
+mod diff;
 mod inspect;
 mod listing;
 mod progress;
+mod sarif;
+mod secrets;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
@@ -45,13 +48,19 @@ fn dispatch(cli: Cli) -> Result<i32> {
             listing::changes(&loaded, args, &mut out).map_err(stdout_error)?
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
+        Some(Command::Diff(args)) => diff::run(args, global, &mut out)?,
+        Some(Command::Secrets(args)) => {
+            let loaded = load_image_with(&args.image, global, true)?;
+            secrets::run(args, &loaded, &mut out)?
+        }
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci); see --help"
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets); see --help"
                         .into(),
                 ));
             };
+            global.image_choice()?;
             // As in dive: CI=true runs the CI checks instead of the explorer.
             if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
                 let args = crate::cli::CiArgs {
@@ -94,14 +103,20 @@ fn report_error(error: &Error, verbose: bool) {
 
 /// Load an image with the global options, showing progress on a terminal.
 pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
+    load_image_with(path, global, false)
+}
+
+/// [`load_image`], running the secret rules over every file during the parse when asked.
+pub fn load_image_with(path: &str, global: &GlobalArgs, secrets: bool) -> Result<LoadedImage> {
     let options = LoadOptions {
         open: OpenOptions {
             platform: global.platform.clone(),
-            image: global.select_image.clone(),
+            image: global.image_choice()?,
             verify: !global.no_verify,
         },
         verify: !global.no_verify,
         threads: 0,
+        secrets,
     };
     let control = ParseControl::default();
     let mut bar = progress::ProgressBar::new(global.quiet);

@@ -11,6 +11,7 @@ pub mod entry;
 pub use entry::{EntryKind, Meta, Record, Span};
 
 use crate::limits::{self, to_u32, LimitError, Limited, MAX_ARENA_BYTES};
+use crate::analysis::secrets::FileScan;
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
 use sha2::{Digest, Sha256};
@@ -47,6 +48,8 @@ pub struct ParsedLayer {
     pub warnings: Vec<String>,
     /// The stream ended early; what was read is kept.
     pub truncated: bool,
+    /// Secret-rule hits, by the index of the record they are in (when scanning was asked).
+    pub secrets: Vec<(u32, crate::analysis::secrets::Hit)>,
 }
 
 impl ParsedLayer {
@@ -84,6 +87,8 @@ impl ParsedLayer {
 pub struct ParseOptions {
     /// Compute sha256 digests of the blob and of the tar stream.
     pub digests: bool,
+    /// Run the secret rules over every regular file as its content streams past.
+    pub secrets: bool,
 }
 
 /// Shared counters for progress reporting and cancellation.
@@ -158,6 +163,7 @@ fn parse_layer_within(
             BufReader::with_capacity(BUFFER, tar_stream),
             &mut layer,
             name_bytes.min(MAX_ARENA_BYTES),
+            options.secrets,
         );
         (result, compression)
     };
@@ -206,7 +212,12 @@ fn parse_layer_within(
     Ok(layer)
 }
 
-fn read_entries(stream: impl Read, layer: &mut ParsedLayer, name_bytes: usize) -> io::Result<()> {
+fn read_entries(
+    stream: impl Read,
+    layer: &mut ParsedLayer,
+    name_bytes: usize,
+    secrets: bool,
+) -> io::Result<()> {
     // Spans are u32 offsets into the arena: past the limit they would point at the
     // wrong bytes.
     let span = |start: usize, end: usize| -> io::Result<Span> {
@@ -328,7 +339,23 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer, name_bytes: usize) -
             // a few blocks. Its map and sizes stand for the content instead.
             sparse_identity(entry.header())
         } else if kind == EntryKind::File {
-            hash_content(&mut entry, size, &mut content)?
+            let mut scan = if secrets {
+                let mut absolute = Vec::with_capacity(path.len as usize + 1);
+                absolute.push(b'/');
+                absolute.extend_from_slice(path.get(&layer.arena));
+                FileScan::start(&absolute, size)
+            } else {
+                None
+            };
+            let hash = hash_content(&mut entry, size, &mut content, scan.as_mut())?;
+            if let Some(scan) = scan {
+                // The record is pushed below, at this index.
+                let record = u32::try_from(layer.records.len()).unwrap_or(u32::MAX);
+                layer
+                    .secrets
+                    .extend(scan.finish().into_iter().map(|hit| (record, hit)));
+            }
+            hash
         } else {
             0
         };
@@ -363,7 +390,16 @@ fn read_entries(stream: impl Read, layer: &mut ParsedLayer, name_bytes: usize) -
     Ok(())
 }
 
-fn hash_content(entry: &mut impl Read, size: u64, buffer: &mut [u8]) -> io::Result<u64> {
+/// Hash a file's content with xxh3 and, when given, feed it to a secret scan on the way.
+fn hash_content(
+    entry: &mut impl Read,
+    size: u64,
+    buffer: &mut [u8],
+    mut scan: Option<&mut FileScan>,
+) -> io::Result<u64> {
+    if scan.as_ref().is_some_and(|s| !s.wants_content(size)) {
+        scan = None;
+    }
     let mut hasher = Xxh3::new();
     let mut read = 0u64;
     loop {
@@ -379,6 +415,9 @@ fn hash_content(entry: &mut impl Read, size: u64, buffer: &mut [u8]) -> io::Resu
             Ok(n) => {
                 read += n as u64;
                 hasher.update(&buffer[..n]);
+                if let Some(scan) = scan.as_deref_mut() {
+                    scan.feed(&buffer[..n]);
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),

@@ -182,6 +182,12 @@ impl TreeBuilder {
         }
         let end = to_u32(self.tree.entries.len());
         let applied = || (first..end).zip(&layer.records);
+        self.tree.secrets.extend(
+            layer
+                .secrets
+                .iter()
+                .map(|(record, hit)| (first + record, hit.clone())),
+        );
 
         // An opaque marker names its directory, which is resolved whole: the marker is the
         // entry, so the directory is its parent.

@@ -74,6 +74,7 @@ pub fn run(
                     open: open.clone(),
                     verify,
                     threads: 0,
+                    secrets: false,
                 };
                 let loaded = load::load(&source, image, &options, &control, &mut |p| {
                     send(Message::Progress(p))

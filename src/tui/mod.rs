@@ -47,7 +47,8 @@ pub struct TuiOptions {
 fn open_options(global: &GlobalArgs) -> OpenOptions {
     OpenOptions {
         platform: global.platform.clone(),
-        image: global.select_image.clone(),
+        // More than one `--image` is refused before the explorer starts.
+        image: global.select_image.first().cloned(),
         verify: !global.no_verify,
     }
 }
@@ -112,6 +113,7 @@ pub fn open_image(path: &str, global: &GlobalArgs) -> Result<(Source, LoadedImag
         open,
         verify: !global.no_verify,
         threads: 0,
+        secrets: false,
     };
     let loaded = load::load(
         &source,

@@ -1,0 +1,553 @@
+//! `diff A B`: the comparison of two images ([`crate::analysis::compare`]) as text, JSON
+//! or markdown.
+
+use super::progress::ProgressBar;
+use crate::analysis::compare::{compare, Comparison, PathChange, PathState};
+use crate::cli::{DiffArgs, DiffFormat, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::escape::{escape_bytes, escape_str};
+use crate::image::{self, OpenOptions};
+use crate::layer::ParseControl;
+use crate::load::{load_all, LoadOptions, LoadedImage};
+use crate::source::Source;
+use crate::tree::DiffKind;
+use std::io::{self, Write};
+
+/// The JSON schema's name and version.
+pub const SCHEMA: &str = "layerscope.diff/v1";
+
+/// Paths added or removed at or above this size are listed in the summary.
+const LARGE: u64 = 1_000_000;
+/// How many growers the summary names.
+const GROWERS: usize = 10;
+/// Markdown rows of changes before the table is cut (a PR comment has a size limit).
+const MARKDOWN_ROWS: usize = 100;
+
+pub fn run(args: &DiffArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
+    let growth_limit = args
+        .fail_on_growth
+        .as_deref()
+        .map(|text| {
+            crate::ci::rules::parse_bytes(text).map_err(|reason| {
+                Error::Usage(format!("--fail-on-growth {}: {reason}", escape_str(text)))
+            })
+        })
+        .transpose()?;
+    let (image_a, image_b) = image_choices(global)?;
+    let (a, b) = load_pair(args, global, image_a, image_b)?;
+    let comparison = compare(&a, &b);
+    let write_error = |e| Error::io("stdout", e);
+    match args.format {
+        DiffFormat::Text => write_text(&a, &b, &comparison, args.long, out),
+        DiffFormat::Json => write_json(&a, &b, &comparison, out),
+        DiffFormat::Markdown => write_markdown(&a, &b, &comparison, args.long, out),
+    }
+    .map_err(write_error)?;
+    let grew_too_much = growth_limit.is_some_and(|limit| {
+        comparison.totals.size_b > comparison.totals.size_a.saturating_add(limit)
+    });
+    if grew_too_much {
+        eprintln!(
+            "layerscope: B is {} larger than A, more than --fail-on-growth allows",
+            human(comparison.totals.delta.unsigned_abs())
+        );
+    }
+    Ok(if grew_too_much { 1 } else { 0 })
+}
+
+/// `--image A:NAME` / `--image B:NAME`; a bare `--image NAME` applies to both.
+fn image_choices(global: &GlobalArgs) -> Result<(Option<String>, Option<String>)> {
+    let (mut a, mut b) = (None, None);
+    for choice in &global.select_image {
+        let (slot, name) = if let Some(name) = choice.strip_prefix("A:") {
+            (&mut a, name)
+        } else if let Some(name) = choice.strip_prefix("B:") {
+            (&mut b, name)
+        } else {
+            if global.select_image.len() > 1 {
+                return Err(Error::Usage(format!(
+                    "--image {}: with two --image options, say which side each is for: \
+                     --image A:NAME --image B:NAME",
+                    escape_str(choice)
+                )));
+            }
+            a = Some(choice.clone());
+            b = Some(choice.clone());
+            continue;
+        };
+        if slot.is_some() {
+            return Err(Error::Usage(format!(
+                "--image {}: that side already has an image choice",
+                escape_str(choice)
+            )));
+        }
+        *slot = Some(name.to_string());
+    }
+    Ok((a, b))
+}
+
+/// Open both images and load them together: one pool of parser threads, and layers the
+/// two share (same diff_id) parsed once.
+fn load_pair(
+    args: &DiffArgs,
+    global: &GlobalArgs,
+    image_a: Option<String>,
+    image_b: Option<String>,
+) -> Result<(LoadedImage, LoadedImage)> {
+    if args.a == "-" && args.b == "-" {
+        return Err(Error::Usage(
+            "diff: only one of A and B can be read from stdin".into(),
+        ));
+    }
+    let open = |path: &str, choice: Option<String>| -> Result<(Source, image::Image)> {
+        let source = Source::open(path)?;
+        let options = OpenOptions {
+            platform: global.platform.clone(),
+            image: choice,
+            verify: !global.no_verify,
+        };
+        let image = image::open(&source, &options)?;
+        Ok((source, image))
+    };
+    let (source_a, opened_a) = open(&args.a, image_a)?;
+    let (source_b, opened_b) = open(&args.b, image_b)?;
+    let options = LoadOptions {
+        verify: !global.no_verify,
+        threads: 0,
+        ..Default::default()
+    };
+    let control = ParseControl::default();
+    let mut bar = ProgressBar::new(global.quiet);
+    let loaded = load_all(
+        vec![(&source_a, opened_a), (&source_b, opened_b)],
+        &options,
+        &control,
+        &mut |p| bar.update(p),
+    );
+    bar.finish();
+    let mut loaded = loaded?;
+    let b = loaded.pop().expect("two images were loaded");
+    let a = loaded.pop().expect("two images were loaded");
+    if !global.quiet {
+        let mut stderr = io::stderr().lock();
+        for (side, image) in [("A", &a), ("B", &b)] {
+            for warning in &image.warnings {
+                let _ = writeln!(
+                    stderr,
+                    "layerscope: warning: {side}: {}",
+                    escape_str(warning)
+                );
+            }
+        }
+    }
+    Ok((a, b))
+}
+
+fn human(bytes: u64) -> String {
+    bytesize::ByteSize(bytes).display().si().to_string()
+}
+
+fn signed(delta: i64) -> String {
+    match delta.signum() {
+        1 => format!("+{}", human(delta.unsigned_abs())),
+        -1 => format!("-{}", human(delta.unsigned_abs())),
+        _ => "0 B".to_string(),
+    }
+}
+
+fn paths(count: usize) -> String {
+    if count == 1 {
+        "1 path".into()
+    } else {
+        format!("{count} paths")
+    }
+}
+
+fn describe(image: &LoadedImage) -> String {
+    let platform = image
+        .image
+        .platform
+        .as_ref()
+        .map_or_else(|| "unknown platform".to_string(), |p| p.to_string());
+    format!(
+        "{} ({}, {}, {} layers)",
+        escape_str(&image.image.source),
+        image.image.format.name(),
+        platform,
+        image.layers.len()
+    )
+}
+
+fn short_digest(digest: &str) -> &str {
+    let end = digest.len().min("sha256:".len() + 12);
+    &digest[..end]
+}
+
+/// One sentence on where the stacks part.
+fn divergence_sentence(comparison: &Comparison, quote: &dyn Fn(&str) -> String) -> String {
+    let base = comparison.common_base;
+    let base_text = match base {
+        0 => "no bottom layer is shared".to_string(),
+        1 => format!(
+            "the bottom layer ({}) is shared",
+            human(comparison.common_base_bytes())
+        ),
+        n => format!(
+            "the bottom {n} layers ({}) are shared",
+            human(comparison.common_base_bytes())
+        ),
+    };
+    match &comparison.diverge {
+        None => format!("{base_text}; the two stacks are identical"),
+        Some(d) => {
+            let side = |name: &str, instruction: &Option<String>| match instruction {
+                Some(text) => format!("{name} has {}", quote(text)),
+                None => format!("{name} has no more layers"),
+            };
+            format!(
+                "{base_text}; from layer {} on, {}, {}",
+                d.layer,
+                side("A", &d.a_instruction),
+                side("B", &d.b_instruction)
+            )
+        }
+    }
+}
+
+/// What changed between the two states of a path, for `--long`.
+fn long_detail(change: &PathChange) -> String {
+    let state = |s: &PathState| {
+        let mut text = format!("{} {}:{} {}", s.mode, s.uid, s.gid, s.size);
+        if !s.link.is_empty() {
+            text.push_str(" -> ");
+            text.push_str(&escape_bytes(&s.link));
+        }
+        text
+    };
+    match (&change.a, &change.b) {
+        (Some(a), Some(b)) => {
+            let mut parts = Vec::new();
+            if a.mode != b.mode {
+                parts.push(format!("mode {} -> {}", a.mode, b.mode));
+            }
+            if (a.uid, a.gid) != (b.uid, b.gid) {
+                parts.push(format!("owner {}:{} -> {}:{}", a.uid, a.gid, b.uid, b.gid));
+            }
+            if a.size != b.size {
+                parts.push(format!("size {} -> {}", a.size, b.size));
+            }
+            if a.link != b.link {
+                parts.push(format!(
+                    "link {} -> {}",
+                    escape_bytes(&a.link),
+                    escape_bytes(&b.link)
+                ));
+            }
+            if parts.is_empty() {
+                parts.push("content".to_string());
+            }
+            parts.join(", ")
+        }
+        (None, Some(b)) => state(b),
+        (Some(a), None) => state(a),
+        (None, None) => String::new(),
+    }
+}
+
+fn write_text(
+    a: &LoadedImage,
+    b: &LoadedImage,
+    comparison: &Comparison,
+    long: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let totals = &comparison.totals;
+    writeln!(out, "A: {}", describe(a))?;
+    writeln!(out, "B: {}", describe(b))?;
+    writeln!(out)?;
+    let shared_bytes: u64 = comparison
+        .shared
+        .iter()
+        .map(|s| s.uncompressed_bytes)
+        .fold(0, u64::saturating_add);
+    writeln!(
+        out,
+        "Shared layers: {} ({} uncompressed)",
+        comparison.shared.len(),
+        human(shared_bytes)
+    )?;
+    writeln!(
+        out,
+        "  {}",
+        divergence_sentence(comparison, &|t| format!("`{}`", escape_str(t)))
+    )?;
+    if !comparison.shared.is_empty() {
+        writeln!(
+            out,
+            "  {:>3} {:>3}  {:<19} {:>12} {:>9} {:>9}",
+            "A", "B", "DIFF_ID", "UNCOMPRESSED", "STORED A", "STORED B"
+        )?;
+        for shared in &comparison.shared {
+            writeln!(
+                out,
+                "  {:>3} {:>3}  {:<19} {:>12} {:>9} {:>9}",
+                shared.index_a,
+                shared.index_b,
+                short_digest(&shared.diff_id),
+                human(shared.uncompressed_bytes),
+                human(shared.compressed_bytes_a),
+                human(shared.compressed_bytes_b)
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Changes: {} added, {} changed, {} deleted",
+        totals.added, totals.modified, totals.removed
+    )?;
+    for change in &comparison.changes {
+        write!(
+            out,
+            "{} {:>9}  {}",
+            change.kind.letter(),
+            signed(change.delta()),
+            escape_bytes(&change.path)
+        )?;
+        if long {
+            write!(out, "  ({})", long_detail(change))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "Summary:")?;
+    writeln!(
+        out,
+        "  content: {} -> {} ({}), each file once",
+        human(totals.size_a),
+        human(totals.size_b),
+        signed(totals.delta)
+    )?;
+    if totals.listed_delta != totals.delta {
+        writeln!(
+            out,
+            "  as listed: {} (a hardlink counts at every path, as `ls -l` adds them)",
+            signed(totals.listed_delta)
+        )?;
+    }
+    writeln!(
+        out,
+        "  B adds {} in {} and drops {} in {}",
+        human(totals.bytes_added),
+        paths(totals.added),
+        human(totals.bytes_removed),
+        paths(totals.removed)
+    )?;
+    let dirs = comparison.largest_growing_directories(GROWERS);
+    if !dirs.is_empty() {
+        writeln!(out, "  directories that grew most:")?;
+        for (path, delta) in dirs {
+            writeln!(out, "    {:>9}  {}", signed(*delta), escape_bytes(path))?;
+        }
+    }
+    let growers = comparison.largest_growers(GROWERS);
+    if !growers.is_empty() {
+        writeln!(out, "  paths that grew most:")?;
+        for change in growers {
+            writeln!(
+                out,
+                "    {:>9}  {}",
+                signed(change.delta()),
+                escape_bytes(&change.path)
+            )?;
+        }
+    }
+    let large = comparison.large_additions_and_removals(LARGE);
+    if !large.is_empty() {
+        writeln!(out, "  added or removed, {} or more:", human(LARGE))?;
+        for change in large {
+            writeln!(
+                out,
+                "    {} {:>9}  {}",
+                change.kind.letter(),
+                signed(change.delta()),
+                escape_bytes(&change.path)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_json(
+    a: &LoadedImage,
+    b: &LoadedImage,
+    comparison: &Comparison,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    use serde_json::{json, Value};
+    let image = |image: &LoadedImage, size: u64| {
+        json!({
+            "source": escape_str(&image.image.source),
+            "format": image.image.format.name(),
+            "tags": image.image.tags.iter().map(|t| escape_str(t)).collect::<Vec<_>>(),
+            "platform": image.image.platform.as_ref().map(|p| p.to_string()),
+            "layers": image.layers.len(),
+            "size": size,
+        })
+    };
+    let state = |s: &Option<PathState>| -> Value {
+        match s {
+            None => Value::Null,
+            Some(s) => json!({
+                "mode": s.mode,
+                "uid": s.uid,
+                "gid": s.gid,
+                "size": s.size,
+                "link": if s.link.is_empty() { Value::Null } else { Value::from(escape_bytes(&s.link)) },
+            }),
+        }
+    };
+    let kind = |k: DiffKind| match k {
+        DiffKind::Added => "added",
+        DiffKind::Modified => "modified",
+        DiffKind::Removed => "removed",
+        DiffKind::Unchanged => "unchanged",
+    };
+    let totals = &comparison.totals;
+    let document = json!({
+        "schema": SCHEMA,
+        "a": image(a, totals.size_a),
+        "b": image(b, totals.size_b),
+        "shared_layers": comparison.shared.iter().map(|s| json!({
+            "diff_id": s.diff_id,
+            "index_a": s.index_a,
+            "index_b": s.index_b,
+            "uncompressed_bytes": s.uncompressed_bytes,
+            "compressed_bytes_a": s.compressed_bytes_a,
+            "compressed_bytes_b": s.compressed_bytes_b,
+        })).collect::<Vec<_>>(),
+        "common_base_layers": comparison.common_base,
+        "common_base_bytes": comparison.common_base_bytes(),
+        "diverge_at": comparison.diverge.as_ref().map(|d| json!({
+            "layer": d.layer,
+            "a_instruction": d.a_instruction.as_deref().map(escape_str),
+            "b_instruction": d.b_instruction.as_deref().map(escape_str),
+        })),
+        "changes": comparison.changes.iter().map(|c| json!({
+            "path": escape_bytes(&c.path),
+            "change": kind(c.kind),
+            "delta": c.delta(),
+            "a": state(&c.a),
+            "b": state(&c.b),
+        })).collect::<Vec<_>>(),
+        "directories": comparison.directories.iter().map(|(path, delta)| json!({
+            "path": escape_bytes(path),
+            "delta": delta,
+        })).collect::<Vec<_>>(),
+        "totals": totals,
+    });
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
+}
+
+/// Markdown table cells: no raw `|` or newlines.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+fn write_markdown(
+    a: &LoadedImage,
+    b: &LoadedImage,
+    comparison: &Comparison,
+    long: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let totals = &comparison.totals;
+    writeln!(out, "## layerscope diff")?;
+    writeln!(out)?;
+    writeln!(out, "| | Image | Layers | Files |")?;
+    writeln!(out, "| --- | --- | ---: | ---: |")?;
+    for (side, image, size) in [("A", a, totals.size_a), ("B", b, totals.size_b)] {
+        writeln!(
+            out,
+            "| {side} | `{}` | {} | {} |",
+            cell(&escape_str(&image.image.source)),
+            image.layers.len(),
+            human(size)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "**Size:** {} → {} ({}). **Changes:** {} added, {} changed, {} deleted.",
+        human(totals.size_a),
+        human(totals.size_b),
+        signed(totals.delta),
+        totals.added,
+        totals.modified,
+        totals.removed
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "**Shared layers:** {}: {}.",
+        comparison.shared.len(),
+        divergence_sentence(comparison, &|t| format!("`{}`", cell(&escape_str(t))))
+    )?;
+    writeln!(out)?;
+    if !comparison.changes.is_empty() {
+        writeln!(
+            out,
+            "| | Path | Delta |{}",
+            if long { " Details |" } else { "" }
+        )?;
+        writeln!(
+            out,
+            "| --- | --- | ---: |{}",
+            if long { " --- |" } else { "" }
+        )?;
+        for change in comparison.changes.iter().take(MARKDOWN_ROWS) {
+            write!(
+                out,
+                "| {} | `{}` | {} |",
+                change.kind.letter(),
+                cell(&escape_bytes(&change.path)),
+                signed(change.delta())
+            )?;
+            if long {
+                write!(out, " {} |", cell(&long_detail(change)))?;
+            }
+            writeln!(out)?;
+        }
+        if comparison.changes.len() > MARKDOWN_ROWS {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "…and {} more changed paths (see `layerscope diff` for all).",
+                comparison.changes.len() - MARKDOWN_ROWS
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let growers = comparison.largest_growing_directories(GROWERS);
+    if !growers.is_empty() {
+        writeln!(
+            out,
+            "<details><summary>Directories that grew most</summary>"
+        )?;
+        writeln!(out)?;
+        writeln!(out, "| Directory | Delta |")?;
+        writeln!(out, "| --- | ---: |")?;
+        for (path, delta) in growers {
+            writeln!(
+                out,
+                "| `{}` | {} |",
+                cell(&escape_bytes(path)),
+                signed(*delta)
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(out, "</details>")?;
+    }
+    Ok(())
+}
