@@ -239,11 +239,13 @@ pub fn load_all(
                     for warning in &parsed.warnings {
                         warnings[image].push(format!("layer {layer}: {warning}"));
                     }
-                    builders[image].add_layer(&parsed).map_err(|limit| Error::Limit {
-                        path: source.display().to_string(),
-                        at: format!("layer {layer} ({})", layer_name(img, layer)),
-                        source: limit,
-                    })?;
+                    builders[image]
+                        .add_layer(&parsed)
+                        .map_err(|limit| Error::Limit {
+                            path: source.display().to_string(),
+                            at: format!("layer {layer} ({})", layer_name(img, layer)),
+                            source: limit,
+                        })?;
                     infos[image].push(info);
                     let left = users.get_mut(&from).expect("every parsed layer has users");
                     *left -= 1;

@@ -20,6 +20,7 @@ fn load(path: &Path) -> LoadedImage {
         open: OpenOptions::default(),
         verify: true,
         threads: 0,
+        secrets: false,
     };
     load_path(
         path.to_str().unwrap(),

@@ -10,8 +10,8 @@ pub mod entry;
 
 pub use entry::{EntryKind, Meta, Record, Span};
 
-use crate::limits::{self, to_u32, LimitError, Limited, MAX_ARENA_BYTES};
 use crate::analysis::secrets::FileScan;
+use crate::limits::{self, to_u32, LimitError, Limited, MAX_ARENA_BYTES};
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
 use sha2::{Digest, Sha256};
