@@ -37,6 +37,8 @@ Examples:
   layerscope ls image.tar --layer 2 --long  the filesystem after layer 2
   layerscope changes image.tar --layer 3    what layer 3 added, changed, deleted
   layerscope ci image.tar                   efficiency score and rules; exit code gates CI
+  layerscope ci image.tar --dockerfile Dockerfile   the same, with each layer's Dockerfile line
+  layerscope demo                           explore the built-in demo images
   docker save app | layerscope inspect -    read from stdin
 
 Exit codes: 0 success, 1 a CI rule failed, 2 bad input or usage, 130 interrupted.";
@@ -87,6 +89,21 @@ pub enum Command {
     /// in the current directory, else dive's defaults; flags override them. Thresholds
     /// accept `disabled`/`off`/`false`; sizes accept `20MB`, `1.5 GiB` or `20000`.
     Ci(Box<CiArgs>),
+    /// Open the demo images built into layerscope: real builds of small Dockerfiles (a
+    /// multi-stage hello-world, the five-layer example, a wasteful Dockerfile and its fixed
+    /// twin). Their sources are in the repository's demo/ directory.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DemoArgs {
+    /// Which demo image to open: hello, layers, wasteful or fixed.
+    #[arg(default_value = "wasteful", value_name = "NAME")]
+    pub name: String,
+    /// Write every demo archive (and its Dockerfile) to DIR instead, to open with other
+    /// tools.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -131,8 +148,9 @@ pub struct CiArgs {
     /// stage when --dockerfile is given, else 1 (as dive assumes).
     #[arg(long, value_name = "N")]
     pub base_layers: Option<usize>,
-    /// The Dockerfile the image was built from: its final stage's layers are the user
-    /// layers (the rest is the base image) for the user-wasted ratio.
+    /// The Dockerfile the image was built from: reports show the line that made each
+    /// layer, and the base image's layers (`FROM …`) are the base for the user-wasted
+    /// ratio. Lines and history entries that do not match are listed.
     #[arg(long, value_name = "FILE")]
     pub dockerfile: Option<std::path::PathBuf>,
     /// Fail below this efficiency (0..1 or a percentage). dive: lowestEfficiency.
@@ -167,6 +185,11 @@ pub struct InspectArgs {
     /// docs/inspect-json-schema.md.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// The Dockerfile the image was built from: each layer shows the line that made it,
+    /// base layers show `FROM <image>`, and lines or history entries that do not match are
+    /// listed.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,9 @@
 //!   (decompress, parse, hash, verify).
 //! - [`tree`]: the merged, layer-aware filesystem and its views.
 //! - [`load`]: runs the above, one layer per core.
+//! - [`dockerfile`]: a Dockerfile parsed and mapped onto the history and layers (beside the
+//!   flow: the views take it with `--dockerfile`).
+//! - [`demo`]: the demo images, compiled in.
 //! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.
@@ -23,6 +26,7 @@ pub mod analysis;
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod demo;
 pub mod dockerfile;
 pub mod error;
 pub mod escape;

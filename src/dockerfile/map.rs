@@ -278,7 +278,8 @@ fn align(steps: &[StepKey], entries: &[EntryKey]) -> (Vec<(usize, usize, MatchQu
     }
     // Entries before the region are the base's and cost nothing. On a tie the larger
     // start wins: claim no more of the history than the lines explain.
-    let start = (0..=n).rev().max_by_key(|&j| best[at(0, j)]).unwrap_or(n);
+    // (`max_by_key` keeps the last of equal maxima.)
+    let start = (0..=n).max_by_key(|&j| best[at(0, j)]).unwrap_or(n);
 
     let mut pairs = Vec::new();
     let (mut i, mut j) = (0, start);
@@ -300,8 +301,6 @@ fn align(steps: &[StepKey], entries: &[EntryKey]) -> (Vec<(usize, usize, MatchQu
             i += 1;
         }
     }
-    // The region starts at its first paired entry when the alignment left unpaired
-    // entries first: those are the base's too only if nothing was paired at all.
     (pairs, start)
 }
 
