@@ -97,4 +97,14 @@ keys Escape
 
 keys -l q
 expect "EXITED:0"
+
+# `layerscope demo` opens the explorer on the embedded demo image.
+tmux_ kill-session -t smoke
+tmux_ -f /dev/null new-session -d -s smoke -x 120 -y 35 \
+    "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' demo hello; echo \"EXITED:\$?\"; sleep 30"
+expect "Layers [layer 0]"
+keys Down
+expect "Layers [layer 1]"
+keys -l q
+expect "EXITED:0"
 echo "tmux-smoke: ok"

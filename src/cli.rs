@@ -39,6 +39,8 @@ Examples:
   layerscope ci image.tar                   efficiency score and rules; exit code gates CI
   layerscope diff v1.tar v2.tar             shared layers and changed paths of two images
   layerscope secrets image.tar              keys and tokens in any layer, deleted ones too
+  layerscope ci image.tar --dockerfile Dockerfile   the same, with each layer's Dockerfile line
+  layerscope demo                           explore the built-in demo images
   docker save app | layerscope inspect -    read from stdin
 
 Exit codes: 0 success, 1 a CI rule failed, 2 bad input or usage, 130 interrupted.";
@@ -119,6 +121,10 @@ pub enum Command {
     /// Env, Labels and history. Exit code: 0 when nothing is found, 1 when something is,
     /// 2 on bad input. A secret is never printed: only its rule and a redacted preview.
     Secrets(SecretsArgs),
+    /// Open the demo images built into layerscope: real builds of small Dockerfiles (a
+    /// multi-stage hello-world, the five-layer example, a wasteful Dockerfile and its fixed
+    /// twin). Their sources are in the repository's demo/ directory.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -179,6 +185,18 @@ pub struct DiffArgs {
     pub fail_on_growth: Option<String>,
 }
 
+
+#[derive(Debug, Args, Default)]
+pub struct DemoArgs {
+    /// Which demo image to open: hello, layers, wasteful or fixed.
+    #[arg(default_value = "wasteful", value_name = "NAME")]
+    pub name: String,
+    /// Write every demo archive (and its Dockerfile) to DIR instead, to open with other
+    /// tools.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum ScoreArg {
     /// layerscope's score: every hidden byte counts once, kept copies never do.
@@ -221,8 +239,9 @@ pub struct CiArgs {
     /// stage when --dockerfile is given, else 1 (as dive assumes).
     #[arg(long, value_name = "N")]
     pub base_layers: Option<usize>,
-    /// The Dockerfile the image was built from: its final stage's layers are the user
-    /// layers (the rest is the base image) for the user-wasted ratio.
+    /// The Dockerfile the image was built from: reports show the line that made each
+    /// layer, and the base image's layers (`FROM …`) are the base for the user-wasted
+    /// ratio. Lines and history entries that do not match are listed.
     #[arg(long, value_name = "FILE")]
     pub dockerfile: Option<std::path::PathBuf>,
     /// Fail below this efficiency (0..1 or a percentage). dive: lowestEfficiency.
@@ -257,6 +276,11 @@ pub struct InspectArgs {
     /// docs/inspect-json-schema.md.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// The Dockerfile the image was built from: each layer shows the line that made it,
+    /// base layers show `FROM <image>`, and lines or history entries that do not match are
+    /// listed.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -73,6 +73,12 @@ pub enum Error {
     ImageChoice { path: String, detail: String },
     #[error("{path}: invalid image: {detail}")]
     InvalidImage { path: String, detail: String },
+    #[error("{path}: {source}")]
+    Dockerfile {
+        path: String,
+        #[source]
+        source: crate::dockerfile::DockerfileError,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]

@@ -17,6 +17,9 @@
 //! - [`load`]: runs the above, one layer per core (several images at once for `diff`,
 //!   parsing the layers they share once).
 //! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
+//! - [`dockerfile`]: a Dockerfile parsed and mapped onto the history and layers (beside the
+//!   flow: the views take it with `--dockerfile`).
+//! - [`demo`]: the demo images, compiled in.
 //! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.
@@ -25,6 +28,8 @@ pub mod analysis;
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod demo;
+pub mod dockerfile;
 pub mod error;
 pub mod escape;
 pub mod image;

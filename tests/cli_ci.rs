@@ -226,27 +226,59 @@ fn ci_env_runs_ci_mode_without_a_subcommand() {
 
 #[test]
 fn dockerfile_final_stage_sets_the_base_layers() {
+    let shared = std::env::var_os("LAYERSCOPE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    let image = shared.join("dive-docker-legacy.tar");
+    if !image.is_file() {
+        eprintln!("note: shared fixtures not found; set LAYERSCOPE_FIXTURES");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("demo/demo.tar");
-    // Only the last RUN (and two metadata steps) belong to the final stage: layers 0..6 are
-    // the base, so the user bytes are layer 6's alone.
+    // Only the image's last RUN belongs to this final stage: layers 0..13 are its base, so
+    // the user bytes are layer 13's alone.
     std::fs::write(
         dir.path().join("Dockerfile"),
-        "FROM demo/app:v1-base\nRUN rm -rf /app/static && build\nENV PORT=8080\nCMD [\"x\"]\n",
+        "FROM example/saved\nRUN chmod +x /root/saved.txt\nUSER root\n",
     )
     .unwrap();
-    let json = |extra: &[&str]| {
-        let mut args = vec![demo.to_str().unwrap(), "--format", "json"];
+    let run = |extra: &[&str]| {
+        let mut args = vec![image.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let out = ci(dir.path(), &args);
-        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+        ci(dir.path(), &args)
+    };
+    let json = |extra: &[&str]| {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str::<serde_json::Value>(&stdout(&run(&args))).unwrap()
     };
     let with_dockerfile = json(&["--dockerfile", "Dockerfile"]);
-    let last_layer = &with_dockerfile["layers"][6];
+    let last_layer = &with_dockerfile["layers"][13];
     assert_eq!(
         with_dockerfile["image"]["userBytes"],
         last_layer["sizeBytes"]
     );
+    assert_eq!(last_layer["dockerfile"]["line"], 2);
+    assert_eq!(
+        last_layer["dockerfile"]["instruction"],
+        "RUN chmod +x /root/saved.txt"
+    );
+    assert_eq!(
+        last_layer["instruction"],
+        "line 2: RUN chmod +x /root/saved.txt"
+    );
+    assert!(with_dockerfile["layers"][0]["dockerfile"].is_null());
+    assert_eq!(
+        with_dockerfile["layers"][0]["instruction"],
+        "FROM example/saved"
+    );
+    let summary = &with_dockerfile["dockerfile"];
+    assert_eq!(summary["baseLayers"], 13);
+    assert_eq!(summary["baseImage"], "example/saved");
+    // USER left no history entry: it is reported, not hidden.
+    assert_eq!(summary["unmatchedLines"], serde_json::json!([3]));
+    assert_eq!(summary["unmatchedHistory"], serde_json::json!([]));
+
     // --base-layers wins over the Dockerfile, and the default is layer 0 alone.
     let explicit = json(&["--dockerfile", "Dockerfile", "--base-layers", "1"]);
     let default = json(&[]);
@@ -258,4 +290,69 @@ fn dockerfile_final_stage_sets_the_base_layers() {
         default["image"]["userBytes"],
         with_dockerfile["image"]["userBytes"]
     );
+    assert!(default.get("dockerfile").is_none());
+
+    // Every report format names the lines.
+    let text = stdout(&run(&["--dockerfile", "Dockerfile"]));
+    assert!(
+        text.contains("Dockerfile Dockerfile: base FROM example/saved (13 layers); lines with no history entry: 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 2: RUN chmod +x /root/saved.txt"),
+        "{text}"
+    );
+    let markdown = stdout(&run(&[
+        "--dockerfile",
+        "Dockerfile",
+        "--format",
+        "markdown",
+    ]));
+    assert!(markdown.contains("line 2: RUN chmod"), "{markdown}");
+    let github = stdout(&run(&["--dockerfile", "Dockerfile", "--format", "github"]));
+    assert!(
+        github.contains("::warning file=Dockerfile,line=3,title=layerscope::"),
+        "{github}"
+    );
+    assert!(github.contains("(Dockerfile lines 2)"), "{github}");
+    let junit = stdout(&run(&["--dockerfile", "Dockerfile", "--format", "junit"]));
+    let xml = roxmltree::Document::parse(&junit).unwrap();
+    let property = xml
+        .descendants()
+        .find(|n| n.attribute("name") == Some("dockerfile"))
+        .unwrap();
+    assert!(property
+        .attribute("value")
+        .unwrap()
+        .contains("base FROM example/saved"));
+    assert!(junit.contains("line 2: RUN chmod"), "{junit}");
+}
+
+#[test]
+fn a_bad_dockerfile_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM a\nRUN <<EOF\nnever closed\n",
+    )
+    .unwrap();
+    let out = ci(
+        dir.path(),
+        &[&whiteout_image(), "--dockerfile", "Dockerfile"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("layerscope: error: Dockerfile: line "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let missing = ci(
+        dir.path(),
+        &[&whiteout_image(), "--dockerfile", "nope/Dockerfile"],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8(missing.stderr)
+        .unwrap()
+        .contains("nope/Dockerfile"));
 }

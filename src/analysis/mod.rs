@@ -9,14 +9,12 @@
 //!
 //! Both are plain data; rendering and CI rules live elsewhere. `docs/scores.md` compares them.
 
-mod base;
 pub mod compare;
 mod dive;
 mod gosort;
 pub mod secrets;
 mod waste;
 
-pub use base::base_layers_from_dockerfile;
 pub use dive::{dive_score, DiveAbort, DiveFile, DiveScore};
 pub use waste::{analyze, Action, LayerWaste, PathVersion, Waste, WastedPath};
 
@@ -29,7 +27,7 @@ pub type ExcludeFn<'a> = &'a dyn Fn(&[u8]) -> bool;
 #[derive(Clone, Copy, Default)]
 pub struct AnalysisOptions<'a> {
     /// Layers that belong to the base image. `None` means layer 0 alone, as dive assumes;
-    /// [`base_layers_from_dockerfile`] finds it from a known Dockerfile.
+    /// `ci --dockerfile` finds it from the Dockerfile mapping (`crate::dockerfile`).
     pub base_layers: Option<usize>,
     /// Paths left out of both the shipped and the wasted bytes (dive issue #347).
     pub exclude: Option<ExcludeFn<'a>>,

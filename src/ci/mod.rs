@@ -72,6 +72,32 @@ pub struct CiInput {
     pub inefficient: Vec<WastedPath>,
     /// Analysis warnings (unreadable entries, missing history, ...), shown in reports.
     pub warnings: Vec<String>,
+    /// The Dockerfile given with `--dockerfile`, and how it mapped.
+    pub dockerfile: Option<DockerfileSummary>,
+}
+
+/// How the `--dockerfile` mapped onto the image.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DockerfileSummary {
+    pub path: String,
+    /// The final stage's base image, as written after `FROM`.
+    pub base_image: String,
+    /// Layers `0..base_layers` come from it (they count as base for the user-wasted ratio).
+    pub base_layers: usize,
+    /// Dockerfile lines of the final stage that no history entry matched.
+    pub unmatched_lines: Vec<usize>,
+    /// History entries (0-based) after the base that no Dockerfile line matched.
+    pub unmatched_history: Vec<usize>,
+}
+
+/// The Dockerfile instruction that made a layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DockerfileLine {
+    pub line: usize,
+    pub end_line: usize,
+    /// The stage's name (or number when unnamed).
+    pub stage: Option<String>,
+    pub instruction: String,
 }
 
 /// One layer and its file changes.
@@ -82,8 +108,11 @@ pub struct LayerSummary {
     /// diff_id (`sha256:…`).
     pub digest: String,
     pub size_bytes: u64,
-    /// `created_by` from the image history, if known.
+    /// `created_by` from the image history, if known; with `--dockerfile`, the line that
+    /// made the layer (`line 7: COPY …`) or `FROM <base>`.
     pub instruction: Option<String>,
+    /// With `--dockerfile`: the line that made the layer (`None` for a base layer).
+    pub dockerfile: Option<DockerfileLine>,
     pub added: u64,
     pub modified: u64,
     pub removed: u64,
@@ -104,6 +133,8 @@ pub struct WastedPath {
 pub struct PathVersion {
     pub layer: usize,
     pub instruction: Option<String>,
+    /// With `--dockerfile`: the first line of the instruction that made the layer.
+    pub dockerfile_line: Option<usize>,
     /// What the layer did; serialised as its phrase (`"hidden by opaque dir"`).
     #[serde(serialize_with = "action_phrase")]
     pub action: Action,
@@ -172,18 +203,21 @@ pub(crate) mod testutil {
                     PathVersion {
                         layer: 1,
                         instruction: Some("RUN apt-get install -y foo".into()),
+                        dockerfile_line: None,
                         action: Action::Added,
                         size_bytes: 1_000_000,
                     },
                     PathVersion {
                         layer: 2,
                         instruction: Some("RUN rm /opt/big.bin".into()),
+                        dockerfile_line: None,
                         action: Action::Deleted,
                         size_bytes: 0,
                     },
                 ],
             }],
             warnings: vec![],
+            dockerfile: None,
         }
     }
 }
@@ -204,6 +238,7 @@ mod tests {
         let version = PathVersion {
             layer: 3,
             instruction: None,
+            dockerfile_line: None,
             action: Action::OpaqueDir,
             size_bytes: 0,
         };

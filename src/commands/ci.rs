@@ -35,22 +35,22 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
     let loaded = super::load_image(&args.image, global)?;
     let excludes = |path: &[u8]| filter.excludes(path);
     let exclude: Option<analysis::ExcludeFn<'_>> = (!filter.is_empty()).then_some(&excludes);
-    let base_layers = match (args.base_layers, &args.dockerfile) {
-        (Some(n), _) => Some(n),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::io(path.display().to_string(), e))?;
-            let found = analysis::base_layers_from_dockerfile(
-                &text,
-                &loaded.image.config.history,
-                loaded.layers.len(),
-            )
-            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-            Some(found)
-        }
-        (None, None) => None,
-    };
-    let input = build_input(&loaded, args.score, base_layers, exclude)?;
+    let dockerfile = args
+        .dockerfile
+        .as_deref()
+        .map(|path| super::DockerfileContext::load(path, &loaded))
+        .transpose()?;
+    // The Dockerfile's base image ends where its final stage's own layers start.
+    let base_layers = args
+        .base_layers
+        .or(dockerfile.as_ref().map(|d| d.mapping.base_layers));
+    let input = build_input(
+        &loaded,
+        args.score,
+        base_layers,
+        exclude,
+        dockerfile.as_ref(),
+    )?;
     let outcomes = evaluate(&config.rules, &input);
 
     let format = report_format(args.format);
@@ -107,15 +107,28 @@ pub fn build_input(
     score: ScoreArg,
     base_layers: Option<usize>,
     exclude: Option<analysis::ExcludeFn<'_>>,
+    dockerfile: Option<&super::DockerfileContext>,
 ) -> Result<CiInput> {
     let image = &loaded.image;
     let tree = &loaded.tree;
     let instruction = |layer: usize| {
-        image
-            .history
-            .layers
-            .get(layer)
-            .map(|h| h.instruction.display())
+        dockerfile.and_then(|d| d.layer_label(layer)).or_else(|| {
+            image
+                .history
+                .layers
+                .get(layer)
+                .map(|h| h.instruction.display())
+        })
+    };
+    let layer_line = |layer: usize| {
+        dockerfile
+            .and_then(|d| d.mapping.layer_line(layer))
+            .map(|l| ci::DockerfileLine {
+                line: l.line,
+                end_line: l.end_line,
+                stage: l.stage.clone(),
+                instruction: l.instruction.clone(),
+            })
     };
     let layers = loaded
         .layers
@@ -131,6 +144,7 @@ pub fn build_input(
                     .unwrap_or_default(),
                 size_bytes: info.content_bytes,
                 instruction: instruction(info.index),
+                dockerfile: layer_line(info.index),
                 added: counts.added as u64,
                 modified: counts.modified as u64,
                 removed: counts.removed as u64,
@@ -148,6 +162,13 @@ pub fn build_input(
         layer_count: loaded.layers.len(),
         layers,
         warnings: loaded.warnings.clone(),
+        dockerfile: dockerfile.map(|d| ci::DockerfileSummary {
+            path: d.path.clone(),
+            base_image: d.mapping.base_image.clone(),
+            base_layers: d.mapping.base_layers,
+            unmatched_lines: d.mapping.unmatched_lines.clone(),
+            unmatched_history: d.mapping.unmatched_history.clone(),
+        }),
         ..Default::default()
     };
     match score {
@@ -178,6 +199,7 @@ pub fn build_input(
                         .map(|v| ci::PathVersion {
                             layer: v.layer,
                             instruction: instruction(v.layer),
+                            dockerfile_line: layer_line(v.layer).map(|l| l.line),
                             action: v.action,
                             size_bytes: v.bytes,
                         })

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::io::{self, Write};
 
 /// Version of the JSON document below; bump on any incompatible change.
-pub const INSPECT_SCHEMA: &str = "layerscope.inspect/v1";
+pub const INSPECT_SCHEMA: &str = "layerscope.inspect/v2";
 
 #[derive(Serialize)]
 struct InspectReport<'a> {
@@ -24,6 +24,17 @@ struct InspectReport<'a> {
     content_bytes: u64,
     layers: Vec<LayerRow>,
     warnings: &'a [String],
+    /// With `--dockerfile`: how it mapped; else `null`.
+    dockerfile: Option<DockerfileRow>,
+}
+
+#[derive(Serialize)]
+struct DockerfileRow {
+    path: String,
+    base_image: String,
+    base_layers: usize,
+    unmatched_lines: Vec<usize>,
+    unmatched_history: Vec<usize>,
 }
 
 #[derive(Serialize)]
@@ -41,6 +52,9 @@ struct LayerRow {
     removed: usize,
     status: LayerStatus,
     instruction: InstructionRow,
+    /// The Dockerfile line that made the layer; `null` for a base layer, one no line
+    /// explains, or without `--dockerfile`.
+    dockerfile: Option<crate::dockerfile::map::LayerLine>,
 }
 
 #[derive(Serialize)]
@@ -52,7 +66,10 @@ struct InstructionRow {
     history: Vec<usize>,
 }
 
-fn build(loaded: &LoadedImage) -> InspectReport<'_> {
+fn build<'a>(
+    loaded: &'a LoadedImage,
+    dockerfile: Option<&super::DockerfileContext>,
+) -> InspectReport<'a> {
     let image = &loaded.image;
     let tree = &loaded.tree;
     let layers = loaded
@@ -81,6 +98,7 @@ fn build(loaded: &LoadedImage) -> InspectReport<'_> {
                     raw: history.map_or(String::new(), |h| h.instruction.raw.clone()),
                     history: history.map_or(Vec::new(), |h| h.entries.clone()),
                 },
+                dockerfile: dockerfile.and_then(|d| d.mapping.layer_line(info.index).cloned()),
             }
         })
         .collect();
@@ -101,11 +119,23 @@ fn build(loaded: &LoadedImage) -> InspectReport<'_> {
             .fold(0, u64::saturating_add),
         layers,
         warnings: &loaded.warnings,
+        dockerfile: dockerfile.map(|d| DockerfileRow {
+            path: d.path.clone(),
+            base_image: d.mapping.base_image.clone(),
+            base_layers: d.mapping.base_layers,
+            unmatched_lines: d.mapping.unmatched_lines.clone(),
+            unmatched_history: d.mapping.unmatched_history.clone(),
+        }),
     }
 }
 
-pub fn run(loaded: &LoadedImage, format: OutputFormat, out: &mut dyn Write) -> io::Result<i32> {
-    let report = build(loaded);
+pub fn run(
+    loaded: &LoadedImage,
+    format: OutputFormat,
+    dockerfile: Option<&super::DockerfileContext>,
+    out: &mut dyn Write,
+) -> io::Result<i32> {
+    let report = build(loaded, dockerfile);
     match format {
         OutputFormat::Json => {
             let text = serde_json::to_string_pretty(&report)?;
@@ -139,11 +169,50 @@ fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>
     writeln!(out, "Compressed:    {}", size(report.compressed_bytes))?;
     writeln!(out, "Uncompressed:  {}", size(report.uncompressed_bytes))?;
     writeln!(out, "File content:  {}", size(report.content_bytes))?;
+    if let Some(d) = &report.dockerfile {
+        writeln!(
+            out,
+            "Dockerfile:    {} (base FROM {}: {} layer{})",
+            escape_str(&d.path),
+            escape_str(&d.base_image),
+            d.base_layers,
+            if d.base_layers == 1 { "" } else { "s" }
+        )?;
+        let list = |items: &[usize]| {
+            items
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !d.unmatched_lines.is_empty() {
+            writeln!(
+                out,
+                "  lines with no history entry:  {}",
+                list(&d.unmatched_lines)
+            )?;
+        }
+        if !d.unmatched_history.is_empty() {
+            writeln!(
+                out,
+                "  history entries with no line: {}",
+                list(&d.unmatched_history)
+            )?;
+        }
+    }
     writeln!(out)?;
+    let line_column = report.dockerfile.is_some();
     writeln!(
         out,
-        "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  INSTRUCTION",
-        "#", "DIFF_ID", "COMPRESSED", "UNCOMPRESSED", "ADDED", "MODIF", "REMOVED"
+        "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  {}INSTRUCTION",
+        "#",
+        "DIFF_ID",
+        "COMPRESSED",
+        "UNCOMPRESSED",
+        "ADDED",
+        "MODIF",
+        "REMOVED",
+        if line_column { "LINE   " } else { "" }
     )?;
     for layer in &report.layers {
         let diff_id = layer
@@ -158,9 +227,22 @@ fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>
         if let LayerStatus::Unavailable(reason) | LayerStatus::Truncated(reason) = &layer.status {
             instruction = format!("[{reason}] {instruction}");
         }
+        let line = match (&layer.dockerfile, line_column) {
+            (_, false) => String::new(),
+            (Some(l), true) if l.end_line > l.line => {
+                format!("{:<7}", format!("{}-{}", l.line, l.end_line))
+            }
+            (Some(l), true) => format!("{:<7}", l.line),
+            (None, true)
+                if layer.index < report.dockerfile.as_ref().map_or(0, |d| d.base_layers) =>
+            {
+                format!("{:<7}", "base")
+            }
+            (None, true) => format!("{:<7}", "-"),
+        };
         writeln!(
             out,
-            "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  {}",
+            "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  {line}{}",
             layer.index,
             diff_id,
             ByteSize(layer.compressed_bytes).display().si().to_string(),

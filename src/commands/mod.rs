@@ -37,7 +37,13 @@ fn dispatch(cli: Cli) -> Result<i32> {
     let code = match &cli.command {
         Some(Command::Inspect(args)) => {
             let loaded = load_image(&args.image, global)?;
-            inspect::run(&loaded, args.format, &mut out).map_err(stdout_error)?
+            let dockerfile = args
+                .dockerfile
+                .as_deref()
+                .map(|path| DockerfileContext::load(path, &loaded))
+                .transpose()?;
+            inspect::run(&loaded, args.format, dockerfile.as_ref(), &mut out)
+                .map_err(stdout_error)?
         }
         Some(Command::Ls(args)) => {
             let loaded = load_image(&args.image, global)?;
@@ -53,10 +59,29 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let loaded = load_image_with(&args.image, global, true)?;
             secrets::run(args, &loaded, &mut out)?
         }
+        Some(Command::Demo(args)) => {
+            let Some(image) = crate::demo::find(&args.name) else {
+                return Err(Error::Usage(format!(
+                    "no demo image {:?}; choose one of: {}",
+                    escape_str(&args.name),
+                    crate::demo::names()
+                )));
+            };
+            if let Some(dir) = &args.export {
+                for path in crate::demo::export(dir)? {
+                    writeln!(out, "{}", escape_str(&path.display().to_string()))
+                        .map_err(stdout_error)?;
+                }
+                0
+            } else {
+                drop(out);
+                return open_demo(image, &cli);
+            }
+        }
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets); see --help"
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, demo); see --help"
                         .into(),
                 ));
             };
@@ -83,6 +108,29 @@ fn dispatch(cli: Cli) -> Result<i32> {
     Ok(code)
 }
 
+/// Open the explorer on an embedded demo image: the archive is written to a temporary
+/// file (removed on exit) because the explorer reads its source by offset.
+fn open_demo(image: &crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
+    use std::io::Write as _;
+    let mut file = tempfile::Builder::new()
+        .prefix("layerscope-demo-")
+        .suffix(".oci.tar")
+        .tempfile()
+        .map_err(|e| Error::io("temporary demo archive", e))?;
+    file.write_all(image.archive)
+        .and_then(|()| file.flush())
+        .map_err(|e| Error::io(file.path().display().to_string(), e))?;
+    let path = file.path().display().to_string();
+    let options = crate::tui::TuiOptions {
+        theme: cli.theme.clone(),
+        ascii: cli.ascii,
+        analyze: Some(Box::new(tui_analysis)),
+    };
+    let code = crate::tui::run_tui(&path, &cli.global, options);
+    drop(file);
+    code
+}
+
 /// Print an error on one line (escaped: it may quote names from the image), and with
 /// `--verbose` its chain of causes.
 fn report_error(error: &Error, verbose: bool) {
@@ -98,6 +146,60 @@ fn report_error(error: &Error, verbose: bool) {
             let _ = writeln!(stderr, "  caused by: {}", escape_str(&inner.to_string()));
             cause = inner.source();
         }
+    }
+}
+
+/// A Dockerfile given with `--dockerfile`, laid over the loaded image.
+pub(crate) struct DockerfileContext {
+    /// As the user gave it.
+    pub path: String,
+    pub mapping: crate::dockerfile::Mapping,
+}
+
+impl DockerfileContext {
+    /// Read the Dockerfile at `path` and map it onto `loaded`.
+    pub fn load(path: &std::path::Path, loaded: &LoadedImage) -> Result<DockerfileContext> {
+        let shown = path.display().to_string();
+        let dockerfile =
+            crate::dockerfile::Dockerfile::read(path).map_err(|source| Error::Dockerfile {
+                path: shown.clone(),
+                source,
+            })?;
+        let mapping = crate::dockerfile::map(
+            &dockerfile,
+            &loaded.image.config.history,
+            &loaded.image.history,
+        );
+        Ok(DockerfileContext {
+            path: shown,
+            mapping,
+        })
+    }
+
+    /// The label of layer `index` for reports: `line 7: COPY …`, `FROM <base>` for a base
+    /// layer, `None` for a layer no line explains.
+    pub fn layer_label(&self, index: usize) -> Option<String> {
+        let layer = self.mapping.layers.get(index)?;
+        match (&layer.origin, &layer.line) {
+            (crate::dockerfile::LayerOrigin::Base, _) => {
+                Some(format!("FROM {}", self.mapping.base_image))
+            }
+            (_, Some(line)) => Some(format!(
+                "{}: {}",
+                line_range(line.line, line.end_line),
+                line.instruction
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// `line 7` or `lines 7-9`.
+pub(crate) fn line_range(line: usize, end_line: usize) -> String {
+    if end_line > line {
+        format!("lines {line}-{end_line}")
+    } else {
+        format!("line {line}")
     }
 }
 

@@ -28,6 +28,18 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         );
     }
 
+    if let Some(d) = &input.dockerfile {
+        // Annotations on the Dockerfile itself, so the lines show in the diff view.
+        let file = escape_property(&escape_str(&d.path));
+        for line in &d.unmatched_lines {
+            let _ = writeln!(
+                out,
+                "::warning file={file},line={line},title=layerscope::{}",
+                escape_data(&format!("{image}: no history entry matches this line"))
+            );
+        }
+    }
+
     let t = Tally::of(outcomes);
     let mut summary = format!(
         "{image}: {} - efficiency {}, wasted {} ({} bytes), user wasted {}; \
@@ -52,7 +64,20 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
                 p.count,
                 escape_str(&p.path)
             );
+            let mut lines: Vec<usize> = p
+                .versions
+                .iter()
+                .filter_map(|v| v.dockerfile_line)
+                .collect();
+            lines.dedup();
+            if !lines.is_empty() {
+                let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                let _ = write!(summary, " (Dockerfile lines {})", lines.join(", "));
+            }
         }
+    }
+    if let Some(d) = &input.dockerfile {
+        let _ = write!(summary, "\n{}", super::dockerfile_phrase(d));
     }
     command(&mut out, "notice", "layerscope", &summary);
     out

@@ -19,6 +19,28 @@ struct Report<'a> {
     rules: Vec<Rule<'a>>,
     result: Summary,
     warnings: &'a [String],
+    /// Only with `--dockerfile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dockerfile: Option<Dockerfile<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Dockerfile<'a> {
+    path: &'a str,
+    base_image: &'a str,
+    base_layers: usize,
+    unmatched_lines: &'a [usize],
+    unmatched_history: &'a [usize],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Line<'a> {
+    line: usize,
+    end_line: usize,
+    stage: Option<&'a str>,
+    instruction: &'a str,
 }
 
 #[derive(Serialize)]
@@ -45,6 +67,10 @@ struct Layer<'a> {
     digest: &'a str,
     size_bytes: u64,
     instruction: Option<&'a str>,
+    /// Only with `--dockerfile`: the line that made the layer, `null` for a base layer
+    /// or one no line explains.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dockerfile: Option<Option<Line<'a>>>,
     added: u64,
     modified: u64,
     removed: u64,
@@ -64,6 +90,8 @@ struct Path<'a> {
 struct Version<'a> {
     layer: usize,
     instruction: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dockerfile_line: Option<usize>,
     action: &'a str,
     size_bytes: u64,
 }
@@ -99,6 +127,7 @@ fn version(v: &PathVersion) -> Version<'_> {
     Version {
         layer: v.layer,
         instruction: v.instruction.as_deref(),
+        dockerfile_line: v.dockerfile_line,
         action: v.action.as_str(),
         size_bytes: v.size_bytes,
     }
@@ -128,6 +157,14 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
                 digest: &l.digest,
                 size_bytes: l.size_bytes,
                 instruction: l.instruction.as_deref(),
+                dockerfile: input.dockerfile.as_ref().map(|_| {
+                    l.dockerfile.as_ref().map(|d| Line {
+                        line: d.line,
+                        end_line: d.end_line,
+                        stage: d.stage.as_deref(),
+                        instruction: &d.instruction,
+                    })
+                }),
                 added: l.added,
                 modified: l.modified,
                 removed: l.removed,
@@ -167,6 +204,13 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
             skipped: tally.skipped,
         },
         warnings: &input.warnings,
+        dockerfile: input.dockerfile.as_ref().map(|d| Dockerfile {
+            path: &d.path,
+            base_image: &d.base_image,
+            base_layers: d.base_layers,
+            unmatched_lines: &d.unmatched_lines,
+            unmatched_history: &d.unmatched_history,
+        }),
     };
     // Serialising plain structs of strings and numbers cannot fail.
     let json = serde_json::to_string_pretty(&report).unwrap_or_default();

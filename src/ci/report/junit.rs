@@ -34,6 +34,14 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
         ("userWastedRatio", fmt_ratio(input.user_wasted_ratio)),
         ("totalBytes", input.total_bytes.to_string()),
         ("layerCount", input.layer_count.to_string()),
+        (
+            "dockerfile",
+            input
+                .dockerfile
+                .as_ref()
+                .map(super::dockerfile_phrase)
+                .unwrap_or_default(),
+        ),
     ];
     for (name, value) in properties {
         let _ = writeln!(

@@ -98,6 +98,10 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         }
     }
 
+    if let Some(dockerfile) = &input.dockerfile {
+        let _ = writeln!(out, "\n{}", md(&super::dockerfile_phrase(dockerfile)));
+    }
+
     if !input.warnings.is_empty() {
         out.push_str("\n### Warnings\n\n");
         for w in &input.warnings {

@@ -130,6 +130,41 @@ pub(crate) fn short_instruction(instruction: Option<&str>, max: usize) -> String
     escape_str(&shortened).into_owned()
 }
 
+/// The Dockerfile mapping in one line: `Dockerfile app/Dockerfile: base FROM alpine (1
+/// layer); every line matched` or the unmatched lines and history entries. Escaped.
+pub(crate) fn dockerfile_phrase(d: &crate::ci::DockerfileSummary) -> String {
+    let list = |items: &[usize]| {
+        items
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut phrase = format!(
+        "Dockerfile {}: base FROM {} ({} layer{})",
+        d.path,
+        d.base_image,
+        d.base_layers,
+        if d.base_layers == 1 { "" } else { "s" }
+    );
+    if d.unmatched_lines.is_empty() && d.unmatched_history.is_empty() {
+        phrase.push_str("; every line and history entry matched");
+    }
+    if !d.unmatched_lines.is_empty() {
+        phrase.push_str(&format!(
+            "; lines with no history entry: {}",
+            list(&d.unmatched_lines)
+        ));
+    }
+    if !d.unmatched_history.is_empty() {
+        phrase.push_str(&format!(
+            "; history entries with no line: {}",
+            list(&d.unmatched_history)
+        ));
+    }
+    escape_str(&phrase).into_owned()
+}
+
 /// What a layer did to the path, in words: `added 1.0 MB`, `deleted it`.
 pub(crate) fn version_phrase(v: &PathVersion) -> String {
     match v.action {

@@ -64,6 +64,9 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         input.total_bytes,
         input.layer_count
     );
+    if let Some(dockerfile) = &input.dockerfile {
+        let _ = writeln!(out, "  {}", super::dockerfile_phrase(dockerfile));
+    }
 
     let paths = sorted_paths(input);
     let shown = paths.len().min(style.max_paths);

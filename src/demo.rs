@@ -1,0 +1,91 @@
+//! The demo images, compiled into the binary so that `layerscope demo` works after
+//! `cargo install`. They are real builds of the Dockerfiles in demo/ (see demo/build.sh),
+//! stored in assets/ as oci-archives.
+
+use std::path::Path;
+
+/// One demo image and the Dockerfile it was built from.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoImage {
+    /// The name `layerscope demo NAME` takes.
+    pub name: &'static str,
+    /// What it shows.
+    pub about: &'static str,
+    /// File name of the archive (in assets/ and under `--export`).
+    pub file_name: &'static str,
+    pub archive: &'static [u8],
+    /// File name of its Dockerfile under `--export`.
+    pub dockerfile_name: &'static str,
+    pub dockerfile: &'static str,
+}
+
+/// Every demo image.
+pub const IMAGES: &[DemoImage] = &[
+    DemoImage {
+        name: "hello",
+        about: "a Go hello-world built in one stage and shipped alone in another",
+        file_name: "hello.oci.tar",
+        archive: include_bytes!("../assets/hello.oci.tar"),
+        dockerfile_name: "hello.Dockerfile",
+        dockerfile: include_str!("../demo/hello/Dockerfile"),
+    },
+    DemoImage {
+        name: "layers",
+        about: "the five-layer example: base, runtime, requirements, dependencies, code",
+        file_name: "layers.oci.tar",
+        archive: include_bytes!("../assets/layers.oci.tar"),
+        dockerfile_name: "layers.Dockerfile",
+        dockerfile: include_str!("../demo/layers/Dockerfile"),
+    },
+    DemoImage {
+        name: "wasteful",
+        about: "an image that ships bytes no container can use",
+        file_name: "wasteful.oci.tar",
+        archive: include_bytes!("../assets/wasteful.oci.tar"),
+        dockerfile_name: "wasteful.Dockerfile",
+        dockerfile: include_str!("../demo/waste/Dockerfile.wasteful"),
+    },
+    DemoImage {
+        name: "fixed",
+        about: "the wasteful image's fixed twin",
+        file_name: "fixed.oci.tar",
+        archive: include_bytes!("../assets/fixed.oci.tar"),
+        dockerfile_name: "fixed.Dockerfile",
+        dockerfile: include_str!("../demo/waste/Dockerfile.fixed"),
+    },
+];
+
+/// The demo image called `name`.
+pub fn find(name: &str) -> Option<&'static DemoImage> {
+    IMAGES
+        .iter()
+        .find(|image| image.name.eq_ignore_ascii_case(name))
+}
+
+/// The names, for messages: `hello, layers, wasteful, fixed`.
+pub fn names() -> String {
+    IMAGES
+        .iter()
+        .map(|image| image.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Write every archive and Dockerfile into `dir` (created if missing). Returns the paths
+/// written.
+pub fn export(dir: &Path) -> crate::Result<Vec<std::path::PathBuf>> {
+    let io_error = |path: &Path, e| crate::Error::io(path.display().to_string(), e);
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let mut written = Vec::new();
+    for image in IMAGES {
+        for (name, bytes) in [
+            (image.file_name, image.archive),
+            (image.dockerfile_name, image.dockerfile.as_bytes()),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| io_error(&path, e))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
