@@ -208,7 +208,12 @@ const TOOLCHAINS: &[Place] = &[
     },
     Place {
         label: "a Go toolchain",
-        roots: &["/usr/local/go", "/usr/lib/go", "/usr/lib/go-*", "/usr/share/go-*"],
+        roots: &[
+            "/usr/local/go",
+            "/usr/lib/go",
+            "/usr/lib/go-*",
+            "/usr/share/go-*",
+        ],
         fix: "use a multi-stage build: `go build` in a `golang` stage, then \
               `COPY --from=build /out/app /app` into a small final stage",
     },
@@ -239,8 +244,7 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
         None => pattern == name,
         Some(star) => {
             let (head, tail) = (&pattern[..star], &pattern[star + 1..]);
-            name.starts_with(head)
-                && (head.len()..=name.len()).any(|cut| glob(tail, &name[cut..]))
+            name.starts_with(head) && (head.len()..=name.len()).any(|cut| glob(tail, &name[cut..]))
         }
     }
 }
@@ -254,8 +258,8 @@ fn root_matches(root: &str, components: &[&[u8]]) -> bool {
         .collect();
     if parts.first() == Some(&&b"~"[..]) {
         let rest = &parts[1..];
-        let as_root = components.first() == Some(&&b"root"[..])
-            && components_match(rest, &components[1..]);
+        let as_root =
+            components.first() == Some(&&b"root"[..]) && components_match(rest, &components[1..]);
         let as_home = components.len() > 2
             && components[0] == b"home"
             && components_match(rest, &components[2..]);
@@ -630,7 +634,11 @@ mod tests {
     fn deleted_later_counts_the_hidden_copies_once() {
         let h = run(&[
             &[Dir("bin")],
-            &[File("tmp/a", &[1; 10]), File("tmp/b", &[2; 5]), File("k", b"k")],
+            &[
+                File("tmp/a", &[1; 10]),
+                File("tmp/b", &[2; 5]),
+                File("k", b"k"),
+            ],
             &[Whiteout("tmp")],
         ]);
         let d = one(&h, HintKind::DeletedLater);
@@ -723,7 +731,10 @@ mod tests {
         let big = [9u8; 3000];
         let t = tree(&[
             &[Dir("bin")],
-            &[File("root/.cache/pip/a", &big), File("root/.cache/pip/b", &big)],
+            &[
+                File("root/.cache/pip/a", &big),
+                File("root/.cache/pip/b", &big),
+            ],
             &[Whiteout("root/.cache/pip/a")],
         ]);
         let h = hints(&t, &AnalysisOptions::default());

@@ -150,15 +150,15 @@ pub fn build_input(
         warnings: loaded.warnings.clone(),
         ..Default::default()
     };
+    let options = AnalysisOptions {
+        base_layers,
+        exclude,
+    };
+    // Hints are measured on the same tree and options, whichever score the rules judge.
+    input.hints = analysis::hints(tree, &options);
     match score {
         ScoreArg::Layerscope => {
-            let waste = analysis::analyze(
-                tree,
-                &AnalysisOptions {
-                    base_layers,
-                    exclude,
-                },
-            );
+            let waste = analysis::analyze(tree, &options);
             input.score_kind = ScoreKind::Layerscope;
             input.efficiency = waste.efficiency;
             input.wasted_bytes = waste.wasted_bytes;
