@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod dockerfile;
 pub mod error;
 pub mod escape;
 pub mod image;

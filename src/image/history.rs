@@ -339,7 +339,7 @@ const UNIX_SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"
 /// -c`, `/bin/sh -ec`, `cmd /S /C`, `powershell -Command`) and return the
 /// command it runs. Unix shells must be given by absolute path, as the
 /// builders write them: a bare `sh -c` is more likely what the user typed.
-fn strip_shell(s: &str) -> Option<&str> {
+pub(crate) fn strip_shell(s: &str) -> Option<&str> {
     #[derive(PartialEq)]
     enum Family {
         Unix,
