@@ -566,6 +566,145 @@ pub fn sort(hints: &mut [Hint]) {
     });
 }
 
+/// Dependency installers, and the files to copy before running them so that the install
+/// layer stays cached while only the sources change.
+const INSTALLERS: &[(&str, &str)] = &[
+    (
+        r"\bnpm\s+(ci|install|i)\b",
+        "package.json package-lock.json",
+    ),
+    (
+        r"\byarn(\s+install)?\s*($|&&|;|\|)",
+        "package.json yarn.lock",
+    ),
+    (r"\bpnpm\s+(install|i)\b", "package.json pnpm-lock.yaml"),
+    (r"\bpip3?\s+install\b", "requirements.txt"),
+    (
+        r"\b(poetry|pipenv|uv)\s+(install|sync)\b",
+        "pyproject.toml and its lock file",
+    ),
+    (r"\bgo\s+mod\s+download\b", "go.mod go.sum"),
+    (r"\bcargo\s+(fetch|build)\b", "Cargo.toml Cargo.lock"),
+    (r"\bmvn\b", "pom.xml"),
+    (r"\bgradle(w)?\b", "build.gradle settings.gradle"),
+    (r"\bbundle\s+install\b", "Gemfile Gemfile.lock"),
+    (r"\bcomposer\s+install\b", "composer.json composer.lock"),
+    (
+        r"\b(apt-get|apt|apk|dnf|yum|microdnf)\s+(-\S+\s+)*(install|add)\b",
+        "",
+    ),
+];
+
+/// Whether a COPY or ADD takes the whole build context (`COPY . .`, `ADD . /app`).
+fn copies_whole_context(step: &crate::dockerfile::Step) -> bool {
+    use crate::image::history::InstructionKind;
+    if !matches!(step.kind, InstructionKind::Copy | InstructionKind::Add)
+        || step.copy_from.is_some()
+    {
+        return false;
+    }
+    let words: Vec<&str> = step.arguments.split_whitespace().collect();
+    words.len() >= 2
+        && words[..words.len() - 1]
+            .iter()
+            .any(|w| matches!(*w, "." | "./" | "*" | "./*"))
+}
+
+/// Fill in the Dockerfile lines of every hint from the layers' mapping, and add the hints
+/// only a Dockerfile shows: a whole-context `COPY` before a dependency install in the same
+/// stage. Their bytes are the install layer's shipped bytes (`layer_bytes[layer]`), which
+/// every source change rebuilds and pushes again; 0 when the install is in an earlier stage
+/// (no layer of the image to measure).
+pub fn add_dockerfile(
+    hints: &mut Vec<Hint>,
+    dockerfile: &crate::dockerfile::Dockerfile,
+    mapping: &crate::dockerfile::Mapping,
+    layer_bytes: &[u64],
+) {
+    use crate::dockerfile::LayerOrigin;
+    use crate::image::history::InstructionKind;
+    let line_of = |layer: usize| mapping.layer_line(layer).map(|l| l.line);
+    for hint in hints.iter_mut() {
+        let mut lines: Vec<usize> = hint.layers.iter().filter_map(|&l| line_of(l)).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        hint.dockerfile_lines = lines;
+    }
+    let layer_of_step = |step: usize| {
+        mapping
+            .layers
+            .iter()
+            .position(|l| l.origin == LayerOrigin::Step { step })
+    };
+    let installers: Vec<(regex::Regex, &str)> = INSTALLERS
+        .iter()
+        .map(|(pattern, manifests)| {
+            (
+                regex::Regex::new(pattern).expect("valid pattern"),
+                *manifests,
+            )
+        })
+        .collect();
+    for stage in &dockerfile.stages {
+        let Some(copy_at) = stage
+            .steps
+            .iter()
+            .position(|&s| copies_whole_context(&dockerfile.steps[s]))
+        else {
+            continue;
+        };
+        let copy = stage.steps[copy_at];
+        for &run in &stage.steps[copy_at + 1..] {
+            let step = &dockerfile.steps[run];
+            if step.kind != InstructionKind::Run {
+                continue;
+            }
+            let command = std::iter::once(step.arguments.as_str())
+                .chain(step.heredocs.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let Some((_, manifests)) = installers.iter().find(|(re, _)| re.is_match(&command))
+            else {
+                continue;
+            };
+            let copy_layer = layer_of_step(copy);
+            let run_layer = layer_of_step(run);
+            let bytes = run_layer
+                .and_then(|l| layer_bytes.get(l).copied())
+                .unwrap_or(0);
+            let copy_step = &dockerfile.steps[copy];
+            let fix = if manifests.is_empty() {
+                format!(
+                    "move the package install (line {}) above `{}` (line {}): it does not \
+                     need the sources, and then stays cached when they change",
+                    step.line, copy_step.text, copy_step.line
+                )
+            } else {
+                format!(
+                    "copy only {manifests} first (`COPY {manifests} ./`), run the install, \
+                     and `{}` after it: a source change then reuses the cached install layer",
+                    copy_step.text
+                )
+            };
+            hints.push(Hint {
+                kind: HintKind::CacheBustingOrder,
+                bytes,
+                layers: copy_layer.into_iter().chain(run_layer).collect(),
+                paths: Vec::new(),
+                path_count: 0,
+                dockerfile_lines: vec![copy_step.line, step.line],
+                summary: format!(
+                    "line {} copies the whole build context before the install on line {}, \
+                         so every source change runs the install again",
+                    copy_step.line, step.line
+                ),
+                fix,
+            });
+        }
+    }
+    sort(hints);
+}
+
 /// Whether the version that hid `lower` keeps its type and content and changes only the
 /// mode or owner (a `chmod`/`chown` after the fact).
 fn only_metadata_changed(tree: &Tree, lower: EntryId, hider: &crate::tree::Version) -> bool {

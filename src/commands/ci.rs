@@ -50,7 +50,10 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         }
         (None, None) => None,
     };
-    let input = build_input(&loaded, args.score, base_layers, exclude);
+    let mut input = build_input(&loaded, args.score, base_layers, exclude);
+    if let Some(path) = &args.dockerfile {
+        add_dockerfile_hints(&mut input.hints, &loaded, path)?;
+    }
     let outcomes = evaluate(&config.rules, &input);
 
     let format = report_format(args.format);
@@ -89,6 +92,24 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         }
     }
     Ok(exit_code(&outcomes))
+}
+
+/// Give hints their Dockerfile lines and add the hints only the Dockerfile shows.
+pub fn add_dockerfile_hints(
+    hints: &mut Vec<analysis::Hint>,
+    loaded: &LoadedImage,
+    path: &std::path::Path,
+) -> Result<()> {
+    let dockerfile = crate::dockerfile::Dockerfile::read(path)
+        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let mapping = crate::dockerfile::map(
+        &dockerfile,
+        &loaded.image.config.history,
+        &loaded.image.history,
+    );
+    let layer_bytes: Vec<u64> = loaded.layers.iter().map(|l| l.content_bytes).collect();
+    analysis::hints::add_dockerfile(hints, &dockerfile, &mapping, &layer_bytes);
+    Ok(())
 }
 
 fn report_format(format: CiFormat) -> ReportFormat {
