@@ -29,16 +29,20 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
     }
 
     for hint in input.hints.iter().take(style.max_paths) {
+        let paths = if hint.paths.is_empty() {
+            String::new()
+        } else {
+            format!(" Paths: {}.", hint_paths(hint, 5))
+        };
         command(
             &mut out,
             "notice",
             &format!("layerscope hint {}", hint.kind.name()),
             &format!(
-                "{image}: {} [{}]: {}. Paths: {}. Fix: {}",
+                "{image}: {} [{}]: {}.{paths} Fix: {}",
                 hint_bytes_phrase(hint),
                 hint_place(hint),
                 escape_str(&hint.summary),
-                hint_paths(hint, 5),
                 escape_str(&hint.fix)
             ),
         );

@@ -110,14 +110,17 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             input.hints.len()
         );
         for hint in &input.hints[..shown] {
+            let mut what = md(&hint.summary);
+            if !hint.paths.is_empty() {
+                what.push_str("<br>");
+                what.push_str(&md(&hint_paths(hint, 5)));
+            }
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {}<br>{} | {} |",
+                "| {} | {} | {} | {what} | {} |",
                 md(&hint_bytes_phrase(hint)),
                 hint.kind.name(),
                 md(&hint_place(hint)),
-                md(&hint.summary),
-                md(&hint_paths(hint, 5)),
                 ours(&hint.fix)
             );
         }

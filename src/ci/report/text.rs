@@ -138,11 +138,10 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             escape_str(&hint.summary),
             hint.bytes
         );
-        let _ = writeln!(
-            out,
-            "    {}",
-            p(DIM, &format!("paths: {}", hint_paths(hint, 5)))
-        );
+        if !hint.paths.is_empty() {
+            let paths = format!("paths: {}", hint_paths(hint, 5));
+            let _ = writeln!(out, "    {}", p(DIM, &paths));
+        }
         let _ = writeln!(out, "    fix: {}", escape_str(&hint.fix));
     }
 
