@@ -14,6 +14,7 @@
 
 mod base;
 mod dive;
+pub mod explain;
 mod gosort;
 pub mod hints;
 mod waste;

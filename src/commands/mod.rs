@@ -2,6 +2,7 @@
 //! data to stdout. Progress and errors go to stderr.
 
 mod ci;
+pub mod explain;
 mod inspect;
 mod listing;
 mod progress;
@@ -45,10 +46,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
             listing::changes(&loaded, args, &mut out).map_err(stdout_error)?
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
+        Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci); see --help"
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, explain); see --help"
                         .into(),
                 ));
             };
