@@ -287,7 +287,7 @@ mod tests {
         assert!(!md.contains('\x1b'), "{md}");
         assert_eq!(
             md,
-            "## ``/x\\x1b[31m<script>` ``\n\n- Added `/a\\x0a# not a heading`\n"
+            "## `` /x\\x1b[31m<script>` ``\n\n- Added `/a\\x0a# not a heading`\n"
         );
         let text = render_text(&blocks);
         assert!(
