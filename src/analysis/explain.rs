@@ -68,6 +68,8 @@ pub struct Context<'a> {
     /// Instructions after the last layer that made none (CMD, ENTRYPOINT, …).
     pub trailing_metadata: Vec<String>,
     pub multi_stage: Option<MultiStage>,
+    /// The base image as the Dockerfile names it (`FROM <image>`), when known.
+    pub base_image: Option<String>,
 }
 
 /// How many paths a layer's explanation lists per kind of change.
@@ -242,7 +244,14 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
             format!(" (Dockerfile lines {line}-{end})")
         }));
     } else if facts.base {
-        heading.push(text(" (base image)"));
+        match &ctx.base_image {
+            Some(base) => {
+                heading.push(text(" (base image: "));
+                heading.push(code(format!("FROM {base}")));
+                heading.push(text(")"));
+            }
+            None => heading.push(text(" (base image)")),
+        }
     }
     out.push(Block::Heading(2, heading));
     if !facts.metadata.is_empty() {

@@ -125,6 +125,7 @@ pub fn explain_loaded(
         layers,
         trailing_metadata: metadata_of(&image.history.trailing),
         multi_stage,
+        base_image: mapping.as_ref().map(|m| m.base_image.clone()),
     };
     explain::explain_image(&ctx)
 }
