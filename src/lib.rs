@@ -15,6 +15,8 @@
 //!   (decompress, parse, hash, verify).
 //! - [`tree`]: the merged, layer-aware filesystem and its views.
 //! - [`load`]: runs the above, one layer per core.
+//! - [`analysis`]: wasted space and its two scores, hints with measured savings, and the
+//!   plain-words explanations (`analysis::explain`) that `explain` and the explorer render.
 //! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.

@@ -704,10 +704,8 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
         let layer = version.layer as usize;
         let mut item = Vec::new();
         let mut who = ctx.layer_ref(layer);
-        if let Some(first) = who.first_mut() {
-            if let Span::Text(t) = first {
-                *t = capitalise(t);
-            }
+        if let Some(Span::Text(first)) = who.first_mut() {
+            *first = capitalise(first);
         }
         item.extend(who);
         match version.change {
@@ -725,8 +723,11 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
                 item.push(text(format!(" {verb}")));
                 match kind {
                     EntryKind::Hardlink => {
+                        // Hardlink targets are stored normalised, without the leading `/`.
+                        let mut target = b"/".to_vec();
+                        target.extend_from_slice(tree.version_link(version));
                         item.push(text(" as a hardlink to "));
-                        item.push(Span::Path(tree.version_link(version).to_vec()));
+                        item.push(Span::Path(target));
                         item.push(text(
                             ": another name for the same file, which ships no bytes of its own",
                         ));
@@ -790,4 +791,149 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
         ]));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{tree, E::*};
+    use super::*;
+    use crate::analysis::{analyze, hints, AnalysisOptions};
+
+    /// Blocks as plain text, one line per block or list item.
+    fn flat(blocks: &[Block]) -> String {
+        let spans = |spans: &[Span]| {
+            spans
+                .iter()
+                .map(|s| match s {
+                    Span::Text(t) => t.clone(),
+                    Span::Code(c) => format!("`{c}`"),
+                    Span::Path(p) => String::from_utf8_lossy(p).into_owned(),
+                    Span::Bytes(b) => format!("{b}B"),
+                })
+                .collect::<String>()
+        };
+        let mut out = String::new();
+        for block in blocks {
+            match block {
+                Block::Heading(_, s) | Block::Paragraph(s) => {
+                    out.push_str(&spans(s));
+                    out.push('\n');
+                }
+                Block::List(items) => {
+                    for item in items {
+                        out.push_str("- ");
+                        out.push_str(&spans(item));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn with_context(layers: &[&[crate::analysis::testutil::E]], check: impl Fn(&Context)) {
+        let t = tree(layers);
+        let options = AnalysisOptions::default();
+        let waste = analyze(&t, &options);
+        let hints = hints(&t, &options);
+        let ctx = Context {
+            name: "test".into(),
+            tree: &t,
+            waste: &waste,
+            hints: &hints,
+            layers: (0..t.layer_count())
+                .map(|i| LayerFacts {
+                    instruction: format!("RUN step {i}"),
+                    base: i == 0,
+                    ..Default::default()
+                })
+                .collect(),
+            trailing_metadata: vec!["CMD [\"sh\"]".into()],
+            multi_stage: None,
+            base_image: None,
+        };
+        check(&ctx);
+    }
+
+    #[test]
+    fn opaque_markers_say_what_they_hide() {
+        with_context(
+            &[
+                &[Dir("d"), File("d/x", &[1; 10]), File("d/y", &[1; 5])],
+                &[Dir("d"), Opaque("d"), File("d/z", &[1; 3])],
+            ],
+            |ctx| {
+                let text = flat(&explain_layer(ctx, 1));
+                assert!(
+                    text.contains(
+                        "- /d/.wh..wh..opq is an opaque marker: everything the layers below put \
+                         in /d is hidden (2 paths), and only this layer's entries show there. \
+                         The 15B it hides stay in layer 0: deleting only hides them."
+                    ),
+                    "{text}"
+                );
+                assert!(
+                    text.contains("It hides 15B that was shipped before"),
+                    "{text}"
+                );
+            },
+        );
+    }
+
+    #[test]
+    fn a_directory_whiteout_counts_what_is_below() {
+        with_context(
+            &[
+                &[Dir("bin")],
+                &[Dir("tmp"), File("tmp/a", &[1; 7]), File("tmp/b", &[1; 4])],
+                &[Whiteout("tmp")],
+            ],
+            |ctx| {
+                let text = flat(&explain_layer(ctx, 2));
+                assert!(
+                    text.contains(
+                        "- /.wh.tmp is a whiteout: it deletes /tmp and the 2 paths below it. \
+                         The 11B it hides stay in layer 1"
+                    ),
+                    "{text}"
+                );
+                assert!(text.contains("Hint (deleted-later)"), "{text}");
+                let whole = flat(&explain_image(ctx));
+                assert!(whole.contains("`CMD [\"sh\"]` changed only the image's configuration"));
+                assert!(
+                    whole.contains("Together the image-size fixes save 11B"),
+                    "{whole}"
+                );
+            },
+        );
+    }
+
+    #[test]
+    fn a_path_story_names_every_layer_and_the_hardlink() {
+        with_context(
+            &[
+                &[Dir("bin")],
+                &[File("a", &[1; 9]), Link("b", "a")],
+                &[Whiteout("a")],
+            ],
+            |ctx| {
+                let a = (1..ctx.tree.node_count() as NodeId)
+                    .find(|&n| ctx.tree.name(n) == b"a")
+                    .unwrap();
+                let text = flat(&explain_path(ctx, a));
+                assert!(
+                    text.contains("- Layer 1 (`RUN step 1`) wrote it (9B). Layer 2 hid this copy"),
+                    "{text}"
+                );
+                assert!(text.contains("- Layer 2 (`RUN step 2`) deleted it with a whiteout."));
+                // /b still reaches the content: nothing is wasted.
+                assert!(!text.contains("It wastes"), "{text}");
+                let b = (1..ctx.tree.node_count() as NodeId)
+                    .find(|&n| ctx.tree.name(n) == b"b")
+                    .unwrap();
+                let text = flat(&explain_path(ctx, b));
+                assert!(text.contains("as a hardlink to /a"), "{text}");
+            },
+        );
+    }
 }
