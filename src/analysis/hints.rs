@@ -187,7 +187,7 @@ const VCS: &[Place] = &[Place {
 
 const TOOLCHAINS: &[Place] = &[
     Place {
-        label: "a C/C++ compiler and its headers",
+        label: "C/C++ compilers, headers and static libraries (-dev packages)",
         roots: &[
             "/usr/lib/gcc",
             "/usr/libexec/gcc",
@@ -201,6 +201,15 @@ const TOOLCHAINS: &[Place] = &[
             "/usr/bin/*-linux-gnu-gcc*",
             "/usr/bin/*-linux-gnu-g++*",
             "/usr/bin/*-linux-gnu-cpp*",
+            // What -dev packages add beside headers: static libraries and pkg-config files.
+            "/usr/lib/*.a",
+            "/usr/lib/*/*.a",
+            "/usr/local/lib/*.a",
+            "/lib/*/*.a",
+            "/usr/lib/pkgconfig",
+            "/usr/lib/*/pkgconfig",
+            "/usr/local/lib/pkgconfig",
+            "/usr/share/pkgconfig",
         ],
         fix: "compile in a build stage (`FROM … AS build`) and `COPY --from=build` only the \
               result into a final stage that has no compiler; `-dev` packages belong in the \
@@ -808,6 +817,8 @@ mod tests {
                 File("home/ann/.npm/_cacache/y", &[1; 20]),
                 File("usr/include/stdio.h", &[2; 9]),
                 File("usr/bin/gcc-12", &[3; 11]),
+                File("usr/lib/x86_64-linux-gnu/libz.a", &[3; 5]),
+                File("usr/lib/x86_64-linux-gnu/libz.so.1", &[3; 50]),
                 File("app/.git/objects/ab", &[4; 6]),
                 File("app/src/.main.rs.swp", &[4; 2]),
                 File("app/gitignore", &[5; 3]),
@@ -826,7 +837,7 @@ mod tests {
             ]
         );
         let t = one(&h, HintKind::BuildToolchain);
-        assert_eq!(t.bytes, 20);
+        assert_eq!(t.bytes, 25);
         let v = one(&h, HintKind::VcsDirectory);
         assert_eq!(
             (v.bytes, paths(v)),
