@@ -450,3 +450,23 @@ fn explain_shows_opaque_markers_and_runs_on_every_fixture() {
         assert!(seen_opaque);
     }
 }
+
+#[test]
+fn a_missing_or_broken_dockerfile_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("Dockerfile");
+    std::fs::write(&broken, "RUN echo no FROM here\n").unwrap();
+    for dockerfile in [dir.path().join("absent"), broken] {
+        let out = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+            .args(["explain", "-q", "--dockerfile"])
+            .arg(&dockerfile)
+            .arg(fixture("hints-clean.tar"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("Dockerfile"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}

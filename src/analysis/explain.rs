@@ -304,11 +304,10 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
             deleted.len()
         ))]));
     }
+    // Biggest first; ties in node order (parents before children), without building
+    // a path per comparison.
     let biggest = |list: &mut Vec<(u64, NodeId)>| {
-        list.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| tree.path(a.1).cmp(&tree.path(b.1)))
-        });
+        list.sort_unstable_by_key(|&(size, node)| (std::cmp::Reverse(size), node));
     };
     for (label, list) in [
         ("Added", &mut added),

@@ -11,7 +11,7 @@ use super::waste::{reachable_content, shipped};
 use super::{excluded_nodes, AnalysisOptions};
 use crate::layer::EntryKind;
 use crate::tree::{Change, EntryId, NodeId, Tree, NONE, ROOT};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// What a hint is about. The serialised names are stable (they are in the CI JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -324,29 +324,41 @@ fn classify(tree: &Tree, places: &[Place], by_name: bool) -> Vec<u8> {
     class
 }
 
-/// Files counted by one hint while it is being built.
+/// Files counted by one hint while it is being built. Only the first [`MAX_PATHS`] paths
+/// (bytewise) are kept, so a cache of a million files costs a million node ids, not paths.
 #[derive(Default)]
 struct Tally {
     bytes: u64,
     layers: BTreeSet<usize>,
+    nodes: HashSet<NodeId>,
     paths: BTreeSet<Vec<u8>>,
 }
 
 impl Tally {
-    fn add(&mut self, bytes: u64, layer: usize, path: Vec<u8>) {
+    fn add(&mut self, tree: &Tree, bytes: u64, layer: usize, node: NodeId) {
         self.bytes = self.bytes.saturating_add(bytes);
         self.layers.insert(layer);
-        self.paths.insert(path);
+        if self.nodes.insert(node) {
+            self.keep_path(tree.path(node));
+        }
+    }
+
+    fn keep_path(&mut self, path: Vec<u8>) {
+        if self.paths.len() < MAX_PATHS {
+            self.paths.insert(path);
+        } else if self.paths.last().is_some_and(|last| path < *last) {
+            self.paths.insert(path);
+            self.paths.pop_last();
+        }
     }
 
     fn into_hint(self, kind: HintKind, summary: String, fix: String) -> Hint {
-        let path_count = self.paths.len();
         Hint {
             kind,
             bytes: self.bytes,
             layers: self.layers.into_iter().collect(),
-            paths: self.paths.into_iter().take(MAX_PATHS).collect(),
-            path_count,
+            paths: self.paths.into_iter().collect(),
+            path_count: self.nodes.len(),
             dockerfile_lines: Vec::new(),
             summary,
             fix,
@@ -391,21 +403,19 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
             let Some(hider) = versions.get(i + 1) else {
                 continue;
             };
-            let (kind, path) = if hider.change.is_removal() {
-                (
-                    HintKind::DeletedLater,
-                    tree.path(tree.entry(hider.entry).node),
-                )
+            // A removal is named by its cause (the deleted directory, not every file in it).
+            let (kind, named) = if hider.change.is_removal() {
+                (HintKind::DeletedLater, tree.entry(hider.entry).node)
             } else if only_metadata_changed(tree, version.entry, hider) {
-                (HintKind::ChmodCopy, tree.path(node))
+                (HintKind::ChmodCopy, node)
             } else {
-                (HintKind::OverwrittenLater, tree.path(node))
+                (HintKind::OverwrittenLater, node)
             };
             claimed[version.entry as usize] = true;
             hidden
                 .entry((kind, layer, hider.layer as usize))
                 .or_default()
-                .add(bytes, hider.layer as usize, path);
+                .add(tree, bytes, hider.layer as usize, named);
         }
     }
     for ((kind, shipped_by, hidden_by), mut tally) in hidden {
@@ -466,9 +476,10 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
             }
             claimed[id] = true;
             tallies[place as usize - 1].add(
+                tree,
                 entry.meta.size,
                 entry.layer as usize,
-                tree.path(entry.node),
+                entry.node,
             );
         }
         for (place, tally) in places.iter().zip(tallies) {
@@ -516,7 +527,7 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
         let mut tally = Tally::default();
         for &id in &ids {
             let entry = tree.entry(id);
-            tally.add(0, entry.layer as usize, tree.path(entry.node));
+            tally.add(tree, 0, entry.layer as usize, entry.node);
         }
         tally.bytes = size.saturating_mul(removable);
         duplicates.push((size, tally));
@@ -532,11 +543,14 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
         if i >= MAX_DUPLICATE_GROUPS {
             rest.bytes = rest.bytes.saturating_add(tally.bytes);
             rest.layers.extend(tally.layers);
-            rest.paths.extend(tally.paths);
+            rest.nodes.extend(tally.nodes);
+            for path in tally.paths {
+                rest.keep_path(path);
+            }
             rest_groups += 1;
             continue;
         }
-        let copies = tally.paths.len();
+        let copies = tally.nodes.len();
         let summary = format!(
             "the same {size}-byte content is shipped {copies} times, by {}",
             layer_list(&tally.layers)
@@ -891,6 +905,23 @@ mod tests {
         let waste = super::super::analyze(&t, &AnalysisOptions::default());
         assert_eq!(image_bytes_saved(&h), 6000, "{h:#?}");
         assert!(image_bytes_saved(&h) <= waste.total_bytes);
+    }
+
+    #[test]
+    fn paths_are_capped_but_counted() {
+        let names: Vec<String> = (0..30).map(|i| format!("root/.npm/f{i:02}")).collect();
+        let mut layer = vec![];
+        for name in &names {
+            layer.push(File(name, &[1; 3]));
+        }
+        let h = run(&[&[Dir("bin")], &layer]);
+        let npm = one(&h, HintKind::PackageCache);
+        assert_eq!(
+            (npm.bytes, npm.path_count, npm.paths.len()),
+            (90, 30, MAX_PATHS)
+        );
+        assert_eq!(npm.paths[0], b"/root/.npm/f00");
+        assert_eq!(npm.paths[MAX_PATHS - 1], b"/root/.npm/f19");
     }
 
     #[test]

@@ -100,8 +100,7 @@ pub fn add_dockerfile_hints(
     loaded: &LoadedImage,
     path: &std::path::Path,
 ) -> Result<()> {
-    let dockerfile = crate::dockerfile::Dockerfile::read(path)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let dockerfile = super::read_dockerfile(path)?;
     let mapping = crate::dockerfile::map(
         &dockerfile,
         &loaded.image.config.history,

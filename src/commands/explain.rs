@@ -12,10 +12,7 @@ use std::io::Write;
 
 pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
     let dockerfile = match &args.dockerfile {
-        Some(path) => Some(
-            Dockerfile::read(path)
-                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?,
-        ),
+        Some(path) => Some(super::read_dockerfile(path)?),
         None => None,
     };
     let loaded = super::load_image(&args.image, global)?;

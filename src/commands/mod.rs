@@ -94,6 +94,15 @@ fn report_error(error: &Error, verbose: bool) {
     }
 }
 
+/// Read and parse a Dockerfile named on the command line; errors name the file once.
+pub(crate) fn read_dockerfile(path: &std::path::Path) -> Result<crate::dockerfile::Dockerfile> {
+    crate::dockerfile::Dockerfile::read(path).map_err(|e| match e {
+        // Already names the file.
+        crate::dockerfile::DockerfileError::Read { .. } => Error::Config(format!("Dockerfile {e}")),
+        other => Error::Config(format!("Dockerfile {}: {other}", path.display())),
+    })
+}
+
 /// Load an image with the global options, showing progress on a terminal.
 pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
     let options = LoadOptions {
