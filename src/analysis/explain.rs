@@ -323,7 +323,16 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
             .take(LISTED_PATHS)
             .map(|&(size, node)| {
                 let mut item = vec![text(format!("{label} ")), Span::Path(tree.path(node))];
-                if size > 0 {
+                let link = tree.live_at(node, layer).filter(|v| {
+                    v.entry != NONE && tree.entry(v.entry).meta.kind == EntryKind::Hardlink
+                });
+                if let Some(v) = link.filter(|_| label != "Deleted") {
+                    let mut target = b"/".to_vec();
+                    target.extend_from_slice(tree.version_link(v));
+                    item.push(text(", a hardlink to "));
+                    item.push(Span::Path(target));
+                    item.push(text(" (no bytes of its own)"));
+                } else if size > 0 {
                     item.push(text(" ("));
                     item.push(Span::Bytes(size));
                     item.push(text(")"));
@@ -341,6 +350,27 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
             ))]);
         }
         out.push(Block::List(items));
+    }
+
+    let hardlinks = tree
+        .layer_entries(layer)
+        .iter()
+        .filter(|e| e.meta.kind == EntryKind::Hardlink)
+        .count();
+    if hardlinks > 0 {
+        let sentence = if hardlinks == 1 {
+            "1 of its entries is a hardlink: another name for a file's content, stored once, \
+             so it ships no bytes of its own."
+                .to_string()
+        } else {
+            format!(
+                "{hardlinks} of its entries are hardlinks: other names for a file's content, \
+                 stored once, so they ship no bytes of their own."
+            )
+        };
+        out.push(Block::Paragraph(vec![text(format!(
+            "{sentence} Deleting one name leaves the content reachable through the others."
+        ))]));
     }
 
     out.extend(explain_markers(ctx, layer));
@@ -932,6 +962,11 @@ mod tests {
                     .unwrap();
                 let text = flat(&explain_path(ctx, b));
                 assert!(text.contains("as a hardlink to /a"), "{text}");
+                let text = flat(&explain_layer(ctx, 1));
+                assert!(
+                    text.contains("1 of its entries is a hardlink: another name"),
+                    "{text}"
+                );
             },
         );
     }
