@@ -59,14 +59,16 @@ pub fn explain_loaded(
     let layers = (0..loaded.tree.layer_count())
         .map(|i| {
             let paired = image.history.layers.get(i);
+            let line = mapping.as_ref().and_then(|m| m.layer_line(i));
             LayerFacts {
-                instruction: paired.map_or_else(String::new, |h| h.instruction.display()),
+                // The Dockerfile's own words when known: builders rewrite some (buildah's
+                // `COPY dir:<digest> in /app` for `COPY . /app`).
+                instruction: line.map(|l| l.instruction.clone()).unwrap_or_else(|| {
+                    paired.map_or_else(String::new, |h| h.instruction.display())
+                }),
                 metadata: paired.map_or_else(Vec::new, |h| metadata_of(&h.entries)),
                 compressed_bytes: loaded.layers.get(i).map(|l| l.compressed_bytes),
-                dockerfile_lines: mapping
-                    .as_ref()
-                    .and_then(|m| m.layer_line(i))
-                    .map(|l| (l.line, l.end_line)),
+                dockerfile_lines: line.map(|l| (l.line, l.end_line)),
                 base: i < waste.base_layers,
             }
         })
