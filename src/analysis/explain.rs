@@ -139,10 +139,21 @@ pub fn explain_image(ctx: &Context) -> Vec<Block> {
             plural(layers, "read-only layer", "read-only layers")
         )),
         Span::Bytes(waste.total_bytes),
-        text(" of file content; "),
-        Span::Bytes(waste.wasted_bytes),
-        text(" of it is hidden by later layers: downloaded and stored, but never seen."),
     ]));
+    if let Some(Block::Paragraph(intro)) = out.last_mut() {
+        if waste.wasted_bytes == 0 {
+            intro.push(text(
+                " of file content, and no byte of it is hidden by a later layer: everything \
+                 shipped is visible.",
+            ));
+        } else {
+            intro.push(text(" of file content; "));
+            intro.push(Span::Bytes(waste.wasted_bytes));
+            intro.push(text(
+                " of it is hidden by later layers: downloaded and stored, but never seen.",
+            ));
+        }
+    }
     if waste.base_layers > 0 && waste.base_layers < layers {
         out.push(Block::Paragraph(vec![text(format!(
             "{} from the base image. Images built on the same base share those layers: they \
