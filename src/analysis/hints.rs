@@ -616,6 +616,11 @@ const INSTALLERS: &[(&str, &str)] = &[
         r"\b(apt-get|apt|apk|dnf|yum|microdnf)\s+(-\S+\s+)*(install|add)\b",
         "",
     ),
+    // A project's own install script (`sh install-deps.sh`, `./scripts/install_deps.sh`).
+    (
+        r"\binstall[-_.\w]*\.sh\b",
+        "the install script and the files it reads",
+    ),
 ];
 
 /// Whether a COPY or ADD takes the whole build context (`COPY . .`, `ADD . /app`).
@@ -703,9 +708,14 @@ pub fn add_dockerfile(
                     step.line, copy_step.text, copy_step.line
                 )
             } else {
+                let copy_first = if manifests.starts_with("the ") {
+                    format!("copy only {manifests} first")
+                } else {
+                    format!("copy only {manifests} first (`COPY {manifests} ./`)")
+                };
                 format!(
-                    "copy only {manifests} first (`COPY {manifests} ./`), run the install, \
-                     and `{}` after it: a source change then reuses the cached install layer",
+                    "{copy_first}, run the install, and `{}` after it: a source change then \
+                     reuses the cached install layer",
                     copy_step.text
                 )
             };
