@@ -41,6 +41,8 @@ Examples:
   layerscope secrets image.tar              keys and tokens in any layer, deleted ones too
   layerscope ci image.tar --dockerfile Dockerfile   the same, with each layer's Dockerfile line
   layerscope demo                           explore the built-in demo images
+  layerscope explain image.tar --dockerfile Dockerfile --format markdown
+                                            the layers in plain words, with advice
   docker save app | layerscope inspect -    read from stdin
 
 Exit codes: 0 success, 1 a CI rule failed, 2 bad input or usage, 130 interrupted.";
@@ -125,6 +127,12 @@ pub enum Command {
     /// multi-stage hello-world, the five-layer example, a wasteful Dockerfile and its fixed
     /// twin). Their sources are in the repository's demo/ directory.
     Demo(DemoArgs),
+    /// Explain the image layer by layer in plain words: what each layer adds, changes and
+    /// deletes, its whiteouts and what they hide, what it costs, and what to change (hints
+    /// with the bytes they save).
+    ///
+    /// Made for class notes and code review: `--format markdown` renders on GitHub.
+    Explain(ExplainArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -302,4 +310,29 @@ pub struct ChangesArgs {
     /// The layer whose changes to list (0-based).
     #[arg(long, value_name = "N")]
     pub layer: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ExplainFormat {
+    /// Plain text for a terminal.
+    #[default]
+    Text,
+    /// GitHub-flavoured Markdown, for class notes, a wiki or a code review.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Image file, OCI layout directory, or - for stdin.
+    pub image: String,
+    /// The Dockerfile the image was built from: layers get their line numbers, the
+    /// multi-stage build is explained, and the build-order hint can apply.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
+    /// How many bottom layers form the base image (hints leave them alone). Default: the
+    /// Dockerfile's base when --dockerfile is given, else 1.
+    #[arg(long, value_name = "N")]
+    pub base_layers: Option<usize>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ExplainFormat,
 }

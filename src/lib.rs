@@ -20,6 +20,8 @@
 //! - [`dockerfile`]: a Dockerfile parsed and mapped onto the history and layers (beside the
 //!   flow: the views take it with `--dockerfile`).
 //! - [`demo`]: the demo images, compiled in.
+//! - [`analysis`]: wasted space and its two scores, hints with measured savings, and the
+//!   plain-words explanations (`analysis::explain`) that `explain` and the explorer render.
 //! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.

@@ -7,15 +7,21 @@
 //! - [`dive_score`] reproduces dive 0.13.1's efficiency score, wasted bytes, user wasted
 //!   percent and inefficient-file list, quirks included, for `--score dive`.
 //!
+//! - [`hints`] turns the same tree into advice, each hint with the bytes its fix saves
+//!   (`docs/hints.md`); hints never change either score.
+//!
 //! Both are plain data; rendering and CI rules live elsewhere. `docs/scores.md` compares them.
 
 pub mod compare;
 mod dive;
+pub mod explain;
 mod gosort;
+pub mod hints;
 pub mod secrets;
 mod waste;
 
 pub use dive::{dive_score, DiveAbort, DiveFile, DiveScore};
+pub use hints::{hints, Hint, HintKind};
 pub use waste::{analyze, Action, LayerWaste, PathVersion, Waste, WastedPath};
 
 use crate::tree::{NodeId, Tree, ROOT};

@@ -122,22 +122,7 @@ pub fn analyze(tree: &Tree, options: &AnalysisOptions) -> Waste {
     let excluded = options.exclude.map(|f| excluded_nodes(tree, f));
     let is_excluded = |node: NodeId| excluded.as_ref().is_some_and(|e| e[node as usize]);
 
-    // Content that the final filesystem reaches: each visible file's own entry, and the
-    // target entry of each visible hardlink (remembering one hardlink path to show).
-    let mut reachable = vec![false; tree.entries().len()];
-    let mut kept_via: HashMap<EntryId, NodeId> = HashMap::new();
-    for node in 1..tree.node_count() as NodeId {
-        let Some(last) = tree.versions(node).last() else {
-            continue;
-        };
-        if last.change.is_removal() || last.content == NONE {
-            continue;
-        }
-        reachable[last.content as usize] = true;
-        if last.entry != last.content {
-            kept_via.entry(last.content).or_insert(node);
-        }
-    }
+    let (reachable, kept_via) = reachable_content(tree);
 
     let mut per_layer: Vec<LayerWaste> = (0..layers)
         .map(|layer| LayerWaste {
@@ -211,8 +196,28 @@ pub fn analyze(tree: &Tree, options: &AnalysisOptions) -> Waste {
     }
 }
 
+/// Content that the final filesystem reaches, by entry id: each visible file's own entry,
+/// and the target entry of each visible hardlink (with one hardlink path to show for it).
+pub(crate) fn reachable_content(tree: &Tree) -> (Vec<bool>, HashMap<EntryId, NodeId>) {
+    let mut reachable = vec![false; tree.entries().len()];
+    let mut kept_via: HashMap<EntryId, NodeId> = HashMap::new();
+    for node in 1..tree.node_count() as NodeId {
+        let Some(last) = tree.versions(node).last() else {
+            continue;
+        };
+        if last.change.is_removal() || last.content == NONE {
+            continue;
+        }
+        reachable[last.content as usize] = true;
+        if last.entry != last.content {
+            kept_via.entry(last.content).or_insert(node);
+        }
+    }
+    (reachable, kept_via)
+}
+
 /// Content bytes a version's own entry ships: regular files only (a hardlink ships none).
-fn shipped(tree: &Tree, version: &Version) -> u64 {
+pub(crate) fn shipped(tree: &Tree, version: &Version) -> u64 {
     if version.change.is_removal() || version.entry == NONE {
         return 0;
     }

@@ -70,6 +70,9 @@ pub struct CiInput {
     pub layers: Vec<LayerSummary>,
     /// Paths present in more than one layer; reporters sort by wasted bytes.
     pub inefficient: Vec<WastedPath>,
+    /// Advice with measured savings, most bytes first ([`crate::analysis::hints`]). They
+    /// never change a rule's outcome.
+    pub hints: Vec<crate::analysis::Hint>,
     /// Analysis warnings (unreadable entries, missing history, ...), shown in reports.
     pub warnings: Vec<String>,
     /// The Dockerfile given with `--dockerfile`, and how it mapped.
@@ -215,6 +218,16 @@ pub(crate) mod testutil {
                         size_bytes: 0,
                     },
                 ],
+            }],
+            hints: vec![crate::analysis::Hint {
+                kind: crate::analysis::HintKind::DeletedLater,
+                bytes: 1_000_000,
+                layers: vec![1, 2],
+                paths: vec![b"/opt/big.bin".to_vec()],
+                path_count: 1,
+                dockerfile_lines: vec![4, 5],
+                summary: "layer 1 adds files that layer 2 deletes".into(),
+                fix: "delete them in the same RUN that creates them".into(),
             }],
             warnings: vec![],
             dockerfile: None,

@@ -44,13 +44,16 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
     let base_layers = args
         .base_layers
         .or(dockerfile.as_ref().map(|d| d.mapping.base_layers));
-    let input = build_input(
+    let mut input = build_input(
         &loaded,
         args.score,
         base_layers,
         exclude,
         dockerfile.as_ref(),
     )?;
+    if let Some(path) = &args.dockerfile {
+        add_dockerfile_hints(&mut input.hints, &loaded, path)?;
+    }
     let outcomes = evaluate(&config.rules, &input);
 
     let format = report_format(args.format);
@@ -89,6 +92,23 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         }
     }
     Ok(exit_code(&outcomes))
+}
+
+/// Give hints their Dockerfile lines and add the hints only the Dockerfile shows.
+pub fn add_dockerfile_hints(
+    hints: &mut Vec<analysis::Hint>,
+    loaded: &LoadedImage,
+    path: &std::path::Path,
+) -> Result<()> {
+    let dockerfile = super::read_dockerfile(path)?;
+    let mapping = crate::dockerfile::map(
+        &dockerfile,
+        &loaded.image.config.history,
+        &loaded.image.history,
+    );
+    let layer_bytes: Vec<u64> = loaded.layers.iter().map(|l| l.content_bytes).collect();
+    analysis::hints::add_dockerfile(hints, &dockerfile, &mapping, &layer_bytes);
+    Ok(())
 }
 
 fn report_format(format: CiFormat) -> ReportFormat {
@@ -171,15 +191,15 @@ pub fn build_input(
         }),
         ..Default::default()
     };
+    let options = AnalysisOptions {
+        base_layers,
+        exclude,
+    };
+    // Hints are measured on the same tree and options, whichever score the rules judge.
+    input.hints = analysis::hints(tree, &options);
     match score {
         ScoreArg::Layerscope => {
-            let waste = analysis::analyze(
-                tree,
-                &AnalysisOptions {
-                    base_layers,
-                    exclude,
-                },
-            );
+            let waste = analysis::analyze(tree, &options);
             input.score_kind = ScoreKind::Layerscope;
             input.efficiency = waste.efficiency;
             input.wasted_bytes = waste.wasted_bytes;

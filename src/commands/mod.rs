@@ -3,6 +3,7 @@
 
 mod ci;
 mod diff;
+pub mod explain;
 mod inspect;
 mod listing;
 mod progress;
@@ -78,10 +79,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 return open_demo(image, &cli);
             }
         }
+        Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, demo); see --help"
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, explain, demo); see --help"
                         .into(),
                 ));
             };
@@ -201,6 +203,15 @@ pub(crate) fn line_range(line: usize, end_line: usize) -> String {
     } else {
         format!("line {line}")
     }
+}
+
+/// Read and parse a Dockerfile named on the command line; errors name the file once.
+pub(crate) fn read_dockerfile(path: &std::path::Path) -> Result<crate::dockerfile::Dockerfile> {
+    crate::dockerfile::Dockerfile::read(path).map_err(|e| match e {
+        // Already names the file.
+        crate::dockerfile::DockerfileError::Read { .. } => Error::Config(format!("Dockerfile {e}")),
+        other => Error::Config(format!("Dockerfile {}: {other}", path.display())),
+    })
 }
 
 /// Load an image with the global options, showing progress on a terminal.

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{sorted_paths, TextStyle};
+use super::{hint_bytes_phrase, hint_paths, hint_place, sorted_paths, TextStyle};
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
@@ -38,6 +38,26 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
                 escape_data(&format!("{image}: no history entry matches this line"))
             );
         }
+    }
+
+    for hint in input.hints.iter().take(style.max_paths) {
+        let paths = if hint.paths.is_empty() {
+            String::new()
+        } else {
+            format!(" Paths: {}.", hint_paths(hint, 5))
+        };
+        command(
+            &mut out,
+            "notice",
+            &format!("layerscope hint {}", hint.kind.name()),
+            &format!(
+                "{image}: {} [{}]: {}.{paths} Fix: {}",
+                hint_bytes_phrase(hint),
+                hint_place(hint),
+                escape_str(&hint.summary),
+                escape_str(&hint.fix)
+            ),
+        );
     }
 
     let t = Tally::of(outcomes);
@@ -128,27 +148,35 @@ mod tests {
             &TextStyle::default(),
         );
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines.len(), 3, "{out}");
+        assert_eq!(
+            lines[1],
+            "::notice title=layerscope hint deleted-later::example:latest: saves 1.0 MB \
+             [layers 1, 2; Dockerfile lines 4, 5]: layer 1 adds files that layer 2 deletes. \
+             Paths: /opt/big.bin. Fix: delete them in the same RUN that creates them"
+        );
         assert_eq!(
             lines[0],
             "::error title=layerscope lowest-efficiency::example:latest: image efficiency 0.5 \
              is below the threshold 0.9"
         );
-        assert!(lines[1].starts_with(
+        assert!(lines[2].starts_with(
             "::notice title=layerscope::example:latest: FAIL - efficiency 50.00%25, wasted 1.0 MB"
         ));
-        assert!(lines[1].contains("%0ATop wasted paths:%0A  1.0 MB (2 versions) /opt/big.bin"));
+        assert!(lines[2].contains("%0ATop wasted paths:%0A  1.0 MB (2 versions) /opt/big.bin"));
     }
 
     #[test]
     fn hostile_path_cannot_inject_a_command() {
         let mut input = sample_input();
         input.inefficient[0].path = "/x\n::error::pwned\r%0A".into();
+        input.hints[0].paths[0] = b"/y\n::error::pwned".to_vec();
         input.warnings.push("bad\nentry".into());
         let out = render(&input, &[], &TextStyle::default());
         for line in out.lines() {
             assert!(
                 line.starts_with("::notice title=layerscope::")
+                    || line.starts_with("::notice title=layerscope hint deleted-later::")
                     || line.starts_with("::warning title=layerscope::"),
                 "{line}"
             );

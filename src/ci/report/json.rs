@@ -1,5 +1,5 @@
-//! Machine-readable report, schema `layerscope.ci/v1` (documented in
-//! `docs/ci-json-schema.md`). Additive changes keep v1; anything else bumps it.
+//! Machine-readable report, schema `layerscope.ci/v2` (documented in
+//! `docs/ci-json-schema.md`, with what changed since v1).
 
 use serde::Serialize;
 
@@ -7,7 +7,7 @@ use super::sorted_paths;
 use crate::ci::rules::{Metric, RuleOutcome, RuleStatus, Tally};
 use crate::ci::{exit_code, CiInput, PathVersion, ScoreKind};
 
-pub const SCHEMA: &str = "layerscope.ci/v1";
+pub const SCHEMA: &str = "layerscope.ci/v2";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,6 +18,7 @@ struct Report<'a> {
     inefficient_paths: Vec<Path<'a>>,
     rules: Vec<Rule<'a>>,
     result: Summary,
+    hints: Vec<Hint<'a>>,
     warnings: &'a [String],
     /// Only with `--dockerfile`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,6 +42,22 @@ struct Line<'a> {
     end_line: usize,
     stage: Option<&'a str>,
     instruction: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Hint<'a> {
+    kind: &'static str,
+    bytes: u64,
+    /// What `bytes` measures: `"image"` (bytes the fix removes from the image) or
+    /// `"rebuild"` (bytes rebuilt and pushed again on every source change).
+    bytes_kind: &'static str,
+    layers: &'a [usize],
+    paths: Vec<String>,
+    path_count: usize,
+    dockerfile_lines: &'a [usize],
+    summary: &'a str,
+    fix: &'a str,
 }
 
 #[derive(Serialize)]
@@ -203,6 +220,30 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
             failed: tally.failed,
             skipped: tally.skipped,
         },
+        hints: input
+            .hints
+            .iter()
+            .map(|h| Hint {
+                kind: h.kind.name(),
+                bytes: h.bytes,
+                bytes_kind: if h.kind.saves_image_bytes() {
+                    "image"
+                } else {
+                    "rebuild"
+                },
+                layers: &h.layers,
+                // The exact path, lossily decoded like every other path of the report.
+                paths: h
+                    .paths
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect(),
+                path_count: h.path_count,
+                dockerfile_lines: &h.dockerfile_lines,
+                summary: &h.summary,
+                fix: &h.fix,
+            })
+            .collect(),
         warnings: &input.warnings,
         dockerfile: input.dockerfile.as_ref().map(|d| Dockerfile {
             path: &d.path,
@@ -250,7 +291,21 @@ mod tests {
     #[test]
     fn has_schema_and_documented_shape() {
         let v = parsed(&sample_input());
-        assert_eq!(v["schema"], "layerscope.ci/v1");
+        assert_eq!(v["schema"], "layerscope.ci/v2");
+        assert_eq!(
+            v["hints"],
+            json!([{
+                "kind": "deleted-later",
+                "bytes": 1_000_000,
+                "bytesKind": "image",
+                "layers": [1, 2],
+                "paths": ["/opt/big.bin"],
+                "pathCount": 1,
+                "dockerfileLines": [4, 5],
+                "summary": "layer 1 adds files that layer 2 deletes",
+                "fix": "delete them in the same RUN that creates them",
+            }])
+        );
         assert_eq!(v["image"]["name"], "example:latest");
         assert_eq!(v["image"]["efficiency"], 0.95);
         assert_eq!(v["image"]["scoreKind"], "layerscope");

@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::{short_instruction, sorted_paths, version_phrase, TextStyle};
+use super::{
+    hint_bytes_phrase, hint_paths, hint_place, short_instruction, sorted_paths, version_phrase,
+    TextStyle,
+};
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
@@ -102,6 +105,31 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         let _ = writeln!(out, "\n{}", md(&super::dockerfile_phrase(dockerfile)));
     }
 
+    if !input.hints.is_empty() {
+        let shown = input.hints.len().min(style.max_paths);
+        let _ = writeln!(
+            out,
+            "\n### Hints ({shown} of {}; they never change the score)\n\n| Bytes | Kind | Where | What | Fix |\n\
+             | ---: | --- | --- | --- | --- |",
+            input.hints.len()
+        );
+        for hint in &input.hints[..shown] {
+            let mut what = md(&hint.summary);
+            if !hint.paths.is_empty() {
+                what.push_str("<br>");
+                what.push_str(&md(&hint_paths(hint, 5)));
+            }
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {what} | {} |",
+                md(&hint_bytes_phrase(hint)),
+                hint.kind.name(),
+                md(&hint_place(hint)),
+                ours(&hint.fix)
+            );
+        }
+    }
+
     if !input.warnings.is_empty() {
         out.push_str("\n### Warnings\n\n");
         for w in &input.warnings {
@@ -139,6 +167,12 @@ fn md(s: &str) -> String {
     out
 }
 
+/// layerscope's own advice text, whose backticks are meant as code spans: only what could
+/// break a table cell (pipes, line breaks) or reach the terminal raw is escaped.
+fn ours(s: &str) -> String {
+    escape_str(s).replace('|', "\\|")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +201,7 @@ mod tests {
         ));
         assert!(out.contains("| ⏭ | highest-wasted-bytes | disabled | disabled |"));
         assert!(out.contains("| 1.0 MB | 2 | /opt/big.bin | layer 1 RUN apt-get install -y foo: added 1.0 MB<br>layer 2 RUN rm /opt/big.bin: deleted it |"), "{out}");
+        assert!(out.contains("| saves 1.0 MB | deleted-later | layers 1, 2; Dockerfile lines 4, 5 | layer 1 adds files that layer 2 deletes<br>/opt/big.bin | delete them in the same RUN that creates them |"), "{out}");
         assert!(out.contains("**Result: FAIL** (1 passed, 1 failed, 3 skipped)"));
     }
 

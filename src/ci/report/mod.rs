@@ -174,6 +174,64 @@ pub(crate) fn version_phrase(v: &PathVersion) -> String {
     }
 }
 
+/// The paths of a hint, escaped and comma-separated, at most `max`, with a count of the rest.
+pub(crate) fn hint_paths(hint: &crate::analysis::Hint, max: usize) -> String {
+    let shown: Vec<String> = hint
+        .paths
+        .iter()
+        .take(max)
+        .map(|p| crate::escape::escape_bytes(p).into_owned())
+        .collect();
+    let mut out = shown.join(", ");
+    let more = hint.path_count.saturating_sub(shown.len());
+    if more > 0 {
+        out.push_str(&format!(" (+{more} more)"));
+    }
+    out
+}
+
+/// Where a hint applies: `layers 1, 2; Dockerfile lines 4, 5`.
+pub(crate) fn hint_place(hint: &crate::analysis::Hint) -> String {
+    let list = |items: &[usize]| {
+        items
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = format!(
+        "{} {}",
+        if hint.layers.len() == 1 {
+            "layer"
+        } else {
+            "layers"
+        },
+        list(&hint.layers)
+    );
+    if !hint.dockerfile_lines.is_empty() {
+        let word = if hint.dockerfile_lines.len() == 1 {
+            "line"
+        } else {
+            "lines"
+        };
+        out.push_str(&format!(
+            "; Dockerfile {word} {}",
+            list(&hint.dockerfile_lines)
+        ));
+    }
+    out
+}
+
+/// What a hint's bytes mean, as a phrase after the number: image bytes are saved, a
+/// cache-busting order's bytes are rebuilt on every source change.
+pub(crate) fn hint_bytes_phrase(hint: &crate::analysis::Hint) -> String {
+    if hint.kind.saves_image_bytes() {
+        format!("saves {}", human_bytes(hint.bytes))
+    } else {
+        format!("{} rebuilt on every source change", human_bytes(hint.bytes))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +266,7 @@ mod tests {
         input.inefficient[0].path = "/tmp/\x1b[31mred\n::error::pwned\u{9b}2J".into();
         input.inefficient[0].versions[0].instruction = Some("RUN \x1b[31mred\r\x07".into());
         input.warnings.push("warn \x1b[31mred".into());
+        input.hints[0].paths[0] = b"/h/\x1b[31mred\n::error::pwned\xc2\x9b".to_vec();
         let outcomes = evaluate(&RuleSet::default(), &input);
         for format in ReportFormat::ALL {
             for color in [false, true] {

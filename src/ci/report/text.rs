@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::{short_instruction, sorted_paths, version_phrase, TextStyle};
+use super::{
+    hint_bytes_phrase, hint_paths, hint_place, short_instruction, sorted_paths, version_phrase,
+    TextStyle,
+};
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
@@ -108,6 +111,43 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         }
     }
 
+    out.push('\n');
+    if input.hints.is_empty() {
+        let _ = writeln!(out, "{}", p(BOLD, "Hints: none"));
+    } else {
+        let shown = input.hints.len().min(style.max_paths);
+        let saved = crate::analysis::hints::image_bytes_saved(&input.hints);
+        let _ = writeln!(
+            out,
+            "{}",
+            p(
+                BOLD,
+                &format!(
+                    "Hints (top {shown} of {}; together they save {} ({saved} bytes); hints never change the score):",
+                    input.hints.len(),
+                    human_bytes(saved)
+                )
+            )
+        );
+    }
+    for hint in input.hints.iter().take(style.max_paths) {
+        // Summaries and fixes are layerscope's own text; escaping is belt and braces.
+        let _ = writeln!(
+            out,
+            "  {} [{}] {}: {} ({})",
+            hint.kind.name(),
+            hint_place(hint),
+            hint_bytes_phrase(hint),
+            escape_str(&hint.summary),
+            hint.bytes
+        );
+        if !hint.paths.is_empty() {
+            let paths = format!("paths: {}", hint_paths(hint, 5));
+            let _ = writeln!(out, "    {}", p(DIM, &paths));
+        }
+        let _ = writeln!(out, "    fix: {}", escape_str(&hint.fix));
+    }
+
     if !input.warnings.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "{}", p(BOLD, "Warnings:"));
@@ -186,6 +226,14 @@ mod tests {
         );
         assert!(
             out.contains("layer 2 `RUN rm /opt/big.bin` deleted it"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "  deleted-later [layers 1, 2; Dockerfile lines 4, 5] saves 1.0 MB: layer 1 adds \
+                 files that layer 2 deletes (1000000)\n    paths: /opt/big.bin\n    fix: delete \
+                 them in the same RUN that creates them\n"
+            ),
             "{out}"
         );
         assert!(out.contains("  PASS  lowest-efficiency: image efficiency 0.95 >= threshold 0.9"));

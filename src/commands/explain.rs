@@ -1,0 +1,298 @@
+//! `explain`: the image in plain words ([`crate::analysis::explain`]), rendered as text or
+//! GitHub-flavoured Markdown. Every name from the image goes through [`crate::escape`].
+
+use crate::analysis::explain::{self, Block, Context, LayerFacts, MultiStage, Span};
+use crate::analysis::{self, AnalysisOptions};
+use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
+use crate::dockerfile::{Dockerfile, Mapping};
+use crate::error::{Error, Result};
+use crate::escape::{escape_bytes, escape_str};
+use crate::load::LoadedImage;
+use std::io::Write;
+
+pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
+    let dockerfile = match &args.dockerfile {
+        Some(path) => Some(super::read_dockerfile(path)?),
+        None => None,
+    };
+    let loaded = super::load_image(&args.image, global)?;
+    let blocks = explain_loaded(&loaded, dockerfile.as_ref(), args.base_layers);
+    let rendered = match args.format {
+        ExplainFormat::Text => render_text(&blocks),
+        ExplainFormat::Markdown => render_markdown(&blocks),
+    };
+    out.write_all(rendered.as_bytes())
+        .map_err(|e| Error::io("stdout", e))?;
+    Ok(0)
+}
+
+/// The whole explanation of a loaded image, with its Dockerfile when known.
+pub fn explain_loaded(
+    loaded: &LoadedImage,
+    dockerfile: Option<&Dockerfile>,
+    base_layers: Option<usize>,
+) -> Vec<Block> {
+    let image = &loaded.image;
+    let mapping: Option<Mapping> =
+        dockerfile.map(|d| crate::dockerfile::map(d, &image.config.history, &image.history));
+    let base_layers = base_layers.or(mapping.as_ref().map(|m| m.base_layers));
+    let options = AnalysisOptions {
+        base_layers,
+        exclude: None,
+    };
+    let waste = analysis::analyze(&loaded.tree, &options);
+    let mut hints = analysis::hints(&loaded.tree, &options);
+    if let (Some(d), Some(m)) = (dockerfile, &mapping) {
+        let layer_bytes: Vec<u64> = loaded.layers.iter().map(|l| l.content_bytes).collect();
+        analysis::hints::add_dockerfile(&mut hints, d, m, &layer_bytes);
+    }
+
+    let history = &image.config.history;
+    let metadata_of = |entries: &[usize]| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|&i| history.get(i))
+            .filter(|e| e.empty_layer)
+            .map(|e| e.instruction().display())
+            .collect()
+    };
+    let layers = (0..loaded.tree.layer_count())
+        .map(|i| {
+            let paired = image.history.layers.get(i);
+            let line = mapping.as_ref().and_then(|m| m.layer_line(i));
+            LayerFacts {
+                // The Dockerfile's own words when known: builders rewrite some (buildah's
+                // `COPY dir:<digest> in /app` for `COPY . /app`).
+                instruction: line.map(|l| l.instruction.clone()).unwrap_or_else(|| {
+                    paired.map_or_else(String::new, |h| h.instruction.display())
+                }),
+                metadata: paired.map_or_else(Vec::new, |h| metadata_of(&h.entries)),
+                compressed_bytes: loaded.layers.get(i).map(|l| l.compressed_bytes),
+                dockerfile_lines: line.map(|l| (l.line, l.end_line)),
+                base: i < waste.base_layers,
+            }
+        })
+        .collect();
+
+    let multi_stage = match dockerfile {
+        Some(d) if d.stages.len() > 1 => {
+            let chain = d.final_chain();
+            Some(MultiStage {
+                stages: (0..d.stages.len())
+                    .map(|i| {
+                        let name = d.stages[i].name.clone();
+                        let name = name.unwrap_or_else(|| format!("stage {i}"));
+                        (name, d.stages[i].base.clone())
+                    })
+                    .collect(),
+                copies: chain
+                    .iter()
+                    .flat_map(|&s| d.stages[s].steps.iter())
+                    .map(|&s| &d.steps[s])
+                    .filter(|s| s.copy_from.is_some())
+                    .map(|s| (Some(s.line), s.text.clone()))
+                    .collect(),
+            })
+        }
+        Some(_) => None,
+        None => {
+            // Without the Dockerfile, BuildKit's history still shows `COPY --from=…`.
+            let copies: Vec<(Option<usize>, String)> = image
+                .history
+                .layers
+                .iter()
+                .map(|h| h.instruction.display())
+                .filter(|t| t.contains("--from="))
+                .map(|t| (None, t))
+                .collect();
+            (!copies.is_empty()).then(|| MultiStage {
+                stages: Vec::new(),
+                copies,
+            })
+        }
+    };
+
+    let ctx = Context {
+        name: image
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| image.source.clone()),
+        tree: &loaded.tree,
+        waste: &waste,
+        hints: &hints,
+        layers,
+        trailing_metadata: metadata_of(&image.history.trailing),
+        multi_stage,
+        base_image: mapping.as_ref().map(|m| m.base_image.clone()),
+    };
+    explain::explain_image(&ctx)
+}
+
+fn human(bytes: u64) -> String {
+    crate::ci::rules::human_bytes(bytes)
+}
+
+/// Plain text: headings underlined, lists with `-`, code in backticks, names escaped.
+pub fn render_text(blocks: &[Block]) -> String {
+    let spans = |spans: &[Span]| -> String {
+        let mut s = String::new();
+        for span in spans {
+            match span {
+                Span::Text(t) => s.push_str(&escape_str(t)),
+                Span::Code(c) => {
+                    s.push('`');
+                    s.push_str(&escape_str(c));
+                    s.push('`');
+                }
+                Span::Path(p) => s.push_str(&escape_bytes(p)),
+                Span::Bytes(b) => s.push_str(&human(*b)),
+            }
+        }
+        s
+    };
+    let mut out = String::new();
+    for block in blocks {
+        match block {
+            Block::Heading(level, title) => {
+                let title = spans(title);
+                let rule = if *level == 1 { '=' } else { '-' };
+                out.push_str(&title);
+                out.push('\n');
+                out.extend(std::iter::repeat_n(rule, title.chars().count()));
+                out.push('\n');
+            }
+            Block::Paragraph(p) => {
+                out.push_str(&spans(p));
+                out.push_str("\n\n");
+            }
+            Block::List(items) => {
+                for item in items {
+                    out.push_str("  - ");
+                    out.push_str(&spans(item));
+                    out.push('\n');
+                }
+                out.push('\n');
+            }
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// GitHub-flavoured Markdown. Names from the image are escaped for the terminal first,
+/// then put in code spans whose backtick fence is longer than any run inside, so nothing
+/// in a name can start emphasis, a link or HTML.
+pub fn render_markdown(blocks: &[Block]) -> String {
+    let spans = |spans: &[Span]| -> String {
+        let mut s = String::new();
+        for span in spans {
+            match span {
+                Span::Text(t) => s.push_str(&escape_str(t)),
+                Span::Code(c) => s.push_str(&code_span(&escape_str(c))),
+                Span::Path(p) => s.push_str(&code_span(&escape_bytes(p))),
+                Span::Bytes(b) => s.push_str(&human(*b)),
+            }
+        }
+        s
+    };
+    let mut out = String::new();
+    let mut in_list = false;
+    for block in blocks {
+        if in_list && !matches!(block, Block::List(_)) {
+            out.push('\n');
+        }
+        in_list = false;
+        match block {
+            Block::Heading(level, title) => {
+                out.push_str(&"#".repeat(*level as usize));
+                out.push(' ');
+                out.push_str(&spans(title));
+                out.push_str("\n\n");
+            }
+            Block::Paragraph(p) => {
+                out.push_str(&spans(p));
+                out.push_str("\n\n");
+            }
+            Block::List(items) => {
+                for item in items {
+                    out.push_str("- ");
+                    out.push_str(&spans(item));
+                    out.push('\n');
+                }
+                in_list = true;
+            }
+        }
+    }
+    if in_list {
+        out.push('\n');
+    }
+    // One trailing newline.
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// A Markdown code span for `text` (already terminal-escaped): the fence is one backtick
+/// longer than the longest run inside, padded with spaces when the text starts or ends
+/// with a backtick. An empty text shows as nothing.
+fn code_span(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_outgrow_their_backticks() {
+        assert_eq!(code_span("/a b"), "`/a b`");
+        assert_eq!(code_span("a`b"), "``a`b``");
+        assert_eq!(code_span("`x``"), "``` `x`` ```");
+        assert_eq!(code_span(""), "");
+    }
+
+    #[test]
+    fn hostile_names_stay_inert() {
+        let blocks = vec![
+            Block::Heading(2, vec![Span::Path(b"/x\x1b[31m<script>`".to_vec())]),
+            Block::List(vec![vec![
+                Span::Text("Added ".into()),
+                Span::Path(b"/a\n# not a heading".to_vec()),
+            ]]),
+        ];
+        let md = render_markdown(&blocks);
+        assert!(!md.contains('\x1b'), "{md}");
+        assert_eq!(
+            md,
+            "## `` /x\\x1b[31m<script>` ``\n\n- Added `/a\\x0a# not a heading`\n"
+        );
+        let text = render_text(&blocks);
+        assert!(
+            !text.contains('\x1b') && !text.contains("\n# not"),
+            "{text}"
+        );
+    }
+}
