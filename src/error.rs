@@ -64,6 +64,13 @@ pub enum Error {
     ImageChoice { path: String, detail: String },
     #[error("{path}: invalid image: {detail}")]
     InvalidImage { path: String, detail: String },
+    /// A registry refused or failed a request; never carries a credential.
+    #[error("{registry}/{repository}: {detail}")]
+    Registry {
+        registry: String,
+        repository: String,
+        detail: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]

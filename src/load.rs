@@ -132,6 +132,37 @@ pub fn load(
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
+    let parse_options = ParseOptions {
+        digests: options.verify,
+    };
+    let parse =
+        |image: &Image, index: usize| parse_one(source, image, index, parse_options, control);
+    load_layers(
+        source.display(),
+        image,
+        options,
+        0,
+        control,
+        progress,
+        &parse,
+    )
+}
+
+/// Parses one layer of the image (by index): how a source hands over its blobs.
+pub type ParseFn<'a> = dyn Fn(&Image, usize) -> Result<ParsedLayer> + Sync + 'a;
+
+/// Run `parse` on every layer, `threads` at a time (0: `options.threads`, else one per
+/// core), applying the results in order as they arrive. `display` names the source in
+/// digest errors.
+pub fn load_layers(
+    display: &str,
+    image: Image,
+    options: &LoadOptions,
+    threads: usize,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+    parse: &ParseFn<'_>,
+) -> Result<LoadedImage> {
     let total = image.layers.len();
     // Sizes come from untrusted JSON and headers: saturate rather than overflow.
     let bytes_total: u64 = image
@@ -139,14 +170,11 @@ pub fn load(
         .iter()
         .filter_map(|l| l.size)
         .fold(0, u64::saturating_add);
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-        n => n,
+    let threads = match (threads, options.threads) {
+        (0, 0) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        (0, n) | (n, _) => n,
     }
     .clamp(1, total.max(1));
-    let parse_options = ParseOptions {
-        digests: options.verify,
-    };
     let next = AtomicUsize::new(0);
     let mut builder = TreeBuilder::new();
     let mut infos = Vec::with_capacity(total);
@@ -156,13 +184,13 @@ pub fn load(
         let (sender, receiver) = mpsc::channel::<(usize, Result<ParsedLayer>)>();
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, image, source) = (&next, &image, source);
+            let (next, image) = (&next, &image);
             scope.spawn(move || loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 if index >= total || control.cancel.load(Ordering::Relaxed) {
                     break;
                 }
-                let result = parse_one(source, image, index, parse_options, control);
+                let result = parse(image, index);
                 if sender.send((index, result)).is_err() {
                     break;
                 }
@@ -188,7 +216,7 @@ pub fn load(
                 }
             }
             while let Some(parsed) = pending.remove(&applied) {
-                let info = check_layer(source, &image, applied, &parsed, options.verify)?;
+                let info = check_layer(display, &image, applied, &parsed, options.verify)?;
                 for warning in &parsed.warnings {
                     warnings.push(format!("layer {applied}: {warning}"));
                 }
@@ -251,7 +279,7 @@ fn layer_name(image: &Image, index: usize) -> String {
 
 /// Verify digests and record what the parse measured.
 fn check_layer(
-    source: &Source,
+    display: &str,
     image: &Image,
     index: usize,
     parsed: &ParsedLayer,
@@ -267,7 +295,7 @@ fn check_layer(
     };
     if verify && status == LayerStatus::Loaded {
         let mismatch = |what: &str, expected: &String, actual: &String| Error::DigestMismatch {
-            path: source.display().to_string(),
+            path: display.to_string(),
             what: format!("layer {index} {what}"),
             expected: expected.clone(),
             actual: actual.clone(),

@@ -30,6 +30,8 @@ pub enum Format {
     OciArchive,
     /// An OCI image layout directory.
     OciLayout,
+    /// Pulled from a registry (OCI distribution API).
+    Registry,
 }
 
 impl Format {
@@ -40,6 +42,7 @@ impl Format {
             Format::DockerArchiveOciLayout => "docker-archive (Docker 25+ OCI layout)",
             Format::OciArchive => "oci-archive",
             Format::OciLayout => "oci-layout",
+            Format::Registry => "registry",
         }
     }
 }
