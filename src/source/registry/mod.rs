@@ -147,39 +147,29 @@ fn open(client: &Client, reference: &Reference, platform: Option<&str>) -> Resul
     let mut platforms = Vec::new();
     let mut chosen_platform = None;
     let mut depth = 0;
-    loop {
-        let kind = document_kind(&media_type, &bytes);
-        match kind {
-            Kind::Index => {
+    let manifest = loop {
+        match examine(client, &what, &media_type, &bytes, wanted.as_ref())? {
+            Step::Manifest(manifest) => break manifest,
+            Step::Follow {
+                digest,
+                platform,
+                available,
+            } => {
                 depth += 1;
                 if depth > MAX_INDEX_DEPTH {
-                    return Err(client.error(format!(
-                        "indexes nested more than {MAX_INDEX_DEPTH} deep"
-                    )));
+                    return Err(
+                        client.error(format!("indexes nested more than {MAX_INDEX_DEPTH} deep"))
+                    );
                 }
-                let index = parse_index(client, &what, &bytes)?;
-                let (descriptor, found) = choose_platform(client, &index, wanted.as_ref())?;
-                platforms = index_platforms(&index);
-                chosen_platform = found;
-                let digest = descriptor.digest().to_string();
+                platforms = available;
+                chosen_platform = platform;
                 what = format!("manifest {digest}");
-                (bytes, media_type) = client.get_document(
-                    &what,
-                    &format!("manifests/{digest}"),
-                    &MANIFEST_TYPES,
-                )?;
+                (bytes, media_type) =
+                    client.get_document(&what, &format!("manifests/{digest}"), &MANIFEST_TYPES)?;
                 check_digest(client, &what, &digest, &bytes)?;
             }
-            Kind::Manifest => break,
-            Kind::Unknown(found) => {
-                return Err(client.error(format!(
-                    "{what}: unknown manifest media type {found:?} (layerscope reads OCI and Docker v2 images)"
-                )))
-            }
         }
-    }
-    let manifest: ImageManifest = serde_json::from_slice(&bytes)
-        .map_err(|e| client.error(format!("{what}: invalid manifest: {e}")))?;
+    };
 
     let config_digest = manifest.config().digest().to_string();
     let config_what = format!("config {config_digest}");
@@ -249,6 +239,47 @@ fn open(client: &Client, reference: &Reference, platform: Option<&str>) -> Resul
         history,
         warnings,
     })
+}
+
+/// What a manifest response leads to.
+pub enum Step {
+    /// An image manifest: the end of the walk.
+    Manifest(Box<ImageManifest>),
+    /// An index: fetch the chosen entry next.
+    Follow {
+        digest: String,
+        platform: Option<Platform>,
+        available: Vec<Platform>,
+    },
+}
+
+/// Read one manifest response (already size-bounded): an image manifest, or an index
+/// and the entry `wanted` (or the host's platform) chooses. Untrusted bytes: this is what
+/// the `registry_documents` fuzz target drives.
+pub fn examine(
+    client: &Client,
+    what: &str,
+    media_type: &str,
+    bytes: &[u8],
+    wanted: Option<&Platform>,
+) -> Result<Step> {
+    match document_kind(media_type, bytes) {
+        Kind::Index => {
+            let index = parse_index(client, what, bytes)?;
+            let (descriptor, platform) = choose_platform(client, &index, wanted)?;
+            Ok(Step::Follow {
+                digest: descriptor.digest().to_string(),
+                platform,
+                available: index_platforms(&index),
+            })
+        }
+        Kind::Manifest => serde_json::from_slice(bytes)
+            .map(|m| Step::Manifest(Box::new(m)))
+            .map_err(|e| client.error(format!("{what}: invalid manifest: {e}"))),
+        Kind::Unknown(found) => Err(client.error(format!(
+            "{what}: unknown manifest media type {found:?} (layerscope reads OCI and Docker v2 images)"
+        ))),
+    }
 }
 
 enum Kind {
