@@ -22,6 +22,10 @@
 #                  (handy for testing this script: any program taking `ci IMAGE`)
 #   DIVE           dive binary                            [dive, pip-installed if missing]
 #   SKIP_DIVE=1    do not run dive
+#   BENCH_REGISTRY=1  also time image (b) pulled from a local registry (Debian's
+#                  docker-registry on 127.0.0.1, pushed with skopeo): cold cache and
+#                  warm cache against `skopeo copy` of the same image and against
+#                  `layerscope ci` on the local oci-archive (see registry_bench)
 set -euo pipefail
 export LC_ALL=C # '.' decimals for awk and EPOCHREALTIME
 
@@ -250,6 +254,48 @@ bench_image() {
     fi
 }
 
+# registry_bench IMAGE: a docker-registry on a free loopback port with storage in
+# $WORK, IMAGE pushed into it, then the registry rows. The registry is stopped by
+# its PID on every exit path.
+registry_bench() {
+    local image=$1 port dir pid
+    dir=$WORK/registry
+    mkdir -p "$dir"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+http:
+  addr: 127.0.0.1:$port
+YAML
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+    pid=$!
+    trap 'kill "$pid" 2>/dev/null || true' RETURN
+    local tries=0
+    until curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; do
+        ((++tries > 100)) && { log "docker-registry did not answer"; return 1; }
+        sleep 0.1
+    done
+    log "pushing $image to 127.0.0.1:$port/big"
+    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci-archive:$image" "docker://127.0.0.1:$port/big:latest" >&2
+    local ref=127.0.0.1:$port/big cold warm copy local
+    cold=$(measure layerscope-registry-cold sh -c "rm -rf '$WORK/cache-cold' && XDG_CACHE_HOME='$WORK/cache-cold' '$LAYERSCOPE' ci 'registry://$ref'")
+    copy=$(measure skopeo-copy sh -c "rm -rf '$WORK/skopeo-oci' && skopeo --insecure-policy copy -q --src-tls-verify=false 'docker://$ref' 'oci:$WORK/skopeo-oci'")
+    local=$(measure layerscope-local-archive "$LAYERSCOPE" ci "$image")
+    XDG_CACHE_HOME=$WORK/cache-warm "$LAYERSCOPE" ci "registry://$ref" >/dev/null 2>&1 || true
+    warm=$(measure layerscope-registry-warm env XDG_CACHE_HOME="$WORK/cache-warm" "$LAYERSCOPE" ci "registry://$ref")
+    local floor
+    floor=$(awk -v a="${copy%% *}" -v b="${local%% *}" 'BEGIN { print (a > b ? a : b) }')
+    REGISTRY_ROWS+=("| registry, cold cache | ${cold%% *} | $(ratio "${cold%% *}" "$floor") (vs max of skopeo copy ${copy%% *} s, local oci-archive ${local%% *} s) |")
+    REGISTRY_ROWS+=("| registry, warm cache | ${warm%% *} | $(ratio "${warm%% *}" "${local%% *}") (vs local oci-archive ${local%% *} s) |")
+}
+
 machine() {
     echo "## Machine"
     echo
@@ -290,6 +336,10 @@ main() {
     for image in "$@"; do
         bench_image "$(basename "$image")" "$image" auto "-"
     done
+    REGISTRY_ROWS=()
+    if [[ ${BENCH_REGISTRY:-0} == 1 ]]; then
+        registry_bench "$(gen b "$GEN_B")"
+    fi
 
     machine
     echo "## Results"
@@ -301,6 +351,14 @@ main() {
     echo "Times are wall seconds, memory is peak RSS in MB; ratios are of wall times (< 1: layerscope is faster)."
     local note
     for note in "${NOTES[@]}"; do echo "- $note"; done
+    if ((${#REGISTRY_ROWS[@]})); then
+        echo
+        echo "## Registry (image b, pushed to a local docker-registry)"
+        echo
+        echo "| what | layerscope s | ratio |"
+        echo "|---|---|---|"
+        printf '%s\n' "${REGISTRY_ROWS[@]}"
+    fi
 }
 
 main "$@"

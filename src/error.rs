@@ -79,6 +79,13 @@ pub enum Error {
         #[source]
         source: crate::dockerfile::DockerfileError,
     },
+    /// A registry refused or failed a request; never carries a credential.
+    #[error("{registry}/{repository}: {detail}")]
+    Registry {
+        registry: String,
+        repository: String,
+        detail: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]

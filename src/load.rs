@@ -4,7 +4,9 @@
 use crate::error::{Error, Result};
 use crate::image::{self, Image, OpenOptions};
 use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
-use crate::source::{Compression, Source};
+use crate::source::registry::{self, RegistryOptions};
+use crate::source::spec::ImageSpec;
+use crate::source::{engine, Compression, Source};
 use crate::tree::{Tree, TreeBuilder};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +21,8 @@ pub struct LoadOptions {
     pub verify: bool,
     /// Parser threads; 0 means one per core.
     pub threads: usize,
+    /// How to reach registries (credentials, plain-HTTP hosts, the blob cache).
+    pub registry: RegistryOptions,
     /// Run the secret rules over every file of every layer during the parse.
     pub secrets: bool,
 }
@@ -66,6 +70,46 @@ pub struct LoadedImage {
     pub layers: Vec<LayerInfo>,
     pub tree: Tree,
     pub warnings: Vec<String>,
+}
+
+/// A loaded image and, when its blobs are on disk, the source to read file contents from.
+pub struct Opened {
+    pub loaded: LoadedImage,
+    /// `None` for an engine's stream, or a registry's without the cache.
+    pub source: Option<Source>,
+}
+
+/// Load the image IMAGE names, wherever it lives: the one entry point of every command.
+/// A bare reference is resolved quietly here; call [`ImageSpec::resolve`] first to show
+/// the user which source was chosen.
+pub fn load_spec(
+    spec: &ImageSpec,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Opened> {
+    match spec {
+        ImageSpec::Path(path) => {
+            let source = Source::open(path)?;
+            let mut open = options.open.clone();
+            open.verify = options.verify;
+            let image = image::open(&source, &open)?;
+            let loaded = load(&source, image, options, control, progress)?;
+            Ok(Opened {
+                loaded,
+                source: Some(source),
+            })
+        }
+        ImageSpec::Engine { kind, name } => Ok(Opened {
+            loaded: engine::load(*kind, name, options, control, progress)?,
+            source: None,
+        }),
+        ImageSpec::Registry(reference) => registry::load(reference, options, control, progress),
+        ImageSpec::Auto { .. } => {
+            let (resolved, _) = spec.clone().resolve();
+            load_spec(&resolved, options, control, progress)
+        }
+    }
 }
 
 /// Open `path` (`-` for stdin) and load it fully.
@@ -229,7 +273,7 @@ pub fn load_all(
                         break;
                     };
                     let info = check_layer(
-                        source,
+                        source.display(),
                         img,
                         layer,
                         &parsed,
@@ -284,6 +328,106 @@ pub fn load_all(
     Ok(out)
 }
 
+/// Parses one layer of the image (by index): how a source hands over its blobs.
+pub type ParseFn<'a> = dyn Fn(&Image, usize) -> Result<ParsedLayer> + Sync + 'a;
+
+/// Run `parse` on every layer, `threads` at a time (0: `options.threads`, else one per
+/// core), applying the results in order as they arrive. `display` names the source in
+/// digest errors.
+pub fn load_layers(
+    display: &str,
+    image: Image,
+    options: &LoadOptions,
+    threads: usize,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+    parse: &ParseFn<'_>,
+) -> Result<LoadedImage> {
+    let total = image.layers.len();
+    // Sizes come from untrusted JSON and headers: saturate rather than overflow.
+    let bytes_total: u64 = image
+        .layers
+        .iter()
+        .filter_map(|l| l.size)
+        .fold(0, u64::saturating_add);
+    let threads = match (threads, options.threads) {
+        (0, 0) => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        (0, n) | (n, _) => n,
+    }
+    .clamp(1, total.max(1));
+    let next = AtomicUsize::new(0);
+    let mut builder = TreeBuilder::new();
+    let mut infos = Vec::with_capacity(total);
+    let mut warnings = image.warnings.clone();
+
+    std::thread::scope(|scope| -> Result<()> {
+        let (sender, receiver) = mpsc::channel::<(usize, Result<ParsedLayer>)>();
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (next, image) = (&next, &image);
+            scope.spawn(move || loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= total || control.cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let result = parse(image, index);
+                if sender.send((index, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(sender);
+
+        // Apply layers in order as they arrive; later ones wait in `pending`.
+        let mut pending: BTreeMap<usize, ParsedLayer> = BTreeMap::new();
+        let mut applied = 0;
+        while applied < total {
+            match receiver.recv_timeout(Duration::from_millis(100)) {
+                Ok((index, Ok(parsed))) => {
+                    pending.insert(index, parsed);
+                }
+                Ok((_, Err(error))) => {
+                    control.cancel.store(true, Ordering::Relaxed);
+                    return Err(error);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Error::Interrupted);
+                }
+            }
+            while let Some(parsed) = pending.remove(&applied) {
+                let info = check_layer(display, &image, applied, &parsed, options.verify, false)?;
+                for warning in &parsed.warnings {
+                    warnings.push(format!("layer {applied}: {warning}"));
+                }
+                builder.add_layer(&parsed).map_err(|limit| Error::Limit {
+                    path: display.to_string(),
+                    at: format!("layer {applied} ({})", layer_name(&image, applied)),
+                    source: limit,
+                })?;
+                infos.push(info);
+                applied += 1;
+            }
+            progress(Progress {
+                layers_done: applied,
+                layers_total: total,
+                bytes_done: control.bytes_read.load(Ordering::Relaxed),
+                bytes_total,
+            });
+        }
+        Ok(())
+    })?;
+
+    let tree = builder.finish();
+    warnings.extend(tree.warnings().iter().cloned());
+    Ok(LoadedImage {
+        image,
+        layers: infos,
+        tree,
+        warnings,
+    })
+}
+
 fn parse_one(
     source: &Source,
     image: &Image,
@@ -319,7 +463,7 @@ fn layer_name(image: &Image, index: usize) -> String {
 
 /// Verify digests and record what the parse measured.
 fn check_layer(
-    source: &Source,
+    display: &str,
     image: &Image,
     index: usize,
     parsed: &ParsedLayer,
@@ -336,7 +480,7 @@ fn check_layer(
     };
     if verify && status == LayerStatus::Loaded {
         let mismatch = |what: &str, expected: &String, actual: &String| Error::DigestMismatch {
-            path: source.display().to_string(),
+            path: display.to_string(),
             what: format!("layer {index} {what}"),
             expected: expected.clone(),
             actual: actual.clone(),

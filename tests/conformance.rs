@@ -34,7 +34,7 @@ fn load(path: &std::path::Path, platform: Option<&str>) -> LoadedImage {
         },
         verify: true,
         threads: 0,
-        secrets: false,
+        ..Default::default()
     };
     load_path(
         path.to_str().unwrap(),

@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::escape::escape_str;
 use crate::image::OpenOptions;
 use crate::layer::ParseControl;
-use crate::load::{load_path, LoadOptions, LoadedImage};
+use crate::load::{load_spec, LoadOptions, LoadedImage};
+use crate::source::registry::RegistryOptions;
+use crate::source::spec::ImageSpec;
 use std::io::{self, Write};
 
 /// Run the parsed command line and return the process exit code.
@@ -80,6 +82,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
         }
         Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
+        Some(Command::Cache(args)) => crate::source::registry::cache::run_command(args, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
@@ -214,28 +217,52 @@ pub(crate) fn read_dockerfile(path: &std::path::Path) -> Result<crate::dockerfil
     })
 }
 
-/// Load an image with the global options, showing progress on a terminal.
-pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
-    load_image_with(path, global, false)
-}
-
-/// [`load_image`], running the secret rules over every file during the parse when asked.
-pub fn load_image_with(path: &str, global: &GlobalArgs, secrets: bool) -> Result<LoadedImage> {
-    let options = LoadOptions {
+/// The load options the global flags ask for.
+pub fn load_options(global: &GlobalArgs) -> LoadOptions {
+    LoadOptions {
         open: OpenOptions {
             platform: global.platform.clone(),
-            image: global.image_choice()?,
+            // More than one `--image` is refused by `GlobalArgs::image_choice` first.
+            image: global.select_image.first().cloned(),
             verify: !global.no_verify,
         },
         verify: !global.no_verify,
         threads: 0,
-        secrets,
-    };
+        registry: RegistryOptions {
+            creds: global.creds.clone(),
+            insecure: global.insecure_registry.clone(),
+            no_cache: global.no_cache,
+        },
+        secrets: false,
+    }
+}
+
+/// Read IMAGE and `--source`, and choose the source of a bare reference, saying which on
+/// stderr (one line).
+pub fn resolve_image(image: &str, global: &GlobalArgs) -> Result<ImageSpec> {
+    let (spec, note) = ImageSpec::parse(image, global.source)?.resolve();
+    if let (Some(note), false) = (note, global.quiet) {
+        eprintln!("layerscope: {}", escape_str(&note));
+    }
+    Ok(spec)
+}
+
+/// Load an image with the global options, showing progress on a terminal.
+pub fn load_image(image: &str, global: &GlobalArgs) -> Result<LoadedImage> {
+    load_image_with(image, global, false)
+}
+
+/// [`load_image`], running the secret rules over every file during the parse when asked.
+pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Result<LoadedImage> {
+    global.image_choice()?;
+    let spec = resolve_image(image, global)?;
+    let mut options = load_options(global);
+    options.secrets = secrets;
     let control = ParseControl::default();
     let mut bar = progress::ProgressBar::new(global.quiet);
-    let loaded = load_path(path, &options, &control, &mut |p| bar.update(p));
+    let loaded = load_spec(&spec, &options, &control, &mut |p| bar.update(p));
     bar.finish();
-    let loaded = loaded?;
+    let loaded = loaded?.loaded;
     if !global.quiet {
         let mut stderr = io::stderr().lock();
         for warning in &loaded.warnings {

@@ -31,6 +31,8 @@ pub enum Format {
     OciArchive,
     /// An OCI image layout directory.
     OciLayout,
+    /// Pulled from a registry (OCI distribution API).
+    Registry,
 }
 
 impl Format {
@@ -41,6 +43,7 @@ impl Format {
             Format::DockerArchiveOciLayout => "docker-archive (Docker 25+ OCI layout)",
             Format::OciArchive => "oci-archive",
             Format::OciLayout => "oci-layout",
+            Format::Registry => "registry",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Bytes in: a file, a directory or stdin becomes a set of named byte streams.
+//! Bytes in: a file, a directory or stdin becomes a set of named byte streams; [`spec`]
+//! says what the IMAGE argument names, [`engine`] and [`registry`] read the other sources.
 //!
 //! A tar archive is indexed once (member name → offset and size), so that blobs can later
 //! be read by offset from several threads at once. An outer gzip/zstd compression, and
@@ -6,6 +7,9 @@
 //! access (`manifest.json` usually comes last). Nothing here knows about images.
 
 mod compression;
+pub mod engine;
+pub mod registry;
+pub mod spec;
 
 pub use compression::{decoder, Compression};
 

@@ -1,0 +1,439 @@
+//! One repository of one registry, spoken to over the OCI distribution API with reqwest
+//! (blocking: each layer's parse thread reads its blob's response body directly).
+//!
+//! Authentication follows the challenge the registry answers `401` with: a bearer token
+//! from the realm it names (with the credentials, when there are any) or basic auth.
+//! Everything read before parsing is size-bounded; redirects go through reqwest's policy,
+//! which drops the `Authorization` header when the host changes.
+
+use super::auth::Credential;
+use crate::error::{Error, Result};
+use reqwest::blocking::{Client as Http, Response};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RANGE, RETRY_AFTER};
+use reqwest::StatusCode;
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Manifests, indexes and configs larger than this are refused before parsing (as
+/// containerd does).
+pub const DOCUMENT_LIMIT: u64 = 4 << 20;
+/// Token responses and error bodies are read up to this.
+const SMALL_LIMIT: u64 = 256 << 10;
+/// Retries of a rate-limited (429) or unavailable (503) request, and the longest wait
+/// honoured from `Retry-After`.
+const RATE_RETRIES: u32 = 3;
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+pub const MANIFEST_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+pub struct Client {
+    http: Http,
+    /// `https://host[:port]` or `http://…` for loopback and `--insecure-registry` hosts.
+    base: String,
+    /// The registry as the reference names it, for messages.
+    pub registry: String,
+    pub repository: String,
+    credential: Option<Credential>,
+    /// The `Authorization` value that the last challenge earned.
+    authorization: Mutex<Option<String>>,
+}
+
+/// Plain HTTP is for loopback hosts (as Docker allows) and hosts the user named.
+pub fn plain_http_allowed(host: &str, insecure: &[String]) -> bool {
+    if insecure.iter().any(|h| h == host) {
+        return true;
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    if insecure.iter().any(|h| h == name) {
+        return true;
+    }
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Client {
+    pub fn new(
+        registry: &str,
+        repository: &str,
+        credential: Option<Credential>,
+        insecure: &[String],
+    ) -> Result<Client> {
+        // One process-wide TLS provider; a second install is refused harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let host = if registry == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            registry
+        };
+        let scheme = if plain_http_allowed(host, insecure) {
+            "http"
+        } else {
+            "https"
+        };
+        let http = Http::builder()
+            .user_agent(concat!("layerscope/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(20))
+            // Per read of a blocking body, not for the whole blob.
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::Registry {
+                registry: registry.into(),
+                repository: repository.into(),
+                detail: format!("cannot set up HTTP: {e}"),
+            })?;
+        Ok(Client {
+            http,
+            base: format!("{scheme}://{host}"),
+            registry: registry.into(),
+            repository: repository.into(),
+            credential,
+            authorization: Mutex::new(None),
+        })
+    }
+
+    pub fn error(&self, detail: impl Into<String>) -> Error {
+        Error::Registry {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    fn login_hint(&self) -> String {
+        let how = match &self.credential {
+            Some(c) => format!("the credentials from {} were refused", c.origin),
+            None => "no credentials were found".into(),
+        };
+        format!(
+            "{how}; log in with `docker login {0}` or `podman login {0}`, or pass --creds USER:PASS",
+            self.registry
+        )
+    }
+
+    /// Describe a transport failure in one line (TLS problems say so).
+    fn transport(&self, what: &str, error: &reqwest::Error) -> Error {
+        let mut chain = Vec::new();
+        let mut cause: Option<&dyn std::error::Error> = Some(error);
+        while let Some(inner) = cause {
+            chain.push(inner.to_string());
+            cause = inner.source();
+        }
+        let text = chain.join(": ");
+        let tls = ["certificate", "tls", "TLS", "handshake", "UnknownIssuer"]
+            .iter()
+            .any(|w| text.contains(w));
+        let detail = if tls {
+            format!("{what}: TLS failure talking to {} ({text})", self.base)
+        } else if error.is_connect() {
+            format!("{what}: cannot connect to {} ({text})", self.base)
+        } else if error.is_timeout() {
+            format!("{what}: {} timed out ({text})", self.base)
+        } else {
+            format!("{what}: {text}")
+        };
+        self.error(detail)
+    }
+
+    /// GET `path` (under `/v2/<repository>/`), authenticating on a challenge and waiting
+    /// out rate limits. `what` names the object for errors. Returns a successful response.
+    pub fn get(&self, what: &str, path: &str, accept: &[&str], offset: u64) -> Result<Response> {
+        let url = format!("{}/v2/{}/{path}", self.base, self.repository);
+        let mut challenged = false;
+        let mut rate_limited = 0;
+        loop {
+            let mut request = self.http.get(&url);
+            if !accept.is_empty() {
+                request = request.header(ACCEPT, accept.join(", "));
+            }
+            if offset > 0 {
+                request = request.header(RANGE, format!("bytes={offset}-"));
+            }
+            if let Some(value) = self.authorization.lock().unwrap().clone() {
+                request = request.header(AUTHORIZATION, value);
+            }
+            let response = request.send().map_err(|e| self.transport(what, &e))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            match status {
+                StatusCode::UNAUTHORIZED if !challenged => {
+                    challenged = true;
+                    let challenge = response
+                        .headers()
+                        .get_all(reqwest::header::WWW_AUTHENTICATE)
+                        .iter()
+                        .filter_map(|v| v.to_str().ok())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.answer(what, &challenge)?;
+                }
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    let reason = error_message(response);
+                    return Err(self.error(format!(
+                        "{what}: access denied ({}{reason}); {}",
+                        status.as_u16(),
+                        self.login_hint()
+                    )));
+                }
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                    if rate_limited < RATE_RETRIES =>
+                {
+                    rate_limited += 1;
+                    std::thread::sleep(retry_after(response.headers()));
+                }
+                StatusCode::TOO_MANY_REQUESTS => {
+                    return Err(self.error(format!(
+                        "{what}: rate limited (429) after {RATE_RETRIES} retries; try again later or log in for a higher limit"
+                    )));
+                }
+                StatusCode::NOT_FOUND => {
+                    let reason = error_message(response);
+                    return Err(self.error(format!("{what}: not found (404{reason})")));
+                }
+                _ => {
+                    let reason = error_message(response);
+                    return Err(self.error(format!(
+                        "{what}: the registry answered {}{reason}",
+                        status.as_u16()
+                    )));
+                }
+            }
+        }
+    }
+
+    /// GET a small JSON document, bounded by [`DOCUMENT_LIMIT`]. Returns its bytes and
+    /// its media type (from `Content-Type`).
+    pub fn get_document(
+        &self,
+        what: &str,
+        path: &str,
+        accept: &[&str],
+    ) -> Result<(Vec<u8>, String)> {
+        let response = self.get(what, path, accept, 0)?;
+        if response
+            .content_length()
+            .is_some_and(|len| len > DOCUMENT_LIMIT)
+        {
+            return Err(self.error(format!(
+                "{what} is larger than {} MiB; refused",
+                DOCUMENT_LIMIT >> 20
+            )));
+        }
+        let media_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_string())
+            .unwrap_or_default();
+        let mut bytes = Vec::new();
+        response
+            .take(DOCUMENT_LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.error(format!("{what}: reading failed: {e}")))?;
+        if bytes.len() as u64 > DOCUMENT_LIMIT {
+            return Err(self.error(format!(
+                "{what} is larger than {} MiB; refused",
+                DOCUMENT_LIMIT >> 20
+            )));
+        }
+        Ok((bytes, media_type))
+    }
+
+    /// Earn an `Authorization` value from a `WWW-Authenticate` challenge.
+    fn answer(&self, what: &str, challenge: &str) -> Result<()> {
+        let challenges = http_auth::parse_challenges(challenge).unwrap_or_default();
+        let param = |c: &http_auth::ChallengeRef<'_>, name: &str| {
+            c.params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.to_unescaped())
+        };
+        if let Some(bearer) = challenges
+            .iter()
+            .find(|c| c.scheme.eq_ignore_ascii_case("bearer"))
+        {
+            let realm = param(bearer, "realm").ok_or_else(|| {
+                self.error(format!("{what}: the bearer challenge names no realm"))
+            })?;
+            let scope = param(bearer, "scope")
+                .unwrap_or_else(|| format!("repository:{}:pull", self.repository));
+            let token = self.fetch_token(what, &realm, param(bearer, "service"), &scope)?;
+            *self.authorization.lock().unwrap() = Some(format!("Bearer {token}"));
+            return Ok(());
+        }
+        if challenges
+            .iter()
+            .any(|c| c.scheme.eq_ignore_ascii_case("basic"))
+        {
+            let Some(credential) = &self.credential else {
+                return Err(self.error(format!(
+                    "{what}: the registry wants a user name and password; {}",
+                    self.login_hint()
+                )));
+            };
+            use base64::Engine;
+            let pair = format!("{}:{}", credential.username, credential.secret);
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+            *self.authorization.lock().unwrap() = Some(format!("Basic {encoded}"));
+            return Ok(());
+        }
+        Err(self.error(format!(
+            "{what}: access denied (401) with no usable challenge; {}",
+            self.login_hint()
+        )))
+    }
+
+    fn fetch_token(
+        &self,
+        what: &str,
+        realm: &str,
+        service: Option<String>,
+        scope: &str,
+    ) -> Result<String> {
+        let url = reqwest::Url::parse(realm)
+            .map_err(|_| self.error(format!("{what}: the token realm is not a URL")))?;
+        let host = url.host_str().unwrap_or("");
+        let host_port = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if plain_http_allowed(&host_port, &[]) || self.base.starts_with("http:") => {}
+            _ => {
+                return Err(self.error(format!(
+                    "{what}: refusing the token realm {}://{host_port} (only HTTPS, or HTTP on loopback)",
+                    url.scheme()
+                )))
+            }
+        }
+        let mut url = url;
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("scope", scope);
+            if let Some(service) = &service {
+                query.append_pair("service", service);
+            }
+        }
+        let mut request = self.http.get(url);
+        if let Some(credential) = &self.credential {
+            request = request.basic_auth(&credential.username, Some(&credential.secret));
+        }
+        let response = request
+            .send()
+            .map_err(|e| self.transport("token request", &e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let reason = error_message(response);
+            return Err(self.error(format!(
+                "{what}: the token server refused ({}{reason}); {}",
+                status.as_u16(),
+                self.login_hint()
+            )));
+        }
+        let mut body = Vec::new();
+        response
+            .take(SMALL_LIMIT + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| self.error(format!("token response: {e}")))?;
+        if body.len() as u64 > SMALL_LIMIT {
+            return Err(self.error("the token response is too large; refused"));
+        }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let parsed: Token = serde_json::from_slice(&body)
+            .map_err(|_| self.error("the token response is not the JSON a token server sends"))?;
+        parsed
+            .token
+            .or(parsed.access_token)
+            .filter(|t| !t.is_empty() && !t.contains(['\r', '\n']))
+            .ok_or_else(|| self.error("the token response holds no token"))
+    }
+}
+
+/// The wait a `Retry-After` header asks for (seconds), bounded.
+fn retry_after(headers: &HeaderMap) -> Duration {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs)
+        .min(MAX_RETRY_AFTER)
+}
+
+/// `: MESSAGE` from a distribution error body (`{"errors":[{"code","message"}]}`), read
+/// up to a bound; empty when there is none.
+fn error_message(response: Response) -> String {
+    let mut body = Vec::new();
+    let _ = response.take(SMALL_LIMIT).read_to_end(&mut body);
+    #[derive(serde::Deserialize)]
+    struct Body {
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    let Ok(parsed) = serde_json::from_slice::<Body>(&body) else {
+        return String::new();
+    };
+    let Some(first) = parsed.errors.first() else {
+        return String::new();
+    };
+    let text: String = [first.code.as_deref(), first.message.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" {text}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_for_loopback_and_named_hosts() {
+        assert!(plain_http_allowed("localhost:5000", &[]));
+        assert!(plain_http_allowed("127.0.0.1:5000", &[]));
+        assert!(plain_http_allowed("127.3.2.1", &[]));
+        assert!(plain_http_allowed("[::1]:5000", &[]));
+        assert!(!plain_http_allowed("registry.example:5000", &[]));
+        assert!(plain_http_allowed(
+            "registry.example:5000",
+            &["registry.example".into()]
+        ));
+        assert!(!plain_http_allowed("10.0.0.1:5000", &[]));
+    }
+
+    #[test]
+    fn retry_after_is_bounded() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&headers), Duration::from_secs(3));
+        headers.insert(RETRY_AFTER, "86400".parse().unwrap());
+        assert_eq!(retry_after(&headers), MAX_RETRY_AFTER);
+    }
+}

@@ -1,0 +1,749 @@
+//! Registries, through the OCI distribution API: tag → index → platform manifest →
+//! config, then every layer blob streamed into the layer parser, several at once.
+//!
+//! Each blob is hashed while it streams in and its length held to its descriptor's; a
+//! connection lost mid-blob is resumed with a `Range` request (a bounded number of
+//! times). Verified blobs are kept in the [`cache`] unless `--no-cache`; a cached blob is
+//! hashed again as it is read and fetched anew when it does not match.
+//!
+//! The client is written on reqwest rather than taken from oci-client: oci-client 0.18
+//! reads manifests, token responses and error bodies whole, with no size bound, and has no
+//! `Retry-After` handling, while a registry is untrusted input here (see the note in
+//! README.md's "What it reads").
+
+pub mod auth;
+pub mod cache;
+pub mod client;
+
+use crate::error::{Error, Result};
+use crate::image::history::pair_history;
+use crate::image::{Format, Image, ImageConfig, LayerRef, Platform};
+use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
+use crate::load::{load_layers, LoadOptions, Opened, Progress};
+use crate::source::Source;
+use cache::{BlobWriter, Cache};
+use client::{Client, DOCUMENT_LIMIT, MANIFEST_TYPES};
+use oci_spec::distribution::Reference;
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+
+/// Nested indexes deeper than this are refused.
+const MAX_INDEX_DEPTH: usize = 8;
+/// Reconnections tried for one blob after its connection broke.
+const RESUME_RETRIES: u32 = 5;
+/// Blobs downloaded (and parsed) at once.
+const DOWNLOADS: usize = 6;
+
+/// How to reach registries.
+#[derive(Clone, Default)]
+pub struct RegistryOptions {
+    /// `--creds USER[:PASS]`: used before any auth file.
+    pub creds: Option<String>,
+    /// `--insecure-registry HOST`: hosts spoken to over plain HTTP (besides loopback).
+    pub insecure: Vec<String>,
+    /// `--no-cache`: keep no blobs on disk.
+    pub no_cache: bool,
+}
+
+// Credentials never appear in output: not even in debug output.
+impl fmt::Debug for RegistryOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryOptions")
+            .field("creds", &self.creds.as_ref().map(|_| "<redacted>"))
+            .field("insecure", &self.insecure)
+            .field("no_cache", &self.no_cache)
+            .finish()
+    }
+}
+
+/// Pull the image `reference` names and load it.
+pub fn load(
+    reference: &Reference,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Opened> {
+    let credential = auth::find(
+        reference.registry(),
+        reference.repository(),
+        options.registry.creds.as_deref(),
+    )?;
+    let client = Client::new(
+        reference.registry(),
+        reference.repository(),
+        credential,
+        &options.registry.insecure,
+    )?;
+    let cache = if options.registry.no_cache {
+        None
+    } else {
+        Cache::user()
+    };
+    let image = open(&client, reference, options.open.platform.as_deref())?;
+    let parse_options = ParseOptions {
+        digests: options.verify,
+        secrets: options.secrets,
+    };
+    let parse = |image: &Image, index: usize| {
+        parse_blob(
+            &client,
+            cache.as_ref(),
+            image,
+            index,
+            parse_options,
+            control,
+        )
+    };
+    let display = reference.whole();
+    let loaded = load_layers(
+        &display, image, options, DOWNLOADS, control, progress, &parse,
+    )?;
+    // With every blob cached, file contents (extraction, diffs) can be read back.
+    let source = cache.as_ref().and_then(|cache| {
+        cache.enforce_cap();
+        let all_cached =
+            loaded
+                .image
+                .layers
+                .iter()
+                .all(|layer| match (&layer.digest, layer.size) {
+                    (Some(digest), Some(size)) => cache.lookup(digest, size).is_some(),
+                    _ => layer.unavailable.is_some(),
+                });
+        all_cached
+            .then(|| Source::open(&cache.root().display().to_string()).ok())
+            .flatten()
+    });
+    Ok(Opened { loaded, source })
+}
+
+/// Resolve the reference to one image manifest and read its config.
+fn open(client: &Client, reference: &Reference, platform: Option<&str>) -> Result<Image> {
+    let wanted = platform
+        .map(|text| {
+            Platform::parse(text).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--platform {text:?}: expected os/arch[/variant], e.g. linux/arm64"
+                ))
+            })
+        })
+        .transpose()?;
+    let tag_or_digest = reference
+        .digest()
+        .or(reference.tag())
+        .unwrap_or("latest")
+        .to_string();
+    let mut what = format!("manifest {tag_or_digest}");
+    let (mut bytes, mut media_type) = client.get_document(
+        &what,
+        &format!("manifests/{tag_or_digest}"),
+        &MANIFEST_TYPES,
+    )?;
+    if let Some(digest) = reference.digest() {
+        check_digest(client, &what, digest, &bytes)?;
+    }
+    let mut platforms = Vec::new();
+    let mut chosen_platform = None;
+    let mut depth = 0;
+    let manifest = loop {
+        match examine(client, &what, &media_type, &bytes, wanted.as_ref())? {
+            Step::Manifest(manifest) => break manifest,
+            Step::Follow {
+                digest,
+                platform,
+                available,
+            } => {
+                depth += 1;
+                if depth > MAX_INDEX_DEPTH {
+                    return Err(
+                        client.error(format!("indexes nested more than {MAX_INDEX_DEPTH} deep"))
+                    );
+                }
+                platforms = available;
+                chosen_platform = platform;
+                what = format!("manifest {digest}");
+                (bytes, media_type) =
+                    client.get_document(&what, &format!("manifests/{digest}"), &MANIFEST_TYPES)?;
+                check_digest(client, &what, &digest, &bytes)?;
+            }
+        }
+    };
+
+    let config_digest = manifest.config().digest().to_string();
+    let config_what = format!("config {config_digest}");
+    if manifest.config().size() > DOCUMENT_LIMIT {
+        return Err(client.error(format!(
+            "{config_what} is larger than {} MiB; refused",
+            DOCUMENT_LIMIT >> 20
+        )));
+    }
+    let (config_bytes, _) =
+        client.get_document(&config_what, &format!("blobs/{config_digest}"), &[])?;
+    check_digest(client, &config_what, &config_digest, &config_bytes)?;
+    let config: ImageConfig = serde_json::from_slice(&config_bytes)
+        .map_err(|e| client.error(format!("{config_what}: invalid image config: {e}")))?;
+
+    let diff_ids = config.diff_ids();
+    let mut warnings = Vec::new();
+    if diff_ids.len() != manifest.layers().len() {
+        warnings.push(format!(
+            "the manifest lists {} layers but the config has {} diff_ids",
+            manifest.layers().len(),
+            diff_ids.len()
+        ));
+    }
+    let mut layers = Vec::with_capacity(manifest.layers().len());
+    for (index, descriptor) in manifest.layers().iter().enumerate() {
+        let digest = descriptor.digest().to_string();
+        let media_type = descriptor.media_type().to_string();
+        if !crate::image::is_layer_media_type(&media_type) {
+            return Err(client.error(format!(
+                "layer {index} ({digest}): unsupported media type {media_type:?}"
+            )));
+        }
+        let member = Cache::member(&digest).ok_or_else(|| {
+            client.error(format!(
+                "layer {index}: digest {:?} is not sha256",
+                crate::escape::escape_str(&digest)
+            ))
+        })?;
+        let foreign = crate::image::is_foreign_media_type(&media_type)
+            || descriptor.urls().as_ref().is_some_and(|u| !u.is_empty());
+        layers.push(LayerRef {
+            index,
+            member: (!foreign).then_some(member),
+            media_type: Some(media_type),
+            digest: Some(digest),
+            diff_id: diff_ids.get(index).cloned(),
+            size: Some(descriptor.size()),
+            unavailable: foreign.then(|| "foreign layer: not served by the registry".to_string()),
+        });
+    }
+    let platform = chosen_platform.or_else(|| config.platform());
+    let history = pair_history(&config.history, layers.len());
+    if let Some(warning) = history.warning.clone() {
+        warnings.push(warning);
+    }
+    Ok(Image {
+        source: reference.whole(),
+        format: Format::Registry,
+        tags: vec![reference.whole()],
+        other_images: Vec::new(),
+        platform,
+        platforms,
+        config,
+        config_digest: Some(config_digest),
+        layers,
+        history,
+        warnings,
+    })
+}
+
+/// What a manifest response leads to.
+pub enum Step {
+    /// An image manifest: the end of the walk.
+    Manifest(Box<ImageManifest>),
+    /// An index: fetch the chosen entry next.
+    Follow {
+        digest: String,
+        platform: Option<Platform>,
+        available: Vec<Platform>,
+    },
+}
+
+/// Read one manifest response (already size-bounded): an image manifest, or an index
+/// and the entry `wanted` (or the host's platform) chooses. Untrusted bytes: this is what
+/// the `registry_documents` fuzz target drives.
+pub fn examine(
+    client: &Client,
+    what: &str,
+    media_type: &str,
+    bytes: &[u8],
+    wanted: Option<&Platform>,
+) -> Result<Step> {
+    match document_kind(media_type, bytes) {
+        Kind::Index => {
+            let index = parse_index(client, what, bytes)?;
+            let (descriptor, platform) = choose_platform(client, &index, wanted)?;
+            Ok(Step::Follow {
+                digest: descriptor.digest().to_string(),
+                platform,
+                available: index_platforms(&index),
+            })
+        }
+        Kind::Manifest => serde_json::from_slice(bytes)
+            .map(|m| Step::Manifest(Box::new(m)))
+            .map_err(|e| client.error(format!("{what}: invalid manifest: {e}"))),
+        Kind::Unknown(found) => Err(client.error(format!(
+            "{what}: unknown manifest media type {found:?} (layerscope reads OCI and Docker v2 images)"
+        ))),
+    }
+}
+
+enum Kind {
+    Index,
+    Manifest,
+    Unknown(String),
+}
+
+/// What a manifest response is: by its Content-Type, else by its `mediaType` field, else
+/// by its shape.
+fn document_kind(content_type: &str, bytes: &[u8]) -> Kind {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType")]
+        media_type: Option<String>,
+        manifests: Option<serde_json::Value>,
+        layers: Option<serde_json::Value>,
+    }
+    let probe: Option<Probe> = serde_json::from_slice(bytes).ok();
+    let declared = probe.as_ref().and_then(|p| p.media_type.clone());
+    let media_type = match declared {
+        Some(t) if !t.is_empty() => t,
+        _ => content_type.to_string(),
+    };
+    let by_type = |t: &str| {
+        if t.ends_with("image.index.v1+json") || t.ends_with("manifest.list.v2+json") {
+            Some(Kind::Index)
+        } else if t.ends_with("image.manifest.v1+json")
+            || t.ends_with("distribution.manifest.v2+json")
+        {
+            Some(Kind::Manifest)
+        } else {
+            None
+        }
+    };
+    if let Some(kind) = by_type(&media_type) {
+        return kind;
+    }
+    // A registry may answer `application/json` for a document without `mediaType`.
+    if media_type.is_empty() || media_type == "application/json" {
+        match &probe {
+            Some(p) if p.manifests.is_some() => return Kind::Index,
+            Some(p) if p.layers.is_some() => return Kind::Manifest,
+            _ => {}
+        }
+    }
+    Kind::Unknown(crate::escape::escape_str(&media_type).into_owned())
+}
+
+fn parse_index(client: &Client, what: &str, bytes: &[u8]) -> Result<ImageIndex> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| client.error(format!("{what}: invalid index: {e}")))?;
+    if let Some(object) = value.as_object_mut() {
+        if object.get("manifests").is_none_or(|m| m.is_null()) {
+            object.insert("manifests".into(), serde_json::Value::Array(Vec::new()));
+        }
+        object
+            .entry("schemaVersion")
+            .or_insert(serde_json::Value::from(2));
+    }
+    serde_json::from_value(value).map_err(|e| client.error(format!("{what}: invalid index: {e}")))
+}
+
+fn descriptor_platform(descriptor: &Descriptor) -> Option<Platform> {
+    descriptor.platform().as_ref().map(|p| Platform {
+        os: p.os().to_string(),
+        architecture: p.architecture().to_string(),
+        variant: p.variant().clone(),
+    })
+}
+
+/// Entries that are images (attestations and `unknown/unknown` are not).
+fn image_entries(index: &ImageIndex) -> Vec<&Descriptor> {
+    index
+        .manifests()
+        .iter()
+        .filter(|d| {
+            let attestation = d
+                .annotations()
+                .as_ref()
+                .and_then(|a| a.get("vnd.docker.reference.type"))
+                .is_some_and(|t| t == "attestation-manifest");
+            !attestation && !descriptor_platform(d).is_some_and(|p| p.is_unknown())
+        })
+        .collect()
+}
+
+fn index_platforms(index: &ImageIndex) -> Vec<Platform> {
+    image_entries(index)
+        .into_iter()
+        .filter_map(descriptor_platform)
+        .collect()
+}
+
+/// `--platform` if given; else the host's; else the only image. Otherwise the error lists
+/// the platforms the index has.
+fn choose_platform<'a>(
+    client: &Client,
+    index: &'a ImageIndex,
+    wanted: Option<&Platform>,
+) -> Result<(&'a Descriptor, Option<Platform>)> {
+    let entries = image_entries(index);
+    let available = || {
+        let list: Vec<String> = entries
+            .iter()
+            .map(|d| descriptor_platform(d).map_or("(no platform)".into(), |p| p.to_string()))
+            .collect();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
+    let find = |want: &Platform| {
+        entries
+            .iter()
+            .find(|d| descriptor_platform(d).is_some_and(|p| want.matches(&p)))
+            .map(|d| (*d, descriptor_platform(d)))
+    };
+    if let Some(want) = wanted {
+        return find(want).ok_or_else(|| {
+            client.error(format!(
+                "no image for platform {want}; available: {}",
+                available()
+            ))
+        });
+    }
+    let host = Platform::host();
+    if let Some(found) = find(&host) {
+        return Ok(found);
+    }
+    match entries.as_slice() {
+        [only] => Ok((*only, descriptor_platform(only))),
+        _ => Err(client.error(format!(
+            "the index has no image for this host's platform {host}; choose one with --platform (available: {})",
+            available()
+        ))),
+    }
+}
+
+fn check_digest(client: &Client, what: &str, expected: &str, bytes: &[u8]) -> Result<()> {
+    if !expected.starts_with("sha256:") {
+        return Err(client.error(format!(
+            "{what}: unsupported digest algorithm in {:?}",
+            crate::escape::escape_str(expected)
+        )));
+    }
+    let actual = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+    if actual != expected {
+        return Err(client.error(format!(
+            "{what}: digest mismatch: expected {expected}, got {actual}"
+        )));
+    }
+    Ok(())
+}
+
+/// Parse one layer: from the cache when it holds the blob (and it verifies), else from
+/// the registry.
+fn parse_blob(
+    client: &Client,
+    cache: Option<&Cache>,
+    image: &Image,
+    index: usize,
+    options: ParseOptions,
+    control: &ParseControl,
+) -> Result<ParsedLayer> {
+    let layer = &image.layers[index];
+    let (Some(digest), Some(size), None) = (&layer.digest, layer.size, &layer.unavailable) else {
+        return Ok(ParsedLayer::default());
+    };
+    let what = format!("layer {index} blob {digest}");
+    if let Some(path) = cache.and_then(|c| c.lookup(digest, size)) {
+        if let Ok(file) = std::fs::File::open(&path) {
+            let reader = Verified::new(client, &what, digest, size, file, None);
+            match run_parse(reader, index, digest, options, control) {
+                Ok(parsed) => return Ok(parsed),
+                // A damaged cache entry is dropped and fetched again.
+                Err(ParseFailure::Blob(_)) => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(ParseFailure::Other(error)) => return Err(error),
+            }
+        }
+    }
+    let stream = Resuming {
+        client,
+        what: what.clone(),
+        digest: digest.clone(),
+        size,
+        position: 0,
+        response: None,
+        retries: 0,
+    };
+    let writer = cache.and_then(|c| c.writer(digest));
+    let reader = Verified::new(client, &what, digest, size, stream, writer);
+    run_parse(reader, index, digest, options, control).map_err(|failure| match failure {
+        ParseFailure::Blob(error) | ParseFailure::Other(error) => error,
+    })
+}
+
+enum ParseFailure {
+    /// The blob itself was wrong: too long, too short, or not matching its digest.
+    Blob(Error),
+    Other(Error),
+}
+
+fn run_parse<R: Read>(
+    mut reader: Verified<'_, R>,
+    index: usize,
+    digest: &str,
+    options: ParseOptions,
+    control: &ParseControl,
+) -> std::result::Result<ParsedLayer, ParseFailure> {
+    let result = parse_layer(&mut reader, options, control);
+    if result.is_err() && !control.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        // A parse that failed may have been fed damaged bytes: read the rest to find out
+        // (bounded by the descriptor's size), so the digest is what gets reported.
+        let _ = io::copy(&mut reader, &mut io::sink());
+    }
+    if let Some(error) = reader.failure.lock().unwrap().take() {
+        return Err(match error {
+            BlobError::Content(error) => ParseFailure::Blob(error),
+            BlobError::Transport(error) => ParseFailure::Other(error),
+        });
+    }
+    let parsed = result.map_err(|error| {
+        ParseFailure::Other(match error {
+            LayerError::Cancelled => Error::Interrupted,
+            other => Error::Layer {
+                index,
+                digest: digest.to_string(),
+                detail: other.to_string(),
+            },
+        })
+    })?;
+    if !reader.verified {
+        // The parse stopped before the end (a truncated tar inside a whole blob).
+        let _ = io::copy(&mut reader, &mut io::sink());
+        if let Some(error) = reader.failure.lock().unwrap().take() {
+            return Err(match error {
+                BlobError::Content(error) => ParseFailure::Blob(error),
+                BlobError::Transport(error) => ParseFailure::Other(error),
+            });
+        }
+    }
+    Ok(parsed)
+}
+
+enum BlobError {
+    Content(Error),
+    Transport(Error),
+}
+
+/// Counts, hashes and (optionally) caches a blob as it is read; holds it to its
+/// descriptor's size and digest. A failure is kept for the caller and the read fails, so
+/// the parse stops; the caller reports the kept error rather than the parser's.
+struct Verified<'a, R> {
+    client: &'a Client,
+    what: String,
+    digest: String,
+    size: u64,
+    inner: R,
+    count: u64,
+    hasher: Sha256,
+    cache: Option<BlobWriter>,
+    failure: Arc<Mutex<Option<BlobError>>>,
+    verified: bool,
+}
+
+impl<'a, R: Read> Verified<'a, R> {
+    fn new(
+        client: &'a Client,
+        what: &str,
+        digest: &str,
+        size: u64,
+        inner: R,
+        cache: Option<BlobWriter>,
+    ) -> Self {
+        Verified {
+            client,
+            what: what.to_string(),
+            digest: digest.to_string(),
+            size,
+            inner,
+            count: 0,
+            hasher: Sha256::new(),
+            cache,
+            failure: Arc::new(Mutex::new(None)),
+            verified: false,
+        }
+    }
+
+    fn fail(&mut self, error: BlobError) -> io::Error {
+        let message = match &error {
+            BlobError::Content(e) | BlobError::Transport(e) => e.to_string(),
+        };
+        self.cache = None;
+        let mut slot = self.failure.lock().unwrap();
+        if slot.is_none() {
+            *slot = Some(error);
+        }
+        io::Error::other(message)
+    }
+}
+
+impl<R: Read> Read for Verified<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failure.lock().unwrap().is_some() {
+            return Err(io::Error::other("blob failed"));
+        }
+        if self.verified {
+            return Ok(0);
+        }
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let error = match e.downcast::<Error>() {
+                    Ok(error) => error,
+                    Err(e) => self.client.error(format!("{}: {e}", self.what)),
+                };
+                return Err(self.fail(BlobError::Transport(error)));
+            }
+        };
+        self.count += n as u64;
+        if self.count > self.size {
+            let error = self.client.error(format!(
+                "{} is longer than the {} bytes its descriptor says",
+                self.what, self.size
+            ));
+            return Err(self.fail(BlobError::Content(error)));
+        }
+        self.hasher.update(&buf[..n]);
+        if let Some(cache) = &mut self.cache {
+            cache.write(&buf[..n]);
+        }
+        if n == 0 && !buf.is_empty() {
+            if self.count < self.size {
+                let error = self.client.error(format!(
+                    "{} ends after {} of its {} bytes",
+                    self.what, self.count, self.size
+                ));
+                return Err(self.fail(BlobError::Content(error)));
+            }
+            let actual = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
+            if actual != self.digest {
+                let error = self.client.error(format!(
+                    "{}: digest mismatch: the registry sent bytes hashing to {actual}",
+                    self.what
+                ));
+                return Err(self.fail(BlobError::Content(error)));
+            }
+            self.verified = true;
+            if let Some(cache) = self.cache.take() {
+                cache.commit();
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// A blob's response body that reconnects with `Range: bytes=N-` when the connection
+/// breaks, a bounded number of times.
+struct Resuming<'a> {
+    client: &'a Client,
+    what: String,
+    digest: String,
+    size: u64,
+    position: u64,
+    response: Option<reqwest::blocking::Response>,
+    retries: u32,
+}
+
+impl Resuming<'_> {
+    fn connect(&mut self) -> io::Result<()> {
+        let response = self
+            .client
+            .get(
+                &self.what,
+                &format!("blobs/{}", self.digest),
+                &[],
+                self.position,
+            )
+            .map_err(io::Error::other)?;
+        let mut response = response;
+        if self.position > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+            // The server ignored the range: skip what was already read.
+            let skipped = io::copy(&mut (&mut response).take(self.position), &mut io::sink())?;
+            if skipped < self.position {
+                return Err(io::Error::other(self.client.error(format!(
+                    "{} ends after {skipped} bytes on a retry",
+                    self.what
+                ))));
+            }
+        }
+        self.response = Some(response);
+        Ok(())
+    }
+}
+
+impl Read for Resuming<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.response.is_none() {
+                match self.connect() {
+                    Ok(()) => {}
+                    Err(e) if self.position > 0 && self.retries < RESUME_RETRIES => {
+                        self.retries += 1;
+                        let _ = e;
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            200 << self.retries.min(4),
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let response = self.response.as_mut().expect("connected above");
+            match response.read(buf) {
+                Ok(0) if self.position < self.size && self.retries < RESUME_RETRIES => {
+                    // Cut short: reconnect from here.
+                    self.response = None;
+                    self.retries += 1;
+                }
+                Ok(n) => {
+                    self.position += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) if self.retries < RESUME_RETRIES => {
+                    self.response = None;
+                    self.retries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        100 << self.retries.min(4),
+                    ));
+                }
+                Err(e) => {
+                    return Err(io::Error::other(self.client.error(format!(
+                        "{}: the connection broke after {} of {} bytes and {} retries ({e})",
+                        self.what, self.position, self.size, self.retries
+                    ))))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_told_apart() {
+        let index = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert!(matches!(
+            document_kind("application/json", index),
+            Kind::Index
+        ));
+        let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","layers":[]}"#;
+        assert!(matches!(document_kind("", manifest), Kind::Manifest));
+        let schema1 = br#"{"schemaVersion":1,"fsLayers":[]}"#;
+        assert!(matches!(
+            document_kind("application/vnd.docker.distribution.manifest.v1+prettyjws", schema1),
+            Kind::Unknown(t) if t.contains("v1+prettyjws")
+        ));
+    }
+}
