@@ -64,6 +64,13 @@ pub enum Error {
     ImageChoice { path: String, detail: String },
     #[error("{path}: invalid image: {detail}")]
     InvalidImage { path: String, detail: String },
+    /// A container engine (Docker or Podman) that cannot be reached or answers an error.
+    #[error("{engine} engine at {endpoint}: {detail}")]
+    Engine {
+        engine: &'static str,
+        endpoint: String,
+        detail: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]

@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod stream;
+pub use stream::{load_stream, KEPT_LIMIT};
+
 /// What to load and how.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -66,13 +69,22 @@ pub struct LoadedImage {
     pub warnings: Vec<String>,
 }
 
-/// Open `path` (`-` for stdin) and load it fully.
+/// Open `path` (`-` for stdin) and load it fully. Stdin is read once, as a stream.
 pub fn load_path(
     path: &str,
     options: &LoadOptions,
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
+    if path == "-" {
+        return load_stream(
+            std::io::stdin().lock(),
+            "<stdin>",
+            options,
+            control,
+            progress,
+        );
+    }
     let source = Source::open(path)?;
     let mut open = options.open.clone();
     open.verify = options.verify;
@@ -195,7 +207,7 @@ fn parse_one(
     })
 }
 
-fn layer_name(image: &Image, index: usize) -> String {
+pub(crate) fn layer_name(image: &Image, index: usize) -> String {
     let layer = &image.layers[index];
     layer
         .digest
@@ -206,7 +218,7 @@ fn layer_name(image: &Image, index: usize) -> String {
 }
 
 /// Verify digests and record what the parse measured.
-fn check_layer(
+pub(crate) fn check_layer(
     source: &Source,
     image: &Image,
     index: usize,
