@@ -5,12 +5,37 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Look inside container images: layers, the merged filesystem, wasted space.
 ///
-/// IMAGE is a `docker save` tarball (any Docker version; plain, gzip or zstd), an
-/// oci-archive tarball, an OCI image-layout directory, or `-` for stdin. The format is
-/// detected. Without a subcommand, layerscope opens the interactive explorer (or runs
-/// `ci` when the CI environment variable is true, as dive does).
+/// IMAGE is where the image lives:
+///
+///   PATH                    an existing file or directory, always opened as a file: a
+///                           `docker save` tarball (any Docker version; plain, gzip or
+///                           zstd), an oci-archive tarball or an OCI image-layout
+///                           directory (the format is detected); `-` reads stdin
+///   docker://NAME           the Docker engine's image (also skopeo's docker-daemon:NAME)
+///   podman://NAME           Podman's image
+///   docker-archive://PATH   a `docker save` tarball
+///   oci://DIR               an OCI image-layout directory
+///   oci-archive://PATH      an oci-archive tarball
+///   registry://REF          pulled from a registry directly, no daemon needed
+///   REF                     a bare reference (nginx, nginx:1.27, ghcr.io/org/app@sha256:…):
+///                           a local engine's image if one answers and has it, else the
+///                           registry's; a note on stderr says which
+///
+/// References are normalised as Docker does: docker.io/library/ is implied and the tag
+/// defaults to latest. Note: skopeo's `docker://` means a registry; layerscope follows dive,
+/// where `docker://` is the Docker engine; use `registry://` for a registry.
+///
+/// Without a subcommand, layerscope opens the interactive explorer (or runs `ci` when the
+/// CI environment variable is true, as dive does).
 #[derive(Debug, Parser)]
-#[command(name = "layerscope", version, about, long_about, after_help = EXAMPLES)]
+#[command(
+    name = "layerscope",
+    version,
+    about,
+    long_about,
+    verbatim_doc_comment,
+    after_help = EXAMPLES
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -38,6 +63,13 @@ Examples:
   layerscope changes image.tar --layer 3    what layer 3 added, changed, deleted
   layerscope ci image.tar                   efficiency score and rules; exit code gates CI
   docker save app | layerscope inspect -    read from stdin
+  layerscope ci registry://ghcr.io/org/app:1.2   pull from a registry, no daemon
+  layerscope nginx:1.27                      the local engine's, else Docker Hub's
+  layerscope cache prune --older-than 7d     clean the registry blob cache
+
+Registry credentials are looked up as the container tools do: --creds, then
+REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, then $DOCKER_CONFIG/config.json
+or ~/.docker/config.json (auths, credsStore, credHelpers), then anonymous.
 
 Exit codes: 0 success, 1 a CI rule failed, 2 bad input or usage, 130 interrupted.";
 
@@ -70,6 +102,25 @@ pub struct GlobalArgs {
     /// Hide the progress bar.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+
+    /// Where IMAGE lives, instead of a prefix (as dive's --source): docker, podman,
+    /// docker-archive, oci, oci-archive or registry.
+    #[arg(long, global = true, value_enum, value_name = "SOURCE")]
+    pub source: Option<crate::source::spec::SourceKind>,
+
+    /// Registry credentials, USER or USER:PASS (asked for on the terminal when PASS is
+    /// missing). Used before any auth file.
+    #[arg(long, global = true, value_name = "USER[:PASS]")]
+    pub creds: Option<String>,
+
+    /// Speak plain HTTP to this registry host (repeatable). Loopback hosts (localhost,
+    /// 127.0.0.0/8) always may; every other host gets verified HTTPS.
+    #[arg(long, global = true, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
+
+    /// Keep no registry blobs on disk ($XDG_CACHE_HOME/layerscope/blobs is the cache).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +138,24 @@ pub enum Command {
     /// in the current directory, else dive's defaults; flags override them. Thresholds
     /// accept `disabled`/`off`/`false`; sizes accept `20MB`, `1.5 GiB` or `20000`.
     Ci(Box<CiArgs>),
+    /// Manage the registry blob cache ($XDG_CACHE_HOME/layerscope/blobs/sha256).
+    Cache(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Delete cached blobs: all of them, or those unused for longer than --older-than.
+    Prune {
+        /// Only blobs last used longer ago than this: 30m, 12h, 7d, 2w.
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -110,7 +179,7 @@ pub enum CiFormat {
 
 #[derive(Debug, Args, Default)]
 pub struct CiArgs {
-    /// Image file, OCI layout directory, or - for stdin.
+    /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
     pub image: String,
     /// Rules file (YAML; dive's `.dive-ci` format is accepted).
     #[arg(long, value_name = "FILE")]
@@ -161,7 +230,7 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// Image file, OCI layout directory, or - for stdin.
+    /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
     pub image: String,
     /// Output format. The JSON schema is versioned (`schema` field) and documented in
     /// docs/inspect-json-schema.md.
@@ -171,7 +240,7 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct LsArgs {
-    /// Image file, OCI layout directory, or - for stdin.
+    /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
     pub image: String,
     /// Show the filesystem as it stands after this layer (0-based). Default: the top layer.
     #[arg(long, value_name = "N")]
@@ -183,7 +252,7 @@ pub struct LsArgs {
 
 #[derive(Debug, Args)]
 pub struct ChangesArgs {
-    /// Image file, OCI layout directory, or - for stdin.
+    /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
     pub image: String,
     /// The layer whose changes to list (0-based).
     #[arg(long, value_name = "N")]

@@ -4,7 +4,9 @@
 use crate::error::{Error, Result};
 use crate::image::{self, Image, OpenOptions};
 use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
-use crate::source::{Compression, Source};
+use crate::source::registry::{self, RegistryOptions};
+use crate::source::spec::ImageSpec;
+use crate::source::{engine, Compression, Source};
 use crate::tree::{Tree, TreeBuilder};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +24,8 @@ pub struct LoadOptions {
     pub verify: bool,
     /// Parser threads; 0 means one per core.
     pub threads: usize,
+    /// How to reach registries (credentials, plain-HTTP hosts, the blob cache).
+    pub registry: RegistryOptions,
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -69,7 +73,49 @@ pub struct LoadedImage {
     pub warnings: Vec<String>,
 }
 
-/// Open `path` (`-` for stdin) and load it fully. Stdin is read once, as a stream.
+/// A loaded image and, when its blobs are on disk, the source to read file contents from.
+pub struct Opened {
+    pub loaded: LoadedImage,
+    /// `None` for an engine's stream, or a registry's without the cache.
+    pub source: Option<Source>,
+}
+
+/// Load the image IMAGE names, wherever it lives: the one entry point of every command.
+/// A bare reference is resolved quietly here; call [`ImageSpec::resolve`] first to show
+/// the user which source was chosen.
+pub fn load_spec(
+    spec: &ImageSpec,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Opened> {
+    match spec {
+        ImageSpec::Path(path) => {
+            let source = Source::open(path)?;
+            let mut open = options.open.clone();
+            open.verify = options.verify;
+            let image = image::open(&source, &open)?;
+            let loaded = load(&source, image, options, control, progress)?;
+            Ok(Opened {
+                loaded,
+                source: Some(source),
+            })
+        }
+        ImageSpec::Engine { kind, name } => Ok(Opened {
+            loaded: engine::load(*kind, name, options, control, progress)?,
+            source: None,
+        }),
+        ImageSpec::Registry(reference) => registry::load(reference, options, control, progress),
+        ImageSpec::Auto { .. } => {
+            let (resolved, _) = spec.clone().resolve();
+            load_spec(&resolved, options, control, progress)
+        }
+    }
+}
+
+/// Open `path` (`-` for stdin) and load it fully. Stdin is read once, as a stream: use
+/// this when no file contents will be read afterwards (`load_spec` spools stdin, because
+/// the explorer reads contents).
 pub fn load_path(
     path: &str,
     options: &LoadOptions,

@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 use crate::escape::escape_str;
 use crate::image::OpenOptions;
 use crate::layer::ParseControl;
-use crate::load::{load_path, LoadOptions, LoadedImage};
+use crate::load::{load_spec, LoadOptions, LoadedImage};
+use crate::source::registry::RegistryOptions;
+use crate::source::spec::ImageSpec;
 use std::io::{self, Write};
 
 /// Run the parsed command line and return the process exit code.
@@ -45,6 +47,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             listing::changes(&loaded, args, &mut out).map_err(stdout_error)?
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
+        Some(Command::Cache(args)) => crate::source::registry::cache::run_command(args, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
@@ -92,9 +95,9 @@ fn report_error(error: &Error, verbose: bool) {
     }
 }
 
-/// Load an image with the global options, showing progress on a terminal.
-pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
-    let options = LoadOptions {
+/// The load options the global flags ask for.
+pub fn load_options(global: &GlobalArgs) -> LoadOptions {
+    LoadOptions {
         open: OpenOptions {
             platform: global.platform.clone(),
             image: global.select_image.clone(),
@@ -102,10 +105,37 @@ pub fn load_image(path: &str, global: &GlobalArgs) -> Result<LoadedImage> {
         },
         verify: !global.no_verify,
         threads: 0,
-    };
+        registry: RegistryOptions {
+            creds: global.creds.clone(),
+            insecure: global.insecure_registry.clone(),
+            no_cache: global.no_cache,
+        },
+    }
+}
+
+/// Read IMAGE and `--source`, and choose the source of a bare reference, saying which on
+/// stderr (one line).
+pub fn resolve_image(image: &str, global: &GlobalArgs) -> Result<ImageSpec> {
+    let (spec, note) = ImageSpec::parse(image, global.source)?.resolve();
+    if let (Some(note), false) = (note, global.quiet) {
+        eprintln!("layerscope: {}", escape_str(&note));
+    }
+    Ok(spec)
+}
+
+/// Load an image with the global options, showing progress on a terminal.
+pub fn load_image(image: &str, global: &GlobalArgs) -> Result<LoadedImage> {
+    let spec = resolve_image(image, global)?;
+    let options = load_options(global);
     let control = ParseControl::default();
     let mut bar = progress::ProgressBar::new(global.quiet);
-    let loaded = load_path(path, &options, &control, &mut |p| bar.update(p));
+    // The commands read no file contents: stdin is parsed as it streams in, not spooled.
+    let loaded = match &spec {
+        ImageSpec::Path(path) if path == "-" => {
+            crate::load::load_path(path, &options, &control, &mut |p| bar.update(p))
+        }
+        _ => load_spec(&spec, &options, &control, &mut |p| bar.update(p)).map(|o| o.loaded),
+    };
     bar.finish();
     let loaded = loaded?;
     if !global.quiet {

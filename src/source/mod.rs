@@ -1,5 +1,6 @@
-//! Bytes in: a file, a directory, stdin or a container engine becomes a set of named byte
-//! streams.
+//! Bytes in: a file, a directory, stdin, a container engine or a registry becomes a set of
+//! named byte streams; [`spec`] says what the IMAGE argument names, [`engine`] and
+//! [`registry`] read the other sources.
 //!
 //! A tar archive is indexed once (member name → offset and size), so that blobs can later
 //! be read by offset from several threads at once. An outer gzip/zstd compression is
@@ -11,6 +12,8 @@
 
 mod compression;
 pub mod engine;
+pub mod registry;
+pub mod spec;
 
 pub use compression::{decoder, Compression};
 

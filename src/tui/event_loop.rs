@@ -4,9 +4,9 @@
 use super::app::{App, ImageAnalysis, Settings};
 use super::widgets;
 use crate::error::{Error, Result};
-use crate::image::{self, OpenOptions};
 use crate::layer::ParseControl;
 use crate::load::{self, LoadOptions, LoadedImage, Progress};
+use crate::source::spec::ImageSpec;
 use crate::source::Source;
 use crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyModifiers,
@@ -19,7 +19,7 @@ use std::time::Duration;
 /// Runs the analysis on the loaded image, off the UI thread.
 pub type Analyze = Box<dyn FnOnce(&LoadedImage) -> ImageAnalysis + Send>;
 
-type Loaded = (Source, LoadedImage, Option<ImageAnalysis>);
+type Loaded = (Option<Source>, LoadedImage, Option<ImageAnalysis>);
 
 enum Message {
     Stage(&'static str),
@@ -48,17 +48,17 @@ fn is_ctrl_c(event: &Event) -> bool {
 
 /// Load `path` in the background while showing progress, then run the explorer.
 pub fn run(
-    path: &str,
-    open: OpenOptions,
-    verify: bool,
+    spec: ImageSpec,
+    options: LoadOptions,
     settings: Settings,
     analyze: Option<Analyze>,
     notices: Vec<String>,
 ) -> Result<i32> {
+    let path = spec.display();
     let control = Arc::new(ParseControl::default());
     let (sender, receiver) = mpsc::channel();
     {
-        let (path, control) = (path.to_string(), Arc::clone(&control));
+        let control = Arc::clone(&control);
         // Not joined on cancel: indexing a huge archive does not poll the cancel flag, and
         // the process exits anyway.
         std::thread::spawn(move || {
@@ -66,18 +66,11 @@ pub fn run(
                 let _ = sender.send(m);
             };
             let result = (|| {
-                send(Message::Stage("reading the archive index"));
-                let source = Source::open(&path)?;
                 send(Message::Stage("reading the image description"));
-                let image = image::open(&source, &open)?;
-                let options = LoadOptions {
-                    open: open.clone(),
-                    verify,
-                    threads: 0,
-                };
-                let loaded = load::load(&source, image, &options, &control, &mut |p| {
+                let opened = load::load_spec(&spec, &options, &control, &mut |p| {
                     send(Message::Progress(p))
                 })?;
+                let (source, loaded) = (opened.source, opened.loaded);
                 let analysis = analyze.map(|analyze| {
                     send(Message::Stage("analysing"));
                     analyze(&loaded)
@@ -98,6 +91,7 @@ pub fn run(
         previous(info);
     }));
 
+    let path = &path;
     let theme = settings.theme.clone();
     let mut progress: Option<Progress> = None;
     let mut stage = "starting";
@@ -126,7 +120,7 @@ pub fn run(
         }
     };
 
-    let mut app = App::new(loaded, Some(source), analysis, settings);
+    let mut app = App::new(loaded, source, analysis, settings);
     if !notices.is_empty() {
         app.message = Some((notices.join("; "), true));
     }

@@ -25,9 +25,8 @@ pub use event_loop::Analyze;
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
-use crate::image::{self, OpenOptions};
 use crate::layer::ParseControl;
-use crate::load::{self, LoadOptions, LoadedImage};
+use crate::load::{self, LoadedImage};
 use crate::source::Source;
 use config::ConfigFile;
 use keymap::Keymap;
@@ -42,14 +41,6 @@ pub struct TuiOptions {
     pub ascii: bool,
     /// Fills the image-details pane; without it the pane says "analysis not available".
     pub analyze: Option<Analyze>,
-}
-
-fn open_options(global: &GlobalArgs) -> OpenOptions {
-    OpenOptions {
-        platform: global.platform.clone(),
-        image: global.select_image.clone(),
-        verify: !global.no_verify,
-    }
 }
 
 /// Settings from the config file and the options. Problems with the config file's key
@@ -93,10 +84,10 @@ pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i
         ));
     }
     let (settings, notices) = settings(&options)?;
+    let spec = crate::commands::resolve_image(path, global)?;
     event_loop::run(
-        path,
-        open_options(global),
-        !global.no_verify,
+        spec,
+        crate::commands::load_options(global),
         settings,
         options.analyze,
         notices,
@@ -104,21 +95,9 @@ pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i
 }
 
 /// Load an image without a terminal, keeping the source for content reads (tests, tools).
-pub fn open_image(path: &str, global: &GlobalArgs) -> Result<(Source, LoadedImage)> {
-    let source = Source::open(path)?;
-    let open = open_options(global);
-    let image = image::open(&source, &open)?;
-    let options = LoadOptions {
-        open,
-        verify: !global.no_verify,
-        threads: 0,
-    };
-    let loaded = load::load(
-        &source,
-        image,
-        &options,
-        &ParseControl::default(),
-        &mut |_| {},
-    )?;
-    Ok((source, loaded))
+pub fn open_image(path: &str, global: &GlobalArgs) -> Result<(Option<Source>, LoadedImage)> {
+    let spec = crate::source::spec::ImageSpec::parse(path, global.source)?;
+    let options = crate::commands::load_options(global);
+    let opened = load::load_spec(&spec, &options, &ParseControl::default(), &mut |_| {})?;
+    Ok((opened.source, opened.loaded))
 }

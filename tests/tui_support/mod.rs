@@ -128,7 +128,7 @@ pub fn fixture(name: &str) -> String {
 
 pub fn app_for(path: &str, width: u16, height: u16) -> App {
     let (source, loaded) = open_image(path, &GlobalArgs::default()).unwrap();
-    let mut app = App::new(loaded, Some(source), None, Settings::default());
+    let mut app = App::new(loaded, source, None, Settings::default());
     app.resize(width, height);
     app
 }
