@@ -156,12 +156,12 @@ fn inspect(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<bool> {
         Ok(Err(ApiError::DockerResponseServerError {
             status_code: 404, ..
         })) => Ok(false),
-        Ok(Err(error)) => Err(engine_error(kind, endpoint, describe(&error))),
-        Err(_) => Err(engine_error(
+        Ok(Err(ApiError::RequestTimeoutError)) | Err(_) => Err(engine_error(
             kind,
             endpoint,
             format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
         )),
+        Ok(Err(error)) => Err(engine_error(kind, endpoint, describe(&error))),
     }
 }
 
@@ -235,6 +235,10 @@ fn describe(error: &ApiError) -> String {
             message,
         } => format!("the engine answered {status_code}: {}", message.trim()),
         ApiError::RequestTimeoutError => "no answer in time".to_string(),
+        ApiError::SocketNotFoundError(path) => {
+            return format!("cannot connect: no socket at {path}")
+        }
+        ApiError::HyperLegacyError { .. } => "cannot connect".to_string(),
         other => other.to_string(),
     };
     let mut cause = std::error::Error::source(error);
