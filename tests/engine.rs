@@ -493,3 +493,56 @@ fn an_engine_stopped_mid_export_is_a_truncated_archive() {
         "{message}"
     );
 }
+
+#[test]
+fn stdin_is_streamed_and_every_fixture_lists_as_its_reference() {
+    let dir = fixtures();
+    if !dir.join("README.md").is_file() {
+        eprintln!("note: shared fixtures not found; stdin listings not checked");
+        return;
+    }
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "tar") {
+            continue;
+        }
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let single = dir.join(format!("{stem}.rootfs.txt"));
+        let (reference, platform) = if single.is_file() {
+            (single, None)
+        } else {
+            (
+                dir.join(format!("{stem}.linux-arm64.rootfs.txt")),
+                Some("linux/arm64"),
+            )
+        };
+        let cwd = tempfile::tempdir().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_layerscope"));
+        command
+            .current_dir(cwd.path())
+            .env("TMPDIR", tmp.path())
+            .env_remove("CI")
+            .args(["ls", "--long", "-"]);
+        if let Some(platform) = platform {
+            command.args(["--platform", platform]);
+        }
+        let output = command
+            .stdin(std::fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{stem}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.stdout == std::fs::read(&reference).unwrap(),
+            "{stem} on stdin: listing differs from {}",
+            reference.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} fixtures");
+}
