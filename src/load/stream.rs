@@ -148,10 +148,9 @@ impl<'a> Pass<'a> {
         let entries = archive
             .entries()
             .map_err(|e| self.not_tar(format!("not a tar archive ({e})")))?;
-        let mut position = 0usize;
-        for entry in entries {
+        for (position, entry) in entries.enumerate() {
             let mut entry = entry.map_err(|e| self.archive_error(position, None, e))?;
-            position += 1;
+            let position = position + 1;
             if self.control.cancel.load(Ordering::Relaxed) {
                 return Err(Error::Interrupted);
             }
