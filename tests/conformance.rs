@@ -34,6 +34,7 @@ fn load(path: &std::path::Path, platform: Option<&str>) -> LoadedImage {
         },
         verify: true,
         threads: 0,
+        ..Default::default()
     };
     load_path(
         path.to_str().unwrap(),

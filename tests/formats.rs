@@ -70,6 +70,7 @@ fn load(path: &Path, options: OpenOptions) -> Result<LoadedImage, layerscope::Er
         open: options,
         verify: true,
         threads: 0,
+        ..Default::default()
     };
     load_path(
         path.to_str().unwrap(),
