@@ -9,12 +9,14 @@ fixtures="${1:-$here/../../shared/fixtures}"
 max=262144
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$here"/corpus/{layer_parse,open_archive,manifest_config_history}
+mkdir -p "$here"/corpus/{layer_parse,open_archive,manifest_config_history,engine_stream}
 
 for image in "$fixtures"/*.tar; do
     name="$(basename "$image" .tar)"
     if [ "$(stat -c %s "$image")" -le "$max" ]; then
         cp "$image" "$here/corpus/open_archive/$name.tar"
+        # engine_stream's first byte sets the read sizes; the archive follows.
+        { printf '\x10'; cat "$image"; } > "$here/corpus/engine_stream/$name"
     fi
     mkdir -p "$work/$name"
     tar -xf "$image" -C "$work/$name" 2>/dev/null || true
@@ -39,6 +41,6 @@ for text in '/bin/sh -c #(nop)  CMD ["sh"]' '|2 A=1 B=2 /bin/sh -c make' \
     'jib-maven-plugin:3.4.0' 'linux/arm64/v8'; do
     printf '%s' "$text" > "$here/corpus/manifest_config_history/text-$(printf '%s' "$text" | sha256sum | cut -c1-16)"
 done
-for target in layer_parse open_archive manifest_config_history; do
+for target in layer_parse open_archive manifest_config_history engine_stream; do
     echo "$target: $(ls "$here/corpus/$target" | wc -l) seeds"
 done

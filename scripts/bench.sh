@@ -26,6 +26,12 @@
 #                  docker-registry on 127.0.0.1, pushed with skopeo): cold cache and
 #                  warm cache against `skopeo copy` of the same image and against
 #                  `layerscope ci` on the local oci-archive (see registry_bench)
+#   BENCH_ENGINE=1 also the engine benchmark: image GEN_E is `podman load`ed into a
+#                  podman API service (its own overlay storage under BENCH_DIR, on a
+#                  socket there, stopped by PID at the end), then measured: the export
+#                  alone (`docker save big >/dev/null`, the docker CLI against that
+#                  socket), `layerscope ci docker://big`, `docker save big | layerscope
+#                  ci -` and `dive --source docker big --ci`
 set -euo pipefail
 export LC_ALL=C # '.' decimals for awk and EPOCHREALTIME
 
@@ -50,6 +56,7 @@ GEN_A=${GEN_A:-"$SHAPE_A --format docker --compression none"}
 GEN_B=${GEN_B:-"$SHAPE_A --format oci --compression gzip"}
 GEN_B_DIVE=${GEN_B_DIVE:-"$SHAPE_A --format crane --compression gzip"}
 GEN_C=${GEN_C:-"--preset whiteouts --format docker --compression none --seed 1"}
+GEN_E=${GEN_E:-"--paths 50000 --layers 20 --overwrite-pct 5 --total-bytes 1.5G --format docker --compression none --seed 1"}
 GEN_D=${GEN_D:-"--paths 1000000 --layers 50 --whiteouts 10000 --opaque 100 --total-bytes 2G --format docker --compression none --seed 1"}
 
 log() { printf '%s\n' "$*" >&2; }
@@ -76,7 +83,7 @@ ensure_tools() {
 build() {
     local targets=()
     [[ -z ${LAYERSCOPE:-} ]] && targets+=(--bins)
-    [[ $BENCH_IMAGES != none ]] && targets+=(--example gen-image)
+    [[ $BENCH_IMAGES != none || ${BENCH_ENGINE:-0} == 1 ]] && targets+=(--example gen-image)
     if ((${#targets[@]})); then
         log "cargo build --release ${targets[*]}"
         cargo build --release "${targets[@]}" >&2
@@ -296,6 +303,54 @@ YAML
     REGISTRY_ROWS+=("| registry, warm cache | ${warm%% *} | $(ratio "${warm%% *}" "${local%% *}") (vs local oci-archive ${local%% *} s) |")
 }
 
+ENGINE_ROWS=()
+
+# The engine benchmark (BENCH_ENGINE=1): see the header.
+bench_engine() {
+    local image store sock pid podman
+    image=$(gen e "$GEN_E")
+    store=$BENCH_DIR/podman
+    sock=$store/podman.sock
+    podman=(podman --root "$store/root" --runroot "$store/runroot" --tmpdir "$store/tmp"
+        --storage-driver overlay --events-backend none --cgroup-manager cgroupfs)
+    mkdir -p "$store"
+    if ! "${podman[@]}" image exists docker.io/library/big:latest; then
+        log "podman load $image"
+        local loaded
+        loaded=$("${podman[@]}" load -q -i "$image" | sed -n 's/^Loaded image[^:]*: //p' | head -n 1)
+        "${podman[@]}" tag "$loaded" docker.io/library/big:latest
+    fi
+    rm -f "$sock"
+    "${podman[@]}" system service --time=0 "unix://$sock" >"$store/service.log" 2>&1 &
+    pid=$!
+    # Stopped by its PID, whatever happens next.
+    trap 'kill "$pid" 2>/dev/null; rm -rf "$WORK"' EXIT
+    local i
+    for ((i = 0; i < 300; i++)); do
+        DOCKER_HOST=unix://$sock docker version >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    export DOCKER_HOST=unix://$sock
+    local ex ls st dv
+    read -r -a ex < <(measure engine-export sh -c 'docker save big >/dev/null')
+    read -r -a ls < <(measure layerscope-engine "$LAYERSCOPE" ci docker://big)
+    read -r -a st < <(measure layerscope-save-stdin sh -c 'docker save big | "$1" ci -' sh "$LAYERSCOPE")
+    if [[ $SKIP_DIVE == 1 ]]; then
+        dv=(- - ok)
+    else
+        read -r -a dv < <(measure dive-engine env CI=true "$DIVE" --source docker big --ci)
+    fi
+    unset DOCKER_HOST
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    ENGINE_ROWS+=("| export alone: \`docker save big >/dev/null\` | $(cell "${ex[@]}") | 1.00 |")
+    ENGINE_ROWS+=("| \`layerscope ci docker://big\` | $(cell "${ls[@]}") | $(ratio "${ls[0]}" "${ex[0]}") |")
+    ENGINE_ROWS+=("| \`docker save big \| layerscope ci -\` | $(cell "${st[@]}") | $(ratio "${st[0]}" "${ex[0]}") |")
+    ENGINE_ROWS+=("| \`dive --source docker big --ci\` | $(cell "${dv[@]}") | $(ratio "${dv[0]}" "${ex[0]}") |")
+    ENGINE_ROWS+=("")
+    ENGINE_ROWS+=("layerscope/dive: $(ratio "${ls[0]}" "${dv[0]}"); image: gen-image $GEN_E ($(du -sb "$image" | awk '{ printf "%.2f GB", $1 / 1e9 }')), podman $(podman --version | awk '{ print $3 }'), overlay storage")
+}
+
 machine() {
     echo "## Machine"
     echo
@@ -341,7 +396,17 @@ main() {
         registry_bench "$(gen b "$GEN_B")"
     fi
 
+    [[ ${BENCH_ENGINE:-0} == 1 ]] && bench_engine
+
     machine
+    if ((${#ENGINE_ROWS[@]})); then
+        echo "## Engine (podman API on a unix socket)"
+        echo
+        echo "| command | wall s | peak RSS MB | / export |"
+        echo "|---|---|---|---|"
+        printf '%s\n' "${ENGINE_ROWS[@]}"
+        echo
+    fi
     echo "## Results"
     echo
     echo "| image | size | paths | layers | layerscope s | layerscope MB | dive s | dive MB | decompress s | decompress MB | layerscope/dive | layerscope/decompress |"

@@ -86,6 +86,13 @@ pub enum Error {
         repository: String,
         detail: String,
     },
+    /// A container engine (Docker or Podman) that cannot be reached or answers an error.
+    #[error("{engine} engine at {endpoint}: {detail}")]
+    Engine {
+        engine: &'static str,
+        endpoint: String,
+        detail: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]

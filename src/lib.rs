@@ -7,8 +7,9 @@
 //! source/   image/    layer/     tree/    analysis/    commands (text, json), ci/, tui/
 //! ```
 //!
-//! - [`source`]: a file, directory or stdin becomes named byte streams (tar members are
-//!   indexed once and read by offset; outer compression and stdin are spooled once).
+//! - [`source`]: a file, directory, stdin, engine or registry becomes named byte streams
+//!   (tar members are indexed once and read by offset; an outer compression is spooled
+//!   once; an engine's export and stdin are parsed as they stream, by `load::load_stream`).
 //! - [`image`]: docker-archive (all variants), OCI layout and archive, platform choice,
 //!   configs and history.
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass

@@ -13,6 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod stream;
+pub use stream::{load_stream, KEPT_LIMIT};
+
 /// What to load and how.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -112,13 +115,24 @@ pub fn load_spec(
     }
 }
 
-/// Open `path` (`-` for stdin) and load it fully.
+/// Open `path` (`-` for stdin) and load it fully. Stdin is read once, as a stream: use
+/// this when no file contents will be read afterwards (`load_spec` spools stdin, because
+/// the explorer reads contents).
 pub fn load_path(
     path: &str,
     options: &LoadOptions,
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
+    if path == "-" {
+        return load_stream(
+            std::io::stdin().lock(),
+            "<stdin>",
+            options,
+            control,
+            progress,
+        );
+    }
     let source = Source::open(path)?;
     let mut open = options.open.clone();
     open.verify = options.verify;
@@ -451,7 +465,7 @@ fn parse_one(
     })
 }
 
-fn layer_name(image: &Image, index: usize) -> String {
+pub(crate) fn layer_name(image: &Image, index: usize) -> String {
     let layer = &image.layers[index];
     layer
         .digest
@@ -462,7 +476,7 @@ fn layer_name(image: &Image, index: usize) -> String {
 }
 
 /// Verify digests and record what the parse measured.
-fn check_layer(
+pub(crate) fn check_layer(
     display: &str,
     image: &Image,
     index: usize,

@@ -260,9 +260,15 @@ pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Resul
     options.secrets = secrets;
     let control = ParseControl::default();
     let mut bar = progress::ProgressBar::new(global.quiet);
-    let loaded = load_spec(&spec, &options, &control, &mut |p| bar.update(p));
+    // The commands read no file contents: stdin is parsed as it streams in, not spooled.
+    let loaded = match &spec {
+        ImageSpec::Path(path) if path == "-" => {
+            crate::load::load_path(path, &options, &control, &mut |p| bar.update(p))
+        }
+        _ => load_spec(&spec, &options, &control, &mut |p| bar.update(p)).map(|o| o.loaded),
+    };
     bar.finish();
-    let loaded = loaded?.loaded;
+    let loaded = loaded?;
     if !global.quiet {
         let mut stderr = io::stderr().lock();
         for warning in &loaded.warnings {

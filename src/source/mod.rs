@@ -1,10 +1,14 @@
-//! Bytes in: a file, a directory or stdin becomes a set of named byte streams; [`spec`]
-//! says what the IMAGE argument names, [`engine`] and [`registry`] read the other sources.
+//! Bytes in: a file, a directory, stdin, a container engine or a registry becomes a set of
+//! named byte streams; [`spec`] says what the IMAGE argument names, [`engine`] and
+//! [`registry`] read the other sources.
 //!
 //! A tar archive is indexed once (member name → offset and size), so that blobs can later
-//! be read by offset from several threads at once. An outer gzip/zstd compression, and
-//! stdin, are spooled once to an unnamed temporary file, because image formats need random
-//! access (`manifest.json` usually comes last). Nothing here knows about images.
+//! be read by offset from several threads at once. An outer gzip/zstd compression is
+//! spooled once to an unnamed temporary file, because image formats need random access
+//! (`manifest.json` usually comes last). A stream that is read once (an engine's export,
+//! stdin for the CLI) is parsed as it arrives by [`crate::load::load_stream`]; what it keeps
+//! of the stream (the small JSON members, the names and sizes of the others) is a
+//! [`Source::from_streamed`]. Nothing here knows about images.
 
 mod compression;
 pub mod engine;
@@ -41,6 +45,28 @@ enum Kind {
         file: Arc<File>,
         members: HashMap<String, Member>,
     },
+    /// What a single pass over a tar stream kept: every member's name and size, and the
+    /// bytes of the small ones (keyed by member name).
+    Streamed {
+        members: HashMap<String, Member>,
+        kept: HashMap<String, Arc<[u8]>>,
+    },
+}
+
+/// One regular member seen in a tar stream, and its bytes if they were kept.
+#[derive(Debug, Clone)]
+pub struct StreamedMember {
+    pub name: String,
+    pub size: u64,
+    pub data: Option<Arc<[u8]>>,
+}
+
+/// A symlink or hardlink member seen in a tar stream.
+#[derive(Debug, Clone)]
+pub struct StreamedLink {
+    pub name: String,
+    pub target: String,
+    pub symlink: bool,
 }
 
 /// One member of an indexed tar archive.
@@ -111,6 +137,59 @@ impl Source {
         })
     }
 
+    /// What one pass over a tar stream saw: `files` are its regular members (already with
+    /// normalised names), `links` its symlink and hardlink members. Members whose bytes were
+    /// not kept exist and have a size, but cannot be opened.
+    pub fn from_streamed(
+        display: String,
+        files: Vec<StreamedMember>,
+        links: Vec<StreamedLink>,
+    ) -> Source {
+        let mut members = HashMap::with_capacity(files.len() + links.len());
+        let mut kept = HashMap::new();
+        for file in files {
+            if let Some(data) = file.data {
+                kept.insert(file.name.clone(), data);
+            }
+            members.insert(
+                file.name,
+                Member {
+                    offset: 0,
+                    size: file.size,
+                    link: None,
+                    truncated: false,
+                },
+            );
+        }
+        let links = links
+            .into_iter()
+            .map(|l| (l.name, l.target, l.symlink))
+            .collect();
+        add_links(&mut members, links);
+        Source {
+            display,
+            outer: Compression::None,
+            kind: Kind::Streamed { members, kept },
+        }
+    }
+
+    /// The member a name leads to after following links (for a streamed source, the name
+    /// under which its parse result is filed).
+    pub fn resolve_member(&self, name: &str) -> Option<String> {
+        let members = match &self.kind {
+            Kind::Dir(_) => return self.exists(name).then(|| normalize_member(name)),
+            Kind::Tar { members, .. } | Kind::Streamed { members, .. } => members,
+        };
+        let mut current = normalize_member(name);
+        for _ in 0..MAX_LINK_HOPS {
+            match &members.get(current.as_str())?.link {
+                Some(target) => current = target.clone(),
+                None => return Some(current),
+            }
+        }
+        None
+    }
+
     /// The name to show for this source in messages.
     pub fn display(&self) -> &str {
         &self.display
@@ -129,7 +208,9 @@ impl Source {
     pub fn exists(&self, name: &str) -> bool {
         match &self.kind {
             Kind::Dir(root) => safe_join(root, name).is_some_and(|p| p.is_file()),
-            Kind::Tar { members, .. } => resolve(members, name).is_some(),
+            Kind::Tar { members, .. } | Kind::Streamed { members, .. } => {
+                resolve(members, name).is_some()
+            }
         }
     }
 
@@ -139,7 +220,9 @@ impl Source {
             Kind::Dir(root) => safe_join(root, name)
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map(|m| m.len()),
-            Kind::Tar { members, .. } => resolve(members, name).map(|m| m.size),
+            Kind::Tar { members, .. } | Kind::Streamed { members, .. } => {
+                resolve(members, name).map(|m| m.size)
+            }
         }
     }
 
@@ -147,7 +230,9 @@ impl Source {
     pub fn is_truncated(&self, name: &str) -> bool {
         match &self.kind {
             Kind::Dir(_) => false,
-            Kind::Tar { members, .. } => resolve(members, name).is_some_and(|m| m.truncated),
+            Kind::Tar { members, .. } | Kind::Streamed { members, .. } => {
+                resolve(members, name).is_some_and(|m| m.truncated)
+            }
         }
     }
 
@@ -172,6 +257,17 @@ impl Source {
                     pos: member.offset,
                     end: member.offset + member.size,
                 })
+            }
+            Kind::Streamed { kept, .. } => {
+                let member = self
+                    .resolve_member(name)
+                    .ok_or_else(|| self.missing(name))?;
+                let data = kept.get(&member).ok_or_else(|| Error::MissingBlob {
+                    path: self.display.clone(),
+                    digest: member.clone(),
+                    what: "read once from a stream and not kept".into(),
+                })?;
+                Ok(BlobReader::Memory(io::Cursor::new(Arc::clone(data))))
             }
         }
     }
@@ -213,13 +309,20 @@ impl Source {
 /// positional reads, so that readers on different threads never share a file cursor.
 pub enum BlobReader {
     File(File),
-    Range { file: Arc<File>, pos: u64, end: u64 },
+    Range {
+        file: Arc<File>,
+        pos: u64,
+        end: u64,
+    },
+    /// A small member kept from a stream.
+    Memory(io::Cursor<Arc<[u8]>>),
 }
 
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             BlobReader::File(file) => file.read(buf),
+            BlobReader::Memory(cursor) => cursor.read(buf),
             BlobReader::Range { file, pos, end } => {
                 let want = (*end - *pos).min(buf.len() as u64) as usize;
                 if want == 0 {
@@ -364,6 +467,13 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
     if members.is_empty() && links.is_empty() {
         return Err(not_tar("the archive has no files".into()));
     }
+    add_links(&mut members, links);
+    Ok(members)
+}
+
+/// Add link members (name, target, is-symlink) to `members`, resolved to member names, each
+/// with the size of what it points to, so that `size()` needs no special case.
+fn add_links(members: &mut HashMap<String, Member>, links: Vec<(String, String, bool)>) {
     for (name, target, is_symlink) in links {
         // A symlink target is relative to the link's directory; a hardlink names a member.
         let resolved = if is_symlink && !target.starts_with('/') {
@@ -386,9 +496,7 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
     let sizes: Vec<(String, u64, bool)> = members
         .iter()
         .filter(|(_, m)| m.link.is_some())
-        .filter_map(|(name, _)| {
-            resolve(&members, name).map(|m| (name.clone(), m.size, m.truncated))
-        })
+        .filter_map(|(name, _)| resolve(members, name).map(|m| (name.clone(), m.size, m.truncated)))
         .collect();
     for (name, size, truncated) in sizes {
         if let Some(member) = members.get_mut(&name) {
@@ -396,7 +504,6 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
             member.truncated = truncated;
         }
     }
-    Ok(members)
 }
 
 #[cfg(test)]
