@@ -1433,7 +1433,8 @@ fn ctrl_c_ends_a_long_load_promptly_and_leaves_nothing() {
         "{status:?}"
     );
 
-    // While spooling stdin (an open pipe) to an unnamed temporary file.
+    // While reading stdin (an open pipe) as it streams in: a member whose header promises
+    // 1 GiB, of which only the first MiB has arrived.
     let mut child = command(cwd.path(), tmp.path())
         .args(["inspect", "-"])
         .stdin(Stdio::piped())
@@ -1442,7 +1443,13 @@ fn ctrl_c_ends_a_long_load_promptly_and_leaves_nothing() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&vec![0x55u8; 1 << 20]).unwrap();
+    let mut header = tar::Header::new_ustar();
+    header.set_path("blobs/sha256/big").unwrap();
+    header.set_size(1 << 30);
+    header.set_mode(0o644);
+    header.set_cksum();
+    stdin.write_all(header.as_bytes()).unwrap();
+    stdin.write_all(&vec![0u8; 1 << 20]).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let status = interrupt(&mut child);
     assert!(

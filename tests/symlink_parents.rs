@@ -20,7 +20,7 @@ fn load(path: &Path) -> LoadedImage {
         open: OpenOptions::default(),
         verify: true,
         threads: 0,
-        secrets: false,
+        ..Default::default()
     };
     load_path(
         path.to_str().unwrap(),
@@ -400,7 +400,7 @@ fn path_history_notes_the_path_the_tar_wrote() {
         .find(|row| row.path == b"/usr/bin/hello")
         .expect("/usr/bin/hello")
         .node;
-    let app = layerscope::tui::App::new(loaded, Some(source), None, Default::default());
+    let app = layerscope::tui::App::new(loaded, source, None, Default::default());
     let rows = app.path_history(tool);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].action, "added");
@@ -450,7 +450,8 @@ fn extraction_stays_inside_the_destination_with_resolved_paths() {
         }
         let plan = layerscope::tui::extract::plan(tree, node, top, &destination).unwrap();
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
-        layerscope::tui::extract::execute(&plan, &source, &loaded.image, false).unwrap();
+        layerscope::tui::extract::execute(&plan, source.as_ref().unwrap(), &loaded.image, false)
+            .unwrap();
     }
 
     let entries = |path: &Path| -> Vec<String> {

@@ -863,13 +863,14 @@ mod tests {
         meta.kind = EntryKind::Symlink;
         base.push(b"bin", b"usr/bin", meta);
         let mut builder = TreeBuilder::new();
-        builder.add_layer(&base);
+        builder.add_layer(&base).unwrap();
         // The whiteout is applied before the write although the tar has it after.
         builder.add_layer(&layer(&[
             ("bin/new", EntryKind::File),
             ("bin/x", EntryKind::Whiteout),
             ("top", EntryKind::File),
-        ]));
+        ]))
+        .unwrap();
         let tree = builder.finish();
         assert_eq!(
             paths(&tree, 1),
