@@ -865,12 +865,13 @@ mod tests {
         let mut builder = TreeBuilder::new();
         builder.add_layer(&base).unwrap();
         // The whiteout is applied before the write although the tar has it after.
-        builder.add_layer(&layer(&[
-            ("bin/new", EntryKind::File),
-            ("bin/x", EntryKind::Whiteout),
-            ("top", EntryKind::File),
-        ]))
-        .unwrap();
+        builder
+            .add_layer(&layer(&[
+                ("bin/new", EntryKind::File),
+                ("bin/x", EntryKind::Whiteout),
+                ("top", EntryKind::File),
+            ]))
+            .unwrap();
         let tree = builder.finish();
         assert_eq!(
             paths(&tree, 1),
