@@ -6,6 +6,8 @@
 //! access (`manifest.json` usually comes last). Nothing here knows about images.
 
 mod compression;
+#[cfg(feature = "isal")]
+mod gzip;
 
 pub use compression::{decoder, Compression};
 
