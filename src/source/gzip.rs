@@ -13,20 +13,42 @@ pub struct MultiGzDecoder<R> {
     inner: R,
     /// Boxed: the state holds a 64 KiB window and the Huffman tables.
     state: Box<isal::inflate_state>,
+    /// The member's header as parsed so far. It must outlive the calls that parse it:
+    /// `isal_inflate` parses headers into a temporary, which loses the flags when a header
+    /// with a name, comment or extra field arrives in pieces.
+    header: isal::isal_gzip_header,
 }
 
 impl<R: BufRead> MultiGzDecoder<R> {
     pub fn new(inner: R) -> Self {
-        // Zeroes are a valid value of every field; `isal_inflate_init` then sets the state.
+        // Zeroes are a valid value of every field (null pointers, zero lengths); the init
+        // functions then set both.
         let mut state: Box<isal::inflate_state> =
             unsafe { Box::<isal::inflate_state>::new_zeroed().assume_init() };
-        unsafe { isal::isal_inflate_init(&mut *state) };
+        let mut header: isal::isal_gzip_header = unsafe { std::mem::zeroed() };
+        unsafe {
+            isal::isal_inflate_init(&mut *state);
+            isal::isal_gzip_header_init(&mut header);
+        }
+        // Checks the CRC-32 and length in each member's trailer.
         state.crc_flag = isal::ISAL_GZIP;
-        MultiGzDecoder { inner, state }
+        MultiGzDecoder {
+            inner,
+            state,
+            header,
+        }
     }
 
     fn member_finished(&self) -> bool {
         self.state.block_state == isal::isal_block_state_ISAL_BLOCK_FINISH
+    }
+
+    fn next_member(&mut self) {
+        unsafe {
+            isal::isal_inflate_reset(&mut *self.state);
+            isal::isal_gzip_header_init(&mut self.header);
+        }
+        self.state.crc_flag = isal::ISAL_GZIP;
     }
 }
 
@@ -42,8 +64,7 @@ impl<R: BufRead> Read for MultiGzDecoder<R> {
                 if self.inner.fill_buf()?.is_empty() {
                     return Ok(0);
                 }
-                unsafe { isal::isal_inflate_reset(&mut *self.state) };
-                self.state.crc_flag = isal::ISAL_GZIP;
+                self.next_member();
             }
             let input = self.inner.fill_buf()?;
             let at_end = input.is_empty();
@@ -54,7 +75,15 @@ impl<R: BufRead> Read for MultiGzDecoder<R> {
             state.avail_in = in_len as u32;
             state.next_out = buf.as_mut_ptr();
             state.avail_out = out_len as u32;
-            let code = unsafe { isal::isal_inflate(state) };
+            // Until the header is complete, `wrapper_flag` is 0.
+            let in_header = state.wrapper_flag == 0;
+            let code = unsafe {
+                if in_header {
+                    isal::isal_read_gzip_header(state, &mut self.header)
+                } else {
+                    isal::isal_inflate(state)
+                }
+            };
             let consumed = in_len - state.avail_in as usize;
             let produced = out_len - state.avail_out as usize;
             // Clear the pointers: they point into buffers this call does not own.
@@ -63,13 +92,15 @@ impl<R: BufRead> Read for MultiGzDecoder<R> {
             state.next_out = std::ptr::null_mut();
             state.avail_out = 0;
             self.inner.consume(consumed);
-            if code != isal::ISAL_DECOMP_OK as i32 {
+            // A header that needs more input says so; it is complete when 0 comes back.
+            let needs_input = in_header && code == isal::ISAL_END_INPUT as i32;
+            if code != isal::ISAL_DECOMP_OK as i32 && !needs_input {
                 return Err(io::Error::new(io::ErrorKind::InvalidData, describe(code)));
             }
             if produced > 0 {
                 return Ok(produced);
             }
-            if self.member_finished() {
+            if self.member_finished() || (in_header && !needs_input) {
                 continue;
             }
             if at_end {
@@ -162,10 +193,14 @@ mod tests {
             .filename("layer.tar")
             .comment("made by a test")
             .extra(vec![1, 2, 3, 4])
+            .operating_system(3)
             .write(Vec::new(), flate2::Compression::default());
         encoder.write_all(&data).unwrap();
         let blob = encoder.finish().unwrap();
-        assert_eq!(decode(&blob, 5, 1000).unwrap(), data);
+        // The header arrives in pieces of every size.
+        for input in 1..40 {
+            assert_eq!(decode(&blob, input, 1000).unwrap(), data, "{input}");
+        }
     }
 
     #[test]
