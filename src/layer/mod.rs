@@ -333,7 +333,6 @@ fn read_entries(stream: impl BufRead, layer: &mut ParsedLayer) -> io::Result<()>
     }
     // Read past the end-of-archive marker so that the digests cover the whole stream
     // (estargz puts a footer there).
-    drop(archive);
     let mut stream = stream.into_inner();
     loop {
         let n = stream.fill_buf()?.len();
@@ -364,11 +363,7 @@ fn span(start: usize, end: usize) -> Span {
 
 /// Hash a file's `size` bytes of content, read in place from the stream, where the tar
 /// crate expects them to be still unread: [`TarInput::seek`] accounts for them.
-fn hash_content<R: BufRead>(
-    stream: &RefCell<R>,
-    at: &Position,
-    size: u64,
-) -> io::Result<u64> {
+fn hash_content<R: BufRead>(stream: &RefCell<R>, at: &Position, size: u64) -> io::Result<u64> {
     let mut stream = stream.borrow_mut();
     let mut hasher = Xxh3::new();
     let mut read = 0u64;
@@ -380,7 +375,9 @@ fn hash_content<R: BufRead>(
                 format!("the stream ends {read} bytes into a {size}-byte file"),
             ));
         }
-        let n = buffer.len().min(usize::try_from(size - read).unwrap_or(usize::MAX));
+        let n = buffer
+            .len()
+            .min(usize::try_from(size - read).unwrap_or(usize::MAX));
         hasher.update(&buffer[..n]);
         stream.consume(n);
         read += n as u64;

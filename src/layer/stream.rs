@@ -93,7 +93,11 @@ pub struct ChunkReader<'a, 'scope, R> {
 }
 
 impl<'a, 'scope, R: Read> ChunkReader<'a, 'scope, R> {
-    pub fn new(inner: R, hasher: Option<Hasher<'scope>>, control: Option<&'a ParseControl>) -> Self {
+    pub fn new(
+        inner: R,
+        hasher: Option<Hasher<'scope>>,
+        control: Option<&'a ParseControl>,
+    ) -> Self {
         ChunkReader {
             inner,
             hasher,
@@ -121,7 +125,11 @@ impl<'a, 'scope, R: Read> ChunkReader<'a, 'scope, R> {
         let current = std::mem::replace(&mut self.chunk, Arc::new(Vec::new()));
         let reusable = Arc::try_unwrap(current).ok().or_else(|| {
             let hasher = self.hasher.as_ref()?;
-            hasher.done.try_recv().ok().and_then(|c| Arc::try_unwrap(c).ok())
+            hasher
+                .done
+                .try_recv()
+                .ok()
+                .and_then(|c| Arc::try_unwrap(c).ok())
         });
         let mut chunk = reusable.unwrap_or_default();
         // Every byte is written by a read before it is served; zeroing once per chunk
@@ -265,7 +273,10 @@ mod tests {
                 let facts = reader.finish();
                 assert_eq!(facts.digest.as_deref(), Some(expected.as_str()));
                 assert_eq!(facts.count, data.len() as u64);
-                assert_eq!(control.bytes_read.load(Ordering::Relaxed), data.len() as u64);
+                assert_eq!(
+                    control.bytes_read.load(Ordering::Relaxed),
+                    data.len() as u64
+                );
                 assert!(facts.ended && !facts.read_failed);
             });
         }

@@ -23,8 +23,7 @@ impl<R: BufRead> MultiGzDecoder<R> {
     pub fn new(inner: R) -> Self {
         // Zeroes are a valid value of every field (null pointers, zero lengths); the init
         // functions then set both.
-        let mut state: Box<isal::inflate_state> =
-            unsafe { Box::<isal::inflate_state>::new_zeroed().assume_init() };
+        let mut state = zeroed_state();
         let mut header: isal::isal_gzip_header = unsafe { std::mem::zeroed() };
         unsafe {
             isal::isal_inflate_init(&mut *state);
@@ -121,6 +120,20 @@ impl<R: BufRead> Read for MultiGzDecoder<R> {
     }
 }
 
+/// A zeroed state on the heap, never on the stack (it is 70 KiB).
+fn zeroed_state() -> Box<isal::inflate_state> {
+    let layout = std::alloc::Layout::new::<isal::inflate_state>();
+    // SAFETY: the layout is not zero-sized, all-zero bytes are a valid `inflate_state`, and
+    // the allocation is handed to a Box of the same layout.
+    unsafe {
+        let pointer = std::alloc::alloc_zeroed(layout).cast::<isal::inflate_state>();
+        if pointer.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(pointer)
+    }
+}
+
 fn describe(code: i32) -> String {
     match code {
         isal::ISAL_INVALID_BLOCK => "invalid deflate block".into(),
@@ -182,7 +195,11 @@ mod tests {
         blob.extend(gzip(&data[100_000..100_000], 1)); // an empty member
         blob.extend(gzip(&data[100_000..], 9));
         for (input, output) in [(1, 7), (13, 1 << 16), (4096, 1), (1 << 20, 1 << 20)] {
-            assert_eq!(decode(&blob, input, output).unwrap(), data, "{input}/{output}");
+            assert_eq!(
+                decode(&blob, input, output).unwrap(),
+                data,
+                "{input}/{output}"
+            );
         }
     }
 
@@ -225,6 +242,11 @@ mod tests {
         let error = decode(&garbage, 4096, 4096).unwrap_err();
         assert!(error.to_string().contains("header"), "{error}");
 
-        assert!(decode(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff", 64, 64).is_err());
+        assert!(decode(
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff",
+            64,
+            64
+        )
+        .is_err());
     }
 }
