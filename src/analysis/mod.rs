@@ -16,7 +16,7 @@ mod waste;
 
 pub use base::base_layers_from_dockerfile;
 pub use dive::{dive_score, DiveAbort, DiveFile, DiveScore};
-pub use waste::{analyze, Action, LayerWaste, PathVersion, Waste, WastedPath};
+pub use waste::{analyze, LayerWaste, PathEvent, PathVersion, Waste, WastedPath};
 
 use crate::tree::{NodeId, Tree, ROOT};
 

@@ -2,9 +2,11 @@
 //! key events and rendering to text.
 #![allow(dead_code)]
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseEvent,
+};
 use layerscope::cli::GlobalArgs;
-use layerscope::tui::{open_image, App, Settings};
+use layerscope::tui::{open_image, run_app, App, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use sha2::{Digest, Sha256};
@@ -149,15 +151,32 @@ pub fn ctrl(c: char) -> KeyEvent {
     }
 }
 
+/// Run the explorer's real event loop over `events`, on a test backend of the app's size;
+/// it draws a frame before each event and returns when the events run out.
+pub fn drive(app: &mut App, events: impl IntoIterator<Item = Event>) {
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+    run_app(&mut terminal, app, &mut events.into_iter()).unwrap();
+}
+
+/// One key press, through the event loop.
+pub fn press(app: &mut App, event: KeyEvent) {
+    drive(app, [Event::Key(event)]);
+}
+
+/// One mouse event, through the event loop.
+pub fn mouse(app: &mut App, event: MouseEvent) {
+    drive(app, [Event::Mouse(event)]);
+}
+
 /// Type each character as a key press.
 pub fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.handle_key(key(KeyCode::Char(c)));
-    }
+    drive(app, text.chars().map(|c| Event::Key(key(KeyCode::Char(c)))));
 }
 
 pub fn terminal(app: &App) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(app.area.width, app.area.height)).unwrap();
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
     terminal
         .draw(|frame| layerscope::tui::widgets::render(app, frame))
         .unwrap();
@@ -182,9 +201,10 @@ pub fn screen(app: &App) -> String {
 
 /// Rows of the file tree as `path` strings, for journey assertions.
 pub fn visible_paths(app: &App) -> Vec<String> {
-    app.files
+    app.model
+        .files()
         .rows()
         .iter()
-        .map(|r| String::from_utf8_lossy(&app.image.tree.path(r.node)).into_owned())
+        .map(|r| String::from_utf8_lossy(&app.model.image().tree.path(r.node)).into_owned())
         .collect()
 }

@@ -13,7 +13,7 @@ pub mod text;
 use std::str::FromStr;
 
 use super::rules::{human_bytes, RuleOutcome};
-use super::{Action, CiInput, PathVersion, WastedPath};
+use super::{CiInput, PathEvent, PathVersion, WastedPath};
 use crate::escape::escape_str;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -133,7 +133,7 @@ pub(crate) fn short_instruction(instruction: Option<&str>, max: usize) -> String
 /// What a layer did to the path, in words: `added 1.0 MB`, `deleted it`.
 pub(crate) fn version_phrase(v: &PathVersion) -> String {
     match v.action {
-        Action::Deleted => "deleted it".into(),
+        PathEvent::Deleted => "deleted it".into(),
         removal if removal.is_removal() => removal.as_str().into(),
         other => format!("{} {}", other.as_str(), human_bytes(v.size_bytes)),
     }
