@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! bytes ──► image ──► layers ──► tree ──► analysis ──► views
-//! source/   image/    layer/     tree/    analysis/    commands (text, json), ci/, tui/
+//! source/   image/    layer/     tree/    analysis/    commands (text, json), ci/,
+//!                                                      explore/ (view model) → tui/
 //! ```
 //!
 //! - [`source`]: a file, directory or stdin becomes named byte streams (tar members are
@@ -13,9 +14,18 @@
 //!   configs and history.
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass
 //!   (decompress, parse, hash, verify).
-//! - [`tree`]: the merged, layer-aware filesystem and its views.
+//! - [`tree`]: the merged, layer-aware filesystem and its queries (listings, diffs).
 //! - [`load`]: runs the above, one layer per core.
-//! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
+//! - [`analysis`]: wasted space, layerscope's efficiency score and dive's, base layers.
+//! - [`ci`]: CI rules, their config (`.dive-ci` compatible) and the reporters.
+//! - [`explore`]: the interactive explorer's view model (rows, cursors, the compared layers,
+//!   file contents, diffs and path histories as data) and extraction; no terminal in it.
+//! - [`tui`]: the explorer's terminal side: a router, one component per pane and overlay,
+//!   the keymap and the event loop.
+//! - [`commands`]: the CLI's subcommands over the model; [`cli`]: the clap definitions.
+//! - [`escape`]: the one way a name from an image reaches a terminal or a report.
+//! - [`size`]: the one way a size is written.
+//! - [`error`]: the library's error type and exit codes.
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.
 

@@ -6,8 +6,14 @@
 //! queries over those histories; the tree is never copied per layer.
 //!
 //! Building applies layers in order. Deletions (whiteouts, opaque directories, a directory
-//! replaced by a file) record a `Removed` version on each live node they hide, so their cost
-//! is proportional to what they remove, never a re-merge of lower layers.
+//! replaced by a file) record a removal version ([`Change::Whiteout`], [`Change::Opaque`],
+//! [`Change::Replaced`]) on each live node they hide, so their cost is proportional to what
+//! they remove, never a re-merge of lower layers.
+//!
+//! Three names for three things: a [`Change`] is what one layer did to a path, as the tree
+//! records it; a [`DiffKind`] is how a path differs between two points of the stack (what
+//! views colour); [`crate::analysis::PathEvent`] is a `Change` told to people, with the cause
+//! of a removal (its parent deleted, an opaque directory) and the words every view uses.
 
 mod build;
 mod view;
