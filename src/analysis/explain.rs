@@ -697,34 +697,7 @@ pub fn explain_hints(ctx: &Context) -> Vec<Block> {
         .iter()
         .map(|hint| {
             let mut item = hint_item(hint);
-            let list = |items: &[usize]| {
-                items
-                    .iter()
-                    .map(|l| l.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let mut place = format!(
-                "[{} {}",
-                if hint.layers.len() == 1 {
-                    "layer"
-                } else {
-                    "layers"
-                },
-                list(&hint.layers)
-            );
-            if !hint.dockerfile_lines.is_empty() {
-                place.push_str(&format!(
-                    "; Dockerfile {} {}",
-                    if hint.dockerfile_lines.len() == 1 {
-                        "line"
-                    } else {
-                        "lines"
-                    },
-                    list(&hint.dockerfile_lines)
-                ));
-            }
-            place.push_str("] ");
+            let place = format!("[{}] ", hint.place());
             item.insert(1, text(place));
             item
         })

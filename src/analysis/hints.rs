@@ -90,6 +90,39 @@ pub struct Hint {
     pub fix: String,
 }
 
+impl Hint {
+    /// Where the hint applies, for every view: `layers 1, 2; Dockerfile lines 4, 5`.
+    pub fn place(&self) -> String {
+        let list = |items: &[usize]| {
+            items
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let plural = |n: usize, one: &'static str, many: &'static str| {
+            if n == 1 {
+                one
+            } else {
+                many
+            }
+        };
+        let mut out = format!(
+            "{} {}",
+            plural(self.layers.len(), "layer", "layers"),
+            list(&self.layers)
+        );
+        if !self.dockerfile_lines.is_empty() {
+            out.push_str(&format!(
+                "; Dockerfile {} {}",
+                plural(self.dockerfile_lines.len(), "line", "lines"),
+                list(&self.dockerfile_lines)
+            ));
+        }
+        out
+    }
+}
+
 /// Paths listed per hint; the rest are counted in [`Hint::path_count`].
 pub const MAX_PATHS: usize = 20;
 /// Duplicate content smaller than this is not reported: a few small identical files (licence

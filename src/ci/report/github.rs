@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{hint_bytes_phrase, hint_paths, hint_place, sorted_paths, TextStyle};
+use super::{hint_bytes_phrase, hint_paths, sorted_paths, TextStyle};
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
@@ -53,7 +53,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             &format!(
                 "{image}: {} [{}]: {}.{paths} Fix: {}",
                 hint_bytes_phrase(hint),
-                hint_place(hint),
+                hint.place(),
                 escape_str(&hint.summary),
                 escape_str(&hint.fix)
             ),

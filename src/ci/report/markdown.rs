@@ -3,8 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{
-    hint_bytes_phrase, hint_paths, hint_place, short_instruction, sorted_paths, version_phrase,
-    TextStyle,
+    hint_bytes_phrase, hint_paths, short_instruction, sorted_paths, version_phrase, TextStyle,
 };
 use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
@@ -124,7 +123,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
                 "| {} | {} | {} | {what} | {} |",
                 md(&hint_bytes_phrase(hint)),
                 hint.kind.name(),
-                md(&hint_place(hint)),
+                md(&hint.place()),
                 ours(&hint.fix)
             );
         }

@@ -190,38 +190,6 @@ pub(crate) fn hint_paths(hint: &crate::analysis::Hint, max: usize) -> String {
     out
 }
 
-/// Where a hint applies: `layers 1, 2; Dockerfile lines 4, 5`.
-pub(crate) fn hint_place(hint: &crate::analysis::Hint) -> String {
-    let list = |items: &[usize]| {
-        items
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut out = format!(
-        "{} {}",
-        if hint.layers.len() == 1 {
-            "layer"
-        } else {
-            "layers"
-        },
-        list(&hint.layers)
-    );
-    if !hint.dockerfile_lines.is_empty() {
-        let word = if hint.dockerfile_lines.len() == 1 {
-            "line"
-        } else {
-            "lines"
-        };
-        out.push_str(&format!(
-            "; Dockerfile {word} {}",
-            list(&hint.dockerfile_lines)
-        ));
-    }
-    out
-}
-
 /// What a hint's bytes mean, as a phrase after the number: image bytes are saved, a
 /// cache-busting order's bytes are rebuilt on every source change.
 pub(crate) fn hint_bytes_phrase(hint: &crate::analysis::Hint) -> String {
