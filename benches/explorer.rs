@@ -1,12 +1,12 @@
 //! Keypress-to-frame latency of the explorer on 1,000,000 paths over 50 layers: each
-//! iteration handles one key event and draws a full 160x50 frame into ratatui's test
-//! backend. Run with `cargo bench --bench explorer`.
+//! iteration runs the explorer's event loop over one key event, which handles it and draws
+//! a full 160x50 frame into ratatui's test backend. Run with `cargo bench --bench explorer`.
 
 mod common;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use divan::Bencher;
-use layerscope::tui::{App, Settings};
+use layerscope::tui::{run_app, App, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -41,12 +41,16 @@ impl Explorer {
         Explorer { app, terminal }
     }
 
-    /// One keypress, then one frame.
+    /// One keypress, then one frame: the loop handles the event, draws, and stops when
+    /// the events run out.
     fn press(&mut self, event: KeyEvent) {
         self.app.handle_key(event);
-        self.terminal
-            .draw(|frame| layerscope::tui::widgets::render(&self.app, frame))
-            .unwrap();
+        run_app(
+            &mut self.terminal,
+            &mut self.app,
+            &mut std::iter::empty::<Event>(),
+        )
+        .unwrap();
     }
 }
 

@@ -11,9 +11,9 @@ mod support;
 
 use divan::{black_box, Bencher};
 use layerscope::analysis::{analyze, dive_score, AnalysisOptions};
+use layerscope::explore::filetree::{Compare, Filter, ViewOptions, VisibleRows};
 use layerscope::layer::{parse_layer, EntryKind, ParseControl, ParseOptions, ParsedLayer};
 use layerscope::tree::Tree;
-use layerscope::tui::filetree::{Compare, Filter, ViewOptions, VisibleRows};
 use support::{Compression, Content, Encoder, LayerSpec};
 
 fn main() {

@@ -97,6 +97,11 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Config(String),
+    #[error(transparent)]
+    CiConfig(#[from] crate::ci::CiConfigError),
+    /// The explorer's config file or `--theme`.
+    #[error(transparent)]
+    ExplorerSettings(#[from] Box<crate::tui::config::SettingsError>),
     #[error("interrupted")]
     Interrupted,
 }

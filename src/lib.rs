@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! bytes ──► image ──► layers ──► tree ──► analysis ──► views
-//! source/   image/    layer/     tree/    analysis/    commands (text, json), ci/, tui/
+//! source/   image/    layer/     tree/    analysis/    commands (text, json), ci/,
+//!                                                      explore/ (view model) → tui/
 //! ```
 //!
 //! - [`source`]: a file, directory, stdin, engine or registry becomes named byte streams
@@ -14,16 +15,25 @@
 //!   configs and history.
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass
 //!   (decompress, parse, hash, verify).
-//! - [`tree`]: the merged, layer-aware filesystem and its views.
+//! - [`tree`]: the merged, layer-aware filesystem and its queries (listings, diffs).
 //! - [`load`]: runs the above, one layer per core (several images at once for `diff`,
 //!   parsing the layers they share once).
 //! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
 //! - [`dockerfile`]: a Dockerfile parsed and mapped onto the history and layers (beside the
 //!   flow: the views take it with `--dockerfile`).
 //! - [`demo`]: the demo images, compiled in.
-//! - [`analysis`]: wasted space and its two scores, hints with measured savings, and the
-//!   plain-words explanations (`analysis::explain`) that `explain` and the explorer render.
-//! - [`commands`]: the CLI's subcommands over the model; `cli` holds the clap definitions.
+//! - [`analysis`]: wasted space and its two scores, hints with measured savings, the
+//!   comparison of two images, the secret rules, and the plain-words explanations
+//!   (`analysis::explain`) that `explain` renders.
+//! - [`ci`]: CI rules, their config (`.dive-ci` compatible) and the reporters.
+//! - [`explore`]: the interactive explorer's view model (rows, cursors, the compared layers,
+//!   file contents, diffs and path histories as data) and extraction; no terminal in it.
+//! - [`tui`]: the explorer's terminal side: a router, one component per pane and overlay,
+//!   the keymap and the event loop.
+//! - [`commands`]: the CLI's subcommands over the model; [`cli`]: the clap definitions.
+//! - [`escape`]: the one way a name from an image reaches a terminal or a report.
+//! - [`size`]: the one way a size is written.
+//! - [`error`]: the library's error type and exit codes.
 //!
 //! Nothing outside `tui` imports ratatui or crossterm.
 
@@ -35,10 +45,12 @@ pub mod demo;
 pub mod dockerfile;
 pub mod error;
 pub mod escape;
+pub mod explore;
 pub mod image;
 pub mod layer;
 pub mod limits;
 pub mod load;
+pub mod size;
 pub mod source;
 pub mod tree;
 pub mod tui;

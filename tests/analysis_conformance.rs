@@ -8,7 +8,7 @@
 //! The fixtures folder comes from `LAYERSCOPE_FIXTURES` (default `../shared/fixtures`);
 //! without it the tests print a note and pass.
 
-use layerscope::analysis::{analyze, dive_score, Action, AnalysisOptions, DiveScore, Waste};
+use layerscope::analysis::{analyze, dive_score, AnalysisOptions, DiveScore, PathEvent, Waste};
 use layerscope::layer::ParseControl;
 use layerscope::load::{load_path, LoadOptions};
 use std::path::PathBuf;
@@ -297,21 +297,21 @@ fn check_small(name: &str, waste: &Waste) {
         "{name}"
     );
     let logging = &waste.paths[2].versions;
-    let actions: Vec<(usize, Action, bool)> = logging
+    let actions: Vec<(usize, PathEvent, bool)> = logging
         .iter()
         .map(|v| (v.layer, v.action, v.wasted))
         .collect();
     assert_eq!(
         actions,
         vec![
-            (0, Action::Added, true),
-            (1, Action::Modified, true),
-            (2, Action::Deleted, false),
+            (0, PathEvent::Added, true),
+            (1, PathEvent::Modified, true),
+            (2, PathEvent::Deleted, false),
         ],
         "{name}"
     );
     let index = &waste.paths[3].versions;
-    assert_eq!(index[1].action, Action::OpaqueDir, "{name}");
+    assert_eq!(index[1].action, PathEvent::OpaqueDir, "{name}");
     assert_eq!(
         index[1].cause.as_deref(),
         Some(&b"/app/static"[..]),

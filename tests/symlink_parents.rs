@@ -7,6 +7,7 @@
 
 mod support;
 
+use layerscope::explore::content::path_history;
 use layerscope::image::OpenOptions;
 use layerscope::layer::ParseControl;
 use layerscope::load::{load_path, LoadOptions, LoadedImage};
@@ -400,15 +401,15 @@ fn path_history_notes_the_path_the_tar_wrote() {
         .find(|row| row.path == b"/usr/bin/hello")
         .expect("/usr/bin/hello")
         .node;
-    let app = layerscope::tui::App::new(loaded, source, None, Default::default());
-    let rows = app.path_history(tool);
+    let explorer = layerscope::explore::Explorer::new(loaded, source, None);
+    let rows = path_history(&explorer, tool);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].action, "added");
+    assert_eq!(rows[0].event.as_str(), "added");
     assert_eq!(rows[0].written_as.as_deref(), Some("/bin/tool"));
-    let rows = app.path_history(hello);
+    let rows = path_history(&explorer, hello);
     let noted: Vec<_> = rows
         .iter()
-        .map(|r| (r.action, r.written_as.as_deref()))
+        .map(|r| (r.event.as_str(), r.written_as.as_deref()))
         .collect();
     // Written in place by the base; deleted by a whiteout the tar put under /bin.
     assert_eq!(noted, [("added", None), ("deleted", Some("/bin/hello"))]);
@@ -448,9 +449,9 @@ fn extraction_stays_inside_the_destination_with_resolved_paths() {
         if tree.live_at(node, top).is_none() {
             continue;
         }
-        let plan = layerscope::tui::extract::plan(tree, node, top, &destination).unwrap();
+        let plan = layerscope::explore::extract::plan(tree, node, top, &destination).unwrap();
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
-        layerscope::tui::extract::execute(&plan, source.as_ref().unwrap(), &loaded.image, false)
+        layerscope::explore::extract::execute(&plan, source.as_ref().unwrap(), &loaded.image, false)
             .unwrap();
     }
 

@@ -1,12 +1,15 @@
-//! Key sequences driven into the explorer's state, without a terminal.
+//! Key sequences driven through the explorer's real event loop, on a test backend.
 
 mod tui_support;
 
 use crossterm::event::KeyModifiers;
 use crossterm::event::{KeyCode, MouseButton, MouseEvent, MouseEventKind};
+use layerscope::explore::filetree::{Compare, VisibleRows};
 use layerscope::tree::DiffKind;
-use layerscope::tui::app::{Focus, Overlay};
-use layerscope::tui::filetree::{Compare, VisibleRows};
+use layerscope::tui::components::extract::Extract;
+use layerscope::tui::components::history::History;
+use layerscope::tui::components::text::Text;
+use layerscope::tui::components::Pane as Focus;
 use layerscope::tui::App;
 use std::os::unix::fs::PermissionsExt;
 use tui_support::*;
@@ -19,21 +22,21 @@ fn image_app() -> (tempfile::TempDir, App) {
 }
 
 fn select(app: &mut App, path: &str) {
-    app.focus = Focus::Files;
+    app.set_focus(Focus::Files);
     let at = visible_paths(app)
         .iter()
         .position(|p| p == path)
         .unwrap_or_else(|| panic!("{path} not visible"));
-    app.handle_key(key(KeyCode::Home));
+    press(app, key(KeyCode::Home));
     for _ in 0..at {
-        app.handle_key(key(KeyCode::Char('j')));
+        press(app, key(KeyCode::Char('j')));
     }
-    assert_eq!(visible_paths(app)[app.file_cursor], path);
+    assert_eq!(visible_paths(app)[app.model.file_cursor()], path);
 }
 
 fn change_of(app: &App, path: &str) -> DiffKind {
     let at = visible_paths(app).iter().position(|p| p == path).unwrap();
-    app.files.rows()[at].change
+    app.model.files().rows()[at].change
 }
 
 #[test]
@@ -41,16 +44,16 @@ fn switching_layers_recolours_and_keeps_the_selection() {
     let (_dir, mut app) = image_app();
     assert_eq!(change_of(&app, "/etc/app.conf"), DiffKind::Added);
     select(&mut app, "/etc/app.conf");
-    app.handle_key(key(KeyCode::Tab));
+    press(&mut app, key(KeyCode::Tab));
     assert_eq!(
-        app.focus,
+        app.focus(),
         Focus::Layers,
         "tab skips the image pane without analysis"
     );
-    app.handle_key(key(KeyCode::Char('j')));
-    assert_eq!(app.layer, 1);
+    press(&mut app, key(KeyCode::Char('j')));
+    assert_eq!(app.model.layer(), 1);
     assert_eq!(
-        app.files.compare(),
+        app.model.files().compare(),
         Some(Compare {
             from: Some(0),
             to: 1
@@ -59,19 +62,22 @@ fn switching_layers_recolours_and_keeps_the_selection() {
     assert_eq!(change_of(&app, "/etc/app.conf"), DiffKind::Modified);
     assert_eq!(change_of(&app, "/bin/tool"), DiffKind::Removed);
     assert_eq!(change_of(&app, "/bin/su"), DiffKind::Unchanged);
-    assert_eq!(visible_paths(&app)[app.file_cursor], "/etc/app.conf");
-    let counts = app.files.change_counts();
+    assert_eq!(
+        visible_paths(&app)[app.model.file_cursor()],
+        "/etc/app.conf"
+    );
+    let counts = app.model.files().change_counts();
     assert_eq!((counts.added, counts.modified, counts.removed), (4, 1, 1));
     // Layer 2 no longer shows layer 1's removal.
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     assert!(!visible_paths(&app).contains(&"/bin/tool".to_string()));
 }
 
 #[test]
 fn filter_keeps_ancestors_and_counts_matches() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::End));
-    app.handle_key(ctrl('f'));
+    press(&mut app, key(KeyCode::End));
+    press(&mut app, ctrl('f'));
     type_text(&mut app, "doc/");
     assert_eq!(
         visible_paths(&app),
@@ -83,52 +89,55 @@ fn filter_keeps_ancestors_and_counts_matches() {
             "/usr/share/doc/readme.txt"
         ]
     );
-    assert_eq!(app.files.match_count(), 2);
+    assert_eq!(app.model.files().match_count(), 2);
     // A regex, live.
     for _ in 0..4 {
-        app.handle_key(key(KeyCode::Backspace));
+        press(&mut app, key(KeyCode::Backspace));
     }
     type_text(&mut app, r"\.(txt|conf)$");
-    assert_eq!(app.files.match_count(), 2);
+    assert_eq!(app.model.files().match_count(), 2);
     assert!(visible_paths(&app).contains(&"/etc/app.conf".to_string()));
     // A broken regex keeps the last good filter and says why.
     type_text(&mut app, "(");
-    assert!(app.filter.error.is_some());
-    assert_eq!(app.files.match_count(), 2);
-    app.handle_key(key(KeyCode::Esc));
-    assert!(app.filter.text.is_empty() && !app.filter.editing);
+    assert!(app.filter().error().is_some());
+    assert_eq!(app.model.files().match_count(), 2);
+    press(&mut app, key(KeyCode::Esc));
+    assert!(app.filter().text().is_empty() && !app.filter().editing());
     assert!(visible_paths(&app).contains(&"/bin/su".to_string()));
 }
 
 #[test]
 fn collapse_is_incremental_and_matches_a_full_rebuild() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::End));
+    press(&mut app, key(KeyCode::End));
     select(&mut app, "/usr/share");
-    app.handle_key(key(KeyCode::Char(' ')));
+    press(&mut app, key(KeyCode::Char(' ')));
     assert!(!visible_paths(&app).contains(&"/usr/share/doc".to_string()));
-    let spliced = app.files.rows().to_vec();
-    app.files.rebuild(&app.image.tree);
-    assert_eq!(app.files.rows(), &spliced[..], "splice and re-walk agree");
-    app.handle_key(key(KeyCode::Char(' ')));
-    let expanded = app.files.rows().to_vec();
-    app.files.rebuild(&app.image.tree);
-    assert_eq!(app.files.rows(), &expanded[..]);
+    let spliced = app.model.files().rows().to_vec();
+    let (tree, files) = app.model.files_mut();
+    files.rebuild(tree);
+    assert_eq!(files.rows(), &spliced[..], "splice and re-walk agree");
+    press(&mut app, key(KeyCode::Char(' ')));
+    let expanded = app.model.files().rows().to_vec();
+    let (tree, files) = app.model.files_mut();
+    files.rebuild(tree);
+    assert_eq!(files.rows(), &expanded[..]);
     assert!(visible_paths(&app).contains(&"/usr/share/doc/readme.txt".to_string()));
     // h collapses, then moves to the parent.
     select(&mut app, "/usr/share/doc/readme.txt");
-    app.handle_key(key(KeyCode::Char('h')));
-    assert_eq!(visible_paths(&app)[app.file_cursor], "/usr/share/doc");
-    app.handle_key(key(KeyCode::Char('h')));
-    assert!(app
-        .files
-        .is_collapsed(app.files.rows()[app.file_cursor].node));
-    app.handle_key(key(KeyCode::Char('l')));
-    assert!(!app
-        .files
-        .is_collapsed(app.files.rows()[app.file_cursor].node));
+    press(&mut app, key(KeyCode::Char('h')));
+    assert_eq!(
+        visible_paths(&app)[app.model.file_cursor()],
+        "/usr/share/doc"
+    );
+    press(&mut app, key(KeyCode::Char('h')));
+    let files = app.model.files();
+    assert!(files.is_collapsed(files.rows()[app.model.file_cursor()].node));
+    press(&mut app, key(KeyCode::Char('l')));
+    let files = app.model.files();
+    assert!(!files.is_collapsed(files.rows()[app.model.file_cursor()].node));
     // ctrl+space collapses everything.
-    app.handle_key(ctrl(' '));
+    press(&mut app, ctrl(' '));
     assert_eq!(
         visible_paths(&app),
         ["/bin", "/etc", "/evil\u{1b}[31mname", "/link", "/usr"]
@@ -138,9 +147,9 @@ fn collapse_is_incremental_and_matches_a_full_rebuild() {
 #[test]
 fn hiding_change_kinds() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::Down));
-    app.focus = Focus::Files;
-    app.handle_key(ctrl('u'));
+    press(&mut app, key(KeyCode::Down));
+    app.set_focus(Focus::Files);
+    press(&mut app, ctrl('u'));
     assert_eq!(
         visible_paths(&app),
         [
@@ -154,22 +163,22 @@ fn hiding_change_kinds() {
             "/usr/share/doc/readme.txt"
         ]
     );
-    app.handle_key(ctrl('r'));
+    press(&mut app, ctrl('r'));
     assert!(!visible_paths(&app).contains(&"/bin".to_string()));
     // ctrl+m arrives as Enter in most terminals; 3 is the documented alternative.
-    app.handle_key(key(KeyCode::Char('3')));
+    press(&mut app, key(KeyCode::Char('3')));
     assert!(!visible_paths(&app).contains(&"/etc/app.conf".to_string()));
-    app.handle_key(ctrl('a'));
-    assert!(app.files.is_empty());
+    press(&mut app, ctrl('a'));
+    assert!(app.model.files().is_empty());
 }
 
 #[test]
 fn range_compare_between_marked_layers() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::Char('m')));
-    app.handle_key(key(KeyCode::Char('G')));
+    press(&mut app, key(KeyCode::Char('m')));
+    press(&mut app, key(KeyCode::Char('G')));
     assert_eq!(
-        app.files.compare(),
+        app.model.files().compare(),
         Some(Compare {
             from: Some(0),
             to: 2
@@ -180,35 +189,35 @@ fn range_compare_between_marked_layers() {
     assert_eq!(change_of(&app, "/bin/tool"), DiffKind::Removed);
     assert_eq!(change_of(&app, "/bin/su"), DiffKind::Unchanged);
     // Marking B below A works too, and Esc clears the mark.
-    app.handle_key(key(KeyCode::Char('m')));
-    app.handle_key(key(KeyCode::Char('m')));
-    app.handle_key(key(KeyCode::Char('g')));
+    press(&mut app, key(KeyCode::Char('m')));
+    press(&mut app, key(KeyCode::Char('m')));
+    press(&mut app, key(KeyCode::Char('g')));
     assert_eq!(
-        app.compare(),
+        app.model.compare(),
         Compare {
             from: Some(0),
             to: 2
         }
     );
-    app.handle_key(key(KeyCode::Esc));
-    assert_eq!(app.compare(), Compare { from: None, to: 0 });
+    press(&mut app, key(KeyCode::Esc));
+    assert_eq!(app.model.compare(), Compare { from: None, to: 0 });
 }
 
 #[test]
 fn aggregated_mode_compares_against_the_base_layer() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::End));
-    app.handle_key(ctrl('a'));
+    press(&mut app, key(KeyCode::End));
+    press(&mut app, ctrl('a'));
     assert_eq!(
-        app.compare(),
+        app.model.compare(),
         Compare {
             from: Some(0),
             to: 2
         }
     );
-    app.handle_key(ctrl('l'));
+    press(&mut app, ctrl('l'));
     assert_eq!(
-        app.compare(),
+        app.model.compare(),
         Compare {
             from: Some(1),
             to: 2
@@ -219,9 +228,9 @@ fn aggregated_mode_compares_against_the_base_layer() {
 #[test]
 fn sort_by_size_puts_the_largest_first() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::End));
-    app.focus = Focus::Files;
-    app.handle_key(ctrl('o'));
+    press(&mut app, key(KeyCode::End));
+    app.set_focus(Focus::Files);
+    press(&mut app, ctrl('o'));
     assert_eq!(visible_paths(&app)[0], "/usr");
     assert!(screen(&app).contains("sort: size"));
 }
@@ -229,17 +238,17 @@ fn sort_by_size_puts_the_largest_first() {
 #[test]
 fn path_history_lists_every_layer_that_touched_the_path() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     select(&mut app, "/bin/tool");
-    app.handle_key(key(KeyCode::Char('p')));
-    let Some(Overlay::History { rows, .. }) = &app.overlay else {
+    press(&mut app, key(KeyCode::Char('p')));
+    let Some(History { rows, .. }) = app.overlay::<History>() else {
         panic!("no history overlay");
     };
-    let actions: Vec<(usize, &str)> = rows.iter().map(|r| (r.layer, r.action)).collect();
+    let actions: Vec<(usize, &str)> = rows.iter().map(|r| (r.layer, r.event.as_str())).collect();
     assert_eq!(actions, [(0, "added"), (1, "deleted")]);
     assert!(rows[1].instruction.contains("rm /bin/tool"));
-    app.handle_key(key(KeyCode::Esc));
-    assert!(app.overlay.is_none());
+    press(&mut app, key(KeyCode::Esc));
+    assert!(!app.has_overlay());
 }
 
 #[test]
@@ -248,19 +257,19 @@ fn extract_writes_safely_and_asks_before_overwriting() {
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     let extract_to = |app: &mut App| {
-        app.handle_key(key(KeyCode::Char('x')));
-        let Some(Overlay::Extract { input, .. }) = &mut app.overlay else {
+        press(app, key(KeyCode::Char('x')));
+        let Some(Extract { input, .. }) = app.overlay_mut::<Extract>() else {
             panic!("no extract prompt");
         };
         input.clear();
         type_text(app, out.to_str().unwrap());
-        app.handle_key(key(KeyCode::Enter));
+        press(app, key(KeyCode::Enter));
     };
 
     // Layer 0: the set-uid file loses its set-id bit, the symlink stays a symlink.
     select(&mut app, "/bin");
     extract_to(&mut app);
-    assert!(app.overlay.is_none(), "{:?}", app.message);
+    assert!(!app.has_overlay(), "{:?}", app.model.message);
     let su = std::fs::metadata(out.join("bin/su")).unwrap();
     assert_eq!(su.permissions().mode() & 0o7777, 0o755);
     assert_eq!(std::fs::read(out.join("bin/tool")).unwrap().len(), 600);
@@ -270,8 +279,8 @@ fn extract_writes_safely_and_asks_before_overwriting() {
     assert!(link.file_type().is_symlink());
 
     // Layer 1: app.conf is new content; etc/ does not exist yet, so no question.
-    app.focus = Focus::Layers;
-    app.handle_key(key(KeyCode::Down));
+    app.set_focus(Focus::Layers);
+    press(&mut app, key(KeyCode::Down));
     select(&mut app, "/etc");
     extract_to(&mut app);
     assert_eq!(
@@ -290,8 +299,8 @@ fn extract_writes_safely_and_asks_before_overwriting() {
     // Again: it exists, so the explorer asks; "n" writes nothing.
     std::fs::write(out.join("etc/app.conf"), "local edit").unwrap();
     extract_to(&mut app);
-    assert!(matches!(app.overlay, Some(Overlay::Extract { .. })));
-    app.handle_key(key(KeyCode::Char('n')));
+    assert!(app.overlay::<Extract>().is_some());
+    press(&mut app, key(KeyCode::Char('n')));
     assert_eq!(
         std::fs::read_to_string(out.join("etc/app.conf")).unwrap(),
         "local edit"
@@ -302,7 +311,7 @@ fn extract_writes_safely_and_asks_before_overwriting() {
     std::fs::remove_file(out.join("etc/app.conf")).unwrap();
     std::os::unix::fs::symlink(&victim, out.join("etc/app.conf")).unwrap();
     extract_to(&mut app);
-    app.handle_key(key(KeyCode::Char('y')));
+    press(&mut app, key(KeyCode::Char('y')));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     assert!(!std::fs::symlink_metadata(out.join("etc/app.conf"))
         .unwrap()
@@ -326,13 +335,14 @@ fn escape_sequences_in_names_are_shown_escaped() {
 #[test]
 fn viewing_and_diffing_contents() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     select(&mut app, "/etc/app.conf");
-    app.handle_key(key(KeyCode::Char('D')));
-    let Some(Overlay::Text { lines, .. }) = &app.overlay else {
-        panic!("no diff overlay: {:?}", app.message);
+    press(&mut app, key(KeyCode::Char('D')));
+    let Some(Text { view, .. }) = app.overlay::<Text>() else {
+        panic!("no diff overlay: {:?}", app.model.message);
     };
-    let diff: Vec<String> = lines
+    let diff: Vec<String> = view
+        .lines
         .iter()
         .map(|l| format!("{}{}", l.gutter, l.text))
         .collect();
@@ -346,15 +356,16 @@ fn viewing_and_diffing_contents() {
             "+log=debug"
         ]
     );
-    app.handle_key(key(KeyCode::Esc));
+    press(&mut app, key(KeyCode::Esc));
     // A directory has no content: an error line, no overlay.
     select(&mut app, "/etc");
-    app.handle_key(key(KeyCode::Char('v')));
-    assert!(app.overlay.is_none());
+    press(&mut app, key(KeyCode::Char('v')));
+    assert!(!app.has_overlay());
     assert!(app
+        .model
         .message
         .as_ref()
-        .is_some_and(|(m, error)| *error && m.contains("not a regular file")));
+        .is_some_and(|m| m.error && m.text.contains("not a regular file")));
 }
 
 #[test]
@@ -367,63 +378,68 @@ fn mouse_click_selects_and_wheel_scrolls() {
         modifiers: KeyModifiers::NONE,
     };
     // Layer rows start below the top border.
-    app.handle_mouse(click(5, 2));
-    assert_eq!(app.layer, 1);
+    mouse(&mut app, click(5, 2));
+    assert_eq!(app.model.layer(), 1);
     // File rows start below the border and the header; x=60 is in the file pane.
-    app.handle_mouse(click(60, 4));
-    assert_eq!(app.focus, Focus::Files);
-    assert_eq!(app.file_cursor, 2);
-    app.handle_mouse(MouseEvent {
-        kind: MouseEventKind::ScrollDown,
-        ..click(60, 4)
-    });
-    assert_eq!(app.file_cursor, 5);
+    mouse(&mut app, click(60, 4));
+    assert_eq!(app.focus(), Focus::Files);
+    assert_eq!(app.model.file_cursor(), 2);
+    mouse(
+        &mut app,
+        MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            ..click(60, 4)
+        },
+    );
+    assert_eq!(app.model.file_cursor(), 5);
 }
 
 #[test]
 fn ctrl_c_and_q_quit() {
     let (_dir, mut app) = image_app();
-    app.handle_key(key(KeyCode::Char('q')));
-    assert!(app.quit);
+    press(&mut app, key(KeyCode::Char('q')));
+    assert!(app.should_quit());
     let (_dir, mut app) = image_app();
-    app.handle_key(ctrl('f'));
-    app.handle_key(ctrl('c'));
-    assert!(app.quit, "ctrl+c quits even while typing a filter");
+    press(&mut app, ctrl('f'));
+    press(&mut app, ctrl('c'));
+    assert!(app.should_quit(), "ctrl+c quits even while typing a filter");
 }
 
 #[test]
 fn every_layer_and_mode_renders_on_a_real_fixture() {
     // edge-oci-archive: devices, fifos, hardlinks, deep and unicode paths, type changes.
     let mut app = app_for(&fixture("edge-oci-archive.tar"), 100, 30);
-    for layer in 0..app.layer_count() {
+    for layer in 0..app.model.layer_count() {
         for (width, height) in [(100, 30), (50, 12), (20, 6)] {
             app.resize(width, height);
             let _ = screen(&app);
         }
-        app.handle_key(ctrl('a'));
+        press(&mut app, ctrl('a'));
         let _ = screen(&app);
-        app.handle_key(ctrl('l'));
-        assert_eq!(app.layer, layer);
-        app.handle_key(key(KeyCode::Down));
+        press(&mut app, ctrl('l'));
+        assert_eq!(app.model.layer(), layer);
+        press(&mut app, key(KeyCode::Down));
     }
     // Walking every row and toggling every directory keeps the splice and a re-walk equal.
     app.resize(100, 30);
-    app.focus = Focus::Files;
+    app.set_focus(Focus::Files);
     let mut index = 0;
-    while index < app.files.len() {
-        if app.files.rows()[index].is_dir {
-            app.files.toggle_collapse(&app.image.tree, index);
-            let spliced = app.files.rows().to_vec();
-            app.files.rebuild(&app.image.tree);
-            assert_eq!(app.files.rows(), &spliced[..]);
-            app.files.toggle_collapse(&app.image.tree, index);
+    let compare = app.model.compare();
+    let (tree, files) = app.model.files_mut();
+    while index < files.len() {
+        if files.rows()[index].is_dir {
+            files.toggle_collapse(tree, index);
+            let spliced = files.rows().to_vec();
+            files.rebuild(tree);
+            assert_eq!(files.rows(), &spliced[..]);
+            files.toggle_collapse(tree, index);
         }
         index += 1;
     }
     let fresh = {
         let mut rows = VisibleRows::new();
-        rows.set_compare(&app.image.tree, app.compare());
+        rows.set_compare(tree, compare);
         rows.rows().to_vec()
     };
-    assert_eq!(app.files.rows(), &fresh[..]);
+    assert_eq!(files.rows(), &fresh[..]);
 }

@@ -16,31 +16,31 @@ fn app(width: u16, height: u16) -> (tempfile::TempDir, layerscope::tui::App) {
 #[test]
 fn layer_view() {
     let (_dir, mut app) = app(120, 32);
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     insta::assert_snapshot!(screen(&app));
 }
 
 #[test]
 fn aggregated_view() {
     let (_dir, mut app) = app(120, 32);
-    app.handle_key(key(KeyCode::End));
-    app.handle_key(ctrl('a'));
+    press(&mut app, key(KeyCode::End));
+    press(&mut app, ctrl('a'));
     insta::assert_snapshot!(screen(&app));
 }
 
 #[test]
 fn range_view() {
     let (_dir, mut app) = app(120, 32);
-    app.handle_key(key(KeyCode::Char('m')));
-    app.handle_key(key(KeyCode::End));
+    press(&mut app, key(KeyCode::Char('m')));
+    press(&mut app, key(KeyCode::End));
     insta::assert_snapshot!(screen(&app));
 }
 
 #[test]
 fn filter_active() {
     let (_dir, mut app) = app(120, 32);
-    app.handle_key(key(KeyCode::Down));
-    app.handle_key(ctrl('f'));
+    press(&mut app, key(KeyCode::Down));
+    press(&mut app, ctrl('f'));
     type_text(&mut app, "conf");
     insta::assert_snapshot!(screen(&app));
 }
@@ -48,37 +48,37 @@ fn filter_active() {
 #[test]
 fn help_overlay() {
     let (_dir, mut app) = app(120, 50);
-    app.handle_key(key(KeyCode::Char('?')));
+    press(&mut app, key(KeyCode::Char('?')));
     insta::assert_snapshot!(screen(&app));
 }
 
 fn select(app: &mut layerscope::tui::App, path: &str) {
-    app.handle_key(key(KeyCode::Tab));
+    press(app, key(KeyCode::Tab));
     let at = visible_paths(app).iter().position(|p| p == path).unwrap();
-    app.handle_key(key(KeyCode::Home));
+    press(app, key(KeyCode::Home));
     for _ in 0..at {
-        app.handle_key(key(KeyCode::Down));
+        press(app, key(KeyCode::Down));
     }
 }
 
 #[test]
 fn path_history() {
     let (_dir, mut app) = app(120, 32);
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     select(&mut app, "/etc/app.conf");
-    app.handle_key(key(KeyCode::Enter));
+    press(&mut app, key(KeyCode::Enter));
     insta::assert_snapshot!(screen(&app));
 }
 
 #[test]
 fn file_view_text_and_diff() {
     let (_dir, mut app) = app(100, 16);
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     select(&mut app, "/etc/app.conf");
-    app.handle_key(key(KeyCode::Char('v')));
+    press(&mut app, key(KeyCode::Char('v')));
     insta::assert_snapshot!("file_view_text", screen(&app));
-    app.handle_key(key(KeyCode::Esc));
-    app.handle_key(key(KeyCode::Char('D')));
+    press(&mut app, key(KeyCode::Esc));
+    press(&mut app, key(KeyCode::Char('D')));
     insta::assert_snapshot!("file_view_diff", screen(&app));
 }
 
@@ -86,14 +86,14 @@ fn file_view_text_and_diff() {
 fn file_view_binary() {
     let (_dir, mut app) = app(100, 12);
     select(&mut app, "/bin/tool");
-    app.handle_key(key(KeyCode::Char('v')));
+    press(&mut app, key(KeyCode::Char('v')));
     insta::assert_snapshot!(screen(&app));
 }
 
 #[test]
 fn narrow_terminal() {
     let (_dir, mut app) = app(60, 20);
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     insta::assert_snapshot!("narrow_60", screen(&app));
     app.resize(36, 14);
     insta::assert_snapshot!("narrow_36", screen(&app));
@@ -102,7 +102,7 @@ fn narrow_terminal() {
 #[test]
 fn image_details_with_analysis() {
     let (_dir, mut app) = app(120, 32);
-    app.analysis = Some(ImageAnalysis {
+    app.model.set_analysis(Some(ImageAnalysis {
         efficiency: 0.875,
         wasted_bytes: 620,
         inefficient: vec![InefficientPath {
@@ -110,16 +110,16 @@ fn image_details_with_analysis() {
             wasted_bytes: 600,
             explanation: vec!["added in layer 0, deleted in layer 1: 600 B stay in layer 0".into()],
         }],
-    });
-    app.handle_key(key(KeyCode::Tab));
-    app.handle_key(key(KeyCode::Tab));
+    }));
+    press(&mut app, key(KeyCode::Tab));
+    press(&mut app, key(KeyCode::Tab));
     insta::assert_snapshot!(screen(&app));
 }
 
 #[test]
 fn real_fixture_overwritten_file() {
     let mut app = app_for(&fixture("ggcr-overwritten-file.tar"), 100, 20);
-    app.handle_key(key(KeyCode::End));
+    press(&mut app, key(KeyCode::End));
     insta::assert_snapshot!(screen(&app));
 }
 
@@ -146,7 +146,7 @@ fn changes_are_coloured_and_no_color_uses_none() {
     use layerscope::tui::theme::Theme;
     use ratatui::style::Color;
     let (_dir, mut app) = app(120, 32);
-    app.handle_key(key(KeyCode::Down));
+    press(&mut app, key(KeyCode::Down));
     assert_eq!(style_of(&app, "app.conf").fg, Some(Color::Yellow));
     assert_eq!(style_of(&app, "readme.txt").fg, Some(Color::Green));
     assert_eq!(style_of(&app, "tool").fg, Some(Color::Red));

@@ -22,7 +22,7 @@ mod waste;
 
 pub use dive::{dive_score, DiveAbort, DiveFile, DiveScore};
 pub use hints::{hints, Hint, HintKind};
-pub use waste::{analyze, Action, LayerWaste, PathVersion, Waste, WastedPath};
+pub use waste::{analyze, LayerWaste, PathEvent, PathVersion, Waste, WastedPath};
 
 use crate::tree::{NodeId, Tree, ROOT};
 

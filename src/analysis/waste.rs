@@ -54,7 +54,7 @@ pub struct WastedPath {
 /// What one layer did to a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub enum PathEvent {
     /// Written where nothing was.
     Added,
     /// Written over a different version (content, type, mode, owner or link target).
@@ -71,17 +71,31 @@ pub enum Action {
     ParentReplaced,
 }
 
-impl Action {
+impl PathEvent {
+    /// What `version`, one of `node`'s versions, did to the path, with the cause of a
+    /// removal told apart.
+    pub fn of(tree: &Tree, node: NodeId, version: &Version) -> PathEvent {
+        match version.change {
+            Change::Added => PathEvent::Added,
+            Change::Modified => PathEvent::Modified,
+            Change::Unchanged => PathEvent::Rewritten,
+            Change::Whiteout if tree.entry(version.entry).node == node => PathEvent::Deleted,
+            Change::Whiteout => PathEvent::ParentDeleted,
+            Change::Opaque => PathEvent::OpaqueDir,
+            Change::Replaced => PathEvent::ParentReplaced,
+        }
+    }
+
     /// The phrase reports use: "added", "hidden by opaque dir", …
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::Added => "added",
-            Action::Modified => "modified",
-            Action::Rewritten => "rewritten unchanged",
-            Action::Deleted => "deleted",
-            Action::ParentDeleted => "hidden by parent removal",
-            Action::OpaqueDir => "hidden by opaque dir",
-            Action::ParentReplaced => "hidden by parent replaced with a non-directory",
+            PathEvent::Added => "added",
+            PathEvent::Modified => "modified",
+            PathEvent::Rewritten => "rewritten unchanged",
+            PathEvent::Deleted => "deleted",
+            PathEvent::ParentDeleted => "hidden by parent removal",
+            PathEvent::OpaqueDir => "hidden by opaque dir",
+            PathEvent::ParentReplaced => "hidden by parent replaced with a non-directory",
         }
     }
 
@@ -89,7 +103,10 @@ impl Action {
     pub fn is_removal(self) -> bool {
         matches!(
             self,
-            Action::Deleted | Action::ParentDeleted | Action::OpaqueDir | Action::ParentReplaced
+            PathEvent::Deleted
+                | PathEvent::ParentDeleted
+                | PathEvent::OpaqueDir
+                | PathEvent::ParentReplaced
         )
     }
 }
@@ -98,7 +115,7 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PathVersion {
     pub layer: usize,
-    pub action: Action,
+    pub action: PathEvent,
     /// The written entry's kind; `None` for removals.
     pub kind: Option<EntryKind>,
     /// Content bytes this version ships (regular files only).
@@ -241,14 +258,9 @@ fn describe(
         .enumerate()
         .map(|(i, version)| {
             let layer = version.layer as usize;
-            if version.change.is_removal() {
+            let action = PathEvent::of(tree, node, version);
+            if action.is_removal() {
                 let cause_node = tree.entry(version.entry).node;
-                let action = match version.change {
-                    Change::Whiteout if cause_node == node => Action::Deleted,
-                    Change::Whiteout => Action::ParentDeleted,
-                    Change::Opaque => Action::OpaqueDir,
-                    _ => Action::ParentReplaced,
-                };
                 return PathVersion {
                     layer,
                     action,
@@ -265,11 +277,7 @@ fn describe(
             let kept = bytes > 0 && hidden_by_layer.is_some() && reachable[version.entry as usize];
             PathVersion {
                 layer,
-                action: match version.change {
-                    Change::Added => Action::Added,
-                    Change::Unchanged => Action::Rewritten,
-                    _ => Action::Modified,
-                },
+                action,
                 kind: Some(if version.entry == NONE {
                     EntryKind::Dir
                 } else {
@@ -340,8 +348,8 @@ mod tests {
         assert_eq!(
             summary,
             vec![
-                (0, Action::Added, 10, true, Some(1)),
-                (1, Action::Modified, 20, false, None)
+                (0, PathEvent::Added, 10, true, Some(1)),
+                (1, PathEvent::Modified, 20, false, None)
             ]
         );
     }
@@ -353,7 +361,7 @@ mod tests {
         assert_eq!(w.user_bytes, 0);
         assert_eq!(w.user_wasted_ratio, f64::INFINITY);
         let a = path(&w, "/a");
-        assert_eq!(a.versions[1].action, Action::Deleted);
+        assert_eq!(a.versions[1].action, PathEvent::Deleted);
         assert_eq!(a.versions[1].cause.as_deref(), Some(&b"/a"[..]));
         assert_eq!(w.paths.len(), 1);
     }
@@ -371,7 +379,7 @@ mod tests {
         ]);
         assert_eq!((w.total_bytes, w.wasted_bytes), (31, 30));
         let y = path(&w, "/d/e/y");
-        assert_eq!(y.versions[1].action, Action::ParentDeleted);
+        assert_eq!(y.versions[1].action, PathEvent::ParentDeleted);
         assert_eq!(y.versions[1].cause.as_deref(), Some(&b"/d"[..]));
         assert_eq!(w.per_layer[1].hid_bytes, 30);
         // Most wasted first.
@@ -387,7 +395,7 @@ mod tests {
         ]);
         assert_eq!((w.total_bytes, w.wasted_bytes), (13, 10));
         let x = path(&w, "/d/x");
-        assert_eq!(x.versions[1].action, Action::OpaqueDir);
+        assert_eq!(x.versions[1].action, PathEvent::OpaqueDir);
         assert_eq!(x.versions[1].cause.as_deref(), Some(&b"/d"[..]));
     }
 
@@ -398,7 +406,7 @@ mod tests {
             &[FileMode("a", &[1; 10], 0o600)],
         ]);
         assert_eq!((w.total_bytes, w.wasted_bytes), (20, 10));
-        assert_eq!(path(&w, "/a").versions[1].action, Action::Modified);
+        assert_eq!(path(&w, "/a").versions[1].action, PathEvent::Modified);
     }
 
     #[test]
@@ -408,7 +416,7 @@ mod tests {
         let v = &path(&w, "/a").versions[1];
         assert_eq!(
             (v.action, v.kind, v.bytes),
-            (Action::Modified, Some(EntryKind::Symlink), 0)
+            (PathEvent::Modified, Some(EntryKind::Symlink), 0)
         );
     }
 
@@ -416,7 +424,7 @@ mod tests {
     fn identical_rewrite_wastes_the_lower_copy() {
         let w = run(&[&[File("a", &[1; 10])], &[File("a", &[1; 10])]]);
         assert_eq!((w.total_bytes, w.wasted_bytes), (20, 10));
-        assert_eq!(path(&w, "/a").versions[1].action, Action::Rewritten);
+        assert_eq!(path(&w, "/a").versions[1].action, PathEvent::Rewritten);
     }
 
     #[test]
@@ -450,7 +458,10 @@ mod tests {
             &[File("d", b"now a file")],
         ]);
         assert_eq!(w.wasted_bytes, 4);
-        assert_eq!(path(&w, "/d/x").versions[1].action, Action::ParentReplaced);
+        assert_eq!(
+            path(&w, "/d/x").versions[1].action,
+            PathEvent::ParentReplaced
+        );
     }
 
     #[test]

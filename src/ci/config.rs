@@ -20,7 +20,9 @@ use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::rules::{normalize_key, parse_threshold, RawScalar, RuleId, RuleOverrides, RuleSet};
+use super::rules::{
+    normalize_key, parse_threshold, RawScalar, RuleId, RuleOverrides, RuleSet, ThresholdError,
+};
 use crate::escape::escape_str;
 
 /// Files looked up in the working directory, first match wins.
@@ -48,9 +50,25 @@ pub enum CiConfigError {
         key: String,
         message: String,
     },
-    /// A CLI flag (`--lowest-efficiency`, `--exclude`) has a bad value.
+    /// A rule's value in the file does not parse.
+    #[error("{}: {key}: {source}", at(.path, *.line))]
+    InvalidThreshold {
+        path: PathBuf,
+        line: Option<u64>,
+        key: String,
+        #[source]
+        source: Box<ThresholdError>,
+    },
+    /// A CLI flag (`--exclude`) has a bad value.
     #[error("{flag}: {message}")]
     InvalidFlag { flag: String, message: String },
+    /// A rule's CLI flag (`--lowest-efficiency`) has a bad value.
+    #[error("{flag}: {source}")]
+    InvalidThresholdFlag {
+        flag: String,
+        #[source]
+        source: Box<ThresholdError>,
+    },
 }
 
 fn at(path: &Path, line: Option<u64>) -> String {
@@ -414,8 +432,14 @@ impl Interpreter<'_> {
                     ))
                 }
             };
-            let threshold =
-                parse_threshold(rule, scalar).map_err(|msg| self.error(&dotted, line, msg))?;
+            let threshold = parse_threshold(rule, scalar).map_err(|source| {
+                CiConfigError::InvalidThreshold {
+                    path: self.path.to_owned(),
+                    line: (line > 0).then_some(line),
+                    key: escape_str(&dotted).into_owned(),
+                    source: Box::new(source),
+                }
+            })?;
             self.config.rules.set(rule, threshold);
         }
         Ok(())
@@ -620,7 +644,7 @@ mod tests {
     #[test]
     fn bad_value_names_file_line_and_key() {
         let err = parse("rules:\n  lowestEfficiency: banana\n").unwrap_err();
-        assert!(matches!(err, CiConfigError::InvalidValue { .. }));
+        assert!(matches!(err, CiConfigError::InvalidThreshold { .. }));
         assert_eq!(
             err.to_string(),
             "cfg.yaml:2: rules.lowestEfficiency: invalid value \"banana\": expected a ratio \

@@ -20,7 +20,7 @@ pub use rules::{
     evaluate, exit_code, Metric, RuleId, RuleOutcome, RuleOverrides, RuleSet, RuleStatus, Tally,
 };
 
-pub use crate::analysis::Action;
+pub use crate::analysis::PathEvent;
 use serde::{Serialize, Serializer};
 
 /// Which efficiency formula produced [`CiInput::efficiency`].
@@ -140,11 +140,11 @@ pub struct PathVersion {
     pub dockerfile_line: Option<usize>,
     /// What the layer did; serialised as its phrase (`"hidden by opaque dir"`).
     #[serde(serialize_with = "action_phrase")]
-    pub action: Action,
+    pub action: PathEvent,
     pub size_bytes: u64,
 }
 
-fn action_phrase<S: Serializer>(action: &Action, s: S) -> Result<S::Ok, S::Error> {
+fn action_phrase<S: Serializer>(action: &PathEvent, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(action.as_str())
 }
 
@@ -207,14 +207,14 @@ pub(crate) mod testutil {
                         layer: 1,
                         instruction: Some("RUN apt-get install -y foo".into()),
                         dockerfile_line: None,
-                        action: Action::Added,
+                        action: PathEvent::Added,
                         size_bytes: 1_000_000,
                     },
                     PathVersion {
                         layer: 2,
                         instruction: Some("RUN rm /opt/big.bin".into()),
                         dockerfile_line: None,
-                        action: Action::Deleted,
+                        action: PathEvent::Deleted,
                         size_bytes: 0,
                     },
                 ],
@@ -252,7 +252,7 @@ mod tests {
             layer: 3,
             instruction: None,
             dockerfile_line: None,
-            action: Action::OpaqueDir,
+            action: PathEvent::OpaqueDir,
             size_bytes: 0,
         };
         let v = serde_json::to_value(version).unwrap();

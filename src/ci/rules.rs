@@ -13,6 +13,7 @@ use serde::{Serialize, Serializer};
 use super::config::CiConfigError;
 use super::CiInput;
 use crate::escape::escape_str;
+use crate::size::human;
 
 /// The rules, in evaluation and report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -141,7 +142,7 @@ impl std::fmt::Display for Metric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             Metric::Ratio(r) => write!(f, "{}", fmt_ratio(r)),
-            Metric::Bytes(n) => write!(f, "{} ({n} bytes)", human_bytes(n)),
+            Metric::Bytes(n) => write!(f, "{} ({n} bytes)", human(n)),
             Metric::Count(n) => write!(f, "{n}"),
         }
     }
@@ -167,11 +168,6 @@ pub fn fmt_percent(r: f64) -> String {
     } else {
         fmt_ratio(r)
     }
-}
-
-/// SI units like dive's go-humanize output (`12 MB` = 12 * 10^6).
-pub fn human_bytes(n: u64) -> String {
-    bytesize::ByteSize(n).display().si().to_string()
 }
 
 /// Thresholds; `None` = rule disabled.
@@ -228,10 +224,10 @@ impl RuleSet {
     pub fn apply_overrides(&mut self, overrides: &RuleOverrides) -> Result<(), CiConfigError> {
         for rule in RuleId::ALL {
             if let Some(text) = overrides.get(rule) {
-                let value = parse_threshold(rule, RawScalar::Text(text)).map_err(|message| {
-                    CiConfigError::InvalidFlag {
+                let value = parse_threshold(rule, RawScalar::Text(text)).map_err(|source| {
+                    CiConfigError::InvalidThresholdFlag {
                         flag: format!("--{}", rule.name()),
-                        message,
+                        source: Box::new(source),
                     }
                 })?;
                 self.set(rule, value);
@@ -300,17 +296,51 @@ pub(crate) enum RawScalar<'a> {
     Text(&'a str),
 }
 
+/// Why a threshold does not parse. The text is a single line for a config error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("`true` is not a threshold: expected {expected}, or `disabled`")]
+    True { expected: &'static str },
+    #[error("invalid value \"{value}\": {hint}expected {expected}, or `disabled`")]
+    Invalid {
+        /// As written, escaped.
+        value: String,
+        hint: String,
+        expected: &'static str,
+    },
+    #[error("invalid value \"{value}\": {source}; expected {expected}, or `disabled`")]
+    Size {
+        value: String,
+        #[source]
+        source: SizeError,
+        expected: &'static str,
+    },
+}
+
+/// Why a size does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    #[error("not a size")]
+    NotASize,
+    #[error("a bare number must be a whole count of bytes")]
+    NotWhole,
+    /// The unit as written, escaped.
+    #[error("unknown size unit \"{0}\"")]
+    UnknownUnit(String),
+    #[error("size too large")]
+    TooLarge,
+}
+
 /// Parses one threshold. `Ok(None)` means disabled: `disabled`, `off`, `false`
 /// (any case), an empty value, YAML null or YAML `false`.
-pub(crate) fn parse_threshold(rule: RuleId, raw: RawScalar<'_>) -> Result<Option<Metric>, String> {
+pub(crate) fn parse_threshold(
+    rule: RuleId,
+    raw: RawScalar<'_>,
+) -> Result<Option<Metric>, ThresholdError> {
+    let expected = expected(rule.kind());
     let text = match raw {
         RawScalar::Null | RawScalar::Bool(false) => return Ok(None),
-        RawScalar::Bool(true) => {
-            return Err(format!(
-                "`true` is not a threshold: expected {}, or `disabled`",
-                expected(rule.kind())
-            ))
-        }
+        RawScalar::Bool(true) => return Err(ThresholdError::True { expected }),
         RawScalar::Text(t) => t.trim(),
     };
     if text.is_empty()
@@ -320,12 +350,10 @@ pub(crate) fn parse_threshold(rule: RuleId, raw: RawScalar<'_>) -> Result<Option
     {
         return Ok(None);
     }
-    let bad = |why: &str| {
-        format!(
-            "invalid value \"{}\": {why}expected {}, or `disabled`",
-            escape_str(text),
-            expected(rule.kind())
-        )
+    let bad = |hint: &str| ThresholdError::Invalid {
+        value: escape_str(text).into_owned(),
+        hint: hint.to_owned(),
+        expected,
     };
     match rule.kind() {
         ValueKind::Ratio => {
@@ -352,7 +380,11 @@ pub(crate) fn parse_threshold(rule: RuleId, raw: RawScalar<'_>) -> Result<Option
         }
         ValueKind::Bytes => parse_bytes(text)
             .map(|n| Some(Metric::Bytes(n)))
-            .map_err(|e| bad(&format!("{e}; "))),
+            .map_err(|source| ThresholdError::Size {
+                value: escape_str(text).into_owned(),
+                source,
+                expected,
+            }),
         ValueKind::Count => text
             .parse::<u64>()
             .map(|n| Some(Metric::Count(n)))
@@ -373,7 +405,7 @@ fn expected(kind: ValueKind) -> &'static str {
 /// units are case-insensitive, space before the unit and `,` in the number are allowed,
 /// and a bare number is bytes. The unit arithmetic is bytesize's, which uses the
 /// same tables.
-pub fn parse_bytes(text: &str) -> Result<u64, String> {
+pub fn parse_bytes(text: &str) -> Result<u64, SizeError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
@@ -382,19 +414,17 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let number: String = number.chars().filter(|c| *c != ',').collect();
     let unit = unit.trim();
     if number.is_empty() || number == "." {
-        return Err("not a size".into());
+        return Err(SizeError::NotASize);
     }
     if unit.is_empty() {
-        return number
-            .parse::<u64>()
-            .map_err(|_| "a bare number must be a whole count of bytes".into());
+        return number.parse::<u64>().map_err(|_| SizeError::NotWhole);
     }
     let size: bytesize::ByteSize = format!("{number} {unit}")
         .parse()
-        .map_err(|_| format!("unknown size unit \"{}\"", escape_str(unit)))?;
+        .map_err(|_| SizeError::UnknownUnit(escape_str(unit).into_owned()))?;
     // bytesize saturates instead of failing; go-humanize reports "too large".
     if size.0 == u64::MAX {
-        return Err("size too large".into());
+        return Err(SizeError::TooLarge);
     }
     Ok(size.0)
 }
@@ -493,8 +523,8 @@ fn evaluate_one(rule: RuleId, threshold: Option<Metric>, input: &CiInput) -> Rul
                 let (a_s, t_s) = fmt_distinct(a, t);
                 let detail = format!(
                     "{} wasted of {} user bytes",
-                    human_bytes(input.wasted_bytes),
-                    human_bytes(input.user_bytes)
+                    human(input.wasted_bytes),
+                    human(input.user_bytes)
                 );
                 if a > t {
                     (
@@ -696,11 +726,11 @@ mod tests {
         assert_eq!(p("0"), Ok(Some(Metric::Ratio(0.0))));
         assert_eq!(p("1"), Ok(Some(Metric::Ratio(1.0))));
         let err = p("10").unwrap_err();
-        assert!(err.contains("did you mean 10%?"), "{err}");
+        assert!(err.to_string().contains("did you mean 10%?"), "{err}");
         assert!(p("-0.1").is_err());
         assert!(p("NaN").is_err());
         assert!(p("inf").is_err());
-        assert!(p("banana").unwrap_err().contains("\"banana\""));
+        assert!(p("banana").unwrap_err().to_string().contains("\"banana\""));
     }
 
     #[test]

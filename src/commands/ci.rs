@@ -13,18 +13,15 @@ use std::io::{IsTerminal, Write};
 
 pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
-    let config_error = |e: ci::CiConfigError| Error::Config(e.to_string());
-    let mut config = CiConfig::load(args.config.as_deref(), &cwd).map_err(config_error)?;
-    config
-        .apply_overrides(&RuleOverrides {
-            lowest_efficiency: args.lowest_efficiency.clone(),
-            highest_wasted_bytes: args.highest_wasted_bytes.clone(),
-            highest_user_wasted_percent: args.highest_user_wasted_percent.clone(),
-            highest_image_bytes: args.highest_image_bytes.clone(),
-            highest_layer_count: args.highest_layer_count.clone(),
-        })
-        .map_err(config_error)?;
-    let filter = config.path_filter(&args.exclude).map_err(config_error)?;
+    let mut config = CiConfig::load(args.config.as_deref(), &cwd)?;
+    config.apply_overrides(&RuleOverrides {
+        lowest_efficiency: args.lowest_efficiency.clone(),
+        highest_wasted_bytes: args.highest_wasted_bytes.clone(),
+        highest_user_wasted_percent: args.highest_user_wasted_percent.clone(),
+        highest_image_bytes: args.highest_image_bytes.clone(),
+        highest_layer_count: args.highest_layer_count.clone(),
+    })?;
+    let filter = config.path_filter(&args.exclude)?;
     for warning in &config.warnings {
         eprintln!(
             "layerscope: warning: {}",

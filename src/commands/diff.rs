@@ -6,6 +6,7 @@ use crate::analysis::compare::{compare, Comparison, PathChange, PathState};
 use crate::cli::{DiffArgs, DiffFormat, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
+use crate::size::human;
 use crate::image::{self, OpenOptions};
 use crate::layer::ParseControl;
 use crate::load::{load_all, LoadOptions, LoadedImage};
@@ -141,10 +142,6 @@ fn load_pair(
         }
     }
     Ok((a, b))
-}
-
-fn human(bytes: u64) -> String {
-    bytesize::ByteSize(bytes).display().si().to_string()
 }
 
 fn signed(delta: i64) -> String {

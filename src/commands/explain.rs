@@ -7,6 +7,7 @@ use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::dockerfile::{Dockerfile, Mapping};
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
+use crate::size::human;
 use crate::load::LoadedImage;
 use std::io::Write;
 
@@ -127,10 +128,6 @@ pub fn explain_loaded(
         base_image: mapping.as_ref().map(|m| m.base_image.clone()),
     };
     explain::explain_image(&ctx)
-}
-
-fn human(bytes: u64) -> String {
-    crate::ci::rules::human_bytes(bytes)
 }
 
 /// Plain text: headings underlined, lists with `-`, code in backticks, names escaped.

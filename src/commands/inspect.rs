@@ -3,7 +3,7 @@
 use crate::cli::OutputFormat;
 use crate::escape::escape_str;
 use crate::load::{LayerStatus, LoadedImage};
-use bytesize::ByteSize;
+use crate::size::human;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -147,7 +147,7 @@ pub fn run(
 }
 
 fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let size = |bytes: u64| format!("{} ({bytes} bytes)", ByteSize(bytes).display().si());
+    let size = |bytes: u64| format!("{} ({bytes} bytes)", human(bytes));
     writeln!(out, "Image:         {}", escape_str(report.source))?;
     writeln!(out, "Format:        {}", report.format)?;
     if !report.tags.is_empty() {
@@ -245,11 +245,8 @@ fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>
             "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  {line}{}",
             layer.index,
             diff_id,
-            ByteSize(layer.compressed_bytes).display().si().to_string(),
-            ByteSize(layer.uncompressed_bytes)
-                .display()
-                .si()
-                .to_string(),
+            human(layer.compressed_bytes),
+            human(layer.uncompressed_bytes),
             layer.added,
             layer.modified,
             layer.removed,

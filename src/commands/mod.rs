@@ -306,7 +306,7 @@ fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
                             "layer {}: {} {} ({}){}",
                             v.layer,
                             v.action.as_str(),
-                            bytesize::ByteSize(v.bytes).display().si(),
+                            crate::size::human(v.bytes),
                             instruction(v.layer),
                             if v.wasted { ", wasted" } else { ", kept" }
                         )

@@ -170,7 +170,7 @@ fn export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportRea
     let client = connect(kind, endpoint, HEADERS_TIMEOUT)?;
     let runtime = runtime()?;
     let (sender, receiver) =
-        mpsc::sync_channel::<std::result::Result<Bytes, String>>(CHANNEL_CHUNKS);
+        mpsc::sync_channel::<std::result::Result<Bytes, ExportError>>(CHANNEL_CHUNKS);
     let name = name.to_string();
     // Not joined: it ends when the export does, or at its next send once the reader is gone.
     std::thread::Builder::new()
@@ -183,9 +183,9 @@ fn export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportRea
                     let wait = if first { HEADERS_TIMEOUT } else { IDLE_TIMEOUT };
                     let message = match tokio::time::timeout(wait, body.next()).await {
                         Ok(Some(Ok(chunk))) => Ok(chunk),
-                        Ok(Some(Err(error))) => Err(describe(&error)),
+                        Ok(Some(Err(error))) => Err(ExportError::Engine(error)),
                         Ok(None) => break,
-                        Err(_) => Err(format!("the export sent nothing for {} s", wait.as_secs())),
+                        Err(_) => Err(ExportError::Silent(wait)),
                     };
                     first = false;
                     let failed = message.is_err();
@@ -204,9 +204,18 @@ fn export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportRea
     })
 }
 
+/// Why an export stopped before its end.
+#[derive(Debug, thiserror::Error)]
+enum ExportError {
+    #[error("{}", describe(.0))]
+    Engine(#[source] ApiError),
+    #[error("the export sent nothing for {} s", .0.as_secs())]
+    Silent(Duration),
+}
+
 /// The export's body as a [`Read`].
 struct ExportReader {
-    receiver: mpsc::Receiver<std::result::Result<Bytes, String>>,
+    receiver: mpsc::Receiver<std::result::Result<Bytes, ExportError>>,
     chunk: Bytes,
 }
 
@@ -215,7 +224,7 @@ impl Read for ExportReader {
         while self.chunk.is_empty() {
             match self.receiver.recv() {
                 Ok(Ok(chunk)) => self.chunk = chunk,
-                Ok(Err(message)) => return Err(io::Error::other(message)),
+                Ok(Err(error)) => return Err(io::Error::other(error)),
                 Err(_) => return Ok(0),
             }
         }

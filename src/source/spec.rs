@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::source::engine::{self, EngineKind, Probe};
-use oci_spec::distribution::Reference;
+use oci_spec::distribution::{ParseError, Reference};
 use std::path::Path;
 
 /// `--source`: where to read IMAGE from, as dive's `--source` names it.
@@ -150,8 +150,8 @@ impl ImageSpec {
 
 /// Parse and normalise an image reference as Docker does (`docker.io/library/` implied,
 /// tag `latest` by default).
-pub fn parse_reference(text: &str) -> std::result::Result<Reference, String> {
-    text.parse::<Reference>().map_err(|e| e.to_string())
+pub fn parse_reference(text: &str) -> std::result::Result<Reference, ParseError> {
+    text.parse()
 }
 
 fn engine_name(kind: EngineKind) -> &'static str {

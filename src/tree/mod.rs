@@ -6,13 +6,19 @@
 //! queries over those histories; the tree is never copied per layer.
 //!
 //! Building applies layers in order. Deletions (whiteouts, opaque directories, a directory
-//! replaced by a file) record a `Removed` version on each live node they hide, so their cost
-//! is proportional to what they remove, never a re-merge of lower layers.
+//! replaced by a file) record a removal version ([`Change::Whiteout`], [`Change::Opaque`],
+//! [`Change::Replaced`]) on each live node they hide, so their cost is proportional to what
+//! they remove, never a re-merge of lower layers.
 //!
 //! Paths are placed as an unpacker places them: an entry's parent is resolved through the
 //! symlinks of the tree at that moment, confined to the rootfs (as umoci's securejoin and
 //! containerd do), so `bin/tool` over `bin -> usr/bin` is the node `/usr/bin/tool`. Every
 //! view shows resolved paths; [`Tree::written_path`] keeps the tar's path where it differs.
+//!
+//! Three names for three things: a [`Change`] is what one layer did to a path, as the tree
+//! records it; a [`DiffKind`] is how a path differs between two points of the stack (what
+//! views colour); [`crate::analysis::PathEvent`] is a `Change` told to people, with the cause
+//! of a removal (its parent deleted, an opaque directory) and the words every view uses.
 
 mod build;
 mod view;

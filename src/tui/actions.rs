@@ -1,12 +1,21 @@
-//! Everything a key can do. Keys map to actions in [`super::keymap`]; the app applies them.
+//! Everything a key can do. Keys map to actions in [`super::keymap`]; components apply
+//! them. One table ([`Action::info`]) drives the keymap, the help overlay and the hints.
 
-/// Where a binding applies: everywhere, or only when a pane has the focus. dive binds
-/// ctrl+a to "aggregated" in the layer pane and to "toggle added" in the file pane.
+/// Where a binding applies. A pane's bindings win over global ones, so one key can mean
+/// two things: dive binds ctrl+a to "aggregated" in the layer pane and to "show added" in
+/// the file pane. Overlays and prompts have their own contexts, so that `q` closes an
+/// overlay and is typed in a prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Context {
     Global,
     Layers,
     Files,
+    /// A scrolling overlay: help, path history, file view and diff.
+    Overlay,
+    /// A line being typed: the filter, the extraction destination.
+    Input,
+    /// A yes/no question.
+    Confirm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,206 +48,252 @@ pub enum Action {
     ViewFile,
     DiffFile,
     Extract,
+    CloseOverlay,
+    Confirm,
+    Cancel,
+    DeleteChar,
+    Yes,
+    No,
+}
+
+/// An action's configuration name (dive's `keybinding.*` name where dive has the action),
+/// context, default keys and help text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionInfo {
+    pub name: &'static str,
+    pub context: Context,
+    pub keys: &'static str,
+    pub help: &'static str,
+}
+
+const fn info(
+    name: &'static str,
+    context: Context,
+    keys: &'static str,
+    help: &'static str,
+) -> ActionInfo {
+    ActionInfo {
+        name,
+        context,
+        keys,
+        help,
+    }
 }
 
 impl Action {
-    /// Every action with its configuration name (dive's `keybinding.*` names where dive
-    /// has the action), context, default keys and help text.
-    pub const ALL: &'static [(Action, &'static str, Context, &'static str, &'static str)] = &[
-        (Action::Quit, "quit", Context::Global, "ctrl+c, q", "quit"),
-        (
-            Action::ToggleView,
-            "toggle-view",
-            Context::Global,
-            "tab",
-            "switch pane",
-        ),
-        (
-            Action::Filter,
-            "filter-files",
-            Context::Global,
-            "ctrl+f, /",
-            "filter paths (substring or regex)",
-        ),
-        (
-            Action::CloseFilter,
-            "close-filter-files",
-            Context::Global,
-            "esc",
-            "close filter or overlay",
-        ),
-        (Action::Up, "up", Context::Global, "up, k", "move up"),
-        (
-            Action::Down,
-            "down",
-            Context::Global,
-            "down, j",
-            "move down",
-        ),
-        (
-            Action::Left,
-            "left",
-            Context::Global,
-            "left, h",
-            "collapse directory / go to parent",
-        ),
-        (
-            Action::Right,
-            "right",
-            Context::Global,
-            "right, l",
-            "expand directory",
-        ),
-        (
-            Action::PageUp,
-            "page-up",
-            Context::Global,
-            "pgup, u",
-            "page up",
-        ),
-        (
-            Action::PageDown,
-            "page-down",
-            Context::Global,
-            "pgdn, d",
-            "page down",
-        ),
-        (
-            Action::Home,
-            "home",
-            Context::Global,
-            "home, g",
-            "first row",
-        ),
-        (Action::End, "end", Context::Global, "end, G", "last row"),
-        (Action::Help, "help", Context::Global, "?", "this help"),
-        (
-            Action::CompareLayer,
-            "compare-layer",
-            Context::Layers,
-            "ctrl+l",
-            "show the selected layer's changes",
-        ),
-        (
-            Action::CompareAll,
-            "compare-all",
-            Context::Layers,
-            "ctrl+a",
-            "show changes of all layers up to the selected one",
-        ),
-        (
-            Action::MarkRange,
-            "mark-range",
-            Context::Layers,
-            "m",
-            "mark layer A; then select B to compare A..B (m again clears)",
-        ),
-        (
-            Action::ToggleCollapseDir,
-            "toggle-collapse-dir",
-            Context::Files,
-            "space",
-            "collapse/expand directory",
-        ),
-        (
-            Action::ToggleCollapseAll,
-            "toggle-collapse-all-dir",
-            Context::Files,
-            "ctrl+space",
-            "collapse/expand all directories",
-        ),
-        (
-            Action::ToggleAdded,
-            "toggle-added-files",
-            Context::Files,
-            "ctrl+a, 1",
-            "show/hide added paths",
-        ),
-        (
-            Action::ToggleRemoved,
-            "toggle-removed-files",
-            Context::Files,
-            "ctrl+r, 2",
-            "show/hide removed paths",
-        ),
-        (
-            Action::ToggleModified,
-            "toggle-modified-files",
-            Context::Files,
-            "ctrl+m, 3",
-            "show/hide modified paths (ctrl+m is Enter in most terminals: use 3)",
-        ),
-        (
-            Action::ToggleUnchanged,
-            "toggle-unmodified-files",
-            Context::Files,
-            "ctrl+u, 4",
-            "show/hide unchanged paths",
-        ),
-        (
-            Action::ToggleAttributes,
-            "toggle-filetree-attributes",
-            Context::Files,
-            "ctrl+b",
-            "show/hide permissions, owner, size",
-        ),
-        (
-            Action::ToggleSort,
-            "toggle-sort-order",
-            Context::Files,
-            "ctrl+o",
-            "sort by name / size",
-        ),
-        (
-            Action::PathHistory,
-            "path-history",
-            Context::Files,
-            "enter, p",
-            "every layer that touched the path",
-        ),
-        (
-            Action::ViewFile,
-            "view-file",
-            Context::Files,
-            "v",
-            "view the file at this layer",
-        ),
-        (
-            Action::DiffFile,
-            "diff-file",
-            Context::Files,
-            "D",
-            "diff against the previous version",
-        ),
-        (
-            Action::Extract,
-            "extract-file",
-            Context::Files,
-            "x",
-            "extract file or directory",
-        ),
+    /// Every action, in the order help lists them.
+    pub const ALL: &'static [Action] = &[
+        Action::Quit,
+        Action::ToggleView,
+        Action::Filter,
+        Action::CloseFilter,
+        Action::Up,
+        Action::Down,
+        Action::Left,
+        Action::Right,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Home,
+        Action::End,
+        Action::Help,
+        Action::CompareLayer,
+        Action::CompareAll,
+        Action::MarkRange,
+        Action::ToggleCollapseDir,
+        Action::ToggleCollapseAll,
+        Action::ToggleAdded,
+        Action::ToggleRemoved,
+        Action::ToggleModified,
+        Action::ToggleUnchanged,
+        Action::ToggleAttributes,
+        Action::ToggleSort,
+        Action::PathHistory,
+        Action::ViewFile,
+        Action::DiffFile,
+        Action::Extract,
+        Action::CloseOverlay,
+        Action::Confirm,
+        Action::Cancel,
+        Action::DeleteChar,
+        Action::Yes,
+        Action::No,
     ];
 
+    /// The table entry of an action; a new action does not compile without one.
+    pub const fn info(self) -> ActionInfo {
+        match self {
+            Action::Quit => info("quit", Context::Global, "ctrl+c, q", "quit"),
+            Action::ToggleView => info("toggle-view", Context::Global, "tab", "switch pane"),
+            Action::Filter => info(
+                "filter-files",
+                Context::Global,
+                "ctrl+f, /",
+                "filter paths (substring or regex)",
+            ),
+            Action::CloseFilter => info(
+                "close-filter-files",
+                Context::Global,
+                "esc",
+                "clear the filter, else the range mark",
+            ),
+            Action::Up => info("up", Context::Global, "up, k", "move up"),
+            Action::Down => info("down", Context::Global, "down, j", "move down"),
+            Action::Left => info(
+                "left",
+                Context::Global,
+                "left, h",
+                "collapse directory / go to parent",
+            ),
+            Action::Right => info("right", Context::Global, "right, l", "expand directory"),
+            Action::PageUp => info("page-up", Context::Global, "pgup, u", "page up"),
+            Action::PageDown => info("page-down", Context::Global, "pgdn, d", "page down"),
+            Action::Home => info("home", Context::Global, "home, g", "first row"),
+            Action::End => info("end", Context::Global, "end, G", "last row"),
+            Action::Help => info("help", Context::Global, "?", "this help"),
+            Action::CompareLayer => info(
+                "compare-layer",
+                Context::Layers,
+                "ctrl+l",
+                "show the selected layer's changes",
+            ),
+            Action::CompareAll => info(
+                "compare-all",
+                Context::Layers,
+                "ctrl+a",
+                "show changes of all layers up to the selected one",
+            ),
+            Action::MarkRange => info(
+                "mark-range",
+                Context::Layers,
+                "m",
+                "mark layer A; then select B to compare A..B (m again clears)",
+            ),
+            Action::ToggleCollapseDir => info(
+                "toggle-collapse-dir",
+                Context::Files,
+                "space",
+                "collapse/expand directory",
+            ),
+            Action::ToggleCollapseAll => info(
+                "toggle-collapse-all-dir",
+                Context::Files,
+                "ctrl+space",
+                "collapse/expand all directories",
+            ),
+            Action::ToggleAdded => info(
+                "toggle-added-files",
+                Context::Files,
+                "ctrl+a, 1",
+                "show/hide added paths",
+            ),
+            Action::ToggleRemoved => info(
+                "toggle-removed-files",
+                Context::Files,
+                "ctrl+r, 2",
+                "show/hide removed paths",
+            ),
+            Action::ToggleModified => info(
+                "toggle-modified-files",
+                Context::Files,
+                "ctrl+m, 3",
+                "show/hide modified paths (ctrl+m is Enter in most terminals: use 3)",
+            ),
+            Action::ToggleUnchanged => info(
+                "toggle-unmodified-files",
+                Context::Files,
+                "ctrl+u, 4",
+                "show/hide unchanged paths",
+            ),
+            Action::ToggleAttributes => info(
+                "toggle-filetree-attributes",
+                Context::Files,
+                "ctrl+b",
+                "show/hide permissions, owner, size",
+            ),
+            Action::ToggleSort => info(
+                "toggle-sort-order",
+                Context::Files,
+                "ctrl+o",
+                "sort by name / size",
+            ),
+            Action::PathHistory => info(
+                "path-history",
+                Context::Files,
+                "enter, p",
+                "every layer that touched the path",
+            ),
+            Action::ViewFile => info(
+                "view-file",
+                Context::Files,
+                "v",
+                "view the file at this layer",
+            ),
+            Action::DiffFile => info(
+                "diff-file",
+                Context::Files,
+                "D",
+                "diff against the previous version",
+            ),
+            Action::Extract => info(
+                "extract-file",
+                Context::Files,
+                "x",
+                "extract file or directory",
+            ),
+            Action::CloseOverlay => info(
+                "close-overlay",
+                Context::Overlay,
+                "esc, q, enter",
+                "close the overlay",
+            ),
+            Action::Confirm => info("confirm", Context::Input, "enter", "accept the typed text"),
+            Action::Cancel => info(
+                "cancel",
+                Context::Input,
+                "esc",
+                "stop typing (the filter is cleared)",
+            ),
+            Action::DeleteChar => info(
+                "delete-char",
+                Context::Input,
+                "backspace",
+                "delete the last character",
+            ),
+            Action::Yes => info("yes", Context::Confirm, "y, Y", "answer yes"),
+            Action::No => info("no", Context::Confirm, "n, N, esc, q", "answer no"),
+        }
+    }
+
     pub fn name(self) -> &'static str {
-        Self::info(self).1
+        self.info().name
     }
 
     pub fn context(self) -> Context {
-        Self::info(self).2
+        self.info().context
     }
 
     pub fn help(self) -> &'static str {
-        Self::info(self).4
-    }
-
-    fn info(self) -> &'static (Action, &'static str, Context, &'static str, &'static str) {
-        Self::ALL
-            .iter()
-            .find(|entry| entry.0 == self)
-            .unwrap_or(&Self::ALL[0])
+        self.info().help
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
-        Self::ALL.iter().find(|e| e.1 == name).map(|e| e.0)
+        Self::ALL.iter().copied().find(|a| a.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_listed_once_and_found_by_name() {
+        for (i, action) in Action::ALL.iter().enumerate() {
+            assert!(!Action::ALL[..i].contains(action), "{action:?} twice");
+            assert_eq!(Action::from_name(action.name()), Some(*action));
+            assert!(
+                !action.info().keys.is_empty(),
+                "{action:?} has no default key"
+            );
+        }
     }
 }

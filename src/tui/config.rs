@@ -12,6 +12,25 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// Why the explorer's settings cannot be used: a broken config file or an unknown theme.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<serde_saphyr::Error>,
+    },
+    #[error("unknown theme {0:?} (choose dark, light or mono)")]
+    UnknownTheme(String),
+}
+
 #[derive(Debug, Default, Clone, serde::Deserialize)]
 #[serde(default)]
 pub struct ConfigFile {
@@ -30,22 +49,25 @@ impl ConfigFile {
     }
 
     /// Read the config; a missing file is an empty config, a broken one an error.
-    pub fn load() -> Result<ConfigFile, String> {
+    pub fn load() -> Result<ConfigFile, SettingsError> {
         let Some(path) = Self::path() else {
             return Ok(ConfigFile::default());
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => Self::parse(&text).map_err(|source| SettingsError::Parse {
+                path,
+                source: Box::new(source),
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
-            Err(e) => Err(format!("{}: {e}", path.display())),
+            Err(source) => Err(SettingsError::Read { path, source }),
         }
     }
 
-    pub fn parse(text: &str) -> Result<ConfigFile, String> {
+    pub fn parse(text: &str) -> Result<ConfigFile, serde_saphyr::Error> {
         if text.trim().is_empty() {
             return Ok(ConfigFile::default());
         }
-        serde_saphyr::from_str(text).map_err(|e| e.to_string())
+        serde_saphyr::from_str(text)
     }
 }
 

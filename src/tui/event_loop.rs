@@ -1,17 +1,20 @@
 //! The terminal side: set-up and restore, background loading with a gauge, and the
-//! event loop. Everything else in `tui` works without a terminal.
+//! event loop. The loop runs over any ratatui backend and any [`EventSource`], so tests
+//! drive the real loop with a test backend and a list of events.
 
-use super::app::{App, ImageAnalysis, Settings};
+use super::actions::{Action, Context};
+use super::app::{App, Settings};
 use super::widgets;
 use crate::error::{Error, Result};
+use crate::explore::{ImageAnalysis, Message as StatusMessage};
 use crate::layer::ParseControl;
 use crate::load::{self, LoadOptions, LoadedImage, Progress};
 use crate::source::spec::ImageSpec;
 use crate::source::Source;
-use crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyModifiers,
-};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
+use ratatui::backend::Backend;
+use ratatui::Terminal;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -41,9 +44,51 @@ fn io(e: std::io::Error) -> Error {
     Error::io("terminal", e)
 }
 
-fn is_ctrl_c(event: &Event) -> bool {
-    matches!(event, Event::Key(key)
-        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL))
+/// Where the loop's events come from: the terminal, or a test's list.
+pub trait EventSource {
+    /// The next event; `None` when there are no more (a test's list ran out).
+    fn next_event(&mut self) -> std::io::Result<Option<Event>>;
+}
+
+/// The terminal's events, as crossterm reads them.
+pub struct TerminalEvents;
+
+impl EventSource for TerminalEvents {
+    fn next_event(&mut self) -> std::io::Result<Option<Event>> {
+        event::read().map(Some)
+    }
+}
+
+/// Events from a list, for tests: the loop ends when the list does.
+impl<I: Iterator<Item = Event>> EventSource for I {
+    fn next_event(&mut self) -> std::io::Result<Option<Event>> {
+        Ok(self.next())
+    }
+}
+
+/// Draw, wait for an event, hand it to the app; until the app quits or the events end.
+pub fn run_app<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &mut dyn EventSource,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let backend = |e: B::Error| Error::io("terminal", std::io::Error::other(e));
+    while !app.should_quit() {
+        terminal
+            .draw(|frame| widgets::render(app, frame))
+            .map_err(backend)?;
+        match events.next_event().map_err(io)? {
+            Some(Event::Key(key)) => app.handle_key(key),
+            Some(Event::Mouse(mouse)) => app.handle_mouse(mouse),
+            Some(Event::Resize(width, height)) => app.resize(width, height),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    Ok(())
 }
 
 /// Load `path` in the background while showing progress, then run the explorer.
@@ -101,8 +146,9 @@ pub fn run(
             .map_err(io)?;
         if event::poll(Duration::from_millis(80)).map_err(io)? {
             let event = event::read().map_err(io)?;
-            let quit_key = matches!(&event, Event::Key(k) if k.code == KeyCode::Char('q'));
-            if is_ctrl_c(&event) || quit_key {
+            let quit = matches!(&event, Event::Key(key)
+                if settings.keymap.lookup(key, Context::Global) == Some(Action::Quit));
+            if quit {
                 control.cancel.store(true, Ordering::Relaxed);
                 return Err(Error::Interrupted);
             }
@@ -122,20 +168,13 @@ pub fn run(
 
     let mut app = App::new(loaded, source, analysis, settings);
     if !notices.is_empty() {
-        app.message = Some((notices.join("; "), true));
+        app.model.message = Some(StatusMessage {
+            text: notices.join("; "),
+            error: true,
+        });
     }
     let size = terminal.size().map_err(io)?;
     app.resize(size.width, size.height);
-    while !app.quit {
-        terminal
-            .draw(|frame| widgets::render(&app, frame))
-            .map_err(io)?;
-        match event::read().map_err(io)? {
-            Event::Key(key) => app.handle_key(key),
-            Event::Mouse(mouse) => app.handle_mouse(mouse),
-            Event::Resize(width, height) => app.resize(width, height),
-            _ => {}
-        }
-    }
+    run_app(&mut terminal, &mut app, &mut TerminalEvents)?;
     Ok(0)
 }

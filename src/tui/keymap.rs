@@ -118,6 +118,11 @@ impl Key {
     }
 }
 
+/// A key name in a binding that [`Key::parse`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown key {0:?}")]
+pub struct UnknownKey(pub String);
+
 /// Bindings from keys to actions.
 #[derive(Debug, Clone)]
 pub struct Keymap {
@@ -127,8 +132,8 @@ pub struct Keymap {
 impl Default for Keymap {
     fn default() -> Self {
         let mut bindings = Vec::new();
-        for &(action, _, _, keys, _) in Action::ALL {
-            for key in keys.split(',').filter_map(Key::parse) {
+        for &action in Action::ALL {
+            for key in action.info().keys.split(',').filter_map(Key::parse) {
                 bindings.push((key, action));
             }
         }
@@ -138,10 +143,10 @@ impl Default for Keymap {
 
 impl Keymap {
     /// Replace an action's keys with `keys` (comma-separated, as dive's config writes them).
-    pub fn bind(&mut self, action: Action, keys: &str) -> Result<(), String> {
+    pub fn bind(&mut self, action: Action, keys: &str) -> Result<(), UnknownKey> {
         let parsed: Vec<Key> = keys
             .split(',')
-            .map(|k| Key::parse(k).ok_or_else(|| format!("unknown key {k:?}")))
+            .map(|k| Key::parse(k).ok_or_else(|| UnknownKey(k.to_string())))
             .collect::<Result<_, _>>()?;
         self.bindings.retain(|(_, a)| *a != action);
         self.bindings
@@ -168,7 +173,8 @@ impl Keymap {
         problems
     }
 
-    /// The action for a key in the focused pane; pane bindings win over global ones.
+    /// The action for a key in a context (the focused pane, an overlay or a prompt);
+    /// the context's bindings win over global ones.
     pub fn lookup(&self, event: &KeyEvent, focus: Context) -> Option<Action> {
         let key = Key::from_event(event);
         let matching = || self.bindings.iter().filter(move |(k, _)| *k == key);

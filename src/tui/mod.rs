@@ -1,27 +1,30 @@
-//! The interactive explorer (`layerscope IMAGE`).
+//! The interactive explorer (`layerscope IMAGE`): the terminal side of
+//! [`crate::explore`]'s view model.
 //!
-//! - [`app`]: state and how actions change it; [`actions`]: what keys can do;
-//!   [`keymap`]: keys to actions (dive's defaults, configurable);
-//! - [`filetree`]: the visible rows of the file tree, plain data, updated incrementally;
-//! - [`widgets`]: pure drawing of an `&App`; `event_loop`: the terminal and the loader
-//!   thread;
-//! - [`extract`], [`textdiff`]: extraction and line diffs, no terminal involved.
+//! - [`app`]: the router, from events to components and back;
+//! - [`components`]: one module per pane and overlay, each owning its state, keys and
+//!   drawing;
+//! - [`actions`]: what keys can do, one table; [`keymap`]: keys to actions (dive's
+//!   defaults, configurable from [`config`]);
+//! - [`widgets`]: the layout and the drawing the components share; [`theme`]: colours
+//!   and glyphs;
+//! - `event_loop`: the terminal, the loader thread and the loop over any backend and
+//!   event source.
 //!
 //! Only this module uses ratatui and crossterm.
 
 pub mod actions;
 pub mod app;
+pub mod components;
 pub mod config;
 mod event_loop;
-pub mod extract;
-pub mod filetree;
 pub mod keymap;
-pub mod textdiff;
 pub mod theme;
 pub mod widgets;
 
-pub use app::{App, ImageAnalysis, InefficientPath, Settings};
-pub use event_loop::Analyze;
+pub use crate::explore::{ImageAnalysis, InefficientPath};
+pub use app::{App, Settings};
+pub use event_loop::{run_app, Analyze, EventSource, TerminalEvents};
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
@@ -46,10 +49,10 @@ pub struct TuiOptions {
 /// Settings from the config file and the options. Problems with the config file's key
 /// bindings are returned as notices, not errors.
 pub fn settings(options: &TuiOptions) -> Result<(Settings, Vec<String>)> {
-    let config = ConfigFile::load().map_err(Error::Usage)?;
+    let config = ConfigFile::load().map_err(Box::new)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme_name = options.theme.as_deref().or(config.theme.as_deref());
-    let theme = Theme::pick(theme_name, no_color).map_err(Error::Usage)?;
+    let theme = Theme::pick(theme_name, no_color).map_err(Box::new)?;
     let mut keymap = Keymap::default();
     let notices = keymap.configure(
         config

@@ -1,6 +1,7 @@
 //! Colours and glyphs. `mono` uses no colour at all (NO_COLOR), only bold, dim and
 //! reverse video; `ascii` replaces box-drawing and arrows for terminals without them.
 
+use super::config::SettingsError;
 use crate::image::history::InstructionKind;
 use ratatui::style::{Color, Modifier, Style};
 
@@ -85,7 +86,7 @@ impl Theme {
     }
 
     /// `dark`, `light` or `mono`; `NO_COLOR` (set and non-empty) forces mono.
-    pub fn pick(name: Option<&str>, no_color: bool) -> Result<Theme, String> {
+    pub fn pick(name: Option<&str>, no_color: bool) -> Result<Theme, SettingsError> {
         if no_color {
             return Ok(Theme::mono());
         }
@@ -93,9 +94,7 @@ impl Theme {
             "dark" | "default" => Ok(Theme::dark()),
             "light" => Ok(Theme::light()),
             "mono" | "none" => Ok(Theme::mono()),
-            other => Err(format!(
-                "unknown theme {other:?} (choose dark, light or mono)"
-            )),
+            other => Err(SettingsError::UnknownTheme(other.to_string())),
         }
     }
 

@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Layers: [`LayerSpec`] (small, in memory) or [`LayerWriter`] (streaming, any
-//! size). Images: [`ImageSpec`] -> [`BuiltImage`] (edit it to break things) ->
+//! size); [`raw`] writes headers, blobs and archive members byte by byte for images that
+//! must be invalid. Images: [`ImageSpec`] -> [`BuiltImage`] (edit it to break things) ->
 //! docker/OCI archives ([`DockerLayout`], [`archive`]). Multi-platform:
 //! [`MultiPlatformSpec`]. Included by integration tests as `mod support;` and
 //! by `examples/gen-image.rs` through `#[path]`, so not every item is used by
@@ -22,6 +23,7 @@ pub mod content;
 pub mod image;
 pub mod index;
 pub mod layer;
+pub mod raw;
 
 pub use archive::{ArchiveOptions, DockerLayout, OciLayout};
 pub use codec::{digest_hex, sha256_digest, Compression, Encoder, HashWriter};

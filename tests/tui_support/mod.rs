@@ -1,14 +1,20 @@
-//! Shared helpers for the explorer's tests: a small image built in the test, loading,
-//! key events and rendering to text.
+//! Shared helpers for the explorer's tests: a small image built with the test-image kit
+//! (`tests/support`), loading, key events through the real event loop, and rendering to
+//! text.
 #![allow(dead_code)]
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseEvent,
+};
 use layerscope::cli::GlobalArgs;
-use layerscope::tui::{open_image, App, Settings};
+use layerscope::tui::{open_image, run_app, App, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+
+#[path = "../support/mod.rs"]
+mod support;
+use support::{Blob, Compression, ImageSpec, LayerSpec, MediaTypes};
 
 pub const ESCAPE_NAME: &[u8] = b"evil\x1b[31mname";
 
@@ -23,37 +29,30 @@ fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     header
 }
 
-/// One layer tar: (path, kind, mode, content or link target).
+/// One layer tar: (path, kind, mode, content or link target). GNU headers with the name
+/// bytes set as given, through the kit's raw entries: the names include an escape sequence.
 fn layer(entries: &[(&[u8], char, u32, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
+    let mut spec = LayerSpec::new();
     for &(path, kind, mode, data) in entries {
-        match kind {
-            'd' => {
-                let mut h = header(tar::EntryType::Directory, mode, 0);
-                builder
-                    .append_data(&mut h, std::str::from_utf8(path).unwrap(), &[][..])
-                    .unwrap();
-            }
-            'l' => {
-                let mut h = header(tar::EntryType::Symlink, mode, 0);
-                builder
-                    .append_link(
-                        &mut h,
-                        std::str::from_utf8(path).unwrap(),
-                        std::str::from_utf8(data).unwrap(),
-                    )
-                    .unwrap();
-            }
-            _ => {
-                // Raw bytes in the name: set it on the header directly.
-                let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
-                h.as_gnu_mut().unwrap().name[..path.len()].copy_from_slice(path);
-                h.set_cksum();
-                builder.append(&h, data).unwrap();
-            }
+        let (kind, size) = match kind {
+            'd' => (tar::EntryType::Directory, 0),
+            'l' => (tar::EntryType::Symlink, 0),
+            _ => (tar::EntryType::Regular, data.len() as u64),
+        };
+        let mut h = header(kind, mode, size);
+        h.as_gnu_mut().unwrap().name[..path.len()].copy_from_slice(path);
+        if kind == tar::EntryType::Symlink {
+            h.set_link_name(std::str::from_utf8(data).unwrap()).unwrap();
         }
+        h.set_cksum();
+        let data = if kind == tar::EntryType::Regular {
+            data
+        } else {
+            b""
+        };
+        spec = spec.raw(h, data);
     }
-    builder.into_inner().unwrap()
+    spec.tar_bytes()
 }
 
 /// A three-layer docker-archive with a text file changed across layers, a binary file
@@ -82,11 +81,17 @@ pub fn build_image(dir: &Path) -> PathBuf {
         ]),
         layer(&[(b"usr/share/doc/big.bin", 'f', 0o644, &[0u8; 4096])]),
     ];
-    let diff_ids: Vec<String> = layers
+    let blobs: Vec<Blob> = layers
         .iter()
-        .map(|l| format!("sha256:{}", hex::encode(Sha256::digest(l))))
+        .map(|l| Blob::from_bytes(MediaTypes::Docker.layer(Compression::None), l.clone()))
         .collect();
-    let config = serde_json::json!({
+    let diff_ids: Vec<&str> = blobs.iter().map(|b| b.diff_id.as_str()).collect();
+    let mut image = ImageSpec::new()
+        .tag("test/explorer:latest")
+        .media_types(MediaTypes::Docker)
+        .assemble(blobs.clone());
+    // The history as docker writes it: dates, an author, empty layers between.
+    image.config = serde_json::json!({
         "architecture": "amd64",
         "os": "linux",
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -98,27 +103,8 @@ pub fn build_image(dir: &Path) -> PathBuf {
             {"created": "2024-01-02T03:04:09Z", "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true}
         ]
     });
-    let config = serde_json::to_vec(&config).unwrap();
-    let config_name = format!("{}.json", hex::encode(Sha256::digest(&config)));
-    let layer_names: Vec<String> = (0..layers.len())
-        .map(|i| format!("l{i}/layer.tar"))
-        .collect();
-    let manifest = serde_json::to_vec(&serde_json::json!([
-        {"Config": config_name, "RepoTags": ["test/explorer:latest"], "Layers": layer_names}
-    ]))
-    .unwrap();
     let path = dir.join("image.tar");
-    let mut builder = tar::Builder::new(std::fs::File::create(&path).unwrap());
-    let mut add = |name: &str, data: &[u8]| {
-        let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
-        builder.append_data(&mut h, name, data).unwrap();
-    };
-    add(&config_name, &config);
-    for (name, data) in layer_names.iter().zip(&layers) {
-        add(name, data);
-    }
-    add("manifest.json", &manifest);
-    builder.finish().unwrap();
+    image.write_docker_archive(&path).unwrap();
     path
 }
 
@@ -149,15 +135,32 @@ pub fn ctrl(c: char) -> KeyEvent {
     }
 }
 
+/// Run the explorer's real event loop over `events`, on a test backend of the app's size;
+/// it draws a frame before each event and returns when the events run out.
+pub fn drive(app: &mut App, events: impl IntoIterator<Item = Event>) {
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+    run_app(&mut terminal, app, &mut events.into_iter()).unwrap();
+}
+
+/// One key press, through the event loop.
+pub fn press(app: &mut App, event: KeyEvent) {
+    drive(app, [Event::Key(event)]);
+}
+
+/// One mouse event, through the event loop.
+pub fn mouse(app: &mut App, event: MouseEvent) {
+    drive(app, [Event::Mouse(event)]);
+}
+
 /// Type each character as a key press.
 pub fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.handle_key(key(KeyCode::Char(c)));
-    }
+    drive(app, text.chars().map(|c| Event::Key(key(KeyCode::Char(c)))));
 }
 
 pub fn terminal(app: &App) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(app.area.width, app.area.height)).unwrap();
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
     terminal
         .draw(|frame| layerscope::tui::widgets::render(app, frame))
         .unwrap();
@@ -182,9 +185,10 @@ pub fn screen(app: &App) -> String {
 
 /// Rows of the file tree as `path` strings, for journey assertions.
 pub fn visible_paths(app: &App) -> Vec<String> {
-    app.files
+    app.model
+        .files()
         .rows()
         .iter()
-        .map(|r| String::from_utf8_lossy(&app.image.tree.path(r.node)).into_owned())
+        .map(|r| String::from_utf8_lossy(&app.model.image().tree.path(r.node)).into_owned())
         .collect()
 }

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{hint_bytes_phrase, hint_paths, sorted_paths, TextStyle};
-use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
+use crate::size::human;
+use crate::ci::rules::{fmt_percent, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
 
@@ -66,7 +67,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
          {} passed, {} failed, {} skipped",
         if t.pass() { "PASS" } else { "FAIL" },
         fmt_percent(input.efficiency),
-        human_bytes(input.wasted_bytes),
+        human(input.wasted_bytes),
         input.wasted_bytes,
         fmt_percent(input.user_wasted_ratio),
         t.passed,
@@ -80,7 +81,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             let _ = write!(
                 summary,
                 "\n  {} ({} versions) {}",
-                human_bytes(p.wasted_bytes),
+                human(p.wasted_bytes),
                 p.count,
                 escape_str(&p.path)
             );

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use super::{
     hint_bytes_phrase, hint_paths, short_instruction, sorted_paths, version_phrase, TextStyle,
 };
-use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
+use crate::size::human;
+use crate::ci::rules::{fmt_percent, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
 
@@ -33,19 +34,19 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
     let _ = writeln!(
         out,
         "| Wasted | {} ({} bytes) |",
-        human_bytes(input.wasted_bytes),
+        human(input.wasted_bytes),
         input.wasted_bytes
     );
     let _ = writeln!(
         out,
         "| User wasted | {} of {} |",
         fmt_percent(input.user_wasted_ratio),
-        human_bytes(input.user_bytes)
+        human(input.user_bytes)
     );
     let _ = writeln!(
         out,
         "| Image size | {} in {} layers |",
-        human_bytes(input.total_bytes),
+        human(input.total_bytes),
         input.layer_count
     );
 
@@ -92,7 +93,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                human_bytes(p.wasted_bytes),
+                human(p.wasted_bytes),
                 p.count,
                 md(&p.path),
                 history.join("<br>")

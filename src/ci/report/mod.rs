@@ -12,8 +12,9 @@ pub mod text;
 
 use std::str::FromStr;
 
-use super::rules::{human_bytes, RuleOutcome};
-use super::{Action, CiInput, PathVersion, WastedPath};
+use super::rules::RuleOutcome;
+use crate::size::human;
+use super::{CiInput, PathEvent, PathVersion, WastedPath};
 use crate::escape::escape_str;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,9 +169,9 @@ pub(crate) fn dockerfile_phrase(d: &crate::ci::DockerfileSummary) -> String {
 /// What a layer did to the path, in words: `added 1.0 MB`, `deleted it`.
 pub(crate) fn version_phrase(v: &PathVersion) -> String {
     match v.action {
-        Action::Deleted => "deleted it".into(),
+        PathEvent::Deleted => "deleted it".into(),
         removal if removal.is_removal() => removal.as_str().into(),
-        other => format!("{} {}", other.as_str(), human_bytes(v.size_bytes)),
+        other => format!("{} {}", other.as_str(), human(v.size_bytes)),
     }
 }
 
@@ -194,9 +195,9 @@ pub(crate) fn hint_paths(hint: &crate::analysis::Hint, max: usize) -> String {
 /// cache-busting order's bytes are rebuilt on every source change.
 pub(crate) fn hint_bytes_phrase(hint: &crate::analysis::Hint) -> String {
     if hint.kind.saves_image_bytes() {
-        format!("saves {}", human_bytes(hint.bytes))
+        format!("saves {}", human(hint.bytes))
     } else {
-        format!("{} rebuilt on every source change", human_bytes(hint.bytes))
+        format!("{} rebuilt on every source change", human(hint.bytes))
     }
 }
 

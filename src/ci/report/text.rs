@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use super::{
     hint_bytes_phrase, hint_paths, short_instruction, sorted_paths, version_phrase, TextStyle,
 };
-use crate::ci::rules::{fmt_percent, human_bytes, RuleOutcome, RuleStatus, Tally};
+use crate::size::human;
+use crate::ci::rules::{fmt_percent, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
 
@@ -49,20 +50,20 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
     let _ = writeln!(
         out,
         "  wasted:       {} ({} bytes)",
-        human_bytes(input.wasted_bytes),
+        human(input.wasted_bytes),
         input.wasted_bytes
     );
     let _ = writeln!(
         out,
         "  user wasted:  {} of {} ({} bytes) added above the base layer",
         fmt_percent(input.user_wasted_ratio),
-        human_bytes(input.user_bytes),
+        human(input.user_bytes),
         input.user_bytes
     );
     let _ = writeln!(
         out,
         "  image size:   {} ({} bytes) in {} layers",
-        human_bytes(input.total_bytes),
+        human(input.total_bytes),
         input.total_bytes,
         input.layer_count
     );
@@ -89,7 +90,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         let _ = writeln!(
             out,
             "  {} wasted, {} versions: {}",
-            human_bytes(path.wasted_bytes),
+            human(path.wasted_bytes),
             path.count,
             escape_str(&path.path)
         );
@@ -124,7 +125,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
                 &format!(
                     "Hints (top {shown} of {}; together they save {} ({saved} bytes); hints never change the score):",
                     input.hints.len(),
-                    human_bytes(saved)
+                    human(saved)
                 )
             )
         );

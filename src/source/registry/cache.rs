@@ -187,7 +187,7 @@ pub fn run_command(args: &CacheArgs, out: &mut dyn Write) -> Result<i32> {
     writeln!(
         out,
         "removed {files} blobs ({}) from {}",
-        bytesize::ByteSize(bytes).display().si(),
+        crate::size::human(bytes),
         cache.blobs().display()
     )
     .map_err(|e| Error::io("stdout", e))?;

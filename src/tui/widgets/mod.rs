@@ -1,12 +1,10 @@
-//! Drawing: pure functions of an `&App` into a frame. Only the rows on screen are drawn.
+//! What the components share for drawing: the layout, bordered panes, centred overlays,
+//! the status bar and the loading screen. Only the rows on screen are drawn.
 
-mod details;
-mod files;
-mod layers;
-mod overlays;
 mod status;
 
 use super::app::App;
+use super::components::Pane;
 use super::theme::Theme;
 use crate::load::Progress;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -26,10 +24,25 @@ pub struct Areas {
     pub status: Rect,
 }
 
+impl Areas {
+    /// Where a pane is drawn.
+    pub fn of(&self, pane: Pane) -> Rect {
+        match pane {
+            Pane::Layers => self.layers,
+            Pane::Files => self.files,
+            Pane::Image => self.image,
+            Pane::LayerDetails => self.layer_details,
+        }
+    }
+}
+
+/// Rows the mouse wheel moves a list by.
+pub const WHEEL_ROWS: isize = 3;
+
 /// Lay out the screen. Narrow terminals stack the layers above the files and drop the
 /// detail panes; short ones drop the image pane, then the layer details.
 pub fn layout(area: Rect, app: &App) -> Areas {
-    let filter_height = u16::from(app.filter.editing || !app.filter.text.is_empty());
+    let filter_height = u16::from(app.filter().shown());
     let [main, filter, status] = Layout::vertical([
         Constraint::Min(0),
         Constraint::Length(filter_height),
@@ -37,7 +50,7 @@ pub fn layout(area: Rect, app: &App) -> Areas {
     ])
     .areas(area);
     // Up to 65,536 layers: more rows than any terminal has, so saturate.
-    let wanted_layers = u16::try_from(app.layer_count())
+    let wanted_layers = u16::try_from(app.model.layer_count())
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let mut areas = Areas {
@@ -80,18 +93,28 @@ pub fn list_height(area: Rect) -> usize {
 
 /// Draw the whole explorer.
 pub fn render(app: &App, frame: &mut Frame) {
-    let areas = layout(frame.area(), app);
-    layers::render(app, frame, areas.layers);
-    if !areas.layer_details.is_empty() {
-        details::render_layer(app, frame, areas.layer_details);
-    }
-    if !areas.image.is_empty() {
-        details::render_image(app, frame, areas.image);
-    }
-    files::render(app, frame, areas.files);
-    status::render_filter(app, frame, areas.filter);
-    status::render(app, frame, areas.status);
-    overlays::render(app, frame);
+    app.draw(frame);
+}
+
+pub use status::render as render_status;
+
+/// A rectangle of `width_percent` of `area` (at least 40 columns) and `height` rows,
+/// in the middle of it.
+pub fn centered(area: Rect, width_percent: u16, height: u16) -> Rect {
+    let width = (area.width * width_percent / 100).max(area.width.min(40));
+    let [_, row, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(height.min(area.height)),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let [_, middle, _] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(width),
+        Constraint::Fill(1),
+    ])
+    .areas(row);
+    middle
 }
 
 /// The loading screen: a gauge of layers and bytes.
@@ -136,8 +159,8 @@ pub fn render_loading(
                     "layers {}/{}  {} / {}",
                     p.layers_done,
                     p.layers_total,
-                    human(p.bytes_done),
-                    human(p.bytes_total)
+                    crate::size::human(p.bytes_done),
+                    crate::size::human(p.bytes_total)
                 ),
             )
         }
@@ -160,7 +183,7 @@ pub fn render_loading(
 }
 
 /// A bordered pane with a title, highlighted when focused.
-fn pane<'a>(theme: &Theme, title: &str, focused: bool) -> Block<'a> {
+pub fn pane<'a>(theme: &Theme, title: &str, focused: bool) -> Block<'a> {
     Block::bordered()
         .border_type(BorderType::Plain)
         .border_style(if focused {
@@ -171,21 +194,6 @@ fn pane<'a>(theme: &Theme, title: &str, focused: bool) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), theme.title))
 }
 
-/// Sizes as dive shows them: SI units, one decimal.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 999.95 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-fn styled(text: impl Into<String>, style: Style) -> Span<'static> {
+pub fn styled(text: impl Into<String>, style: Style) -> Span<'static> {
     Span::styled(text.into(), style)
 }

@@ -1,9 +1,11 @@
-//! The status bar (key hints for the focused pane, mode, sort, filter) and the filter line.
+//! The status bar: a message, or key hints for the focused pane; the comparison, sort and
+//! filter.
 
 use super::styled;
+use crate::explore::filetree::SortOrder;
 use crate::tui::actions::Action;
-use crate::tui::app::{App, Focus};
-use crate::tui::filetree::SortOrder;
+use crate::tui::app::App;
+use crate::tui::components::Pane;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -15,18 +17,22 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.settings.theme;
     let keymap = &app.settings.keymap;
     let buffer = frame.buffer_mut();
-    if let Some((message, error)) = &app.message {
-        let style = if *error { theme.error } else { theme.title };
+    if let Some(message) = &app.model.message {
+        let style = if message.error {
+            theme.error
+        } else {
+            theme.title
+        };
         buffer.set_line(
             area.x,
             area.y,
-            &Line::from(styled(message.clone(), style)),
+            &Line::from(styled(message.text.clone(), style)),
             area.width,
         );
         return;
     }
-    let hints: &[(Action, &str)] = match app.focus {
-        Focus::Layers => &[
+    let hints: &[(Action, &str)] = match app.focus() {
+        Pane::Layers => &[
             (Action::Quit, "quit"),
             (Action::ToggleView, "files"),
             (Action::CompareLayer, "layer"),
@@ -35,7 +41,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             (Action::Filter, "filter"),
             (Action::Help, "help"),
         ],
-        Focus::Files => &[
+        Pane::Files => &[
             (Action::Quit, "quit"),
             (Action::ToggleView, "pane"),
             (Action::ToggleCollapseDir, "collapse"),
@@ -50,22 +56,24 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             (Action::Extract, "extract"),
             (Action::Help, "help"),
         ],
-        Focus::Image => &[
+        Pane::Image | Pane::LayerDetails => &[
             (Action::Quit, "quit"),
             (Action::ToggleView, "pane"),
             (Action::Help, "help"),
         ],
     };
-    let sort = match app.files.options().sort {
+    let model = &app.model;
+    let sort = match model.files().options().sort {
         SortOrder::Name => "name",
         SortOrder::Size => "size",
     };
-    let mut right = format!(" {} | sort: {sort}", app.compare_label());
-    if !app.filter.text.is_empty() {
+    let mut right = format!(" {} | sort: {sort}", model.compare_label());
+    let filter = app.filter().text();
+    if !filter.is_empty() {
         right.push_str(&format!(
             " | filter: {} ({} matches)",
-            crate::escape::escape_str(&app.filter.text),
-            app.files.match_count()
+            crate::escape::escape_str(filter),
+            model.files().match_count()
         ));
     }
     let right_width = right.chars().count() as u16;
@@ -102,28 +110,4 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             right_width,
         );
     }
-}
-
-pub fn render_filter(app: &App, frame: &mut Frame, area: Rect) {
-    if area.is_empty() {
-        return;
-    }
-    let theme = &app.settings.theme;
-    let mut spans = vec![
-        styled("Filter: ", theme.title),
-        Span::raw(crate::escape::escape_str(&app.filter.text).into_owned()),
-    ];
-    if app.filter.editing {
-        spans.push(styled("_", theme.key));
-    }
-    match &app.filter.error {
-        Some(error) => spans.push(styled(format!("  {error}"), theme.error)),
-        None => spans.push(styled(
-            format!("  {} matches", app.files.match_count()),
-            theme.dim,
-        )),
-    }
-    frame
-        .buffer_mut()
-        .set_line(area.x, area.y, &Line::from(spans), area.width);
 }

@@ -1,37 +1,96 @@
-//! The layer list: compare marker, size, instruction kind and text.
+//! The layer pane: the list of layers (compare marker, size, instruction kind and text),
+//! and the keys that pick the layer and the comparison.
 
-use super::{human, pane, styled};
+use super::{Component, Ctx, View};
 use crate::escape::escape_str;
+use crate::explore::Mode;
 use crate::load::LayerStatus;
-use crate::tui::app::{App, Focus, Mode};
+use crate::size::human;
+use crate::tui::actions::{Action, Context};
+use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
+use crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = &app.settings.theme;
-    let glyphs = &app.settings.glyphs;
-    let focused = app.focus == Focus::Layers;
+pub struct Layers;
+
+pub fn new() -> Box<dyn Component> {
+    Box::new(Layers)
+}
+
+impl Component for Layers {
+    fn context(&self) -> Context {
+        Context::Layers
+    }
+
+    fn focusable(&self, _model: &crate::explore::Explorer) -> bool {
+        true
+    }
+
+    fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action> {
+        let model = &mut *ctx.model;
+        let page = model.viewport().layer_rows.max(1) as isize;
+        match action {
+            Action::Up => model.move_layer(-1),
+            Action::Down => model.move_layer(1),
+            Action::PageUp => model.move_layer(-page),
+            Action::PageDown => model.move_layer(page),
+            Action::Home => model.move_layer(isize::MIN / 2),
+            Action::End => model.move_layer(isize::MAX / 2),
+            Action::CompareLayer => model.compare_layer(),
+            Action::CompareAll => model.compare_all(),
+            Action::MarkRange => model.toggle_mark(),
+            other => return Some(other),
+        }
+        None
+    }
+
+    fn handle_mouse(&mut self, mouse: &MouseEvent, area: Rect, ctx: &mut Ctx) -> Option<Action> {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => ctx.model.move_layer(WHEEL_ROWS),
+            MouseEventKind::ScrollUp => ctx.model.move_layer(-WHEEL_ROWS),
+            MouseEventKind::Down(_) => {
+                // Rows start below the top border.
+                if let Some(offset) = mouse.row.checked_sub(area.y + 1) {
+                    ctx.model.click_layer(offset as usize);
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
+        draw(frame, area, view)
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, view: &View) {
+    let app = view.model;
+    let theme = &view.settings.theme;
+    let glyphs = &view.settings.glyphs;
+    let focused = view.focused;
     let block = pane(theme, &format!("Layers [{}]", app.compare_label()), focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let compare = app.compare();
     // dive marks every layer of an aggregated view, the base layer included.
-    let aggregated = app.mode == Mode::Aggregated && app.mark.is_none();
+    let aggregated = app.mode() == Mode::Aggregated && app.mark().is_none();
     let first_compared = if aggregated {
         0
     } else {
         compare.from.map_or(0, |f| f + 1)
     };
-    let range_base = app.mark.filter(|&m| m != app.layer).and(compare.from);
+    let range_base = app.mark().filter(|&m| m != app.layer()).and(compare.from);
     let buffer = frame.buffer_mut();
     let count = app.layer_count();
-    for (row, index) in (app.layer_scroll..count)
+    for (row, index) in (app.layer_scroll()..count)
         .take(inner.height as usize)
         .enumerate()
     {
-        let history = app.image.image.history.layers.get(index);
-        let info = app.image.layers.get(index);
+        let history = app.image().image.history.layers.get(index);
+        let info = app.image().layers.get(index);
         let marker = if Some(index) == range_base {
             styled(glyphs.base, theme.marker)
         } else if (first_compared..=compare.to).contains(&index) {
@@ -72,7 +131,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             }
         }
         let mut line = Line::from(spans);
-        if index == app.layer {
+        if index == app.layer() {
             line = line.style(if focused {
                 theme.selected
             } else {
@@ -80,7 +139,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             });
         }
         let y = inner.y + row as u16;
-        if index == app.layer {
+        if index == app.layer() {
             buffer.set_style(Rect::new(inner.x, y, inner.width, 1), line.style);
         }
         buffer.set_line(inner.x, y, &line, inner.width);

@@ -1,14 +1,87 @@
 //! The file tree pane: attribute columns, then the tree. Only visible rows are drawn.
 
-use super::{human, pane, styled};
+use super::{Component, Ctx, View};
 use crate::escape::escape_bytes;
+use crate::explore::filetree::SortOrder;
+use crate::explore::Explorer;
 use crate::layer::EntryKind;
+use crate::size::human;
 use crate::tree::DiffKind;
-use crate::tui::app::{App, Focus};
-use crate::tui::filetree::SortOrder;
+use crate::tui::actions::{Action, Context};
+use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
+use crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
+
+pub struct Files;
+
+pub fn new() -> Box<dyn Component> {
+    Box::new(Files)
+}
+
+impl Component for Files {
+    fn context(&self) -> Context {
+        Context::Files
+    }
+
+    fn focusable(&self, _model: &Explorer) -> bool {
+        true
+    }
+
+    fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action> {
+        let model = &mut *ctx.model;
+        let page = model.viewport().file_rows.max(1) as isize;
+        match action {
+            Action::Up => model.move_file(-1),
+            Action::Down => model.move_file(1),
+            Action::PageUp => model.move_file(-page),
+            Action::PageDown => model.move_file(page),
+            Action::Home => model.move_file(isize::MIN / 2),
+            Action::End => model.move_file(isize::MAX / 2),
+            Action::Left => model.left(),
+            Action::Right => model.right(),
+            Action::ToggleCollapseDir => model.toggle_collapse(),
+            Action::ToggleCollapseAll => model.toggle_collapse_all(),
+            Action::ToggleAdded => model.set_view_options(|o| o.show_added = !o.show_added),
+            Action::ToggleRemoved => model.set_view_options(|o| o.show_removed = !o.show_removed),
+            Action::ToggleModified => {
+                model.set_view_options(|o| o.show_modified = !o.show_modified)
+            }
+            Action::ToggleUnchanged => {
+                model.set_view_options(|o| o.show_unchanged = !o.show_unchanged)
+            }
+            Action::ToggleAttributes => model.attributes = !model.attributes,
+            Action::ToggleSort => model.set_view_options(|o| {
+                o.sort = match o.sort {
+                    SortOrder::Name => SortOrder::Size,
+                    SortOrder::Size => SortOrder::Name,
+                }
+            }),
+            other => return Some(other),
+        }
+        None
+    }
+
+    fn handle_mouse(&mut self, mouse: &MouseEvent, area: Rect, ctx: &mut Ctx) -> Option<Action> {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => ctx.model.move_file(WHEEL_ROWS),
+            MouseEventKind::ScrollUp => ctx.model.move_file(-WHEEL_ROWS),
+            MouseEventKind::Down(_) => {
+                // Rows start below the border and the header line.
+                if let Some(offset) = mouse.row.checked_sub(area.y + 2) {
+                    ctx.model.click_file(offset as usize);
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
+        render(view, frame, area)
+    }
+}
 
 /// Which attribute columns fit.
 struct Columns {
@@ -27,11 +100,12 @@ impl Columns {
     }
 }
 
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let theme = &app.settings.theme;
-    let glyphs = &app.settings.glyphs;
-    let focused = app.focus == Focus::Files;
-    let options = app.files.options();
+fn render(view: &View, frame: &mut Frame, area: Rect) {
+    let app = view.model;
+    let theme = &view.settings.theme;
+    let glyphs = &view.settings.glyphs;
+    let focused = view.focused;
+    let options = app.files().options();
     let mut title = format!("Files [{}]", app.compare_label());
     if options.sort == SortOrder::Size {
         title.push_str(" by size");
@@ -43,7 +117,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let columns = Columns::fit(inner.width, app.attributes);
-    let tree = &app.image.tree;
+    let tree = &app.image().tree;
     let buffer = frame.buffer_mut();
 
     let mut header = Vec::new();
@@ -78,7 +152,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         inner.width,
     );
 
-    let rows = app.files.rows();
+    let rows = app.files().rows();
     let height = inner.height.saturating_sub(1) as usize;
     if rows.is_empty() {
         let text = if app.layer_count() == 0 {
@@ -94,7 +168,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         );
         return;
     }
-    for (line_no, index) in (app.file_scroll..rows.len()).take(height).enumerate() {
+    for (line_no, index) in (app.file_scroll()..rows.len()).take(height).enumerate() {
         let row = rows[index];
         let style = match row.change {
             DiffKind::Added => theme.added,
@@ -102,7 +176,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             DiffKind::Modified => theme.modified,
             DiffKind::Unchanged => theme.unchanged,
         };
-        let version = app.files.version(tree, row.node);
+        let version = app.files().version(tree, row.node);
         let meta = version.map(|v| tree.meta(v));
         let mut spans: Vec<Span> = Vec::with_capacity(8);
         if let Some(meta) = meta {
@@ -116,7 +190,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 ));
             }
             if columns.size {
-                let size = app.files.size(tree, row.node);
+                let size = app.files().size(tree, row.node);
                 let text = if row.change == DiffKind::Removed && meta.kind == EntryKind::Dir {
                     "-".to_string()
                 } else {
@@ -133,7 +207,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         guides.push_str(if row.last { glyphs.last } else { glyphs.branch });
         spans.push(Span::styled(guides, theme.dim));
         if row.is_dir {
-            let marker = if app.files.is_collapsed(row.node) {
+            let marker = if app.files().is_collapsed(row.node) {
                 glyphs.collapsed
             } else {
                 glyphs.expanded
@@ -160,7 +234,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         }
         let y = inner.y + 1 + line_no as u16;
         let mut line = Line::from(spans);
-        if index == app.file_cursor {
+        if index == app.file_cursor() {
             let selected = if focused {
                 theme.selected
             } else {

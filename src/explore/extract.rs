@@ -19,6 +19,27 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// Why an extraction stopped. Paths are local ones, under the destination.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("the path does not exist at this layer")]
+    NotPresent,
+    #[error("{} is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("{} exists", .0.display())]
+    Exists(PathBuf),
+    #[error("layer {0} is not in the archive")]
+    LayerMissing(usize),
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Read(#[from] Box<crate::Error>),
+}
+
 #[derive(Debug, Clone)]
 enum ItemKind {
     Dir,
@@ -81,7 +102,7 @@ pub fn plan(
     node: NodeId,
     layer: usize,
     destination: &Path,
-) -> Result<ExtractPlan, String> {
+) -> Result<ExtractPlan, ExtractError> {
     let mut plan = ExtractPlan {
         items: Vec::new(),
         existing: Vec::new(),
@@ -92,7 +113,7 @@ pub fn plan(
     while let Some((id, parent)) = stack.pop() {
         let Some(version) = tree.live_at(id, layer) else {
             if id == node {
-                return Err("the path does not exist at this layer".into());
+                return Err(ExtractError::NotPresent);
             }
             continue;
         };
@@ -140,16 +161,19 @@ pub fn plan(
     Ok(plan)
 }
 
-fn io_error(path: &Path, e: io::Error) -> String {
-    format!("{}: {e}", path.display())
+fn io_error(path: &Path, source: io::Error) -> ExtractError {
+    ExtractError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Make room for a new entry at `path` when overwriting: never follows a symlink, and
 /// never removes a non-empty directory.
-fn clear(path: &Path, overwrite: bool) -> Result<(), String> {
+fn clear(path: &Path, overwrite: bool) -> Result<(), ExtractError> {
     match fs::symlink_metadata(path) {
         Err(_) => Ok(()),
-        Ok(_) if !overwrite => Err(format!("{} exists", path.display())),
+        Ok(_) if !overwrite => Err(ExtractError::Exists(path.to_path_buf())),
         Ok(meta) if meta.is_dir() => fs::remove_dir(path).map_err(|e| io_error(path, e)),
         Ok(_) => fs::remove_file(path).map_err(|e| io_error(path, e)),
     }
@@ -162,11 +186,11 @@ pub fn execute(
     source: &Source,
     image: &Image,
     overwrite: bool,
-) -> Result<ExtractReport, String> {
+) -> Result<ExtractReport, ExtractError> {
     let root = &plan.destination;
     let root_meta = fs::metadata(root).map_err(|e| io_error(root, e))?;
     if !root_meta.is_dir() {
-        return Err(format!("{} is not a directory", root.display()));
+        return Err(ExtractError::NotADirectory(root.clone()));
     }
     let mut report = ExtractReport {
         skipped: plan.skipped.len(),
@@ -197,7 +221,7 @@ pub fn execute(
     let mut streams: BTreeMap<usize, LayerStream<'_>> = BTreeMap::new();
     for ((layer, offset), items) in &files {
         let Some(member) = image.layers.get(*layer).and_then(|l| l.member.as_deref()) else {
-            return Err(format!("layer {layer} is not in the archive"));
+            return Err(ExtractError::LayerMissing(*layer));
         };
         let stream = streams
             .entry(*layer)
@@ -217,7 +241,7 @@ pub fn execute(
                 .map_err(|e| io_error(&path, e))?;
             report.bytes += stream
                 .copy_range(*offset, size, &mut file)
-                .map_err(|e| e.to_string())?;
+                .map_err(Box::new)?;
             // umask may have cleared bits the image sets; set-id bits are already gone.
             fs::set_permissions(&path, fs::Permissions::from_mode(item.mode))
                 .map_err(|e| io_error(&path, e))?;

@@ -43,14 +43,28 @@ pub enum Filter {
     Regex(regex::bytes::Regex),
 }
 
+/// A filter text with regex syntax that is not a valid regex.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", last_line(.0))]
+pub struct FilterError(#[source] pub regex::Error);
+
+/// The regex crate's message ends with the one line that says what is wrong.
+fn last_line(e: &regex::Error) -> String {
+    e.to_string()
+        .lines()
+        .last()
+        .unwrap_or("bad regex")
+        .to_string()
+}
+
 impl Filter {
-    /// A regex when the text parses as one and has regex syntax in it, else a substring.
-    pub fn parse(text: &str) -> Result<Filter, String> {
+    /// A regex when the text has regex syntax in it, else a substring.
+    pub fn parse(text: &str) -> Result<Filter, FilterError> {
         let special = text.chars().any(|c| "^$.*+?()[]{}|\\".contains(c));
         if special {
             regex::bytes::Regex::new(text)
                 .map(Filter::Regex)
-                .map_err(|e| e.to_string().lines().last().unwrap_or("bad regex").into())
+                .map_err(FilterError)
         } else {
             Ok(Filter::Substring(text.as_bytes().to_vec()))
         }
@@ -617,17 +631,11 @@ impl NameIndex {
     }
 }
 
-/// A regex matching exactly `needle`'s bytes (the regex crate's literal search is memchr's).
+/// A regex matching exactly `needle` (the regex crate's literal search is memchr's). A
+/// substring filter's needle is the filter text's bytes, so it is UTF-8.
 fn literal(needle: &[u8]) -> Regex {
-    let mut pattern = String::from("(?-u)");
-    for &byte in needle {
-        if byte.is_ascii_alphanumeric() {
-            pattern.push(byte as char);
-        } else {
-            pattern.push_str(&format!("\\x{byte:02X}"));
-        }
-    }
-    Regex::new(&pattern).expect("an escaped literal is a valid regex")
+    let text = String::from_utf8_lossy(needle);
+    Regex::new(&regex::escape(&text)).expect("an escaped literal is a valid regex")
 }
 
 /// Whether a written version is a directory (an implied one has no entry).

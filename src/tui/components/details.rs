@@ -1,16 +1,80 @@
-//! The layer-details and image-details panes.
+//! The layer-details pane (the selected layer's history, digests and sizes) and the
+//! image pane (platform, sizes, efficiency and the inefficient paths).
 
-use super::{human, pane, styled};
+use super::{Component, Ctx, View};
 use crate::escape::escape_str;
+use crate::explore::Explorer;
 use crate::image::history::Instruction;
+use crate::size::human;
 use crate::tree::ChangeCounts;
-use crate::tui::app::{App, Focus};
+use crate::tui::actions::Action;
+use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
+use crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
-fn field(label: &str, value: String, app: &App) -> Line<'static> {
+/// The selected layer's details. It has no keys of its own.
+pub struct LayerDetails;
+
+pub fn layer() -> Box<dyn Component> {
+    Box::new(LayerDetails)
+}
+
+impl Component for LayerDetails {
+    fn update(&mut self, action: Action, _ctx: &mut Ctx) -> Option<Action> {
+        Some(action)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
+        render_layer(view, frame, area)
+    }
+}
+
+/// The image's details; with an analysis, up and down walk the inefficient paths.
+pub struct ImageDetails;
+
+pub fn image() -> Box<dyn Component> {
+    Box::new(ImageDetails)
+}
+
+impl Component for ImageDetails {
+    fn focusable(&self, model: &Explorer) -> bool {
+        model.analysis().is_some()
+    }
+
+    fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action> {
+        let model = &mut *ctx.model;
+        // As in the file pane: a page is the file tree's height.
+        let page = model.viewport().file_rows.max(1) as isize;
+        match action {
+            Action::Up => model.move_details(-1),
+            Action::Down => model.move_details(1),
+            Action::PageUp => model.move_details(-page),
+            Action::PageDown => model.move_details(page),
+            Action::Home => model.move_details(isize::MIN / 2),
+            Action::End => model.move_details(isize::MAX / 2),
+            other => return Some(other),
+        }
+        None
+    }
+
+    fn handle_mouse(&mut self, mouse: &MouseEvent, _area: Rect, ctx: &mut Ctx) -> Option<Action> {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => ctx.model.move_details(WHEEL_ROWS),
+            MouseEventKind::ScrollUp => ctx.model.move_details(-WHEEL_ROWS),
+            _ => {}
+        }
+        None
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
+        render_image(view, frame, area)
+    }
+}
+
+fn field(label: &str, value: String, app: &View) -> Line<'static> {
     Line::from(vec![
         styled(format!("{label}: "), app.settings.theme.title),
         Span::raw(value),
@@ -18,7 +82,7 @@ fn field(label: &str, value: String, app: &App) -> Line<'static> {
 }
 
 /// `RUN make` with the keyword coloured; a tool's description (jib, ko…) as written.
-fn instruction_line(instruction: &Instruction, app: &App) -> Line<'static> {
+fn instruction_line(instruction: &Instruction, app: &View) -> Line<'static> {
     if !instruction.kind.is_dockerfile() {
         return Line::from(escape_str(&instruction.display()).into_owned());
     }
@@ -31,10 +95,11 @@ fn instruction_line(instruction: &Instruction, app: &App) -> Line<'static> {
     ])
 }
 
-pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
+fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
+    let model = app.model;
     let theme = &app.settings.theme;
-    let image = &app.image.image;
-    let index = app.layer;
+    let image = &model.image().image;
+    let index = model.layer();
     let mut lines = Vec::new();
     if let Some(history) = image.history.layers.get(index) {
         lines.push(instruction_line(&history.instruction, app));
@@ -43,7 +108,7 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
         added,
         modified,
         removed,
-    } = app.files.change_counts();
+    } = model.files().change_counts();
     lines.push(Line::from(vec![
         styled("Changes: ", theme.title),
         styled(format!("{added} added"), theme.added),
@@ -51,7 +116,7 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
         styled(format!("{modified} modified"), theme.modified),
         Span::raw(", "),
         styled(format!("{removed} removed"), theme.removed),
-        styled(format!("  ({})", app.compare_label()), theme.dim),
+        styled(format!("  ({})", model.compare_label()), theme.dim),
     ]));
     if let Some(history) = image.history.layers.get(index) {
         if !history.entries.is_empty() {
@@ -83,7 +148,7 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    if let Some(info) = app.image.layers.get(index) {
+    if let Some(info) = model.image().layers.get(index) {
         let none = || "-".to_string();
         lines.push(field(
             "Digest",
@@ -112,7 +177,7 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
     }
     let title = format!(
         "Layer {index} of 0..{}",
-        app.layer_count().saturating_sub(1)
+        model.layer_count().saturating_sub(1)
     );
     let block = pane(theme, &title, false);
     frame.render_widget(
@@ -123,9 +188,10 @@ pub fn render_layer(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
-pub fn render_image(app: &App, frame: &mut Frame, area: Rect) {
+fn render_image(app: &View, frame: &mut Frame, area: Rect) {
+    let model = app.model;
     let theme = &app.settings.theme;
-    let image = &app.image.image;
+    let image = &model.image().image;
     let mut lines = Vec::new();
     let name = if image.tags.is_empty() {
         "(untagged)".to_string()
@@ -151,17 +217,17 @@ pub fn render_image(app: &App, frame: &mut Frame, area: Rect) {
         format!("{}  ({})", escape_str(&platform), image.format.name()),
         app,
     ));
-    let layer_bytes: u64 = app.image.layers.iter().map(|l| l.content_bytes).sum();
+    let layer_bytes: u64 = model.image().layers.iter().map(|l| l.content_bytes).sum();
     lines.push(field(
         "Size",
         format!(
             "{} in layers, {} in the final filesystem",
             human(layer_bytes),
-            human(app.total_size)
+            human(model.total_size())
         ),
         app,
     ));
-    match &app.analysis {
+    match model.analysis() {
         None => lines.push(styled("analysis not available", theme.dim).into()),
         Some(analysis) => {
             lines.push(field(
@@ -176,14 +242,14 @@ pub fn render_image(app: &App, frame: &mut Frame, area: Rect) {
             if !analysis.inefficient.is_empty() {
                 lines.push(styled("Inefficient paths:", theme.title).into());
             }
-            let focused = app.focus == Focus::Image;
+            let focused = app.focused;
             for (i, path) in analysis.inefficient.iter().enumerate() {
                 let mut line = Line::from(format!(
                     " {:>9}  {}",
                     human(path.wasted_bytes),
                     crate::escape::escape_bytes(&path.path)
                 ));
-                let selected = focused && i == app.details_cursor;
+                let selected = focused && i == model.details_cursor();
                 if selected {
                     line = line.style(theme.selected);
                 }
@@ -199,19 +265,19 @@ pub fn render_image(app: &App, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    if !app.image.warnings.is_empty() {
+    if !model.image().warnings.is_empty() {
         lines.push(
             styled(
                 format!(
                     "{} warnings (see `layerscope inspect`)",
-                    app.image.warnings.len()
+                    model.image().warnings.len()
                 ),
                 theme.modified,
             )
             .into(),
         );
     }
-    let block = pane(theme, "Image", app.focus == Focus::Image);
+    let block = pane(theme, "Image", app.focused);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -1,0 +1,441 @@
+//! The explorer's view model: what the interactive explorer shows and where its cursors
+//! are, with no terminal in it. `tui/` draws it and feeds it keys; the CLI views to come
+//! (`explain`, `diff`) can reuse the same data.
+//!
+//! - [`Explorer`]: the selected layer, the comparison (layer, aggregated, range), the file
+//!   cursor and scroll offsets, collapse and left/right, the details cursor;
+//! - [`filetree`]: the visible rows of the file tree, updated incrementally;
+//! - [`content`]: a file's contents, a diff of two versions and a path's history, as data;
+//! - [`extract`]: writing a file or directory of the image to the local filesystem.
+
+pub mod content;
+pub mod extract;
+pub mod filetree;
+
+use crate::load::LoadedImage;
+use crate::source::Source;
+use crate::tree::{NodeId, ROOT};
+use filetree::{Compare, Filter, Row, ViewOptions, VisibleRows};
+
+/// What the layer-analysis module found, as the image-details pane shows it. Plain data,
+/// filled by the caller of [`crate::tui::run_tui`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImageAnalysis {
+    /// 0.0 ..= 1.0.
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    /// Largest waste first.
+    pub inefficient: Vec<InefficientPath>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InefficientPath {
+    /// Absolute path, raw bytes (escaped when drawn).
+    pub path: Vec<u8>,
+    pub wasted_bytes: u64,
+    /// Why this path wastes space, one line each (escaped when drawn).
+    pub explanation: Vec<String>,
+}
+
+/// dive's two modes: one layer's own changes, or everything up to the layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Layer,
+    Aggregated,
+}
+
+/// How many rows each list shows, as the screen layout last said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewport {
+    pub layer_rows: usize,
+    pub file_rows: usize,
+}
+
+/// A one-line message for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The explorer's state: the image and every cursor over it.
+pub struct Explorer {
+    image: LoadedImage,
+    /// Needed to read contents on demand; absent in some tests.
+    source: Option<Source>,
+    analysis: Option<ImageAnalysis>,
+    layer: usize,
+    layer_scroll: usize,
+    mode: Mode,
+    /// Range compare: the marked layer A (the selected layer is B).
+    mark: Option<usize>,
+    files: VisibleRows,
+    file_cursor: usize,
+    file_scroll: usize,
+    details_cursor: usize,
+    /// Whether the file pane shows permissions, owner and size.
+    pub attributes: bool,
+    /// Size of the merged filesystem after the top layer.
+    total_size: u64,
+    viewport: Viewport,
+    /// The status bar's message; cleared by the next key.
+    pub message: Option<Message>,
+}
+
+/// Move `value` by `delta` within `0..len`.
+fn step(value: usize, delta: isize, len: usize) -> usize {
+    let target = (value as isize).saturating_add(delta);
+    target.clamp(0, len.saturating_sub(1) as isize) as usize
+}
+
+/// The scroll offset that keeps `cursor` within `height` rows.
+fn follow(cursor: usize, scroll: usize, height: usize) -> usize {
+    let height = height.max(1);
+    if cursor < scroll {
+        cursor
+    } else if cursor >= scroll + height {
+        cursor + 1 - height
+    } else {
+        scroll
+    }
+}
+
+impl Explorer {
+    pub fn new(
+        image: LoadedImage,
+        source: Option<Source>,
+        analysis: Option<ImageAnalysis>,
+    ) -> Explorer {
+        let layers = image.tree.layer_count();
+        let total_size = if layers > 0 {
+            image.tree.subtree_sizes(layers - 1)[ROOT as usize]
+        } else {
+            0
+        };
+        let mut explorer = Explorer {
+            image,
+            source,
+            analysis,
+            layer: 0,
+            layer_scroll: 0,
+            mode: Mode::Layer,
+            mark: None,
+            files: VisibleRows::new(),
+            file_cursor: 0,
+            file_scroll: 0,
+            details_cursor: 0,
+            attributes: true,
+            total_size,
+            viewport: Viewport {
+                layer_rows: 1,
+                file_rows: 1,
+            },
+            message: None,
+        };
+        explorer.sync_compare();
+        explorer
+    }
+
+    pub fn image(&self) -> &LoadedImage {
+        &self.image
+    }
+
+    pub fn source(&self) -> Option<&Source> {
+        self.source.as_ref()
+    }
+
+    pub fn analysis(&self) -> Option<&ImageAnalysis> {
+        self.analysis.as_ref()
+    }
+
+    pub fn set_analysis(&mut self, analysis: Option<ImageAnalysis>) {
+        self.analysis = analysis;
+        self.details_cursor = 0;
+    }
+
+    pub fn layer_count(&self) -> usize {
+        self.image.tree.layer_count()
+    }
+
+    /// The selected layer.
+    pub fn layer(&self) -> usize {
+        self.layer
+    }
+
+    pub fn layer_scroll(&self) -> usize {
+        self.layer_scroll
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn mark(&self) -> Option<usize> {
+        self.mark
+    }
+
+    pub fn files(&self) -> &VisibleRows {
+        &self.files
+    }
+
+    /// The rows and the tree they show, for callers that splice rows themselves (tests).
+    pub fn files_mut(&mut self) -> (&crate::tree::Tree, &mut VisibleRows) {
+        (&self.image.tree, &mut self.files)
+    }
+
+    /// Index of the selected row of the file tree.
+    pub fn file_cursor(&self) -> usize {
+        self.file_cursor
+    }
+
+    pub fn file_scroll(&self) -> usize {
+        self.file_scroll
+    }
+
+    /// Index of the selected inefficient path of the image pane.
+    pub fn details_cursor(&self) -> usize {
+        self.details_cursor
+    }
+
+    pub fn total_size(&self) -> u64 {
+        self.total_size
+    }
+
+    pub fn viewport(&self) -> Viewport {
+        self.viewport
+    }
+
+    /// The comparison the file tree shows.
+    pub fn compare(&self) -> Compare {
+        let layer = self.layer;
+        match (self.mark, self.mode) {
+            (Some(mark), _) if mark != layer => Compare {
+                from: Some(mark.min(layer)),
+                to: mark.max(layer),
+            },
+            (_, Mode::Aggregated) => Compare {
+                from: (layer > 0).then_some(0),
+                to: layer,
+            },
+            _ => Compare {
+                from: layer.checked_sub(1),
+                to: layer,
+            },
+        }
+    }
+
+    /// A short name of the comparison, for titles and the status bar.
+    pub fn compare_label(&self) -> String {
+        let compare = self.compare();
+        match (self.mark, self.mode) {
+            (Some(mark), _) if mark != self.layer => {
+                format!("range {}..{}", compare.from.unwrap_or(0), compare.to)
+            }
+            (Some(mark), _) => format!("range: A={mark}, select B"),
+            (None, Mode::Aggregated) => format!("aggregated 0..{}", self.layer),
+            (None, Mode::Layer) => format!("layer {}", self.layer),
+        }
+    }
+
+    /// Tell the model how many rows each list shows; scroll offsets follow the cursors.
+    pub fn set_viewport(&mut self, viewport: Viewport) {
+        self.viewport = viewport;
+        self.keep_visible();
+    }
+
+    pub fn selected_row(&self) -> Option<Row> {
+        self.files.rows().get(self.file_cursor).copied()
+    }
+
+    pub fn selected_node(&self) -> Option<NodeId> {
+        self.selected_row().map(|r| r.node)
+    }
+
+    /// Re-run the comparison after the layer, mode or mark changed, keeping the selected
+    /// path selected when it is still shown.
+    fn sync_compare(&mut self) {
+        let keep = self.selected_node();
+        let compare = self.compare();
+        if self.layer_count() > 0 {
+            self.files.set_compare(&self.image.tree, compare);
+        }
+        self.reselect(keep);
+    }
+
+    fn reselect(&mut self, node: Option<NodeId>) {
+        if let Some(at) = node.and_then(|n| self.files.position(n)) {
+            self.file_cursor = at;
+        }
+        self.file_cursor = self.file_cursor.min(self.files.len().saturating_sub(1));
+        self.keep_visible();
+    }
+
+    /// Change what rows are shown (filter, hidden kinds, sort), keeping the selection.
+    pub fn set_view_options(&mut self, change: impl FnOnce(&mut ViewOptions)) {
+        let keep = self.selected_node();
+        let mut options = self.files.options().clone();
+        change(&mut options);
+        self.files.set_options(&self.image.tree, options);
+        self.reselect(keep);
+    }
+
+    pub fn set_filter(&mut self, filter: Option<Filter>) {
+        self.set_view_options(|o| o.filter = filter);
+    }
+
+    /// Scroll offsets so that cursors stay on screen.
+    fn keep_visible(&mut self) {
+        let Viewport {
+            layer_rows,
+            file_rows,
+        } = self.viewport;
+        self.layer_scroll = follow(self.layer, self.layer_scroll, layer_rows);
+        self.file_scroll = follow(self.file_cursor, self.file_scroll, file_rows);
+        // Never leave empty space below the last row when rows could fill it.
+        let max_scroll = self.files.len().saturating_sub(file_rows.max(1));
+        self.file_scroll = self.file_scroll.min(max_scroll);
+    }
+
+    /// Select the layer `delta` rows away (clamped); the file tree follows.
+    pub fn move_layer(&mut self, delta: isize) {
+        let next = step(self.layer, delta, self.layer_count());
+        if next != self.layer {
+            self.layer = next;
+            self.sync_compare();
+        }
+        self.keep_visible();
+    }
+
+    /// Move the file cursor `delta` rows (clamped).
+    pub fn move_file(&mut self, delta: isize) {
+        self.file_cursor = step(self.file_cursor, delta, self.files.len());
+        self.keep_visible();
+    }
+
+    /// Move the image pane's cursor over the inefficient paths.
+    pub fn move_details(&mut self, delta: isize) {
+        let len = self.analysis.as_ref().map_or(0, |a| a.inefficient.len());
+        self.details_cursor = step(self.details_cursor, delta, len);
+    }
+
+    /// Select the layer on row `offset` of the list as drawn.
+    pub fn click_layer(&mut self, offset: usize) {
+        let target = self.layer_scroll + offset;
+        if target < self.layer_count() {
+            self.move_layer(target as isize - self.layer as isize);
+        }
+    }
+
+    /// Select the file on row `offset` of the tree as drawn; a click on the selected
+    /// directory collapses or expands it.
+    pub fn click_file(&mut self, offset: usize) {
+        let target = self.file_scroll + offset;
+        if target < self.files.len() {
+            if target == self.file_cursor {
+                self.toggle_collapse();
+            } else {
+                self.file_cursor = target;
+            }
+        }
+        self.keep_visible();
+    }
+
+    /// Left: collapse an open directory, else go to the parent.
+    pub fn left(&mut self) {
+        let Some(row) = self.selected_row() else {
+            return;
+        };
+        if row.is_dir && !self.files.is_collapsed(row.node) {
+            self.files
+                .toggle_collapse(&self.image.tree, self.file_cursor);
+        } else if let Some(parent) = self.files.parent_index(self.file_cursor) {
+            self.file_cursor = parent;
+        }
+        self.keep_visible();
+    }
+
+    /// Right: expand a collapsed directory, else go to its first child.
+    pub fn right(&mut self) {
+        let Some(row) = self.selected_row() else {
+            return;
+        };
+        if row.is_dir && self.files.is_collapsed(row.node) {
+            self.files
+                .toggle_collapse(&self.image.tree, self.file_cursor);
+        } else if row.is_dir
+            && self
+                .files
+                .rows()
+                .get(self.file_cursor + 1)
+                .is_some_and(|next| next.depth > row.depth)
+        {
+            self.file_cursor += 1;
+        }
+        self.keep_visible();
+    }
+
+    pub fn toggle_collapse(&mut self) {
+        if self
+            .files
+            .toggle_collapse(&self.image.tree, self.file_cursor)
+        {
+            self.keep_visible();
+        }
+    }
+
+    pub fn toggle_collapse_all(&mut self) {
+        let keep = self.selected_node();
+        self.files.toggle_collapse_all(&self.image.tree);
+        self.reselect(keep);
+    }
+
+    /// dive's "layer" mode: the selected layer's own changes.
+    pub fn compare_layer(&mut self) {
+        self.mode = Mode::Layer;
+        self.mark = None;
+        self.sync_compare();
+    }
+
+    /// dive's "aggregated" mode: every change up to the selected layer.
+    pub fn compare_all(&mut self) {
+        self.mode = Mode::Aggregated;
+        self.mark = None;
+        self.sync_compare();
+    }
+
+    /// Mark the selected layer as A of a range, or clear the mark.
+    pub fn toggle_mark(&mut self) {
+        self.mark = match self.mark {
+            Some(_) => None,
+            None => Some(self.layer),
+        };
+        self.sync_compare();
+    }
+
+    /// Clear the range mark; false when there was none.
+    pub fn clear_mark(&mut self) -> bool {
+        if self.mark.take().is_none() {
+            return false;
+        }
+        self.sync_compare();
+        true
+    }
+
+    pub fn inform(&mut self, text: impl Into<String>) {
+        self.message = Some(Message {
+            text: text.into(),
+            error: false,
+        });
+    }
+
+    /// An error for the status bar; escaped, since it may quote names from the image.
+    pub fn fail(&mut self, text: impl AsRef<str>) {
+        self.message = Some(Message {
+            text: crate::escape::escape_str(text.as_ref()).into_owned(),
+            error: true,
+        });
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,250 @@
+//! The view model's selection and scrolling, on small in-memory trees (in the manner of
+//! gitui's filetreelist tests).
+
+use super::*;
+use crate::image::{self, history::pair_history, Format, Image, LayerRef};
+use crate::layer::{EntryKind, Meta, ParsedLayer};
+use crate::load::{LayerInfo, LayerStatus, LoadedImage};
+use crate::tree::TreeBuilder;
+
+fn layer(paths: &[&str]) -> ParsedLayer {
+    let mut layer = ParsedLayer::default();
+    for (i, path) in paths.iter().enumerate() {
+        let (path, kind) = match path.strip_suffix('/') {
+            Some(dir) => (dir, EntryKind::Dir),
+            None => (*path, EntryKind::File),
+        };
+        let meta = Meta {
+            kind,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 10,
+            hash: i as u64 + 1,
+            offset: 0,
+        };
+        layer.push(path.as_bytes(), b"", meta);
+    }
+    layer
+}
+
+pub(crate) fn loaded(layers: &[ParsedLayer]) -> LoadedImage {
+    let mut builder = TreeBuilder::new();
+    for l in layers {
+        builder.add_layer(l).unwrap();
+    }
+    let tree = builder.finish();
+    let count = layers.len();
+    LoadedImage {
+        image: Image {
+            source: "test".into(),
+            format: Format::OciLayout,
+            tags: Vec::new(),
+            other_images: Vec::new(),
+            platform: None,
+            platforms: Vec::new(),
+            config: image::ImageConfig::default(),
+            config_digest: None,
+            layers: (0..count)
+                .map(|index| LayerRef {
+                    index,
+                    member: None,
+                    media_type: None,
+                    digest: None,
+                    diff_id: None,
+                    size: None,
+                    unavailable: None,
+                })
+                .collect(),
+            history: pair_history(&[], count),
+            warnings: Vec::new(),
+        },
+        layers: (0..count)
+            .map(|index| LayerInfo {
+                index,
+                status: LayerStatus::Loaded,
+                compression: None,
+                compressed_bytes: 0,
+                uncompressed_bytes: 0,
+                entries: 0,
+                content_bytes: 0,
+                digest: None,
+                diff_id: None,
+            })
+            .collect(),
+        tree,
+        warnings: Vec::new(),
+    }
+}
+
+/// `/a/{1..5}`, `/b/{1..5}`, `/c` in layer 0; layer 1 adds `/b/6` and `/d`.
+fn explorer(file_rows: usize) -> Explorer {
+    let mut base = vec!["a/", "b/"];
+    let names: Vec<String> = (1..=5)
+        .flat_map(|i| [format!("a/{i}"), format!("b/{i}")])
+        .collect();
+    base.extend(names.iter().map(String::as_str));
+    base.push("c");
+    let mut explorer = Explorer::new(loaded(&[layer(&base), layer(&["b/6", "d"])]), None, None);
+    explorer.set_viewport(Viewport {
+        layer_rows: 1,
+        file_rows,
+    });
+    explorer
+}
+
+fn selected(explorer: &Explorer) -> String {
+    let node = explorer.selected_node().expect("a selection");
+    String::from_utf8_lossy(&explorer.image().tree.path(node)).into_owned()
+}
+
+#[test]
+fn selection_moves_within_the_rows_and_clamps() {
+    let mut e = explorer(4);
+    assert_eq!(e.files().len(), 13);
+    assert_eq!(selected(&e), "/a");
+    e.move_file(1);
+    assert_eq!(selected(&e), "/a/1");
+    e.move_file(-5);
+    assert_eq!(selected(&e), "/a");
+    e.move_file(isize::MAX / 2);
+    assert_eq!(selected(&e), "/c");
+    assert_eq!(e.file_cursor(), 12);
+}
+
+#[test]
+fn scrolling_follows_the_cursor_and_never_leaves_a_gap() {
+    let mut e = explorer(4);
+    e.move_file(3);
+    assert_eq!(e.file_scroll(), 0, "row 3 is the last of four on screen");
+    e.move_file(1);
+    assert_eq!(e.file_scroll(), 1);
+    e.move_file(isize::MAX / 2);
+    assert_eq!(e.file_scroll(), 13 - 4);
+    e.move_file(-4);
+    assert_eq!(
+        e.file_scroll(),
+        8,
+        "moving up inside the window does not scroll"
+    );
+    e.move_file(-1);
+    assert_eq!(e.file_scroll(), 7);
+    // A taller window shows more: the scroll comes back so no row is left empty.
+    e.set_viewport(Viewport {
+        layer_rows: 1,
+        file_rows: 10,
+    });
+    assert_eq!(e.file_scroll(), 3);
+    assert_eq!(e.file_cursor(), 7);
+}
+
+#[test]
+fn collapsing_keeps_the_cursor_on_its_row_and_left_right_walk_the_tree() {
+    let mut e = explorer(20);
+    e.move_file(2); // /a/2
+    e.left();
+    assert_eq!(selected(&e), "/a", "left on a file goes to the parent");
+    e.left();
+    assert!(e.files().is_collapsed(e.selected_node().unwrap()));
+    assert_eq!(e.files().len(), 8);
+    e.left();
+    assert_eq!(
+        selected(&e),
+        "/a",
+        "a top-level directory has no parent row"
+    );
+    e.right();
+    assert_eq!(e.files().len(), 13);
+    e.right();
+    assert_eq!(selected(&e), "/a/1", "right on an open directory enters it");
+    e.toggle_collapse_all();
+    assert_eq!(e.files().len(), 3);
+    assert_eq!(
+        selected(&e),
+        "/b",
+        "a hidden selection keeps its row number"
+    );
+}
+
+#[test]
+fn switching_layers_keeps_the_selected_path() {
+    let mut e = explorer(20);
+    e.move_file(9); // /b/3
+    assert_eq!(selected(&e), "/b/3");
+    e.move_layer(1);
+    assert_eq!(e.layer(), 1);
+    assert_eq!(
+        e.compare(),
+        Compare {
+            from: Some(0),
+            to: 1
+        }
+    );
+    assert_eq!(selected(&e), "/b/3");
+    // Layer 1 with only added paths shown: /b/3 is gone, the cursor stays in range.
+    e.set_view_options(|o| o.show_unchanged = false);
+    let rows: Vec<String> = e
+        .files()
+        .rows()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&e.image().tree.path(r.node)).into_owned())
+        .collect();
+    assert_eq!(rows, ["/b", "/b/6", "/d"]);
+    assert!(e.file_cursor() < 3);
+}
+
+#[test]
+fn compare_modes_and_range_marks() {
+    let mut e = explorer(20);
+    e.move_layer(1);
+    assert_eq!(e.compare_label(), "layer 1");
+    e.compare_all();
+    assert_eq!(e.compare_label(), "aggregated 0..1");
+    assert_eq!(e.mode(), Mode::Aggregated);
+    e.toggle_mark();
+    assert_eq!(e.compare_label(), "range: A=1, select B");
+    e.move_layer(-1);
+    assert_eq!(
+        e.compare(),
+        Compare {
+            from: Some(0),
+            to: 1
+        }
+    );
+    assert_eq!(e.compare_label(), "range 0..1");
+    assert!(e.clear_mark());
+    assert!(!e.clear_mark(), "no mark left to clear");
+    e.compare_layer();
+    assert_eq!(e.compare(), Compare { from: None, to: 0 });
+}
+
+#[test]
+fn clicks_select_then_collapse_and_the_layer_list_scrolls() {
+    let mut e = explorer(4);
+    e.click_file(2);
+    assert_eq!(selected(&e), "/a/2");
+    e.click_file(0);
+    assert_eq!(selected(&e), "/a");
+    e.click_file(0);
+    assert!(
+        e.files().is_collapsed(e.selected_node().unwrap()),
+        "a second click collapses"
+    );
+    e.click_file(99);
+    assert_eq!(selected(&e), "/a", "a click below the rows does nothing");
+    // One layer row on screen: selecting layer 1 scrolls the list.
+    e.click_layer(0);
+    e.move_layer(1);
+    assert_eq!(e.layer_scroll(), 1);
+    e.click_layer(5);
+    assert_eq!(e.layer(), 1);
+}
+
+#[test]
+fn errors_for_the_status_bar_are_escaped() {
+    let mut e = explorer(4);
+    e.fail("bad\x1b[31mname");
+    let message = e.message.clone().unwrap();
+    assert!(message.error);
+    assert_eq!(message.text, "bad\\x1b[31mname");
+}

@@ -1,0 +1,168 @@
+//! The explorer's parts. Each pane and each overlay is one [`Component`] in one module: it
+//! owns its state, turns keys into actions through the keymap, applies them, and draws
+//! itself. The app only routes: keys to the overlay, the filter line or the focused pane,
+//! and what they hand back to itself.
+//!
+//! Adding an overlay: write a module with a type that implements [`Component`] and an
+//! [`Opener`], then add the opener to [`OVERLAYS`]. Adding a pane: a module, a [`Pane`]
+//! variant and a line in [`PANES`] (and a place in [`super::widgets::layout`]).
+
+pub mod details;
+pub mod extract;
+pub mod files;
+pub mod filter;
+pub mod help;
+pub mod history;
+pub mod layers;
+pub mod text;
+
+use super::actions::{Action, Context};
+use super::app::Settings;
+use crate::explore::Explorer;
+use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
+use ratatui::layout::Rect;
+use ratatui::Frame;
+use std::any::Any;
+
+/// What a component may change while it handles a key or an action: the view model. The
+/// settings (keymap, theme) are read-only.
+pub struct Ctx<'a> {
+    pub model: &'a mut Explorer,
+    pub settings: &'a Settings,
+}
+
+/// What a component reads while it draws.
+pub struct View<'a> {
+    pub model: &'a Explorer,
+    pub settings: &'a Settings,
+    /// Whether this component has the focus (panes) or is on top (overlays).
+    pub focused: bool,
+}
+
+/// One pane or overlay, shaped like ratatui's component template.
+pub trait Component: AsAny {
+    /// The keymap context this component's keys are looked up in.
+    fn context(&self) -> Context {
+        Context::Global
+    }
+
+    /// The action a key means here. The default looks it up in the keymap, in
+    /// [`Self::context`]; a text prompt types printable characters instead.
+    fn handle_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Option<Action> {
+        ctx.settings.keymap.lookup(key, self.context())
+    }
+
+    /// A mouse event inside `area`, where this component was last drawn.
+    fn handle_mouse(&mut self, _mouse: &MouseEvent, _area: Rect, _ctx: &mut Ctx) -> Option<Action> {
+        None
+    }
+
+    /// Apply an action. Returns the action (or another) when the app should handle it:
+    /// quitting, closing an overlay, opening one, moving the focus.
+    fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action>;
+
+    /// Draw into `area`: a pane's own rectangle, or the whole screen for an overlay.
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View);
+
+    /// Panes only: whether tab can move the focus here.
+    fn focusable(&self, _model: &Explorer) -> bool {
+        false
+    }
+}
+
+/// Lets tests and callers look at a component's own state.
+pub trait AsAny {
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any> AsAny for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Opens an overlay when `action` is the one that opens it. A failure (a file that cannot
+/// be read) goes to the status bar and opens nothing.
+pub type Opener = fn(Action, &mut Ctx) -> Option<Box<dyn Component>>;
+
+/// Every overlay, by the action that opens it. One line per overlay.
+pub const OVERLAYS: &[Opener] = &[help::open, history::open, text::open, extract::open];
+
+/// The panes: each has a place in the layout. Tab moves the focus through the focusable
+/// ones in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Layers,
+    Files,
+    Image,
+    LayerDetails,
+}
+
+/// Makes a pane's component.
+pub type Maker = fn() -> Box<dyn Component>;
+
+/// Every pane, with how to make it. One line per pane.
+pub const PANES: &[(Pane, Maker)] = &[
+    (Pane::Layers, layers::new),
+    (Pane::Files, files::new),
+    (Pane::Image, details::image),
+    (Pane::LayerDetails, details::layer),
+];
+
+/// A scroll offset over lines, shared by the scrolling overlays.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scroll(pub usize);
+
+impl Scroll {
+    const PAGE: usize = 10;
+    const WHEEL: usize = 3;
+
+    /// Apply a movement; false when the action is not one.
+    pub fn apply(&mut self, action: Action) -> bool {
+        let Scroll(at) = self;
+        *at = match action {
+            Action::Up => at.saturating_sub(1),
+            Action::Down => *at + 1,
+            Action::PageUp => at.saturating_sub(Self::PAGE),
+            Action::PageDown => *at + Self::PAGE,
+            Action::Home => 0,
+            Action::End => usize::MAX / 2,
+            _ => return false,
+        };
+        true
+    }
+
+    pub fn wheel(&mut self, mouse: &MouseEvent) {
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.0 += Self::WHEEL,
+            MouseEventKind::ScrollUp => self.0 = self.0.saturating_sub(Self::WHEEL),
+            _ => {}
+        }
+    }
+
+    /// The shown slice of `items` in `height` rows, clamped so that the last page stays
+    /// full, and where it starts.
+    pub fn window<'a, T>(&self, items: &'a [T], height: usize) -> (&'a [T], usize) {
+        let start = self.0.min(items.len().saturating_sub(height));
+        (&items[start..items.len().min(start + height)], start)
+    }
+}
+
+/// The keys of a scrolling overlay: close, scroll, or quit.
+fn scrolling_update(scroll: &mut Scroll, action: Action) -> Option<Action> {
+    match action {
+        Action::CloseOverlay | Action::Help => Some(Action::CloseOverlay),
+        Action::Quit => Some(Action::Quit),
+        other => {
+            scroll.apply(other);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
