@@ -451,8 +451,13 @@ fn extraction_stays_inside_the_destination_with_resolved_paths() {
         }
         let plan = layerscope::explore::extract::plan(tree, node, top, &destination).unwrap();
         assert!(plan.skipped.is_empty(), "{:?}", plan.skipped);
-        layerscope::explore::extract::execute(&plan, source.as_ref().unwrap(), &loaded.image, false)
-            .unwrap();
+        layerscope::explore::extract::execute(
+            &plan,
+            source.as_ref().unwrap(),
+            &loaded.image,
+            false,
+        )
+        .unwrap();
     }
 
     let entries = |path: &Path| -> Vec<String> {

@@ -7,8 +7,8 @@ use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::dockerfile::{Dockerfile, Mapping};
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
-use crate::size::human;
 use crate::load::LoadedImage;
+use crate::size::human;
 use std::io::Write;
 
 pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use super::{hint_bytes_phrase, hint_paths, sorted_paths, TextStyle};
-use crate::size::human;
 use crate::ci::rules::{fmt_percent, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
+use crate::size::human;
 
 pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> String {
     let image = escape_str(&input.image);

@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 use super::{
     hint_bytes_phrase, hint_paths, short_instruction, sorted_paths, version_phrase, TextStyle,
 };
-use crate::size::human;
 use crate::ci::rules::{fmt_percent, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
+use crate::size::human;
 
 pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> String {
     let t = Tally::of(outcomes);

@@ -13,9 +13,9 @@ pub mod text;
 use std::str::FromStr;
 
 use super::rules::RuleOutcome;
-use crate::size::human;
 use super::{CiInput, PathEvent, PathVersion, WastedPath};
 use crate::escape::escape_str;
+use crate::size::human;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReportFormat {
