@@ -6,15 +6,19 @@
 # For every image (a generated default set, plus any docker-archive or OCI
 # archive given as arguments) this measures wall time and peak RSS with
 # /usr/bin/time -v, BENCH_RUNS times (median reported), of:
-#   1. target/release/layerscope ci IMAGE
+#   1. target/release/layerscope ci IMAGE (digests verified), and with --no-verify
 #   2. CI=true dive --ci --source docker-archive IMAGE   (dive 0.13.1)
 #   3. decompressing every layer blob once, in sequence (gzip -dc / zstd -dc /
-#      cat), the floor any tool that reads the layers has to pay.
-# and prints a markdown table.
+#      cat), what one core pays with the usual tools;
+#   4. the floor: every blob decompressed by the fastest decoder there is (ISA-L's
+#      igzip -dc for gzip, zstd -dc, cat), one per core in parallel
+#      (xargs -P $(nproc)); nothing that reads the layers can be faster.
+# and prints a markdown table, with layerscope's times as ratios of dive's, of
+# the sequential decompression and of the floor.
 #
 # Environment:
 #   BENCH_DIR      where generated images are cached     [target/bench-images]
-#   BENCH_IMAGES   which generated images: any of a b c d, or "none" [a b c d]
+#   BENCH_IMAGES   which generated images: any of a b c d e, or "none" [a b c d e]
 #   BENCH_RUNS     runs per measurement                  [3]
 #   BENCH_TIMEOUT  seconds before a run is killed        [1800]
 #   GEN_A..GEN_D   gen-image flags of each generated image (see defaults below)
@@ -38,7 +42,7 @@ export LC_ALL=C # '.' decimals for awk and EPOCHREALTIME
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BENCH_DIR=${BENCH_DIR:-target/bench-images}
-BENCH_IMAGES=${BENCH_IMAGES:-a b c d}
+BENCH_IMAGES=${BENCH_IMAGES:-a b c d e}
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-1800}
 SKIP_DIVE=${SKIP_DIVE:-0}
@@ -58,6 +62,8 @@ GEN_B_DIVE=${GEN_B_DIVE:-"$SHAPE_A --format crane --compression gzip"}
 GEN_C=${GEN_C:-"--preset whiteouts --format docker --compression none --seed 1"}
 GEN_E=${GEN_E:-"--paths 50000 --layers 20 --overwrite-pct 5 --total-bytes 1.5G --format docker --compression none --seed 1"}
 GEN_D=${GEN_D:-"--paths 1000000 --layers 50 --whiteouts 10000 --opaque 100 --total-bytes 2G --format docker --compression none --seed 1"}
+# (e) is (b) with zstd layers (dive reads no zstd layers).
+GEN_E=${GEN_E:-"$SHAPE_A --format oci --compression zstd"}
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -66,9 +72,10 @@ ensure_tools() {
         log "installing GNU time"
         apt-get update -qq && apt-get install -y -qq time >/dev/null
     fi
-    local pkg
-    for pkg in gzip zstd python3; do
-        if ! command -v "$pkg" >/dev/null; then
+    local tool pkg
+    for tool in gzip:gzip zstd:zstd python3:python3 igzip:isal; do
+        pkg=${tool#*:} tool=${tool%%:*}
+        if ! command -v "$tool" >/dev/null; then
             log "installing $pkg"
             apt-get update -qq && apt-get install -y -qq "$pkg" >/dev/null
         fi
@@ -224,7 +231,7 @@ NOTES=()
 # if it is a docker archive, since dive reads nothing else)
 bench_image() {
     local label=$1 image=$2 dive_image=$3 paths=$4
-    local blobs fmt layers size ls dv dc
+    local blobs fmt layers size ls lsn dv dc fl
     blobs=$(mktemp -d "$WORK/blobs.XXXXXX")
     log "== $label: $image"
     read -r fmt layers < <(extract_blobs "$image" "$blobs")
@@ -237,6 +244,11 @@ bench_image() {
     cat "$image" "$dive_image" >/dev/null 2>&1 || true
 
     read -r -a ls < <(measure "layerscope-$label" "$LAYERSCOPE" ci "$image")
+    read -r -a lsn < <(measure "layerscope-noverify-$label" "$LAYERSCOPE" ci --no-verify "$image")
+    # The floor right after layerscope, so that their ratio sees the same machine.
+    # shellcheck disable=SC2016 # $1..$3 belong to the inner shell
+    read -r -a fl < <(measure "floor-$label" sh -c '
+        ls -d "$1"/* | xargs -P "$2" -n 1 "$3" >/dev/null' sh "$blobs" "$CORES" "$WORK/decode-one")
     if [[ $SKIP_DIVE == 1 || -z $dive_image ]]; then
         dv=(- - ok)
     else
@@ -255,7 +267,7 @@ bench_image() {
         done >/dev/null' sh "$blobs")
     rm -rf "$blobs"
 
-    ROWS+=("| $label | $size | $paths | $layers | $(cell "${ls[@]}") | $(cell "${dv[@]}") | $(cell "${dc[@]}") | $(ratio "${ls[0]}" "${dv[0]}") | $(ratio "${ls[0]}" "${dc[0]}") |")
+    ROWS+=("| $label | $size | $paths | $layers | $(cell "${ls[@]}") | $(cell "${lsn[@]}") | $(cell "${dv[@]}") | $(cell "${dc[@]}") | $(cell "${fl[@]}") | $(ratio "${ls[0]}" "${dv[0]}") | $(ratio "${ls[0]}" "${dc[0]}") | $(ratio "${ls[0]}" "${fl[0]}") | $(ratio "${lsn[0]}" "${fl[0]}") |")
     if [[ $fmt == oci && -z $dive_image && $SKIP_DIVE != 1 ]]; then
         NOTES+=("$label: OCI archive, dive not run (dive reads docker archives only)")
     fi
@@ -365,11 +377,22 @@ machine() {
 
 main() {
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+    CORES=$(nproc)
     ensure_tools
     build
     mkdir -p "$BENCH_DIR"
     WORK=$(mktemp -d "$BENCH_DIR/work.XXXXXX")
     trap 'rm -rf "$WORK"' EXIT
+    # One blob through the fastest decoder for it, for the floor.
+    cat >"$WORK/decode-one" <<'SH'
+#!/bin/sh
+case $1 in
+*.gz) exec igzip -dc "$1" ;;
+*.zst) exec zstd -qdc "$1" ;;
+*) exec cat "$1" ;;
+esac
+SH
+    chmod +x "$WORK/decode-one"
 
     local which image
     for which in $BENCH_IMAGES; do
@@ -382,8 +405,9 @@ main() {
             ;;
         c) bench_image "c-whiteouts" "$(gen c "$GEN_C")" "$(gen c "$GEN_C")" "$(paths_of "$GEN_C")" ;;
         d) bench_image "d-1m-paths" "$(gen d "$GEN_D")" "$(gen d "$GEN_D")" "$(paths_of "$GEN_D")" ;;
+        e) bench_image "e-oci-zstd" "$(gen e "$GEN_E")" auto "$(paths_of "$GEN_E")" ;;
         *)
-            log "unknown generated image '$which' (use a b c d or none)"
+            log "unknown generated image '$which' (use a b c d e or none)"
             exit 2
             ;;
         esac
@@ -409,11 +433,12 @@ main() {
     fi
     echo "## Results"
     echo
-    echo "| image | size | paths | layers | layerscope s | layerscope MB | dive s | dive MB | decompress s | decompress MB | layerscope/dive | layerscope/decompress |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| image | size | paths | layers | layerscope s | layerscope MB | --no-verify s | --no-verify MB | dive s | dive MB | decompress s | decompress MB | floor s | floor MB | layerscope/dive | layerscope/decompress | layerscope/floor | --no-verify/floor |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "Times are wall seconds, memory is peak RSS in MB; ratios are of wall times (< 1: layerscope is faster)."
+    echo "\"decompress\": every blob in sequence with gzip -dc / zstd -dc / cat. \"floor\": every blob with igzip -dc / zstd -dc / cat, $CORES at a time (xargs -P $CORES)."
     local note
     for note in "${NOTES[@]}"; do echo "- $note"; done
     if ((${#REGISTRY_ROWS[@]})); then

@@ -2,11 +2,13 @@
 //!
 //! The pass decompresses (by magic bytes), parses the tar, hashes every regular file's
 //! content with xxh3, and, when asked, computes the sha256 of both the compressed blob and
-//! the uncompressed tar, so that digests are verified at no extra read. File contents are
-//! never kept: a record holds the content's offset in the uncompressed stream.
+//! the uncompressed tar, so that digests are verified at no extra read (on threads of their
+//! own, see [`stream`]). File contents are never kept: a record holds the content's offset
+//! in the uncompressed stream.
 
 pub mod content;
 pub mod entry;
+mod stream;
 
 pub use entry::{EntryKind, Meta, Record, Span};
 
@@ -14,15 +16,11 @@ use crate::analysis::secrets::FileScan;
 use crate::limits::{self, to_u32, LimitError, Limited, MAX_ARENA_BYTES};
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
-use sha2::{Digest, Sha256};
-use std::cell::Cell;
-use std::io::{self, BufRead, BufReader, Read};
+use std::cell::{Cell, RefCell};
+use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use stream::{ChunkReader, Hasher, StreamFacts};
 use xxhash_rust::xxh3::Xxh3;
-
-/// Buffer size for reading layer streams: large enough to keep the decoder and the hashers
-/// in their fast loops.
-const BUFFER: usize = 256 << 10;
 
 /// Most bytes of headers (PAX records, GNU long names, sparse maps) one entry may have.
 /// The tar crate reads these into memory whole, so without a bound a hostile layer could
@@ -120,6 +118,9 @@ pub enum LayerError {
 }
 
 /// Parse one layer blob.
+///
+/// With digests on, two threads hash beside the pass: one the stored blob, one the tar
+/// stream (see [`stream`]). The decoder reads the blob's chunks in place.
 pub fn parse_layer(
     blob: impl Read,
     options: ParseOptions,
@@ -136,46 +137,55 @@ fn parse_layer_within(
     control: &ParseControl,
     name_bytes: usize,
 ) -> Result<ParsedLayer, LayerError> {
-    let mut raw_state = HashState::new(options.digests);
-    let mut tar_state = HashState::new(options.digests);
-    let mut layer = ParsedLayer::default();
-
-    let (result, compression) = {
-        let counted = HashingReader {
-            inner: blob,
-            state: &mut raw_state,
-            control: Some(control),
+    let name_bytes = name_bytes.min(MAX_ARENA_BYTES);
+    std::thread::scope(|scope| {
+        let hasher = || -> Result<Option<Hasher<'_>>, LayerError> {
+            options
+                .digests
+                .then(|| Hasher::spawn(scope))
+                .transpose()
+                .map_err(LayerError::Read)
         };
-        let mut buffered = BufReader::with_capacity(BUFFER, counted);
-        let compression = Compression::detect(buffered.fill_buf().map_err(LayerError::Read)?);
+        let mut layer = ParsedLayer::default();
+        let mut raw = ChunkReader::new(blob, hasher()?, Some(control));
+        let compression = Compression::detect(raw.fill_buf().map_err(LayerError::Read)?);
         layer.compression = Some(compression);
-        if compression == Compression::None {
-            tar_state.hasher = None;
-        }
-        let decoded = decoder(compression, buffered).map_err(LayerError::Read)?;
-        // An uncompressed blob is its own tar stream: hash it once.
-        let tar_stream = HashingReader {
-            inner: decoded,
-            state: &mut tar_state,
-            control: None,
+        // An uncompressed blob is its own tar stream: it is read and hashed once.
+        let (result, tar) = if compression == Compression::None {
+            (
+                read_entries(&mut raw, &mut layer, name_bytes, options.secrets),
+                None,
+            )
+        } else {
+            let decoded = decoder(compression, &mut raw).map_err(LayerError::Read)?;
+            let mut tar = ChunkReader::new(decoded, hasher()?, None);
+            let result = read_entries(&mut tar, &mut layer, name_bytes, options.secrets);
+            (result, Some(tar.finish()))
         };
-        let result = read_entries(
-            BufReader::with_capacity(BUFFER, tar_stream),
-            &mut layer,
-            name_bytes.min(MAX_ARENA_BYTES),
-            options.secrets,
-        );
-        (result, compression)
-    };
+        let raw = raw.finish();
+        finish_layer(layer, result, raw, tar, control)
+    })
+}
+
+/// Classify how the pass ended and record what the streams measured.
+fn finish_layer(
+    mut layer: ParsedLayer,
+    result: io::Result<()>,
+    raw: StreamFacts,
+    tar: Option<StreamFacts>,
+    control: &ParseControl,
+) -> Result<ParsedLayer, LayerError> {
+    let compression = layer.compression.unwrap_or(Compression::None);
+    let tar_stream = tar.as_ref().unwrap_or(&raw);
     // A parse that fails after the tar stream ended wanted more data: the layer is cut
     // short (the tar crate reports some of these as `Other`, e.g. "EOF during skip").
-    let ended = tar_state.ended;
+    let ended = tar_stream.ended;
     let outcome = result.map_err(|error| {
         if control.cancel.load(Ordering::Relaxed) {
             LayerError::Cancelled
         } else if let Some(limit) = error.get_ref().and_then(|e| e.downcast_ref::<LimitError>()) {
             LayerError::Limit(*limit)
-        } else if tar_state.read_failed && compression != Compression::None {
+        } else if tar_stream.read_failed && compression != Compression::None {
             LayerError::Decompress {
                 compression,
                 source: error,
@@ -185,8 +195,8 @@ fn parse_layer_within(
         }
     });
 
-    layer.compressed_bytes = raw_state.count;
-    layer.uncompressed_bytes = tar_state.count;
+    layer.compressed_bytes = raw.count;
+    layer.uncompressed_bytes = tar_stream.count;
     match outcome {
         Ok(()) => {}
         Err(LayerError::Tar(e)) | Err(LayerError::Decompress { source: e, .. })
@@ -201,19 +211,20 @@ fn parse_layer_within(
         Err(e) => return Err(e),
     }
     if !layer.truncated {
-        let uncompressed = layer.compression == Some(Compression::None);
-        layer.compressed_digest = raw_state.finish();
-        layer.diff_id = if uncompressed {
-            layer.compressed_digest.clone()
-        } else {
-            tar_state.finish()
+        layer.diff_id = match &tar {
+            Some(tar) => tar.digest.clone(),
+            None => raw.digest.clone(),
         };
+        layer.compressed_digest = raw.digest;
     }
     Ok(layer)
 }
 
+/// Parse the tar stream. The tar crate reads the headers; file contents are read here,
+/// in place from the stream's buffer (see [`TarInput`]), which is where a consumer of
+/// file bytes belongs.
 fn read_entries(
-    stream: impl Read,
+    stream: impl BufRead,
     layer: &mut ParsedLayer,
     name_bytes: usize,
     secrets: bool,
@@ -227,16 +238,18 @@ fn read_entries(
             len: to_u32(end - start),
         })
     };
-    let limit = Cell::new(HEADER_LIMIT);
-    let mut archive = tar::Archive::new(HeaderGuard {
-        inner: stream,
-        position: 0,
-        limit: &limit,
+    let stream = RefCell::new(stream);
+    let at = Position::default();
+    at.limit.set(HEADER_LIMIT);
+    let mut archive = tar::Archive::new(TarInput {
+        stream: &stream,
+        at: &at,
     });
-    let mut content = vec![0u8; BUFFER];
     let mut escaped = 0usize;
     let mut meaningless = 0usize;
-    for entry in archive.entries()? {
+    // With seeks, the tar crate skips padding and unread data through `TarInput::seek`,
+    // without copying.
+    for entry in archive.entries_with_seek()? {
         let mut entry = entry?;
         let header = entry.header();
         let entry_type = header.entry_type();
@@ -247,7 +260,7 @@ fn read_entries(
         } else {
             entry.size()
         };
-        limit.set(
+        at.limit.set(
             entry
                 .raw_file_position()
                 .saturating_add(stored.saturating_add(511) & !511)
@@ -347,7 +360,7 @@ fn read_entries(
             } else {
                 None
             };
-            let hash = hash_content(&mut entry, size, &mut content, scan.as_mut())?;
+            let hash = hash_content(&stream, &at, size, scan.as_mut())?;
             if let Some(scan) = scan {
                 // The record is pushed below, at this index.
                 let record = u32::try_from(layer.records.len()).unwrap_or(u32::MAX);
@@ -375,8 +388,14 @@ fn read_entries(
     }
     // Read past the end-of-archive marker so that the digests cover the whole stream
     // (estargz puts a footer there).
-    limit.set(u64::MAX);
-    io::copy(&mut archive.into_inner(), &mut io::sink())?;
+    let mut stream = stream.into_inner();
+    loop {
+        let n = stream.fill_buf()?.len();
+        if n == 0 {
+            break;
+        }
+        stream.consume(n);
+    }
     if escaped > 0 {
         layer.warnings.push(format!(
             "{escaped} entries had paths climbing above the root with `..`; they were clamped at /"
@@ -390,39 +409,42 @@ fn read_entries(
     Ok(())
 }
 
-/// Hash a file's content with xxh3 and, when given, feed it to a secret scan on the way.
-fn hash_content(
-    entry: &mut impl Read,
+/// Hash a file's `size` bytes of content, read in place from the stream, where the tar
+/// crate expects them to be still unread: [`TarInput::seek`] accounts for them.
+/// When given, the secret scan sees the same bytes on the way.
+fn hash_content<R: BufRead>(
+    stream: &RefCell<R>,
+    at: &Position,
     size: u64,
-    buffer: &mut [u8],
     mut scan: Option<&mut FileScan>,
 ) -> io::Result<u64> {
     if scan.as_ref().is_some_and(|s| !s.wants_content(size)) {
         scan = None;
     }
+    let mut stream = stream.borrow_mut();
     let mut hasher = Xxh3::new();
     let mut read = 0u64;
-    loop {
-        match entry.read(buffer) {
-            // The tar crate ends an entry's data quietly at the end of the stream.
-            Ok(0) if read < size => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("the stream ends {} bytes into a {size}-byte file", read),
-                ))
-            }
-            Ok(0) => return Ok(hasher.digest()),
-            Ok(n) => {
-                read += n as u64;
-                hasher.update(&buffer[..n]);
-                if let Some(scan) = scan.as_deref_mut() {
-                    scan.feed(&buffer[..n]);
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    while read < size {
+        let buffer = stream.fill_buf()?;
+        if buffer.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the stream ends {read} bytes into a {size}-byte file"),
+            ));
         }
+        let n = buffer
+            .len()
+            .min(usize::try_from(size - read).unwrap_or(usize::MAX));
+        hasher.update(&buffer[..n]);
+        if let Some(scan) = scan.as_deref_mut() {
+            scan.feed(&buffer[..n]);
+        }
+        stream.consume(n);
+        read += n as u64;
+        at.bypassed.set(at.bypassed.get() + n as u64);
+        at.position.set(at.position.get() + n as u64);
     }
+    Ok(hasher.digest())
 }
 
 /// Identity of a GNU sparse file: its sizes and map (the part in the main header).
@@ -441,83 +463,72 @@ fn sparse_identity(header: &tar::Header) -> u64 {
     hasher.digest()
 }
 
-/// Fails a read that goes past `limit`, which [`read_entries`] moves along after each
-/// entry: it bounds what the tar crate reads between two entries (headers only).
-struct HeaderGuard<'a, R> {
-    inner: R,
-    position: u64,
-    limit: &'a Cell<u64>,
+/// Where the pass is in the tar stream, shared by [`TarInput`] and [`read_entries`].
+#[derive(Default)]
+struct Position {
+    /// Bytes of the stream consumed, by the tar crate or by [`hash_content`].
+    position: Cell<u64>,
+    /// Bytes [`hash_content`] consumed since the tar crate last sought: the tar crate
+    /// counts them as still to skip.
+    bypassed: Cell<u64>,
+    /// Past this position the tar crate is reading headers beyond [`HEADER_LIMIT`];
+    /// [`read_entries`] moves it along after each entry.
+    limit: Cell<u64>,
 }
 
-impl<R: Read> Read for HeaderGuard<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.position += n as u64;
-        if self.position > self.limit.get() {
+impl Position {
+    fn advance(&self, n: u64) -> io::Result<u64> {
+        let position = self.position.get() + n;
+        self.position.set(position);
+        if position > self.limit.get() {
             return Err(io::Error::other(format!(
                 "an entry's headers exceed {} MiB",
                 HEADER_LIMIT >> 20
             )));
         }
-        Ok(n)
+        Ok(position)
     }
 }
 
-/// Running sha256 and byte count of a stream.
-struct HashState {
-    hasher: Option<Sha256>,
-    count: u64,
-    /// The wrapped reader failed: for the tar stream, that means the decoder did.
-    read_failed: bool,
-    /// The wrapped reader reached its end.
-    ended: bool,
+/// The tar stream as the tar crate sees it: reads are bounded by the header limit, and
+/// seeks (forward only, which is all the tar crate asks for) skip without copying.
+struct TarInput<'a, R> {
+    stream: &'a RefCell<R>,
+    at: &'a Position,
 }
 
-impl HashState {
-    fn new(digest: bool) -> Self {
-        HashState {
-            hasher: digest.then(Sha256::new),
-            count: 0,
-            read_failed: false,
-            ended: false,
-        }
-    }
-
-    fn finish(self) -> Option<String> {
-        self.hasher
-            .map(|h| format!("sha256:{}", hex::encode(h.finalize())))
-    }
-}
-
-struct HashingReader<'a, R> {
-    inner: R,
-    state: &'a mut HashState,
-    control: Option<&'a ParseControl>,
-}
-
-impl<R: Read> Read for HashingReader<'_, R> {
+impl<R: BufRead> Read for TarInput<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if let Some(control) = self.control {
-            if control.cancel.load(Ordering::Relaxed) {
-                // Not `Interrupted`: `read_exact` and `io::copy` would retry that forever.
-                return Err(io::Error::other("cancelled"));
-            }
-        }
-        let n = self
-            .inner
-            .read(buf)
-            .inspect_err(|_| self.state.read_failed = true)?;
-        if n == 0 && !buf.is_empty() {
-            self.state.ended = true;
-        }
-        if let Some(hasher) = &mut self.state.hasher {
-            hasher.update(&buf[..n]);
-        }
-        self.state.count += n as u64;
-        if let Some(control) = self.control {
-            control.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
-        }
+        let n = self.stream.borrow_mut().read(buf)?;
+        self.at.advance(n as u64)?;
         Ok(n)
+    }
+}
+
+impl<R: BufRead> Seek for TarInput<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let SeekFrom::Current(delta) = to else {
+            return Err(io::Error::other("the tar stream only seeks forward"));
+        };
+        let skip = u64::try_from(delta)
+            .ok()
+            .and_then(|delta| delta.checked_sub(self.at.bypassed.replace(0)))
+            .ok_or_else(|| io::Error::other("the tar stream only seeks forward"))?;
+        let mut stream = self.stream.borrow_mut();
+        let mut left = skip;
+        while left > 0 {
+            let n = stream.fill_buf()?.len();
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "unexpected EOF during skip",
+                ));
+            }
+            let n = n.min(usize::try_from(left).unwrap_or(usize::MAX));
+            stream.consume(n);
+            left -= n as u64;
+        }
+        self.at.advance(skip)
     }
 }
 

@@ -35,13 +35,17 @@ impl fmt::Display for Compression {
 }
 
 /// A decoder over `reader`. Gzip is read as a multi-member stream, which is what estargz
-/// (a gzip member per file plus a footer member) and `pigz` write.
+/// (a gzip member per file plus a footer member) and `pigz` write: with ISA-L when built
+/// with the `isal` feature (the default), else with flate2's zlib-rs backend.
 pub fn decoder<'a, R: BufRead + 'a>(
     compression: Compression,
     reader: R,
 ) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match compression {
         Compression::None => Box::new(reader),
+        #[cfg(feature = "isal")]
+        Compression::Gzip => Box::new(super::gzip::MultiGzDecoder::new(reader)),
+        #[cfg(not(feature = "isal"))]
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
         Compression::Zstd => {
             // The default window limit (128 MiB) stays: a larger one lets a hostile frame

@@ -12,6 +12,8 @@
 
 mod compression;
 pub mod engine;
+#[cfg(feature = "isal")]
+mod gzip;
 pub mod registry;
 pub mod spec;
 
