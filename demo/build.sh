@@ -5,7 +5,8 @@
 #
 # Without a registry, base images are made here: demo-base (FROM scratch plus Debian's
 # busybox-static) and demo-golang (a Debian rootfs with golang-go, made by mmdebstrap).
-# Needs: buildah or docker, mmdebstrap, skopeo, busybox-static; root (for mmdebstrap).
+# Needs: buildah or docker, mmdebstrap, skopeo, busybox-static; root (for mmdebstrap and
+# for buildah's overlay storage, used by the opaque demo).
 # WORK (default: a new directory under /tmp) holds buildah's storage and the rootfs.
 set -eu
 
@@ -96,6 +97,27 @@ export_image localhost/demo-wasteful "$assets/wasteful.oci.tar"
 cp "$demo/waste/fixed.dockerignore" "$ctx/.dockerignore"
 build localhost/demo-fixed "$ctx" "$ctx/Dockerfile.fixed"
 export_image localhost/demo-fixed "$assets/fixed.oci.tar"
+
+# The opaque directory. vfs storage records a deleted directory as one whiteout per old
+# file; overlay storage (as Docker's overlay2) records a directory made again in its place
+# as opaque. demo-base is copied into an overlay storage of its own, same layer bytes.
+if [ "$engine" = docker ]; then
+    build localhost/demo-opaque "$demo/opaque" "$demo/opaque/Dockerfile"
+else
+    obh() {
+        buildah --root "$WORK/overlay-root" --runroot "$WORK/overlay-runroot" --storage-driver overlay "$@"
+    }
+    bh push --quiet localhost/demo-base \
+        "containers-storage:[overlay@$WORK/overlay-root+$WORK/overlay-runroot]localhost/demo-base:latest"
+    obh build --isolation chroot --layers --pull=false -t localhost/demo-opaque \
+        -f "$demo/opaque/Dockerfile" "$demo/opaque"
+fi
+if [ "$engine" = docker ]; then
+    export_image localhost/demo-opaque "$assets/opaque.oci.tar"
+else
+    rm -f "$assets/opaque.oci.tar"
+    obh push --quiet localhost/demo-opaque "oci-archive:$assets/opaque.oci.tar:localhost/demo-opaque"
+fi
 
 # A test fixture for the Dockerfile mapping (tests/dockerfile_mapping.rs).
 fixture=$repo/tests/fixtures/dockerfile/buildah-features

@@ -53,11 +53,18 @@ pub struct Cli {
     /// Draw the explorer with ASCII only (no box-drawing characters or arrows).
     #[arg(long)]
     pub ascii: bool,
+
+    /// Lay this Dockerfile beside the explorer's layers: each layer row shows the line
+    /// that made it, and `f` opens the Dockerfile pane, where moving through the lines
+    /// selects their layers.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
 }
 
 const EXAMPLES: &str = "\
 Examples:
   layerscope image.tar                      explore interactively
+  layerscope image.tar --dockerfile Dockerfile   the same, each layer beside its line
   layerscope inspect image.tar              layers, sizes and instructions
   layerscope ls image.tar --layer 2 --long  the filesystem after layer 2
   layerscope changes image.tar --layer 3    what layer 3 added, changed, deleted
@@ -248,7 +255,7 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct DemoArgs {
-    /// Which demo image to open: hello, layers, wasteful or fixed.
+    /// Which demo image to open: hello, layers, wasteful, fixed or opaque.
     #[arg(default_value = "wasteful", value_name = "NAME")]
     pub name: String,
     /// Write every demo archive (and its Dockerfile) to DIR instead, to open with other

@@ -53,6 +53,14 @@ pub const IMAGES: &[DemoImage] = &[
         dockerfile_name: "fixed.Dockerfile",
         dockerfile: include_str!("../demo/waste/Dockerfile.fixed"),
     },
+    DemoImage {
+        name: "opaque",
+        about: "a directory replaced whole in a later layer: an opaque directory",
+        file_name: "opaque.oci.tar",
+        archive: include_bytes!("../assets/opaque.oci.tar"),
+        dockerfile_name: "opaque.Dockerfile",
+        dockerfile: include_str!("../demo/opaque/Dockerfile"),
+    },
 ];
 
 /// The demo image called `name`.
@@ -62,7 +70,7 @@ pub fn find(name: &str) -> Option<&'static DemoImage> {
         .find(|image| image.name.eq_ignore_ascii_case(name))
 }
 
-/// The names, for messages: `hello, layers, wasteful, fixed`.
+/// The names, for messages: `hello, layers, wasteful, fixed, opaque`.
 pub fn names() -> String {
     IMAGES
         .iter()
@@ -88,4 +96,62 @@ pub fn export(dir: &Path) -> crate::Result<Vec<std::path::PathBuf>> {
         }
     }
     Ok(written)
+}
+
+/// The archive in a temporary file, removed when the handle is dropped: the explorer and
+/// the loader read a source by offset.
+pub fn temp_archive(image: &DemoImage) -> crate::Result<tempfile::NamedTempFile> {
+    use std::io::Write as _;
+    let mut file = tempfile::Builder::new()
+        .prefix("layerscope-demo-")
+        .suffix(".oci.tar")
+        .tempfile()
+        .map_err(|e| crate::Error::io("temporary demo archive", e))?;
+    file.write_all(image.archive)
+        .and_then(|()| file.flush())
+        .map_err(|e| crate::Error::io(file.path().display().to_string(), e))?;
+    Ok(file)
+}
+
+/// Load a demo image as the explorer does (secret scan included), for the tour's checks
+/// and for tests.
+pub fn load(image: &DemoImage) -> crate::Result<crate::load::LoadedImage> {
+    let file = temp_archive(image)?;
+    let options = crate::load::LoadOptions {
+        verify: true,
+        secrets: true,
+        ..Default::default()
+    };
+    let path = file.path().display().to_string();
+    crate::load::load_path(
+        &path,
+        &options,
+        &crate::layer::ParseControl::default(),
+        &mut |_| {},
+    )
+}
+
+/// The demo images whose archive holds the blob `digest` (`sha256:<hex>`): the images a
+/// registry or a host stores that layer once for.
+pub fn images_with_blob(digest: &str) -> Vec<&'static DemoImage> {
+    let Some((algorithm, hex)) = digest.split_once(':') else {
+        return Vec::new();
+    };
+    let wanted = format!("blobs/{algorithm}/{hex}");
+    IMAGES
+        .iter()
+        .filter(|image| {
+            let mut archive = tar::Archive::new(image.archive);
+            let Ok(entries) = archive.entries() else {
+                return false;
+            };
+            entries.flatten().any(|entry| {
+                entry
+                    .path_bytes()
+                    .strip_prefix(b"./")
+                    .unwrap_or(&entry.path_bytes())
+                    == wanted.as_bytes()
+            })
+        })
+        .collect()
 }

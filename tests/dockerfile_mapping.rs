@@ -246,7 +246,11 @@ fn demo_export_writes_the_archives() {
     let out = layerscope(&["demo", "--export", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let listed = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(listed.lines().count(), 8, "{listed}");
+    assert_eq!(
+        listed.lines().count(),
+        2 * layerscope::demo::IMAGES.len(),
+        "{listed}"
+    );
     for image in layerscope::demo::IMAGES {
         let archive = dir.path().join(image.file_name);
         let inspect = layerscope(&["inspect", archive.to_str().unwrap()]);
@@ -256,5 +260,5 @@ fn demo_export_writes_the_archives() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8(unknown.stderr)
         .unwrap()
-        .contains("hello, layers, wasteful, fixed"));
+        .contains("hello, layers, wasteful, fixed, opaque"));
 }

@@ -167,3 +167,22 @@ fn ascii_glyphs() {
         "{text}"
     );
 }
+
+/// The wasteful demo with its Dockerfile pane open on `RUN rm /tmp/scratch.bin`.
+#[test]
+fn dockerfile_pane() {
+    let image = layerscope::demo::find("wasteful").unwrap();
+    let file = layerscope::demo::temp_archive(image).unwrap();
+    let mut app = app_for(file.path().to_str().unwrap(), 140, 40);
+    layerscope::tui::Start {
+        dockerfile: Some((image.dockerfile_name.into(), image.dockerfile.into())),
+        tour: false,
+    }
+    .apply(&mut app)
+    .unwrap();
+    for _ in 0..8 {
+        press(&mut app, key(KeyCode::Down));
+    }
+    press(&mut app, key(KeyCode::Char('f')));
+    insta::assert_snapshot!(screen(&app));
+}

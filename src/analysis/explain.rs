@@ -7,7 +7,10 @@
 //! are measured, never estimated.
 
 use super::hints::Hint;
+use super::secrets::{Fate, Finding};
 use super::waste::Waste;
+use super::AnalysisOptions;
+use crate::dockerfile::{Dockerfile, Mapping};
 use crate::layer::EntryKind;
 use crate::tree::{Change, DiffKind, NodeId, Tree, Version, NONE};
 
@@ -46,6 +49,17 @@ pub struct LayerFacts {
     pub dockerfile_lines: Option<(usize, usize)>,
     /// Whether it belongs to the base image.
     pub base: bool,
+    /// For a `COPY --from`: the stage (or image) it copied from.
+    pub copy_from: Option<CopyFrom>,
+}
+
+/// Where a `COPY --from` took its files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyFrom {
+    /// The stage's name (or number), or an image, as written after `--from=`.
+    pub stage: String,
+    /// The image that stage starts from, when the Dockerfile says.
+    pub base: Option<String>,
 }
 
 /// A multi-stage build, as the Dockerfile (or the history) shows it.
@@ -70,6 +84,162 @@ pub struct Context<'a> {
     pub multi_stage: Option<MultiStage>,
     /// The base image as the Dockerfile names it (`FROM <image>`), when known.
     pub base_image: Option<String>,
+    /// Secret findings (rule and redacted preview only), for the paths they are on.
+    pub findings: &'a [Finding],
+}
+
+/// What an explanation reads besides the tree, gathered once from a loaded image (and its
+/// Dockerfile) and kept, so that the explorer can explain any layer or path on demand.
+pub struct Facts {
+    pub name: String,
+    pub waste: Waste,
+    pub hints: Vec<Hint>,
+    pub layers: Vec<LayerFacts>,
+    pub trailing_metadata: Vec<String>,
+    pub multi_stage: Option<MultiStage>,
+    pub base_image: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+impl Facts {
+    /// Analyse `loaded`: waste, hints (with the Dockerfile's, when given), each layer's
+    /// instruction, metadata, size and Dockerfile lines, the stages, and the secret
+    /// findings the parse recorded.
+    pub fn gather(
+        loaded: &crate::load::LoadedImage,
+        dockerfile: Option<(&Dockerfile, &Mapping)>,
+        base_layers: Option<usize>,
+    ) -> Facts {
+        let image = &loaded.image;
+        let mapping = dockerfile.map(|(_, m)| m);
+        let base_layers = base_layers.or(mapping.map(|m| m.base_layers));
+        let options = AnalysisOptions {
+            base_layers,
+            exclude: None,
+        };
+        let waste = super::analyze(&loaded.tree, &options);
+        let mut hints = super::hints(&loaded.tree, &options);
+        if let Some((d, m)) = dockerfile {
+            let layer_bytes: Vec<u64> = loaded.layers.iter().map(|l| l.content_bytes).collect();
+            super::hints::add_dockerfile(&mut hints, d, m, &layer_bytes);
+        }
+
+        let history = &image.config.history;
+        let metadata_of = |entries: &[usize]| -> Vec<String> {
+            entries
+                .iter()
+                .filter_map(|&i| history.get(i))
+                .filter(|e| e.empty_layer)
+                .map(|e| e.instruction().display())
+                .collect()
+        };
+        let copy_from = |layer: usize, instruction: &str| -> Option<CopyFrom> {
+            let step = mapping
+                .and_then(|m| m.layer_line(layer))
+                .zip(dockerfile)
+                .and_then(|(line, (d, _))| d.steps.get(line.step).map(|s| (s, d)));
+            if let Some((step, d)) = step {
+                let stage = step.copy_from.clone()?;
+                let base = d
+                    .stage_by_reference(&stage)
+                    .map(|i| d.stages[i].base.clone());
+                return Some(CopyFrom { stage, base });
+            }
+            // Without the Dockerfile, BuildKit's history still says `COPY --from=NAME`.
+            let flag = instruction
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("--from="))?;
+            Some(CopyFrom {
+                stage: flag.to_string(),
+                base: None,
+            })
+        };
+        let layers = (0..loaded.tree.layer_count())
+            .map(|i| {
+                let paired = image.history.layers.get(i);
+                let line = mapping.and_then(|m| m.layer_line(i));
+                // The Dockerfile's own words when known: builders rewrite some (buildah's
+                // `COPY dir:<digest> in /app` for `COPY . /app`).
+                let instruction = line.map(|l| l.instruction.clone()).unwrap_or_else(|| {
+                    paired.map_or_else(String::new, |h| h.instruction.display())
+                });
+                LayerFacts {
+                    copy_from: copy_from(i, &instruction),
+                    instruction,
+                    metadata: paired.map_or_else(Vec::new, |h| metadata_of(&h.entries)),
+                    compressed_bytes: loaded.layers.get(i).map(|l| l.compressed_bytes),
+                    dockerfile_lines: line.map(|l| (l.line, l.end_line)),
+                    base: i < waste.base_layers,
+                }
+            })
+            .collect();
+
+        let multi_stage = match dockerfile {
+            Some((d, _)) if d.stages.len() > 1 => {
+                let chain = d.final_chain();
+                Some(MultiStage {
+                    stages: (0..d.stages.len())
+                        .map(|i| {
+                            let name = d.stages[i].name.clone();
+                            let name = name.unwrap_or_else(|| format!("stage {i}"));
+                            (name, d.stages[i].base.clone())
+                        })
+                        .collect(),
+                    copies: chain
+                        .iter()
+                        .flat_map(|&s| d.stages[s].steps.iter())
+                        .map(|&s| &d.steps[s])
+                        .filter(|s| s.copy_from.is_some())
+                        .map(|s| (Some(s.line), s.text.clone()))
+                        .collect(),
+                })
+            }
+            Some(_) => None,
+            None => {
+                let copies: Vec<(Option<usize>, String)> = image
+                    .history
+                    .layers
+                    .iter()
+                    .map(|h| h.instruction.display())
+                    .filter(|t| t.contains("--from="))
+                    .map(|t| (None, t))
+                    .collect();
+                (!copies.is_empty()).then(|| MultiStage {
+                    stages: Vec::new(),
+                    copies,
+                })
+            }
+        };
+        Facts {
+            name: image
+                .tags
+                .first()
+                .cloned()
+                .unwrap_or_else(|| image.source.clone()),
+            waste,
+            hints,
+            layers,
+            trailing_metadata: metadata_of(&image.history.trailing),
+            multi_stage,
+            base_image: mapping.map(|m| m.base_image.clone()),
+            findings: super::secrets::findings(loaded, None),
+        }
+    }
+
+    /// The context to explain `tree` (the tree these facts were gathered from) with.
+    pub fn context<'a>(&'a self, tree: &'a Tree) -> Context<'a> {
+        Context {
+            name: self.name.clone(),
+            tree,
+            waste: &self.waste,
+            hints: &self.hints,
+            layers: self.layers.clone(),
+            trailing_metadata: self.trailing_metadata.clone(),
+            multi_stage: self.multi_stage.clone(),
+            base_image: self.base_image.clone(),
+            findings: &self.findings,
+        }
+    }
 }
 
 /// How many paths a layer's explanation lists per kind of change.
@@ -386,6 +556,35 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
 
     out.extend(explain_markers(ctx, layer));
 
+    let secrets: Vec<&Finding> = ctx
+        .findings
+        .iter()
+        .filter(|f| f.path().is_some() && f.layer() == Some(layer))
+        .collect();
+    if !secrets.is_empty() {
+        out.push(Block::Paragraph(vec![text(format!(
+            "It ships {}, readable by anyone who pulls the image even where a later layer \
+             deletes the file:",
+            plural(secrets.len(), "secret finding", "secret findings")
+        ))]));
+        out.push(Block::List(
+            secrets
+                .iter()
+                .take(LISTED_PATHS)
+                .map(|f| {
+                    vec![
+                        code(f.rule.id),
+                        text(" in "),
+                        Span::Path(f.path().unwrap_or_default().to_vec()),
+                        text(" ("),
+                        code(f.preview.clone()),
+                        text(")"),
+                    ]
+                })
+                .collect(),
+        ));
+    }
+
     // What it costs.
     let mut cost = vec![
         text("It ships "),
@@ -424,6 +623,35 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
         .collect();
     if !hints.is_empty() {
         out.push(Block::List(hints.iter().map(|h| hint_item(h)).collect()));
+    }
+    out
+}
+
+/// One layer on its own, as the explorer's `e` shows it: [`explain_layer`], then where a
+/// `COPY --from` took its files and, for the top layer, the container's layer above it
+/// (the whole image's explanation says both once, in sections of their own).
+pub fn explain_layer_alone(ctx: &Context, layer: usize) -> Vec<Block> {
+    let mut out = explain_layer(ctx, layer);
+    let facts = ctx.facts(layer);
+    if let Some(from) = &facts.copy_from {
+        let mut spans = vec![
+            text("It copies files from the build stage "),
+            code(from.stage.clone()),
+        ];
+        if let Some(base) = &from.base {
+            spans.push(text(" (which starts "));
+            spans.push(code(format!("FROM {base}")));
+            spans.push(text(")"));
+        }
+        spans.push(text(
+            ": only the files it names cross over. The rest of that stage, its toolchain, \
+             headers and caches, stays in the builder and is never shipped.",
+        ));
+        out.push(Block::Paragraph(spans));
+    }
+
+    if layer + 1 == ctx.tree.layer_count() {
+        out.extend(explain_container(ctx));
     }
     out
 }
@@ -501,9 +729,7 @@ fn explain_markers(ctx: &Context, layer: usize) -> Vec<Block> {
         let target = tree.path(entry.node);
         let mut item = Vec::new();
         if entry.meta.kind == EntryKind::Opaque {
-            let mut marker = target.clone();
-            marker.extend_from_slice(b"/.wh..wh..opq");
-            item.push(Span::Path(marker));
+            item.push(Span::Path(opaque_marker(&target)));
             item.push(text(
                 " is an opaque marker: everything the layers below put in ",
             ));
@@ -513,14 +739,7 @@ fn explain_markers(ctx: &Context, layer: usize) -> Vec<Block> {
                 plural(paths, "path", "paths")
             )));
         } else {
-            let (dir, name) = match target.iter().rposition(|&b| b == b'/') {
-                Some(cut) => (target[..=cut].to_vec(), target[cut + 1..].to_vec()),
-                None => (b"/".to_vec(), target.clone()),
-            };
-            let mut marker = dir;
-            marker.extend_from_slice(b".wh.");
-            marker.extend_from_slice(&name);
-            item.push(Span::Path(marker));
+            item.push(Span::Path(whiteout_marker(&target)));
             item.push(text(" is a whiteout: it deletes "));
             item.push(Span::Path(target));
             if paths > 1 {
@@ -706,10 +925,41 @@ pub fn explain_hints(ctx: &Context) -> Vec<Block> {
     out
 }
 
-/// One path's story: every layer that wrote, changed or hid it, and what that costs.
+/// `/dir/.wh.name`, the whiteout marker that deletes `target`.
+fn whiteout_marker(target: &[u8]) -> Vec<u8> {
+    let (dir, name) = match target.iter().rposition(|&b| b == b'/') {
+        Some(cut) => (&target[..=cut], &target[cut + 1..]),
+        None => (&b"/"[..], target),
+    };
+    let mut marker = dir.to_vec();
+    marker.extend_from_slice(b".wh.");
+    marker.extend_from_slice(name);
+    marker
+}
+
+/// `/dir/.wh..wh..opq`, the marker that makes `dir` opaque.
+fn opaque_marker(dir: &[u8]) -> Vec<u8> {
+    let mut marker = dir.to_vec();
+    marker.extend_from_slice(b"/.wh..wh..opq");
+    marker
+}
+
+/// Whether a written version differs from the one below only in mode or owner.
+fn metadata_only_change(tree: &Tree, below: &Version, now: &Version) -> bool {
+    if below.change.is_removal() || now.change.is_removal() || now.change != Change::Modified {
+        return false;
+    }
+    let (a, b) = (tree.meta(below), tree.meta(now));
+    a.kind == EntryKind::File && b.kind == a.kind && a.hash == b.hash && a.size == b.size
+}
+
+/// One path's story: every layer that wrote, changed or hid it, what that costs, where it
+/// came from (a `COPY --from` stage, an instruction that made no layer), its other names,
+/// what a container does with it, and any secret found in it.
 pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
     let tree = ctx.tree;
     let path = tree.path(node);
+    let top = tree.layer_count().saturating_sub(1);
     let mut out = vec![Block::Heading(2, vec![Span::Path(path.clone())])];
     let versions = tree.versions(node);
     let mut items = Vec::new();
@@ -755,22 +1005,38 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
                         item.push(text(" ("));
                         item.push(Span::Bytes(size));
                         item.push(text(")"));
+                        if version.change == Change::Modified {
+                            item.extend(change_reason(tree, node, layer));
+                        }
                     }
                 }
             }
             Change::Whiteout => {
                 let cause = tree.entry(version.entry).node;
+                let marker = whiteout_marker(&tree.path(cause));
+                let marker_name = marker.rsplit(|&b| b == b'/').next().unwrap_or(&marker);
                 if cause == node {
-                    item.push(text(" deleted it with a whiteout"));
+                    item.push(text(" deleted it with a whiteout "));
                 } else {
                     item.push(text(" deleted its parent "));
                     item.push(Span::Path(tree.path(cause)));
-                    item.push(text(" with a whiteout"));
+                    item.push(text(" with a whiteout "));
                 }
+                item.push(Span::Code(
+                    String::from_utf8_lossy(marker_name).into_owned(),
+                ));
+                item.push(text(
+                    ", an empty entry that hides the path from every layer above",
+                ));
             }
             Change::Opaque => {
-                item.push(text(" hid it with an opaque marker on "));
-                item.push(Span::Path(tree.path(tree.entry(version.entry).node)));
+                let dir = tree.path(tree.entry(version.entry).node);
+                item.push(text(" hid it with an opaque marker "));
+                item.push(Span::Path(opaque_marker(&dir)));
+                item.push(text(
+                    ": an opaque directory shows only that layer's own entries, \
+                     so everything the layers below put in it is hidden",
+                ));
             }
             Change::Replaced => {
                 item.push(text(
@@ -786,22 +1052,163 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
         if bytes > 0 {
             if let Some(next) = versions.get(i + 1) {
                 item.push(text(format!(
-                    ". Layer {} hid this copy, but its bytes still ship with layer {layer}",
+                    ". Layer {} hid this copy, but its ",
                     next.layer
                 )));
+                item.push(Span::Bytes(bytes));
+                item.push(text(format!(" are still downloaded with layer {layer}")));
             }
         }
         item.push(text("."));
         items.push(item);
     }
     out.push(Block::List(items));
-    let wasted = ctx.waste.paths.iter().find(|p| p.path == path);
-    if let Some(w) = wasted {
+
+    // Where it came from: a build stage, or an instruction that made no layer.
+    let mut seen = std::collections::BTreeSet::new();
+    let path_text = String::from_utf8_lossy(&path).into_owned();
+    for version in versions.iter().filter(|v| !v.change.is_removal()) {
+        let layer = version.layer as usize;
+        if !seen.insert(layer) {
+            continue;
+        }
+        let facts = ctx.facts(layer);
+        if let Some(from) = &facts.copy_from {
+            let mut spans = vec![
+                text(format!("Layer {layer} copied it from the build stage ")),
+                code(from.stage.clone()),
+            ];
+            if let Some(base) = &from.base {
+                spans.push(text(" (which starts "));
+                spans.push(code(format!("FROM {base}")));
+                spans.push(text(")"));
+            }
+            spans.push(text(
+                ". A multi-stage build ships only what `COPY --from` names: the rest of that \
+                 stage, its toolchain, headers and caches, stays in the builder and is never \
+                 pulled.",
+            ));
+            out.push(Block::Paragraph(spans));
+        }
+        for meta in &facts.metadata {
+            if meta
+                .split_whitespace()
+                .any(|w| w.trim_end_matches('/') == path_text)
+            {
+                out.push(Block::Paragraph(vec![
+                    code(one_line(meta, 80)),
+                    text(format!(
+                        " made no layer: it changed only the image's configuration. The \
+                         path itself is in the tar of the next layer, layer {layer}."
+                    )),
+                ]));
+            }
+        }
+    }
+
+    // Other names of the same content.
+    let relative = path.strip_prefix(b"/").unwrap_or(&path);
+    let mut names: Vec<NodeId> = tree
+        .entries()
+        .iter()
+        .enumerate()
+        .filter(|(id, e)| {
+            e.meta.kind == EntryKind::Hardlink
+                && e.node != node
+                && tree.entry_link(*id as u32) == relative
+        })
+        .map(|(_, e)| e.node)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if let Some(&first) = names.first() {
+        out.push(Block::Paragraph(vec![
+            text(format!(
+                "{} to it, e.g. ",
+                plural(
+                    names.len(),
+                    "other name is a hardlink",
+                    "other names are hardlinks"
+                )
+            )),
+            Span::Path(tree.path(first)),
+            text(
+                ": the content is stored once, and deleting one name leaves it reachable \
+                 through the others.",
+            ),
+        ]));
+    }
+
+    if let Some(w) = ctx.waste.paths.iter().find(|p| p.path == path) {
+        let chmod = versions
+            .windows(2)
+            .any(|pair| metadata_only_change(tree, &pair[0], &pair[1]));
+        let deleted = versions.iter().any(|v| v.change.is_removal());
+        let fix = if chmod {
+            "Set its mode or owner while copying (`COPY --chmod`, `--chown`) instead of in a \
+             later layer, which stores the whole file again."
+        } else if deleted {
+            "Delete it in the same RUN that creates it, so that no layer ships it."
+        } else {
+            "Write it once, in its final form."
+        };
         out.push(Block::Paragraph(vec![
             text("It wastes "),
             Span::Bytes(w.wasted_bytes),
-            text(": shipped, never visible. Delete or change a file in the same RUN that creates it to save them."),
+            text(format!(": shipped, never visible. {fix}")),
         ]));
+    }
+
+    // What a container does with it.
+    match tree.live_at(node, top) {
+        Some(v) if tree.meta(v).kind == EntryKind::File => {
+            out.push(Block::Paragraph(vec![
+                text(format!(
+                    "In a container, the file is read from layer {}'s copy. Writing to it \
+                     first copies all ",
+                    v.layer
+                )),
+                Span::Bytes(tree.content_size(v)),
+                text(
+                    " up into the container's writable layer (copy-on-write); deleting it \
+                     there records a whiteout in that layer, and the image keeps its copy.",
+                ),
+            ]));
+        }
+        Some(v) if tree.meta(v).kind == EntryKind::Dir => {
+            out.push(Block::Paragraph(vec![text(
+                "In a container, a file created here goes to the container's own writable \
+                 layer; the image's layers stay read-only and shared.",
+            )]));
+        }
+        Some(_) => {}
+        None => out.push(Block::Paragraph(vec![text(
+            "A container never sees it: a layer above hides it. Every pull still downloads \
+             the layers that wrote it.",
+        )])),
+    }
+
+    for finding in ctx.findings.iter().filter(|f| f.path() == Some(&path[..])) {
+        let layer = finding.layer().unwrap_or(0);
+        let mut spans = vec![
+            text("Secret: the rule "),
+            code(finding.rule.id),
+            text(format!(" ({}) matched ", finding.rule.title)),
+            code(finding.preview.clone()),
+            text(format!(" in layer {layer}'s copy")),
+        ];
+        spans.push(text(match finding.fate {
+            Fate::Present => ", which is in the final filesystem.".to_string(),
+            Fate::Deleted(by) => format!(
+                ". Layer {by} deleted it, but the secret still ships in layer {layer}: anyone \
+                 who pulls the image can read it."
+            ),
+            Fate::Overwritten(by) => format!(
+                ". Layer {by} wrote over it, but the old copy still ships in layer {layer}."
+            ),
+        }));
+        spans.push(text(format!(" Fix: {}.", finding.rule.fix)));
+        out.push(Block::Paragraph(spans));
     }
     out
 }
@@ -864,6 +1271,7 @@ mod tests {
             trailing_metadata: vec!["CMD [\"sh\"]".into()],
             multi_stage: None,
             base_image: None,
+            findings: &[],
         };
         check(&ctx);
     }
@@ -938,7 +1346,10 @@ mod tests {
                     text.contains("- Layer 1 (`RUN step 1`) wrote it (9B). Layer 2 hid this copy"),
                     "{text}"
                 );
-                assert!(text.contains("- Layer 2 (`RUN step 2`) deleted it with a whiteout."));
+                assert!(
+                    text.contains("- Layer 2 (`RUN step 2`) deleted it with a whiteout `.wh.a`"),
+                    "{text}"
+                );
                 // /b still reaches the content: nothing is wasted.
                 assert!(!text.contains("It wastes"), "{text}");
                 let b = (1..ctx.tree.node_count() as NodeId)
@@ -953,5 +1364,179 @@ mod tests {
                 );
             },
         );
+    }
+
+    fn node(ctx: &Context, path: &str) -> NodeId {
+        ctx.tree.lookup(path.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_path_names_its_whiteout_or_opaque_marker_and_what_a_container_sees() {
+        with_context(
+            &[
+                &[Dir("d"), File("d/x", &[1; 10]), File("a", &[1; 5])],
+                &[Whiteout("a"), Dir("d"), Opaque("d"), File("d/z", &[1; 3])],
+            ],
+            |ctx| {
+                let text = flat(&explain_path(ctx, node(ctx, "/a")));
+                assert!(
+                    text.contains(
+                        "- Layer 0 (`RUN step 0`) wrote it (5B). Layer 1 hid this copy, but its \
+                         5B are still downloaded with layer 0."
+                    ),
+                    "{text}"
+                );
+                assert!(
+                    text.contains("- Layer 1 (`RUN step 1`) deleted it with a whiteout `.wh.a`"),
+                    "{text}"
+                );
+                assert!(
+                    text.contains(
+                        "It wastes 5B: shipped, never visible. Delete it in the same RUN"
+                    ),
+                    "{text}"
+                );
+                assert!(text.contains("A container never sees it"), "{text}");
+                let text = flat(&explain_path(ctx, node(ctx, "/d/x")));
+                assert!(
+                    text.contains("hid it with an opaque marker /d/.wh..wh..opq: an opaque"),
+                    "{text}"
+                );
+                let text = flat(&explain_path(ctx, node(ctx, "/d/z")));
+                assert!(
+                    text.contains(
+                        "In a container, the file is read from layer 1's copy. Writing to it \
+                         first copies all 3B up into the container's writable layer"
+                    ),
+                    "{text}"
+                );
+                let text = flat(&explain_path(ctx, node(ctx, "/d")));
+                assert!(text.contains("a file created here goes to the container's own"));
+            },
+        );
+    }
+
+    #[test]
+    fn a_mode_only_change_and_other_hardlinked_names() {
+        with_context(
+            &[
+                &[File("f", &[1; 4]), File("a", &[2; 9]), Link("b", "a")],
+                &[FileMode("f", &[1; 4], 0o755)],
+            ],
+            |ctx| {
+                let text = flat(&explain_path(ctx, node(ctx, "/f")));
+                assert!(
+                    text.contains(
+                        "replaced it (4B): only its mode changed (644 to 755), yet the layer \
+                         stores the whole file again"
+                    ),
+                    "{text}"
+                );
+                assert!(text.contains("It wastes 4B"), "{text}");
+                assert!(text.contains("Set its mode or owner while copying (`COPY --chmod`"));
+                let text = flat(&explain_path(ctx, node(ctx, "/a")));
+                assert!(
+                    text.contains(
+                        "1 other name is a hardlink to it, e.g. /b: the content is stored once"
+                    ),
+                    "{text}"
+                );
+            },
+        );
+    }
+
+    #[test]
+    fn build_stages_metadata_and_secrets_in_a_path_and_a_layer() {
+        let t = tree(&[
+            &[Dir("bin")],
+            &[Dir("app"), File("app/.env", &[1; 6])],
+            &[Whiteout("app/.env")],
+        ]);
+        let options = AnalysisOptions::default();
+        let waste = analyze(&t, &options);
+        let findings = vec![Finding {
+            rule: crate::analysis::secrets::rule("dotenv-file").unwrap(),
+            evidence: crate::analysis::secrets::Evidence::Path,
+            preview: "DB_…nv".into(),
+            place: crate::analysis::secrets::Place::File {
+                layer: 1,
+                path: b"/app/.env".to_vec(),
+            },
+            fate: Fate::Deleted(2),
+        }];
+        let ctx = Context {
+            name: "test".into(),
+            tree: &t,
+            waste: &waste,
+            hints: &[],
+            layers: vec![
+                LayerFacts {
+                    instruction: "COPY rootfs/ /".into(),
+                    base: true,
+                    ..Default::default()
+                },
+                LayerFacts {
+                    instruction: "COPY --from=build /out/ /app/".into(),
+                    metadata: vec!["WORKDIR /app".into()],
+                    dockerfile_lines: Some((7, 7)),
+                    copy_from: Some(CopyFrom {
+                        stage: "build".into(),
+                        base: Some("golang".into()),
+                    }),
+                    ..Default::default()
+                },
+                LayerFacts {
+                    instruction: "RUN rm /app/.env".into(),
+                    ..Default::default()
+                },
+            ],
+            trailing_metadata: Vec::new(),
+            multi_stage: None,
+            base_image: Some("busybox".into()),
+            findings: &findings,
+        };
+        let text = flat(&explain_path(&ctx, node(&ctx, "/app")));
+        assert!(
+            text.contains("`WORKDIR /app` made no layer: it changed only the image's configuration. The path itself is in the tar of the next layer, layer 1."),
+            "{text}"
+        );
+        let text = flat(&explain_path(&ctx, node(&ctx, "/app/.env")));
+        assert!(
+            text.contains(
+                "Layer 1 copied it from the build stage `build` (which starts `FROM golang`). \
+                 A multi-stage build ships only what `COPY --from` names"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Secret: the rule `dotenv-file` (.env file) matched `DB_…nv` in layer 1's copy. \
+                 Layer 2 deleted it, but the secret still ships in layer 1"
+            ),
+            "{text}"
+        );
+        let layer = flat(&explain_layer_alone(&ctx, 1));
+        assert!(
+            layer.contains("It copies files from the build stage `build`"),
+            "{layer}"
+        );
+        assert!(layer.contains("It ships 1 secret finding"), "{layer}");
+        assert!(
+            layer.contains("- `dotenv-file` in /app/.env (`DB_…nv`)"),
+            "{layer}"
+        );
+        assert!(
+            !layer.contains("When a container runs"),
+            "not the top layer"
+        );
+        let top = flat(&explain_layer_alone(&ctx, 2));
+        assert!(top.contains("When a container runs"), "{top}");
+        // The whole image's story says these once, in their own sections.
+        let whole = flat(&explain_image(&ctx));
+        assert!(
+            !whole.contains("It copies files from the build stage"),
+            "{whole}"
+        );
+        assert_eq!(whole.matches("When a container runs").count(), 1);
     }
 }

@@ -1,8 +1,7 @@
 //! `explain`: the image in plain words ([`crate::analysis::explain`]), rendered as text or
 //! GitHub-flavoured Markdown. Every name from the image goes through [`crate::escape`].
 
-use crate::analysis::explain::{self, Block, Context, LayerFacts, MultiStage, Span};
-use crate::analysis::{self, AnalysisOptions};
+use crate::analysis::explain::{self, Block, Facts, Span};
 use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::dockerfile::{Dockerfile, Mapping};
 use crate::error::{Error, Result};
@@ -36,98 +35,8 @@ pub fn explain_loaded(
     let image = &loaded.image;
     let mapping: Option<Mapping> =
         dockerfile.map(|d| crate::dockerfile::map(d, &image.config.history, &image.history));
-    let base_layers = base_layers.or(mapping.as_ref().map(|m| m.base_layers));
-    let options = AnalysisOptions {
-        base_layers,
-        exclude: None,
-    };
-    let waste = analysis::analyze(&loaded.tree, &options);
-    let mut hints = analysis::hints(&loaded.tree, &options);
-    if let (Some(d), Some(m)) = (dockerfile, &mapping) {
-        let layer_bytes: Vec<u64> = loaded.layers.iter().map(|l| l.content_bytes).collect();
-        analysis::hints::add_dockerfile(&mut hints, d, m, &layer_bytes);
-    }
-
-    let history = &image.config.history;
-    let metadata_of = |entries: &[usize]| -> Vec<String> {
-        entries
-            .iter()
-            .filter_map(|&i| history.get(i))
-            .filter(|e| e.empty_layer)
-            .map(|e| e.instruction().display())
-            .collect()
-    };
-    let layers = (0..loaded.tree.layer_count())
-        .map(|i| {
-            let paired = image.history.layers.get(i);
-            let line = mapping.as_ref().and_then(|m| m.layer_line(i));
-            LayerFacts {
-                // The Dockerfile's own words when known: builders rewrite some (buildah's
-                // `COPY dir:<digest> in /app` for `COPY . /app`).
-                instruction: line.map(|l| l.instruction.clone()).unwrap_or_else(|| {
-                    paired.map_or_else(String::new, |h| h.instruction.display())
-                }),
-                metadata: paired.map_or_else(Vec::new, |h| metadata_of(&h.entries)),
-                compressed_bytes: loaded.layers.get(i).map(|l| l.compressed_bytes),
-                dockerfile_lines: line.map(|l| (l.line, l.end_line)),
-                base: i < waste.base_layers,
-            }
-        })
-        .collect();
-
-    let multi_stage = match dockerfile {
-        Some(d) if d.stages.len() > 1 => {
-            let chain = d.final_chain();
-            Some(MultiStage {
-                stages: (0..d.stages.len())
-                    .map(|i| {
-                        let name = d.stages[i].name.clone();
-                        let name = name.unwrap_or_else(|| format!("stage {i}"));
-                        (name, d.stages[i].base.clone())
-                    })
-                    .collect(),
-                copies: chain
-                    .iter()
-                    .flat_map(|&s| d.stages[s].steps.iter())
-                    .map(|&s| &d.steps[s])
-                    .filter(|s| s.copy_from.is_some())
-                    .map(|s| (Some(s.line), s.text.clone()))
-                    .collect(),
-            })
-        }
-        Some(_) => None,
-        None => {
-            // Without the Dockerfile, BuildKit's history still shows `COPY --from=…`.
-            let copies: Vec<(Option<usize>, String)> = image
-                .history
-                .layers
-                .iter()
-                .map(|h| h.instruction.display())
-                .filter(|t| t.contains("--from="))
-                .map(|t| (None, t))
-                .collect();
-            (!copies.is_empty()).then(|| MultiStage {
-                stages: Vec::new(),
-                copies,
-            })
-        }
-    };
-
-    let ctx = Context {
-        name: image
-            .tags
-            .first()
-            .cloned()
-            .unwrap_or_else(|| image.source.clone()),
-        tree: &loaded.tree,
-        waste: &waste,
-        hints: &hints,
-        layers,
-        trailing_metadata: metadata_of(&image.history.trailing),
-        multi_stage,
-        base_image: mapping.as_ref().map(|m| m.base_image.clone()),
-    };
-    explain::explain_image(&ctx)
+    let facts = Facts::gather(loaded, dockerfile.zip(mapping.as_ref()), base_layers);
+    explain::explain_image(&facts.context(&loaded.tree))
 }
 
 /// Plain text: headings underlined, lists with `-`, code in backticks, names escaped.

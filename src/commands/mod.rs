@@ -100,10 +100,16 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 ci::run(&args, global, &mut out)?
             } else {
                 drop(out);
+                let dockerfile = match &cli.dockerfile {
+                    Some(path) => Some((path.display().to_string(), read_dockerfile_text(path)?)),
+                    None => None,
+                };
                 let options = crate::tui::TuiOptions {
                     theme: cli.theme.clone(),
                     ascii: cli.ascii,
                     analyze: Some(Box::new(tui_analysis)),
+                    dockerfile,
+                    tour: false,
                 };
                 return crate::tui::run_tui(&image, global, options);
             }
@@ -113,23 +119,21 @@ fn dispatch(cli: Cli) -> Result<i32> {
     Ok(code)
 }
 
-/// Open the explorer on an embedded demo image: the archive is written to a temporary
-/// file (removed on exit) because the explorer reads its source by offset.
+/// Open the explorer on an embedded demo image, with its Dockerfile and the guided tour.
+/// The archive is written to a temporary file (removed on exit) because the explorer reads
+/// its source by offset.
 fn open_demo(image: &crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
-    use std::io::Write as _;
-    let mut file = tempfile::Builder::new()
-        .prefix("layerscope-demo-")
-        .suffix(".oci.tar")
-        .tempfile()
-        .map_err(|e| Error::io("temporary demo archive", e))?;
-    file.write_all(image.archive)
-        .and_then(|()| file.flush())
-        .map_err(|e| Error::io(file.path().display().to_string(), e))?;
+    let file = crate::demo::temp_archive(image)?;
     let path = file.path().display().to_string();
     let options = crate::tui::TuiOptions {
         theme: cli.theme.clone(),
         ascii: cli.ascii,
         analyze: Some(Box::new(tui_analysis)),
+        dockerfile: Some((
+            image.dockerfile_name.to_string(),
+            image.dockerfile.to_string(),
+        )),
+        tour: true,
     };
     let code = crate::tui::run_tui(&path, &cli.global, options);
     drop(file);
@@ -206,6 +210,34 @@ pub(crate) fn line_range(line: usize, end_line: usize) -> String {
     } else {
         format!("line {line}")
     }
+}
+
+/// The text of a Dockerfile named on the command line, within the parser's size limit.
+pub(crate) fn read_dockerfile_text(path: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let shown = path.display().to_string();
+    let io_error = |e| Error::io(shown.clone(), e);
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let limit = crate::dockerfile::MAX_DOCKERFILE_BYTES;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::Dockerfile {
+            path: shown,
+            source: crate::dockerfile::DockerfileError::TooLarge {
+                size: bytes.len() as u64,
+                limit,
+            },
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::Config(format!(
+            "Dockerfile {shown}: not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// Read and parse a Dockerfile named on the command line; errors name the file once.

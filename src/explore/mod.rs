@@ -6,15 +6,24 @@
 //!   cursor and scroll offsets, collapse and left/right, the details cursor;
 //! - [`filetree`]: the visible rows of the file tree, updated incrementally;
 //! - [`content`]: a file's contents, a diff of two versions and a path's history, as data;
-//! - [`extract`]: writing a file or directory of the image to the local filesystem.
+//! - [`extract`]: writing a file or directory of the image to the local filesystem;
+//! - [`dockerfile`]: the Dockerfile beside its layers, line by line;
+//! - [`tour`]: the guided tour of the demo images, each step's target found in the image.
+//!
+//! The explanations of `e` come from [`crate::analysis::explain`], gathered once.
 
 pub mod content;
+pub mod dockerfile;
 pub mod extract;
 pub mod filetree;
+pub mod tour;
 
+use crate::analysis::explain::{self, Block, Facts};
+use crate::dockerfile::DockerfileError;
 use crate::load::LoadedImage;
 use crate::source::Source;
 use crate::tree::{NodeId, ROOT};
+use dockerfile::DockerfileView;
 use filetree::{Compare, Filter, Row, ViewOptions, VisibleRows};
 
 /// What the layer-analysis module found, as the image-details pane shows it. Plain data,
@@ -49,6 +58,15 @@ pub enum Mode {
 pub struct Viewport {
     pub layer_rows: usize,
     pub file_rows: usize,
+    /// Rows of the Dockerfile pane; 0 when it is hidden.
+    pub dockerfile_rows: usize,
+}
+
+/// What `e` explains: a layer, or a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Layer(usize),
+    Path(NodeId),
 }
 
 /// A one-line message for the status bar.
@@ -80,6 +98,16 @@ pub struct Explorer {
     viewport: Viewport,
     /// The status bar's message; cleared by the next key.
     pub message: Option<Message>,
+    /// `--dockerfile`, laid over the layers.
+    dockerfile: Option<DockerfileView>,
+    dockerfile_shown: bool,
+    /// The Dockerfile pane's selected line (0-based) and first shown line.
+    dockerfile_cursor: usize,
+    dockerfile_scroll: usize,
+    /// What explanations read, gathered on the first `e`.
+    facts: Option<Box<Facts>>,
+    /// Nodes with a secret finding in some layer, sorted.
+    secret_nodes: Vec<NodeId>,
 }
 
 /// Move `value` by `delta` within `0..len`.
@@ -112,6 +140,14 @@ impl Explorer {
         } else {
             0
         };
+        let mut secret_nodes: Vec<NodeId> = image
+            .tree
+            .secret_hits()
+            .iter()
+            .map(|(entry, _)| image.tree.entry(*entry).node)
+            .collect();
+        secret_nodes.sort_unstable();
+        secret_nodes.dedup();
         let mut explorer = Explorer {
             image,
             source,
@@ -129,8 +165,15 @@ impl Explorer {
             viewport: Viewport {
                 layer_rows: 1,
                 file_rows: 1,
+                dockerfile_rows: 0,
             },
             message: None,
+            dockerfile: None,
+            dockerfile_shown: false,
+            dockerfile_cursor: 0,
+            dockerfile_scroll: 0,
+            facts: None,
+            secret_nodes,
         };
         explorer.sync_compare();
         explorer
@@ -288,22 +331,169 @@ impl Explorer {
         let Viewport {
             layer_rows,
             file_rows,
+            dockerfile_rows,
         } = self.viewport;
         self.layer_scroll = follow(self.layer, self.layer_scroll, layer_rows);
+        if let Some(view) = &self.dockerfile {
+            self.dockerfile_scroll = follow(
+                self.dockerfile_cursor,
+                self.dockerfile_scroll,
+                dockerfile_rows,
+            )
+            .min(view.len().saturating_sub(dockerfile_rows.max(1)));
+        }
         self.file_scroll = follow(self.file_cursor, self.file_scroll, file_rows);
         // Never leave empty space below the last row when rows could fill it.
         let max_scroll = self.files.len().saturating_sub(file_rows.max(1));
         self.file_scroll = self.file_scroll.min(max_scroll);
     }
 
-    /// Select the layer `delta` rows away (clamped); the file tree follows.
+    /// Select the layer `delta` rows away (clamped); the file tree and the Dockerfile
+    /// pane follow.
     pub fn move_layer(&mut self, delta: isize) {
         let next = step(self.layer, delta, self.layer_count());
         if next != self.layer {
             self.layer = next;
             self.sync_compare();
+            self.sync_dockerfile_cursor();
         }
         self.keep_visible();
+    }
+
+    /// Select layer `layer` (clamped), as [`Self::move_layer`] does.
+    pub fn select_layer(&mut self, layer: usize) {
+        self.move_layer(layer as isize - self.layer as isize);
+    }
+
+    /// Select `node` in the file tree, expanding its collapsed parents and showing it
+    /// even when the hidden kinds or the filter would not. False when the tree of the
+    /// current comparison does not have it.
+    pub fn select_path(&mut self, node: NodeId) -> bool {
+        if self.files.position(node).is_none() {
+            let mut options = self.files.options().clone();
+            options.filter = None;
+            options.show_added = true;
+            options.show_removed = true;
+            options.show_modified = true;
+            options.show_unchanged = true;
+            self.files.set_options(&self.image.tree, options);
+        }
+        // Open every collapsed ancestor, outermost first.
+        let mut ancestors = Vec::new();
+        let mut at = self.image.tree.node(node).parent;
+        while at != ROOT && ancestors.len() < 4096 {
+            ancestors.push(at);
+            at = self.image.tree.node(at).parent;
+        }
+        for &dir in ancestors.iter().rev() {
+            if let Some(row) = self.files.position(dir) {
+                if self.files.is_collapsed(dir) {
+                    self.files.toggle_collapse(&self.image.tree, row);
+                }
+            }
+        }
+        match self.files.position(node) {
+            Some(row) => {
+                self.file_cursor = row;
+                self.keep_visible();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Lay the Dockerfile `text` (called `name`) over the layers.
+    pub fn set_dockerfile(&mut self, name: &str, text: &str) -> Result<(), DockerfileError> {
+        self.dockerfile = Some(DockerfileView::new(name, text, &self.image)?);
+        self.facts = None;
+        self.sync_dockerfile_cursor();
+        Ok(())
+    }
+
+    pub fn dockerfile(&self) -> Option<&DockerfileView> {
+        self.dockerfile.as_ref()
+    }
+
+    /// Whether the Dockerfile pane is on screen.
+    pub fn dockerfile_shown(&self) -> bool {
+        self.dockerfile_shown && self.dockerfile.is_some()
+    }
+
+    /// Show or hide the Dockerfile pane; without a Dockerfile, say how to give one.
+    pub fn toggle_dockerfile(&mut self) {
+        if self.dockerfile.is_none() {
+            self.inform("no Dockerfile: open the image with --dockerfile FILE");
+            return;
+        }
+        self.dockerfile_shown = !self.dockerfile_shown;
+        self.sync_dockerfile_cursor();
+        self.keep_visible();
+    }
+
+    pub fn dockerfile_cursor(&self) -> usize {
+        self.dockerfile_cursor
+    }
+
+    pub fn dockerfile_scroll(&self) -> usize {
+        self.dockerfile_scroll
+    }
+
+    /// Move the Dockerfile pane's cursor `delta` lines; a line that belongs to a layer
+    /// selects that layer.
+    pub fn move_dockerfile(&mut self, delta: isize) {
+        let Some(view) = &self.dockerfile else {
+            return;
+        };
+        self.dockerfile_cursor = step(self.dockerfile_cursor, delta, view.len());
+        if let Some(layer) = view.layer_of_line(self.dockerfile_cursor) {
+            if layer != self.layer && layer < self.layer_count() {
+                self.layer = layer;
+                self.sync_compare();
+            }
+        }
+        self.keep_visible();
+    }
+
+    /// Put the Dockerfile cursor on the selected layer's first line.
+    fn sync_dockerfile_cursor(&mut self) {
+        let Some(view) = &self.dockerfile else {
+            return;
+        };
+        if view.layer_of_line(self.dockerfile_cursor) == Some(self.layer) {
+            return;
+        }
+        if let Some(line) = view.line_of_layer(self.layer) {
+            self.dockerfile_cursor = line - 1;
+        }
+    }
+
+    /// What explanations read, gathered on first use.
+    pub fn facts(&mut self) -> &Facts {
+        let image = &self.image;
+        let dockerfile = self.dockerfile.as_ref();
+        self.facts.get_or_insert_with(|| {
+            Box::new(Facts::gather(
+                image,
+                dockerfile.map(|d| (&d.dockerfile, &d.mapping)),
+                None,
+            ))
+        })
+    }
+
+    /// A layer or a path in plain words.
+    pub fn explain(&mut self, subject: Subject) -> Vec<Block> {
+        self.facts();
+        let facts = self.facts.as_deref().expect("gathered above");
+        let ctx = facts.context(&self.image.tree);
+        match subject {
+            Subject::Layer(layer) => explain::explain_layer_alone(&ctx, layer),
+            Subject::Path(node) => explain::explain_path(&ctx, node),
+        }
+    }
+
+    /// Whether some layer's copy of `node` has a secret finding.
+    pub fn has_secret(&self, node: NodeId) -> bool {
+        self.secret_nodes.binary_search(&node).is_ok()
     }
 
     /// Move the file cursor `delta` rows (clamped).

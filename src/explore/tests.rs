@@ -89,6 +89,7 @@ fn explorer(file_rows: usize) -> Explorer {
     explorer.set_viewport(Viewport {
         layer_rows: 1,
         file_rows,
+        dockerfile_rows: 0,
     });
     explorer
 }
@@ -133,6 +134,7 @@ fn scrolling_follows_the_cursor_and_never_leaves_a_gap() {
     e.set_viewport(Viewport {
         layer_rows: 1,
         file_rows: 10,
+        dockerfile_rows: 0,
     });
     assert_eq!(e.file_scroll(), 3);
     assert_eq!(e.file_cursor(), 7);

@@ -180,6 +180,19 @@ impl Tree {
             [node.children_start as usize..(node.children_start + node.children_len) as usize]
     }
 
+    /// The node at absolute `path` (`/a/b`), if any layer ever had it.
+    pub fn lookup(&self, path: &[u8]) -> Option<NodeId> {
+        let mut at = ROOT;
+        for name in path.split(|&b| b == b'/').filter(|n| !n.is_empty()) {
+            let children = self.children(at);
+            let index = children
+                .binary_search_by(|&child| self.name(child).cmp(name))
+                .ok()?;
+            at = children[index];
+        }
+        Some(at)
+    }
+
     /// Every version of a node, oldest first.
     pub fn versions(&self, id: NodeId) -> &[Version] {
         let node = &self.nodes[id as usize];

@@ -16,6 +16,8 @@ pub enum Context {
     Input,
     /// A yes/no question.
     Confirm,
+    /// The guided tour's overlay (its other keys are the overlays').
+    Tour,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,6 +50,12 @@ pub enum Action {
     ViewFile,
     DiffFile,
     Extract,
+    ToggleDockerfile,
+    ExplainLayer,
+    ExplainPath,
+    Tour,
+    TourNext,
+    TourPrevious,
     CloseOverlay,
     Confirm,
     Cancel,
@@ -111,6 +119,12 @@ impl Action {
         Action::ViewFile,
         Action::DiffFile,
         Action::Extract,
+        Action::ToggleDockerfile,
+        Action::ExplainLayer,
+        Action::ExplainPath,
+        Action::Tour,
+        Action::TourNext,
+        Action::TourPrevious,
         Action::CloseOverlay,
         Action::Confirm,
         Action::Cancel,
@@ -239,6 +253,37 @@ impl Action {
                 Context::Files,
                 "x",
                 "extract file or directory",
+            ),
+            Action::ToggleDockerfile => info(
+                "toggle-dockerfile",
+                Context::Global,
+                "f",
+                "show/hide the Dockerfile pane (--dockerfile)",
+            ),
+            Action::ExplainLayer => info(
+                "explain-layer",
+                Context::Layers,
+                "e",
+                "explain the selected layer in plain words",
+            ),
+            Action::ExplainPath => info(
+                "explain-path",
+                Context::Files,
+                "e",
+                "explain the selected path in plain words",
+            ),
+            Action::Tour => info(
+                "tour",
+                Context::Global,
+                "t",
+                "the guided tour of layered storage (layerscope demo)",
+            ),
+            Action::TourNext => info("tour-next", Context::Tour, "n, right, l", "next step"),
+            Action::TourPrevious => info(
+                "tour-previous",
+                Context::Tour,
+                "p, left, h",
+                "previous step",
             ),
             Action::CloseOverlay => info(
                 "close-overlay",

@@ -113,6 +113,7 @@ impl App {
         self.model.set_viewport(Viewport {
             layer_rows: list_height(areas.layers),
             file_rows: list_height(areas.files).saturating_sub(1),
+            dockerfile_rows: list_height(areas.dockerfile),
         });
     }
 
@@ -153,6 +154,14 @@ impl App {
                 self.filter.start();
                 if self.focus == Pane::Layers {
                     self.focus = Pane::Files;
+                }
+            }
+            Action::ToggleDockerfile => {
+                self.model.toggle_dockerfile();
+                if self.model.dockerfile_shown() {
+                    self.focus = Pane::Dockerfile;
+                } else if self.focus == Pane::Dockerfile {
+                    self.focus = Pane::Layers;
                 }
             }
             Action::CloseFilter => {
@@ -201,7 +210,7 @@ impl App {
         }
         let areas = widgets::layout(self.area, self);
         let at = Position::new(mouse.column, mouse.row);
-        let Some(pane) = [Pane::Layers, Pane::Files, Pane::Image]
+        let Some(pane) = [Pane::Layers, Pane::Dockerfile, Pane::Files, Pane::Image]
             .into_iter()
             .find(|&p| areas.of(p).contains(at))
             .filter(|&p| p != Pane::Image || self.model.analysis().is_some())
@@ -232,21 +241,25 @@ impl App {
         for (pane, component) in &self.panes {
             let area = areas.of(*pane);
             if !area.is_empty() {
-                component.draw(frame, area, &self.view(*pane == self.focus));
+                component.draw(frame, area, &self.view(*pane == self.focus, areas));
             }
         }
-        self.filter
-            .draw(frame, areas.filter, &self.view(self.filter.editing()));
+        self.filter.draw(
+            frame,
+            areas.filter,
+            &self.view(self.filter.editing(), areas),
+        );
         widgets::render_status(self, frame, areas.status);
         if let Some(overlay) = &self.overlay {
-            overlay.draw(frame, frame.area(), &self.view(true));
+            overlay.draw(frame, frame.area(), &self.view(true, areas));
         }
     }
 
-    fn view(&self, focused: bool) -> View<'_> {
+    fn view(&self, focused: bool, areas: widgets::Areas) -> View<'_> {
         View {
             model: &self.model,
             settings: &self.settings,
+            areas,
             focused,
         }
     }

@@ -98,6 +98,7 @@ pub fn run(
     settings: Settings,
     analyze: Option<Analyze>,
     notices: Vec<String>,
+    start: super::Start,
 ) -> Result<i32> {
     let path = spec.display();
     let control = Arc::new(ParseControl::default());
@@ -167,14 +168,15 @@ pub fn run(
     };
 
     let mut app = App::new(loaded, source, analysis, settings);
+    let size = terminal.size().map_err(io)?;
+    app.resize(size.width, size.height);
+    start.apply(&mut app)?;
     if !notices.is_empty() {
         app.model.message = Some(StatusMessage {
             text: notices.join("; "),
             error: true,
         });
     }
-    let size = terminal.size().map_err(io)?;
-    app.resize(size.width, size.height);
     run_app(&mut terminal, &mut app, &mut TerminalEvents)?;
     Ok(0)
 }

@@ -184,6 +184,21 @@ impl Keymap {
             .map(|(_, a)| *a)
     }
 
+    /// The action for a key in the first of `contexts` that binds it, else a global one:
+    /// an overlay with keys of its own (the tour) still closes with the overlays' keys.
+    pub fn lookup_in(&self, event: &KeyEvent, contexts: &[Context]) -> Option<Action> {
+        let key = Key::from_event(event);
+        contexts
+            .iter()
+            .find_map(|&context| {
+                self.bindings
+                    .iter()
+                    .find(|(k, a)| *k == key && a.context() == context)
+            })
+            .map(|(_, a)| *a)
+            .or_else(|| self.lookup(event, Context::Global))
+    }
+
     /// The keys bound to an action, for help and hints.
     pub fn keys(&self, action: Action) -> String {
         let keys: Vec<String> = self

@@ -44,6 +44,34 @@ pub struct TuiOptions {
     pub ascii: bool,
     /// Fills the image-details pane; without it the pane says "analysis not available".
     pub analyze: Option<Analyze>,
+    /// A Dockerfile to lay over the layers: its name (as the user gave it) and its text.
+    pub dockerfile: Option<(String, String)>,
+    /// Open the guided tour once the image is loaded (`layerscope demo`).
+    pub tour: bool,
+}
+
+/// What the explorer does once the image is loaded, before the first key.
+pub struct Start {
+    pub dockerfile: Option<(String, String)>,
+    pub tour: bool,
+}
+
+impl Start {
+    /// Lay the Dockerfile over the layers and open the tour, as asked.
+    pub fn apply(self, app: &mut App) -> Result<()> {
+        if let Some((name, text)) = &self.dockerfile {
+            app.model
+                .set_dockerfile(name, text)
+                .map_err(|source| Error::Dockerfile {
+                    path: name.clone(),
+                    source,
+                })?;
+        }
+        if self.tour {
+            app.apply(actions::Action::Tour);
+        }
+        Ok(())
+    }
 }
 
 /// Settings from the config file and the options. Problems with the config file's key
@@ -87,20 +115,41 @@ pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i
         ));
     }
     let (settings, notices) = settings(&options)?;
+    // A Dockerfile that does not parse is refused before the image loads.
+    if let Some((name, text)) = &options.dockerfile {
+        crate::dockerfile::Dockerfile::parse(text).map_err(|source| Error::Dockerfile {
+            path: name.clone(),
+            source,
+        })?;
+    }
     let spec = crate::commands::resolve_image(path, global)?;
+    let start = Start {
+        dockerfile: options.dockerfile,
+        tour: options.tour,
+    };
     event_loop::run(
         spec,
-        crate::commands::load_options(global),
+        load_options(global),
         settings,
         options.analyze,
         notices,
+        start,
     )
+}
+
+/// The explorer's load options: the global flags', with the secret rules run during the
+/// parse, so that files with findings are marked in the tree.
+pub fn load_options(global: &GlobalArgs) -> load::LoadOptions {
+    load::LoadOptions {
+        secrets: true,
+        ..crate::commands::load_options(global)
+    }
 }
 
 /// Load an image without a terminal, keeping the source for content reads (tests, tools).
 pub fn open_image(path: &str, global: &GlobalArgs) -> Result<(Option<Source>, LoadedImage)> {
     let spec = crate::source::spec::ImageSpec::parse(path, global.source)?;
-    let options = crate::commands::load_options(global);
+    let options = load_options(global);
     let opened = load::load_spec(&spec, &options, &ParseControl::default(), &mut |_| {})?;
     Ok((opened.source, opened.loaded))
 }

@@ -130,6 +130,10 @@ pub struct Glyphs {
     pub compared: &'static str,
     pub base: &'static str,
     pub ellipsis: &'static str,
+    /// Before the Dockerfile lines of the selected layer.
+    pub pointer: &'static str,
+    /// After the name of a file with a secret finding.
+    pub secret: &'static str,
 }
 
 impl Glyphs {
@@ -144,6 +148,8 @@ impl Glyphs {
         compared: "█",
         base: "▒",
         ellipsis: "…",
+        pointer: "▶",
+        secret: "⚑",
     };
     pub const ASCII: Glyphs = Glyphs {
         branch: "|-- ",
@@ -156,5 +162,7 @@ impl Glyphs {
         compared: "#",
         base: ":",
         ellipsis: "...",
+        pointer: ">",
+        secret: "!",
     };
 }

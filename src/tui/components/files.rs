@@ -218,6 +218,9 @@ fn render(view: &View, frame: &mut Frame, area: Rect) {
             escape_bytes(tree.name(row.node)).into_owned(),
             style,
         ));
+        if app.has_secret(row.node) {
+            spans.push(Span::styled(format!(" {}", glyphs.secret), theme.error));
+        }
         if let (Some(meta), Some(version)) = (meta, version) {
             if matches!(meta.kind, EntryKind::Symlink | EntryKind::Hardlink) {
                 let link = tree.version_link(version);

@@ -42,11 +42,12 @@ impl Component for Help {
         let mut lines: Vec<Line> = Vec::new();
         for (context, heading) in [
             (Context::Global, "Everywhere"),
-            (Context::Layers, "Layer pane"),
+            (Context::Layers, "Layer pane (and the Dockerfile pane)"),
             (Context::Files, "File pane"),
             (Context::Overlay, "Overlays"),
             (Context::Input, "Typing (filter, extract)"),
             (Context::Confirm, "Questions"),
+            (Context::Tour, "Guided tour (esc leaves)"),
         ] {
             lines.push(styled(heading, theme.title).into());
             for &action in Action::ALL {

@@ -83,6 +83,9 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
         compare.from.map_or(0, |f| f + 1)
     };
     let range_base = app.mark().filter(|&m| m != app.layer()).and(compare.from);
+    let line_width = app
+        .dockerfile()
+        .map_or(0, |d| d.len().max(1).to_string().len() + 1);
     let buffer = frame.buffer_mut();
     let count = app.layer_count();
     for (row, index) in (app.layer_scroll()..count)
@@ -100,6 +103,13 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
         };
         let size = info.map_or(0, |i| i.content_bytes);
         let mut spans = vec![marker, Span::raw(format!(" {:>8}  ", human(size)))];
+        // With a Dockerfile: the line that made the layer (its `FROM` for a base layer).
+        if let Some(dockerfile) = app.dockerfile() {
+            let line = dockerfile
+                .line_of_layer(index)
+                .map_or_else(|| "-".to_string(), |l| format!("L{l}"));
+            spans.push(styled(format!("{line:>line_width$} "), theme.dim));
+        }
         if let Some(history) = history {
             let instruction = &history.instruction;
             spans.push(styled(
@@ -115,6 +125,12 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
                     .is_some_and(|w| w.starts_with(instruction.label()))
             {
                 words.remove(0);
+            }
+            // The Dockerfile's own words where a line made the layer: builders rewrite some
+            // (buildah's `COPY dir:<digest> in .` for `COPY . .`).
+            let line = app.dockerfile().and_then(|d| d.mapping.layer_line(index));
+            if let Some(line) = line {
+                words = line.instruction.split_whitespace().skip(1).collect();
             }
             let text = words.join(" ");
             spans.push(Span::raw(escape_str(&text).into_owned()));

@@ -8,6 +8,8 @@
 //! variant and a line in [`PANES`] (and a place in [`super::widgets::layout`]).
 
 pub mod details;
+pub mod dockerfile;
+pub mod explain;
 pub mod extract;
 pub mod files;
 pub mod filter;
@@ -15,6 +17,7 @@ pub mod help;
 pub mod history;
 pub mod layers;
 pub mod text;
+pub mod tour;
 
 use super::actions::{Action, Context};
 use super::app::Settings;
@@ -35,6 +38,8 @@ pub struct Ctx<'a> {
 pub struct View<'a> {
     pub model: &'a Explorer,
     pub settings: &'a Settings,
+    /// Where every pane is, for an overlay that must leave some of them in sight.
+    pub areas: super::widgets::Areas,
     /// Whether this component has the focus (panes) or is on top (overlays).
     pub focused: bool,
 }
@@ -90,13 +95,21 @@ impl<T: Any> AsAny for T {
 pub type Opener = fn(Action, &mut Ctx) -> Option<Box<dyn Component>>;
 
 /// Every overlay, by the action that opens it. One line per overlay.
-pub const OVERLAYS: &[Opener] = &[help::open, history::open, text::open, extract::open];
+pub const OVERLAYS: &[Opener] = &[
+    help::open,
+    history::open,
+    text::open,
+    extract::open,
+    explain::open,
+    tour::open,
+];
 
 /// The panes: each has a place in the layout. Tab moves the focus through the focusable
 /// ones in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Layers,
+    Dockerfile,
     Files,
     Image,
     LayerDetails,
@@ -108,6 +121,7 @@ pub type Maker = fn() -> Box<dyn Component>;
 /// Every pane, with how to make it. One line per pane.
 pub const PANES: &[(Pane, Maker)] = &[
     (Pane::Layers, layers::new),
+    (Pane::Dockerfile, dockerfile::new),
     (Pane::Files, files::new),
     (Pane::Image, details::image),
     (Pane::LayerDetails, details::layer),

@@ -55,7 +55,15 @@ fn each_overlay_opens_from_its_own_action_only() {
             .count();
         // /etc is selected: a directory has no contents to view or diff (and this image
         // has no source to read them from).
-        let expected = matches!(action, Action::Help | Action::PathHistory | Action::Extract);
+        let expected = matches!(
+            action,
+            Action::Help
+                | Action::PathHistory
+                | Action::Extract
+                | Action::ExplainLayer
+                | Action::ExplainPath
+                | Action::Tour
+        );
         assert_eq!(opened, usize::from(expected), "{action:?}");
     }
     app.set_focus(Pane::Files);

@@ -17,6 +17,7 @@ use ratatui::Frame;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Areas {
     pub layers: Rect,
+    pub dockerfile: Rect,
     pub layer_details: Rect,
     pub image: Rect,
     pub files: Rect,
@@ -29,6 +30,7 @@ impl Areas {
     pub fn of(&self, pane: Pane) -> Rect {
         match pane {
             Pane::Layers => self.layers,
+            Pane::Dockerfile => self.dockerfile,
             Pane::Files => self.files,
             Pane::Image => self.image,
             Pane::LayerDetails => self.layer_details,
@@ -40,7 +42,8 @@ impl Areas {
 pub const WHEEL_ROWS: isize = 3;
 
 /// Lay out the screen. Narrow terminals stack the layers above the files and drop the
-/// detail panes; short ones drop the image pane, then the layer details.
+/// detail panes; short ones drop the image pane, then the layer details. The Dockerfile
+/// pane, when shown, goes above the files.
 pub fn layout(area: Rect, app: &App) -> Areas {
     let filter_height = u16::from(app.filter().shown());
     let [main, filter, status] = Layout::vertical([
@@ -58,11 +61,25 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         status,
         ..Areas::default()
     };
+    // The Dockerfile's lines, up to two fifths of the height.
+    let dockerfile_height = |height: u16| {
+        let lines = app.model.dockerfile().map_or(0, |d| d.len());
+        let lines = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2);
+        lines.clamp(3, (height * 2 / 5).max(3))
+    };
+    let shown = app.model.dockerfile_shown();
     if main.width >= 80 {
         let left_width = (main.width * 2 / 5).clamp(36, 72);
         let [left, right] =
             Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(main);
         areas.files = right;
+        if shown {
+            [areas.dockerfile, areas.files] = Layout::vertical([
+                Constraint::Length(dockerfile_height(right.height)),
+                Constraint::Min(0),
+            ])
+            .areas(right);
+        }
         if left.height >= 24 {
             let layers = wanted_layers.clamp(5, left.height / 3);
             [areas.layers, areas.layer_details, areas.image] = Layout::vertical([
@@ -80,8 +97,17 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         }
     } else {
         let layers = wanted_layers.clamp(3, (main.height / 3).max(3));
-        [areas.layers, areas.files] =
-            Layout::vertical([Constraint::Length(layers), Constraint::Min(0)]).areas(main);
+        let dockerfile = if shown {
+            dockerfile_height(main.height.saturating_sub(layers))
+        } else {
+            0
+        };
+        [areas.layers, areas.dockerfile, areas.files] = Layout::vertical([
+            Constraint::Length(layers),
+            Constraint::Length(dockerfile),
+            Constraint::Min(0),
+        ])
+        .areas(main);
     }
     areas
 }

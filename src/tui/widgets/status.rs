@@ -40,6 +40,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             (Action::MarkRange, "range"),
             (Action::Filter, "filter"),
             (Action::Help, "help"),
+            (Action::ExplainLayer, "explain"),
+            (Action::ToggleDockerfile, "dockerfile"),
+        ],
+        Pane::Dockerfile => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "pane"),
+            (Action::ExplainLayer, "explain"),
+            (Action::ToggleDockerfile, "hide"),
+            (Action::Help, "help"),
         ],
         Pane::Files => &[
             (Action::Quit, "quit"),
@@ -55,6 +64,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             (Action::DiffFile, "diff"),
             (Action::Extract, "extract"),
             (Action::Help, "help"),
+            (Action::ExplainPath, "explain"),
         ],
         Pane::Image | Pane::LayerDetails => &[
             (Action::Quit, "quit"),
@@ -81,6 +91,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let mut spans = Vec::new();
     let mut used = 0usize;
     for (action, label) in hints {
+        // The Dockerfile pane's key, only where there is a Dockerfile to show.
+        if *action == Action::ToggleDockerfile && app.model.dockerfile().is_none() {
+            continue;
+        }
         // The first key for ToggleModified is ctrl+m, which most terminals send as Enter.
         let key = if *action == Action::ToggleModified {
             keymap
