@@ -262,3 +262,24 @@ fn demo_export_writes_the_archives() {
         .unwrap()
         .contains("hello, layers, wasteful, fixed, opaque"));
 }
+
+#[test]
+fn the_explorer_refuses_a_bad_dockerfile_before_loading() {
+    let image = repo().join("assets/hello.oci.tar");
+    let image = image.to_str().unwrap();
+    let missing = layerscope(&[image, "--dockerfile", "/nonexistent/Dockerfile"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8(missing.stderr).unwrap();
+    assert!(stderr.contains("/nonexistent/Dockerfile"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("Dockerfile");
+    std::fs::write(&bad, "RUN echo no base\n").unwrap();
+    let out = layerscope(&[image, "--dockerfile", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("Dockerfile {}", bad.display()))
+            && stderr.contains("expected FROM"),
+        "{stderr}"
+    );
+}

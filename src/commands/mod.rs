@@ -100,8 +100,14 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 ci::run(&args, global, &mut out)?
             } else {
                 drop(out);
+                // Read and parsed here, so that a bad Dockerfile is refused before the
+                // image loads (the explorer parses it again to map it).
                 let dockerfile = match &cli.dockerfile {
-                    Some(path) => Some((path.display().to_string(), read_dockerfile_text(path)?)),
+                    Some(path) => {
+                        let text = read_dockerfile_text(path)?;
+                        read_dockerfile(path)?;
+                        Some((path.display().to_string(), text))
+                    }
                     None => None,
                 };
                 let options = crate::tui::TuiOptions {
