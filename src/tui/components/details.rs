@@ -48,16 +48,11 @@ impl Component for ImageDetails {
         let model = &mut *ctx.model;
         // As in the file pane: a page is the file tree's height.
         let page = model.viewport().file_rows.max(1) as isize;
-        match action {
-            Action::Up => model.move_details(-1),
-            Action::Down => model.move_details(1),
-            Action::PageUp => model.move_details(-page),
-            Action::PageDown => model.move_details(page),
-            Action::Home => model.move_details(isize::MIN / 2),
-            Action::End => model.move_details(isize::MAX / 2),
-            other => return Some(other),
+        if let Some(step) = super::list_step(action, page) {
+            model.move_details(step);
+            return None;
         }
-        None
+        Some(action)
     }
 
     fn handle_mouse(&mut self, mouse: &MouseEvent, _area: Rect, ctx: &mut Ctx) -> Option<Action> {

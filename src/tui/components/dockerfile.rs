@@ -32,13 +32,11 @@ impl Component for DockerfilePane {
     fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action> {
         let model = &mut *ctx.model;
         let page = model.viewport().dockerfile_rows.max(1) as isize;
+        if let Some(step) = super::list_step(action, page) {
+            model.move_dockerfile(step);
+            return None;
+        }
         match action {
-            Action::Up => model.move_dockerfile(-1),
-            Action::Down => model.move_dockerfile(1),
-            Action::PageUp => model.move_dockerfile(-page),
-            Action::PageDown => model.move_dockerfile(page),
-            Action::Home => model.move_dockerfile(isize::MIN / 2),
-            Action::End => model.move_dockerfile(isize::MAX / 2),
             Action::CompareLayer => model.compare_layer(),
             Action::CompareAll => model.compare_all(),
             Action::MarkRange => model.toggle_mark(),

@@ -32,13 +32,11 @@ impl Component for Files {
     fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action> {
         let model = &mut *ctx.model;
         let page = model.viewport().file_rows.max(1) as isize;
+        if let Some(step) = super::list_step(action, page) {
+            model.move_file(step);
+            return None;
+        }
         match action {
-            Action::Up => model.move_file(-1),
-            Action::Down => model.move_file(1),
-            Action::PageUp => model.move_file(-page),
-            Action::PageDown => model.move_file(page),
-            Action::Home => model.move_file(isize::MIN / 2),
-            Action::End => model.move_file(isize::MAX / 2),
             Action::Left => model.left(),
             Action::Right => model.right(),
             Action::ToggleCollapseDir => model.toggle_collapse(),

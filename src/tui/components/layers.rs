@@ -31,13 +31,11 @@ impl Component for Layers {
     fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action> {
         let model = &mut *ctx.model;
         let page = model.viewport().layer_rows.max(1) as isize;
+        if let Some(step) = super::list_step(action, page) {
+            model.move_layer(step);
+            return None;
+        }
         match action {
-            Action::Up => model.move_layer(-1),
-            Action::Down => model.move_layer(1),
-            Action::PageUp => model.move_layer(-page),
-            Action::PageDown => model.move_layer(page),
-            Action::Home => model.move_layer(isize::MIN / 2),
-            Action::End => model.move_layer(isize::MAX / 2),
             Action::CompareLayer => model.compare_layer(),
             Action::CompareAll => model.compare_all(),
             Action::MarkRange => model.toggle_mark(),

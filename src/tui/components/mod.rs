@@ -166,6 +166,20 @@ impl Scroll {
     }
 }
 
+/// How far a list-moving key moves a pane's selection, with `page` rows to a page; `None` for
+/// any other action. Home and End move by half the range so that the sum never overflows.
+fn list_step(action: Action, page: isize) -> Option<isize> {
+    match action {
+        Action::Up => Some(-1),
+        Action::Down => Some(1),
+        Action::PageUp => Some(-page),
+        Action::PageDown => Some(page),
+        Action::Home => Some(isize::MIN / 2),
+        Action::End => Some(isize::MAX / 2),
+        _ => None,
+    }
+}
+
 /// The keys of a scrolling overlay: close, scroll, or quit.
 fn scrolling_update(scroll: &mut Scroll, action: Action) -> Option<Action> {
     match action {
