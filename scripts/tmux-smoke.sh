@@ -102,9 +102,16 @@ expect "EXITED:0"
 tmux_ kill-session -t smoke
 tmux_ -f /dev/null new-session -d -s smoke -x 120 -y 35 \
     "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' demo hello; echo \"EXITED:\$?\"; sleep 30"
-expect "Layers [layer 0]"
-keys Down
+# The demo opens its guided tour, whose first step selects the top layer; n steps on, esc
+# leaves the tour for the plain explorer.
+expect "Tour 1/7"
 expect "Layers [layer 1]"
+keys -l n
+expect "Tour 2/7"
+keys Escape
+gone "Tour 2/7"
+keys Up
+expect "Layers [layer 0]"
 keys -l q
 expect "EXITED:0"
 echo "tmux-smoke: ok"
