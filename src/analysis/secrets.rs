@@ -14,7 +14,7 @@
 //! overlap so that a match across two chunks is seen; nothing is kept but the hits. A hit
 //! never carries the secret: only the rule and a redacted preview (`AKIA…6W`).
 
-use regex::bytes::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
 
 /// Files larger than this are matched by path rules only (a credential file is small).
@@ -23,6 +23,33 @@ pub const CONTENT_LIMIT: u64 = 1 << 20;
 /// Bytes of one chunk carried over into the next, so that a match across the boundary is
 /// found. The longest pattern (a GitHub fine-grained token) is 93 bytes.
 const OVERLAP: usize = 256;
+
+/// A file with a NUL byte in its first bytes is binary (git's test, over the same 8000
+/// bytes): its content is not matched, only its name. Keys and tokens are text; an ELF,
+/// an archive or random data would cost a full regex pass for nothing.
+const BINARY_SNIFF: usize = 8000;
+
+/// Literals every match of the high-confidence patterns (0..ASSIGNMENT) contains. A file
+/// that is neither a config file nor named like a credential needs only those patterns, so
+/// content without any of these literals (nearly all of it) skips the regexes: the cost
+/// of scanning is then one multi-literal search (SIMD) over the bytes.
+const ANCHORS: &[&str] = &[
+    "PRIVATE KEY-----",
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxa-",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+];
 
 /// How a finding came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -243,6 +270,11 @@ pub fn classify_path(path: &[u8]) -> PathVerdict {
     if allow_listed(path) {
         return PathVerdict::None;
     }
+    classify_name(path)
+}
+
+/// [`classify_path`] for a path known not to be allow-listed.
+fn classify_name(path: &[u8]) -> PathVerdict {
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     let ends = |suffix: &[u8]| path.ends_with(suffix);
     match name {
@@ -332,20 +364,38 @@ struct Compiled {
     set: RegexSet,
     each: Vec<Regex>,
     aws_secret: Regex,
+    /// The [`ANCHORS`] as one alternation of literals: the regex crate searches those
+    /// with SIMD (Teddy) at several GB/s, where an Aho-Corasick automaton walks each byte.
+    anchors: Regex,
 }
 
+/// The patterns are compiled without Unicode: tokens are ASCII, and ASCII classes and word
+/// boundaries keep the regex engine on its fast DFA over any bytes (a Unicode `\b` makes
+/// it fall back to a far slower engine as soon as it meets a non-ASCII byte).
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    let regex = |p: &str| {
+        RegexBuilder::new(p)
+            .unicode(false)
+            .build()
+            .expect("secret pattern compiles")
+    };
     COMPILED.get_or_init(|| Compiled {
-        set: RegexSet::new(CONTENT_PATTERNS).expect("secret patterns compile"),
-        each: CONTENT_PATTERNS
-            .iter()
-            .map(|p| Regex::new(p).expect("secret pattern compiles"))
-            .collect(),
-        aws_secret: Regex::new(
+        set: RegexSetBuilder::new(CONTENT_PATTERNS)
+            .unicode(false)
+            .build()
+            .expect("secret patterns compile"),
+        each: CONTENT_PATTERNS.iter().map(|p| regex(p)).collect(),
+        aws_secret: regex(
             r#"(?i)aws.{0,20}secret.{0,20}[=:]\s*["']?([A-Za-z0-9/+]{40})\b|\b([A-Za-z0-9/+]{40})\b"#,
-        )
-        .expect("AWS secret pattern compiles"),
+        ),
+        anchors: regex(
+            &ANCHORS
+                .iter()
+                .map(|a| regex::escape(a))
+                .collect::<Vec<_>>()
+                .join("|"),
+        ),
     })
 }
 
@@ -381,7 +431,15 @@ fn redact_assignment(matched: &[u8]) -> String {
 pub struct FileScan {
     verdict: PathVerdict,
     assignments: bool,
-    /// The last bytes of the previous chunk, then the current one.
+    /// Only the high-confidence patterns apply (neither a config file nor a credential
+    /// name): content without an [`ANCHORS`] literal skips the regexes, and binary
+    /// content is not read at all.
+    anchored: bool,
+    /// Bytes of the file still to look at for a NUL (see [`BINARY_SNIFF`]).
+    sniff: usize,
+    /// Content no longer matters (a binary file).
+    done: bool,
+    /// Between calls: the last [`OVERLAP`] bytes seen; during one, those and the chunk.
     window: Vec<u8>,
     hits: Vec<Hit>,
     seen: [bool; CONTENT_PATTERNS.len()],
@@ -394,13 +452,20 @@ impl FileScan {
     /// Start scanning the file at `path` (absolute, raw bytes) of `size` bytes. `None`
     /// when neither its name nor its size makes it worth reading.
     pub fn start(path: &[u8], size: u64) -> Option<FileScan> {
-        let verdict = classify_path(path);
-        if allow_listed(path) || (size > CONTENT_LIMIT && verdict == PathVerdict::None) {
+        if allow_listed(path) {
             return None;
         }
+        let verdict = classify_name(path);
+        if size > CONTENT_LIMIT && verdict == PathVerdict::None {
+            return None;
+        }
+        let assignments = assignment_file(path);
         Some(FileScan {
             verdict,
-            assignments: assignment_file(path),
+            assignments,
+            anchored: verdict == PathVerdict::None && !assignments,
+            sniff: BINARY_SNIFF,
+            done: false,
             window: Vec::new(),
             hits: Vec::new(),
             seen: [false; CONTENT_PATTERNS.len()],
@@ -416,9 +481,37 @@ impl FileScan {
 
     /// Look at the next chunk of the file's content.
     pub fn feed(&mut self, chunk: &[u8]) {
+        if self.done || chunk.is_empty() {
+            return;
+        }
+        let compiled = compiled();
+        if self.anchored {
+            if self.sniff > 0 {
+                let head = &chunk[..chunk.len().min(self.sniff)];
+                self.sniff -= head.len();
+                if head.contains(&0) {
+                    self.done = true;
+                    return;
+                }
+            }
+            // An AWS key id waits for its secret, which has no literal of its own.
+            let waiting = self.aws_pending.is_some() && !self.aws_secret_seen;
+            // A literal across the boundary is in the carried bytes and the chunk's head.
+            let seam = chunk.len().min(OVERLAP);
+            let anchored = compiled.anchors.is_match(chunk) || {
+                let carried = self.window.len();
+                self.window.extend_from_slice(&chunk[..seam]);
+                let found = compiled.anchors.is_match(&self.window);
+                self.window.truncate(carried);
+                found
+            };
+            if !anchored && !waiting {
+                self.carry(chunk);
+                return;
+            }
+        }
         let carried = self.window.len();
         self.window.extend_from_slice(chunk);
-        let compiled = compiled();
         let matches = compiled.set.matches(&self.window);
         for index in matches.iter() {
             if self.seen[index] {
@@ -473,6 +566,19 @@ impl FileScan {
         let keep = self.window.len().min(OVERLAP);
         let drop = self.window.len() - keep;
         self.window.drain(..drop);
+    }
+
+    /// Keep the last [`OVERLAP`] bytes of the carried bytes and `chunk`, for the next call.
+    fn carry(&mut self, chunk: &[u8]) {
+        if chunk.len() >= OVERLAP {
+            self.window.clear();
+            self.window
+                .extend_from_slice(&chunk[chunk.len() - OVERLAP..]);
+        } else {
+            self.window.extend_from_slice(chunk);
+            let drop = self.window.len().saturating_sub(OVERLAP);
+            self.window.drain(..drop);
+        }
     }
 
     /// The findings for this file.
@@ -892,6 +998,75 @@ mod tests {
             "{shown}"
         );
         assert_eq!(redact_secrets("RUN apt-get update"), "RUN apt-get update");
+    }
+
+    /// Feed `content` in chunks of `size` bytes.
+    fn scan_chunked(path: &str, content: &[u8], size: usize) -> Vec<&'static str> {
+        let mut scan = FileScan::start(path.as_bytes(), content.len() as u64).unwrap();
+        for chunk in content.chunks(size) {
+            scan.feed(chunk);
+        }
+        scan.finish().into_iter().map(|h| h.rule).collect()
+    }
+
+    #[test]
+    fn every_high_confidence_match_contains_an_anchor() {
+        let samples = [
+            format!("-----BEGIN {}PRIVATE KEY-----", "EC "),
+            token("AKIA", "IOSFODNN7EXAMPLE"),
+            token("ASIA", "IOSFODNN7EXAMPLE"),
+            token("ghs_", &"a1B2".repeat(9)),
+            token("github_pat_", &"a1B2_".repeat(17)[..82]),
+            token("glpat-", "abcdefghij0123456789"),
+            token("xoxp-", "1234567890-abcdefghij"),
+        ];
+        let compiled = compiled();
+        for sample in &samples {
+            let matched = compiled.set.matches(sample.as_bytes());
+            assert!(matched.iter().any(|i| i < ASSIGNMENT), "{sample}");
+            assert!(compiled.anchors.is_match(sample.as_bytes()), "{sample}");
+        }
+    }
+
+    #[test]
+    fn the_prefilter_sees_tokens_split_across_chunks() {
+        let github = token("ghp_", &"a1B2".repeat(9));
+        let content = format!("{}{github} tail", "word ".repeat(400));
+        // Every split, the literal itself cut in two included.
+        for size in [1, 3, 2001, 2002, 2003, 2010, 4096] {
+            assert_eq!(
+                scan_chunked("/app/run.sh", content.as_bytes(), size),
+                ["github-token"],
+                "chunks of {size}"
+            );
+        }
+        // A key id's secret, chunks later and with no literal of its own, still counts.
+        let pair = format!(
+            "id = {}\n{}secret = {}\n",
+            token("AKIA", "IOSFODNN7EXAMPLE"),
+            "padding ".repeat(2000),
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        );
+        assert_eq!(
+            scan_chunked("/app/notes.txt", pair.as_bytes(), 512),
+            ["aws-access-key"]
+        );
+    }
+
+    #[test]
+    fn binary_content_is_judged_by_name_only() {
+        let github = token("ghp_", &"a1B2".repeat(9));
+        let binary = [b"\x7fELF\x02\x01\x00".as_slice(), github.as_bytes()].concat();
+        assert!(scan_chunked("/app/bin/tool", &binary, 4096).is_empty());
+        // A NUL after the first 8000 bytes does not make text binary.
+        let late = [github.as_bytes(), &b" ".repeat(9000), b"\x00"].concat();
+        assert_eq!(scan_chunked("/app/log.txt", &late, 4096), ["github-token"]);
+        // Names that want their content are read whatever it holds.
+        let key = format!("\x00-----BEGIN {}PRIVATE KEY-----\n", "RSA ");
+        assert_eq!(
+            scan_chunked("/etc/app/tls.key", key.as_bytes(), 64),
+            ["private-key"]
+        );
     }
 
     #[test]
