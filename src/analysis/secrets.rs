@@ -7,12 +7,17 @@
 //!   also need a word in the content (`.npmrc` only with `_authToken`), checked by a
 //!   content rule of the same id;
 //! - **content rules** are high-confidence patterns (PEM private keys, AWS key ids, GitHub,
-//!   GitLab and Slack tokens) looked for in every file under [`CONTENT_LIMIT`], and generic
-//!   `password=`/`secret=` assignments only in dotenv, ini and YAML files.
+//!   GitLab and Slack tokens) looked for in every text file under [`CONTENT_LIMIT`], and
+//!   generic `password=`/`secret=` assignments only in dotenv, ini and YAML files.
 //!
 //! Content is fed in chunks as the layer pass reads it ([`FileScan::feed`]), with a short
 //! overlap so that a match across two chunks is seen; nothing is kept but the hits. A hit
 //! never carries the secret: only the rule and a redacted preview (`AKIA…6W`).
+//!
+//! Cost: reading every file is what the layer pass does anyway (to hash it); the scan adds
+//! one SIMD search for the patterns' literals ([`ANCHORS`]) over ordinary text files, the
+//! regexes only where a literal is, and nothing for binary files ([`BINARY_SNIFF`]).
+//! PERFORMANCE.md has the measured cost.
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
