@@ -7,14 +7,19 @@
 //!   also need a word in the content (`.npmrc` only with `_authToken`), checked by a
 //!   content rule of the same id;
 //! - **content rules** are high-confidence patterns (PEM private keys, AWS key ids, GitHub,
-//!   GitLab and Slack tokens) looked for in every file under [`CONTENT_LIMIT`], and generic
-//!   `password=`/`secret=` assignments only in dotenv, ini and YAML files.
+//!   GitLab and Slack tokens) looked for in every text file under [`CONTENT_LIMIT`], and
+//!   generic `password=`/`secret=` assignments only in dotenv, ini and YAML files.
 //!
 //! Content is fed in chunks as the layer pass reads it ([`FileScan::feed`]), with a short
 //! overlap so that a match across two chunks is seen; nothing is kept but the hits. A hit
 //! never carries the secret: only the rule and a redacted preview (`AKIA…6W`).
+//!
+//! Cost: reading every file is what the layer pass does anyway (to hash it); the scan adds
+//! one SIMD search for the patterns' literals ([`ANCHORS`]) over ordinary text files, the
+//! regexes only where a literal is, and nothing for binary files ([`BINARY_SNIFF`]).
+//! PERFORMANCE.md has the measured cost.
 
-use regex::bytes::{Regex, RegexSet};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
 
 /// Files larger than this are matched by path rules only (a credential file is small).
@@ -23,6 +28,33 @@ pub const CONTENT_LIMIT: u64 = 1 << 20;
 /// Bytes of one chunk carried over into the next, so that a match across the boundary is
 /// found. The longest pattern (a GitHub fine-grained token) is 93 bytes.
 const OVERLAP: usize = 256;
+
+/// A file with a NUL byte in its first bytes is binary (git's test, over the same 8000
+/// bytes): its content is not matched, only its name. Keys and tokens are text; an ELF,
+/// an archive or random data would cost a full regex pass for nothing.
+const BINARY_SNIFF: usize = 8000;
+
+/// Literals every match of the high-confidence patterns (0..ASSIGNMENT) contains. A file
+/// that is neither a config file nor named like a credential needs only those patterns, so
+/// content without any of these literals (nearly all of it) skips the regexes: the cost
+/// of scanning is then one multi-literal search (SIMD) over the bytes.
+const ANCHORS: &[&str] = &[
+    "PRIVATE KEY-----",
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxa-",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+];
 
 /// How a finding came to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -36,6 +68,50 @@ pub enum Evidence {
     Config,
 }
 
+impl Evidence {
+    /// How the rule saw it, in words: `by its name`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Evidence::Path => "by its name",
+            Evidence::Content => "in its content",
+            Evidence::Config => "in the config",
+        }
+    }
+}
+
+/// How bad a finding of a rule is, as scanners grade them: a live cloud key or token is
+/// critical, a file that usually holds credentials high, one that may medium or low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The score code-scanning dashboards sort security results by (GitHub's
+    /// `security-severity`: 9.0 and up is critical, 7.0 high, 4.0 medium, below low).
+    pub fn score(self) -> &'static str {
+        match self {
+            Severity::Low => "3.0",
+            Severity::Medium => "5.5",
+            Severity::High => "8.0",
+            Severity::Critical => "9.5",
+        }
+    }
+}
+
 /// One rule of the table.
 #[derive(Debug)]
 pub struct Rule {
@@ -43,6 +119,7 @@ pub struct Rule {
     pub id: &'static str,
     /// What it finds, in words.
     pub title: &'static str,
+    pub severity: Severity,
     /// What to do about it.
     pub fix: &'static str,
 }
@@ -52,76 +129,91 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "private-key",
         title: "private key",
+        severity: Severity::Critical,
         fix: "never COPY keys into an image: mount them at build time (`RUN --mount=type=secret`) and at run time",
     },
     Rule {
         id: "aws-access-key",
         title: "AWS access key id with its secret key",
+        severity: Severity::Critical,
         fix: "revoke the key in IAM, then pass credentials at run time (instance roles, env) instead of baking them in",
     },
     Rule {
         id: "github-token",
         title: "GitHub token",
+        severity: Severity::Critical,
         fix: "revoke the token on GitHub and use a build secret (`RUN --mount=type=secret`)",
     },
     Rule {
         id: "gitlab-token",
         title: "GitLab personal access token",
+        severity: Severity::Critical,
         fix: "revoke the token in GitLab and use a build secret",
     },
     Rule {
         id: "slack-token",
         title: "Slack token",
+        severity: Severity::High,
         fix: "revoke the token in Slack and pass it at run time",
     },
     Rule {
         id: "password-assignment",
         title: "password or secret assigned in a config file",
+        severity: Severity::High,
         fix: "move the value out of the image: an env var or a mounted secret at run time",
     },
     Rule {
         id: "dotenv-file",
         title: ".env file",
+        severity: Severity::Medium,
         fix: "add .env to .dockerignore; pass its values at run time",
     },
     Rule {
         id: "netrc",
         title: ".netrc credentials",
+        severity: Severity::High,
         fix: "use a build secret for the download, and never COPY .netrc",
     },
     Rule {
         id: "pgpass",
         title: "PostgreSQL .pgpass",
+        severity: Severity::High,
         fix: "mount the password file at run time",
     },
     Rule {
         id: "aws-credentials",
         title: "AWS credentials file",
+        severity: Severity::Critical,
         fix: "revoke the keys and use instance roles or run-time credentials",
     },
     Rule {
         id: "docker-config-auth",
         title: "Docker config.json with registry credentials",
+        severity: Severity::High,
         fix: "log in with a build secret or a credential helper, never COPY ~/.docker/config.json",
     },
     Rule {
         id: "npm-token",
         title: ".npmrc with an auth token",
+        severity: Severity::High,
         fix: "use `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci`",
     },
     Rule {
         id: "pypi-token",
         title: ".pypirc with a password or token",
+        severity: Severity::High,
         fix: "use a build secret for uploads; an image never needs .pypirc",
     },
     Rule {
         id: "kube-config",
         title: "Kubernetes config with credentials",
+        severity: Severity::High,
         fix: "mount the kubeconfig at run time (a Secret), never bake it in",
     },
     Rule {
         id: "shell-history",
         title: "shell history",
+        severity: Severity::Low,
         fix: "do not COPY home directories; histories often hold typed passwords",
     },
 ];
@@ -183,6 +275,11 @@ pub fn classify_path(path: &[u8]) -> PathVerdict {
     if allow_listed(path) {
         return PathVerdict::None;
     }
+    classify_name(path)
+}
+
+/// [`classify_path`] for a path known not to be allow-listed.
+fn classify_name(path: &[u8]) -> PathVerdict {
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
     let ends = |suffix: &[u8]| path.ends_with(suffix);
     match name {
@@ -272,20 +369,38 @@ struct Compiled {
     set: RegexSet,
     each: Vec<Regex>,
     aws_secret: Regex,
+    /// The [`ANCHORS`] as one alternation of literals: the regex crate searches those
+    /// with SIMD (Teddy) at several GB/s, where an Aho-Corasick automaton walks each byte.
+    anchors: Regex,
 }
 
+/// The patterns are compiled without Unicode: tokens are ASCII, and ASCII classes and word
+/// boundaries keep the regex engine on its fast DFA over any bytes (a Unicode `\b` makes
+/// it fall back to a far slower engine as soon as it meets a non-ASCII byte).
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    let regex = |p: &str| {
+        RegexBuilder::new(p)
+            .unicode(false)
+            .build()
+            .expect("secret pattern compiles")
+    };
     COMPILED.get_or_init(|| Compiled {
-        set: RegexSet::new(CONTENT_PATTERNS).expect("secret patterns compile"),
-        each: CONTENT_PATTERNS
-            .iter()
-            .map(|p| Regex::new(p).expect("secret pattern compiles"))
-            .collect(),
-        aws_secret: Regex::new(
+        set: RegexSetBuilder::new(CONTENT_PATTERNS)
+            .unicode(false)
+            .build()
+            .expect("secret patterns compile"),
+        each: CONTENT_PATTERNS.iter().map(|p| regex(p)).collect(),
+        aws_secret: regex(
             r#"(?i)aws.{0,20}secret.{0,20}[=:]\s*["']?([A-Za-z0-9/+]{40})\b|\b([A-Za-z0-9/+]{40})\b"#,
-        )
-        .expect("AWS secret pattern compiles"),
+        ),
+        anchors: regex(
+            &ANCHORS
+                .iter()
+                .map(|a| regex::escape(a))
+                .collect::<Vec<_>>()
+                .join("|"),
+        ),
     })
 }
 
@@ -321,7 +436,15 @@ fn redact_assignment(matched: &[u8]) -> String {
 pub struct FileScan {
     verdict: PathVerdict,
     assignments: bool,
-    /// The last bytes of the previous chunk, then the current one.
+    /// Only the high-confidence patterns apply (neither a config file nor a credential
+    /// name): content without an [`ANCHORS`] literal skips the regexes, and binary
+    /// content is not read at all.
+    anchored: bool,
+    /// Bytes of the file still to look at for a NUL (see [`BINARY_SNIFF`]).
+    sniff: usize,
+    /// Content no longer matters (a binary file).
+    done: bool,
+    /// Between calls: the last [`OVERLAP`] bytes seen; during one, those and the chunk.
     window: Vec<u8>,
     hits: Vec<Hit>,
     seen: [bool; CONTENT_PATTERNS.len()],
@@ -334,13 +457,20 @@ impl FileScan {
     /// Start scanning the file at `path` (absolute, raw bytes) of `size` bytes. `None`
     /// when neither its name nor its size makes it worth reading.
     pub fn start(path: &[u8], size: u64) -> Option<FileScan> {
-        let verdict = classify_path(path);
-        if allow_listed(path) || (size > CONTENT_LIMIT && verdict == PathVerdict::None) {
+        if allow_listed(path) {
             return None;
         }
+        let verdict = classify_name(path);
+        if size > CONTENT_LIMIT && verdict == PathVerdict::None {
+            return None;
+        }
+        let assignments = assignment_file(path);
         Some(FileScan {
             verdict,
-            assignments: assignment_file(path),
+            assignments,
+            anchored: verdict == PathVerdict::None && !assignments,
+            sniff: BINARY_SNIFF,
+            done: false,
             window: Vec::new(),
             hits: Vec::new(),
             seen: [false; CONTENT_PATTERNS.len()],
@@ -356,9 +486,37 @@ impl FileScan {
 
     /// Look at the next chunk of the file's content.
     pub fn feed(&mut self, chunk: &[u8]) {
+        if self.done || chunk.is_empty() {
+            return;
+        }
+        let compiled = compiled();
+        if self.anchored {
+            if self.sniff > 0 {
+                let head = &chunk[..chunk.len().min(self.sniff)];
+                self.sniff -= head.len();
+                if head.contains(&0) {
+                    self.done = true;
+                    return;
+                }
+            }
+            // An AWS key id waits for its secret, which has no literal of its own.
+            let waiting = self.aws_pending.is_some() && !self.aws_secret_seen;
+            // A literal across the boundary is in the carried bytes and the chunk's head.
+            let seam = chunk.len().min(OVERLAP);
+            let anchored = compiled.anchors.is_match(chunk) || {
+                let carried = self.window.len();
+                self.window.extend_from_slice(&chunk[..seam]);
+                let found = compiled.anchors.is_match(&self.window);
+                self.window.truncate(carried);
+                found
+            };
+            if !anchored && !waiting {
+                self.carry(chunk);
+                return;
+            }
+        }
         let carried = self.window.len();
         self.window.extend_from_slice(chunk);
-        let compiled = compiled();
         let matches = compiled.set.matches(&self.window);
         for index in matches.iter() {
             if self.seen[index] {
@@ -413,6 +571,19 @@ impl FileScan {
         let keep = self.window.len().min(OVERLAP);
         let drop = self.window.len() - keep;
         self.window.drain(..drop);
+    }
+
+    /// Keep the last [`OVERLAP`] bytes of the carried bytes and `chunk`, for the next call.
+    fn carry(&mut self, chunk: &[u8]) {
+        if chunk.len() >= OVERLAP {
+            self.window.clear();
+            self.window
+                .extend_from_slice(&chunk[chunk.len() - OVERLAP..]);
+        } else {
+            self.window.extend_from_slice(chunk);
+            let drop = self.window.len().saturating_sub(OVERLAP);
+            self.window.drain(..drop);
+        }
     }
 
     /// The findings for this file.
@@ -536,9 +707,34 @@ pub fn scan_config_text(text: &str) -> Vec<Hit> {
 pub enum Place {
     /// A file that `layer` shipped at `path`.
     File { layer: usize, path: Vec<u8> },
-    /// The image config: `Env`, `Labels[KEY]` or `history[N].created_by`; `layer` is the
-    /// layer a history entry belongs to, when it has one.
-    Config { field: String, layer: Option<usize> },
+    /// The image config; `layer` is the layer a history entry belongs to, when it has one.
+    Config {
+        part: ConfigPart,
+        layer: Option<usize>,
+    },
+}
+
+/// Which part of the image config a finding is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigPart {
+    /// An `Env` entry, with the variable's name.
+    Env(String),
+    /// A label, with its key.
+    Label(String),
+    /// `history[N].created_by`.
+    History(usize),
+}
+
+impl ConfigPart {
+    /// The field as reports name it: `Env`, `Labels[KEY]` (key escaped),
+    /// `history[N].created_by`.
+    pub fn field(&self) -> String {
+        match self {
+            ConfigPart::Env(_) => "Env".into(),
+            ConfigPart::Label(key) => format!("Labels[{}]", crate::escape::escape_str(key)),
+            ConfigPart::History(index) => format!("history[{index}].created_by"),
+        }
+    }
 }
 
 /// What later layers did to a file with a finding.
@@ -621,7 +817,7 @@ pub fn findings(
         });
     }
     let config = &loaded.image.config;
-    let mut config_hit = |field: String, layer: Option<usize>, text: &str| {
+    let mut config_hit = |part: ConfigPart, layer: Option<usize>, text: &str| {
         for hit in scan_config_text(text) {
             let Some(rule) = rule(hit.rule) else { continue };
             out.push(Finding {
@@ -629,7 +825,7 @@ pub fn findings(
                 evidence: hit.evidence,
                 preview: hit.preview,
                 place: Place::Config {
-                    field: field.clone(),
+                    part: part.clone(),
                     layer,
                 },
                 fate: Fate::Present,
@@ -638,11 +834,12 @@ pub fn findings(
     };
     if let Some(runtime) = &config.config {
         for env in &runtime.env {
-            config_hit("Env".into(), None, env);
+            let name = env.split('=').next().unwrap_or_default();
+            config_hit(ConfigPart::Env(name.to_owned()), None, env);
         }
         for (key, value) in &runtime.labels {
             config_hit(
-                format!("Labels[{}]", crate::escape::escape_str(key)),
+                ConfigPart::Label(key.clone()),
                 None,
                 &format!("{key}={value}"),
             );
@@ -659,11 +856,7 @@ pub fn findings(
     };
     for (index, entry) in config.history.iter().enumerate() {
         if let Some(created_by) = &entry.created_by {
-            config_hit(
-                format!("history[{index}].created_by"),
-                layer_of(index),
-                created_by,
-            );
+            config_hit(ConfigPart::History(index), layer_of(index), created_by);
         }
     }
     out
@@ -810,6 +1003,75 @@ mod tests {
             "{shown}"
         );
         assert_eq!(redact_secrets("RUN apt-get update"), "RUN apt-get update");
+    }
+
+    /// Feed `content` in chunks of `size` bytes.
+    fn scan_chunked(path: &str, content: &[u8], size: usize) -> Vec<&'static str> {
+        let mut scan = FileScan::start(path.as_bytes(), content.len() as u64).unwrap();
+        for chunk in content.chunks(size) {
+            scan.feed(chunk);
+        }
+        scan.finish().into_iter().map(|h| h.rule).collect()
+    }
+
+    #[test]
+    fn every_high_confidence_match_contains_an_anchor() {
+        let samples = [
+            format!("-----BEGIN {}PRIVATE KEY-----", "EC "),
+            token("AKIA", "IOSFODNN7EXAMPLE"),
+            token("ASIA", "IOSFODNN7EXAMPLE"),
+            token("ghs_", &"a1B2".repeat(9)),
+            token("github_pat_", &"a1B2_".repeat(17)[..82]),
+            token("glpat-", "abcdefghij0123456789"),
+            token("xoxp-", "1234567890-abcdefghij"),
+        ];
+        let compiled = compiled();
+        for sample in &samples {
+            let matched = compiled.set.matches(sample.as_bytes());
+            assert!(matched.iter().any(|i| i < ASSIGNMENT), "{sample}");
+            assert!(compiled.anchors.is_match(sample.as_bytes()), "{sample}");
+        }
+    }
+
+    #[test]
+    fn the_prefilter_sees_tokens_split_across_chunks() {
+        let github = token("ghp_", &"a1B2".repeat(9));
+        let content = format!("{}{github} tail", "word ".repeat(400));
+        // Every split, the literal itself cut in two included.
+        for size in [1, 3, 2001, 2002, 2003, 2010, 4096] {
+            assert_eq!(
+                scan_chunked("/app/run.sh", content.as_bytes(), size),
+                ["github-token"],
+                "chunks of {size}"
+            );
+        }
+        // A key id's secret, chunks later and with no literal of its own, still counts.
+        let pair = format!(
+            "id = {}\n{}secret = {}\n",
+            token("AKIA", "IOSFODNN7EXAMPLE"),
+            "padding ".repeat(2000),
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        );
+        assert_eq!(
+            scan_chunked("/app/notes.txt", pair.as_bytes(), 512),
+            ["aws-access-key"]
+        );
+    }
+
+    #[test]
+    fn binary_content_is_judged_by_name_only() {
+        let github = token("ghp_", &"a1B2".repeat(9));
+        let binary = [b"\x7fELF\x02\x01\x00".as_slice(), github.as_bytes()].concat();
+        assert!(scan_chunked("/app/bin/tool", &binary, 4096).is_empty());
+        // A NUL after the first 8000 bytes does not make text binary.
+        let late = [github.as_bytes(), &b" ".repeat(9000), b"\x00"].concat();
+        assert_eq!(scan_chunked("/app/log.txt", &late, 4096), ["github-token"]);
+        // Names that want their content are read whatever it holds.
+        let key = format!("\x00-----BEGIN {}PRIVATE KEY-----\n", "RSA ");
+        assert_eq!(
+            scan_chunked("/etc/app/tls.key", key.as_bytes(), 64),
+            ["private-key"]
+        );
     }
 
     #[test]

@@ -7,7 +7,6 @@ pub mod explain;
 mod inspect;
 mod listing;
 mod progress;
-mod sarif;
 mod secrets;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -158,6 +157,7 @@ fn report_error(error: &Error, verbose: bool) {
 pub(crate) struct DockerfileContext {
     /// As the user gave it.
     pub path: String,
+    pub dockerfile: crate::dockerfile::Dockerfile,
     pub mapping: crate::dockerfile::Mapping,
 }
 
@@ -177,6 +177,7 @@ impl DockerfileContext {
         );
         Ok(DockerfileContext {
             path: shown,
+            dockerfile,
             mapping,
         })
     }
