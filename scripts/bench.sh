@@ -30,6 +30,12 @@
 #                  docker-registry on 127.0.0.1, pushed with skopeo): cold cache and
 #                  warm cache against `skopeo copy` of the same image and against
 #                  `layerscope ci` on the local oci-archive (see registry_bench)
+#   BENCH_SECRETS=1  also the cost of secret scanning: on image (a), `layerscope ci`
+#                  as it runs by default (the `secrets` rule scans every file of every
+#                  layer) against `ci` with a config setting `secrets: disabled` (no scan),
+#                  BENCH_RUNS pairs run alternately so that other jobs' load hits both
+#                  alike; reports medians of wall and CPU time, their ratio (goal: at
+#                  most 1.15) and the median of the paired ratios (see secrets_bench)
 #   BENCH_ENGINE=1 also the engine benchmark: image GEN_E is `podman load`ed into a
 #                  podman API service (its own overlay storage under BENCH_DIR, on a
 #                  socket there, stopped by PID at the end), then measured: the export
@@ -90,7 +96,7 @@ ensure_tools() {
 build() {
     local targets=()
     [[ -z ${LAYERSCOPE:-} ]] && targets+=(--bins)
-    [[ $BENCH_IMAGES != none || ${BENCH_ENGINE:-0} == 1 ]] && targets+=(--example gen-image)
+    [[ $BENCH_IMAGES != none || ${BENCH_ENGINE:-0} == 1 || ${BENCH_SECRETS:-0} == 1 ]] && targets+=(--example gen-image)
     if ((${#targets[@]})); then
         log "cargo build --release ${targets[*]}"
         cargo build --release "${targets[@]}" >&2
@@ -315,6 +321,73 @@ YAML
     REGISTRY_ROWS+=("| registry, warm cache | ${warm%% *} | $(ratio "${warm%% *}" "${local%% *}") (vs local oci-archive ${local%% *} s) |")
 }
 
+# time_once LABEL CMD...: one run under /usr/bin/time -v; prints "<wall s> <cpu s>
+# <peak RSS MB>". A non-zero exit other than ci's 1 (a rule failed) aborts the bench.
+time_once() {
+    local label=$1
+    shift
+    local tv=$WORK/$label.time out=$WORK/$label.out rc=0 t0 t1
+    t0=$EPOCHREALTIME
+    /usr/bin/time -v -o "$tv" timeout "$BENCH_TIMEOUT" "$@" >"$out" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    if ((rc != 0 && rc != 1)); then
+        log "$label: exit $rc: $(tail -n 2 "$out" | tr '\n' ' ')"
+        return 1
+    fi
+    awk -v a="$t0" -v b="$t1" -F': ' '
+        /User time \(seconds\)/ { cpu += $2 }
+        /System time \(seconds\)/ { cpu += $2 }
+        /Maximum resident set size/ { rss = $2 / 1024 }
+        END { printf "%.3f %.2f %.1f\n", b - a, cpu, rss }' "$tv"
+}
+
+SECRETS_ROWS=()
+
+# secrets_bench IMAGE: `ci` with its default rules (the `secrets` rule on: every file of
+# every layer is scanned in the layer pass) against `ci` with `secrets: disabled` (the
+# scan does not run), BENCH_RUNS pairs, alternating which goes first.
+secrets_bench() {
+    local image=$1 on_cfg=$WORK/secrets-default.yaml off_cfg=$WORK/secrets-off.yaml
+    printf '# the defaults: the secrets rule is on\n' >"$on_cfg"
+    printf 'secrets: disabled\n' >"$off_cfg"
+    cat "$image" >/dev/null
+    local i on off w_on=() w_off=() c_on=() c_off=() r_on=() r_off=() pairs=() cpu_pairs=()
+    for ((i = 1; i <= BENCH_RUNS; i++)); do
+        log "secrets pair $i of $BENCH_RUNS"
+        if ((i % 2)); then
+            on=$(time_once secrets-on "$LAYERSCOPE" ci -q --config "$on_cfg" "$image")
+            off=$(time_once secrets-off "$LAYERSCOPE" ci -q --config "$off_cfg" "$image")
+        else
+            off=$(time_once secrets-off "$LAYERSCOPE" ci -q --config "$off_cfg" "$image")
+            on=$(time_once secrets-on "$LAYERSCOPE" ci -q --config "$on_cfg" "$image")
+        fi
+        read -r -a on <<<"$on"
+        read -r -a off <<<"$off"
+        w_on+=("${on[0]}") c_on+=("${on[1]}") r_on+=("${on[2]}")
+        w_off+=("${off[0]}") c_off+=("${off[1]}") r_off+=("${off[2]}")
+        pairs+=("$(ratio "${on[0]}" "${off[0]}")")
+        cpu_pairs+=("$(ratio "${on[1]}" "${off[1]}")")
+    done
+    # The scan must have run: the default run's report has the rule's verdict.
+    grep -Eq '(PASS|FAIL)  secrets: ' "$WORK/secrets-on.out" || {
+        log "the default ci run did not evaluate the secrets rule"
+        return 1
+    }
+    grep -q 'SKIP  secrets: disabled' "$WORK/secrets-off.out" || {
+        log "the secrets: disabled run did not skip the rule"
+        return 1
+    }
+    local mw_on mw_off mc_on mc_off
+    mw_on=$(median "${w_on[@]}") mw_off=$(median "${w_off[@]}")
+    mc_on=$(median "${c_on[@]}") mc_off=$(median "${c_off[@]}")
+    SECRETS_ROWS+=("| \`ci\` (secrets rule on, the default) | $mw_on | $mc_on | $(median "${r_on[@]}") |")
+    SECRETS_ROWS+=("| \`ci\` with \`secrets: disabled\` | $mw_off | $mc_off | $(median "${r_off[@]}") |")
+    SECRETS_ROWS+=("| ratio on/off (of the medians) | $(ratio "$mw_on" "$mw_off") | $(ratio "$mc_on" "$mc_off") | |")
+    SECRETS_ROWS+=("| median of the $BENCH_RUNS paired ratios | $(median "${pairs[@]}") | $(median "${cpu_pairs[@]}") | |")
+    SECRETS_ROWS+=("")
+    SECRETS_ROWS+=("image: gen-image $GEN_A ($(du -sb "$image" | awk '{ printf "%.2f GB", $1 / 1e9 }')); wall s (paired ratios: $(printf '%s ' "${pairs[@]}"))")
+}
+
 ENGINE_ROWS=()
 
 # The engine benchmark (BENCH_ENGINE=1): see the header.
@@ -421,8 +494,19 @@ SH
     fi
 
     [[ ${BENCH_ENGINE:-0} == 1 ]] && bench_engine
+    if [[ ${BENCH_SECRETS:-0} == 1 ]]; then
+        secrets_bench "$(gen a "$GEN_A")"
+    fi
 
     machine
+    if ((${#SECRETS_ROWS[@]})); then
+        echo "## Secret scanning in \`ci\` (image a, runs alternating)"
+        echo
+        echo "| command | wall s | cpu s | peak RSS MB |"
+        echo "|---|---|---|---|"
+        printf '%s\n' "${SECRETS_ROWS[@]}"
+        echo
+    fi
     if ((${#ENGINE_ROWS[@]})); then
         echo "## Engine (podman API on a unix socket)"
         echo
@@ -431,16 +515,18 @@ SH
         printf '%s\n' "${ENGINE_ROWS[@]}"
         echo
     fi
-    echo "## Results"
-    echo
-    echo "| image | size | paths | layers | layerscope s | layerscope MB | --no-verify s | --no-verify MB | dive s | dive MB | decompress s | decompress MB | floor s | floor MB | layerscope/dive | layerscope/decompress | layerscope/floor | --no-verify/floor |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-    printf '%s\n' "${ROWS[@]}"
-    echo
-    echo "Times are wall seconds, memory is peak RSS in MB; ratios are of wall times (< 1: layerscope is faster)."
-    echo "\"decompress\": every blob in sequence with gzip -dc / zstd -dc / cat. \"floor\": every blob with igzip -dc / zstd -dc / cat, $CORES at a time (xargs -P $CORES)."
-    local note
-    for note in "${NOTES[@]}"; do echo "- $note"; done
+    if ((${#ROWS[@]})); then
+        echo "## Results"
+        echo
+        echo "| image | size | paths | layers | layerscope s | layerscope MB | --no-verify s | --no-verify MB | dive s | dive MB | decompress s | decompress MB | floor s | floor MB | layerscope/dive | layerscope/decompress | layerscope/floor | --no-verify/floor |"
+        echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        printf '%s\n' "${ROWS[@]}"
+        echo
+        echo "Times are wall seconds, memory is peak RSS in MB; ratios are of wall times (< 1: layerscope is faster)."
+        echo "\"decompress\": every blob in sequence with gzip -dc / zstd -dc / cat. \"floor\": every blob with igzip -dc / zstd -dc / cat, $CORES at a time (xargs -P $CORES)."
+        local note
+        for note in "${NOTES[@]}"; do echo "- $note"; done
+    fi
     if ((${#REGISTRY_ROWS[@]})); then
         echo
         echo "## Registry (image b, pushed to a local docker-registry)"

@@ -165,6 +165,10 @@ pub enum Command {
     /// Rules come from --config FILE, else `.layerscope-ci.yaml`, else dive's `.dive-ci`
     /// in the current directory, else dive's defaults; flags override them. Thresholds
     /// accept `disabled`/`off`/`false`; sizes accept `20MB`, `1.5 GiB` or `20000`.
+    ///
+    /// The `secrets` rule is on by default: any secret in any layer (a file a later layer
+    /// deleted included) or in the config fails the build. `secrets: disabled` in the
+    /// config (or `--secrets disabled`) turns it off, and the layers are then not scanned.
     Ci(Box<CiArgs>),
     /// Compare two images: the layers they share (by diff_id, so a gzip layer and its zstd
     /// twin are one layer), where their stacks part, and every path of the final
@@ -215,6 +219,10 @@ pub struct SecretsArgs {
     /// Leave paths matching GLOB out (repeatable), as `ci --exclude` does.
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// The Dockerfile the image was built from: each finding names the line that added the
+    /// file (or set the ENV), and SARIF locates it on that line, where code scanning shows it.
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<std::path::PathBuf>,
 }
 
 const DIFF_EXAMPLES: &str = "\
@@ -297,6 +305,9 @@ pub enum CiFormat {
     Junit,
     Github,
     Markdown,
+    /// SARIF 2.1.0 for code scanning: secrets, failed rules and hints as results, on their
+    /// Dockerfile lines with --dockerfile.
+    Sarif,
 }
 
 #[derive(Debug, Args, Default)]
@@ -342,6 +353,10 @@ pub struct CiArgs {
     /// Fail above this many layers.
     #[arg(long, value_name = "COUNT")]
     pub highest_layer_count: Option<String>,
+    /// Fail above this many secret findings (default 0: any secret in any layer, deleted
+    /// files included, or in the config fails). `disabled` also skips the scan.
+    #[arg(long, value_name = "COUNT")]
+    pub secrets: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

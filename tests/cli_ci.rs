@@ -125,7 +125,7 @@ fn json_report_parses_and_carries_its_schema_and_rules() {
     // A report format never skips rule evaluation (dive's --json does).
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(json["schema"], "layerscope.ci/v2");
+    assert_eq!(json["schema"], "layerscope.ci/v3");
     assert_eq!(json["image"]["wastedBytes"], 4);
     let rules = json["rules"].as_array().unwrap();
     assert!(rules.iter().any(|r| r["status"] == "fail"), "{json}");
@@ -144,7 +144,7 @@ fn junit_report_is_xml_with_a_testcase_per_rule() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 5);
+    assert_eq!(cases.len(), 6);
     assert!(cases
         .iter()
         .any(|c| c.attribute("name") == Some("lowest-efficiency")

@@ -7,12 +7,17 @@
 //!   also need a word in the content (`.npmrc` only with `_authToken`), checked by a
 //!   content rule of the same id;
 //! - **content rules** are high-confidence patterns (PEM private keys, AWS key ids, GitHub,
-//!   GitLab and Slack tokens) looked for in every file under [`CONTENT_LIMIT`], and generic
-//!   `password=`/`secret=` assignments only in dotenv, ini and YAML files.
+//!   GitLab and Slack tokens) looked for in every text file under [`CONTENT_LIMIT`], and
+//!   generic `password=`/`secret=` assignments only in dotenv, ini and YAML files.
 //!
 //! Content is fed in chunks as the layer pass reads it ([`FileScan::feed`]), with a short
 //! overlap so that a match across two chunks is seen; nothing is kept but the hits. A hit
 //! never carries the secret: only the rule and a redacted preview (`AKIA…6W`).
+//!
+//! Cost: reading every file is what the layer pass does anyway (to hash it); the scan adds
+//! one SIMD search for the patterns' literals ([`ANCHORS`]) over ordinary text files, the
+//! regexes only where a literal is, and nothing for binary files ([`BINARY_SNIFF`]).
+//! PERFORMANCE.md has the measured cost.
 
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
@@ -63,6 +68,50 @@ pub enum Evidence {
     Config,
 }
 
+impl Evidence {
+    /// How the rule saw it, in words: `by its name`.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Evidence::Path => "by its name",
+            Evidence::Content => "in its content",
+            Evidence::Config => "in the config",
+        }
+    }
+}
+
+/// How bad a finding of a rule is, as scanners grade them: a live cloud key or token is
+/// critical, a file that usually holds credentials high, one that may medium or low.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The score code-scanning dashboards sort security results by (GitHub's
+    /// `security-severity`: 9.0 and up is critical, 7.0 high, 4.0 medium, below low).
+    pub fn score(self) -> &'static str {
+        match self {
+            Severity::Low => "3.0",
+            Severity::Medium => "5.5",
+            Severity::High => "8.0",
+            Severity::Critical => "9.5",
+        }
+    }
+}
+
 /// One rule of the table.
 #[derive(Debug)]
 pub struct Rule {
@@ -70,6 +119,7 @@ pub struct Rule {
     pub id: &'static str,
     /// What it finds, in words.
     pub title: &'static str,
+    pub severity: Severity,
     /// What to do about it.
     pub fix: &'static str,
 }
@@ -79,76 +129,91 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "private-key",
         title: "private key",
+        severity: Severity::Critical,
         fix: "never COPY keys into an image: mount them at build time (`RUN --mount=type=secret`) and at run time",
     },
     Rule {
         id: "aws-access-key",
         title: "AWS access key id with its secret key",
+        severity: Severity::Critical,
         fix: "revoke the key in IAM, then pass credentials at run time (instance roles, env) instead of baking them in",
     },
     Rule {
         id: "github-token",
         title: "GitHub token",
+        severity: Severity::Critical,
         fix: "revoke the token on GitHub and use a build secret (`RUN --mount=type=secret`)",
     },
     Rule {
         id: "gitlab-token",
         title: "GitLab personal access token",
+        severity: Severity::Critical,
         fix: "revoke the token in GitLab and use a build secret",
     },
     Rule {
         id: "slack-token",
         title: "Slack token",
+        severity: Severity::High,
         fix: "revoke the token in Slack and pass it at run time",
     },
     Rule {
         id: "password-assignment",
         title: "password or secret assigned in a config file",
+        severity: Severity::High,
         fix: "move the value out of the image: an env var or a mounted secret at run time",
     },
     Rule {
         id: "dotenv-file",
         title: ".env file",
+        severity: Severity::Medium,
         fix: "add .env to .dockerignore; pass its values at run time",
     },
     Rule {
         id: "netrc",
         title: ".netrc credentials",
+        severity: Severity::High,
         fix: "use a build secret for the download, and never COPY .netrc",
     },
     Rule {
         id: "pgpass",
         title: "PostgreSQL .pgpass",
+        severity: Severity::High,
         fix: "mount the password file at run time",
     },
     Rule {
         id: "aws-credentials",
         title: "AWS credentials file",
+        severity: Severity::Critical,
         fix: "revoke the keys and use instance roles or run-time credentials",
     },
     Rule {
         id: "docker-config-auth",
         title: "Docker config.json with registry credentials",
+        severity: Severity::High,
         fix: "log in with a build secret or a credential helper, never COPY ~/.docker/config.json",
     },
     Rule {
         id: "npm-token",
         title: ".npmrc with an auth token",
+        severity: Severity::High,
         fix: "use `RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci`",
     },
     Rule {
         id: "pypi-token",
         title: ".pypirc with a password or token",
+        severity: Severity::High,
         fix: "use a build secret for uploads; an image never needs .pypirc",
     },
     Rule {
         id: "kube-config",
         title: "Kubernetes config with credentials",
+        severity: Severity::High,
         fix: "mount the kubeconfig at run time (a Secret), never bake it in",
     },
     Rule {
         id: "shell-history",
         title: "shell history",
+        severity: Severity::Low,
         fix: "do not COPY home directories; histories often hold typed passwords",
     },
 ];
@@ -642,9 +707,34 @@ pub fn scan_config_text(text: &str) -> Vec<Hit> {
 pub enum Place {
     /// A file that `layer` shipped at `path`.
     File { layer: usize, path: Vec<u8> },
-    /// The image config: `Env`, `Labels[KEY]` or `history[N].created_by`; `layer` is the
-    /// layer a history entry belongs to, when it has one.
-    Config { field: String, layer: Option<usize> },
+    /// The image config; `layer` is the layer a history entry belongs to, when it has one.
+    Config {
+        part: ConfigPart,
+        layer: Option<usize>,
+    },
+}
+
+/// Which part of the image config a finding is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigPart {
+    /// An `Env` entry, with the variable's name.
+    Env(String),
+    /// A label, with its key.
+    Label(String),
+    /// `history[N].created_by`.
+    History(usize),
+}
+
+impl ConfigPart {
+    /// The field as reports name it: `Env`, `Labels[KEY]` (key escaped),
+    /// `history[N].created_by`.
+    pub fn field(&self) -> String {
+        match self {
+            ConfigPart::Env(_) => "Env".into(),
+            ConfigPart::Label(key) => format!("Labels[{}]", crate::escape::escape_str(key)),
+            ConfigPart::History(index) => format!("history[{index}].created_by"),
+        }
+    }
 }
 
 /// What later layers did to a file with a finding.
@@ -727,7 +817,7 @@ pub fn findings(
         });
     }
     let config = &loaded.image.config;
-    let mut config_hit = |field: String, layer: Option<usize>, text: &str| {
+    let mut config_hit = |part: ConfigPart, layer: Option<usize>, text: &str| {
         for hit in scan_config_text(text) {
             let Some(rule) = rule(hit.rule) else { continue };
             out.push(Finding {
@@ -735,7 +825,7 @@ pub fn findings(
                 evidence: hit.evidence,
                 preview: hit.preview,
                 place: Place::Config {
-                    field: field.clone(),
+                    part: part.clone(),
                     layer,
                 },
                 fate: Fate::Present,
@@ -744,11 +834,12 @@ pub fn findings(
     };
     if let Some(runtime) = &config.config {
         for env in &runtime.env {
-            config_hit("Env".into(), None, env);
+            let name = env.split('=').next().unwrap_or_default();
+            config_hit(ConfigPart::Env(name.to_owned()), None, env);
         }
         for (key, value) in &runtime.labels {
             config_hit(
-                format!("Labels[{}]", crate::escape::escape_str(key)),
+                ConfigPart::Label(key.clone()),
                 None,
                 &format!("{key}={value}"),
             );
@@ -765,11 +856,7 @@ pub fn findings(
     };
     for (index, entry) in config.history.iter().enumerate() {
         if let Some(created_by) = &entry.created_by {
-            config_hit(
-                format!("history[{index}].created_by"),
-                layer_of(index),
-                created_by,
-            );
+            config_hit(ConfigPart::History(index), layer_of(index), created_by);
         }
     }
     out

@@ -8,7 +8,8 @@
 //!   highestUserWastedPercent: 0.20  # a ratio, as in dive (0.2 = 20%)
 //!   highest-image-bytes: 1.5GiB     # layerscope only
 //!   highest-layer-count: disabled   # disabled / off / false / empty
-//! exclude:                          # also accepted under `rules:`
+//! secrets: disabled                 # on by default (0 findings); also under `rules:`
+//! exclude:                          # also accepted under `rules:`; applies to secrets too
 //!   - /var/cache/**
 //!   - "*.pyc"
 //! ```
@@ -381,6 +382,9 @@ impl Interpreter<'_> {
             match normalize_key(&key).as_str() {
                 "rules" => self.rules(&key, value)?,
                 "exclude" => self.exclude(&key, value)?,
+                // The on/off switch of secret scanning reads naturally at the top level
+                // too (`secrets: disabled`); under `rules:` it is a rule like the others.
+                "secrets" => self.rule(RuleId::Secrets, &key, value)?,
                 _ => self.warn_unknown(&key, value.referenced.line()),
             }
         }
@@ -412,36 +416,49 @@ impl Interpreter<'_> {
                 self.warn_unknown(&dotted, line);
                 continue;
             };
-            if let Some((_, first)) = self.seen.iter().find(|(r, _)| *r == rule) {
-                return Err(self.error(
-                    &dotted,
-                    line,
-                    format!("rule already set as `{section}.{}`", escape_str(first)),
-                ));
-            }
-            self.seen.push((rule, key.clone()));
-            let scalar = match &value.value {
-                Raw::Null => RawScalar::Null,
-                Raw::Bool(b) => RawScalar::Bool(*b),
-                Raw::Text(t) => RawScalar::Text(t),
-                other => {
-                    return Err(self.error(
-                        &dotted,
-                        line,
-                        format!("expected a single value, found {}", other.describe()),
-                    ))
-                }
-            };
-            let threshold = parse_threshold(rule, scalar).map_err(|source| {
-                CiConfigError::InvalidThreshold {
-                    path: self.path.to_owned(),
-                    line: (line > 0).then_some(line),
-                    key: escape_str(&dotted).into_owned(),
-                    source: Box::new(source),
-                }
-            })?;
-            self.config.rules.set(rule, threshold);
+            self.rule(rule, &dotted, value)?;
         }
+        Ok(())
+    }
+
+    /// One threshold, written as `dotted` (`rules.lowestEfficiency`, or `secrets` at the
+    /// top level); a rule set twice, in any spelling or place, is an error.
+    fn rule(
+        &mut self,
+        rule: RuleId,
+        dotted: &str,
+        value: Spanned<Raw>,
+    ) -> Result<(), CiConfigError> {
+        let line = value.referenced.line();
+        if let Some((_, first)) = self.seen.iter().find(|(r, _)| *r == rule) {
+            return Err(self.error(
+                dotted,
+                line,
+                format!("rule already set as `{}`", escape_str(first)),
+            ));
+        }
+        self.seen.push((rule, dotted.to_owned()));
+        let scalar = match &value.value {
+            Raw::Null => RawScalar::Null,
+            Raw::Bool(b) => RawScalar::Bool(*b),
+            Raw::Text(t) => RawScalar::Text(t),
+            other => {
+                return Err(self.error(
+                    dotted,
+                    line,
+                    format!("expected a single value, found {}", other.describe()),
+                ))
+            }
+        };
+        let threshold = parse_threshold(rule, scalar).map_err(|source| {
+            CiConfigError::InvalidThreshold {
+                path: self.path.to_owned(),
+                line: (line > 0).then_some(line),
+                key: escape_str(dotted).into_owned(),
+                source: Box::new(source),
+            }
+        })?;
+        self.config.rules.set(rule, threshold);
         Ok(())
     }
 
@@ -474,7 +491,7 @@ impl Interpreter<'_> {
     fn warn_unknown(&mut self, key: &str, line: u64) {
         let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.dive_key()).collect();
         self.config.warnings.push(format!(
-            "{}: unknown key `{}` ignored (rules: {}; and `exclude`)",
+            "{}: unknown key `{}` ignored (rules: {}; and `exclude`, `secrets`)",
             at(self.path, (line > 0).then_some(line)),
             escape_str(key),
             known.join(", ")
@@ -681,6 +698,33 @@ mod tests {
             assert!(!msg.contains('\n') && !msg.contains('\x1b'), "{msg:?}");
             assert!(msg.starts_with("cfg.yaml"), "{msg:?}");
         }
+    }
+
+    #[test]
+    fn secrets_switch_at_the_top_level_or_under_rules() {
+        assert_eq!(parse("").unwrap().rules.secrets, Some(0));
+        for text in [
+            "secrets: disabled\n",
+            "secrets: false\n",
+            "rules:\n  secrets: off\n",
+        ] {
+            let cfg = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(cfg.rules.secrets, None, "{text:?}");
+            assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
+        }
+        assert_eq!(parse("secrets: 2\n").unwrap().rules.secrets, Some(2));
+        assert_eq!(parse("secrets: enabled\n").unwrap().rules.secrets, Some(0));
+        let err = parse("secrets: disabled\nrules:\n  secrets: 3\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cfg.yaml:3: rules.secrets: rule already set as `secrets`"
+        );
+        let err = parse("secrets: lots\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cfg.yaml:1: secrets: invalid value"),
+            "{err}"
+        );
     }
 
     #[test]

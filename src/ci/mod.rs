@@ -52,6 +52,8 @@ impl ScoreKind {
 pub struct CiInput {
     /// File name or tag shown to the user.
     pub image: String,
+    /// IMAGE as given on the command line (a path or a reference).
+    pub source: String,
     /// e.g. `docker-archive`, `oci-layout`.
     pub source_format: String,
     /// e.g. `linux/amd64`.
@@ -73,10 +75,61 @@ pub struct CiInput {
     /// Advice with measured savings, most bytes first ([`crate::analysis::hints`]). They
     /// never change a rule's outcome.
     pub hints: Vec<crate::analysis::Hint>,
+    /// Secret findings, after `exclude`; `None` when the `secrets` rule is disabled and the
+    /// layers were not scanned.
+    pub secrets: Option<Vec<SecretFinding>>,
     /// Analysis warnings (unreadable entries, missing history, ...), shown in reports.
     pub warnings: Vec<String>,
     /// The Dockerfile given with `--dockerfile`, and how it mapped.
     pub dockerfile: Option<DockerfileSummary>,
+}
+
+/// A secret finding ([`crate::analysis::secrets::Finding`]) with what every view shows of
+/// it: the layer that ships it, its instruction and Dockerfile line, what became of it.
+/// Nothing here holds the secret: `preview` and `instruction` are redacted.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretFinding {
+    /// The rule's id in [`crate::analysis::secrets::RULES`].
+    pub rule: &'static str,
+    pub title: &'static str,
+    pub severity: crate::analysis::secrets::Severity,
+    pub fix: &'static str,
+    pub evidence: crate::analysis::secrets::Evidence,
+    /// Redacted (`ghp_…i2`); empty when the name alone is the finding.
+    pub preview: String,
+    /// The file's path in the image (raw bytes: reporters escape or decode); `None` for
+    /// the config.
+    pub path: Option<Vec<u8>>,
+    /// For the config: `Env`, `Labels[KEY]` or `history[N].created_by`.
+    pub field: Option<String>,
+    /// The layer whose tar ships the bytes (for a history entry, its layer).
+    pub layer: Option<usize>,
+    /// That layer's diff_id.
+    pub layer_digest: Option<String>,
+    /// The layer's history instruction, secrets redacted.
+    pub instruction: Option<String>,
+    /// With `--dockerfile`: the line that made the layer, or that set the `ENV`/`LABEL`.
+    pub dockerfile: Option<DockerfileLine>,
+    pub fate: crate::analysis::secrets::Fate,
+    /// Where it is and what became of it, in words: `added by layer 2 `COPY …`; deleted by
+    /// layer 6, but still shipped in layer 2`.
+    pub description: String,
+}
+
+impl SecretFinding {
+    /// Where the finding is, in one line: the escaped path or `config FIELD`.
+    pub fn place(&self) -> String {
+        match (&self.path, &self.field) {
+            (Some(path), _) => crate::escape::escape_bytes(path).into_owned(),
+            (None, Some(field)) => format!("config {}", crate::escape::escape_str(field)),
+            (None, None) => "config".to_owned(),
+        }
+    }
+
+    /// Whether a later layer deleted or overwrote the file (its bytes still ship).
+    pub fn hidden_later(&self) -> bool {
+        !matches!(self.fate, crate::analysis::secrets::Fate::Present)
+    }
 }
 
 /// How the `--dockerfile` mapped onto the image.
@@ -87,6 +140,8 @@ pub struct DockerfileSummary {
     pub base_image: String,
     /// Layers `0..base_layers` come from it (they count as base for the user-wasted ratio).
     pub base_layers: usize,
+    /// The line of the final stage's `FROM`: where results about the whole image point.
+    pub from_line: Option<usize>,
     /// Dockerfile lines of the final stage that no history entry matched.
     pub unmatched_lines: Vec<usize>,
     /// History entries (0-based) after the base that no Dockerfile line matched.
@@ -162,6 +217,7 @@ pub(crate) mod testutil {
     pub fn sample_input() -> CiInput {
         CiInput {
             image: "example:latest".into(),
+            source: "example.tar".into(),
             source_format: "docker-archive".into(),
             platform: Some("linux/amd64".into()),
             score_kind: ScoreKind::Layerscope,
@@ -229,8 +285,32 @@ pub(crate) mod testutil {
                 summary: "layer 1 adds files that layer 2 deletes".into(),
                 fix: "delete them in the same RUN that creates them".into(),
             }],
+            secrets: Some(vec![]),
             warnings: vec![],
             dockerfile: None,
+        }
+    }
+
+    /// A deleted key file: the kind of finding the `secrets` rule fails on.
+    pub fn sample_secret() -> SecretFinding {
+        use crate::analysis::secrets::{rule, Evidence, Fate};
+        let key = rule("private-key").unwrap();
+        SecretFinding {
+            rule: key.id,
+            title: key.title,
+            severity: key.severity,
+            fix: key.fix,
+            evidence: Evidence::Path,
+            preview: String::new(),
+            path: Some(b"/root/.ssh/id_rsa".to_vec()),
+            field: None,
+            layer: Some(1),
+            layer_digest: Some("sha256:bbb".into()),
+            instruction: Some("COPY id_rsa /root/.ssh/id_rsa".into()),
+            dockerfile: None,
+            fate: Fate::Deleted(2),
+            description: "added by layer 1; deleted by layer 2, but still shipped in layer 1"
+                .into(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub enum RuleId {
     HighestUserWastedPercent,
     HighestImageBytes,
     HighestLayerCount,
+    /// Secret findings in any layer or in the config ([`crate::analysis::secrets`]).
+    Secrets,
 }
 
 /// What a threshold measures; decides the value syntax.
@@ -36,13 +38,25 @@ pub enum ValueKind {
     Count,
 }
 
+impl ValueKind {
+    /// The unit's name in machine output.
+    pub fn unit(self) -> &'static str {
+        match self {
+            ValueKind::Ratio => "ratio",
+            ValueKind::Bytes => "bytes",
+            ValueKind::Count => "count",
+        }
+    }
+}
+
 impl RuleId {
-    pub const ALL: [RuleId; 5] = [
+    pub const ALL: [RuleId; 6] = [
         RuleId::LowestEfficiency,
         RuleId::HighestWastedBytes,
         RuleId::HighestUserWastedPercent,
         RuleId::HighestImageBytes,
         RuleId::HighestLayerCount,
+        RuleId::Secrets,
     ];
 
     /// Kebab-case name used in CLI flags (`--lowest-efficiency`), reports and JSON.
@@ -53,10 +67,27 @@ impl RuleId {
             RuleId::HighestUserWastedPercent => "highest-user-wasted-percent",
             RuleId::HighestImageBytes => "highest-image-bytes",
             RuleId::HighestLayerCount => "highest-layer-count",
+            RuleId::Secrets => "secrets",
         }
     }
 
-    /// dive's camelCase config key (the last two are layerscope additions).
+    /// What the rule checks, in one line (for SARIF rule descriptions and `--help`).
+    pub fn description(self) -> &'static str {
+        match self {
+            RuleId::LowestEfficiency => "the image's efficiency score is at least the threshold",
+            RuleId::HighestWastedBytes => "the image wastes at most this many bytes",
+            RuleId::HighestUserWastedPercent => {
+                "the bytes wasted above the base image are at most this ratio of them"
+            }
+            RuleId::HighestImageBytes => "the image is at most this many bytes",
+            RuleId::HighestLayerCount => "the image has at most this many layers",
+            RuleId::Secrets => {
+                "at most this many secrets in any layer (deleted files included) or in the config"
+            }
+        }
+    }
+
+    /// dive's camelCase config key (the last three are layerscope additions).
     pub fn dive_key(self) -> &'static str {
         match self {
             RuleId::LowestEfficiency => "lowestEfficiency",
@@ -64,6 +95,7 @@ impl RuleId {
             RuleId::HighestUserWastedPercent => "highestUserWastedPercent",
             RuleId::HighestImageBytes => "highestImageBytes",
             RuleId::HighestLayerCount => "highestLayerCount",
+            RuleId::Secrets => "secrets",
         }
     }
 
@@ -71,7 +103,7 @@ impl RuleId {
         match self {
             RuleId::LowestEfficiency | RuleId::HighestUserWastedPercent => ValueKind::Ratio,
             RuleId::HighestWastedBytes | RuleId::HighestImageBytes => ValueKind::Bytes,
-            RuleId::HighestLayerCount => ValueKind::Count,
+            RuleId::HighestLayerCount | RuleId::Secrets => ValueKind::Count,
         }
     }
 
@@ -85,11 +117,13 @@ impl RuleId {
             .find(|r| normalize_key(r.name()) == norm)
     }
 
-    /// dive's defaults; the layerscope-only rules start disabled.
+    /// dive's defaults; the layerscope-only size rules start disabled, and `secrets` is on
+    /// with no finding allowed (a shipped secret is never acceptable by default).
     pub fn default_threshold(self) -> Option<Metric> {
         match self {
             RuleId::LowestEfficiency => Some(Metric::Ratio(0.9)),
             RuleId::HighestUserWastedPercent => Some(Metric::Ratio(0.1)),
+            RuleId::Secrets => Some(Metric::Count(0)),
             RuleId::HighestWastedBytes | RuleId::HighestImageBytes | RuleId::HighestLayerCount => {
                 None
             }
@@ -129,11 +163,7 @@ impl Metric {
     }
 
     pub fn unit(self) -> &'static str {
-        match self {
-            Metric::Ratio(_) => "ratio",
-            Metric::Bytes(_) => "bytes",
-            Metric::Count(_) => "count",
-        }
+        kind_of(self).unit()
     }
 }
 
@@ -178,17 +208,13 @@ pub struct RuleSet {
     pub highest_user_wasted_ratio: Option<f64>,
     pub highest_image_bytes: Option<u64>,
     pub highest_layer_count: Option<u64>,
+    /// Findings allowed; `None` also means the layers are not scanned at all.
+    pub secrets: Option<u64>,
 }
 
 impl Default for RuleSet {
     fn default() -> Self {
-        let mut set = RuleSet {
-            lowest_efficiency: None,
-            highest_wasted_bytes: None,
-            highest_user_wasted_ratio: None,
-            highest_image_bytes: None,
-            highest_layer_count: None,
-        };
+        let mut set = RuleSet::disabled();
         for rule in RuleId::ALL {
             set.set(rule, rule.default_threshold());
         }
@@ -197,6 +223,18 @@ impl Default for RuleSet {
 }
 
 impl RuleSet {
+    /// Every rule off.
+    pub fn disabled() -> RuleSet {
+        RuleSet {
+            lowest_efficiency: None,
+            highest_wasted_bytes: None,
+            highest_user_wasted_ratio: None,
+            highest_image_bytes: None,
+            highest_layer_count: None,
+            secrets: None,
+        }
+    }
+
     pub fn get(&self, rule: RuleId) -> Option<Metric> {
         match rule {
             RuleId::LowestEfficiency => self.lowest_efficiency.map(Metric::Ratio),
@@ -204,6 +242,7 @@ impl RuleSet {
             RuleId::HighestUserWastedPercent => self.highest_user_wasted_ratio.map(Metric::Ratio),
             RuleId::HighestImageBytes => self.highest_image_bytes.map(Metric::Bytes),
             RuleId::HighestLayerCount => self.highest_layer_count.map(Metric::Count),
+            RuleId::Secrets => self.secrets.map(Metric::Count),
         }
     }
 
@@ -217,6 +256,7 @@ impl RuleSet {
             RuleId::HighestUserWastedPercent => self.highest_user_wasted_ratio = ratio(value),
             RuleId::HighestImageBytes => self.highest_image_bytes = bytes(value),
             RuleId::HighestLayerCount => self.highest_layer_count = count(value),
+            RuleId::Secrets => self.secrets = count(value),
         }
     }
 
@@ -274,6 +314,7 @@ pub struct RuleOverrides {
     pub highest_user_wasted_percent: Option<String>,
     pub highest_image_bytes: Option<String>,
     pub highest_layer_count: Option<String>,
+    pub secrets: Option<String>,
 }
 
 impl RuleOverrides {
@@ -284,6 +325,7 @@ impl RuleOverrides {
             RuleId::HighestUserWastedPercent => self.highest_user_wasted_percent.as_deref(),
             RuleId::HighestImageBytes => self.highest_image_bytes.as_deref(),
             RuleId::HighestLayerCount => self.highest_layer_count.as_deref(),
+            RuleId::Secrets => self.secrets.as_deref(),
         }
     }
 }
@@ -338,6 +380,17 @@ pub(crate) fn parse_threshold(
     raw: RawScalar<'_>,
 ) -> Result<Option<Metric>, ThresholdError> {
     let expected = expected(rule.kind());
+    // An on/off rule can be switched on by name: `secrets: enabled` is its default (0).
+    let enabled = |t: &str| {
+        ["enabled", "on", "true"]
+            .iter()
+            .any(|e| t.trim().eq_ignore_ascii_case(e))
+    };
+    if rule == RuleId::Secrets
+        && (raw == RawScalar::Bool(true) || matches!(raw, RawScalar::Text(t) if enabled(t)))
+    {
+        return Ok(rule.default_threshold());
+    }
     let text = match raw {
         RawScalar::Null | RawScalar::Bool(false) => return Ok(None),
         RawScalar::Bool(true) => return Err(ThresholdError::True { expected }),
@@ -454,9 +507,11 @@ pub struct RuleOutcome {
     pub status: RuleStatus,
     /// `None` when the rule is disabled.
     pub threshold: Option<Metric>,
-    /// The measured value (may be NaN/+Inf for ratios).
-    pub actual: Metric,
-    /// One line, plain ASCII, built only from numbers (safe to print anywhere).
+    /// The measured value (may be NaN/+Inf for ratios); `None` when nothing was measured
+    /// (the `secrets` rule when the layers were not scanned).
+    pub actual: Option<Metric>,
+    /// One line, built from numbers and, for `secrets`, escaped paths and redacted
+    /// previews (reporters escape it again for their medium).
     pub message: String,
 }
 
@@ -468,14 +523,68 @@ pub fn evaluate(rules: &RuleSet, input: &CiInput) -> Vec<RuleOutcome> {
         .collect()
 }
 
-fn actual_of(rule: RuleId, input: &CiInput) -> Metric {
-    match rule {
+fn actual_of(rule: RuleId, input: &CiInput) -> Option<Metric> {
+    Some(match rule {
         RuleId::LowestEfficiency => Metric::Ratio(input.efficiency),
         RuleId::HighestWastedBytes => Metric::Bytes(input.wasted_bytes),
         RuleId::HighestUserWastedPercent => Metric::Ratio(input.user_wasted_ratio),
         RuleId::HighestImageBytes => Metric::Bytes(input.total_bytes),
         RuleId::HighestLayerCount => Metric::Count(input.layer_count as u64),
+        RuleId::Secrets => Metric::Count(input.secrets.as_ref()?.len() as u64),
+    })
+}
+
+/// Findings named in the `secrets` rule's failure message; the reports list them all.
+const NAMED_SECRETS: usize = 3;
+
+/// The `secrets` rule's verdict: the count and the first findings, redacted and escaped.
+fn secrets_verdict(findings: &[super::SecretFinding], limit: u64) -> (RuleStatus, String) {
+    let count = findings.len() as u64;
+    if count <= limit {
+        let message = if count == 0 {
+            format!("no secrets found in any layer or the config (threshold {limit})")
+        } else {
+            format!("{count} secret findings <= threshold {limit}")
+        };
+        return (RuleStatus::Pass, message);
     }
+    let named: Vec<String> = findings
+        .iter()
+        .take(NAMED_SECRETS)
+        .map(|f| {
+            let mut item = format!("{} at {}", f.rule, f.place());
+            if !f.preview.is_empty() {
+                item.push_str(&format!(" [{}]", escape_str(&f.preview)));
+            }
+            use crate::analysis::secrets::Fate;
+            match (f.layer, f.fate) {
+                (Some(layer), Fate::Present) => item.push_str(&format!(" (layer {layer})")),
+                (Some(layer), Fate::Deleted(by)) => {
+                    item.push_str(&format!(" (layer {layer}, deleted by layer {by})"))
+                }
+                (Some(layer), Fate::Overwritten(by)) => {
+                    item.push_str(&format!(" (layer {layer}, overwritten by layer {by})"))
+                }
+                (None, _) => {}
+            }
+            item
+        })
+        .collect();
+    let more = findings.len().saturating_sub(named.len());
+    let more = if more > 0 {
+        format!(", and {more} more")
+    } else {
+        String::new()
+    };
+    (
+        RuleStatus::Fail,
+        format!(
+            "{count} secret finding{} exceed{} the threshold {limit}: {}{more}",
+            if count == 1 { "" } else { "s" },
+            if count == 1 { "s" } else { "" },
+            named.join(", ")
+        ),
+    )
 }
 
 fn evaluate_one(rule: RuleId, threshold: Option<Metric>, input: &CiInput) -> RuleOutcome {
@@ -490,7 +599,17 @@ fn evaluate_one(rule: RuleId, threshold: Option<Metric>, input: &CiInput) -> Rul
     let Some(limit) = threshold else {
         return outcome(RuleStatus::Skip, "disabled".into());
     };
-    let (status, message) = match (rule, actual, limit) {
+    let Some(measured) = actual else {
+        return outcome(
+            RuleStatus::Skip,
+            "the layers were not scanned; not checked".into(),
+        );
+    };
+    let (status, message) = match (rule, measured, limit) {
+        // `actual` is `Some` only when the findings are there.
+        (RuleId::Secrets, _, Metric::Count(t)) => {
+            secrets_verdict(input.secrets.as_deref().unwrap_or_default(), t)
+        }
         (RuleId::LowestEfficiency, Metric::Ratio(a), Metric::Ratio(t)) => {
             if a.is_nan() {
                 (
@@ -548,12 +667,12 @@ fn evaluate_one(rule: RuleId, threshold: Option<Metric>, input: &CiInput) -> Rul
             if a > t {
                 (
                     RuleStatus::Fail,
-                    format!("{what} {actual} exceeds the threshold {limit}"),
+                    format!("{what} {measured} exceeds the threshold {limit}"),
                 )
             } else {
                 (
                     RuleStatus::Pass,
-                    format!("{what} {actual} <= threshold {limit}"),
+                    format!("{what} {measured} <= threshold {limit}"),
                 )
             }
         }
@@ -644,13 +763,7 @@ mod tests {
     use crate::ci::testutil::sample_input;
 
     fn only(rule: RuleId, value: &str) -> RuleSet {
-        let mut set = RuleSet {
-            lowest_efficiency: None,
-            highest_wasted_bytes: None,
-            highest_user_wasted_ratio: None,
-            highest_image_bytes: None,
-            highest_layer_count: None,
-        };
+        let mut set = RuleSet::disabled();
         set.set(rule, parse_threshold(rule, RawScalar::Text(value)).unwrap());
         set
     }
@@ -668,6 +781,56 @@ mod tests {
         assert_eq!(d.highest_user_wasted_ratio, Some(0.1));
         assert_eq!(d.highest_image_bytes, None);
         assert_eq!(d.highest_layer_count, None);
+        assert_eq!(d.secrets, Some(0));
+    }
+
+    #[test]
+    fn secrets_fail_above_the_threshold_naming_the_first_findings() {
+        use crate::ci::testutil::sample_secret;
+        let mut input = sample_input();
+        let secrets = |input: &CiInput, value: &str| {
+            evaluate(&only(RuleId::Secrets, value), input)
+                .into_iter()
+                .find(|o| o.rule == RuleId::Secrets)
+                .unwrap()
+        };
+        let clean = secrets(&input, "0");
+        assert_eq!(clean.status, RuleStatus::Pass);
+        assert_eq!(clean.actual, Some(Metric::Count(0)));
+        assert_eq!(
+            clean.message,
+            "no secrets found in any layer or the config (threshold 0)"
+        );
+
+        let mut token = sample_secret();
+        token.rule = "github-token";
+        token.path = Some(b"/app/\x1b[2Jtoken.txt".to_vec());
+        token.preview = "ghp_…i2".into();
+        token.fate = crate::analysis::secrets::Fate::Present;
+        input.secrets = Some(vec![
+            sample_secret(),
+            token,
+            sample_secret(),
+            sample_secret(),
+        ]);
+        let failed = secrets(&input, "0");
+        assert_eq!(failed.status, RuleStatus::Fail);
+        assert_eq!(failed.actual, Some(Metric::Count(4)));
+        assert_eq!(
+            failed.message,
+            "4 secret findings exceed the threshold 0: private-key at /root/.ssh/id_rsa \
+             (layer 1, deleted by layer 2), github-token at /app/\\x1b[2Jtoken.txt \
+             [ghp_…i2] (layer 1), private-key at /root/.ssh/id_rsa (layer 1, deleted by \
+             layer 2), and 1 more"
+        );
+        assert_eq!(secrets(&input, "4").status, RuleStatus::Pass);
+        assert_eq!(secrets(&input, "off").status, RuleStatus::Skip);
+
+        // Not scanned: nothing measured, nothing judged.
+        input.secrets = None;
+        let unscanned = secrets(&input, "0");
+        assert_eq!(unscanned.status, RuleStatus::Skip);
+        assert_eq!(unscanned.actual, None);
     }
 
     #[test]
@@ -714,7 +877,18 @@ mod tests {
             }
             assert_eq!(parse_threshold(rule, RawScalar::Null), Ok(None));
             assert_eq!(parse_threshold(rule, RawScalar::Bool(false)), Ok(None));
-            assert!(parse_threshold(rule, RawScalar::Bool(true)).is_err());
+            if rule == RuleId::Secrets {
+                // An on/off rule: `true` and `enabled` switch it on at its default.
+                for on in [
+                    RawScalar::Bool(true),
+                    RawScalar::Text("Enabled"),
+                    RawScalar::Text("on"),
+                ] {
+                    assert_eq!(parse_threshold(rule, on), Ok(Some(Metric::Count(0))));
+                }
+            } else {
+                assert!(parse_threshold(rule, RawScalar::Bool(true)).is_err());
+            }
         }
     }
 
@@ -847,7 +1021,8 @@ mod tests {
         let outcomes = evaluate(&RuleSet::default(), &sample_input());
         let ids: Vec<_> = outcomes.iter().map(|o| o.rule).collect();
         assert_eq!(ids, RuleId::ALL);
-        // sample: efficiency 0.95, user-wasted 0.05; the other three are disabled.
+        // sample: efficiency 0.95, user-wasted 0.05, no secrets; the other three are
+        // disabled.
         let statuses: Vec<_> = outcomes.iter().map(|o| o.status).collect();
         assert_eq!(
             statuses,
@@ -856,7 +1031,8 @@ mod tests {
                 RuleStatus::Skip,
                 RuleStatus::Pass,
                 RuleStatus::Skip,
-                RuleStatus::Skip
+                RuleStatus::Skip,
+                RuleStatus::Pass
             ]
         );
     }
@@ -871,7 +1047,7 @@ mod tests {
         assert_eq!(
             Tally::of(&outcomes),
             Tally {
-                passed: 1,
+                passed: 2,
                 failed: 1,
                 skipped: 3
             }

@@ -1,6 +1,7 @@
 //! `ci`: analyse, evaluate rules, report. The exit code gates a build: 0 pass, 1 a rule
 //! failed, 2 bad input or config. Reports never skip rule evaluation.
 
+use crate::analysis::secrets::redact_secrets;
 use crate::analysis::{self, dive_score, AnalysisOptions};
 use crate::ci::{
     self, evaluate, exit_code, render, CiConfig, CiInput, LayerSummary, ReportFormat,
@@ -20,6 +21,7 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         highest_user_wasted_percent: args.highest_user_wasted_percent.clone(),
         highest_image_bytes: args.highest_image_bytes.clone(),
         highest_layer_count: args.highest_layer_count.clone(),
+        secrets: args.secrets.clone(),
     })?;
     let filter = config.path_filter(&args.exclude)?;
     for warning in &config.warnings {
@@ -29,7 +31,10 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         );
     }
 
-    let loaded = super::load_image(&args.image, global)?;
+    // The scan runs in the layer pass only when the rule will judge it: a disabled
+    // `secrets` rule costs nothing.
+    let scan_secrets = config.rules.secrets.is_some();
+    let loaded = super::load_image_with(&args.image, global, scan_secrets)?;
     let excludes = |path: &[u8]| filter.excludes(path);
     let exclude: Option<analysis::ExcludeFn<'_>> = (!filter.is_empty()).then_some(&excludes);
     let dockerfile = args
@@ -48,6 +53,14 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
         exclude,
         dockerfile.as_ref(),
     )?;
+    if scan_secrets {
+        // `exclude:` globs apply to secret findings as to the rest of the analysis.
+        input.secrets = Some(super::secrets::report_findings(
+            &loaded,
+            exclude,
+            dockerfile.as_ref(),
+        ));
+    }
     if let Some(path) = &args.dockerfile {
         add_dockerfile_hints(&mut input.hints, &loaded, path)?;
     }
@@ -115,10 +128,76 @@ fn report_format(format: CiFormat) -> ReportFormat {
         CiFormat::Junit => ReportFormat::Junit,
         CiFormat::Github => ReportFormat::Github,
         CiFormat::Markdown => ReportFormat::Markdown,
+        CiFormat::Sarif => ReportFormat::Sarif,
     }
 }
 
-/// Analyse the image with the chosen score and gather what rules and reporters need.
+/// One summary per layer: digest, size, change counts and the instruction that made it
+/// (with `--dockerfile`, its line). Instructions are shown with their secrets redacted: a
+/// `RUN` line may carry a token.
+pub(crate) fn layer_summaries(
+    loaded: &LoadedImage,
+    dockerfile: Option<&super::DockerfileContext>,
+) -> Vec<LayerSummary> {
+    loaded
+        .layers
+        .iter()
+        .map(|info| {
+            let counts = loaded.tree.layer_change_counts(info.index);
+            LayerSummary {
+                index: info.index,
+                digest: info
+                    .diff_id
+                    .clone()
+                    .or_else(|| info.digest.clone())
+                    .unwrap_or_default(),
+                size_bytes: info.content_bytes,
+                instruction: layer_instruction(loaded, dockerfile, info.index),
+                dockerfile: layer_line(dockerfile, info.index),
+                added: counts.added as u64,
+                modified: counts.modified as u64,
+                removed: counts.removed as u64,
+            }
+        })
+        .collect()
+}
+
+/// The layer's label: its Dockerfile line (`line 7: COPY …`, `FROM <base>`), else its
+/// history instruction; secrets redacted.
+fn layer_instruction(
+    loaded: &LoadedImage,
+    dockerfile: Option<&super::DockerfileContext>,
+    layer: usize,
+) -> Option<String> {
+    dockerfile
+        .and_then(|d| d.layer_label(layer))
+        .or_else(|| {
+            loaded
+                .image
+                .history
+                .layers
+                .get(layer)
+                .map(|h| h.instruction.display())
+        })
+        .map(|text| redact_secrets(&text))
+}
+
+fn layer_line(
+    dockerfile: Option<&super::DockerfileContext>,
+    layer: usize,
+) -> Option<ci::DockerfileLine> {
+    dockerfile
+        .and_then(|d| d.mapping.layer_line(layer))
+        .map(|l| ci::DockerfileLine {
+            line: l.line,
+            end_line: l.end_line,
+            stage: l.stage.clone(),
+            instruction: redact_secrets(&l.instruction),
+        })
+}
+
+/// Analyse the image with the chosen score and gather what rules and reporters need
+/// (all but the secret findings, which only a scanned load has).
 pub fn build_input(
     loaded: &LoadedImage,
     score: ScoreArg,
@@ -128,52 +207,16 @@ pub fn build_input(
 ) -> Result<CiInput> {
     let image = &loaded.image;
     let tree = &loaded.tree;
-    let instruction = |layer: usize| {
-        dockerfile.and_then(|d| d.layer_label(layer)).or_else(|| {
-            image
-                .history
-                .layers
-                .get(layer)
-                .map(|h| h.instruction.display())
-        })
-    };
-    let layer_line = |layer: usize| {
-        dockerfile
-            .and_then(|d| d.mapping.layer_line(layer))
-            .map(|l| ci::DockerfileLine {
-                line: l.line,
-                end_line: l.end_line,
-                stage: l.stage.clone(),
-                instruction: l.instruction.clone(),
-            })
-    };
-    let layers = loaded
-        .layers
-        .iter()
-        .map(|info| {
-            let counts = tree.layer_change_counts(info.index);
-            LayerSummary {
-                index: info.index,
-                digest: info
-                    .diff_id
-                    .clone()
-                    .or_else(|| info.digest.clone())
-                    .unwrap_or_default(),
-                size_bytes: info.content_bytes,
-                instruction: instruction(info.index),
-                dockerfile: layer_line(info.index),
-                added: counts.added as u64,
-                modified: counts.modified as u64,
-                removed: counts.removed as u64,
-            }
-        })
-        .collect();
+    let instruction = |layer: usize| layer_instruction(loaded, dockerfile, layer);
+    let layer_line = |layer: usize| layer_line(dockerfile, layer);
+    let layers = layer_summaries(loaded, dockerfile);
     let mut input = CiInput {
         image: image
             .tags
             .first()
             .cloned()
             .unwrap_or_else(|| image.source.clone()),
+        source: image.source.clone(),
         source_format: image.format.name().to_string(),
         platform: image.platform.as_ref().map(|p| p.to_string()),
         layer_count: loaded.layers.len(),
@@ -183,6 +226,11 @@ pub fn build_input(
             path: d.path.clone(),
             base_image: d.mapping.base_image.clone(),
             base_layers: d.mapping.base_layers,
+            from_line: d
+                .dockerfile
+                .steps
+                .get(d.dockerfile.final_stage().from)
+                .map(|step| step.line),
             unmatched_lines: d.mapping.unmatched_lines.clone(),
             unmatched_history: d.mapping.unmatched_history.clone(),
         }),

@@ -7,7 +7,6 @@ pub mod explain;
 mod inspect;
 mod listing;
 mod progress;
-mod sarif;
 mod secrets;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -168,6 +167,7 @@ fn report_error(error: &Error, verbose: bool) {
 pub(crate) struct DockerfileContext {
     /// As the user gave it.
     pub path: String,
+    pub dockerfile: crate::dockerfile::Dockerfile,
     pub mapping: crate::dockerfile::Mapping,
 }
 
@@ -187,6 +187,7 @@ impl DockerfileContext {
         );
         Ok(DockerfileContext {
             path: shown,
+            dockerfile,
             mapping,
         })
     }

@@ -41,6 +41,37 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         }
     }
 
+    // One annotation per secret, on its Dockerfile line when the Dockerfile is known.
+    for f in input.secrets.iter().flatten().take(style.max_paths) {
+        let preview = if f.preview.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", escape_str(&f.preview))
+        };
+        let message = format!(
+            "{image}: {} at {}{preview}: {}. Fix: {}",
+            f.title,
+            f.place(),
+            escape_str(&f.description),
+            f.fix
+        );
+        let title = format!("layerscope secret {}", f.rule);
+        match (&input.dockerfile, &f.dockerfile) {
+            (Some(d), Some(line)) => {
+                let _ = writeln!(
+                    out,
+                    "::error file={},line={},endLine={},title={}::{}",
+                    escape_property(&escape_str(&d.path)),
+                    line.line,
+                    line.end_line.max(line.line),
+                    escape_property(&title),
+                    escape_data(&message)
+                );
+            }
+            _ => command(&mut out, "error", &title, &message),
+        }
+    }
+
     for hint in input.hints.iter().take(style.max_paths) {
         let paths = if hint.paths.is_empty() {
             String::new()
@@ -165,6 +196,33 @@ mod tests {
             "::notice title=layerscope::example:latest: FAIL - efficiency 50.00%25, wasted 1.0 MB"
         ));
         assert!(lines[2].contains("%0ATop wasted paths:%0A  1.0 MB (2 versions) /opt/big.bin"));
+    }
+
+    #[test]
+    fn secrets_are_errors_on_their_dockerfile_line() {
+        let mut input = sample_input();
+        let mut secret = crate::ci::testutil::sample_secret();
+        secret.dockerfile = Some(crate::ci::DockerfileLine {
+            line: 7,
+            end_line: 7,
+            stage: None,
+            instruction: "COPY id_rsa /root/.ssh/id_rsa".into(),
+        });
+        input.secrets = Some(vec![secret.clone()]);
+        let out = render(&input, &[], &TextStyle::default());
+        // Without the Dockerfile, no file to put it on.
+        assert!(out.contains(
+            "::error title=layerscope secret private-key::example:latest: private key at /root/.ssh/id_rsa: \
+             added by layer 1; deleted by layer 2, but still shipped in layer 1. Fix: "
+        ), "{out}");
+        input.dockerfile = Some(crate::ci::DockerfileSummary {
+            path: "app/Dockerfile".into(),
+            ..Default::default()
+        });
+        let out = render(&input, &[], &TextStyle::default());
+        assert!(out.contains(
+            "::error file=app/Dockerfile,line=7,endLine=7,title=layerscope secret private-key::"
+        ), "{out}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Machine-readable report, schema `layerscope.ci/v2` (documented in
-//! `docs/ci-json-schema.md`, with what changed since v1).
+//! Machine-readable report, schema `layerscope.ci/v3` (documented in
+//! `docs/ci-json-schema.md`, with what changed since v1 and v2).
 
 use serde::Serialize;
 
@@ -7,7 +7,7 @@ use super::sorted_paths;
 use crate::ci::rules::{Metric, RuleOutcome, RuleStatus, Tally};
 use crate::ci::{exit_code, CiInput, PathVersion, ScoreKind};
 
-pub const SCHEMA: &str = "layerscope.ci/v2";
+pub const SCHEMA: &str = "layerscope.ci/v3";
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -19,6 +19,8 @@ struct Report<'a> {
     rules: Vec<Rule<'a>>,
     result: Summary,
     hints: Vec<Hint<'a>>,
+    /// `null` when the `secrets` rule is disabled (the layers were not scanned).
+    secrets: Option<Vec<Secret<'a>>>,
     warnings: &'a [String],
     /// Only with `--dockerfile`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,6 +33,7 @@ struct Dockerfile<'a> {
     path: &'a str,
     base_image: &'a str,
     base_layers: usize,
+    from_line: Option<usize>,
     unmatched_lines: &'a [usize],
     unmatched_history: &'a [usize],
 }
@@ -58,6 +61,63 @@ struct Hint<'a> {
     dockerfile_lines: &'a [usize],
     summary: &'a str,
     fix: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Secret<'a> {
+    rule: &'static str,
+    title: &'static str,
+    severity: crate::analysis::secrets::Severity,
+    evidence: crate::analysis::secrets::Evidence,
+    /// Redacted.
+    preview: &'a str,
+    /// `"file"` or `"config"`.
+    place: &'static str,
+    path: Option<String>,
+    field: Option<&'a str>,
+    layer: Option<usize>,
+    layer_digest: Option<&'a str>,
+    instruction: Option<&'a str>,
+    /// Only with `--dockerfile`: the line that made the layer (or set the ENV/LABEL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dockerfile: Option<Option<Line<'a>>>,
+    fate: crate::analysis::secrets::Fate,
+    description: &'a str,
+    fix: &'static str,
+}
+
+fn secret<'a>(s: &'a crate::ci::SecretFinding, with_dockerfile: bool) -> Secret<'a> {
+    Secret {
+        rule: s.rule,
+        title: s.title,
+        severity: s.severity,
+        evidence: s.evidence,
+        preview: &s.preview,
+        place: if s.path.is_some() { "file" } else { "config" },
+        // The exact path, lossily decoded like every other path of the report.
+        path: s
+            .path
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+        field: s.field.as_deref(),
+        layer: s.layer,
+        layer_digest: s.layer_digest.as_deref(),
+        instruction: s.instruction.as_deref(),
+        dockerfile: with_dockerfile.then(|| s.dockerfile.as_ref().map(line)),
+        fate: s.fate,
+        description: &s.description,
+        fix: s.fix,
+    }
+}
+
+fn line(d: &crate::ci::DockerfileLine) -> Line<'_> {
+    Line {
+        line: d.line,
+        end_line: d.end_line,
+        stage: d.stage.as_deref(),
+        instruction: &d.instruction,
+    }
 }
 
 #[derive(Serialize)]
@@ -174,14 +234,10 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
                 digest: &l.digest,
                 size_bytes: l.size_bytes,
                 instruction: l.instruction.as_deref(),
-                dockerfile: input.dockerfile.as_ref().map(|_| {
-                    l.dockerfile.as_ref().map(|d| Line {
-                        line: d.line,
-                        end_line: d.end_line,
-                        stage: d.stage.as_deref(),
-                        instruction: &d.instruction,
-                    })
-                }),
+                dockerfile: input
+                    .dockerfile
+                    .as_ref()
+                    .map(|_| l.dockerfile.as_ref().map(line)),
                 added: l.added,
                 modified: l.modified,
                 removed: l.removed,
@@ -202,9 +258,9 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
                 id: o.rule.name(),
                 config_key: o.rule.dive_key(),
                 status: o.status,
-                unit: o.actual.unit(),
+                unit: o.rule.kind().unit(),
                 threshold: o.threshold.and_then(Metric::as_json_number),
-                actual: o.actual.as_json_number(),
+                actual: o.actual.and_then(Metric::as_json_number),
                 message: &o.message,
             })
             .collect(),
@@ -244,11 +300,18 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
                 fix: &h.fix,
             })
             .collect(),
+        secrets: input.secrets.as_ref().map(|found| {
+            found
+                .iter()
+                .map(|s| secret(s, input.dockerfile.is_some()))
+                .collect()
+        }),
         warnings: &input.warnings,
         dockerfile: input.dockerfile.as_ref().map(|d| Dockerfile {
             path: &d.path,
             base_image: &d.base_image,
             base_layers: d.base_layers,
+            from_line: d.from_line,
             unmatched_lines: &d.unmatched_lines,
             unmatched_history: &d.unmatched_history,
         }),
@@ -291,7 +354,7 @@ mod tests {
     #[test]
     fn has_schema_and_documented_shape() {
         let v = parsed(&sample_input());
-        assert_eq!(v["schema"], "layerscope.ci/v2");
+        assert_eq!(v["schema"], "layerscope.ci/v3");
         assert_eq!(
             v["hints"],
             json!([{
@@ -331,8 +394,44 @@ mod tests {
         assert_eq!(v["rules"][1]["threshold"], Value::Null);
         assert_eq!(
             v["result"],
-            json!({"status": "pass", "exitCode": 0, "total": 5, "passed": 2, "failed": 0, "skipped": 3})
+            json!({"status": "pass", "exitCode": 0, "total": 6, "passed": 3, "failed": 0, "skipped": 3})
         );
+        assert_eq!(v["rules"][5]["id"], "secrets");
+        assert_eq!(v["rules"][5]["actual"], 0);
+        assert_eq!(v["secrets"], json!([]));
+    }
+
+    #[test]
+    fn secrets_are_listed_and_null_when_not_scanned() {
+        let mut input = crate::ci::testutil::sample_input();
+        input.secrets = Some(vec![crate::ci::testutil::sample_secret()]);
+        let v = parsed(&input);
+        assert_eq!(
+            v["secrets"][0],
+            json!({
+                "rule": "private-key",
+                "title": "private key",
+                "severity": "critical",
+                "evidence": "path",
+                "preview": "",
+                "place": "file",
+                "path": "/root/.ssh/id_rsa",
+                "field": null,
+                "layer": 1,
+                "layerDigest": "sha256:bbb",
+                "instruction": "COPY id_rsa /root/.ssh/id_rsa",
+                "fate": {"state": "deleted", "layer": 2},
+                "description": "added by layer 1; deleted by layer 2, but still shipped in layer 1",
+                "fix": crate::analysis::secrets::rule("private-key").unwrap().fix,
+            })
+        );
+        assert_eq!(v["rules"][5]["status"], "fail");
+        assert_eq!(v["rules"][5]["actual"], 1);
+        input.secrets = None;
+        let v = parsed(&input);
+        assert_eq!(v["secrets"], Value::Null);
+        assert_eq!(v["rules"][5]["actual"], Value::Null);
+        assert_eq!(v["rules"][5]["unit"], "count");
     }
 
     #[test]

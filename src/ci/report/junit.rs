@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::TextStyle;
-use crate::ci::rules::{fmt_ratio, RuleOutcome, RuleStatus, Tally};
+use crate::ci::rules::{fmt_ratio, RuleId, RuleOutcome, RuleStatus, Tally};
 use crate::ci::CiInput;
 use crate::escape::escape_str;
 
@@ -35,6 +35,13 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
         ("totalBytes", input.total_bytes.to_string()),
         ("layerCount", input.layer_count.to_string()),
         (
+            "secretFindings",
+            input
+                .secrets
+                .as_ref()
+                .map_or_else(|| "not scanned".to_owned(), |s| s.len().to_string()),
+        ),
+        (
             "dockerfile",
             input
                 .dockerfile
@@ -63,15 +70,28 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome]) -> String {
             }
             RuleStatus::Fail => {
                 let _ = writeln!(out, "{open}>");
+                let mut body = format!("{}: {}", escape_str(&input.image), escape_str(&o.message));
+                if o.rule == RuleId::Secrets {
+                    // Every finding, one per line (the message names the first few).
+                    for f in input.secrets.iter().flatten() {
+                        let preview = if f.preview.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [{}]", escape_str(&f.preview))
+                        };
+                        body.push_str(&format!(
+                            "\n{}: {}{preview}: {}",
+                            f.rule,
+                            f.place(),
+                            escape_str(&f.description)
+                        ));
+                    }
+                }
                 let _ = writeln!(
                     out,
                     "      <failure message=\"{message}\" type=\"{}\">{}</failure>",
                     o.rule.name(),
-                    text(&format!(
-                        "{}: {}",
-                        escape_str(&input.image),
-                        escape_str(&o.message)
-                    ))
+                    text(&body)
                 );
                 out.push_str("    </testcase>\n");
             }
@@ -145,14 +165,14 @@ mod tests {
             .find(|n| n.has_tag_name("testsuite"))
             .unwrap();
         assert_eq!(suite.attribute("name"), Some("layerscope"));
-        assert_eq!(suite.attribute("tests"), Some("5"));
+        assert_eq!(suite.attribute("tests"), Some("6"));
         assert_eq!(suite.attribute("failures"), Some("1"));
         assert_eq!(suite.attribute("skipped"), Some("3"));
         let cases: Vec<_> = suite
             .children()
             .filter(|n| n.has_tag_name("testcase"))
             .collect();
-        assert_eq!(cases.len(), 5);
+        assert_eq!(cases.len(), 6);
         assert_eq!(cases[0].attribute("name"), Some("lowest-efficiency"));
         let failure = cases[0]
             .children()
@@ -164,6 +184,30 @@ mod tests {
         );
         assert!(cases[1].children().any(|n| n.has_tag_name("skipped")));
         assert!(cases[2].children().all(|n| !n.is_element()));
+    }
+
+    #[test]
+    fn a_secrets_failure_lists_every_finding() {
+        let mut input = sample_input();
+        input.secrets = Some(vec![crate::ci::testutil::sample_secret()]);
+        let out = render(&input, &evaluate(&RuleSet::default(), &input));
+        let doc = roxmltree::Document::parse(&out).expect("well-formed XML");
+        let case = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("secrets"))
+            .unwrap();
+        let failure = case.children().find(|n| n.has_tag_name("failure")).unwrap();
+        assert!(failure.attribute("message").unwrap().starts_with(
+            "1 secret finding exceeds the threshold 0: private-key at /root/.ssh/id_rsa"
+        ));
+        assert!(failure.text().unwrap().ends_with(
+            "\nprivate-key: /root/.ssh/id_rsa: added by layer 1; deleted by layer 2, but still shipped in layer 1"
+        ));
+        let count = doc
+            .descendants()
+            .find(|n| n.attribute("name") == Some("secretFindings"))
+            .unwrap();
+        assert_eq!(count.attribute("value"), Some("1"));
     }
 
     #[test]

@@ -130,6 +130,38 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         }
     }
 
+    match &input.secrets {
+        None => out.push_str("\n### Secrets\n\nNot scanned: the `secrets` rule is disabled.\n"),
+        Some(found) if found.is_empty() => {
+            out.push_str("\n### Secrets\n\nNone in any layer or in the config.\n")
+        }
+        Some(found) => {
+            let shown = found.len().min(style.max_paths);
+            let _ = writeln!(
+                out,
+                "\n### Secrets ({shown} of {}; values redacted)\n\n| Rule | Severity | Where | Preview | What | Fix |\n\
+                 | --- | --- | --- | --- | --- | --- |",
+                found.len()
+            );
+            for f in &found[..shown] {
+                let preview = if f.preview.is_empty() {
+                    String::new()
+                } else {
+                    md(&f.preview)
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {preview} | {} | {} |",
+                    f.rule,
+                    f.severity.name(),
+                    md(&f.place()),
+                    md(&f.description),
+                    ours(f.fix)
+                );
+            }
+        }
+    }
+
     if !input.warnings.is_empty() {
         out.push_str("\n### Warnings\n\n");
         for w in &input.warnings {
@@ -202,7 +234,43 @@ mod tests {
         assert!(out.contains("| ⏭ | highest-wasted-bytes | disabled | disabled |"));
         assert!(out.contains("| 1.0 MB | 2 | /opt/big.bin | layer 1 RUN apt-get install -y foo: added 1.0 MB<br>layer 2 RUN rm /opt/big.bin: deleted it |"), "{out}");
         assert!(out.contains("| saves 1.0 MB | deleted-later | layers 1, 2; Dockerfile lines 4, 5 | layer 1 adds files that layer 2 deletes<br>/opt/big.bin | delete them in the same RUN that creates them |"), "{out}");
-        assert!(out.contains("**Result: FAIL** (1 passed, 1 failed, 3 skipped)"));
+        assert!(out.contains("**Result: FAIL** (2 passed, 1 failed, 3 skipped)"));
+        assert!(
+            out.contains("| ✅ | secrets | 0 | no secrets found"),
+            "{out}"
+        );
+        assert!(
+            out.contains("### Secrets\n\nNone in any layer or in the config.\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn secrets_get_a_table() {
+        let mut input = sample_input();
+        input.secrets = Some(vec![crate::ci::testutil::sample_secret()]);
+        let out = render(
+            &input,
+            &evaluate(&RuleSet::default(), &input),
+            &TextStyle::default(),
+        );
+        assert!(
+            out.contains("### Secrets (1 of 1; values redacted)"),
+            "{out}"
+        );
+        assert!(out.contains(
+            "| private-key | critical | /root/.ssh/id\\_rsa |  | added by layer 1; deleted by layer 2, but still shipped in layer 1 |"
+        ), "{out}");
+        assert!(
+            out.contains("| ❌ | secrets | 0 | 1 secret finding exceeds the threshold 0"),
+            "{out}"
+        );
+        input.secrets = None;
+        let out = render(&input, &[], &TextStyle::default());
+        assert!(
+            out.contains("Not scanned: the `secrets` rule is disabled."),
+            "{out}"
+        );
     }
 
     #[test]

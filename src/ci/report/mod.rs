@@ -8,6 +8,7 @@ pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use std::str::FromStr;
@@ -25,15 +26,17 @@ pub enum ReportFormat {
     Junit,
     Github,
     Markdown,
+    Sarif,
 }
 
 impl ReportFormat {
-    pub const ALL: [ReportFormat; 5] = [
+    pub const ALL: [ReportFormat; 6] = [
         ReportFormat::Text,
         ReportFormat::Json,
         ReportFormat::Junit,
         ReportFormat::Github,
         ReportFormat::Markdown,
+        ReportFormat::Sarif,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +46,7 @@ impl ReportFormat {
             ReportFormat::Junit => "junit",
             ReportFormat::Github => "github",
             ReportFormat::Markdown => "markdown",
+            ReportFormat::Sarif => "sarif",
         }
     }
 }
@@ -97,6 +101,7 @@ pub fn render(
         ReportFormat::Junit => junit::render(input, outcomes),
         ReportFormat::Github => github::render(input, outcomes, style),
         ReportFormat::Markdown => markdown::render(input, outcomes, style),
+        ReportFormat::Sarif => sarif::render(input, outcomes),
     }
 }
 

@@ -148,6 +148,9 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         let _ = writeln!(out, "    fix: {}", escape_str(&hint.fix));
     }
 
+    out.push('\n');
+    secrets(&mut out, input, style);
+
     if !input.warnings.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "{}", p(BOLD, "Warnings:"));
@@ -185,6 +188,73 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
         tally.passed, tally.failed, tally.skipped
     );
     out
+}
+
+/// The secret findings, at most `style.max_paths` of them. Previews are redacted; paths
+/// and instructions are escaped.
+fn secrets(out: &mut String, input: &CiInput, style: &TextStyle) {
+    let p = |code, text: &str| paint(style, code, text);
+    let Some(found) = &input.secrets else {
+        let _ = writeln!(
+            out,
+            "{}",
+            p(
+                BOLD,
+                "Secrets: not scanned (the `secrets` rule is disabled)"
+            )
+        );
+        return;
+    };
+    if found.is_empty() {
+        let _ = writeln!(out, "{}", p(BOLD, "Secrets: none"));
+        return;
+    }
+    let hidden = found.iter().filter(|f| f.hidden_later()).count();
+    let shown = found.len().min(style.max_paths);
+    let _ = writeln!(
+        out,
+        "{}",
+        p(
+            BOLD,
+            &format!(
+                "Secrets (top {shown} of {}{}; values redacted):",
+                found.len(),
+                if hidden > 0 {
+                    format!(", {hidden} deleted or overwritten later but still shipped")
+                } else {
+                    String::new()
+                }
+            )
+        )
+    );
+    for finding in &found[..shown] {
+        let preview = if finding.preview.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", escape_str(&finding.preview))
+        };
+        let _ = writeln!(
+            out,
+            "  {} ({}): {}{preview}",
+            p(RED, finding.rule),
+            finding.severity.name(),
+            finding.place()
+        );
+        let _ = writeln!(
+            out,
+            "    {}",
+            p(
+                DIM,
+                &format!(
+                    "{} ({}): {}",
+                    finding.title,
+                    finding.evidence.phrase(),
+                    escape_str(&finding.description)
+                )
+            )
+        );
+        let _ = writeln!(out, "    fix: {}", finding.fix);
+    }
 }
 
 #[cfg(test)]
@@ -240,7 +310,11 @@ mod tests {
         assert!(out.contains("  SKIP  highest-layer-count: disabled"));
         assert!(out
             .trim_end()
-            .ends_with("Result: PASS (2 passed, 0 failed, 3 skipped)"));
+            .ends_with("Result: PASS (3 passed, 0 failed, 3 skipped)"));
+        assert!(out.contains("\nSecrets: none\n"), "{out}");
+        assert!(out.contains(
+            "  PASS  secrets: no secrets found in any layer or the config (threshold 0)"
+        ));
     }
 
     #[test]
@@ -256,7 +330,33 @@ mod tests {
         assert!(!out.contains('\x1b'), "{out}");
         assert!(out.contains("/x/\\x1b[31mred"));
         assert!(out.contains("  FAIL  lowest-efficiency"));
-        assert!(out.contains("Result: FAIL (1 passed, 1 failed, 3 skipped)"));
+        assert!(out.contains("Result: FAIL (2 passed, 1 failed, 3 skipped)"));
+    }
+
+    #[test]
+    fn secrets_are_listed_with_what_still_ships() {
+        let mut input = sample_input();
+        input.secrets = Some(vec![crate::ci::testutil::sample_secret()]);
+        let out = render(
+            &input,
+            &evaluate(&RuleSet::default(), &input),
+            &style(false),
+        );
+        assert!(
+            out.contains(
+                "Secrets (top 1 of 1, 1 deleted or overwritten later but still shipped; values \
+                 redacted):\n  private-key (critical): /root/.ssh/id_rsa\n    private key (by its \
+                 name): added by layer 1; deleted by layer 2, but still shipped in layer 1\n    fix: "
+            ),
+            "{out}"
+        );
+        assert!(out.contains("  FAIL  secrets: 1 secret finding exceeds the threshold 0"));
+        input.secrets = None;
+        let out = render(&input, &[], &style(false));
+        assert!(
+            out.contains("Secrets: not scanned (the `secrets` rule is disabled)"),
+            "{out}"
+        );
     }
 
     #[test]
