@@ -450,14 +450,13 @@ impl Interpreter<'_> {
                 ))
             }
         };
-        let threshold = parse_threshold(rule, scalar).map_err(|source| {
-            CiConfigError::InvalidThreshold {
+        let threshold =
+            parse_threshold(rule, scalar).map_err(|source| CiConfigError::InvalidThreshold {
                 path: self.path.to_owned(),
                 line: (line > 0).then_some(line),
                 key: escape_str(dotted).into_owned(),
                 source: Box::new(source),
-            }
-        })?;
+            })?;
         self.config.rules.set(rule, threshold);
         Ok(())
     }
