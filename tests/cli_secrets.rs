@@ -778,3 +778,45 @@ fn secrets_findings_name_their_dockerfile_line() {
         "{text}"
     );
 }
+
+#[test]
+fn inspect_explain_and_diff_show_instructions_with_their_secrets_redacted() {
+    let leaky = image("leaky.tar");
+    let clean = image("clean.tar");
+    let dockerfile = fixtures_dir().join("Containerfile.leaky");
+    let dockerfile = dockerfile.to_str().unwrap();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["inspect", &leaky],
+        vec!["inspect", &leaky, "--format", "json"],
+        vec!["inspect", &leaky, "--dockerfile", dockerfile],
+        vec![
+            "inspect",
+            &leaky,
+            "--dockerfile",
+            dockerfile,
+            "--format",
+            "json",
+        ],
+        vec!["explain", &leaky],
+        vec!["explain", &leaky, "--format", "markdown"],
+        vec!["explain", &leaky, "--dockerfile", dockerfile],
+        vec!["diff", &clean, &leaky],
+        vec!["diff", &clean, &leaky, "--format", "json"],
+    ];
+    for args in runs {
+        let out = run(&args);
+        let what = args.join(" ");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_no_secret(&what, &out.stdout);
+        assert_no_secret(&what, &out.stderr);
+        // The instruction is still there, with its redacted preview.
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !args.contains(&"diff") {
+            assert!(text.contains("GITHUB_TOKEN=ghp_…45"), "{what}:\n{text}");
+        }
+    }
+}

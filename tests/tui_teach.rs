@@ -316,3 +316,33 @@ fn files_with_secret_findings_are_marked_and_explained() {
     // `DB_PASSWORD=s3cr3t-from-dotenv`).
     assert!(!shown.contains("s3cr3t"), "{shown}");
 }
+
+#[test]
+fn instructions_and_env_entries_are_drawn_with_their_secrets_redacted() {
+    let mut app = app_for(&fixture("secrets/leaky.tar"), 140, 44);
+    Start {
+        dockerfile: None,
+        tour: false,
+    }
+    .apply(&mut app)
+    .unwrap();
+    // Layer 7 is `RUN GITHUB_TOKEN=ghp_… sh -c …`, after `ENV DB_PASSWORD=…` (make-images.sh).
+    select_layer(&mut app, 7);
+    let shown = screen(&app);
+    assert!(shown.contains("GITHUB_TOKEN=ghp_…45"), "{shown}");
+    assert!(shown.contains("DB_PASSWORD=corr…le"), "{shown}");
+    for secret in [
+        "R4nd0mLooking1TokenValue2For3Tests",
+        "correct-horse-battery",
+    ] {
+        assert!(
+            !shown.contains(secret),
+            "the explorer draws {secret}:\n{shown}"
+        );
+    }
+    // `e` on the layer says the same words, redacted too.
+    press(&mut app, key(KeyCode::Char('e')));
+    let shown = screen(&app);
+    assert!(shown.contains("Explain"), "{shown}");
+    assert!(!shown.contains("R4nd0mLooking"), "{shown}");
+}

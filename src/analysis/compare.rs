@@ -259,7 +259,7 @@ fn compare_layers(
                 .history
                 .layers
                 .get(common_base)
-                .map(|h| h.instruction.display())
+                .map(|h| super::secrets::redact_secrets(&h.instruction.display()))
         };
         Divergence {
             layer: common_base,

@@ -130,7 +130,7 @@ impl Facts {
                 .iter()
                 .filter_map(|&i| history.get(i))
                 .filter(|e| e.empty_layer)
-                .map(|e| e.instruction().display())
+                .map(|e| super::secrets::redact_secrets(&e.instruction().display()))
                 .collect()
         };
         let copy_from = |layer: usize, instruction: &str| -> Option<CopyFrom> {
@@ -160,9 +160,11 @@ impl Facts {
                 let line = mapping.and_then(|m| m.layer_line(i));
                 // The Dockerfile's own words when known: builders rewrite some (buildah's
                 // `COPY dir:<digest> in /app` for `COPY . /app`).
+                // Either may carry a secret (`RUN TOKEN=…`): shown redacted, as in every view.
                 let instruction = line.map(|l| l.instruction.clone()).unwrap_or_else(|| {
                     paired.map_or_else(String::new, |h| h.instruction.display())
                 });
+                let instruction = super::secrets::redact_secrets(&instruction);
                 LayerFacts {
                     copy_from: copy_from(i, &instruction),
                     instruction,
@@ -200,7 +202,7 @@ impl Facts {
                     .history
                     .layers
                     .iter()
-                    .map(|h| h.instruction.display())
+                    .map(|h| super::secrets::redact_secrets(&h.instruction.display()))
                     .filter(|t| t.contains("--from="))
                     .map(|t| (None, t))
                     .collect();

@@ -627,6 +627,42 @@ fn looks_random(candidate: &[u8]) -> bool {
     lower && upper && digit
 }
 
+/// Every layer's instruction in `history` with its secrets redacted, as the views show
+/// them (`RUN GITHUB_TOKEN=ghp_…` in an `inspect` or the explorer would ship the token
+/// to the screen). The scan reads the config's own history, so it still sees them; run
+/// this after the Dockerfile is mapped, since the mapping compares the builder's words.
+pub fn redact_history(history: &mut crate::image::history::HistoryPairing) {
+    for layer in &mut history.layers {
+        redact_in_place(&mut layer.instruction.text);
+        redact_in_place(&mut layer.instruction.raw);
+    }
+}
+
+/// The Dockerfile lines a mapping shows beside its layers, with their secrets redacted.
+pub fn redact_mapping(mapping: &mut crate::dockerfile::Mapping) {
+    for line in mapping.layers.iter_mut().filter_map(|l| l.line.as_mut()) {
+        redact_in_place(&mut line.instruction);
+    }
+}
+
+/// `instruction` with its secrets redacted, for a view that draws one history entry.
+pub fn redacted(
+    instruction: &crate::image::history::Instruction,
+) -> crate::image::history::Instruction {
+    crate::image::history::Instruction {
+        kind: instruction.kind,
+        text: redact_secrets(&instruction.text),
+        raw: redact_secrets(&instruction.raw),
+    }
+}
+
+fn redact_in_place(text: &mut String) {
+    let redacted = redact_secrets(text);
+    if redacted != *text {
+        *text = redacted;
+    }
+}
+
 /// `text` with every secret a rule finds in it replaced by its redacted preview, for
 /// showing an instruction or a config value that carries one.
 pub fn redact_secrets(text: &str) -> String {

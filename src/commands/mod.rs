@@ -9,6 +9,7 @@ mod listing;
 mod progress;
 mod secrets;
 
+use crate::analysis::secrets::{redact_history, redact_mapping, redact_secrets};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
@@ -38,12 +39,13 @@ fn dispatch(cli: Cli) -> Result<i32> {
     let stdout_error = |e| Error::io("stdout", e);
     let code = match &cli.command {
         Some(Command::Inspect(args)) => {
-            let loaded = load_image(&args.image, global)?;
+            let mut loaded = load_image(&args.image, global)?;
             let dockerfile = args
                 .dockerfile
                 .as_deref()
                 .map(|path| DockerfileContext::load(path, &loaded))
                 .transpose()?;
+            redact_history(&mut loaded.image.history);
             inspect::run(&loaded, args.format, dockerfile.as_ref(), &mut out)
                 .map_err(stdout_error)?
         }
@@ -180,11 +182,12 @@ impl DockerfileContext {
                 path: shown.clone(),
                 source,
             })?;
-        let mapping = crate::dockerfile::map(
+        let mut mapping = crate::dockerfile::map(
             &dockerfile,
             &loaded.image.config.history,
             &loaded.image.history,
         );
+        redact_mapping(&mut mapping);
         Ok(DockerfileContext {
             path: shown,
             dockerfile,
@@ -326,7 +329,7 @@ fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
             .history
             .layers
             .get(layer)
-            .map_or_else(String::new, |h| h.instruction.display())
+            .map_or_else(String::new, |h| redact_secrets(&h.instruction.display()))
     };
     crate::tui::ImageAnalysis {
         efficiency: waste.efficiency,

@@ -410,6 +410,17 @@ impl Explorer {
         Ok(())
     }
 
+    /// Redact the secrets in the layers' instructions and the Dockerfile lines beside them,
+    /// as every view shows them. Once the Dockerfile is mapped (the mapping compares the
+    /// builder's own words); the secret scan reads the config's history, untouched.
+    pub fn redact_instructions(&mut self) {
+        crate::analysis::secrets::redact_history(&mut self.image.image.history);
+        if let Some(view) = &mut self.dockerfile {
+            crate::analysis::secrets::redact_mapping(&mut view.mapping);
+        }
+        self.facts = None;
+    }
+
     pub fn dockerfile(&self) -> Option<&DockerfileView> {
         self.dockerfile.as_ref()
     }

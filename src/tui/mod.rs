@@ -67,6 +67,7 @@ impl Start {
                     source,
                 })?;
         }
+        app.model.redact_instructions();
         if self.tour {
             app.apply(actions::Action::Tour);
         }

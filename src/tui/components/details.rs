@@ -121,7 +121,8 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
             let Some(entry) = image.config.history.get(entry_index) else {
                 continue;
             };
-            let instruction = entry.instruction();
+            // ENV and RUN entries may carry a secret: drawn redacted, as every view does.
+            let instruction = crate::analysis::secrets::redacted(&entry.instruction());
             let created = entry.created.as_deref().unwrap_or("");
             // Dates to the second: the fraction says nothing to a reader.
             let created = created.get(..19).unwrap_or(created).replace('T', " ");
