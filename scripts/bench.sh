@@ -393,7 +393,8 @@ bench_engine() {
     local image store sock podman
     image=$(gen engine "$GEN_ENGINE")
     store=$BENCH_DIR/podman
-    sock=$store/podman.sock
+    # Absolute: podman's unix:// endpoint takes no relative path.
+    sock=$(realpath -m "$store/podman.sock")
     podman=(podman --root "$store/root" --runroot "$store/runroot" --tmpdir "$store/tmp"
         --storage-driver overlay --events-backend none --cgroup-manager cgroupfs)
     mkdir -p "$store"
@@ -415,6 +416,10 @@ bench_engine() {
         curl -sf --unix-socket "$sock" http://d/v1.41/_ping >/dev/null 2>&1 && break
         sleep 0.1
     done
+    if ((i == 300)); then
+        log "podman system service did not answer on $sock: $(tail -n 3 "$store/service.log")"
+        return 1
+    fi
     local export_cmd="curl -sf --unix-socket '$sock' http://d/v1.41/images/big/get"
     local round
     for ((round = 0; round <= BENCH_RUNS; round++)); do

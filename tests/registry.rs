@@ -975,11 +975,17 @@ fn per_layer_progress_on_a_terminal_and_nothing_when_piped() {
     let Some(screen) = on_a_terminal(&env, &["ls", &name], &[("NO_COLOR", "1")]) else {
         return;
     };
+    // Frames are drawn in place; the layer's line is what follows its label, up to the
+    // next escape or line end. The first frames may have no bytes yet.
     let line = screen
-        .split(['\r', '\n'])
-        .flat_map(|l| l.split("\x1b["))
-        .find(|l| l.contains("layer   0 [") && l.contains("/s"))
-        .unwrap_or_else(|| panic!("no per-layer line: {screen:?}"));
+        .match_indices("layer   0 [")
+        .map(|(at, _)| {
+            let rest = &screen[at..];
+            let end = rest.find(['\x1b', '\r', '\n']).unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .find(|l| l.contains(" / ") && l.contains("B/s"))
+        .unwrap_or_else(|| panic!("no per-layer line with bytes and rate: {screen:?}"));
     // The layer blob is the 96 MiB file plus its tar headers: 100.7 MB.
     assert!(line.contains("/ 100.7 MB, "), "bytes of the size: {line}");
     assert!(!has_sgr(&screen), "colour under NO_COLOR: {screen:?}");

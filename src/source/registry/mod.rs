@@ -881,6 +881,81 @@ impl Read for Resuming<'_> {
 mod tests {
     use super::*;
 
+    fn sha(bytes: &[u8]) -> String {
+        format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Reads `blob` through a `Verified` that expects `digest` and `size`, caching into
+    /// `cache`; returns what the read gave and the kept failure.
+    fn read_verified(
+        blob: &[u8],
+        digest: &str,
+        size: u64,
+        cache: Option<&Cache>,
+    ) -> (Vec<u8>, bool, Option<String>) {
+        let client = Client::new("registry.invalid", "repo", None, &[]).unwrap();
+        let transfers = crate::source::transfer::Transfers::default();
+        let writer = cache.and_then(|c| c.writer(digest));
+        let mut reader = Verified::new(
+            &client,
+            "layer 0 blob",
+            digest,
+            size,
+            // Short reads, as a socket gives them.
+            io::Read::chain(&blob[..blob.len() / 3], &blob[blob.len() / 3..]),
+            writer,
+            transfers.start(0, size, false),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out);
+        let failure = reader.take_failure().map(|f| match f {
+            ParseFailure::Blob(e) | ParseFailure::Other(e) => e.to_string(),
+        });
+        let status = &transfers.snapshot()[0];
+        assert!(status.done, "the transfer ends with the blob");
+        (out, reader.verified, failure)
+    }
+
+    #[test]
+    fn a_blob_is_verified_on_its_own_thread_and_cached_only_when_it_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path());
+        // More than one hand-over chunk, and not a multiple of it.
+        let blob: Vec<u8> = (0..SIDECAR_CHUNK * 2 + 4321)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let digest = sha(&blob);
+        let size = blob.len() as u64;
+
+        let (out, verified, failure) = read_verified(&blob, &digest, size, Some(&cache));
+        assert_eq!((out == blob, verified, failure), (true, true, None));
+        let cached = cache.lookup(&digest, size).expect("kept in the cache");
+        assert_eq!(std::fs::read(cached).unwrap(), blob);
+
+        // One flipped byte: a digest mismatch, and nothing cached.
+        let mut bad = blob.clone();
+        bad[SIDECAR_CHUNK + 5] ^= 1;
+        let other = format!("sha256:{}", "0".repeat(64));
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = Cache::at(dir.path());
+        let (_, verified, failure) = read_verified(&bad, &other, size, Some(&fresh));
+        let failure = failure.expect("a mismatch fails");
+        assert!(!verified);
+        assert!(failure.contains("digest mismatch") && failure.contains(&sha(&bad)));
+        assert!(failure.contains("registry.invalid/repo"), "{failure}");
+        assert!(
+            fresh.lookup(&other, size).is_none(),
+            "an unverified blob was cached"
+        );
+
+        // Longer or shorter than the descriptor says.
+        let (_, _, failure) = read_verified(&blob, &digest, size - 1, None);
+        assert!(failure.unwrap().contains("is longer than"));
+        let (_, _, failure) = read_verified(&blob, &digest, size + 1, None);
+        assert!(failure.unwrap().contains("ends after"));
+    }
+
     #[test]
     fn documents_are_told_apart() {
         let index = br#"{"schemaVersion":2,"manifests":[]}"#;
