@@ -40,7 +40,7 @@ fn parse_layer_20k_files(bencher: Bencher, compression: Compression) {
         .bench(|| {
             let options = ParseOptions {
                 digests: true,
-                secrets: false,
+                ..Default::default()
             };
             parse_layer(
                 black_box(blob.as_slice()),

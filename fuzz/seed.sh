@@ -9,7 +9,7 @@ fixtures="${1:-$here/../../shared/fixtures}"
 max=262144
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$here"/corpus/{layer_parse,open_archive,manifest_config_history,engine_stream}
+mkdir -p "$here"/corpus/{layer_parse,open_archive,manifest_config_history,engine_stream,registry_documents,dockerfile_map}
 
 for image in "$fixtures"/*.tar; do
     name="$(basename "$image" .tar)"
@@ -30,6 +30,12 @@ for image in "$fixtures"/*.tar; do
         first="$(head -c 1 "$member" | tr -d '\000')"
         if [ "$first" = "{" ] || [ "$first" = "[" ]; then
             cp "$member" "$here/corpus/manifest_config_history/$key.json"
+            # registry_documents' first byte picks the Content-Type and --platform: none
+            # and no platform, an OCI index type and linux/arm64, a Docker manifest type
+            # and linux/amd64.
+            for selector in '\000' '\022' '\045'; do
+                { printf "$selector"; cat "$member"; } > "$here/corpus/registry_documents/$key-$(printf "$selector" | od -An -tx1 | tr -d ' ')"
+            done
         elif [[ "$magic" == 1f8b* || "$magic" == 28b52ffd ]] || tar -tf "$member" >/dev/null 2>&1; then
             cp "$member" "$here/corpus/layer_parse/$key"
         fi
@@ -41,6 +47,15 @@ for text in '/bin/sh -c #(nop)  CMD ["sh"]' '|2 A=1 B=2 /bin/sh -c make' \
     'jib-maven-plugin:3.4.0' 'linux/arm64/v8'; do
     printf '%s' "$text" > "$here/corpus/manifest_config_history/text-$(printf '%s' "$text" | sha256sum | cut -c1-16)"
 done
-for target in layer_parse open_archive manifest_config_history engine_stream; do
+# Dockerfiles of the demos and tests, each followed by a NUL and the history a build of
+# it might write (one created_by per line).
+for dockerfile in "$here"/../demo/*/Dockerfile* "$here"/../tests/fixtures/dockerfile/*Dockerfile "$here"/../tests/fixtures/dockerfile/*/Dockerfile; do
+    [ -f "$dockerfile" ] || continue
+    key="$(sha256sum "$dockerfile" | cut -c1-16)"
+    { cat "$dockerfile"; printf '\000'; grep -E '^(RUN|COPY|ADD|ENV|WORKDIR|CMD|ENTRYPOINT|USER|LABEL)' "$dockerfile" |
+        sed -E 's/^(RUN) (.*)/\/bin\/sh -c \2/; s/^(ENV|WORKDIR|CMD|ENTRYPOINT|USER|LABEL) (.*)/!\/bin\/sh -c #(nop) \1 \2/; s/^(COPY|ADD) (.*)/\/bin\/sh -c #(nop) \1 file:0123 in \//'; } \
+        > "$here/corpus/dockerfile_map/$key"
+done
+for target in layer_parse open_archive manifest_config_history engine_stream registry_documents dockerfile_map; do
     echo "$target: $(ls "$here/corpus/$target" | wc -l) seeds"
 done

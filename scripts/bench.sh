@@ -36,12 +36,16 @@
 #                  BENCH_RUNS pairs run alternately so that other jobs' load hits both
 #                  alike; reports medians of wall and CPU time, their ratio (goal: at
 #                  most 1.15) and the median of the paired ratios (see secrets_bench)
-#   BENCH_ENGINE=1 also the engine benchmark: image GEN_E is `podman load`ed into a
-#                  podman API service (its own overlay storage under BENCH_DIR, on a
-#                  socket there, stopped by PID at the end), then measured: the export
-#                  alone (`docker save big >/dev/null`, the docker CLI against that
-#                  socket), `layerscope ci docker://big`, `docker save big | layerscope
-#                  ci -` and `dive --source docker big --ci`
+#   BENCH_ENGINE=1 also the engine benchmark: image GEN_ENGINE (default: image b) is
+#                  `podman load`ed into a podman API service (its own overlay storage
+#                  under BENCH_DIR, on a socket there, stopped by PID at the end), then
+#                  measured: the export alone (`curl --unix-socket SOCK
+#                  http://d/v1.41/images/big/get -o /dev/null`), `layerscope ci
+#                  docker://big`, the export piped into `layerscope ci -` and
+#                  `dive --source docker big --ci`
+# The registry and engine benchmarks run their commands in rounds (A B C A B C …, one
+# uncounted warm-up round first) and give medians of wall and CPU seconds and the
+# median of the ratios taken round by round, with the load average of each round.
 set -euo pipefail
 export LC_ALL=C # '.' decimals for awk and EPOCHREALTIME
 
@@ -66,10 +70,11 @@ GEN_A=${GEN_A:-"$SHAPE_A --format docker --compression none"}
 GEN_B=${GEN_B:-"$SHAPE_A --format oci --compression gzip"}
 GEN_B_DIVE=${GEN_B_DIVE:-"$SHAPE_A --format crane --compression gzip"}
 GEN_C=${GEN_C:-"--preset whiteouts --format docker --compression none --seed 1"}
-GEN_E=${GEN_E:-"--paths 50000 --layers 20 --overwrite-pct 5 --total-bytes 1.5G --format docker --compression none --seed 1"}
 GEN_D=${GEN_D:-"--paths 1000000 --layers 50 --whiteouts 10000 --opaque 100 --total-bytes 2G --format docker --compression none --seed 1"}
 # (e) is (b) with zstd layers (dive reads no zstd layers).
 GEN_E=${GEN_E:-"$SHAPE_A --format oci --compression zstd"}
+# The engine's image: (b), which podman stores (and exports) uncompressed: 1.56 GB.
+GEN_ENGINE=${GEN_ENGINE:-$GEN_B}
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -96,7 +101,6 @@ ensure_tools() {
 build() {
     local targets=()
     [[ -z ${LAYERSCOPE:-} ]] && targets+=(--bins)
-    [[ $BENCH_IMAGES != none || ${BENCH_ENGINE:-0} == 1 || ${BENCH_SECRETS:-0} == 1 ]] && targets+=(--example gen-image)
     if ((${#targets[@]})); then
         log "cargo build --release ${targets[*]}"
         cargo build --release "${targets[@]}" >&2
@@ -112,6 +116,10 @@ gen() {
     sum=$(printf '%s' "$flags" | cksum | cut -d' ' -f1)
     out=$BENCH_DIR/$name-$sum.tar
     if [[ ! -e $out ]]; then
+        # Built only when an image is missing.
+        if [[ ! -x $ROOT/target/release/examples/gen-image ]]; then
+            cargo build --release --example gen-image >&2
+        fi
         log "generating $out: gen-image $flags"
         local args
         read -r -a args <<<"$flags"
@@ -279,11 +287,51 @@ bench_image() {
     fi
 }
 
+# once LABEL CMD...: one run of CMD under /usr/bin/time -v; prints "<wall s> <cpu s>
+# <peak RSS MB> <status>" (status "ok" or "exit-N"). Output goes to $WORK/LABEL.out and
+# the tail of a failed run's output to stderr.
+once() {
+    local label=$1
+    shift
+    local tv=$WORK/$label.time out=$WORK/$label.out rc=0 t0 t1 status=ok
+    t0=$EPOCHREALTIME
+    /usr/bin/time -v -o "$tv" timeout "$BENCH_TIMEOUT" "$@" >"$out" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    if ((rc != 0)) && ! { ((rc == 1)) && ok_exit_1 "$label" "$out"; }; then
+        status=exit-$rc
+        log "  $label: exit $rc: $(tail -n 3 "$out" | tr '\n' ' ')"
+    fi
+    awk -F': ' -v a="$t0" -v b="$t1" -v status="$status" '
+        /User time/ { u = $2 } /System time/ { s = $2 } /Maximum resident/ { m = $2 }
+        END { printf "%.3f %.2f %.1f %s\n", b - a, u + s, m / 1024, status }' "$tv"
+}
+
+# Rounds: R_<name> holds one "wall cpu rss status" per counted round, R_LOAD the load
+# average (1 min) at the start of each.
+declare -A R=()
+R_LOAD=()
+record() { R[$1]+="$2"$'\n'; }
+col() { printf '%s' "${R[$1]}" | awk -v c="$2" 'NF { print $c }'; }
+med() { median $(col "$1" "$2"); }
+status_of() { printf '%s' "${R[$1]}" | awk '$4 != "ok" { s = $4 } END { print s ? s : "ok" }'; }
+# pair_ratio A B [C]: median over rounds of wall(A) / wall(B), or / max(wall(B), wall(C)).
+pair_ratio() {
+    paste <(col "$1" 1) <(col "$2" 1) <(if [[ -n ${3:-} ]]; then col "$3" 1; else col "$2" 1; fi) |
+        awk '{ d = $2 > $3 ? $2 : $3; if (d > 0) printf "%.3f\n", $1 / d }' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR) printf "%.2f (%.2f-%.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+row() { # row NAME LABEL: "| LABEL | wall | cpu | rss |"
+    local st
+    st=$(status_of "$1")
+    echo "| $2 | $(med "$1" 1)$([[ $st == ok ]] || echo " ($st)") | $(med "$1" 2) | $(med "$1" 3) |"
+}
+loads() { printf '%s\n' "${R_LOAD[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%s-%s", v[1], v[NR] }'; }
+
 # registry_bench IMAGE: a docker-registry on a free loopback port with storage in
-# $WORK, IMAGE pushed into it, then the registry rows. The registry is stopped by
-# its PID on every exit path.
+# $WORK, IMAGE pushed into it, then rounds of: cold-cache pull, skopeo copy, the local
+# archive, warm-cache pull. The registry is stopped by its PID on every exit path.
 registry_bench() {
-    local image=$1 port dir pid
+    local image=$1 port dir
     dir=$WORK/registry
     mkdir -p "$dir"
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -300,25 +348,48 @@ http:
   addr: 127.0.0.1:$port
 YAML
     docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-    pid=$!
-    trap 'kill "$pid" 2>/dev/null || true' RETURN
+    REGISTRY_PID=$!
     local tries=0
     until curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; do
         ((++tries > 100)) && { log "docker-registry did not answer"; return 1; }
         sleep 0.1
     done
     log "pushing $image to 127.0.0.1:$port/big"
+    # --insecure-policy: no /etc/containers/policy.json is needed; the registry is plain
+    # HTTP on loopback, hence --dest-tls-verify=false (and --src-tls-verify=false below).
     skopeo --insecure-policy copy -q --dest-tls-verify=false "oci-archive:$image" "docker://127.0.0.1:$port/big:latest" >&2
-    local ref=127.0.0.1:$port/big cold warm copy local
-    cold=$(measure layerscope-registry-cold sh -c "rm -rf '$WORK/cache-cold' && XDG_CACHE_HOME='$WORK/cache-cold' '$LAYERSCOPE' ci 'registry://$ref'")
-    copy=$(measure skopeo-copy sh -c "rm -rf '$WORK/skopeo-oci' && skopeo --insecure-policy copy -q --src-tls-verify=false 'docker://$ref' 'oci:$WORK/skopeo-oci'")
-    local=$(measure layerscope-local-archive "$LAYERSCOPE" ci "$image")
+    local ref=127.0.0.1:$port/big round
+    cat "$image" >/dev/null
     XDG_CACHE_HOME=$WORK/cache-warm "$LAYERSCOPE" ci "registry://$ref" >/dev/null 2>&1 || true
-    warm=$(measure layerscope-registry-warm env XDG_CACHE_HOME="$WORK/cache-warm" "$LAYERSCOPE" ci "registry://$ref")
-    local floor
-    floor=$(awk -v a="${copy%% *}" -v b="${local%% *}" 'BEGIN { print (a > b ? a : b) }')
-    REGISTRY_ROWS+=("| registry, cold cache | ${cold%% *} | $(ratio "${cold%% *}" "$floor") (vs max of skopeo copy ${copy%% *} s, local oci-archive ${local%% *} s) |")
-    REGISTRY_ROWS+=("| registry, warm cache | ${warm%% *} | $(ratio "${warm%% *}" "${local%% *}") (vs local oci-archive ${local%% *} s) |")
+    for ((round = 0; round <= BENCH_RUNS; round++)); do
+        local load r_cold r_copy r_local r_warm
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        log "registry round $round (load $load)"
+        rm -rf "$WORK/cache-cold" "$WORK/skopeo-oci"
+        r_cold=$(once registry-cold env XDG_CACHE_HOME="$WORK/cache-cold" "$LAYERSCOPE" ci "registry://$ref")
+        r_copy=$(once skopeo-copy skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$ref" "oci:$WORK/skopeo-oci")
+        rm -rf "$WORK/cache-cold" "$WORK/skopeo-oci"
+        r_local=$(once local-archive "$LAYERSCOPE" ci "$image")
+        r_warm=$(once registry-warm env XDG_CACHE_HOME="$WORK/cache-warm" "$LAYERSCOPE" ci "registry://$ref")
+        ((round == 0)) && continue
+        R_LOAD+=("$load")
+        record cold "$r_cold"
+        record copy "$r_copy"
+        record local "$r_local"
+        record warm "$r_warm"
+    done
+    kill "$REGISTRY_PID" 2>/dev/null || true
+    wait "$REGISTRY_PID" 2>/dev/null || true
+    REGISTRY_PID=
+    REGISTRY_ROWS+=("$(row cold "\`layerscope ci registry://$ref\`, cold cache")")
+    REGISTRY_ROWS+=("$(row copy "\`skopeo copy docker://$ref oci:DIR\`")")
+    REGISTRY_ROWS+=("$(row local "\`layerscope ci IMAGE\` (the local oci-archive)")")
+    REGISTRY_ROWS+=("$(row warm "\`layerscope ci registry://$ref\`, warm cache")")
+    REGISTRY_ROWS+=("")
+    REGISTRY_ROWS+=("Ratios (median of the rounds' ratios, range), load average $(loads) over $BENCH_RUNS rounds:")
+    REGISTRY_ROWS+=("- cold / max(skopeo copy, local archive): $(pair_ratio cold copy local) (goal 1.1)")
+    REGISTRY_ROWS+=("- cold / local archive: $(pair_ratio cold local); cold / skopeo copy: $(pair_ratio cold copy)")
+    REGISTRY_ROWS+=("- warm / local archive: $(pair_ratio warm local) (goal 1.1)")
 }
 
 # time_once LABEL CMD...: one run under /usr/bin/time -v; prints "<wall s> <cpu s>
@@ -392,48 +463,69 @@ ENGINE_ROWS=()
 
 # The engine benchmark (BENCH_ENGINE=1): see the header.
 bench_engine() {
-    local image store sock pid podman
-    image=$(gen e "$GEN_E")
+    local image store sock podman
+    image=$(gen engine "$GEN_ENGINE")
     store=$BENCH_DIR/podman
-    sock=$store/podman.sock
+    # Absolute: podman's unix:// endpoint takes no relative path.
+    sock=$(realpath -m "$store/podman.sock")
     podman=(podman --root "$store/root" --runroot "$store/runroot" --tmpdir "$store/tmp"
         --storage-driver overlay --events-backend none --cgroup-manager cgroupfs)
     mkdir -p "$store"
-    if ! "${podman[@]}" image exists docker.io/library/big:latest; then
+    # The tag says which image it is, so a changed GEN_ENGINE is loaded anew.
+    local tag
+    tag=$(printf '%s' "$GEN_ENGINE" | cksum | cut -d' ' -f1)
+    if ! "${podman[@]}" image exists "docker.io/library/big:$tag"; then
         log "podman load $image"
         local loaded
         loaded=$("${podman[@]}" load -q -i "$image" | sed -n 's/^Loaded image[^:]*: //p' | head -n 1)
-        "${podman[@]}" tag "$loaded" docker.io/library/big:latest
+        "${podman[@]}" tag "$loaded" "docker.io/library/big:$tag"
     fi
+    "${podman[@]}" tag "docker.io/library/big:$tag" docker.io/library/big:latest
     rm -f "$sock"
     "${podman[@]}" system service --time=0 "unix://$sock" >"$store/service.log" 2>&1 &
-    pid=$!
-    # Stopped by its PID, whatever happens next.
-    trap 'kill "$pid" 2>/dev/null; rm -rf "$WORK"' EXIT
+    ENGINE_PID=$!
     local i
     for ((i = 0; i < 300; i++)); do
-        DOCKER_HOST=unix://$sock docker version >/dev/null 2>&1 && break
+        curl -sf --unix-socket "$sock" http://d/v1.41/_ping >/dev/null 2>&1 && break
         sleep 0.1
     done
-    export DOCKER_HOST=unix://$sock
-    local ex ls st dv
-    read -r -a ex < <(measure engine-export sh -c 'docker save big >/dev/null')
-    read -r -a ls < <(measure layerscope-engine "$LAYERSCOPE" ci docker://big)
-    read -r -a st < <(measure layerscope-save-stdin sh -c 'docker save big | "$1" ci -' sh "$LAYERSCOPE")
-    if [[ $SKIP_DIVE == 1 ]]; then
-        dv=(- - ok)
-    else
-        read -r -a dv < <(measure dive-engine env CI=true "$DIVE" --source docker big --ci)
+    if ((i == 300)); then
+        log "podman system service did not answer on $sock: $(tail -n 3 "$store/service.log")"
+        return 1
     fi
-    unset DOCKER_HOST
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    ENGINE_ROWS+=("| export alone: \`docker save big >/dev/null\` | $(cell "${ex[@]}") | 1.00 |")
-    ENGINE_ROWS+=("| \`layerscope ci docker://big\` | $(cell "${ls[@]}") | $(ratio "${ls[0]}" "${ex[0]}") |")
-    ENGINE_ROWS+=("| \`docker save big \| layerscope ci -\` | $(cell "${st[@]}") | $(ratio "${st[0]}" "${ex[0]}") |")
-    ENGINE_ROWS+=("| \`dive --source docker big --ci\` | $(cell "${dv[@]}") | $(ratio "${dv[0]}" "${ex[0]}") |")
+    local export_cmd="curl -sf --unix-socket '$sock' http://d/v1.41/images/big/get"
+    local round
+    for ((round = 0; round <= BENCH_RUNS; round++)); do
+        local load r_ex r_ls r_st r_dv
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        log "engine round $round (load $load)"
+        r_ex=$(once engine-export sh -c "$export_cmd -o /dev/null")
+        r_ls=$(once layerscope-engine env DOCKER_HOST="unix://$sock" "$LAYERSCOPE" ci docker://big)
+        r_st=$(once layerscope-stdin sh -c "$export_cmd | '$LAYERSCOPE' ci -")
+        if [[ $SKIP_DIVE == 1 ]]; then
+            r_dv="0 0 0 ok"
+        else
+            r_dv=$(once dive-engine env CI=true DOCKER_HOST="unix://$sock" "$DIVE" --source docker big --ci)
+        fi
+        ((round == 0)) && continue
+        R_LOAD+=("$load")
+        record export "$r_ex"
+        record engine "$r_ls"
+        record stdin "$r_st"
+        record dive "$r_dv"
+    done
+    kill "$ENGINE_PID" 2>/dev/null || true
+    wait "$ENGINE_PID" 2>/dev/null || true
+    ENGINE_PID=
+    ENGINE_ROWS+=("$(row export "export alone: \`curl --unix-socket SOCK http://d/v1.41/images/big/get -o /dev/null\`")")
+    ENGINE_ROWS+=("$(row engine "\`layerscope ci docker://big\`")")
+    ENGINE_ROWS+=("$(row stdin "export \`| layerscope ci -\`")")
+    [[ $SKIP_DIVE == 1 ]] || ENGINE_ROWS+=("$(row dive "\`dive --source docker big --ci\`")")
     ENGINE_ROWS+=("")
-    ENGINE_ROWS+=("layerscope/dive: $(ratio "${ls[0]}" "${dv[0]}"); image: gen-image $GEN_E ($(du -sb "$image" | awk '{ printf "%.2f GB", $1 / 1e9 }')), podman $(podman --version | awk '{ print $3 }'), overlay storage")
+    ENGINE_ROWS+=("Ratios (median of the rounds' ratios, range), load average $(loads) over $BENCH_RUNS rounds:")
+    ENGINE_ROWS+=("- layerscope / export alone: $(pair_ratio engine export) (goal 1.05); export | layerscope ci - / export alone: $(pair_ratio stdin export)")
+    [[ $SKIP_DIVE == 1 ]] || ENGINE_ROWS+=("- layerscope / dive: $(pair_ratio engine dive)")
+    ENGINE_ROWS+=("- image: gen-image $GEN_ENGINE, podman $(podman --version | awk '{ print $3 }'), overlay storage")
 }
 
 machine() {
@@ -455,7 +547,9 @@ main() {
     build
     mkdir -p "$BENCH_DIR"
     WORK=$(mktemp -d "$BENCH_DIR/work.XXXXXX")
-    trap 'rm -rf "$WORK"' EXIT
+    # Servers started here are stopped by their PIDs, whatever happens.
+    REGISTRY_PID= ENGINE_PID=
+    trap 'for pid in $REGISTRY_PID $ENGINE_PID; do kill "$pid" 2>/dev/null; done; rm -rf "$WORK"' EXIT
     # One blob through the fastest decoder for it, for the floor.
     cat >"$WORK/decode-one" <<'SH'
 #!/bin/sh
@@ -510,7 +604,7 @@ SH
     if ((${#ENGINE_ROWS[@]})); then
         echo "## Engine (podman API on a unix socket)"
         echo
-        echo "| command | wall s | peak RSS MB | / export |"
+        echo "| command | wall s | CPU s | peak RSS MB |"
         echo "|---|---|---|---|"
         printf '%s\n' "${ENGINE_ROWS[@]}"
         echo
@@ -531,8 +625,8 @@ SH
         echo
         echo "## Registry (image b, pushed to a local docker-registry)"
         echo
-        echo "| what | layerscope s | ratio |"
-        echo "|---|---|---|"
+        echo "| command | wall s | CPU s | peak RSS MB |"
+        echo "|---|---|---|---|"
         printf '%s\n' "${REGISTRY_ROWS[@]}"
     fi
 }

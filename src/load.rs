@@ -202,11 +202,14 @@ pub fn load_all(
             }
         }
     }
-    let jobs: Vec<(usize, usize)> = keys
+    let mut jobs: Vec<(usize, usize)> = keys
         .iter()
         .copied()
         .filter(|key| !alias.contains_key(key))
         .collect();
+    // Largest blobs first: the pass ends when its longest layer does, so that one starts
+    // at once and the small ones fill the other cores (layers still apply in order).
+    jobs.sort_by_key(|&(i, l)| std::cmp::Reverse(inputs[i].1.layers[l].size.unwrap_or(0)));
     // How many trees will take each parsed layer, so it is dropped after the last one.
     let mut users: BTreeMap<(usize, usize), usize> = jobs.iter().map(|k| (*k, 1)).collect();
     for target in alias.values() {
@@ -227,6 +230,7 @@ pub fn load_all(
     let parse_options = ParseOptions {
         digests: options.verify,
         secrets: options.secrets,
+        blob_checked: false,
     };
     let next = AtomicUsize::new(0);
     let mut builders: Vec<TreeBuilder> = inputs.iter().map(|_| TreeBuilder::new()).collect();
@@ -369,6 +373,9 @@ pub fn load_layers(
         (0, n) | (n, _) => n,
     }
     .clamp(1, total.max(1));
+    // Largest blobs first, as in `load_all`.
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
     let next = AtomicUsize::new(0);
     let mut builder = TreeBuilder::new();
     let mut infos = Vec::with_capacity(total);
@@ -378,12 +385,13 @@ pub fn load_layers(
         let (sender, receiver) = mpsc::channel::<(usize, Result<ParsedLayer>)>();
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, image) = (&next, &image);
+            let (next, image, order) = (&next, &image, &order);
             scope.spawn(move || loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= total || control.cancel.load(Ordering::Relaxed) {
+                let job = next.fetch_add(1, Ordering::Relaxed);
+                if job >= total || control.cancel.load(Ordering::Relaxed) {
                     break;
                 }
+                let index = order[job];
                 let result = parse(image, index);
                 if sender.send((index, result)).is_err() {
                     break;

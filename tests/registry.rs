@@ -902,3 +902,101 @@ fn bearer_token_auth_from_a_token_server() {
     drop(registry);
     drop(server);
 }
+
+/// Runs `layerscope ARGS` with the environment of `env` on a pseudo-terminal (util-linux's
+/// `script`), so that stderr is a TTY; returns what the terminal showed, or `None` when
+/// `script` is missing.
+fn on_a_terminal(env: &Env, args: &[&str], extra_env: &[(&str, &str)]) -> Option<String> {
+    let available = Command::new("sh")
+        .args(["-c", "command -v script"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        eprintln!("note: util-linux's script is missing; the terminal check is skipped");
+        return None;
+    }
+    let template = env.command();
+    let scratch = tempfile::tempdir().unwrap();
+    let log = scratch.path().join("terminal.log");
+    let quoted: Vec<String> = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let mut command = Command::new("script");
+    command.args([
+        "-q",
+        "-e",
+        "-c",
+        &format!("{} >/dev/null", quoted.join(" ")),
+    ]);
+    command.arg(&log).stdin(Stdio::null()).stdout(Stdio::null());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    let status = command.status().unwrap();
+    assert!(status.success(), "layerscope on a terminal failed");
+    Some(String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned())
+}
+
+#[test]
+fn per_layer_progress_on_a_terminal_and_nothing_when_piped() {
+    if !tools_present() {
+        return;
+    }
+    let registry = Registry::start(Auth::None);
+    let scratch = tempfile::tempdir().unwrap();
+    let layout = big_layout(scratch.path(), 96 << 20);
+    run(Command::new("skopeo")
+        .args(["--insecure-policy", "copy", "-q", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}", layout.display()))
+        .arg(format!("docker://{}/big:v1", registry.host())));
+    let name = format!("registry://{}/big:v1", registry.host());
+
+    // Piped: no progress at all.
+    let env = Env::new();
+    let output = env.ls(&name, &[]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("layer   0") && !stderr.contains("B/s"),
+        "progress on a pipe: {stderr}"
+    );
+
+    // On a terminal, with NO_COLOR: the layer's line with bytes, its size and a rate,
+    // and no colour.
+    let env = Env::new();
+    let Some(screen) = on_a_terminal(&env, &["ls", &name], &[("NO_COLOR", "1")]) else {
+        return;
+    };
+    // Frames are drawn in place; the layer's line is what follows its label, up to the
+    // next escape or line end. The first frames may have no bytes yet.
+    let line = screen
+        .match_indices("layer   0 [")
+        .map(|(at, _)| {
+            let rest = &screen[at..];
+            let end = rest.find(['\x1b', '\r', '\n']).unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .find(|l| l.contains(" / ") && l.contains("B/s"))
+        .unwrap_or_else(|| panic!("no per-layer line with bytes and rate: {screen:?}"));
+    // The layer blob is the 96 MiB file plus its tar headers: 100.7 MB.
+    assert!(line.contains("/ 100.7 MB, "), "bytes of the size: {line}");
+    assert!(!has_sgr(&screen), "colour under NO_COLOR: {screen:?}");
+}
+
+/// Whether `text` holds an SGR (colour or style) escape: ESC `[` digits and `;`, then `m`.
+fn has_sgr(text: &str) -> bool {
+    text.split("\x1b[").skip(1).any(|rest| {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == ';'))
+            .unwrap_or(rest.len());
+        rest[end..].starts_with('m')
+    })
+}

@@ -365,7 +365,7 @@ fn check(layers: &[Vec<Op>]) -> Result<(), TestCaseError> {
             &tar[..],
             ParseOptions {
                 digests: true,
-                secrets: false,
+                ..Default::default()
             },
             &control,
         )

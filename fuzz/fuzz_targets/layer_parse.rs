@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let control = ParseControl::default();
-    let Ok(layer) = parse_layer(data, ParseOptions { digests: true, secrets: false }, &control) else {
+    let Ok(layer) = parse_layer(data, ParseOptions { digests: true, ..Default::default() }, &control) else {
         return;
     };
     for record in &layer.records {

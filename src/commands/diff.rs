@@ -118,7 +118,7 @@ fn load_pair(
         ..Default::default()
     };
     let control = ParseControl::default();
-    let mut bar = ProgressBar::new(global.quiet);
+    let mut bar = ProgressBar::new(global.quiet, &control.transfers);
     let loaded = load_all(
         vec![(&source_a, opened_a), (&source_b, opened_b)],
         &options,

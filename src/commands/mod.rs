@@ -301,7 +301,7 @@ pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Resul
     let mut options = load_options(global);
     options.secrets = secrets;
     let control = ParseControl::default();
-    let mut bar = progress::ProgressBar::new(global.quiet);
+    let mut bar = progress::ProgressBar::new(global.quiet, &control.transfers);
     // The commands read no file contents: stdin is parsed as it streams in, not spooled.
     let loaded = match &spec {
         ImageSpec::Path(path) if path == "-" => {

@@ -1,45 +1,129 @@
-//! A progress bar on stderr for long loads, shown only on a terminal.
+//! Progress on stderr for long loads, shown only on a terminal: one line for the whole
+//! load, and one per layer blob a source is reading (a registry's downloads), with its
+//! bytes and rate. No colours are used, so `NO_COLOR` has nothing to turn off; when stderr
+//! is not a terminal nothing is drawn at all.
 
 use crate::load::Progress;
+use crate::source::transfer::{TransferStatus, Transfers};
+use bytesize::ByteSize;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
-pub struct ProgressBar {
-    bar: Option<indicatif::ProgressBar>,
+pub struct ProgressBar<'a> {
+    shown: Option<Shown<'a>>,
 }
 
-impl ProgressBar {
-    pub fn new(quiet: bool) -> Self {
+struct Shown<'a> {
+    multi: indicatif::MultiProgress,
+    total: indicatif::ProgressBar,
+    transfers: &'a Transfers,
+    /// A line per layer blob still being read.
+    layers: BTreeMap<usize, indicatif::ProgressBar>,
+}
+
+impl<'a> ProgressBar<'a> {
+    /// `transfers` is the load's [`ParseControl::transfers`](crate::layer::ParseControl).
+    pub fn new(quiet: bool, transfers: &'a Transfers) -> Self {
         let show = !quiet && std::io::stderr().is_terminal();
-        let bar = show.then(|| {
-            let bar = indicatif::ProgressBar::with_draw_target(
-                None,
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} layers {msg} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            bar
+        let shown = show.then(|| {
+            let multi =
+                indicatif::MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr());
+            let total = multi.add(indicatif::ProgressBar::new(0));
+            total.set_style(style(
+                "{spinner} layers {msg} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+            ));
+            Shown {
+                multi,
+                total,
+                transfers,
+                layers: BTreeMap::new(),
+            }
         });
-        ProgressBar { bar }
+        ProgressBar { shown }
     }
 
     pub fn update(&mut self, progress: Progress) {
-        if let Some(bar) = &self.bar {
-            bar.set_length(progress.bytes_total.max(progress.bytes_done));
-            bar.set_position(progress.bytes_done);
-            bar.set_message(format!(
-                "{}/{}",
-                progress.layers_done, progress.layers_total
-            ));
+        let Some(shown) = &mut self.shown else {
+            return;
+        };
+        let bar = &shown.total;
+        bar.set_length(progress.bytes_total.max(progress.bytes_done));
+        bar.set_position(progress.bytes_done);
+        bar.set_message(format!(
+            "{}/{}",
+            progress.layers_done, progress.layers_total
+        ));
+        for transfer in shown.transfers.snapshot() {
+            if transfer.done {
+                if let Some(line) = shown.layers.remove(&transfer.layer) {
+                    line.finish_and_clear();
+                    shown.multi.remove(&line);
+                }
+                continue;
+            }
+            let line = shown.layers.entry(transfer.layer).or_insert_with(|| {
+                let line = shown.multi.add(indicatif::ProgressBar::new(transfer.size));
+                line.set_style(style("  {prefix} [{bar:24}] {msg}"));
+                line.set_prefix(format!("layer {:>3}", transfer.layer));
+                line
+            });
+            line.set_length(transfer.size.max(transfer.bytes));
+            line.set_position(transfer.bytes);
+            line.set_message(layer_line(&transfer));
         }
     }
 
     pub fn finish(&mut self) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+        if let Some(shown) = self.shown.take() {
+            for line in shown.layers.values() {
+                line.finish_and_clear();
+            }
+            shown.total.finish_and_clear();
         }
+    }
+}
+
+fn style(template: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// `12.3 MB / 45.0 MB, 8.1 MB/s` (`from the cache` for a cached blob).
+fn layer_line(transfer: &TransferStatus) -> String {
+    let rate = ByteSize(transfer.rate() as u64).display().si();
+    let origin = if transfer.from_cache {
+        ", from the cache"
+    } else {
+        ""
+    };
+    format!(
+        "{} / {}, {rate}/s{origin}",
+        ByteSize(transfer.bytes).display().si(),
+        ByteSize(transfer.size).display().si()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_layer_line_has_bytes_size_and_rate() {
+        let status = TransferStatus {
+            layer: 3,
+            bytes: 2_000_000,
+            size: 8_000_000,
+            from_cache: false,
+            elapsed: Duration::from_secs(2),
+            done: false,
+        };
+        assert_eq!(layer_line(&status), "2.0 MB / 8.0 MB, 1.0 MB/s");
+        let cached = TransferStatus {
+            from_cache: true,
+            ..status
+        };
+        assert!(layer_line(&cached).ends_with(", from the cache"));
     }
 }

@@ -85,6 +85,12 @@ impl ParsedLayer {
 pub struct ParseOptions {
     /// Compute sha256 digests of the blob and of the tar stream.
     pub digests: bool,
+    /// The source hashes the stored blob itself, on these same bytes, and fails the read
+    /// when it does not match its digest (a registry's reader must, verification on or
+    /// off). The pass then hashes only the tar, so that no stream is hashed twice; the
+    /// parsed layer has no `compressed_digest` (nor, for an uncompressed blob, a
+    /// `diff_id`): the source supplies them.
+    pub blob_checked: bool,
     /// Run the secret rules over every regular file as its content streams past.
     pub secrets: bool,
 }
@@ -96,6 +102,8 @@ pub struct ParseControl {
     pub bytes_read: AtomicU64,
     /// Set to stop every parse at its next read.
     pub cancel: AtomicBool,
+    /// Bytes, size and rate of each layer blob a source reads (registries record theirs).
+    pub transfers: crate::source::transfer::Transfers,
 }
 
 /// Why a parse failed. The caller adds which layer it was.
@@ -139,15 +147,15 @@ fn parse_layer_within(
 ) -> Result<ParsedLayer, LayerError> {
     let name_bytes = name_bytes.min(MAX_ARENA_BYTES);
     std::thread::scope(|scope| {
-        let hasher = || -> Result<Option<Hasher<'_>>, LayerError> {
-            options
-                .digests
+        let hasher = |wanted: bool| -> Result<Option<Hasher<'_>>, LayerError> {
+            wanted
                 .then(|| Hasher::spawn(scope))
                 .transpose()
                 .map_err(LayerError::Read)
         };
         let mut layer = ParsedLayer::default();
-        let mut raw = ChunkReader::new(blob, hasher()?, Some(control));
+        let raw_hasher = hasher(options.digests && !options.blob_checked)?;
+        let mut raw = ChunkReader::new(blob, raw_hasher, Some(control));
         let compression = Compression::detect(raw.fill_buf().map_err(LayerError::Read)?);
         layer.compression = Some(compression);
         // An uncompressed blob is its own tar stream: it is read and hashed once.
@@ -158,7 +166,7 @@ fn parse_layer_within(
             )
         } else {
             let decoded = decoder(compression, &mut raw).map_err(LayerError::Read)?;
-            let mut tar = ChunkReader::new(decoded, hasher()?, None);
+            let mut tar = ChunkReader::new(decoded, hasher(options.digests)?, None);
             let result = read_entries(&mut tar, &mut layer, name_bytes, options.secrets);
             (result, Some(tar.finish()))
         };
@@ -579,5 +587,34 @@ mod tests {
         }
         assert!(matches!(parse(7), Err(LayerError::Limit(e)) if e.count == 8));
         assert_eq!(parse(MAX_ARENA_BYTES).unwrap().arena, at.arena);
+    }
+
+    #[test]
+    fn a_blob_its_source_checked_is_not_hashed_again_but_its_tar_is() {
+        use sha2::{Digest, Sha256};
+        let tar = tar_of(&[("etc/hosts", tar::EntryType::Regular, "")]);
+        let sha = |bytes: &[u8]| format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let parse = |blob: &[u8], blob_checked: bool| {
+            let options = ParseOptions {
+                digests: true,
+                blob_checked,
+                secrets: false,
+            };
+            parse_layer(blob, options, &ParseControl::default()).unwrap()
+        };
+        let both = parse(&gz, false);
+        assert_eq!(both.compressed_digest, Some(sha(&gz)));
+        assert_eq!(both.diff_id, Some(sha(&tar)));
+        let trusted = parse(&gz, true);
+        assert_eq!(trusted.compressed_digest, None, "the source's check stands");
+        assert_eq!(trusted.diff_id, Some(sha(&tar)), "the tar is still hashed");
+        assert_eq!(trusted.records.len(), 1);
+        // An uncompressed blob is its own tar: nothing is left to hash.
+        let plain = parse(&tar, true);
+        assert_eq!((plain.compressed_digest, plain.diff_id), (None, None));
+        assert_eq!(parse(&tar, false).diff_id, Some(sha(&tar)));
     }
 }

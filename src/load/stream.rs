@@ -77,6 +77,7 @@ pub fn load_stream(
     let parse_options = ParseOptions {
         digests: options.verify,
         secrets: options.secrets,
+        blob_checked: false,
     };
 
     std::thread::scope(|scope| {

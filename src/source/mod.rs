@@ -1,6 +1,6 @@
 //! Bytes in: a file, a directory, stdin, a container engine or a registry becomes a set of
 //! named byte streams; [`spec`] says what the IMAGE argument names, [`engine`] and
-//! [`registry`] read the other sources.
+//! [`registry`] read the other sources, [`transfer`] counts each layer blob a source reads.
 //!
 //! A tar archive is indexed once (member name → offset and size), so that blobs can later
 //! be read by offset from several threads at once. An outer gzip/zstd compression is
@@ -16,6 +16,7 @@ pub mod engine;
 mod gzip;
 pub mod registry;
 pub mod spec;
+pub mod transfer;
 
 pub use compression::{decoder, Compression};
 

@@ -41,6 +41,15 @@ impl Cache {
         })
     }
 
+    /// A cache at `root` with the default cap (for tests).
+    #[cfg(test)]
+    pub fn at(root: &Path) -> Cache {
+        Cache {
+            root: root.to_path_buf(),
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -34,6 +34,8 @@ pub const MANIFEST_TYPES: [&str; 4] = [
 
 pub struct Client {
     http: Http,
+    /// HTTP clients for blob downloads, one per download under way (see [`Client::lane`]).
+    lanes: Mutex<Vec<Http>>,
     /// `https://host[:port]` or `http://…` for loopback and `--insecure-registry` hosts.
     base: String,
     /// The registry as the reference names it, for messages.
@@ -82,17 +84,11 @@ impl Client {
         } else {
             "https"
         };
-        let http = Http::builder()
-            .user_agent(concat!("layerscope/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(20))
-            // Per read of a blocking body, not for the whole blob.
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::Registry {
-                registry: registry.into(),
-                repository: repository.into(),
-                detail: format!("cannot set up HTTP: {e}"),
-            })?;
+        let http = http_client().map_err(|e| Error::Registry {
+            registry: registry.into(),
+            repository: repository.into(),
+            detail: format!("cannot set up HTTP: {e}"),
+        })?;
         Ok(Client {
             http,
             base: format!("{scheme}://{host}"),
@@ -100,6 +96,23 @@ impl Client {
             repository: repository.into(),
             credential,
             authorization: Mutex::new(None),
+            lanes: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// An HTTP client of its own for one blob download, returned to the pool when the
+    /// lease ends. A blocking reqwest client reads its sockets on one runtime thread, so
+    /// downloads sharing one would all wait for that thread; with a lane each, every
+    /// download's socket is read on a thread of its own.
+    pub fn lane(&self) -> Result<Lane<'_>> {
+        let pooled = self.lanes.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let http = match pooled {
+            Some(http) => http,
+            None => http_client().map_err(|e| self.error(format!("cannot set up HTTP: {e}")))?,
+        };
+        Ok(Lane {
+            client: self,
+            http: Some(http),
         })
     }
 
@@ -149,11 +162,23 @@ impl Client {
     /// GET `path` (under `/v2/<repository>/`), authenticating on a challenge and waiting
     /// out rate limits. `what` names the object for errors. Returns a successful response.
     pub fn get(&self, what: &str, path: &str, accept: &[&str], offset: u64) -> Result<Response> {
+        self.get_on(&self.http, what, path, accept, offset)
+    }
+
+    /// [`Client::get`] on a given HTTP client (a [`Lane`]'s).
+    fn get_on(
+        &self,
+        http: &Http,
+        what: &str,
+        path: &str,
+        accept: &[&str],
+        offset: u64,
+    ) -> Result<Response> {
         let url = format!("{}/v2/{}/{path}", self.base, self.repository);
         let mut challenged = false;
         let mut rate_limited = 0;
         loop {
-            let mut request = self.http.get(&url);
+            let mut request = http.get(&url);
             if !accept.is_empty() {
                 request = request.header(ACCEPT, accept.join(", "));
             }
@@ -364,6 +389,39 @@ impl Client {
             .or(parsed.access_token)
             .filter(|t| !t.is_empty() && !t.contains(['\r', '\n']))
             .ok_or_else(|| self.error("the token response holds no token"))
+    }
+}
+
+/// The HTTP client every request uses: its timeouts and user agent.
+fn http_client() -> reqwest::Result<Http> {
+    Http::builder()
+        .user_agent(concat!("layerscope/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(20))
+        // Per read of a blocking body, not for the whole blob.
+        .timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// One download's HTTP client, leased from its [`Client`]'s pool.
+pub struct Lane<'a> {
+    client: &'a Client,
+    http: Option<Http>,
+}
+
+impl Lane<'_> {
+    /// [`Client::get`] on this lane.
+    pub fn get(&self, what: &str, path: &str, accept: &[&str], offset: u64) -> Result<Response> {
+        let http = self.http.as_ref().expect("held until dropped");
+        self.client.get_on(http, what, path, accept, offset)
+    }
+}
+
+impl Drop for Lane<'_> {
+    fn drop(&mut self) {
+        if let Some(http) = self.http.take() {
+            let mut lanes = self.client.lanes.lock().unwrap_or_else(|e| e.into_inner());
+            lanes.push(http);
+        }
     }
 }
 

@@ -3,8 +3,12 @@
 //!
 //! Each blob is hashed while it streams in and its length held to its descriptor's; a
 //! connection lost mid-blob is resumed with a `Range` request (a bounded number of
-//! times). Verified blobs are kept in the [`cache`] unless `--no-cache`; a cached blob is
-//! hashed again as it is read and fetched anew when it does not match.
+//! times). That sha256 cannot be skipped (not even with `--no-verify`), so the layer parse
+//! trusts it and hashes only the tar: every stream is hashed once. The blob's hash and its
+//! cache copy run on a thread of their own beside the parse. Verified blobs are kept in the
+//! [`cache`] unless `--no-cache`; a cached blob is hashed again as it is read and fetched
+//! anew when it does not match. Each blob's bytes and rate are counted in the load's
+//! [`Transfers`](crate::source::transfer::Transfers).
 //!
 //! The client is written on reqwest rather than taken from oci-client: oci-client 0.18
 //! reads manifests, token responses and error bodies whole, with no size bound, and has no
@@ -20,6 +24,7 @@ use crate::image::history::pair_history;
 use crate::image::{Format, Image, ImageConfig, LayerRef, Platform};
 use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
 use crate::load::{load_layers, LoadOptions, Opened, Progress};
+use crate::source::transfer::Transfer;
 use crate::source::Source;
 use cache::{BlobWriter, Cache};
 use client::{Client, DOCUMENT_LIMIT, MANIFEST_TYPES};
@@ -28,7 +33,7 @@ use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::io::{self, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 /// Nested indexes deeper than this are refused.
 const MAX_INDEX_DEPTH: usize = 8;
@@ -86,6 +91,7 @@ pub fn load(
     let parse_options = ParseOptions {
         digests: options.verify,
         secrets: options.secrets,
+        ..Default::default()
     };
     let parse = |image: &Image, index: usize| {
         parse_blob(
@@ -454,7 +460,8 @@ fn parse_blob(
     let what = format!("layer {index} blob {digest}");
     if let Some(path) = cache.and_then(|c| c.lookup(digest, size)) {
         if let Ok(file) = std::fs::File::open(&path) {
-            let reader = Verified::new(client, &what, digest, size, file, None);
+            let transfer = control.transfers.start(index, size, true);
+            let reader = Verified::new(client, &what, digest, size, file, None, transfer)?;
             match run_parse(reader, index, digest, options, control) {
                 Ok(parsed) => return Ok(parsed),
                 // A damaged cache entry is dropped and fetched again.
@@ -467,6 +474,7 @@ fn parse_blob(
     }
     let stream = Resuming {
         client,
+        lane: client.lane()?,
         what: what.clone(),
         digest: digest.clone(),
         size,
@@ -475,7 +483,8 @@ fn parse_blob(
         retries: 0,
     };
     let writer = cache.and_then(|c| c.writer(digest));
-    let reader = Verified::new(client, &what, digest, size, stream, writer);
+    let transfer = control.transfers.start(index, size, false);
+    let reader = Verified::new(client, &what, digest, size, stream, writer, transfer)?;
     run_parse(reader, index, digest, options, control).map_err(|failure| match failure {
         ParseFailure::Blob(error) | ParseFailure::Other(error) => error,
     })
@@ -487,6 +496,9 @@ enum ParseFailure {
     Other(Error),
 }
 
+/// Parse the blob `reader` verifies. The parse hashes only the tar (`blob_checked`): the
+/// blob's sha256 is the reader's, and once it matched, it is the layer's blob digest (and,
+/// for an uncompressed blob, its diff_id).
 fn run_parse<R: Read>(
     mut reader: Verified<'_, R>,
     index: usize,
@@ -494,19 +506,20 @@ fn run_parse<R: Read>(
     options: ParseOptions,
     control: &ParseControl,
 ) -> std::result::Result<ParsedLayer, ParseFailure> {
+    let options = ParseOptions {
+        blob_checked: true,
+        ..options
+    };
     let result = parse_layer(&mut reader, options, control);
     if result.is_err() && !control.cancel.load(std::sync::atomic::Ordering::Relaxed) {
         // A parse that failed may have been fed damaged bytes: read the rest to find out
         // (bounded by the descriptor's size), so the digest is what gets reported.
         let _ = io::copy(&mut reader, &mut io::sink());
     }
-    if let Some(error) = reader.failure.lock().unwrap().take() {
-        return Err(match error {
-            BlobError::Content(error) => ParseFailure::Blob(error),
-            BlobError::Transport(error) => ParseFailure::Other(error),
-        });
+    if let Some(error) = reader.take_failure() {
+        return Err(error);
     }
-    let parsed = result.map_err(|error| {
+    let mut parsed = result.map_err(|error| {
         ParseFailure::Other(match error {
             LayerError::Cancelled => Error::Interrupted,
             other => Error::Layer {
@@ -519,11 +532,22 @@ fn run_parse<R: Read>(
     if !reader.verified {
         // The parse stopped before the end (a truncated tar inside a whole blob).
         let _ = io::copy(&mut reader, &mut io::sink());
-        if let Some(error) = reader.failure.lock().unwrap().take() {
-            return Err(match error {
-                BlobError::Content(error) => ParseFailure::Blob(error),
-                BlobError::Transport(error) => ParseFailure::Other(error),
-            });
+        if let Some(error) = reader.take_failure() {
+            return Err(error);
+        }
+    }
+    if !reader.verified {
+        // Only a failure stops a drain before the blob's end, and it was reported above.
+        return Err(ParseFailure::Other(
+            reader
+                .client
+                .error(format!("{}: not read to its end", reader.what)),
+        ));
+    }
+    if !parsed.truncated {
+        parsed.compressed_digest = Some(digest.to_string());
+        if options.digests && parsed.compression == Some(crate::source::Compression::None) {
+            parsed.diff_id = Some(digest.to_string());
         }
     }
     Ok(parsed)
@@ -534,9 +558,106 @@ enum BlobError {
     Transport(Error),
 }
 
-/// Counts, hashes and (optionally) caches a blob as it is read; holds it to its
-/// descriptor's size and digest. A failure is kept for the caller and the read fails, so
-/// the parse stops; the caller reports the kept error rather than the parser's.
+/// Bytes handed to the blob's [`Sidecar`] at a time.
+const SIDECAR_CHUNK: usize = 256 << 10;
+/// Chunks queued for the sidecar before the reader waits for it.
+const SIDECAR_QUEUE: usize = 4;
+
+/// The blob's sha256 and its cache copy, on a thread of their own, so that the parse
+/// thread only copies each read into a chunk and hands it over: hashing and writing the
+/// cache overlap the download and the parse. Chunks come back for reuse.
+struct Sidecar {
+    chunks: Option<mpsc::SyncSender<Vec<u8>>>,
+    recycled: mpsc::Receiver<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<(Sha256, Option<BlobWriter>)>>,
+    /// Bytes read but not yet handed over.
+    filling: Vec<u8>,
+}
+
+impl Sidecar {
+    fn spawn(cache: Option<BlobWriter>) -> io::Result<Sidecar> {
+        let (chunks, inbox) = mpsc::sync_channel::<Vec<u8>>(SIDECAR_QUEUE);
+        let (outbox, recycled) = mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::Builder::new()
+            .name("blob-sha256".into())
+            .spawn(move || {
+                let mut sha = Sha256::new();
+                let mut cache = cache;
+                for mut chunk in inbox {
+                    sha.update(&chunk);
+                    if let Some(writer) = &mut cache {
+                        writer.write(&chunk);
+                    }
+                    chunk.clear();
+                    // The reader may be gone (the pull failed): the chunk is then dropped.
+                    let _ = outbox.send(chunk);
+                }
+                (sha, cache)
+            })?;
+        Ok(Sidecar {
+            chunks: Some(chunks),
+            recycled,
+            thread: Some(thread),
+            filling: Vec::with_capacity(SIDECAR_CHUNK),
+        })
+    }
+
+    fn push(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            let room = SIDECAR_CHUNK - self.filling.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.filling.extend_from_slice(now);
+            bytes = later;
+            if self.filling.len() == SIDECAR_CHUNK {
+                self.hand_over()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> io::Result<()> {
+        let next = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(SIDECAR_CHUNK));
+        let full = std::mem::replace(&mut self.filling, next);
+        let sender = self.chunks.as_ref().expect("not finished");
+        sender
+            .send(full)
+            .map_err(|_| io::Error::other("the blob's sha256 thread stopped"))
+    }
+
+    /// Wait for every byte to be hashed (and written): the blob's `sha256:<hex>` and its
+    /// cache copy.
+    fn finish(&mut self) -> io::Result<(String, Option<BlobWriter>)> {
+        if !self.filling.is_empty() {
+            self.hand_over()?;
+        }
+        drop(self.chunks.take());
+        let (sha, cache) = self
+            .thread
+            .take()
+            .expect("finished once")
+            .join()
+            .map_err(|_| io::Error::other("the blob's sha256 thread failed"))?;
+        Ok((format!("sha256:{}", hex::encode(sha.finalize())), cache))
+    }
+}
+
+impl Drop for Sidecar {
+    fn drop(&mut self) {
+        // An unfinished blob: the thread ends, and drops the partial cache file.
+        drop(self.chunks.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Counts and hashes (and, with a cache writer, caches) a blob as it is read; holds it to
+/// its descriptor's size and digest: the end of the stream is only reported once its
+/// sha256 matched. A failure is kept for the caller and the read fails, so the parse
+/// stops; the caller reports the kept error rather than the parser's.
 struct Verified<'a, R> {
     client: &'a Client,
     what: String,
@@ -544,8 +665,8 @@ struct Verified<'a, R> {
     size: u64,
     inner: R,
     count: u64,
-    hasher: Sha256,
-    cache: Option<BlobWriter>,
+    sidecar: Sidecar,
+    transfer: Arc<Transfer>,
     failure: Arc<Mutex<Option<BlobError>>>,
     verified: bool,
 }
@@ -558,31 +679,73 @@ impl<'a, R: Read> Verified<'a, R> {
         size: u64,
         inner: R,
         cache: Option<BlobWriter>,
-    ) -> Self {
-        Verified {
+        transfer: Arc<Transfer>,
+    ) -> Result<Self> {
+        let sidecar =
+            Sidecar::spawn(cache).map_err(|e| Error::io("the blob's sha256 thread", e))?;
+        Ok(Verified {
             client,
             what: what.to_string(),
             digest: digest.to_string(),
             size,
             inner,
             count: 0,
-            hasher: Sha256::new(),
-            cache,
+            sidecar,
+            transfer,
             failure: Arc::new(Mutex::new(None)),
             verified: false,
-        }
+        })
+    }
+
+    fn take_failure(&mut self) -> Option<ParseFailure> {
+        let error = self.failure.lock().unwrap().take()?;
+        Some(match error {
+            BlobError::Content(error) => ParseFailure::Blob(error),
+            BlobError::Transport(error) => ParseFailure::Other(error),
+        })
     }
 
     fn fail(&mut self, error: BlobError) -> io::Error {
         let message = match &error {
             BlobError::Content(e) | BlobError::Transport(e) => e.to_string(),
         };
-        self.cache = None;
+        self.transfer.finish();
         let mut slot = self.failure.lock().unwrap();
         if slot.is_none() {
             *slot = Some(error);
         }
         io::Error::other(message)
+    }
+
+    /// The stream ended: is it the whole blob, with the right digest?
+    fn check_end(&mut self) -> io::Result<()> {
+        if self.count < self.size {
+            let error = self.client.error(format!(
+                "{} ends after {} of its {} bytes",
+                self.what, self.count, self.size
+            ));
+            return Err(self.fail(BlobError::Content(error)));
+        }
+        let (actual, cache) = match self.sidecar.finish() {
+            Ok(done) => done,
+            Err(e) => {
+                let error = self.client.error(format!("{}: {e}", self.what));
+                return Err(self.fail(BlobError::Transport(error)));
+            }
+        };
+        if actual != self.digest {
+            let error = self.client.error(format!(
+                "{}: digest mismatch: the registry sent bytes hashing to {actual}",
+                self.what
+            ));
+            return Err(self.fail(BlobError::Content(error)));
+        }
+        self.verified = true;
+        self.transfer.finish();
+        if let Some(cache) = cache {
+            cache.commit();
+        }
+        Ok(())
     }
 }
 
@@ -612,30 +775,16 @@ impl<R: Read> Read for Verified<'_, R> {
             ));
             return Err(self.fail(BlobError::Content(error)));
         }
-        self.hasher.update(&buf[..n]);
-        if let Some(cache) = &mut self.cache {
-            cache.write(&buf[..n]);
+        if n == 0 {
+            if !buf.is_empty() {
+                self.check_end()?;
+            }
+            return Ok(0);
         }
-        if n == 0 && !buf.is_empty() {
-            if self.count < self.size {
-                let error = self.client.error(format!(
-                    "{} ends after {} of its {} bytes",
-                    self.what, self.count, self.size
-                ));
-                return Err(self.fail(BlobError::Content(error)));
-            }
-            let actual = format!("sha256:{}", hex::encode(self.hasher.clone().finalize()));
-            if actual != self.digest {
-                let error = self.client.error(format!(
-                    "{}: digest mismatch: the registry sent bytes hashing to {actual}",
-                    self.what
-                ));
-                return Err(self.fail(BlobError::Content(error)));
-            }
-            self.verified = true;
-            if let Some(cache) = self.cache.take() {
-                cache.commit();
-            }
+        self.transfer.add(n as u64);
+        if let Err(e) = self.sidecar.push(&buf[..n]) {
+            let error = self.client.error(format!("{}: {e}", self.what));
+            return Err(self.fail(BlobError::Transport(error)));
         }
         Ok(n)
     }
@@ -645,6 +794,7 @@ impl<R: Read> Read for Verified<'_, R> {
 /// breaks, a bounded number of times.
 struct Resuming<'a> {
     client: &'a Client,
+    lane: client::Lane<'a>,
     what: String,
     digest: String,
     size: u64,
@@ -656,7 +806,7 @@ struct Resuming<'a> {
 impl Resuming<'_> {
     fn connect(&mut self) -> io::Result<()> {
         let response = self
-            .client
+            .lane
             .get(
                 &self.what,
                 &format!("blobs/{}", self.digest),
@@ -730,6 +880,81 @@ impl Read for Resuming<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sha(bytes: &[u8]) -> String {
+        format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Reads `blob` through a `Verified` that expects `digest` and `size`, caching into
+    /// `cache`; returns what the read gave and the kept failure.
+    fn read_verified(
+        blob: &[u8],
+        digest: &str,
+        size: u64,
+        cache: Option<&Cache>,
+    ) -> (Vec<u8>, bool, Option<String>) {
+        let client = Client::new("registry.invalid", "repo", None, &[]).unwrap();
+        let transfers = crate::source::transfer::Transfers::default();
+        let writer = cache.and_then(|c| c.writer(digest));
+        let mut reader = Verified::new(
+            &client,
+            "layer 0 blob",
+            digest,
+            size,
+            // Short reads, as a socket gives them.
+            io::Read::chain(&blob[..blob.len() / 3], &blob[blob.len() / 3..]),
+            writer,
+            transfers.start(0, size, false),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out);
+        let failure = reader.take_failure().map(|f| match f {
+            ParseFailure::Blob(e) | ParseFailure::Other(e) => e.to_string(),
+        });
+        let status = &transfers.snapshot()[0];
+        assert!(status.done, "the transfer ends with the blob");
+        (out, reader.verified, failure)
+    }
+
+    #[test]
+    fn a_blob_is_verified_on_its_own_thread_and_cached_only_when_it_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path());
+        // More than one hand-over chunk, and not a multiple of it.
+        let blob: Vec<u8> = (0..SIDECAR_CHUNK * 2 + 4321)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let digest = sha(&blob);
+        let size = blob.len() as u64;
+
+        let (out, verified, failure) = read_verified(&blob, &digest, size, Some(&cache));
+        assert_eq!((out == blob, verified, failure), (true, true, None));
+        let cached = cache.lookup(&digest, size).expect("kept in the cache");
+        assert_eq!(std::fs::read(cached).unwrap(), blob);
+
+        // One flipped byte: a digest mismatch, and nothing cached.
+        let mut bad = blob.clone();
+        bad[SIDECAR_CHUNK + 5] ^= 1;
+        let other = format!("sha256:{}", "0".repeat(64));
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = Cache::at(dir.path());
+        let (_, verified, failure) = read_verified(&bad, &other, size, Some(&fresh));
+        let failure = failure.expect("a mismatch fails");
+        assert!(!verified);
+        assert!(failure.contains("digest mismatch") && failure.contains(&sha(&bad)));
+        assert!(failure.contains("registry.invalid/repo"), "{failure}");
+        assert!(
+            fresh.lookup(&other, size).is_none(),
+            "an unverified blob was cached"
+        );
+
+        // Longer or shorter than the descriptor says.
+        let (_, _, failure) = read_verified(&blob, &digest, size - 1, None);
+        assert!(failure.unwrap().contains("is longer than"));
+        let (_, _, failure) = read_verified(&blob, &digest, size + 1, None);
+        assert!(failure.unwrap().contains("ends after"));
+    }
 
     #[test]
     fn documents_are_told_apart() {
