@@ -119,7 +119,8 @@ else
     obh push --quiet localhost/demo-opaque "oci-archive:$assets/opaque.oci.tar:localhost/demo-opaque"
 fi
 
-# A test fixture for the Dockerfile mapping (tests/dockerfile_mapping.rs).
+# A test fixture for the Dockerfile mapping (tests/dockerfile_mapping.rs). The heredoc one
+# needs Debian trixie's buildah: scripts/make-heredoc-fixture.sh.
 fixture=$repo/tests/fixtures/dockerfile/buildah-features
 build localhost/buildah-features "$fixture" "$fixture/Dockerfile"
 export_image localhost/buildah-features "$fixture.oci.tar"

@@ -1,10 +1,11 @@
 //! The Dockerfile mapping on real images, line by line: every committed image built from a
-//! Dockerfile (the demo images in assets/, the buildah fixture in tests/fixtures/dockerfile/,
+//! Dockerfile (the demo images in assets/, the buildah fixtures in tests/fixtures/dockerfile/,
 //! dive's test image from the legacy builder and from kaniko in the shared fixtures) is
 //! mapped, and the result is compared with the expected mapping committed beside it
 //! (`*.mapping.txt`, reviewed by hand against each image's history).
 
-use layerscope::dockerfile::{map, Dockerfile, LayerOrigin, Mapping};
+use layerscope::dockerfile::{map, Dockerfile, LayerOrigin, Mapping, MatchQuality};
+use layerscope::image::history::InstructionKind;
 use layerscope::layer::ParseControl;
 use layerscope::load::{load_path, LoadOptions, LoadedImage};
 use std::fmt::Write as _;
@@ -128,6 +129,34 @@ fn buildah_fixture_maps_line_by_line() {
         &dir.join("buildah-features.mapping.txt"),
     );
     assert!(mapping.unmatched_lines.is_empty() && mapping.unmatched_history.is_empty());
+}
+
+/// Heredocs, as Debian trixie's buildah 1.39 records them (scripts/make-heredoc-fixture.sh):
+/// a heredoc `RUN` is `/bin/sh -c <<EOF` and its body, a heredoc `COPY` is `COPY file:<digest>`
+/// (one heredoc) or `COPY multi:<digest>` (two) in its destination.
+#[test]
+fn buildah_heredoc_fixture_maps_line_by_line() {
+    let dir = repo().join("tests/fixtures/dockerfile");
+    let mapping = check(
+        &dir.join("buildah-heredoc.oci.tar"),
+        &dir.join("buildah-heredoc/Dockerfile"),
+        &dir.join("buildah-heredoc.mapping.txt"),
+    );
+    assert!(mapping.unmatched_lines.is_empty() && mapping.unmatched_history.is_empty());
+    // The fixture does exercise heredocs: three RUNs and three COPYs carry bodies, and
+    // every RUN pairs by its text (first line and body), not by position.
+    let parsed = Dockerfile::read(&dir.join("buildah-heredoc/Dockerfile")).unwrap();
+    let heredoc_steps: Vec<usize> = (0..parsed.steps.len())
+        .filter(|&s| !parsed.steps[s].heredocs.is_empty())
+        .collect();
+    assert_eq!(heredoc_steps.len(), 6);
+    let runs: Vec<MatchQuality> = mapping
+        .matches
+        .iter()
+        .filter(|m| parsed.steps[m.step].kind == InstructionKind::Run)
+        .map(|m| m.quality)
+        .collect();
+    assert_eq!(runs, [MatchQuality::Text; 4]);
 }
 
 #[test]

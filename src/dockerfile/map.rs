@@ -11,6 +11,9 @@
 //! - `ARG` values are dropped (buildah): an `ARG` matches by name, and BuildKit writes no
 //!   entry for it at all, so a missing `ARG` entry is no mismatch;
 //! - `--mount` and other flags may or may not be kept in the `RUN` text: they are ignored;
+//! - a heredoc `RUN` is recorded (buildah 1.39) as its first line and the heredoc's body,
+//!   without the closing delimiter: `/bin/sh -c <<EOF\nset -e\n…`. The line is compared
+//!   by its first line followed by its bodies;
 //! - BuildKit's `buildkit.exporter.image.v0` entries stand for base layers that had no
 //!   history: they are always base.
 //!
@@ -316,6 +319,14 @@ struct StepKey {
 impl StepKey {
     fn new(step: &Step) -> StepKey {
         let text = match step.kind {
+            InstructionKind::Run if !step.heredocs.is_empty() => {
+                let mut command = step.arguments.clone();
+                for body in &step.heredocs {
+                    command.push('\n');
+                    command.push_str(body);
+                }
+                normalise_command(&command)
+            }
             InstructionKind::Run => normalise_command(&step.arguments),
             InstructionKind::Arg => arg_name(&step.arguments),
             InstructionKind::Cmd | InstructionKind::Entrypoint if step.form == Some(Form::Exec) => {
@@ -562,6 +573,50 @@ CMD [\"/srv/app\"]
         assert_eq!(mapping.base_layers, 1);
         assert!(mapping.unmatched_lines.is_empty() && mapping.unmatched_history.is_empty());
         assert_eq!(mapping.matches[1].quality, MatchQuality::Text);
+    }
+
+    /// The entries as Debian trixie's buildah 1.39.3 wrote them for
+    /// tests/fixtures/dockerfile/buildah-heredoc (its first RUN and COPY lines).
+    #[test]
+    fn buildah_heredoc_history() {
+        let df = Dockerfile::parse(
+            "FROM base\nRUN <<EOF\nset -e\necho \"$A one\" > /one\nEOF\n\
+             RUN <<'EOF' cat > /lit\nnot expanded: $A\nEOF\n\
+             RUN <<-EOF\n\techo tabs > /tabs\n\tEOF\n\
+             COPY <<EOF /config.ini\n[app]\nEOF\n",
+        )
+        .unwrap();
+        let history = [
+            entry("/bin/sh -c #(nop) ADD file:abc in / ", false),
+            entry("/bin/sh -c <<EOF\nset -e\necho \"$A one\" > /one", false),
+            entry("/bin/sh -c <<'EOF' cat > /lit\nnot expanded: $A", false),
+            entry("/bin/sh -c <<-EOF\necho tabs > /tabs", false),
+            entry("/bin/sh -c #(nop) COPY file:7fe2 in /config.ini ", false),
+        ];
+        let pairing = pair_history(&history, 5);
+        let mapping = map(&df, &history, &pairing);
+        assert_eq!(lines(&mapping), [None, Some(2), Some(6), Some(9), Some(12)]);
+        assert!(mapping.unmatched_lines.is_empty(), "{mapping:?}");
+        assert!(mapping.unmatched_history.is_empty(), "{mapping:?}");
+        let qualities: Vec<MatchQuality> = mapping.matches.iter().map(|m| m.quality).collect();
+        use MatchQuality::{Destination, Text};
+        assert_eq!(qualities, [Text, Text, Text, Destination]);
+
+        // The body is compared, not only the first line: another script is reported
+        // (after a paired RUN, so that the entry is the final stage's, not the base's).
+        let changed = [
+            entry("/bin/sh -c #(nop) ADD file:abc in / ", false),
+            entry("/bin/sh -c make", false),
+            entry("/bin/sh -c <<EOF\nset -e\necho \"$A two\" > /one", false),
+        ];
+        let df = Dockerfile::parse(
+            "FROM base\nRUN make\nRUN <<EOF\nset -e\necho \"$A one\" > /one\nEOF\n",
+        )
+        .unwrap();
+        let mapping = map(&df, &changed, &pair_history(&changed, 3));
+        assert_eq!(lines(&mapping), [None, Some(2), None]);
+        assert_eq!(mapping.unmatched_lines, [3]);
+        assert_eq!(mapping.unmatched_history, [2]);
     }
 
     #[test]

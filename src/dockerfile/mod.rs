@@ -70,7 +70,8 @@ pub struct Step {
     /// Flags before the arguments (`--mount=…`, `--from=…`, `--chmod=…`), as written.
     pub flags: Vec<String>,
     /// The arguments after the keyword and flags, continuations removed. Exec form: the
-    /// array's strings joined by spaces.
+    /// array's strings joined by spaces. A heredoc `RUN`: its first line from the
+    /// heredoc marker on (`<<EOF cat > /x`), the bodies being in [`Step::heredocs`].
     pub arguments: String,
     /// `RUN`, `CMD`, `ENTRYPOINT` (and `HEALTHCHECK CMD`): exec or shell form.
     pub form: Option<Form>,
@@ -354,8 +355,21 @@ fn convert(instruction: &pd::Instruction<'_>, text: &str, escape: char, lines: &
         }
         I::Run(i) => {
             flags = &i.options;
-            let (args, f) = command(&i.arguments, escape, &mut spans);
+            let (mut args, f) = command(&i.arguments, escape, &mut spans);
             form = Some(f);
+            if let (false, pd::Command::Shell(shell)) = (i.here_docs.is_empty(), &i.arguments) {
+                // The crate's shell text starts after the heredoc's `<<EOF`; builders
+                // record it (`/bin/sh -c <<EOF cat > /x`): keep the line as written.
+                let after_flags = i
+                    .options
+                    .iter()
+                    .map(|f| f.span().end)
+                    .max()
+                    .unwrap_or(i.run.span.end);
+                if let Some(written) = text.get(after_flags..shell.span.end.max(after_flags)) {
+                    args = remove_continuations(written.trim(), escape);
+                }
+            }
             for doc in &i.here_docs {
                 spans.push(heredoc_span(text, doc));
                 heredocs.push(doc.value.to_string());
@@ -644,9 +658,18 @@ CMD [\"/usr/bin/app\", \"serve\"]
         assert_eq!((run.line, run.end_line), (2, 5));
         assert_eq!(run.heredocs, ["echo one\necho two\n"]);
         assert_eq!(run.text, "RUN <<EOF");
+        assert_eq!(run.arguments, "<<EOF");
         let copy = &df.steps[2];
         assert_eq!((copy.line, copy.end_line), (6, 8));
         assert_eq!(df.steps[3].line, 9);
+
+        // Flags stay flags; the marker and the command after it are the arguments.
+        let text = "FROM scratch\nRUN --mount=type=tmpfs,target=/t <<'EOF'  cat > /x\nbody\nEOF\n";
+        let run = &Dockerfile::parse(text).unwrap().steps[1];
+        assert_eq!(run.flags, ["--mount=type=tmpfs,target=/t"]);
+        assert_eq!(run.arguments, "<<'EOF'  cat > /x");
+        assert_eq!(run.heredocs, ["body\n"]);
+        assert_eq!((run.line, run.end_line), (2, 4));
     }
 
     #[test]
