@@ -114,4 +114,19 @@ keys Up
 expect "Layers [layer 0]"
 keys -l q
 expect "EXITED:0"
+# `diff A B --tui` opens the comparison view: the shared base joined, the change tree.
+tmux_ kill-session -t smoke
+tmux_ -f /dev/null new-session -d -s smoke -x 120 -y 35 \
+    "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' diff '$root/tests/fixtures/app-v1.tar' '$root/tests/fixtures/app-v2.tar' --tui; echo \"EXITED:\$?\"; sleep 30"
+expect "shared: same diff_id in A and B"
+expect "Changes A→B: 3 added, 3 changed, 1 deleted"
+expect "payload.bin"
+keys C-f
+keys -l "NOTES"
+expect "Filter: NOTES"
+gone "payload.bin"
+keys Escape
+expect "payload.bin"
+keys -l q
+expect "EXITED:0"
 echo "tmux-smoke: ok"

@@ -230,7 +230,8 @@ Examples:
   layerscope diff app-v1.tar app-v2.tar                 shared layers, changes, summary
   layerscope diff v1.tar v2.tar --long                  with mode, owner and link changes
   layerscope diff v1.tar v2.tar --format markdown       for a pull-request comment
-  layerscope diff v1.tar v2.tar --fail-on-growth 5MB    exit 1 when B is 5 MB bigger";
+  layerscope diff v1.tar v2.tar --fail-on-growth 5MB    exit 1 when B is 5 MB bigger
+  layerscope diff v1.tar v2.tar --tui                   side by side in the terminal";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum DiffFormat {
@@ -259,6 +260,15 @@ pub struct DiffArgs {
     /// (`20MB`, `1.5 GiB` or a byte count).
     #[arg(long, value_name = "SIZE")]
     pub fail_on_growth: Option<String>,
+    /// Open the comparison in the terminal instead of printing it: A's and B's layers in
+    /// two columns, the bottom layers they share (same diff_id) joined into one row each,
+    /// and both final filesystems merged into one tree, each path marked as B changed it
+    /// (A added, C changed, D deleted) with its size delta. The explorer's keys work:
+    /// arrows or j/k move, tab switches pane, space or enter collapses, ctrl+f filters,
+    /// 1-4 show/hide added, deleted, changed and unchanged paths, ? lists every key, q
+    /// quits. Not with --format or --fail-on-growth, which are for output and exit codes.
+    #[arg(long, conflicts_with_all = ["format", "fail_on_growth"])]
+    pub tui: bool,
 }
 
 #[derive(Debug, Args, Default)]

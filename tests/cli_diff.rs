@@ -351,3 +351,46 @@ fn layers_the_two_images_share_are_read_once() {
     }
     assert_eq!(loaded[1].layers[0].diff_id, loaded[0].layers[0].diff_id);
 }
+
+#[test]
+fn tui_refuses_the_output_options_and_bad_input_in_one_line() {
+    let (a, b) = (local("app-v1.tar"), local("app-v2.tar"));
+    // --format and --fail-on-growth are about printed output and exit codes: clap refuses
+    // them beside --tui (an explicit `--format text` too; the default is no conflict).
+    for extra in [
+        &["--format", "json"][..],
+        &["--format", "text"],
+        &["--fail-on-growth", "1MB"],
+    ] {
+        let mut args = vec!["diff", a.as_str(), b.as_str(), "--tui"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("cannot be used with") && first.contains("--tui"),
+            "{stderr}"
+        );
+        assert!(first.contains(extra[0]), "{stderr}");
+    }
+    // A missing image is reported before any terminal is needed: one line, exit 2.
+    let missing = local("no-such-image.tar");
+    let out = run(&["diff", &a, &missing, "--tui"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no-such-image.tar"), "{stderr}");
+    // Here stdout is a pipe: the view needs a terminal, and says what to do instead.
+    let out = run(&["diff", &a, &b, "--tui"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("diff --tui needs a terminal"), "{stderr}");
+    // --help teaches the flag.
+    let help = stdout(&run(&["diff", "--help"]));
+    assert!(help.contains("--tui"), "{help}");
+    assert!(help.contains("joined into one row each"), "{help}");
+    assert!(help.contains("diff v1.tar v2.tar --tui"), "{help}");
+}

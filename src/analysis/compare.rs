@@ -6,8 +6,10 @@
 //! directory's children are sorted), so its cost follows the size of the trees and only
 //! changed paths are kept.
 
+use crate::escape::escape_bytes;
 use crate::layer::{EntryKind, Meta};
 use crate::load::LoadedImage;
+use crate::size::human;
 use crate::tree::{DiffKind, NodeId, Tree, Version, ROOT};
 use std::collections::HashMap;
 
@@ -64,6 +66,48 @@ impl PathChange {
         let size = |s: &Option<PathState>| s.as_ref().map_or(0, |s| s.size);
         signed_delta(size(&self.a), size(&self.b))
     }
+
+    /// What differs between the two states (`mode -rwxr-xr-x -> -rwx------, size 3 -> 5`),
+    /// or the one state of an added or deleted path (`-rw-r--r-- 0:0 10`), as `diff --long`
+    /// and the comparison view show it. Link targets are escaped.
+    pub fn detail(&self) -> String {
+        let state = |s: &PathState| {
+            let mut text = format!("{} {}:{} {}", s.mode, s.uid, s.gid, s.size);
+            if !s.link.is_empty() {
+                text.push_str(" -> ");
+                text.push_str(&escape_bytes(&s.link));
+            }
+            text
+        };
+        match (&self.a, &self.b) {
+            (Some(a), Some(b)) => {
+                let mut parts = Vec::new();
+                if a.mode != b.mode {
+                    parts.push(format!("mode {} -> {}", a.mode, b.mode));
+                }
+                if (a.uid, a.gid) != (b.uid, b.gid) {
+                    parts.push(format!("owner {}:{} -> {}:{}", a.uid, a.gid, b.uid, b.gid));
+                }
+                if a.size != b.size {
+                    parts.push(format!("size {} -> {}", a.size, b.size));
+                }
+                if a.link != b.link {
+                    parts.push(format!(
+                        "link {} -> {}",
+                        escape_bytes(&a.link),
+                        escape_bytes(&b.link)
+                    ));
+                }
+                if parts.is_empty() {
+                    parts.push("content".to_string());
+                }
+                parts.join(", ")
+            }
+            (None, Some(b)) => state(b),
+            (Some(a), None) => state(a),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 /// Totals of a comparison. `size_a`/`size_b` are content bytes with each file counted once
@@ -102,6 +146,38 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// One sentence on where the stacks part: "the bottom 3 layers (74.1 MB) are shared;
+    /// from layer 3 on, A has …, B has …". `quote` writes an instruction (escaped, and
+    /// quoted as the format quotes code).
+    pub fn divergence_sentence(&self, quote: &dyn Fn(&str) -> String) -> String {
+        let base_text = match self.common_base {
+            0 => "no bottom layer is shared".to_string(),
+            1 => format!(
+                "the bottom layer ({}) is shared",
+                human(self.common_base_bytes())
+            ),
+            n => format!(
+                "the bottom {n} layers ({}) are shared",
+                human(self.common_base_bytes())
+            ),
+        };
+        match &self.diverge {
+            None => format!("{base_text}; the two stacks are identical"),
+            Some(d) => {
+                let side = |name: &str, instruction: &Option<String>| match instruction {
+                    Some(text) => format!("{name} has {}", quote(text)),
+                    None => format!("{name} has no more layers"),
+                };
+                format!(
+                    "{base_text}; from layer {} on, {}, {}",
+                    d.layer,
+                    side("A", &d.a_instruction),
+                    side("B", &d.b_instruction)
+                )
+            }
+        }
+    }
+
     /// Bytes (uncompressed) of the common base: the bottom layers both stacks start with.
     pub fn common_base_bytes(&self) -> u64 {
         self.shared

@@ -1,18 +1,20 @@
 //! `diff A B`: the comparison of two images ([`crate::analysis::compare`]) as text, JSON
-//! or markdown.
+//! or markdown, or with `--tui` in the comparison view ([`crate::tui::compare`]).
 
 use super::progress::ProgressBar;
-use crate::analysis::compare::{compare, Comparison, PathChange, PathState};
+use crate::analysis::compare::{compare, Comparison, PathState};
 use crate::cli::{DiffArgs, DiffFormat, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
+use crate::explore::compare::CompareView;
 use crate::image::{self, OpenOptions};
 use crate::layer::ParseControl;
 use crate::load::{load_all, LoadOptions, LoadedImage};
-use crate::size::human;
+use crate::size::{human, signed};
 use crate::source::Source;
 use crate::tree::DiffKind;
-use std::io::{self, Write};
+use crate::tui::TuiOptions;
+use std::io::{self, IsTerminal, Write};
 
 /// The JSON schema's name and version.
 pub const SCHEMA: &str = "layerscope.diff/v1";
@@ -34,8 +36,7 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<
             })
         })
         .transpose()?;
-    let (image_a, image_b) = image_choices(global)?;
-    let (a, b) = load_pair(args, global, image_a, image_b)?;
+    let (a, b) = load_pair(open_pair(&args.a, &args.b, global)?, global)?;
     let comparison = compare(&a, &b);
     let write_error = |e| Error::io("stdout", e);
     match args.format {
@@ -54,6 +55,40 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<
         );
     }
     Ok(if grew_too_much { 1 } else { 0 })
+}
+
+/// `diff A B --tui`: the same comparison in the comparison view. Bad input and a missing
+/// terminal are refused before the layers load.
+pub fn run_tui(args: &DiffArgs, global: &GlobalArgs, options: &TuiOptions) -> Result<i32> {
+    let opened = open_pair(&args.a, &args.b, global)?;
+    if !io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "diff --tui needs a terminal; without --tui, diff prints text, json or markdown".into(),
+        ));
+    }
+    let (settings, notices) = crate::tui::settings(options)?;
+    let view = load_view(opened, &args.a, &args.b, global)?;
+    crate::tui::run_compare(view, settings, notices)
+}
+
+/// Open, load and compare A and B as `diff` does, into the comparison view's model.
+pub fn compare_view(a: &str, b: &str, global: &GlobalArgs) -> Result<CompareView> {
+    load_view(open_pair(a, b, global)?, a, b, global)
+}
+
+fn load_view(
+    opened: [(Source, image::Image); 2],
+    a: &str,
+    b: &str,
+    global: &GlobalArgs,
+) -> Result<CompareView> {
+    let (loaded_a, loaded_b) = load_pair(opened, global)?;
+    let comparison = compare(&loaded_a, &loaded_b);
+    CompareView::new(loaded_a, loaded_b, comparison).map_err(|source| Error::Limit {
+        path: format!("{a} and {b}"),
+        at: "the merged tree of both".into(),
+        source,
+    })
 }
 
 /// `--image A:NAME` / `--image B:NAME`; a bare `--image NAME` applies to both.
@@ -87,15 +122,11 @@ fn image_choices(global: &GlobalArgs) -> Result<(Option<String>, Option<String>)
     Ok((a, b))
 }
 
-/// Open both images and load them together: one pool of parser threads, and layers the
-/// two share (same diff_id) parsed once.
-fn load_pair(
-    args: &DiffArgs,
-    global: &GlobalArgs,
-    image_a: Option<String>,
-    image_b: Option<String>,
-) -> Result<(LoadedImage, LoadedImage)> {
-    if args.a == "-" && args.b == "-" {
+/// Open both images: their descriptions are read (a missing file, a bad archive or an
+/// image choice that matches nothing fails here), their layers are not parsed yet.
+fn open_pair(a: &str, b: &str, global: &GlobalArgs) -> Result<[(Source, image::Image); 2]> {
+    let (image_a, image_b) = image_choices(global)?;
+    if a == "-" && b == "-" {
         return Err(Error::Usage(
             "diff: only one of A and B can be read from stdin".into(),
         ));
@@ -110,8 +141,16 @@ fn load_pair(
         let image = image::open(&source, &options)?;
         Ok((source, image))
     };
-    let (source_a, opened_a) = open(&args.a, image_a)?;
-    let (source_b, opened_b) = open(&args.b, image_b)?;
+    Ok([open(a, image_a)?, open(b, image_b)?])
+}
+
+/// Load both opened images together: one pool of parser threads, and layers the two share
+/// (same diff_id) parsed once.
+fn load_pair(
+    opened: [(Source, image::Image); 2],
+    global: &GlobalArgs,
+) -> Result<(LoadedImage, LoadedImage)> {
+    let [(source_a, opened_a), (source_b, opened_b)] = opened;
     let options = LoadOptions {
         verify: !global.no_verify,
         threads: 0,
@@ -144,14 +183,6 @@ fn load_pair(
     Ok((a, b))
 }
 
-fn signed(delta: i64) -> String {
-    match delta.signum() {
-        1 => format!("+{}", human(delta.unsigned_abs())),
-        -1 => format!("-{}", human(delta.unsigned_abs())),
-        _ => "0 B".to_string(),
-    }
-}
-
 fn paths(count: usize) -> String {
     if count == 1 {
         "1 path".into()
@@ -180,77 +211,6 @@ fn short_digest(digest: &str) -> &str {
     &digest[..end]
 }
 
-/// One sentence on where the stacks part.
-fn divergence_sentence(comparison: &Comparison, quote: &dyn Fn(&str) -> String) -> String {
-    let base = comparison.common_base;
-    let base_text = match base {
-        0 => "no bottom layer is shared".to_string(),
-        1 => format!(
-            "the bottom layer ({}) is shared",
-            human(comparison.common_base_bytes())
-        ),
-        n => format!(
-            "the bottom {n} layers ({}) are shared",
-            human(comparison.common_base_bytes())
-        ),
-    };
-    match &comparison.diverge {
-        None => format!("{base_text}; the two stacks are identical"),
-        Some(d) => {
-            let side = |name: &str, instruction: &Option<String>| match instruction {
-                Some(text) => format!("{name} has {}", quote(text)),
-                None => format!("{name} has no more layers"),
-            };
-            format!(
-                "{base_text}; from layer {} on, {}, {}",
-                d.layer,
-                side("A", &d.a_instruction),
-                side("B", &d.b_instruction)
-            )
-        }
-    }
-}
-
-/// What changed between the two states of a path, for `--long`.
-fn long_detail(change: &PathChange) -> String {
-    let state = |s: &PathState| {
-        let mut text = format!("{} {}:{} {}", s.mode, s.uid, s.gid, s.size);
-        if !s.link.is_empty() {
-            text.push_str(" -> ");
-            text.push_str(&escape_bytes(&s.link));
-        }
-        text
-    };
-    match (&change.a, &change.b) {
-        (Some(a), Some(b)) => {
-            let mut parts = Vec::new();
-            if a.mode != b.mode {
-                parts.push(format!("mode {} -> {}", a.mode, b.mode));
-            }
-            if (a.uid, a.gid) != (b.uid, b.gid) {
-                parts.push(format!("owner {}:{} -> {}:{}", a.uid, a.gid, b.uid, b.gid));
-            }
-            if a.size != b.size {
-                parts.push(format!("size {} -> {}", a.size, b.size));
-            }
-            if a.link != b.link {
-                parts.push(format!(
-                    "link {} -> {}",
-                    escape_bytes(&a.link),
-                    escape_bytes(&b.link)
-                ));
-            }
-            if parts.is_empty() {
-                parts.push("content".to_string());
-            }
-            parts.join(", ")
-        }
-        (None, Some(b)) => state(b),
-        (Some(a), None) => state(a),
-        (None, None) => String::new(),
-    }
-}
-
 fn write_text(
     a: &LoadedImage,
     b: &LoadedImage,
@@ -276,7 +236,7 @@ fn write_text(
     writeln!(
         out,
         "  {}",
-        divergence_sentence(comparison, &|t| format!("`{}`", escape_str(t)))
+        comparison.divergence_sentence(&|t| format!("`{}`", escape_str(t)))
     )?;
     if !comparison.shared.is_empty() {
         writeln!(
@@ -312,7 +272,7 @@ fn write_text(
             escape_bytes(&change.path)
         )?;
         if long {
-            write!(out, "  ({})", long_detail(change))?;
+            write!(out, "  ({})", change.detail())?;
         }
         writeln!(out)?;
     }
@@ -489,7 +449,7 @@ fn write_markdown(
         out,
         "**Shared layers:** {}: {}.",
         comparison.shared.len(),
-        divergence_sentence(comparison, &|t| format!("`{}`", cell(&escape_str(t))))
+        comparison.divergence_sentence(&|t| format!("`{}`", cell(&escape_str(t))))
     )?;
     writeln!(out)?;
     if !comparison.changes.is_empty() {
@@ -512,7 +472,7 @@ fn write_markdown(
                 signed(change.delta())
             )?;
             if long {
-                write!(out, " {} |", cell(&long_detail(change)))?;
+                write!(out, " {} |", cell(&change.detail()))?;
             }
             writeln!(out)?;
         }

@@ -2,7 +2,7 @@
 //! data to stdout. Progress and errors go to stderr.
 
 mod ci;
-mod diff;
+pub mod diff;
 pub mod explain;
 mod inspect;
 mod listing;
@@ -58,6 +58,15 @@ fn dispatch(cli: Cli) -> Result<i32> {
             listing::changes(&loaded, args, &mut out).map_err(stdout_error)?
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
+        Some(Command::Diff(args)) if args.tui => {
+            drop(out);
+            let options = crate::tui::TuiOptions {
+                theme: cli.theme.clone(),
+                ascii: cli.ascii,
+                ..Default::default()
+            };
+            return diff::run_tui(args, global, &options);
+        }
         Some(Command::Diff(args)) => diff::run(args, global, &mut out)?,
         Some(Command::Secrets(args)) => {
             let loaded = load_image_with(&args.image, global, true)?;

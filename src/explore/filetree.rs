@@ -115,7 +115,7 @@ impl ViewOptions {
     }
 
     /// Whether every present path is shown, so collapsed directories need no look inside.
-    fn shows_everything(&self) -> bool {
+    pub(crate) fn shows_everything(&self) -> bool {
         self.filter.is_none()
             && self.show_added
             && self.show_removed
@@ -713,7 +713,7 @@ fn diff_counts(tree: &Tree, compare: Compare) -> ChangeCounts {
 
 /// Set `last` and `guides` on rows in display order. Rows are a sequence of subtrees whose
 /// top rows are at `base_depth`; `base` holds the guide bits of the levels above.
-fn fix_guides(rows: &mut [Row], base_depth: u16, base: u64) {
+pub(crate) fn fix_guides(rows: &mut [Row], base_depth: u16, base: u64) {
     let low = |bits: usize| (1u64 << bits) - 1;
     let base_depth = (base_depth as usize).min(63);
     let base = base & low(base_depth);

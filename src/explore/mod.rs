@@ -8,10 +8,13 @@
 //! - [`content`]: a file's contents, a diff of two versions and a path's history, as data;
 //! - [`extract`]: writing a file or directory of the image to the local filesystem;
 //! - [`dockerfile`]: the Dockerfile beside its layers, line by line;
-//! - [`tour`]: the guided tour of the demo images, each step's target found in the image.
+//! - [`tour`]: the guided tour of the demo images, each step's target found in the image;
+//! - [`compare`]: the comparison view of two images (`diff A B --tui`): their layer
+//!   columns with the shared base joined, and the merged tree coloured by A→B change.
 //!
 //! The explanations of `e` come from [`crate::analysis::explain`], gathered once.
 
+pub mod compare;
 pub mod content;
 pub mod dockerfile;
 pub mod extract;
@@ -111,13 +114,13 @@ pub struct Explorer {
 }
 
 /// Move `value` by `delta` within `0..len`.
-fn step(value: usize, delta: isize, len: usize) -> usize {
+pub(crate) fn step(value: usize, delta: isize, len: usize) -> usize {
     let target = (value as isize).saturating_add(delta);
     target.clamp(0, len.saturating_sub(1) as isize) as usize
 }
 
 /// The scroll offset that keeps `cursor` within `height` rows.
-fn follow(cursor: usize, scroll: usize, height: usize) -> usize {
+pub(crate) fn follow(cursor: usize, scroll: usize, height: usize) -> usize {
     let height = height.max(1);
     if cursor < scroll {
         cursor

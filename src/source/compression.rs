@@ -12,6 +12,21 @@ pub enum Compression {
 }
 
 impl Compression {
+    /// What a layer's media type declares: `…tar+zstd`, `…tar+gzip` (OCI), `…tar.gzip`
+    /// (Docker), a bare `…tar`; `None` for a type that says nothing of it.
+    pub fn from_media_type(media_type: &str) -> Option<Compression> {
+        let media_type = media_type.to_ascii_lowercase();
+        if media_type.ends_with("+zstd") || media_type.ends_with(".zstd") {
+            Some(Compression::Zstd)
+        } else if media_type.ends_with("+gzip") || media_type.ends_with(".gzip") {
+            Some(Compression::Gzip)
+        } else if media_type.ends_with(".tar") {
+            Some(Compression::None)
+        } else {
+            None
+        }
+    }
+
     /// Detect by magic bytes: gzip `1f 8b`, zstd `28 b5 2f fd`; anything else is plain.
     pub fn detect(magic: &[u8]) -> Compression {
         if magic.starts_with(&[0x1f, 0x8b]) {
@@ -53,4 +68,38 @@ pub fn decoder<'a, R: BufRead + 'a>(
             Box::new(zstd::stream::read::Decoder::with_buffer(reader)?)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Compression;
+
+    #[test]
+    fn media_types_declare_their_compression() {
+        for (media_type, expected) in [
+            (
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+                Some(Compression::Zstd),
+            ),
+            (
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+                Some(Compression::Gzip),
+            ),
+            (
+                "application/vnd.oci.image.layer.v1.tar",
+                Some(Compression::None),
+            ),
+            (
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                Some(Compression::Gzip),
+            ),
+            ("application/octet-stream", None),
+        ] {
+            assert_eq!(
+                Compression::from_media_type(media_type),
+                expected,
+                "{media_type}"
+            );
+        }
+    }
 }

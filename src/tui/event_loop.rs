@@ -1,6 +1,7 @@
 //! The terminal side: set-up and restore, background loading with a gauge, and the
-//! event loop. The loop runs over any ratatui backend and any [`EventSource`], so tests
-//! drive the real loop with a test backend and a list of events.
+//! event loop. The loop runs any [`Screen`] (the explorer, the comparison view) over any
+//! ratatui backend and any [`EventSource`], so tests drive the real loop with a test
+//! backend and a list of events.
 
 use super::actions::{Action, Context};
 use super::app::{App, Settings};
@@ -11,10 +12,12 @@ use crate::layer::ParseControl;
 use crate::load::{self, LoadOptions, LoadedImage, Progress};
 use crate::source::spec::ImageSpec;
 use crate::source::Source;
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEvent, MouseEvent,
+};
 use crossterm::execute;
 use ratatui::backend::Backend;
-use ratatui::Terminal;
+use ratatui::{DefaultTerminal, Frame, Terminal};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -66,10 +69,37 @@ impl<I: Iterator<Item = Event>> EventSource for I {
     }
 }
 
+/// What the event loop drives: a router over components that draws the whole screen.
+pub trait Screen {
+    fn should_quit(&self) -> bool;
+    fn handle_key(&mut self, key: KeyEvent);
+    fn handle_mouse(&mut self, mouse: MouseEvent);
+    fn resize(&mut self, width: u16, height: u16);
+    fn draw(&self, frame: &mut Frame);
+}
+
+impl Screen for App {
+    fn should_quit(&self) -> bool {
+        App::should_quit(self)
+    }
+    fn handle_key(&mut self, key: KeyEvent) {
+        App::handle_key(self, key)
+    }
+    fn handle_mouse(&mut self, mouse: MouseEvent) {
+        App::handle_mouse(self, mouse)
+    }
+    fn resize(&mut self, width: u16, height: u16) {
+        App::resize(self, width, height)
+    }
+    fn draw(&self, frame: &mut Frame) {
+        widgets::render(self, frame)
+    }
+}
+
 /// Draw, wait for an event, hand it to the app; until the app quits or the events end.
 pub fn run_app<B: Backend>(
     terminal: &mut Terminal<B>,
-    app: &mut App,
+    app: &mut dyn Screen,
     events: &mut dyn EventSource,
 ) -> Result<()>
 where
@@ -77,9 +107,7 @@ where
 {
     let backend = |e: B::Error| Error::io("terminal", std::io::Error::other(e));
     while !app.should_quit() {
-        terminal
-            .draw(|frame| widgets::render(app, frame))
-            .map_err(backend)?;
+        terminal.draw(|frame| app.draw(frame)).map_err(backend)?;
         match events.next_event().map_err(io)? {
             Some(Event::Key(key)) => app.handle_key(key),
             Some(Event::Mouse(mouse)) => app.handle_mouse(mouse),
@@ -89,6 +117,29 @@ where
         }
     }
     Ok(())
+}
+
+/// Take over the terminal: the alternate screen, raw mode and mouse capture, given back
+/// when the guard drops (and by ratatui's panic hook, with the mouse released too).
+fn start_terminal() -> Result<(DefaultTerminal, Restore)> {
+    let terminal = ratatui::try_init().map_err(io)?;
+    let restore = Restore;
+    execute!(std::io::stdout(), EnableMouseCapture).map_err(io)?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        previous(info);
+    }));
+    Ok((terminal, restore))
+}
+
+/// Run a screen whose data is already loaded (the comparison view) until the user quits.
+pub fn run_loaded(screen: &mut dyn Screen) -> Result<i32> {
+    let (mut terminal, _restore) = start_terminal()?;
+    let size = terminal.size().map_err(io)?;
+    screen.resize(size.width, size.height);
+    run_app(&mut terminal, screen, &mut TerminalEvents)?;
+    Ok(0)
 }
 
 /// Load `path` in the background while showing progress, then run the explorer.
@@ -127,15 +178,7 @@ pub fn run(
         });
     }
 
-    let mut terminal = ratatui::try_init().map_err(io)?;
-    let _restore = Restore;
-    execute!(std::io::stdout(), EnableMouseCapture).map_err(io)?;
-    // ratatui's hook restores the screen; mouse capture must be released too.
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(std::io::stdout(), DisableMouseCapture);
-        previous(info);
-    }));
+    let (mut terminal, _restore) = start_terminal()?;
 
     let path = &path;
     let theme = settings.theme.clone();

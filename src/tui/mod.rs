@@ -2,19 +2,22 @@
 //! [`crate::explore`]'s view model.
 //!
 //! - [`app`]: the router, from events to components and back;
+//! - [`compare`]: the comparison view of two images (`diff A B --tui`), built the same
+//!   way from its own panes and the explorer's keymap, help and filter line;
 //! - [`components`]: one module per pane and overlay, each owning its state, keys and
 //!   drawing;
 //! - [`actions`]: what keys can do, one table; [`keymap`]: keys to actions (dive's
 //!   defaults, configurable from [`config`]);
 //! - [`widgets`]: the layout and the drawing the components share; [`theme`]: colours
 //!   and glyphs;
-//! - `event_loop`: the terminal, the loader thread and the loop over any backend and
-//!   event source.
+//! - `event_loop`: the terminal, the loader thread and the loop over any [`Screen`],
+//!   backend and event source.
 //!
 //! Only this module uses ratatui and crossterm.
 
 pub mod actions;
 pub mod app;
+pub mod compare;
 pub mod components;
 pub mod config;
 mod event_loop;
@@ -24,7 +27,7 @@ pub mod widgets;
 
 pub use crate::explore::{ImageAnalysis, InefficientPath};
 pub use app::{App, Settings};
-pub use event_loop::{run_app, Analyze, EventSource, TerminalEvents};
+pub use event_loop::{run_app, Analyze, EventSource, Screen, TerminalEvents};
 
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
@@ -136,6 +139,24 @@ pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i
         notices,
         start,
     )
+}
+
+/// Run the comparison view (`diff A B --tui`) on a comparison already made, until the
+/// user quits, with [`settings`] (read before the images load, so that a bad config file
+/// costs no load). The caller checks first that stdout is a terminal.
+pub fn run_compare(
+    model: crate::explore::compare::CompareView,
+    settings: Settings,
+    notices: Vec<String>,
+) -> Result<i32> {
+    let mut app = compare::CompareApp::new(model, settings);
+    if !notices.is_empty() {
+        app.model.message = Some(crate::explore::Message {
+            text: notices.join("; "),
+            error: true,
+        });
+    }
+    event_loop::run_loaded(&mut app)
 }
 
 /// The explorer's load options: the global flags', with the secret rules run during the

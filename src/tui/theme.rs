@@ -134,6 +134,10 @@ pub struct Glyphs {
     pub pointer: &'static str,
     /// After the name of a file with a secret finding.
     pub secret: &'static str,
+    /// Before a layer two images share (the comparison view's joined rows).
+    pub shared: &'static str,
+    /// Between the comparison view's two layer columns.
+    pub column: &'static str,
 }
 
 impl Glyphs {
@@ -150,6 +154,8 @@ impl Glyphs {
         ellipsis: "…",
         pointer: "▶",
         secret: "⚑",
+        shared: "═",
+        column: "│",
     };
     pub const ASCII: Glyphs = Glyphs {
         branch: "|-- ",
@@ -164,5 +170,7 @@ impl Glyphs {
         ellipsis: "...",
         pointer: ">",
         secret: "!",
+        shared: "=",
+        column: "|",
     };
 }

@@ -7,6 +7,7 @@ use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseEvent,
 };
 use layerscope::cli::GlobalArgs;
+use layerscope::tui::compare::CompareApp;
 use layerscope::tui::{open_image, run_app, App, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -190,5 +191,53 @@ pub fn visible_paths(app: &App) -> Vec<String> {
         .rows()
         .iter()
         .map(|r| String::from_utf8_lossy(&app.model.image().tree.path(r.node)).into_owned())
+        .collect()
+}
+
+/// The comparison view of `a` and `b` (`diff A B --tui`), loaded and compared as `diff`
+/// does, on a screen of `width` by `height`.
+pub fn compare_app(a: &str, b: &str, width: u16, height: u16) -> CompareApp {
+    let view = layerscope::commands::diff::compare_view(a, b, &GlobalArgs::default()).unwrap();
+    let mut app = CompareApp::new(view, Settings::default());
+    app.resize(width, height);
+    app
+}
+
+/// Run the real event loop over `events` on the comparison view, as [`drive`] does.
+pub fn drive_compare(app: &mut CompareApp, events: impl IntoIterator<Item = Event>) {
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+    run_app(&mut terminal, app, &mut events.into_iter()).unwrap();
+}
+
+/// Key presses through the event loop of the comparison view.
+pub fn press_compare(app: &mut CompareApp, keys: impl IntoIterator<Item = KeyEvent>) {
+    drive_compare(app, keys.into_iter().map(Event::Key));
+}
+
+/// The comparison view's screen as text, trailing spaces trimmed.
+pub fn compare_screen(app: &CompareApp) -> String {
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let mut line = String::new();
+        for x in 0..buffer.area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The change tree's rows as paths.
+pub fn compare_paths(app: &CompareApp) -> Vec<String> {
+    app.model
+        .rows()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&app.model.path(r.node)).into_owned())
         .collect()
 }

@@ -1,10 +1,9 @@
 //! The filter line (`ctrl+f`, `/`): typed live, a substring or a regex over full paths.
 
 use super::extract::typed;
-use super::{Component, Ctx, View};
+use super::{Component, Ctx, Model, View};
 use crate::escape::escape_str;
 use crate::explore::filetree::Filter;
-use crate::explore::Explorer;
 use crate::tui::actions::{Action, Context};
 use crate::tui::widgets::styled;
 use crossterm::event::KeyEvent;
@@ -43,7 +42,7 @@ impl FilterLine {
     }
 
     /// Clear the filter; false when there was none.
-    pub fn clear(&mut self, model: &mut Explorer) -> bool {
+    pub fn clear<M: Model>(&mut self, model: &mut M) -> bool {
         if self.text.is_empty() {
             return false;
         }
@@ -53,7 +52,7 @@ impl FilterLine {
     }
 
     /// Apply the text live; a broken regex keeps the previous filter.
-    fn apply(&mut self, model: &mut Explorer) {
+    fn apply<M: Model>(&mut self, model: &mut M) {
         let parsed = if self.text.is_empty() {
             Ok(None)
         } else {
@@ -69,12 +68,12 @@ impl FilterLine {
     }
 }
 
-impl Component for FilterLine {
+impl<M: Model> Component<M> for FilterLine {
     fn context(&self) -> Context {
         Context::Input
     }
 
-    fn handle_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Option<Action> {
+    fn handle_key(&mut self, key: &KeyEvent, ctx: &mut Ctx<M>) -> Option<Action> {
         if let Some(c) = typed(key) {
             self.text.push(c);
             self.apply(ctx.model);
@@ -83,7 +82,7 @@ impl Component for FilterLine {
         ctx.settings.keymap.lookup(key, Context::Input)
     }
 
-    fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action> {
+    fn update(&mut self, action: Action, ctx: &mut Ctx<M>) -> Option<Action> {
         match action {
             // Moving on ends typing; the filter stays.
             Action::Confirm | Action::ToggleView | Action::Up | Action::Down => {
@@ -104,7 +103,7 @@ impl Component for FilterLine {
         None
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View<M>) {
         if area.is_empty() {
             return;
         }
@@ -119,7 +118,7 @@ impl Component for FilterLine {
         match &self.error {
             Some(error) => spans.push(styled(format!("  {error}"), theme.error)),
             None => spans.push(styled(
-                format!("  {} matches", view.model.files().match_count()),
+                format!("  {} matches", view.model.match_count()),
                 theme.dim,
             )),
         }

@@ -4,6 +4,7 @@
 use super::{Component, Ctx, View};
 use crate::escape::escape_str;
 use crate::explore::Mode;
+use crate::image::history::Instruction;
 use crate::load::LayerStatus;
 use crate::size::human;
 use crate::tui::actions::{Action, Context};
@@ -114,23 +115,14 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
                 format!("{:<5} ", instruction.label()),
                 theme.instruction(instruction.kind),
             ));
-            // One line: newlines in RUN heredocs become spaces; controls are escaped. A
-            // tool's description starts with the tool's name, already in the kind column.
-            let mut words: Vec<&str> = instruction.text.split_whitespace().collect();
-            if !instruction.kind.is_dockerfile()
-                && words
-                    .first()
-                    .is_some_and(|w| w.starts_with(instruction.label()))
-            {
-                words.remove(0);
-            }
+            let mut text = one_line(instruction);
             // The Dockerfile's own words where a line made the layer: builders rewrite some
             // (buildah's `COPY dir:<digest> in .` for `COPY . .`).
             let line = app.dockerfile().and_then(|d| d.mapping.layer_line(index));
             if let Some(line) = line {
-                words = line.instruction.split_whitespace().skip(1).collect();
+                let words: Vec<&str> = line.instruction.split_whitespace().skip(1).collect();
+                text = words.join(" ");
             }
-            let text = words.join(" ");
             spans.push(Span::raw(escape_str(&text).into_owned()));
         }
         if let Some(info) = info {
@@ -158,4 +150,19 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
         }
         buffer.set_line(inner.x, y, &line, inner.width);
     }
+}
+
+/// An instruction's text on one line, as the layer lists show it beside its kind: newlines
+/// in RUN heredocs become spaces, and a tool's description loses its first word, the
+/// tool's name, already in the kind column. Not escaped yet.
+pub(crate) fn one_line(instruction: &Instruction) -> String {
+    let mut words: Vec<&str> = instruction.text.split_whitespace().collect();
+    if !instruction.kind.is_dockerfile()
+        && words
+            .first()
+            .is_some_and(|w| w.starts_with(instruction.label()))
+    {
+        words.remove(0);
+    }
+    words.join(" ")
 }

@@ -6,6 +6,10 @@
 //! Adding an overlay: write a module with a type that implements [`Component`] and an
 //! [`Opener`], then add the opener to [`OVERLAYS`]. Adding a pane: a module, a [`Pane`]
 //! variant and a line in [`PANES`] (and a place in [`super::widgets::layout`]).
+//!
+//! Components are generic over the view model they work on ([`Model`]): the explorer's
+//! [`Explorer`] by default, or the comparison view's (`super::compare`). The help overlay
+//! and the filter line serve both.
 
 pub mod details;
 pub mod dockerfile;
@@ -21,31 +25,54 @@ pub mod tour;
 
 use super::actions::{Action, Context};
 use super::app::Settings;
+use crate::explore::filetree::Filter;
 use crate::explore::Explorer;
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui::Frame;
 use std::any::Any;
 
+/// A view model that components can work on: the explorer's, or the comparison's.
+pub trait Model: 'static {
+    /// Where its screen's panes are, for an overlay that must leave some in sight.
+    type Areas: Copy + Default;
+    /// Apply the filter line's filter to the file tree.
+    fn set_filter(&mut self, filter: Option<Filter>);
+    /// Paths the filter matches.
+    fn match_count(&self) -> usize;
+}
+
+impl Model for Explorer {
+    type Areas = super::widgets::Areas;
+
+    fn set_filter(&mut self, filter: Option<Filter>) {
+        Explorer::set_filter(self, filter);
+    }
+
+    fn match_count(&self) -> usize {
+        self.files().match_count()
+    }
+}
+
 /// What a component may change while it handles a key or an action: the view model. The
 /// settings (keymap, theme) are read-only.
-pub struct Ctx<'a> {
-    pub model: &'a mut Explorer,
+pub struct Ctx<'a, M = Explorer> {
+    pub model: &'a mut M,
     pub settings: &'a Settings,
 }
 
 /// What a component reads while it draws.
-pub struct View<'a> {
-    pub model: &'a Explorer,
+pub struct View<'a, M: Model = Explorer> {
+    pub model: &'a M,
     pub settings: &'a Settings,
     /// Where every pane is, for an overlay that must leave some of them in sight.
-    pub areas: super::widgets::Areas,
+    pub areas: M::Areas,
     /// Whether this component has the focus (panes) or is on top (overlays).
     pub focused: bool,
 }
 
 /// One pane or overlay, shaped like ratatui's component template.
-pub trait Component: AsAny {
+pub trait Component<M: Model = Explorer>: AsAny {
     /// The keymap context this component's keys are looked up in.
     fn context(&self) -> Context {
         Context::Global
@@ -53,24 +80,29 @@ pub trait Component: AsAny {
 
     /// The action a key means here. The default looks it up in the keymap, in
     /// [`Self::context`]; a text prompt types printable characters instead.
-    fn handle_key(&mut self, key: &KeyEvent, ctx: &mut Ctx) -> Option<Action> {
+    fn handle_key(&mut self, key: &KeyEvent, ctx: &mut Ctx<M>) -> Option<Action> {
         ctx.settings.keymap.lookup(key, self.context())
     }
 
     /// A mouse event inside `area`, where this component was last drawn.
-    fn handle_mouse(&mut self, _mouse: &MouseEvent, _area: Rect, _ctx: &mut Ctx) -> Option<Action> {
+    fn handle_mouse(
+        &mut self,
+        _mouse: &MouseEvent,
+        _area: Rect,
+        _ctx: &mut Ctx<M>,
+    ) -> Option<Action> {
         None
     }
 
     /// Apply an action. Returns the action (or another) when the app should handle it:
     /// quitting, closing an overlay, opening one, moving the focus.
-    fn update(&mut self, action: Action, ctx: &mut Ctx) -> Option<Action>;
+    fn update(&mut self, action: Action, ctx: &mut Ctx<M>) -> Option<Action>;
 
     /// Draw into `area`: a pane's own rectangle, or the whole screen for an overlay.
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &View);
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View<M>);
 
     /// Panes only: whether tab can move the focus here.
-    fn focusable(&self, _model: &Explorer) -> bool {
+    fn focusable(&self, _model: &M) -> bool {
         false
     }
 }
@@ -168,7 +200,7 @@ impl Scroll {
 
 /// How far a list-moving key moves a pane's selection, with `page` rows to a page; `None` for
 /// any other action. Home and End move by half the range so that the sum never overflows.
-fn list_step(action: Action, page: isize) -> Option<isize> {
+pub(crate) fn list_step(action: Action, page: isize) -> Option<isize> {
     match action {
         Action::Up => Some(-1),
         Action::Down => Some(1),
@@ -181,7 +213,7 @@ fn list_step(action: Action, page: isize) -> Option<isize> {
 }
 
 /// The keys of a scrolling overlay: close, scroll, or quit.
-fn scrolling_update(scroll: &mut Scroll, action: Action) -> Option<Action> {
+pub(crate) fn scrolling_update(scroll: &mut Scroll, action: Action) -> Option<Action> {
     match action {
         Action::CloseOverlay | Action::Help => Some(Action::CloseOverlay),
         Action::Quit => Some(Action::Quit),

@@ -123,6 +123,7 @@ pub fn render(app: &App, frame: &mut Frame) {
 }
 
 pub use status::render as render_status;
+pub use status::render_bar;
 
 /// A rectangle of `width_percent` of `area` (at least 40 columns) and `height` rows,
 /// in the middle of it.

@@ -3,34 +3,15 @@
 
 use super::styled;
 use crate::explore::filetree::SortOrder;
+use crate::explore::Message;
 use crate::tui::actions::Action;
-use crate::tui::app::App;
+use crate::tui::app::{App, Settings};
 use crate::tui::components::Pane;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    if area.is_empty() {
-        return;
-    }
-    let theme = &app.settings.theme;
-    let keymap = &app.settings.keymap;
-    let buffer = frame.buffer_mut();
-    if let Some(message) = &app.model.message {
-        let style = if message.error {
-            theme.error
-        } else {
-            theme.title
-        };
-        buffer.set_line(
-            area.x,
-            area.y,
-            &Line::from(styled(message.text.clone(), style)),
-            area.width,
-        );
-        return;
-    }
     let hints: &[(Action, &str)] = match app.focus() {
         Pane::Layers => &[
             (Action::Quit, "quit"),
@@ -72,6 +53,14 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             (Action::Help, "help"),
         ],
     };
+    // The Dockerfile pane's key, only where there is a Dockerfile to show.
+    let hints: Vec<(Action, &str)> = hints
+        .iter()
+        .copied()
+        .filter(|(action, _)| {
+            *action != Action::ToggleDockerfile || app.model.dockerfile().is_some()
+        })
+        .collect();
     let model = &app.model;
     let sort = match model.files().options().sort {
         SortOrder::Name => "name",
@@ -86,15 +75,51 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             model.files().match_count()
         ));
     }
+    render_bar(
+        frame,
+        area,
+        &app.settings,
+        app.model.message.as_ref(),
+        &hints,
+        &right,
+    );
+}
+
+/// The status bar: the message if there is one, else the key hints that fit (whole hints
+/// only) and, right-aligned, `right`.
+pub fn render_bar(
+    frame: &mut Frame,
+    area: Rect,
+    settings: &Settings,
+    message: Option<&Message>,
+    hints: &[(Action, &str)],
+    right: &str,
+) {
+    if area.is_empty() {
+        return;
+    }
+    let theme = &settings.theme;
+    let keymap = &settings.keymap;
+    let buffer = frame.buffer_mut();
+    if let Some(message) = message {
+        let style = if message.error {
+            theme.error
+        } else {
+            theme.title
+        };
+        buffer.set_line(
+            area.x,
+            area.y,
+            &Line::from(styled(message.text.clone(), style)),
+            area.width,
+        );
+        return;
+    }
     let right_width = right.chars().count() as u16;
     let left_width = area.width.saturating_sub(right_width);
     let mut spans = Vec::new();
     let mut used = 0usize;
     for (action, label) in hints {
-        // The Dockerfile pane's key, only where there is a Dockerfile to show.
-        if *action == Action::ToggleDockerfile && app.model.dockerfile().is_none() {
-            continue;
-        }
         // The first key for ToggleModified is ctrl+m, which most terminals send as Enter.
         let key = if *action == Action::ToggleModified {
             keymap
@@ -120,7 +145,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         buffer.set_line(
             area.x + area.width - right_width,
             area.y,
-            &Line::from(styled(right, theme.dim)),
+            &Line::from(styled(right.to_string(), theme.dim)),
             right_width,
         );
     }
