@@ -217,6 +217,10 @@ impl Comparison {
     }
 }
 
+/// How deep the per-directory sums go below `/`: `/a/b` is depth 2. Deeper directories'
+/// deltas still count in their ancestors down to this depth (docs/diff-json-schema.md).
+pub const MAX_DIRECTORY_DEPTH: usize = 64;
+
 /// Compare two loaded images.
 pub fn compare(a: &LoadedImage, b: &LoadedImage) -> Comparison {
     let (shared, common_base, diverge) = compare_layers(a, b);
@@ -248,10 +252,12 @@ pub fn compare(a: &LoadedImage, b: &LoadedImage) -> Comparison {
         if delta == 0 {
             continue;
         }
-        // Every ancestor directory, the root `/` included, carries the delta.
+        // Every ancestor directory, the root `/` included, carries the delta, down to
+        // MAX_DIRECTORY_DEPTH: a hostile path thousands of levels deep would otherwise
+        // cost the square of its length in keys.
         let path = &change.path;
-        let mut end = path.len();
-        while let Some(slash) = path[..end].iter().rposition(|&c| c == b'/') {
+        let slashes = path.iter().enumerate().filter(|&(_, &c)| c == b'/');
+        for (slash, _) in slashes.take(MAX_DIRECTORY_DEPTH + 1) {
             let dir = if slash == 0 {
                 b"/".to_vec()
             } else {
@@ -259,10 +265,6 @@ pub fn compare(a: &LoadedImage, b: &LoadedImage) -> Comparison {
             };
             let entry = directories.entry(dir).or_default();
             *entry = entry.saturating_add(delta);
-            if slash == 0 {
-                break;
-            }
-            end = slash;
         }
     }
     let mut directories: Vec<(Vec<u8>, i64)> = directories.into_iter().collect();

@@ -1042,6 +1042,20 @@ mod tests {
         let a = loaded(&[layer(&[("other", EntryKind::File, 1)])]);
         let b = loaded(&[layer(&[(&path, EntryKind::File, 2)])]);
         let comparison = compare(&a, &b);
+        // The per-directory sums stop at their documented depth; the root's is still the
+        // sum of every change's delta.
+        let max = crate::analysis::compare::MAX_DIRECTORY_DEPTH;
+        assert_eq!(comparison.directories.len(), max + 1);
+        assert!(comparison
+            .directories
+            .iter()
+            .all(|(path, _)| path.len() <= 2 * max));
+        let root = comparison
+            .directories
+            .iter()
+            .find(|(p, _)| p == b"/")
+            .unwrap();
+        assert_eq!(root.1, comparison.totals.listed_delta);
         let mut view = CompareView::new(a, b, comparison).unwrap();
         assert_eq!(view.rows().len(), depth + 2);
         let deepest = view.rows()[depth].node;
