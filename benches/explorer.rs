@@ -129,3 +129,35 @@ fn switch_to_uncached_layer(bencher: Bencher) {
         explorer.press(key(code, KeyModifiers::NONE));
     });
 }
+
+/// The first `e` of a session when nothing gathered the explanation's facts (waste,
+/// hints over the whole tree) before: what pressing `e` at once would cost. Each sample is
+/// a fresh explorer.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn first_explain_gathered_on_the_key(bencher: Bencher) {
+    bencher
+        .with_inputs(Explorer::new)
+        .bench_local_values(|mut explorer| {
+            explorer.press(key(KeyCode::Char('e'), KeyModifiers::NONE));
+            explorer
+        });
+}
+
+/// The first `e` as the explorer runs it: the facts were gathered on their own thread
+/// while the explorer was open (`prepare_explanations`, as the event loop starts it).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn first_explain_prepared(bencher: Bencher) {
+    bencher
+        .with_inputs(|| {
+            let mut explorer = Explorer::new();
+            explorer.app.model.prepare_explanations();
+            while !explorer.app.model.explanations_ready() {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            explorer
+        })
+        .bench_local_values(|mut explorer| {
+            explorer.press(key(KeyCode::Char('e'), KeyModifiers::NONE));
+            explorer
+        });
+}

@@ -629,8 +629,8 @@ fn looks_random(candidate: &[u8]) -> bool {
 
 /// Every layer's instruction in `history` with its secrets redacted, as the views show
 /// them (`RUN GITHUB_TOKEN=ghp_…` in an `inspect` or the explorer would ship the token
-/// to the screen). The scan reads the config's own history, so it still sees them; run
-/// this after the Dockerfile is mapped, since the mapping compares the builder's words.
+/// to the screen). The scan and the Dockerfile mapping read the config's own history,
+/// which this leaves untouched.
 pub fn redact_history(history: &mut crate::image::history::HistoryPairing) {
     for layer in &mut history.layers {
         redact_in_place(&mut layer.instruction.text);

@@ -28,6 +28,7 @@ use crate::source::Source;
 use crate::tree::{NodeId, ROOT};
 use dockerfile::DockerfileView;
 use filetree::{Compare, Filter, Row, ViewOptions, VisibleRows};
+use std::sync::Arc;
 
 /// What the layer-analysis module found, as the image-details pane shows it. Plain data,
 /// filled by the caller of [`crate::tui::run_tui`].
@@ -81,7 +82,8 @@ pub struct Message {
 
 /// The explorer's state: the image and every cursor over it.
 pub struct Explorer {
-    image: LoadedImage,
+    /// Shared with the thread that gathers the explanations' facts.
+    image: Arc<LoadedImage>,
     /// Needed to read contents on demand; absent in some tests.
     source: Option<Source>,
     analysis: Option<ImageAnalysis>,
@@ -107,8 +109,10 @@ pub struct Explorer {
     /// The Dockerfile pane's selected line (0-based) and first shown line.
     dockerfile_cursor: usize,
     dockerfile_scroll: usize,
-    /// What explanations read, gathered on the first `e`.
+    /// What explanations read: gathered on a thread once the explorer opens
+    /// ([`Explorer::prepare_explanations`]), else on the first `e`.
     facts: Option<Box<Facts>>,
+    pending_facts: Option<std::thread::JoinHandle<Facts>>,
     /// Nodes with a secret finding in some layer, sorted.
     secret_nodes: Vec<NodeId>,
 }
@@ -133,10 +137,13 @@ pub(crate) fn follow(cursor: usize, scroll: usize, height: usize) -> usize {
 
 impl Explorer {
     pub fn new(
-        image: LoadedImage,
+        mut image: LoadedImage,
         source: Option<Source>,
         analysis: Option<ImageAnalysis>,
     ) -> Explorer {
+        // Instructions are drawn with their secrets redacted, as every view shows them. The
+        // Dockerfile mapping and the secret scan read the config's own history, untouched.
+        crate::analysis::secrets::redact_history(&mut image.image.history);
         let layers = image.tree.layer_count();
         let total_size = if layers > 0 {
             image.tree.subtree_sizes(layers - 1)[ROOT as usize]
@@ -152,7 +159,7 @@ impl Explorer {
         secret_nodes.sort_unstable();
         secret_nodes.dedup();
         let mut explorer = Explorer {
-            image,
+            image: Arc::new(image),
             source,
             analysis,
             layer: 0,
@@ -176,6 +183,7 @@ impl Explorer {
             dockerfile_cursor: 0,
             dockerfile_scroll: 0,
             facts: None,
+            pending_facts: None,
             secret_nodes,
         };
         explorer.sync_compare();
@@ -407,21 +415,29 @@ impl Explorer {
 
     /// Lay the Dockerfile `text` (called `name`) over the layers.
     pub fn set_dockerfile(&mut self, name: &str, text: &str) -> Result<(), DockerfileError> {
-        self.dockerfile = Some(DockerfileView::new(name, text, &self.image)?);
+        let mut view = DockerfileView::new(name, text, &self.image)?;
+        // A line may carry a secret (`RUN TOKEN=…`): drawn redacted beside its layer.
+        crate::analysis::secrets::redact_mapping(&mut view.mapping);
+        self.dockerfile = Some(view);
         self.facts = None;
+        self.pending_facts = None;
         self.sync_dockerfile_cursor();
         Ok(())
     }
 
-    /// Redact the secrets in the layers' instructions and the Dockerfile lines beside them,
-    /// as every view shows them. Once the Dockerfile is mapped (the mapping compares the
-    /// builder's own words); the secret scan reads the config's history, untouched.
-    pub fn redact_instructions(&mut self) {
-        crate::analysis::secrets::redact_history(&mut self.image.image.history);
-        if let Some(view) = &mut self.dockerfile {
-            crate::analysis::secrets::redact_mapping(&mut view.mapping);
-        }
+    /// Gather the explanations' facts (waste and hints over the whole tree: seconds on a
+    /// million paths) on a thread of their own, so that the first `e` does not freeze the
+    /// screen. Called once the Dockerfile, if any, is laid over the layers.
+    pub fn prepare_explanations(&mut self) {
+        let image = Arc::clone(&self.image);
+        let dockerfile = self
+            .dockerfile
+            .as_ref()
+            .map(|d| (d.dockerfile.clone(), d.mapping.clone()));
         self.facts = None;
+        self.pending_facts = Some(std::thread::spawn(move || {
+            Facts::gather(&image, dockerfile.as_ref().map(|(d, m)| (d, m)), None)
+        }));
     }
 
     pub fn dockerfile(&self) -> Option<&DockerfileView> {
@@ -481,8 +497,20 @@ impl Explorer {
         }
     }
 
+    /// Whether the facts are at hand: gathered, or their thread has finished.
+    pub fn explanations_ready(&self) -> bool {
+        self.facts.is_some() || self.pending_facts.as_ref().is_some_and(|h| h.is_finished())
+    }
+
     /// What explanations read, gathered on first use.
     pub fn facts(&mut self) -> &Facts {
+        if self.facts.is_none() {
+            // Waits for the thread if it has not finished yet; a thread that panicked is
+            // replaced by gathering here.
+            if let Some(Ok(facts)) = self.pending_facts.take().map(|h| h.join()) {
+                self.facts = Some(Box::new(facts));
+            }
+        }
         let image = &self.image;
         let dockerfile = self.dockerfile.as_ref();
         self.facts.get_or_insert_with(|| {

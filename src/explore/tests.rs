@@ -250,3 +250,20 @@ fn errors_for_the_status_bar_are_escaped() {
     assert!(message.error);
     assert_eq!(message.text, "bad\\x1b[31mname");
 }
+
+#[test]
+fn explanations_prepared_on_a_thread_equal_those_gathered_on_the_key() {
+    let mut on_the_key = explorer(10);
+    let mut prepared = explorer(10);
+    prepared.prepare_explanations();
+    while !prepared.explanations_ready() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert!(!on_the_key.explanations_ready());
+    for layer in 0..on_the_key.image().tree.layer_count() {
+        let want = on_the_key.explain(Subject::Layer(layer));
+        assert!(!want.is_empty());
+        assert_eq!(prepared.explain(Subject::Layer(layer)), want);
+    }
+    assert!(prepared.explanations_ready() && on_the_key.explanations_ready());
+}

@@ -70,7 +70,7 @@ impl Start {
                     source,
                 })?;
         }
-        app.model.redact_instructions();
+        app.model.prepare_explanations();
         if self.tour {
             app.apply(actions::Action::Tour);
         }
