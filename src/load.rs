@@ -231,7 +231,12 @@ pub fn load_all(
         digests: options.verify,
         secrets: options.secrets,
         blob_checked: false,
+        hash_inline: false,
     };
+    let inline = hash_inline(
+        jobs.iter()
+            .map(|&(i, l)| inputs[i].1.layers[l].size.unwrap_or(0)),
+    );
     let next = AtomicUsize::new(0);
     let mut builders: Vec<TreeBuilder> = inputs.iter().map(|_| TreeBuilder::new()).collect();
     let mut infos: Vec<Vec<LayerInfo>> = inputs
@@ -245,7 +250,7 @@ pub fn load_all(
         let (sender, receiver) = mpsc::channel::<Parsed>();
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, jobs, inputs) = (&next, &jobs, &inputs);
+            let (next, jobs, inputs, inline) = (&next, &jobs, &inputs, &inline);
             scope.spawn(move || loop {
                 let job = next.fetch_add(1, Ordering::Relaxed);
                 if job >= jobs.len() || control.cancel.load(Ordering::Relaxed) {
@@ -253,6 +258,10 @@ pub fn load_all(
                 }
                 let (image, layer) = jobs[job];
                 let (source, img) = &inputs[image];
+                let parse_options = ParseOptions {
+                    hash_inline: inline[job],
+                    ..parse_options
+                };
                 let result = parse_one(source, img, layer, parse_options, control);
                 if sender.send(((image, layer), result)).is_err() {
                     break;
@@ -346,8 +355,34 @@ pub fn load_all(
     Ok(out)
 }
 
-/// Parses one layer of the image (by index): how a source hands over its blobs.
-pub type ParseFn<'a> = dyn Fn(&Image, usize) -> Result<ParsedLayer> + Sync + 'a;
+/// For each job, in the order the jobs start, whether its parse should hash on its own
+/// thread ([`ParseOptions::hash_inline`]): when the jobs after it hold at least (cores − 1)
+/// times its bytes, the other cores stay busy for as long as it runs, and hashing threads
+/// would only add hand-offs. The last, small jobs (and a lone layer) hash on threads, so a
+/// core that ran out of layers hashes for the one still running. Only the ratio matters,
+/// so sizes missing from the manifest count as 0.
+fn hash_inline(sizes: impl DoubleEndedIterator<Item = u64>) -> Vec<bool> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    hash_inline_on(sizes, cores)
+}
+
+fn hash_inline_on(sizes: impl DoubleEndedIterator<Item = u64>, cores: u64) -> Vec<bool> {
+    let mut after = 0u64;
+    let mut inline: Vec<bool> = sizes
+        .rev()
+        .map(|size| {
+            let busy = cores == 1 || (after > 0 && size.saturating_mul(cores - 1) <= after);
+            after = after.saturating_add(size);
+            busy
+        })
+        .collect();
+    inline.reverse();
+    inline
+}
+
+/// Parses one layer of the image (by index): how a source hands over its blobs. The flag
+/// is [`ParseOptions::hash_inline`] for that layer.
+pub type ParseFn<'a> = dyn Fn(&Image, usize, bool) -> Result<ParsedLayer> + Sync + 'a;
 
 /// Run `parse` on every layer, `threads` at a time (0: `options.threads`, else one per
 /// core), applying the results in order as they arrive. `display` names the source in
@@ -376,6 +411,7 @@ pub fn load_layers(
     // Largest blobs first, as in `load_all`.
     let mut order: Vec<usize> = (0..total).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
+    let inline = hash_inline(order.iter().map(|&i| image.layers[i].size.unwrap_or(0)));
     let next = AtomicUsize::new(0);
     let mut builder = TreeBuilder::new();
     let mut infos = Vec::with_capacity(total);
@@ -385,14 +421,14 @@ pub fn load_layers(
         let (sender, receiver) = mpsc::channel::<(usize, Result<ParsedLayer>)>();
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, image, order) = (&next, &image, &order);
+            let (next, image, order, inline) = (&next, &image, &order, &inline);
             scope.spawn(move || loop {
                 let job = next.fetch_add(1, Ordering::Relaxed);
                 if job >= total || control.cancel.load(Ordering::Relaxed) {
                     break;
                 }
                 let index = order[job];
-                let result = parse(image, index);
+                let result = parse(image, index, inline[job]);
                 if sender.send((index, result)).is_err() {
                     break;
                 }
@@ -548,4 +584,37 @@ pub(crate) fn check_layer(
         },
         diff_id: parsed.diff_id.clone().or_else(|| layer.diff_id.clone()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hash_inline_on;
+
+    #[test]
+    fn layers_hash_inline_while_the_rest_keeps_the_other_cores_busy() {
+        // Twenty equal layers on two cores: all but the last hash inline.
+        let even = hash_inline_on([10u64; 20].into_iter(), 2);
+        assert_eq!(even.iter().filter(|&&b| b).count(), 19);
+        assert!(!even[19]);
+        // One layer holding most of the bytes: its hashing goes to threads, since the
+        // other core runs out of small layers long before it ends.
+        assert_eq!(
+            hash_inline_on([900u64, 50, 30, 20].into_iter(), 2),
+            [false, true, false, false]
+        );
+        // Four cores need three times a layer's bytes behind it.
+        assert_eq!(
+            hash_inline_on([10u64; 5].into_iter(), 4),
+            [true, true, false, false, false]
+        );
+        // One core: nothing else could hash, and a lone layer on many cores hashes on
+        // threads.
+        assert_eq!(hash_inline_on([5u64, 5].into_iter(), 1), [true, true]);
+        assert_eq!(hash_inline_on([5u64].into_iter(), 2), [false]);
+        // Absurd sizes from a manifest saturate, never wrap.
+        assert_eq!(
+            hash_inline_on([u64::MAX, u64::MAX, u64::MAX].into_iter(), 3),
+            [true, true, false]
+        );
+    }
 }

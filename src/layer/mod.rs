@@ -19,7 +19,7 @@ use entry::{classify_name, normalize_path, Marker};
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use stream::{ChunkReader, Hasher, StreamFacts};
+use stream::{ChunkReader, Hashing, StreamFacts};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Most bytes of headers (PAX records, GNU long names, sparse maps) one entry may have.
@@ -93,6 +93,10 @@ pub struct ParseOptions {
     pub blob_checked: bool,
     /// Run the secret rules over every regular file as its content streams past.
     pub secrets: bool,
+    /// Hash on the parsing thread instead of on threads of their own. The caller sets it
+    /// when the other cores have layers of their own to parse: the hand-offs to hashing
+    /// threads would then cost CPU and win no time.
+    pub hash_inline: bool,
 }
 
 /// Shared counters for progress reporting and cancellation.
@@ -127,8 +131,9 @@ pub enum LayerError {
 
 /// Parse one layer blob.
 ///
-/// With digests on, two threads hash beside the pass: one the stored blob, one the tar
-/// stream (see [`stream`]). The decoder reads the blob's chunks in place.
+/// With digests on, the stored blob and the tar stream are each hashed, inline or on a
+/// thread of their own beside the pass ([`ParseOptions::hash_inline`], see [`stream`]).
+/// The decoder reads the blob's chunks in place.
 pub fn parse_layer(
     blob: impl Read,
     options: ParseOptions,
@@ -147,11 +152,8 @@ fn parse_layer_within(
 ) -> Result<ParsedLayer, LayerError> {
     let name_bytes = name_bytes.min(MAX_ARENA_BYTES);
     std::thread::scope(|scope| {
-        let hasher = |wanted: bool| -> Result<Option<Hasher<'_>>, LayerError> {
-            wanted
-                .then(|| Hasher::spawn(scope))
-                .transpose()
-                .map_err(LayerError::Read)
+        let hasher = |wanted: bool| {
+            Hashing::start(wanted, options.hash_inline, scope).map_err(LayerError::Read)
         };
         let mut layer = ParsedLayer::default();
         let raw_hasher = hasher(options.digests && !options.blob_checked)?;
@@ -601,7 +603,7 @@ mod tests {
             let options = ParseOptions {
                 digests: true,
                 blob_checked,
-                secrets: false,
+                ..Default::default()
             };
             parse_layer(blob, options, &ParseControl::default()).unwrap()
         };

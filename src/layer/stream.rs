@@ -1,12 +1,15 @@
-//! The byte streams of one layer pass, read in chunks that a hashing thread digests while
-//! the pass goes on: sha256 of the stored blob and of the tar then cost no time on the
-//! decoding thread, only on a core that would otherwise wait.
+//! The byte streams of one layer pass, read in chunks that are hashed as they are read.
+//! When other cores would wait (a lone or last large layer), a hashing thread digests the
+//! chunks while the pass goes on, so sha256 of the stored blob and of the tar costs the
+//! decoding thread nothing. When every core has a layer of its own, the chunk is hashed
+//! inline, right after it is filled and while it is still in this core's cache: that
+//! spares the hand-offs, which then cost CPU and win no time.
 //!
-//! A [`ChunkReader`] reads its source into a chunk, hands the chunk to its hasher (when
-//! digests are on) and serves it to its consumer as a [`BufRead`]: the decoder reads the
-//! blob's chunks in place, and the tar parser copies out of the tar's chunks once. Chunks
-//! are recycled, and the hasher's queue is bounded, so memory stays a few chunks per
-//! stream whatever the layer's size.
+//! A [`ChunkReader`] reads its source into a chunk, hashes it (when digests are on) and
+//! serves it to its consumer as a [`BufRead`]: the decoder reads the blob's chunks in
+//! place, and the tar parser copies out of the tar's chunks once. Chunks are recycled, and
+//! a hashing thread's queue is bounded, so memory stays a few chunks per stream whatever
+//! the layer's size.
 
 use super::ParseControl;
 use sha2::{Digest, Sha256};
@@ -24,6 +27,40 @@ pub const CHUNK: usize = 256 << 10;
 const QUEUE: usize = 4;
 
 type Chunk = Arc<Vec<u8>>;
+
+/// How a [`ChunkReader`] hashes what it reads.
+pub enum Hashing<'scope> {
+    Off,
+    /// On the reading thread, each chunk right after it is filled, while it is still in
+    /// this core's cache: the least CPU, for when every core has a layer of its own.
+    Inline(Box<Sha256>),
+    /// On a thread of its own, beside the pass: the least wall time, for when cores would
+    /// otherwise wait.
+    Thread(Hasher<'scope>),
+}
+
+impl<'scope> Hashing<'scope> {
+    /// Hashing as wanted: off, on this thread, or on a new thread of `scope`.
+    pub fn start<'env>(
+        wanted: bool,
+        inline: bool,
+        scope: &'scope Scope<'scope, 'env>,
+    ) -> io::Result<Self> {
+        Ok(match (wanted, inline) {
+            (false, _) => Hashing::Off,
+            (true, true) => Hashing::Inline(Box::default()),
+            (true, false) => Hashing::Thread(Hasher::spawn(scope)?),
+        })
+    }
+
+    fn finish(self) -> Option<String> {
+        match self {
+            Hashing::Off => None,
+            Hashing::Inline(sha) => Some(format!("sha256:{}", hex::encode(sha.finalize()))),
+            Hashing::Thread(hasher) => hasher.finish(),
+        }
+    }
+}
 
 /// A sha256 of a stream, computed on its own thread from the chunks it is sent.
 pub struct Hasher<'scope> {
@@ -76,10 +113,10 @@ pub struct StreamFacts {
     pub ended: bool,
 }
 
-/// A [`BufRead`] over `inner` in chunks, each sent to an optional [`Hasher`].
+/// A [`BufRead`] over `inner` in chunks, each hashed as [`Hashing`] says.
 pub struct ChunkReader<'a, 'scope, R> {
     inner: R,
-    hasher: Option<Hasher<'scope>>,
+    hasher: Hashing<'scope>,
     /// Counts bytes into the shared progress and stops on cancellation.
     control: Option<&'a ParseControl>,
     chunk: Chunk,
@@ -93,11 +130,7 @@ pub struct ChunkReader<'a, 'scope, R> {
 }
 
 impl<'a, 'scope, R: Read> ChunkReader<'a, 'scope, R> {
-    pub fn new(
-        inner: R,
-        hasher: Option<Hasher<'scope>>,
-        control: Option<&'a ParseControl>,
-    ) -> Self {
+    pub fn new(inner: R, hasher: Hashing<'scope>, control: Option<&'a ParseControl>) -> Self {
         ChunkReader {
             inner,
             hasher,
@@ -115,7 +148,7 @@ impl<'a, 'scope, R: Read> ChunkReader<'a, 'scope, R> {
     pub fn finish(self) -> StreamFacts {
         let mut facts = self.facts;
         drop(self.chunk);
-        facts.digest = self.hasher.and_then(Hasher::finish);
+        facts.digest = self.hasher.finish();
         facts
     }
 
@@ -124,7 +157,9 @@ impl<'a, 'scope, R: Read> ChunkReader<'a, 'scope, R> {
     fn empty_chunk(&mut self) -> Vec<u8> {
         let current = std::mem::replace(&mut self.chunk, Arc::new(Vec::new()));
         let reusable = Arc::try_unwrap(current).ok().or_else(|| {
-            let hasher = self.hasher.as_ref()?;
+            let Hashing::Thread(hasher) = &self.hasher else {
+                return None;
+            };
             hasher
                 .done
                 .try_recv()
@@ -179,9 +214,13 @@ impl<'a, 'scope, R: Read> ChunkReader<'a, 'scope, R> {
                 .fetch_add(filled as u64, Ordering::Relaxed);
         }
         let chunk = Arc::new(chunk);
-        if let Some(hasher) = &self.hasher {
-            if filled > 0 && hasher.chunks.send(Arc::clone(&chunk)).is_err() {
-                return Err(io::Error::other("the sha256 thread stopped"));
+        match &mut self.hasher {
+            Hashing::Off => {}
+            Hashing::Inline(sha) => sha.update(chunk.as_slice()),
+            Hashing::Thread(hasher) => {
+                if filled > 0 && hasher.chunks.send(Arc::clone(&chunk)).is_err() {
+                    return Err(io::Error::other("the sha256 thread stopped"));
+                }
             }
         }
         self.chunk = chunk;
@@ -249,7 +288,10 @@ mod tests {
     fn serves_and_hashes_every_byte() {
         let data = data(5 * CHUNK + 123);
         let expected = format!("sha256:{}", hex::encode(Sha256::digest(&data)));
-        for step in [1000, CHUNK, 3 * CHUNK] {
+        for (step, inline) in [1000, CHUNK, 3 * CHUNK]
+            .into_iter()
+            .flat_map(|step| [(step, false), (step, true)])
+        {
             std::thread::scope(|scope| {
                 let source = Source {
                     data: data.clone(),
@@ -258,8 +300,8 @@ mod tests {
                     fail_at: None,
                 };
                 let control = ParseControl::default();
-                let mut reader =
-                    ChunkReader::new(source, Some(Hasher::spawn(scope).unwrap()), Some(&control));
+                let hashing = Hashing::start(true, inline, scope).unwrap();
+                let mut reader = ChunkReader::new(source, hashing, Some(&control));
                 let mut out = Vec::new();
                 // Small reads, as the tar parser makes for headers.
                 let mut buf = [0u8; 700];
@@ -292,7 +334,8 @@ mod tests {
                 step: 4096,
                 fail_at: Some(CHUNK + 100),
             };
-            let mut reader = ChunkReader::new(source, Some(Hasher::spawn(scope).unwrap()), None);
+            let hashing = Hashing::start(true, false, scope).unwrap();
+            let mut reader = ChunkReader::new(source, hashing, None);
             let mut out = Vec::new();
             let error = reader.read_to_end(&mut out).unwrap_err();
             assert_eq!(error.to_string(), "broken");
@@ -311,7 +354,7 @@ mod tests {
             step: CHUNK,
             fail_at: None,
         };
-        let mut reader = ChunkReader::new(source, None, Some(&control));
+        let mut reader = ChunkReader::new(source, Hashing::Off, Some(&control));
         assert_eq!(reader.fill_buf().unwrap().len(), CHUNK);
         reader.consume(CHUNK);
         control.cancel.store(true, Ordering::Relaxed);

@@ -78,6 +78,7 @@ pub fn load_stream(
         digests: options.verify,
         secrets: options.secrets,
         blob_checked: false,
+        hash_inline: false,
     };
 
     std::thread::scope(|scope| {

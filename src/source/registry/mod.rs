@@ -93,7 +93,11 @@ pub fn load(
         secrets: options.secrets,
         ..Default::default()
     };
-    let parse = |image: &Image, index: usize| {
+    let parse = |image: &Image, index: usize, hash_inline: bool| {
+        let parse_options = ParseOptions {
+            hash_inline,
+            ..parse_options
+        };
         parse_blob(
             &client,
             cache.as_ref(),
