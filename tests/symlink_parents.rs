@@ -379,6 +379,19 @@ fn changes_of_umoci_insert_layers_show_the_resolved_paths() {
         "A /usr/sbin/extra\nA /usr/sbin/extra/a\nA /usr/sbin/extra/sub\nA /usr/sbin/extra/sub/b\n"
     );
     assert_eq!(changes("4"), "D /usr/bin/hello\n");
+    // umoci 0.4's inserted layers end right after their last file's data, as Go's
+    // archive/tar writes a tar it never closes: complete, verified, and no warning.
+    let output = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+        .args(["inspect", "--format", "json"])
+        .arg(fixture())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for layer in json["layers"].as_array().unwrap() {
+        assert_eq!(layer["status"]["status"], "loaded", "{layer}");
+    }
 }
 
 /// The explorer's path history notes the path as the tar wrote it.

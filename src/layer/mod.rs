@@ -276,6 +276,8 @@ fn read_entries(
                 .saturating_add(stored.saturating_add(511) & !511)
                 .saturating_add(HEADER_LIMIT),
         );
+        at.data_end
+            .set(entry.raw_file_position().saturating_add(stored));
         let kind = match entry_type {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 EntryKind::File
@@ -484,6 +486,9 @@ struct Position {
     /// Past this position the tar crate is reading headers beyond [`HEADER_LIMIT`];
     /// [`read_entries`] moves it along after each entry.
     limit: Cell<u64>,
+    /// Where the current entry's stored data ends: a stream that ends exactly there, with
+    /// no padding and no end-of-archive blocks, is complete (see [`TarInput::seek`]).
+    data_end: Cell<u64>,
 }
 
 impl Position {
@@ -529,6 +534,15 @@ impl<R: BufRead> Seek for TarInput<'_, R> {
         while left > 0 {
             let n = stream.fill_buf()?.len();
             if n == 0 {
+                // Go's archive/tar (Docker, containerd, umoci) takes a stream that ends
+                // right after an entry's data, before its padding, as a complete archive;
+                // umoci 0.4's `insert` writes its layers so. The tar crate then finds no
+                // next header and ends cleanly. Anywhere else, the layer was cut short.
+                let reached = self.at.position.get() + (skip - left);
+                if reached == self.at.data_end.get() && left < 512 {
+                    self.at.position.set(reached);
+                    return Ok(reached);
+                }
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "unexpected EOF during skip",
@@ -560,6 +574,43 @@ mod tests {
             builder.append_data(&mut header, path, &[][..]).unwrap();
         }
         builder.into_inner().unwrap()
+    }
+
+    /// umoci 0.4's `insert` ends its layers right after the last file's data, with no
+    /// padding and no end-of-archive blocks; Go's archive/tar, and so Docker, containerd
+    /// and umoci, read that as complete. A stream cut anywhere else is still truncated.
+    #[test]
+    fn a_stream_ending_right_after_the_last_files_data_is_complete() {
+        use sha2::{Digest, Sha256};
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(20);
+        header.set_mode(0o755);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "bin/tool", &b"#!/bin/sh\necho tool\n"[..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let parse = |bytes: &[u8]| {
+            let options = ParseOptions {
+                digests: true,
+                ..Default::default()
+            };
+            parse_layer(bytes, options, &ParseControl::default()).unwrap()
+        };
+        let unpadded = parse(&tar[..512 + 20]);
+        assert!(!unpadded.truncated, "{:?}", unpadded.warnings);
+        assert!(unpadded.warnings.is_empty());
+        assert_eq!(unpadded.records.len(), 1);
+        assert_eq!(unpadded.records[0].meta.size, 20);
+        let expected = format!("sha256:{}", hex::encode(Sha256::digest(&tar[..532])));
+        assert_eq!(unpadded.diff_id.as_deref(), Some(expected.as_str()));
+        // Cut inside the data, or inside the padding: truncated, as Go's reader says too.
+        for cut in [512 + 10, 512 + 20 + 100] {
+            let cut_short = parse(&tar[..cut]);
+            assert!(cut_short.truncated, "cut at {cut}");
+            assert!(cut_short.diff_id.is_none());
+        }
     }
 
     #[test]
