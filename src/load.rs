@@ -355,10 +355,10 @@ pub fn load_all(
     Ok(out)
 }
 
-/// For each job, in the order the jobs start, whether its parse should hash on its own
-/// thread ([`ParseOptions::hash_inline`]): when the jobs after it hold at least (cores − 1)
-/// times its bytes, the other cores stay busy for as long as it runs, and hashing threads
-/// would only add hand-offs. The last, small jobs (and a lone layer) hash on threads, so a
+/// For each job, in the order the jobs start, whether its parse hashes inline, on the
+/// parsing thread ([`ParseOptions::hash_inline`]): yes when the jobs after it hold at least
+/// (cores − 1) times its bytes, since the other cores then stay busy for as long as it runs
+/// and hashing threads would only add hand-offs. The last, small jobs (and a lone layer) hash on threads, so a
 /// core that ran out of layers hashes for the one still running. Only the ratio matters,
 /// so sizes missing from the manifest count as 0.
 fn hash_inline(sizes: impl DoubleEndedIterator<Item = u64>) -> Vec<bool> {
