@@ -7,6 +7,7 @@
 //! deletes it and the blob is fetched anew. Use refreshes the file's mtime, so pruning and
 //! the size cap drop the least recently used first.
 
+use super::direct::{self, DirectWriter, ReadAhead};
 use crate::cli::{CacheArgs, CacheCommand};
 use crate::error::{Error, Result};
 use std::fs::{self, File};
@@ -88,12 +89,18 @@ impl Cache {
     pub fn writer(&self, digest: &str) -> Option<BlobWriter> {
         let member = Self::member(digest)?;
         fs::create_dir_all(self.blobs()).ok()?;
+        let mut direct = false;
         let file = tempfile::Builder::new()
             .prefix(".partial-")
-            .tempfile_in(self.blobs())
+            .make_in(self.blobs(), |path| {
+                let (file, is_direct) = direct::create(path)?;
+                direct = is_direct;
+                Ok(file)
+            })
             .ok()?;
         Some(BlobWriter {
             file: Some(file),
+            out: DirectWriter::new(direct),
             target: self.root.join(member),
         })
     }
@@ -154,9 +161,10 @@ impl Cache {
     }
 }
 
-/// A blob being written into the cache.
+/// A blob being written into the cache (with direct I/O, see [`direct`]).
 pub struct BlobWriter {
     file: Option<tempfile::NamedTempFile>,
+    out: DirectWriter,
     target: PathBuf,
 }
 
@@ -164,7 +172,20 @@ impl BlobWriter {
     /// Append bytes; a failed write abandons the cache copy, not the pull.
     pub fn write(&mut self, bytes: &[u8]) {
         if let Some(file) = &mut self.file {
-            if file.write_all(bytes).is_err() {
+            if self.out.write(file.as_file_mut(), bytes).is_err() {
+                self.file = None;
+            }
+        }
+    }
+
+    /// Append a chunk's first `len` bytes; a whole chunk is written from where it is.
+    pub fn write_chunk(&mut self, chunk: &direct::AlignedBuf, len: usize) {
+        if let Some(file) = &mut self.file {
+            if self
+                .out
+                .write_chunk(file.as_file_mut(), chunk, len)
+                .is_err()
+            {
                 self.file = None;
             }
         }
@@ -172,10 +193,18 @@ impl BlobWriter {
 
     /// Keep the blob: only called once its digest matched.
     pub fn commit(mut self) {
-        if let Some(file) = self.file.take() {
-            let _ = file.persist(&self.target);
+        if let Some(mut file) = self.file.take() {
+            if self.out.finish(file.as_file_mut()).is_ok() {
+                let _ = file.persist(&self.target);
+            }
         }
     }
+}
+
+/// Read a cached blob found by [`Cache::lookup`] (with direct I/O and read-ahead, see
+/// [`direct`]).
+pub fn open_blob(path: &Path) -> std::io::Result<ReadAhead> {
+    ReadAhead::open(path)
 }
 
 /// `layerscope cache prune [--older-than DUR]`.

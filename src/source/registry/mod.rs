@@ -18,6 +18,8 @@
 pub mod auth;
 pub mod cache;
 pub mod client;
+mod direct;
+use direct::AlignedBuf;
 
 use crate::error::{Error, Result};
 use crate::image::history::pair_history;
@@ -463,9 +465,11 @@ fn parse_blob(
     };
     let what = format!("layer {index} blob {digest}");
     if let Some(path) = cache.and_then(|c| c.lookup(digest, size)) {
-        if let Ok(file) = std::fs::File::open(&path) {
+        if let Ok(file) = cache::open_blob(&path) {
             let transfer = control.transfers.start(index, size, true);
-            let reader = Verified::new(client, &what, digest, size, file, None, transfer)?;
+            // The read-ahead thread hashes the file as it reads it.
+            let hashing = Hashing::Given(file.sha256());
+            let reader = Verified::new(client, &what, digest, size, file, hashing, transfer);
             match run_parse(reader, index, digest, options, control) {
                 Ok(parsed) => return Ok(parsed),
                 // A damaged cache entry is dropped and fetched again.
@@ -488,7 +492,10 @@ fn parse_blob(
     };
     let writer = cache.and_then(|c| c.writer(digest));
     let transfer = control.transfers.start(index, size, false);
-    let reader = Verified::new(client, &what, digest, size, stream, writer, transfer)?;
+    let hashing = Hashing::Sidecar(
+        Sidecar::spawn(writer).map_err(|e| Error::io("the blob's sha256 thread", e))?,
+    );
+    let reader = Verified::new(client, &what, digest, size, stream, hashing, transfer);
     run_parse(reader, index, digest, options, control).map_err(|failure| match failure {
         ParseFailure::Blob(error) | ParseFailure::Other(error) => error,
     })
@@ -562,8 +569,9 @@ enum BlobError {
     Transport(Error),
 }
 
-/// Bytes handed to the blob's [`Sidecar`] at a time.
-const SIDECAR_CHUNK: usize = 256 << 10;
+/// Bytes handed to the blob's [`Sidecar`] at a time: the cache's direct-I/O chunk, so a
+/// full chunk is written to the cache straight from where it was hashed.
+const SIDECAR_CHUNK: usize = direct::CHUNK;
 /// Chunks queued for the sidecar before the reader waits for it.
 const SIDECAR_QUEUE: usize = 4;
 
@@ -571,28 +579,28 @@ const SIDECAR_QUEUE: usize = 4;
 /// thread only copies each read into a chunk and hands it over: hashing and writing the
 /// cache overlap the download and the parse. Chunks come back for reuse.
 struct Sidecar {
-    chunks: Option<mpsc::SyncSender<Vec<u8>>>,
-    recycled: mpsc::Receiver<Vec<u8>>,
+    chunks: Option<mpsc::SyncSender<(AlignedBuf, usize)>>,
+    recycled: mpsc::Receiver<AlignedBuf>,
     thread: Option<std::thread::JoinHandle<(Sha256, Option<BlobWriter>)>>,
-    /// Bytes read but not yet handed over.
-    filling: Vec<u8>,
+    /// Bytes read but not yet handed over: `filling`'s first `filled`.
+    filling: AlignedBuf,
+    filled: usize,
 }
 
 impl Sidecar {
     fn spawn(cache: Option<BlobWriter>) -> io::Result<Sidecar> {
-        let (chunks, inbox) = mpsc::sync_channel::<Vec<u8>>(SIDECAR_QUEUE);
-        let (outbox, recycled) = mpsc::channel::<Vec<u8>>();
+        let (chunks, inbox) = mpsc::sync_channel::<(AlignedBuf, usize)>(SIDECAR_QUEUE);
+        let (outbox, recycled) = mpsc::channel::<AlignedBuf>();
         let thread = std::thread::Builder::new()
             .name("blob-sha256".into())
             .spawn(move || {
                 let mut sha = Sha256::new();
                 let mut cache = cache;
-                for mut chunk in inbox {
-                    sha.update(&chunk);
+                for (chunk, len) in inbox {
+                    sha.update(&chunk.as_slice()[..len]);
                     if let Some(writer) = &mut cache {
-                        writer.write(&chunk);
+                        writer.write_chunk(&chunk, len);
                     }
-                    chunk.clear();
                     // The reader may be gone (the pull failed): the chunk is then dropped.
                     let _ = outbox.send(chunk);
                 }
@@ -602,17 +610,19 @@ impl Sidecar {
             chunks: Some(chunks),
             recycled,
             thread: Some(thread),
-            filling: Vec::with_capacity(SIDECAR_CHUNK),
+            filling: AlignedBuf::new(SIDECAR_CHUNK),
+            filled: 0,
         })
     }
 
     fn push(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
-            let room = SIDECAR_CHUNK - self.filling.len();
-            let (now, later) = bytes.split_at(room.min(bytes.len()));
-            self.filling.extend_from_slice(now);
-            bytes = later;
-            if self.filling.len() == SIDECAR_CHUNK {
+            let take = (SIDECAR_CHUNK - self.filled).min(bytes.len());
+            self.filling.as_mut_slice()[self.filled..self.filled + take]
+                .copy_from_slice(&bytes[..take]);
+            self.filled += take;
+            bytes = &bytes[take..];
+            if self.filled == SIDECAR_CHUNK {
                 self.hand_over()?;
             }
         }
@@ -623,18 +633,19 @@ impl Sidecar {
         let next = self
             .recycled
             .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(SIDECAR_CHUNK));
+            .unwrap_or_else(|_| AlignedBuf::new(SIDECAR_CHUNK));
         let full = std::mem::replace(&mut self.filling, next);
+        let len = std::mem::take(&mut self.filled);
         let sender = self.chunks.as_ref().expect("not finished");
         sender
-            .send(full)
+            .send((full, len))
             .map_err(|_| io::Error::other("the blob's sha256 thread stopped"))
     }
 
     /// Wait for every byte to be hashed (and written): the blob's `sha256:<hex>` and its
     /// cache copy.
     fn finish(&mut self) -> io::Result<(String, Option<BlobWriter>)> {
-        if !self.filling.is_empty() {
+        if self.filled > 0 {
             self.hand_over()?;
         }
         drop(self.chunks.take());
@@ -645,6 +656,34 @@ impl Sidecar {
             .join()
             .map_err(|_| io::Error::other("the blob's sha256 thread failed"))?;
         Ok((format!("sha256:{}", hex::encode(sha.finalize())), cache))
+    }
+}
+
+/// Who takes a blob's sha256 for [`Verified`].
+enum Hashing {
+    /// A [`Sidecar`], from copies of what is read.
+    Sidecar(Sidecar),
+    /// The reader itself ([`cache::open_blob`]'s read-ahead), which sets the digest
+    /// before it reports the end of the stream.
+    Given(Arc<std::sync::OnceLock<String>>),
+}
+
+impl Hashing {
+    fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Hashing::Sidecar(sidecar) => sidecar.push(bytes),
+            Hashing::Given(_) => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<(String, Option<BlobWriter>)> {
+        match self {
+            Hashing::Sidecar(sidecar) => sidecar.finish(),
+            Hashing::Given(digest) => digest
+                .get()
+                .map(|d| (d.clone(), None))
+                .ok_or_else(|| io::Error::other("the blob was not hashed to its end")),
+        }
     }
 }
 
@@ -669,7 +708,7 @@ struct Verified<'a, R> {
     size: u64,
     inner: R,
     count: u64,
-    sidecar: Sidecar,
+    hashing: Hashing,
     transfer: Arc<Transfer>,
     failure: Arc<Mutex<Option<BlobError>>>,
     verified: bool,
@@ -682,23 +721,21 @@ impl<'a, R: Read> Verified<'a, R> {
         digest: &str,
         size: u64,
         inner: R,
-        cache: Option<BlobWriter>,
+        hashing: Hashing,
         transfer: Arc<Transfer>,
-    ) -> Result<Self> {
-        let sidecar =
-            Sidecar::spawn(cache).map_err(|e| Error::io("the blob's sha256 thread", e))?;
-        Ok(Verified {
+    ) -> Self {
+        Verified {
             client,
             what: what.to_string(),
             digest: digest.to_string(),
             size,
             inner,
             count: 0,
-            sidecar,
+            hashing,
             transfer,
             failure: Arc::new(Mutex::new(None)),
             verified: false,
-        })
+        }
     }
 
     fn take_failure(&mut self) -> Option<ParseFailure> {
@@ -730,7 +767,7 @@ impl<'a, R: Read> Verified<'a, R> {
             ));
             return Err(self.fail(BlobError::Content(error)));
         }
-        let (actual, cache) = match self.sidecar.finish() {
+        let (actual, cache) = match self.hashing.finish() {
             Ok(done) => done,
             Err(e) => {
                 let error = self.client.error(format!("{}: {e}", self.what));
@@ -786,7 +823,7 @@ impl<R: Read> Read for Verified<'_, R> {
             return Ok(0);
         }
         self.transfer.add(n as u64);
-        if let Err(e) = self.sidecar.push(&buf[..n]) {
+        if let Err(e) = self.hashing.push(&buf[..n]) {
             let error = self.client.error(format!("{}: {e}", self.what));
             return Err(self.fail(BlobError::Transport(error)));
         }
@@ -907,10 +944,9 @@ mod tests {
             size,
             // Short reads, as a socket gives them.
             io::Read::chain(&blob[..blob.len() / 3], &blob[blob.len() / 3..]),
-            writer,
+            Hashing::Sidecar(Sidecar::spawn(writer).unwrap()),
             transfers.start(0, size, false),
-        )
-        .unwrap();
+        );
         let mut out = Vec::new();
         let _ = reader.read_to_end(&mut out);
         let failure = reader.take_failure().map(|f| match f {
@@ -958,6 +994,57 @@ mod tests {
         assert!(failure.unwrap().contains("is longer than"));
         let (_, _, failure) = read_verified(&blob, &digest, size + 1, None);
         assert!(failure.unwrap().contains("ends after"));
+    }
+
+    /// A cache hit is hashed by the cache's read-ahead thread: a cached file damaged on disk
+    /// (same length, one byte changed) fails as a digest mismatch, not as a good blob.
+    #[test]
+    fn a_cached_blob_is_verified_by_its_read_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(dir.path());
+        let blob: Vec<u8> = (0..3 * direct::CHUNK + 99)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let digest = sha(&blob);
+        let size = blob.len() as u64;
+        let mut writer = cache.writer(&digest).unwrap();
+        writer.write(&blob);
+        writer.commit();
+        let client = Client::new("registry.invalid", "repo", None, &[]).unwrap();
+        let read = |path: &std::path::Path| {
+            let transfers = crate::source::transfer::Transfers::default();
+            let file = cache::open_blob(path).unwrap();
+            let hashing = Hashing::Given(file.sha256());
+            let mut reader = Verified::new(
+                &client,
+                "layer 0 blob",
+                &digest,
+                size,
+                file,
+                hashing,
+                transfers.start(0, size, true),
+            );
+            let mut out = Vec::new();
+            let _ = reader.read_to_end(&mut out);
+            let failure = reader.take_failure().map(|f| match f {
+                ParseFailure::Blob(e) | ParseFailure::Other(e) => e.to_string(),
+            });
+            (out, reader.verified, failure)
+        };
+        let path = cache.lookup(&digest, size).expect("cached");
+        let (out, verified, failure) = read(&path);
+        assert_eq!((out == blob, verified, failure), (true, true, None));
+
+        let mut damaged = blob.clone();
+        damaged[2 * direct::CHUNK + 1] ^= 0x40;
+        std::fs::write(&path, &damaged).unwrap();
+        let (_, verified, failure) = read(&path);
+        assert!(!verified);
+        let failure = failure.expect("a damaged cache file fails");
+        assert!(
+            failure.contains("digest mismatch") && failure.contains(&sha(&damaged)),
+            "{failure}"
+        );
     }
 
     #[test]
