@@ -24,8 +24,8 @@ use std::sync::{mpsc, Arc, OnceLock};
 pub const ALIGN: usize = 4096;
 /// Bytes per direct read or write: large enough that each system call moves a lot.
 pub const CHUNK: usize = 1 << 20;
-/// Chunks read ahead of the parse.
-const READ_AHEAD: usize = 4;
+/// Chunks read ahead of the parse (each layer being read holds this many more, plus two).
+const READ_AHEAD: usize = 3;
 
 /// A heap buffer whose usable part starts on an [`ALIGN`] boundary, made without unsafe
 /// code: over-allocate by `ALIGN` and start at the first aligned byte.
@@ -88,9 +88,11 @@ pub fn create(path: &Path) -> io::Result<(File, bool)> {
     open_direct(&options, path)
 }
 
-/// Writes a file in aligned [`CHUNK`]s from one staging buffer.
+/// Writes a file in aligned [`CHUNK`]s, whole chunks in place and the rest through one
+/// staging buffer (made on first use: a blob handed over in whole chunks needs it only for
+/// its tail).
 pub struct DirectWriter {
-    staging: AlignedBuf,
+    staging: Option<AlignedBuf>,
     filled: usize,
     written: u64,
     direct: bool,
@@ -100,7 +102,7 @@ impl DirectWriter {
     /// For a file made by [`create`]; `direct` is what it returned.
     pub fn new(direct: bool) -> DirectWriter {
         DirectWriter {
-            staging: AlignedBuf::new(CHUNK),
+            staging: None,
             filled: 0,
             written: 0,
             direct,
@@ -111,8 +113,8 @@ impl DirectWriter {
     pub fn write(&mut self, file: &mut File, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             let take = (CHUNK - self.filled).min(bytes.len());
-            self.staging.as_mut_slice()[self.filled..self.filled + take]
-                .copy_from_slice(&bytes[..take]);
+            let staging = self.staging.get_or_insert_with(|| AlignedBuf::new(CHUNK));
+            staging.as_mut_slice()[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
             self.filled += take;
             bytes = &bytes[take..];
             if self.filled == CHUNK {
@@ -146,7 +148,8 @@ impl DirectWriter {
             } else {
                 staged
             };
-            self.staging.as_mut_slice()[staged..padded].fill(0);
+            let staging = self.staging.as_mut().expect("bytes were staged");
+            staging.as_mut_slice()[staged..padded].fill(0);
             self.flush_staging(file, padded)?;
             self.written -= (padded - staged) as u64;
             file.set_len(self.written)?;
@@ -156,7 +159,7 @@ impl DirectWriter {
 
     fn flush_staging(&mut self, file: &mut File, len: usize) -> io::Result<()> {
         self.filled = 0;
-        let bytes = &self.staging.as_slice()[..len];
+        let bytes = &self.staging.as_ref().expect("bytes were staged").as_slice()[..len];
         write_out(file, bytes, &mut self.direct, &mut self.written)
     }
 }
