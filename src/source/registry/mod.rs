@@ -6,8 +6,9 @@
 //! times). That sha256 cannot be skipped (not even with `--no-verify`), so the layer parse
 //! trusts it and hashes only the tar: every stream is hashed once. The blob's hash and its
 //! cache copy run on a thread of their own beside the parse. Verified blobs are kept in the
-//! [`cache`] unless `--no-cache`; a cached blob is hashed again as it is read and fetched
-//! anew when it does not match. Each blob's bytes and rate are counted in the load's
+//! [`cache`] unless `--no-cache`, whose files are written and read past the page cache
+//! ([`direct`]); a cached blob is hashed again as it is read and fetched anew when it does
+//! not match. Each blob's bytes and rate are counted in the load's
 //! [`Transfers`](crate::source::transfer::Transfers).
 //!
 //! The client is written on reqwest rather than taken from oci-client: oci-client 0.18
