@@ -81,10 +81,11 @@ fn is_einval(e: &io::Error) -> bool {
     e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
 }
 
-/// Create a new file at `path` (which must not exist) for [`DirectWriter`].
+/// Create a new file at `path` (which must not exist) for [`DirectWriter`]: owner-only,
+/// as a temporary file is, since a private image's layers land here.
 pub fn create(path: &Path) -> io::Result<(File, bool)> {
     let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create_new(true).mode(0o600);
     open_direct(&options, path)
 }
 
@@ -358,7 +359,12 @@ mod tests {
             }
             writer.finish(&mut file).unwrap();
             drop(file);
-            assert_eq!(std::fs::metadata(&path).unwrap().len(), len as u64);
+            let meta = std::fs::metadata(&path).unwrap();
+            assert_eq!(meta.len(), len as u64);
+            assert_eq!(
+                std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+                0o600
+            );
             let mut back = Vec::new();
             let mut reader = ReadAhead::open(&path).unwrap();
             reader.read_to_end(&mut back).unwrap();
