@@ -469,7 +469,7 @@ fn parse_blob(
         if let Ok(file) = cache::open_blob(&path) {
             let transfer = control.transfers.start(index, size, true);
             // The read-ahead thread hashes the file as it reads it.
-            let hashing = Hashing::Given(file.sha256());
+            let hashing = BlobHasher::Given(file.sha256());
             let reader = Verified::new(client, &what, digest, size, file, hashing, transfer);
             match run_parse(reader, index, digest, options, control) {
                 Ok(parsed) => return Ok(parsed),
@@ -493,7 +493,7 @@ fn parse_blob(
     };
     let writer = cache.and_then(|c| c.writer(digest));
     let transfer = control.transfers.start(index, size, false);
-    let hashing = Hashing::Sidecar(
+    let hashing = BlobHasher::Sidecar(
         Sidecar::spawn(writer).map_err(|e| Error::io("the blob's sha256 thread", e))?,
     );
     let reader = Verified::new(client, &what, digest, size, stream, hashing, transfer);
@@ -661,7 +661,7 @@ impl Sidecar {
 }
 
 /// Who takes a blob's sha256 for [`Verified`].
-enum Hashing {
+enum BlobHasher {
     /// A [`Sidecar`], from copies of what is read.
     Sidecar(Sidecar),
     /// The reader itself ([`cache::open_blob`]'s read-ahead), which sets the digest
@@ -669,18 +669,18 @@ enum Hashing {
     Given(Arc<std::sync::OnceLock<String>>),
 }
 
-impl Hashing {
+impl BlobHasher {
     fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
-            Hashing::Sidecar(sidecar) => sidecar.push(bytes),
-            Hashing::Given(_) => Ok(()),
+            BlobHasher::Sidecar(sidecar) => sidecar.push(bytes),
+            BlobHasher::Given(_) => Ok(()),
         }
     }
 
     fn finish(&mut self) -> io::Result<(String, Option<BlobWriter>)> {
         match self {
-            Hashing::Sidecar(sidecar) => sidecar.finish(),
-            Hashing::Given(digest) => digest
+            BlobHasher::Sidecar(sidecar) => sidecar.finish(),
+            BlobHasher::Given(digest) => digest
                 .get()
                 .map(|d| (d.clone(), None))
                 .ok_or_else(|| io::Error::other("the blob was not hashed to its end")),
@@ -709,7 +709,7 @@ struct Verified<'a, R> {
     size: u64,
     inner: R,
     count: u64,
-    hashing: Hashing,
+    hashing: BlobHasher,
     transfer: Arc<Transfer>,
     failure: Arc<Mutex<Option<BlobError>>>,
     verified: bool,
@@ -722,7 +722,7 @@ impl<'a, R: Read> Verified<'a, R> {
         digest: &str,
         size: u64,
         inner: R,
-        hashing: Hashing,
+        hashing: BlobHasher,
         transfer: Arc<Transfer>,
     ) -> Self {
         Verified {
@@ -945,7 +945,7 @@ mod tests {
             size,
             // Short reads, as a socket gives them.
             io::Read::chain(&blob[..blob.len() / 3], &blob[blob.len() / 3..]),
-            Hashing::Sidecar(Sidecar::spawn(writer).unwrap()),
+            BlobHasher::Sidecar(Sidecar::spawn(writer).unwrap()),
             transfers.start(0, size, false),
         );
         let mut out = Vec::new();
@@ -1015,7 +1015,7 @@ mod tests {
         let read = |path: &std::path::Path| {
             let transfers = crate::source::transfer::Transfers::default();
             let file = cache::open_blob(path).unwrap();
-            let hashing = Hashing::Given(file.sha256());
+            let hashing = BlobHasher::Given(file.sha256());
             let mut reader = Verified::new(
                 &client,
                 "layer 0 blob",
