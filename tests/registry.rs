@@ -573,6 +573,46 @@ fn a_blob_corrupted_on_the_servers_disk_is_a_digest_mismatch() {
     assert!(!cached.exists(), "a bad blob was cached");
 }
 
+/// A cached blob damaged on the user's disk (same length, one byte changed) is caught by
+/// the hash taken as the cache is read, dropped and fetched again: the listing stays right,
+/// no warning or error is shown, and the cache holds the good blob afterwards.
+#[test]
+fn a_blob_damaged_in_the_cache_is_fetched_again() {
+    use sha2::{Digest, Sha256};
+    let Some((image, reference)) = small_fixture() else {
+        return;
+    };
+    if !tools_present() {
+        return;
+    }
+    let registry = Registry::start(Auth::None);
+    registry.push(&image, "small:v1", false, None);
+    let env = Env::new();
+    let name = format!("registry://{}/small:v1", registry.host());
+    assert_listing(&env.ls(&name, &[]), &reference, "cold");
+    let digest = largest_layer(&env, &name);
+    let cached = env.blobs().join(digest.strip_prefix("sha256:").unwrap());
+    let good = std::fs::read(&cached).expect("the blob was cached");
+    let mut bad = good.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0x55;
+    std::fs::write(&cached, &bad).unwrap();
+
+    let output = env.ls(&name, &[]);
+    assert_listing(&output, &reference, "with a damaged cache entry");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("error") && !stderr.contains("warning"),
+        "{stderr}"
+    );
+    let again = std::fs::read(&cached).expect("fetched and cached again");
+    assert_eq!(
+        format!("sha256:{}", hex::encode(Sha256::digest(&again))),
+        digest,
+        "the cache holds the good blob again"
+    );
+}
+
 /// An OCI layout with one uncompressed layer holding `bytes` of incompressible data.
 fn big_layout(dir: &Path, bytes: usize) -> PathBuf {
     use sha2::{Digest, Sha256};
