@@ -215,6 +215,28 @@ impl Env {
     fn blobs(&self) -> PathBuf {
         self.home.path().join("cache/layerscope/blobs/sha256")
     }
+
+    /// Where the cache keeps the blob `digest`.
+    fn cached(&self, digest: &str) -> PathBuf {
+        self.blobs().join(digest.strip_prefix("sha256:").unwrap())
+    }
+}
+
+/// Change one byte in the middle of `path`, keeping its length.
+fn flip_middle_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// The small fixture pushed as `small:v1`: its registry, an empty environment and the
+/// `registry://` name.
+fn small_pushed(image: &Path) -> (Registry, Env, String) {
+    let registry = Registry::start(Auth::None);
+    registry.push(image, "small:v1", false, None);
+    let name = format!("registry://{}/small:v1", registry.host());
+    (registry, Env::new(), name)
 }
 
 fn assert_listing(output: &Output, reference: &Path, what: &str) {
@@ -496,9 +518,7 @@ fn missing_tag_and_unknown_repository_exit_2() {
     if !tools_present() {
         return;
     }
-    let registry = Registry::start(Auth::None);
-    registry.push(&image, "small:v1", false, None);
-    let env = Env::new();
+    let (registry, env, _) = small_pushed(&image);
     let output = env.ls(&format!("registry://{}/small:nope", registry.host()), &[]);
     let line = assert_one_line_error(&output, &registry.host(), "small");
     assert!(
@@ -552,16 +572,9 @@ fn a_blob_corrupted_on_the_servers_disk_is_a_digest_mismatch() {
     if !tools_present() {
         return;
     }
-    let registry = Registry::start(Auth::None);
-    registry.push(&image, "small:v1", false, None);
-    let env = Env::new();
-    let name = format!("registry://{}/small:v1", registry.host());
+    let (registry, env, name) = small_pushed(&image);
     let digest = largest_layer(&env, &name);
-    let blob = stored_blob(&registry, &digest);
-    let mut bytes = std::fs::read(&blob).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x55;
-    std::fs::write(&blob, bytes).unwrap();
+    flip_middle_byte(&stored_blob(&registry, &digest));
     let output = env.ls(&name, &[]);
     let line = assert_one_line_error(&output, &registry.host(), "small");
     assert!(
@@ -569,8 +582,7 @@ fn a_blob_corrupted_on_the_servers_disk_is_a_digest_mismatch() {
         "{line}"
     );
     // Nothing unverified was cached.
-    let cached = env.blobs().join(digest.strip_prefix("sha256:").unwrap());
-    assert!(!cached.exists(), "a bad blob was cached");
+    assert!(!env.cached(&digest).exists(), "a bad blob was cached");
 }
 
 /// A cached blob damaged on the user's disk (same length, one byte changed) is caught by
@@ -585,18 +597,12 @@ fn a_blob_damaged_in_the_cache_is_fetched_again() {
     if !tools_present() {
         return;
     }
-    let registry = Registry::start(Auth::None);
-    registry.push(&image, "small:v1", false, None);
-    let env = Env::new();
-    let name = format!("registry://{}/small:v1", registry.host());
+    let (_registry, env, name) = small_pushed(&image);
     assert_listing(&env.ls(&name, &[]), &reference, "cold");
     let digest = largest_layer(&env, &name);
-    let cached = env.blobs().join(digest.strip_prefix("sha256:").unwrap());
-    let good = std::fs::read(&cached).expect("the blob was cached");
-    let mut bad = good.clone();
-    let middle = bad.len() / 2;
-    bad[middle] ^= 0x55;
-    std::fs::write(&cached, &bad).unwrap();
+    let cached = env.cached(&digest);
+    assert!(cached.is_file(), "the blob was cached");
+    flip_middle_byte(&cached);
 
     let output = env.ls(&name, &[]);
     assert_listing(&output, &reference, "with a damaged cache entry");

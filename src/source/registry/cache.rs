@@ -169,23 +169,11 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    /// Append bytes; a failed write abandons the cache copy, not the pull.
+    /// Append bytes (an aligned whole chunk is written from where it is); a failed write
+    /// abandons the cache copy, not the pull.
     pub fn write(&mut self, bytes: &[u8]) {
         if let Some(file) = &mut self.file {
             if self.out.write(file.as_file_mut(), bytes).is_err() {
-                self.file = None;
-            }
-        }
-    }
-
-    /// Append a chunk's first `len` bytes; a whole chunk is written from where it is.
-    pub fn write_chunk(&mut self, chunk: &direct::AlignedBuf, len: usize) {
-        if let Some(file) = &mut self.file {
-            if self
-                .out
-                .write_chunk(file.as_file_mut(), chunk, len)
-                .is_err()
-            {
                 self.file = None;
             }
         }

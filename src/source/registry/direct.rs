@@ -55,6 +55,13 @@ impl AlignedBuf {
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.storage[self.start..self.start + self.len]
     }
+
+    /// Copy as much of `bytes` as fits after the first `filled` bytes; returns how much.
+    pub fn fill(&mut self, filled: usize, bytes: &[u8]) -> usize {
+        let take = (self.len - filled).min(bytes.len());
+        self.as_mut_slice()[filled..filled + take].copy_from_slice(&bytes[..take]);
+        take
+    }
 }
 
 /// `open` with `O_DIRECT` added, or plainly when the filesystem refuses it.
@@ -110,12 +117,18 @@ impl DirectWriter {
         }
     }
 
-    /// Append `bytes` to `file`.
+    /// Append `bytes` to `file`. Whole chunks that start aligned, with nothing staged
+    /// before them (a sidecar's chunks), are written in place with no copy.
     pub fn write(&mut self, file: &mut File, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
-            let take = (CHUNK - self.filled).min(bytes.len());
+            if self.filled == 0 && bytes.len() >= CHUNK && bytes.as_ptr().align_offset(ALIGN) == 0 {
+                let (whole, rest) = bytes.split_at(CHUNK);
+                write_out(file, whole, &mut self.direct, &mut self.written)?;
+                bytes = rest;
+                continue;
+            }
             let staging = self.staging.get_or_insert_with(|| AlignedBuf::new(CHUNK));
-            staging.as_mut_slice()[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
+            let take = staging.fill(self.filled, bytes);
             self.filled += take;
             bytes = &bytes[take..];
             if self.filled == CHUNK {
@@ -123,20 +136,6 @@ impl DirectWriter {
             }
         }
         Ok(())
-    }
-
-    /// Append `chunk`'s first `len` bytes: a whole [`CHUNK`] with nothing staged before it
-    /// is written in place, with no copy.
-    pub fn write_chunk(
-        &mut self,
-        file: &mut File,
-        chunk: &AlignedBuf,
-        len: usize,
-    ) -> io::Result<()> {
-        if self.filled == 0 && len == CHUNK && chunk.as_slice().len() == CHUNK {
-            return write_out(file, chunk.as_slice(), &mut self.direct, &mut self.written);
-        }
-        self.write(file, &chunk.as_slice()[..len])
     }
 
     /// Write what is staged and cut the file to the bytes written.
@@ -350,27 +349,42 @@ mod tests {
         .enumerate()
         {
             let data: Vec<u8> = (0..len).map(|b| (b * 7 + b / 4093) as u8).collect();
-            let path = dir.path().join(format!("f{i}"));
-            let (mut file, direct) = create(&path).unwrap();
-            let mut writer = DirectWriter::new(direct);
-            // Uneven pieces, as the network hands them over.
-            for piece in data.chunks(100_003) {
-                writer.write(&mut file, piece).unwrap();
+            // Uneven pieces, as the network hands them over (always staged), and aligned
+            // whole chunks, as the sidecar hands them over (written in place).
+            for (way, aligned) in [("pieces", false), ("chunks", true)] {
+                let path = dir.path().join(format!("f{i}-{way}"));
+                let (mut file, direct) = create(&path).unwrap();
+                let mut writer = DirectWriter::new(direct);
+                if aligned {
+                    let mut chunk = AlignedBuf::new(CHUNK);
+                    for piece in data.chunks(CHUNK) {
+                        let n = chunk.fill(0, piece);
+                        writer.write(&mut file, &chunk.as_slice()[..n]).unwrap();
+                    }
+                } else {
+                    for piece in data.chunks(100_003) {
+                        writer.write(&mut file, piece).unwrap();
+                    }
+                }
+                writer.finish(&mut file).unwrap();
+                drop(file);
+                let meta = std::fs::metadata(&path).unwrap();
+                assert_eq!(meta.len(), len as u64, "length {len}, {way}");
+                assert_eq!(
+                    std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+                    0o600
+                );
+                let mut back = Vec::new();
+                let mut reader = ReadAhead::open(&path).unwrap();
+                reader.read_to_end(&mut back).unwrap();
+                assert!(back == data, "length {len}, {way}: read back differently");
+                let expected = format!("sha256:{}", hex::encode(Sha256::digest(&data)));
+                assert_eq!(
+                    reader.sha256().get(),
+                    Some(&expected),
+                    "length {len}, {way}"
+                );
             }
-            writer.finish(&mut file).unwrap();
-            drop(file);
-            let meta = std::fs::metadata(&path).unwrap();
-            assert_eq!(meta.len(), len as u64);
-            assert_eq!(
-                std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
-                0o600
-            );
-            let mut back = Vec::new();
-            let mut reader = ReadAhead::open(&path).unwrap();
-            reader.read_to_end(&mut back).unwrap();
-            assert!(back == data, "length {len} read back differently");
-            let expected = format!("sha256:{}", hex::encode(Sha256::digest(&data)));
-            assert_eq!(reader.sha256().get(), Some(&expected), "length {len}");
         }
     }
 

@@ -600,7 +600,7 @@ impl Sidecar {
                 for (chunk, len) in inbox {
                     sha.update(&chunk.as_slice()[..len]);
                     if let Some(writer) = &mut cache {
-                        writer.write_chunk(&chunk, len);
+                        writer.write(&chunk.as_slice()[..len]);
                     }
                     // The reader may be gone (the pull failed): the chunk is then dropped.
                     let _ = outbox.send(chunk);
@@ -618,9 +618,7 @@ impl Sidecar {
 
     fn push(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
-            let take = (SIDECAR_CHUNK - self.filled).min(bytes.len());
-            self.filling.as_mut_slice()[self.filled..self.filled + take]
-                .copy_from_slice(&bytes[..take]);
+            let take = self.filling.fill(self.filled, bytes);
             self.filled += take;
             bytes = &bytes[take..];
             if self.filled == SIDECAR_CHUNK {
@@ -936,17 +934,32 @@ mod tests {
         cache: Option<&Cache>,
     ) -> (Vec<u8>, bool, Option<String>) {
         let client = Client::new("registry.invalid", "repo", None, &[]).unwrap();
-        let transfers = crate::source::transfer::Transfers::default();
         let writer = cache.and_then(|c| c.writer(digest));
+        // Short reads, as a socket gives them.
+        let stream = io::Read::chain(&blob[..blob.len() / 3], &blob[blob.len() / 3..]);
+        let hashing = BlobHasher::Sidecar(Sidecar::spawn(writer).unwrap());
+        drain(&client, digest, size, stream, hashing, false)
+    }
+
+    /// Read a [`Verified`] blob to its end: the bytes, whether it verified, the failure.
+    fn drain<R: Read>(
+        client: &Client,
+        digest: &str,
+        size: u64,
+        inner: R,
+        hashing: BlobHasher,
+        cached: bool,
+    ) -> (Vec<u8>, bool, Option<String>) {
+        let transfers = crate::source::transfer::Transfers::default();
+        let transfer = transfers.start(0, size, cached);
         let mut reader = Verified::new(
-            &client,
+            client,
             "layer 0 blob",
             digest,
             size,
-            // Short reads, as a socket gives them.
-            io::Read::chain(&blob[..blob.len() / 3], &blob[blob.len() / 3..]),
-            BlobHasher::Sidecar(Sidecar::spawn(writer).unwrap()),
-            transfers.start(0, size, false),
+            inner,
+            hashing,
+            transfer,
         );
         let mut out = Vec::new();
         let _ = reader.read_to_end(&mut out);
@@ -1013,24 +1026,9 @@ mod tests {
         writer.commit();
         let client = Client::new("registry.invalid", "repo", None, &[]).unwrap();
         let read = |path: &std::path::Path| {
-            let transfers = crate::source::transfer::Transfers::default();
             let file = cache::open_blob(path).unwrap();
             let hashing = BlobHasher::Given(file.sha256());
-            let mut reader = Verified::new(
-                &client,
-                "layer 0 blob",
-                &digest,
-                size,
-                file,
-                hashing,
-                transfers.start(0, size, true),
-            );
-            let mut out = Vec::new();
-            let _ = reader.read_to_end(&mut out);
-            let failure = reader.take_failure().map(|f| match f {
-                ParseFailure::Blob(e) | ParseFailure::Other(e) => e.to_string(),
-            });
-            (out, reader.verified, failure)
+            drain(&client, &digest, size, file, hashing, true)
         };
         let path = cache.lookup(&digest, size).expect("cached");
         let (out, verified, failure) = read(&path);
