@@ -118,7 +118,7 @@ impl DirectWriter {
     }
 
     /// Append `bytes` to `file`. Whole chunks that start aligned, with nothing staged
-    /// before them (a sidecar's chunks), are written in place with no copy.
+    /// before them (a read-ahead's chunks), are written in place with no copy.
     pub fn write(&mut self, file: &mut File, mut bytes: &[u8]) -> io::Result<()> {
         while !bytes.is_empty() {
             if self.filled == 0 && bytes.len() >= CHUNK && bytes.as_ptr().align_offset(ALIGN) == 0 {
@@ -187,10 +187,11 @@ fn write_out(
     Ok(())
 }
 
-/// A file read with `O_DIRECT` on a thread of its own, [`READ_AHEAD`] chunks ahead of
-/// the reader (with no page cache there is no kernel read-ahead, so this is it). The
-/// thread also takes the file's sha256 while each chunk is in its hands, so verifying a
-/// cached blob costs no extra copy; see [`ReadAhead::sha256`].
+/// A stream read on a thread of its own, [`READ_AHEAD`] chunks ahead of its reader: a
+/// cached blob read with `O_DIRECT` ([`ReadAhead::open`]; with no page cache there is no
+/// kernel read-ahead, so this is it), or a blob as it downloads (a [`Filler`] the caller
+/// runs). The thread also takes the stream's sha256 while each chunk is in its hands, so
+/// verifying a blob costs no extra copy; see [`ReadAhead::sha256`].
 pub struct ReadAhead {
     chunks: Option<mpsc::Receiver<io::Result<(AlignedBuf, usize)>>>,
     recycle: mpsc::Sender<AlignedBuf>,
@@ -198,7 +199,37 @@ pub struct ReadAhead {
     position: usize,
     done: bool,
     sha256: Arc<OnceLock<String>>,
+    /// The thread [`ReadAhead::open`] started; a [`Filler`]'s caller joins its own.
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The filling side of a [`ReadAhead`], for a thread the caller starts (a scoped one, say).
+pub struct Filler {
+    sender: mpsc::SyncSender<io::Result<(AlignedBuf, usize)>>,
+    recycled: mpsc::Receiver<AlignedBuf>,
+    sha256: Arc<OnceLock<String>>,
+}
+
+/// A reader and the [`Filler`] that feeds it.
+pub fn read_ahead() -> (Filler, ReadAhead) {
+    let (sender, chunks) = mpsc::sync_channel(READ_AHEAD);
+    let (recycle, recycled) = mpsc::channel::<AlignedBuf>();
+    let sha256 = Arc::new(OnceLock::new());
+    let filler = Filler {
+        sender,
+        recycled,
+        sha256: Arc::clone(&sha256),
+    };
+    let reader = ReadAhead {
+        chunks: Some(chunks),
+        recycle,
+        current: None,
+        position: 0,
+        done: false,
+        sha256,
+        thread: None,
+    };
+    (filler, reader)
 }
 
 impl ReadAhead {
@@ -206,75 +237,91 @@ impl ReadAhead {
         let mut options = OpenOptions::new();
         options.read(true);
         let (file, direct) = open_direct(&options, path)?;
-        let (sender, chunks) = mpsc::sync_channel(READ_AHEAD);
-        let (recycle, recycled) = mpsc::channel::<AlignedBuf>();
-        let sha256 = Arc::new(OnceLock::new());
-        let result = Arc::clone(&sha256);
+        let (filler, mut reader) = read_ahead();
         let thread = std::thread::Builder::new()
             .name("cache-read".into())
-            .spawn(move || read_chunks(file, direct, &sender, &recycled, &result))?;
-        Ok(ReadAhead {
-            chunks: Some(chunks),
-            recycle,
-            current: None,
-            position: 0,
-            done: false,
-            sha256,
-            thread: Some(thread),
-        })
+            .spawn(move || {
+                filler.run(&mut DirectFile { file, direct }, &mut |_| {});
+            })?;
+        reader.thread = Some(thread);
+        Ok(reader)
     }
 
-    /// The whole file's `sha256:<hex>`, set before its last byte is handed over: so it is
-    /// there once a read has returned the end of the file.
+    /// The whole stream's `sha256:<hex>`, set before its last byte is handed over: so it
+    /// is there once a read has returned the end of the stream.
     pub fn sha256(&self) -> Arc<OnceLock<String>> {
         Arc::clone(&self.sha256)
     }
 }
 
-/// The read-ahead thread: whole chunks until the end of the file or an error, or until
-/// the reader is gone.
-fn read_chunks(
-    mut file: File,
-    mut direct: bool,
-    sender: &mpsc::SyncSender<io::Result<(AlignedBuf, usize)>>,
-    recycled: &mpsc::Receiver<AlignedBuf>,
-    sha256: &OnceLock<String>,
-) {
-    let mut hasher = Sha256::new();
-    loop {
-        let mut buf = recycled
-            .try_recv()
-            .unwrap_or_else(|_| AlignedBuf::new(CHUNK));
-        let mut filled = 0;
-        // Fill the chunk: a direct read is short only at the end of the file.
-        let result = loop {
-            if filled == CHUNK {
-                break Ok(());
-            }
-            match file.read(&mut buf.as_mut_slice()[filled..]) {
-                Ok(0) => break Ok(()),
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if direct && is_einval(&e) => {
-                    direct = false;
-                    if let Err(e) = make_buffered(&file) {
-                        break Err(e);
-                    }
+impl Filler {
+    /// Fill whole chunks from `source` until its end or an error, or until the reader is
+    /// gone. Each chunk is hashed and given to `also` (a cache copy) before the reader
+    /// gets it. Returns the length and `sha256:<hex>` of the whole stream, or `None` when
+    /// it was not read to its end.
+    pub fn run(self, source: &mut dyn Read, also: &mut dyn FnMut(&[u8])) -> Option<(u64, String)> {
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        loop {
+            let mut buf = self
+                .recycled
+                .try_recv()
+                .unwrap_or_else(|_| AlignedBuf::new(CHUNK));
+            let mut filled = 0;
+            // Fill the chunk: a short one is the end of the stream.
+            let result = loop {
+                if filled == CHUNK {
+                    break Ok(());
                 }
-                Err(e) => break Err(e),
+                match source.read(&mut buf.as_mut_slice()[filled..]) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            let end = result.is_err() || filled < CHUNK;
+            let mut whole = None;
+            if result.is_ok() {
+                hasher.update(&buf.as_slice()[..filled]);
+                also(&buf.as_slice()[..filled]);
+                total += filled as u64;
+                if end {
+                    let digest = format!(
+                        "sha256:{}",
+                        hex::encode(std::mem::take(&mut hasher).finalize())
+                    );
+                    let _ = self.sha256.set(digest.clone());
+                    whole = Some((total, digest));
+                }
             }
-        };
-        let end = result.is_err() || filled < CHUNK;
-        if result.is_ok() {
-            hasher.update(&buf.as_slice()[..filled]);
+            let message = result.map(|()| (buf, filled));
+            if self.sender.send(message).is_err() {
+                return None;
+            }
             if end {
-                let digest = std::mem::take(&mut hasher).finalize();
-                let _ = sha256.set(format!("sha256:{}", hex::encode(digest)));
+                return whole;
             }
         }
-        let message = result.map(|()| (buf, filled));
-        if sender.send(message).is_err() || end {
-            return;
+    }
+}
+
+/// A file opened by [`open_direct`], turned buffered if a direct read is refused.
+struct DirectFile {
+    file: File,
+    direct: bool,
+}
+
+impl Read for DirectFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.file.read(buf) {
+                Err(e) if self.direct && is_einval(&e) => {
+                    self.direct = false;
+                    make_buffered(&self.file)?;
+                }
+                other => return other,
+            }
         }
     }
 }
@@ -350,7 +397,7 @@ mod tests {
         {
             let data: Vec<u8> = (0..len).map(|b| (b * 7 + b / 4093) as u8).collect();
             // Uneven pieces, as the network hands them over (always staged), and aligned
-            // whole chunks, as the sidecar hands them over (written in place).
+            // whole chunks, as a download's read-ahead hands them over (written in place).
             for (way, aligned) in [("pieces", false), ("chunks", true)] {
                 let path = dir.path().join(format!("f{i}-{way}"));
                 let (mut file, direct) = create(&path).unwrap();
