@@ -29,7 +29,12 @@
 #   BENCH_REGISTRY=1  also time image (b) pulled from a local registry (Debian's
 #                  docker-registry on 127.0.0.1, pushed with skopeo): cold cache and
 #                  warm cache against `skopeo copy` of the same image and against
-#                  `layerscope ci` on the local oci-archive (see registry_bench)
+#                  `layerscope ci` on the local oci-archive (see registry_bench); also
+#                  the transfer alone (every blob fetched by curl at once, to
+#                  /dev/null) with the registry server's CPU, for the overlap bound:
+#                  the time a cold pull would take if its download and its parse cost
+#                  no more together than each alone, max(local wall, (local CPU +
+#                  transfer CPU) / cores)
 #   BENCH_SECRETS=1  also the cost of secret scanning: on image (a), `layerscope ci`
 #                  as it runs by default (the `secrets` rule scans every file of every
 #                  layer) against `ci` with a config setting `secrets: disabled` (no scan),
@@ -327,9 +332,26 @@ row() { # row NAME LABEL: "| LABEL | wall | cpu | rss |"
 }
 loads() { printf '%s\n' "${R_LOAD[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%s-%s", v[1], v[NR] }'; }
 
+# server_cpu: the registry server's CPU seconds so far (user + system, from /proc).
+server_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$REGISTRY_PID/stat"
+}
+
+# with_server LABEL CMD...: `once`, and the registry server's CPU during the run as a
+# fifth field.
+with_server() {
+    local before after result
+    before=$(server_cpu)
+    result=$(once "$@")
+    after=$(server_cpu)
+    awk -v r="$result" -v d="$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.2f", b - a }')" \
+        'BEGIN { printf "%s %s\n", r, d }'
+}
+
 # registry_bench IMAGE: a docker-registry on a free loopback port with storage in
 # $WORK, IMAGE pushed into it, then rounds of: cold-cache pull, skopeo copy, the local
-# archive, warm-cache pull. The registry is stopped by its PID on every exit path.
+# archive, warm-cache pull, and the transfer alone (curl). The registry is stopped by
+# its PID on every exit path.
 registry_bench() {
     local image=$1 port dir
     dir=$WORK/registry
@@ -358,25 +380,37 @@ YAML
     # --insecure-policy: no /etc/containers/policy.json is needed; the registry is plain
     # HTTP on loopback, hence --dest-tls-verify=false (and --src-tls-verify=false below).
     skopeo --insecure-policy copy -q --dest-tls-verify=false "oci-archive:$image" "docker://127.0.0.1:$port/big:latest" >&2
-    local ref=127.0.0.1:$port/big round
+    local ref=127.0.0.1:$port/big round cores
+    cores=$(nproc)
+    # The transfer alone: every layer blob at once, as the pull fetches them.
+    curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
+        "http://127.0.0.1:$port/v2/big/manifests/latest" |
+        python3 -c 'import json, sys; print("\n".join(l["digest"] for l in json.load(sys.stdin)["layers"]))' \
+            >"$dir/blobs.txt"
     cat "$image" >/dev/null
     XDG_CACHE_HOME=$WORK/cache-warm "$LAYERSCOPE" ci "registry://$ref" >/dev/null 2>&1 || true
     for ((round = 0; round <= BENCH_RUNS; round++)); do
-        local load r_cold r_copy r_local r_warm
+        local load r_cold r_copy r_local r_warm r_xfer
         load=$(cut -d' ' -f1 /proc/loadavg)
         log "registry round $round (load $load)"
         rm -rf "$WORK/cache-cold" "$WORK/skopeo-oci"
-        r_cold=$(once registry-cold env XDG_CACHE_HOME="$WORK/cache-cold" "$LAYERSCOPE" ci "registry://$ref")
-        r_copy=$(once skopeo-copy skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$ref" "oci:$WORK/skopeo-oci")
+        r_cold=$(with_server registry-cold env XDG_CACHE_HOME="$WORK/cache-cold" "$LAYERSCOPE" ci "registry://$ref")
+        r_copy=$(with_server skopeo-copy skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$ref" "oci:$WORK/skopeo-oci")
         rm -rf "$WORK/cache-cold" "$WORK/skopeo-oci"
         r_local=$(once local-archive "$LAYERSCOPE" ci "$image")
         r_warm=$(once registry-warm env XDG_CACHE_HOME="$WORK/cache-warm" "$LAYERSCOPE" ci "registry://$ref")
+        r_xfer=$(with_server transfer sh -c 'xargs -P "$(wc -l <"$1")" -I{} curl -sf -o /dev/null "http://$2/v2/big/blobs/{}" <"$1"' sh "$dir/blobs.txt" "127.0.0.1:$port")
         ((round == 0)) && continue
         R_LOAD+=("$load")
         record cold "$r_cold"
         record copy "$r_copy"
         record local "$r_local"
         record warm "$r_warm"
+        record xfer "$r_xfer"
+        # This round's overlap bound, as a "wall" for pair_ratio.
+        record bound "$(awk -v l="$r_local" -v x="$r_xfer" -v n="$cores" 'BEGIN {
+            split(l, a, " "); split(x, b, " "); c = a[2] + b[2] + b[5]; t = c / n
+            printf "%.3f %.2f 0 ok\n", (a[1] > t ? a[1] : t), c }')"
     done
     kill "$REGISTRY_PID" 2>/dev/null || true
     wait "$REGISTRY_PID" 2>/dev/null || true
@@ -385,11 +419,15 @@ YAML
     REGISTRY_ROWS+=("$(row copy "\`skopeo copy docker://$ref oci:DIR\`")")
     REGISTRY_ROWS+=("$(row local "\`layerscope ci IMAGE\` (the local oci-archive)")")
     REGISTRY_ROWS+=("$(row warm "\`layerscope ci registry://$ref\`, warm cache")")
+    REGISTRY_ROWS+=("$(row xfer "the transfer alone: every blob by curl at once, to /dev/null (curl's CPU)")")
+    REGISTRY_ROWS+=("$(row bound "overlap bound: max(local wall, (local CPU + transfer CPU) / $cores cores)")")
     REGISTRY_ROWS+=("")
+    REGISTRY_ROWS+=("The registry server's own CPU s on the same cores (medians): $(med cold 5) during the cold pull, $(med copy 5) during skopeo copy, $(med xfer 5) during the transfer; the bound's CPU counts the local archive's, curl's and the server's.")
     REGISTRY_ROWS+=("Ratios (median of the rounds' ratios, range), load average $(loads) over $BENCH_RUNS rounds:")
     REGISTRY_ROWS+=("- cold / max(skopeo copy, local archive): $(pair_ratio cold copy local) (goal 1.1)")
     REGISTRY_ROWS+=("- cold / local archive: $(pair_ratio cold local); cold / skopeo copy: $(pair_ratio cold copy)")
     REGISTRY_ROWS+=("- warm / local archive: $(pair_ratio warm local) (goal 1.1)")
+    REGISTRY_ROWS+=("- overlap bound / max(skopeo copy, local archive): $(pair_ratio bound copy local); cold / overlap bound: $(pair_ratio cold bound)")
 }
 
 # time_once LABEL CMD...: one run under /usr/bin/time -v; prints "<wall s> <cpu s>
