@@ -5,11 +5,11 @@
 //! connection lost mid-blob is resumed with a `Range` request (a bounded number of
 //! times). That sha256 cannot be skipped (not even with `--no-verify`), so the layer parse
 //! trusts it and hashes only the tar: every stream is hashed once. Each download is read,
-//! hashed and copied to the cache on a thread of its own, a few chunks ahead of its parse. Verified blobs are kept in the
-//! [`cache`] unless `--no-cache`, whose files are written and read past the page cache
-//! ([`direct`]); a cached blob is hashed again as it is read and fetched anew when it does
-//! not match. Each blob's bytes and rate are counted in the load's
-//! [`Transfers`](crate::source::transfer::Transfers).
+//! hashed and copied to the cache on a thread of its own, a few chunks ahead of its parse.
+//! Verified blobs are kept in the [`cache`] unless `--no-cache`, whose files are written
+//! and read past the page cache ([`direct`]); a cached blob is hashed again as it is read
+//! and fetched anew when it does not match. Each blob's bytes and rate are counted in the
+//! load's [`Transfers`](crate::source::transfer::Transfers).
 //!
 //! The client is written on reqwest rather than taken from oci-client: oci-client 0.18
 //! reads manifests, token responses and error bodies whole, with no size bound, and has no
@@ -51,7 +51,8 @@ const RESUME_RETRIES: u32 = 5;
 /// measured 148 MiB peak against 114 MiB for 3 (PERFORMANCE.md, "Registry pulls").
 const DOWNLOADS: (usize, usize) = (3, 6);
 
-/// Downloads at once: `--threads N` when given, else one per core within [`DOWNLOADS`].
+/// Downloads at once: the load's parser threads when set, else one per core within
+/// [`DOWNLOADS`].
 fn downloads(threads: usize) -> usize {
     match threads {
         0 => std::thread::available_parallelism()
