@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -1109,14 +1109,16 @@ fn ctrl_c_ends_a_long_load_promptly_and_leaves_nothing() {
         .args(["inspect", "-q"])
         .arg(&bomb)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let status = interrupt(&mut child);
+    let mut stderr = String::new();
+    let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
     assert!(
         status.signal() == Some(2) || status.code() == Some(130),
-        "{status:?}"
+        "{status:?}: {stderr}"
     );
 
     // While reading stdin (an open pipe) as it streams in: a member whose header promises
