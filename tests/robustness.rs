@@ -1078,6 +1078,24 @@ fn a_gzip_bomb_costs_time_not_memory() {
     assert_eq!(lines(&run), ["-rw-r--r-- 0:0 1048576 /zeros"]);
 }
 
+/// A command whose SIGINT has its default action. A process started with `&` by a
+/// non-interactive shell (a CI script, say) inherits SIGINT ignored, and so would the
+/// child: it would then run to the end however long, and never test the interruption.
+fn interruptible(cwd: &Path, tmp: &Path) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = command(cwd, tmp);
+    // SAFETY: signal(2) is async-signal-safe, so it may run between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::signal(libc::SIGINT, libc::SIG_DFL) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 /// Send SIGINT and wait for the process to end: a generous bound that only catches a
 /// process ignoring the signal (a loaded CI machine must not make this flaky).
 fn interrupt(child: &mut std::process::Child) -> std::process::ExitStatus {
@@ -1105,7 +1123,7 @@ fn ctrl_c_ends_a_long_load_promptly_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
 
     // While parsing an 8 GiB layer, which takes far longer than the wait.
-    let mut child = command(cwd.path(), tmp.path())
+    let mut child = interruptible(cwd.path(), tmp.path())
         .args(["inspect", "-q"])
         .arg(&bomb)
         .stdout(Stdio::null())
@@ -1123,7 +1141,7 @@ fn ctrl_c_ends_a_long_load_promptly_and_leaves_nothing() {
 
     // While reading stdin (an open pipe) as it streams in: a member whose header promises
     // 1 GiB, of which only the first MiB has arrived.
-    let mut child = command(cwd.path(), tmp.path())
+    let mut child = interruptible(cwd.path(), tmp.path())
         .args(["inspect", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
