@@ -68,6 +68,10 @@ struct Args {
     /// Percent of paths that are symlinks
     #[arg(long, default_value_t = 1.0)]
     symlink_pct: f64,
+    /// Percent of written files that hold text (compresses ~3-4x); the rest are random
+    /// bytes, which do not compress
+    #[arg(long, default_value_t = 50.0)]
+    text_pct: f64,
     #[arg(long, value_enum, default_value = "docker")]
     format: Format,
     /// Layer blob compression: none, gzip, zstd
@@ -194,9 +198,22 @@ struct Plan {
     overwrites: u64,
     whiteouts: u64,
     opaques: u64,
+    text_pct: f64,
 }
 
 impl Plan {
+    /// Whether the file version with this content seed holds text. Even seeds are text
+    /// at the default 50%, as they always were, so the default images stay the same
+    /// bytes; other shares add (or take away) a random pick of the rest.
+    fn is_text(&self, seed: u64) -> bool {
+        let u = Rng::new(mix_seed(&[seed, 6])).unit() * 50.0;
+        if seed & 1 == 0 {
+            u < self.text_pct
+        } else {
+            u < self.text_pct - 50.0
+        }
+    }
+
     fn new(shape: &Shape, symlink_pct: f64, seed: u64) -> Plan {
         let mut rng = Rng::new(mix_seed(&[seed, 1]));
         let last = shape.layers - 1;
@@ -279,6 +296,7 @@ impl Plan {
             overwrites: 0,
             whiteouts: 0,
             opaques: 0,
+            text_pct: 50.0,
         };
         if shape.layers > 1 {
             plan.choose_opaque(&mut rng, shape.opaque);
@@ -511,8 +529,7 @@ fn write_layer(
                 let len = sizes.of(plan, id, version);
                 content_bytes += len;
                 let seed = mix_seed(&[plan.seed, 4, id as u64, version]);
-                // Half text (compresses ~3-4x), half random (does not).
-                Kind::File(if seed & 1 == 0 {
+                Kind::File(if plan.is_text(seed) {
                     Content::Text { len, seed }
                 } else {
                     Content::Random { len, seed }
@@ -545,7 +562,8 @@ fn main() -> std::io::Result<()> {
     let shape = Shape::from(&args);
     let started = Instant::now();
 
-    let plan = Plan::new(&shape, args.symlink_pct, args.seed);
+    let mut plan = Plan::new(&shape, args.symlink_pct, args.seed);
+    plan.text_pct = args.text_pct.clamp(0.0, 100.0);
     let writes = plan.writes().count() as u64;
     let sizes = match args.file_size {
         Some(n) => Sizes {
