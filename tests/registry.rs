@@ -276,6 +276,8 @@ fn assert_one_line_error(output: &Output, registry: &str, repository: &str) -> S
         line.contains(&format!("{registry}/{repository}")),
         "the error names the registry and repository: {line}"
     );
+    // Shown with --nocapture, so a run can quote the errors users see.
+    eprintln!("{line}");
     line.to_string()
 }
 
