@@ -4,8 +4,7 @@
 //! is not a terminal nothing is drawn at all.
 
 use crate::load::Progress;
-use crate::source::transfer::{TransferStatus, Transfers};
-use bytesize::ByteSize;
+use crate::source::transfer::Transfers;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
@@ -69,7 +68,7 @@ impl<'a> ProgressBar<'a> {
             });
             line.set_length(transfer.size.max(transfer.bytes));
             line.set_position(transfer.bytes);
-            line.set_message(layer_line(&transfer));
+            line.set_message(transfer.summary());
         }
     }
 
@@ -87,43 +86,4 @@ fn style(template: &str) -> indicatif::ProgressStyle {
     indicatif::ProgressStyle::with_template(template)
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> ")
-}
-
-/// `12.3 MB / 45.0 MB, 8.1 MB/s` (`from the cache` for a cached blob).
-fn layer_line(transfer: &TransferStatus) -> String {
-    let rate = ByteSize(transfer.rate() as u64).display().si();
-    let origin = if transfer.from_cache {
-        ", from the cache"
-    } else {
-        ""
-    };
-    format!(
-        "{} / {}, {rate}/s{origin}",
-        ByteSize(transfer.bytes).display().si(),
-        ByteSize(transfer.size).display().si()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn a_layer_line_has_bytes_size_and_rate() {
-        let status = TransferStatus {
-            layer: 3,
-            bytes: 2_000_000,
-            size: 8_000_000,
-            from_cache: false,
-            elapsed: Duration::from_secs(2),
-            done: false,
-        };
-        assert_eq!(layer_line(&status), "2.0 MB / 8.0 MB, 1.0 MB/s");
-        let cached = TransferStatus {
-            from_cache: true,
-            ..status
-        };
-        assert!(layer_line(&cached).ends_with(", from the cache"));
-    }
 }

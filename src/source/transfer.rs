@@ -47,6 +47,23 @@ pub struct TransferStatus {
 }
 
 impl TransferStatus {
+    /// `12.3 MB / 45.0 MB, 8.1 MB/s` (`, from the cache` for a cached blob): what both the
+    /// terminal's progress lines and the explorer's loading screen show for a layer.
+    pub fn summary(&self) -> String {
+        let si = |n: u64| bytesize::ByteSize(n).display().si().to_string();
+        let origin = if self.from_cache {
+            ", from the cache"
+        } else {
+            ""
+        };
+        format!(
+            "{} / {}, {}/s{origin}",
+            si(self.bytes),
+            si(self.size),
+            si(self.rate() as u64)
+        )
+    }
+
     /// Mean bytes per second so far (0 before any time has passed).
     pub fn rate(&self) -> f64 {
         let seconds = self.elapsed.as_secs_f64();
@@ -165,5 +182,23 @@ mod tests {
             ..status
         };
         assert_eq!(status.rate(), 2.5);
+    }
+
+    #[test]
+    fn a_layer_line_has_bytes_size_and_rate() {
+        let status = TransferStatus {
+            layer: 3,
+            bytes: 2_000_000,
+            size: 8_000_000,
+            from_cache: false,
+            elapsed: Duration::from_secs(2),
+            done: false,
+        };
+        assert_eq!(status.summary(), "2.0 MB / 8.0 MB, 1.0 MB/s");
+        let cached = TransferStatus {
+            from_cache: true,
+            ..status
+        };
+        assert!(cached.summary().ends_with(", from the cache"));
     }
 }

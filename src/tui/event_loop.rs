@@ -186,7 +186,10 @@ pub fn run(
     let mut stage = "starting";
     let (source, loaded, analysis) = loop {
         terminal
-            .draw(|frame| widgets::render_loading(frame, &theme, path, progress.as_ref(), stage))
+            .draw(|frame| {
+                let transfers = control.transfers.snapshot();
+                widgets::render_loading(frame, &theme, path, progress.as_ref(), stage, &transfers)
+            })
             .map_err(io)?;
         if event::poll(Duration::from_millis(80)).map_err(io)? {
             let event = event::read().map_err(io)?;

@@ -7,6 +7,7 @@ use super::app::App;
 use super::components::Pane;
 use super::theme::Theme;
 use crate::load::Progress;
+use crate::source::transfer::TransferStatus;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -144,18 +145,35 @@ pub fn centered(area: Rect, width_percent: u16, height: u16) -> Rect {
     middle
 }
 
-/// The loading screen: a gauge of layers and bytes.
+/// Layer transfers the loading screen lists at most; the rest are counted in one line.
+const LOADING_TRANSFERS: usize = 6;
+
+/// The loading screen: a gauge of layers and bytes, and below it one line per layer blob
+/// still being read (a registry's downloads: bytes, size and rate), as on the terminal.
 pub fn render_loading(
     frame: &mut Frame,
     theme: &Theme,
     path: &str,
     progress: Option<&Progress>,
     stage: &str,
+    transfers: &[TransferStatus],
 ) {
+    let running: Vec<&TransferStatus> = transfers.iter().filter(|t| !t.done).collect();
+    let mut lines: Vec<Line> = running
+        .iter()
+        .take(LOADING_TRANSFERS)
+        .map(|t| Line::from(format!("layer {:>3}  {}", t.layer, t.summary())))
+        .collect();
+    if running.len() > LOADING_TRANSFERS {
+        lines.push(Line::from(format!(
+            "… and {} more",
+            running.len() - LOADING_TRANSFERS
+        )));
+    }
     let area = frame.area();
     let [_, middle, _] = Layout::vertical([
         Constraint::Fill(1),
-        Constraint::Length(5),
+        Constraint::Length(5 + lines.len() as u16),
         Constraint::Fill(1),
     ])
     .areas(area);
@@ -172,7 +190,14 @@ pub fn render_loading(
     );
     let inner = block.inner(boxed);
     frame.render_widget(block, boxed);
-    let [label, gauge, hint] = Layout::vertical([Constraint::Length(1); 3]).areas(inner);
+    let [label, gauge, layers, hint] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(lines.len() as u16),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines), layers);
     let (ratio, text) = match progress {
         Some(p) if p.layers_total > 0 => {
             let ratio = if p.bytes_total > 0 {
@@ -223,4 +248,77 @@ pub fn pane<'a>(theme: &Theme, title: &str, focused: bool) -> Block<'a> {
 
 pub fn styled(text: impl Into<String>, style: Style) -> Span<'static> {
     Span::styled(text.into(), style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use std::time::Duration;
+
+    fn screen(transfers: &[TransferStatus]) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let progress = Progress {
+            layers_done: 1,
+            layers_total: 9,
+            bytes_done: 5_000_000,
+            bytes_total: 50_000_000,
+        };
+        terminal
+            .draw(|frame| {
+                render_loading(
+                    frame,
+                    &Theme::mono(),
+                    "registry://h/r",
+                    Some(&progress),
+                    "",
+                    transfers,
+                )
+            })
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect()
+    }
+
+    fn transfer(layer: usize, bytes: u64, done: bool) -> TransferStatus {
+        TransferStatus {
+            layer,
+            bytes,
+            size: 8_000_000,
+            from_cache: false,
+            elapsed: Duration::from_secs(2),
+            done,
+        }
+    }
+
+    #[test]
+    fn the_loading_screen_lists_each_running_download_with_bytes_and_rate() {
+        let text = screen(&[transfer(2, 2_000_000, false), transfer(5, 8_000_000, true)]);
+        assert!(text.contains("layers 1/9"), "{text}");
+        assert!(
+            text.contains("layer   2  2.0 MB / 8.0 MB, 1.0 MB/s"),
+            "{text}"
+        );
+        // A finished blob leaves the list.
+        assert!(!text.contains("layer   5"), "{text}");
+        let none = screen(&[]);
+        assert!(!none.contains("MB/s"), "{none}");
+    }
+
+    #[test]
+    fn the_loading_screen_counts_the_downloads_it_has_no_room_for() {
+        let many: Vec<_> = (0..9).map(|l| transfer(l, 1_000_000, false)).collect();
+        let text = screen(&many);
+        assert!(text.contains("layer   5 "), "{text}");
+        assert!(!text.contains("layer   6 "), "{text}");
+        assert!(text.contains("… and 3 more"), "{text}");
+    }
 }
