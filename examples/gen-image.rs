@@ -214,7 +214,7 @@ impl Plan {
         }
     }
 
-    fn new(shape: &Shape, symlink_pct: f64, seed: u64) -> Plan {
+    fn new(shape: &Shape, symlink_pct: f64, text_pct: f64, seed: u64) -> Plan {
         let mut rng = Rng::new(mix_seed(&[seed, 1]));
         let last = shape.layers - 1;
         let mut dirs: Vec<Dir> = TOP_DIRS
@@ -296,7 +296,7 @@ impl Plan {
             overwrites: 0,
             whiteouts: 0,
             opaques: 0,
-            text_pct: 50.0,
+            text_pct: text_pct.clamp(0.0, 100.0),
         };
         if shape.layers > 1 {
             plan.choose_opaque(&mut rng, shape.opaque);
@@ -562,8 +562,7 @@ fn main() -> std::io::Result<()> {
     let shape = Shape::from(&args);
     let started = Instant::now();
 
-    let mut plan = Plan::new(&shape, args.symlink_pct, args.seed);
-    plan.text_pct = args.text_pct.clamp(0.0, 100.0);
+    let plan = Plan::new(&shape, args.symlink_pct, args.text_pct, args.seed);
     let writes = plan.writes().count() as u64;
     let sizes = match args.file_size {
         Some(n) => Sizes {
