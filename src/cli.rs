@@ -30,7 +30,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "layerscope",
-    version,
+    version = VERSION,
     about,
     long_about,
     verbatim_doc_comment,
@@ -60,6 +60,13 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub dockerfile: Option<std::path::PathBuf>,
 }
+
+/// `--version` also names the gzip inflater the build chose (build.rs), for bug reports.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ngzip: ",
+    env!("LAYERSCOPE_INFLATER")
+);
 
 const EXAMPLES: &str = "\
 Examples:

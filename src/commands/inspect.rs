@@ -13,6 +13,8 @@ pub const INSPECT_SCHEMA: &str = "layerscope.inspect/v2";
 #[derive(Serialize)]
 struct InspectReport<'a> {
     schema: &'static str,
+    /// The gzip inflater this build runs (`isa-l` or `zlib-rs`), so reports say which ran.
+    inflater: &'static str,
     source: &'a str,
     format: &'static str,
     tags: &'a [String],
@@ -104,6 +106,7 @@ fn build<'a>(
         .collect();
     InspectReport {
         schema: INSPECT_SCHEMA,
+        inflater: crate::source::INFLATER,
         source: &image.source,
         format: image.format.name(),
         tags: &image.tags,

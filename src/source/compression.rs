@@ -49,18 +49,23 @@ impl fmt::Display for Compression {
     }
 }
 
+/// Which gzip inflater this build runs, `isa-l` or `zlib-rs`: build.rs chose it, and
+/// `--version` and `inspect --format json` report it, so bug reports and benchmarks say
+/// which path ran.
+pub const INFLATER: &str = env!("LAYERSCOPE_INFLATER");
+
 /// A decoder over `reader`. Gzip is read as a multi-member stream, which is what estargz
-/// (a gzip member per file plus a footer member) and `pigz` write: with ISA-L when built
-/// with the `isal` feature (the default), else with flate2's zlib-rs backend.
+/// (a gzip member per file plus a footer member) and `pigz` write: with ISA-L when the build
+/// found it ([`INFLATER`] says), else with flate2's zlib-rs backend.
 pub fn decoder<'a, R: BufRead + 'a>(
     compression: Compression,
     reader: R,
 ) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match compression {
         Compression::None => Box::new(reader),
-        #[cfg(feature = "isal")]
+        #[cfg(layerscope_isal)]
         Compression::Gzip => Box::new(super::gzip::MultiGzDecoder::new(reader)),
-        #[cfg(not(feature = "isal"))]
+        #[cfg(not(layerscope_isal))]
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
         Compression::Zstd => {
             // The default window limit (128 MiB) stays: a larger one lets a hostile frame

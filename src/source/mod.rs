@@ -12,13 +12,13 @@
 
 mod compression;
 pub mod engine;
-#[cfg(feature = "isal")]
+#[cfg(layerscope_isal)]
 mod gzip;
 pub mod registry;
 pub mod spec;
 pub mod transfer;
 
-pub use compression::{decoder, Compression};
+pub use compression::{decoder, Compression, INFLATER};
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
