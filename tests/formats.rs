@@ -324,3 +324,34 @@ fn foreign_layers_that_are_not_shipped_are_marked_unavailable() {
     ));
     assert_eq!(loaded.layers[1].status, LayerStatus::Loaded);
 }
+
+/// `--version` and `inspect --format json` name the gzip inflater the build chose, the same
+/// one in both, and the gzip layers it inflated list as expected (.ci/run builds both).
+#[test]
+fn version_and_inspect_name_the_inflater() {
+    let output = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let version = String::from_utf8(output.stdout).unwrap();
+    let inflater = version
+        .lines()
+        .find_map(|line| line.strip_prefix("gzip: "))
+        .unwrap_or_else(|| panic!("no gzip line in {version:?}"));
+    assert!(["isa-l", "zlib-rs"].contains(&inflater), "{version}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gzip.tar");
+    sample(Compression::Gzip).write_oci_archive(&path).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+        .args(["inspect", "--format", "json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["inflater"], inflater);
+    assert_eq!(json["layers"][0]["compression"], "gzip");
+    assert_eq!(listing(&check(&path)), EXPECTED);
+}
