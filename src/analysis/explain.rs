@@ -1027,9 +1027,8 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
                 item.push(Span::Code(
                     String::from_utf8_lossy(marker_name).into_owned(),
                 ));
-                item.push(text(
-                    ", an empty entry that hides the path from every layer above",
-                ));
+                item.push(text(", "));
+                item.push(text(super::glossary::WHITEOUT_EFFECT));
             }
             Change::Opaque => {
                 let dir = tree.path(tree.entry(version.entry).node);

@@ -152,10 +152,10 @@ fn whiteout(explorer: &mut Explorer) -> Step {
     let shown = path(tree, node);
     let name = shown.rsplit('/').next().unwrap_or(&shown).to_string();
     let text = format!(
-        "{} deletes {shown} with a whiteout: an empty entry named `.wh.{name}` that hides \
-         the path from every layer above. The {} that {} wrote are still in that layer's \
-         tar: every pull downloads them, and no container can see them.",
+        "{} deletes {shown} with a whiteout `.wh.{name}`: {}. The {} that {} wrote are still \
+         in that layer's tar: every pull downloads them, and no container can see them.",
         capitalised(&layer_name(explorer, deleted)),
+        crate::analysis::glossary::WHITEOUT_EFFECT,
         human(bytes),
         layer_name(explorer, wrote),
     );
