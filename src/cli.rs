@@ -398,6 +398,18 @@ pub struct InspectArgs {
     pub dockerfile: Option<std::path::PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LsFormat {
+    /// One path per line, sorted bytewise (`--long` adds mode, owner, size and target).
+    #[default]
+    Text,
+    /// ncdu's JSON export (what `ncdu -o FILE` writes), to browse with `ncdu -f FILE` or
+    /// `gdu -f FILE`. Sizes are the bytes stored in the layers, so ncdu's totals are
+    /// `ls --long`'s; hardlinks carry `ino`, `nlink` and `hlnkc`; symlinks, devices and
+    /// fifos are `notreg`.
+    Ncdu,
+}
+
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
@@ -408,6 +420,11 @@ pub struct LsArgs {
     /// Print `<mode> <uid>:<gid> <size> /<path>[ -> <target>]`, the reference format.
     #[arg(long, short)]
     pub long: bool,
+    /// Output format. `ncdu` streams the filesystem as ncdu's JSON export, names as exact
+    /// JSON strings (bytes that are not UTF-8 as `\xNN` text); not with --long:
+    /// `layerscope ls IMAGE --format ncdu > fs.json && ncdu -f fs.json`.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: LsFormat,
 }
 
 #[derive(Debug, Args)]
