@@ -140,7 +140,10 @@ mod tests {
         out.clear();
         push_json_string(&mut out, b"bad\xff\xfe");
         assert_eq!(out, r#""bad\\xff\\xfe""#);
-        assert_eq!(serde_json::from_str::<String>(&out).unwrap(), "bad\\xff\\xfe");
+        assert_eq!(
+            serde_json::from_str::<String>(&out).unwrap(),
+            "bad\\xff\\xfe"
+        );
     }
 
     #[test]

@@ -38,7 +38,12 @@ pub struct Clamped {
 
 /// Write the filesystem after `layer` as ncdu's export. `timestamp` (Unix seconds) is
 /// when the export was made, as ncdu records when it scanned.
-pub fn write(tree: &Tree, layer: usize, timestamp: u64, out: &mut dyn Write) -> io::Result<Clamped> {
+pub fn write(
+    tree: &Tree,
+    layer: usize,
+    timestamp: u64,
+    out: &mut dyn Write,
+) -> io::Result<Clamped> {
     let links = link_counts(tree, layer);
     let mut clamped = Clamped::default();
     let mut line = String::new();
@@ -125,9 +130,8 @@ fn push_info(
 /// a container would see. Only contents that some hardlink reaches are counted, so the
 /// map is as small as the image's hardlink set.
 fn link_counts(tree: &Tree, layer: usize) -> HashMap<EntryId, u32> {
-    let live = || {
-        (1..crate::limits::to_u32(tree.node_count())).filter_map(|id| tree.live_at(id, layer))
-    };
+    let live =
+        || (1..crate::limits::to_u32(tree.node_count())).filter_map(|id| tree.live_at(id, layer));
     // A hardlink to a symlink is a symlink (`Tree::meta`), and stays a plain `notreg` item.
     let mut counts: HashMap<EntryId, u32> = live()
         .filter(|v| v.content != NONE && tree.meta(v).kind == EntryKind::Hardlink)
@@ -135,7 +139,10 @@ fn link_counts(tree: &Tree, layer: usize) -> HashMap<EntryId, u32> {
         .collect();
     if !counts.is_empty() {
         for version in live() {
-            if matches!(tree.meta(version).kind, EntryKind::File | EntryKind::Hardlink) {
+            if matches!(
+                tree.meta(version).kind,
+                EntryKind::File | EntryKind::Hardlink
+            ) {
                 if let Some(count) = counts.get_mut(&version.content) {
                     *count = count.saturating_add(1);
                 }
