@@ -74,6 +74,7 @@ Examples:
   layerscope image.tar --dockerfile Dockerfile   the same, each layer beside its line
   layerscope inspect image.tar              layers, sizes and instructions
   layerscope ls image.tar --layer 2 --long  the filesystem after layer 2
+  layerscope ls image.tar --format ncdu > fs.json   browse it with ncdu -f fs.json (or gdu)
   layerscope changes image.tar --layer 3    what layer 3 added, changed, deleted
   layerscope ci image.tar                   efficiency score and rules; exit code gates CI
   layerscope diff v1.tar v2.tar             shared layers and changed paths of two images
@@ -162,7 +163,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Show the image's format, platform, sizes and one row per layer.
     Inspect(InspectArgs),
-    /// List the merged filesystem after a layer, sorted bytewise by path.
+    /// List the merged filesystem after a layer, sorted bytewise by path, or write it in
+    /// ncdu's JSON export format (`--format ncdu`) for ncdu and gdu.
     Ls(LsArgs),
     /// List one layer's changes, `docker diff` style (A added, C changed, D deleted).
     Changes(ChangesArgs),
