@@ -74,6 +74,7 @@ Examples:
   layerscope image.tar --dockerfile Dockerfile   the same, each layer beside its line
   layerscope inspect image.tar              layers, sizes and instructions
   layerscope ls image.tar --layer 2 --long  the filesystem after layer 2
+  layerscope ls image.tar --format ncdu > fs.json   browse it with ncdu -f fs.json (or gdu)
   layerscope changes image.tar --layer 3    what layer 3 added, changed, deleted
   layerscope ci image.tar                   efficiency score and rules; exit code gates CI
   layerscope diff v1.tar v2.tar             shared layers and changed paths of two images
@@ -162,7 +163,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Show the image's format, platform, sizes and one row per layer.
     Inspect(InspectArgs),
-    /// List the merged filesystem after a layer, sorted bytewise by path.
+    /// List the merged filesystem after a layer, sorted bytewise by path, or write it in
+    /// ncdu's JSON export format (`--format ncdu`) for ncdu and gdu.
     Ls(LsArgs),
     /// List one layer's changes, `docker diff` style (A added, C changed, D deleted).
     Changes(ChangesArgs),
@@ -398,6 +400,18 @@ pub struct InspectArgs {
     pub dockerfile: Option<std::path::PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LsFormat {
+    /// One path per line, sorted bytewise (`--long` adds mode, owner, size and target).
+    #[default]
+    Text,
+    /// ncdu's JSON export (what `ncdu -o FILE` writes), to browse with `ncdu -f FILE` or
+    /// `gdu -f FILE`. Sizes are the bytes stored in the layers, so ncdu's totals are
+    /// `ls --long`'s; hardlinks carry `ino`, `nlink` and `hlnkc`; symlinks, devices and
+    /// fifos are `notreg`.
+    Ncdu,
+}
+
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
@@ -408,6 +422,11 @@ pub struct LsArgs {
     /// Print `<mode> <uid>:<gid> <size> /<path>[ -> <target>]`, the reference format.
     #[arg(long, short)]
     pub long: bool,
+    /// Output format. `ncdu` streams the filesystem as ncdu's JSON export, names as exact
+    /// JSON strings (bytes that are not UTF-8 as `\xNN` text); not with --long:
+    /// `layerscope ls IMAGE --format ncdu > fs.json && ncdu -f fs.json`.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: LsFormat,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,9 @@
 //! line/paragraph separators, which reorder or break displayed text ("Trojan Source"), become
 //! `\u{NNNN}`. A literal backslash is left alone, so a name without such characters prints
 //! as itself (as an unpacked rootfs listing prints it).
+//!
+//! JSON exports that other tools read back carry names through [`push_json_string`]: the
+//! same characters are escaped, as JSON escapes that keep the name's exact value.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -28,23 +31,55 @@ pub fn escape_str(text: &str) -> Cow<'_, str> {
 }
 
 /// Append the escaped form of `bytes` to `out`.
-pub fn push_escaped(out: &mut String, mut bytes: &[u8]) {
+pub fn push_escaped(out: &mut String, bytes: &[u8]) {
+    push_with(out, bytes, push_valid, "\\x");
+}
+
+/// Append `bytes` to `out` as a JSON string literal, quotes included, for exports that
+/// other tools read back (ncdu's format). UTF-8 keeps its exact value: `"`, `\` and every
+/// character [`escape_bytes`] would escape (C0, DEL, C1, bidi overrides, U+2028/U+2029) are
+/// written as JSON escapes, which parse back to the same character while the file stays
+/// safe to print. Bytes that are not UTF-8, which a JSON string cannot hold, become the
+/// same `\xNN` text [`escape_bytes`] prints (so a name `a\xff` and `a<0xff>` read
+/// alike, as they do in `ls`).
+pub fn push_json_string(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    push_with(out, bytes, push_json_valid, "\\\\x");
+    out.push('"');
+}
+
+/// Split `bytes` into UTF-8 runs, given to `valid`, and invalid bytes, written as
+/// `<prefix>NN`.
+fn push_with(out: &mut String, mut bytes: &[u8], valid: fn(&mut String, &str), prefix: &str) {
     loop {
         match std::str::from_utf8(bytes) {
-            Ok(valid) => {
-                push_valid(out, valid);
+            Ok(text) => {
+                valid(out, text);
                 return;
             }
             Err(error) => {
-                let (valid, rest) = bytes.split_at(error.valid_up_to());
+                let (text, rest) = bytes.split_at(error.valid_up_to());
                 // SAFETY-free: `valid_up_to` guarantees this prefix is UTF-8.
-                push_valid(out, std::str::from_utf8(valid).unwrap_or_default());
+                valid(out, std::str::from_utf8(text).unwrap_or_default());
                 let bad = error.error_len().unwrap_or(rest.len());
                 for byte in &rest[..bad] {
-                    let _ = write!(out, "\\x{byte:02x}");
+                    let _ = write!(out, "{prefix}{byte:02x}");
                 }
                 bytes = &rest[bad..];
             }
+        }
+    }
+}
+
+fn push_json_valid(out: &mut String, text: &str) {
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            _ if is_unsafe_char(ch) => {
+                let _ = write!(out, "\\u{:04x}", ch as u32);
+            }
+            _ => out.push(ch),
         }
     }
 }
@@ -93,6 +128,22 @@ mod tests {
     fn bidi_overrides_and_separators_are_visible() {
         assert_eq!(escape_str("a\u{202e}b\u{2028}c"), "a\\u{202e}b\\u{2028}c");
         assert_eq!(escape_str("back\\slash"), "back\\slash");
+    }
+
+    #[test]
+    fn json_strings_keep_utf8_exact_and_escape_the_rest() {
+        let mut out = String::new();
+        push_json_string(&mut out, "q\"b\\\x01\u{9b}\u{202e}é\x7f".as_bytes());
+        assert_eq!(out, r#""q\"b\\\u0001\u009b\u202eé\u007f""#);
+        let parsed: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed, "q\"b\\\x01\u{9b}\u{202e}é\x7f");
+        out.clear();
+        push_json_string(&mut out, b"bad\xff\xfe");
+        assert_eq!(out, r#""bad\\xff\\xfe""#);
+        assert_eq!(
+            serde_json::from_str::<String>(&out).unwrap(),
+            "bad\\xff\\xfe"
+        );
     }
 
     #[test]

@@ -1,14 +1,38 @@
-//! `ls` and `changes`: the merged filesystem after a layer, and one layer's changes.
+//! `ls` and `changes`: the merged filesystem after a layer (as text, or ncdu's export),
+//! and one layer's changes.
 
-use crate::cli::{ChangesArgs, LsArgs};
-use crate::escape::escape_bytes;
+use crate::cli::{ChangesArgs, LsArgs, LsFormat};
+use crate::escape::{escape_bytes, escape_str};
 use crate::load::LoadedImage;
 use std::io::{self, Write};
 
-pub fn ls(loaded: &LoadedImage, args: &LsArgs, out: &mut dyn Write) -> io::Result<i32> {
+/// `ls`: the text listing, or ncdu's export; a warning on stderr (unless `quiet`) when a
+/// size had to be clamped for ncdu.
+pub fn ls(
+    loaded: &LoadedImage,
+    args: &LsArgs,
+    quiet: bool,
+    out: &mut dyn Write,
+) -> io::Result<i32> {
     let Some(layer) = pick_layer(loaded, args.layer) else {
         return Ok(2);
     };
+    if args.format == LsFormat::Ncdu {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let clamped = super::ncdu::write(&loaded.tree, layer, now, out)?;
+        if let (Some(first), false) = (&clamped.first, quiet) {
+            eprintln!(
+                "layerscope: warning: {}: {} file size(s) past ncdu's limit of {} bytes written as that limit (first: {})",
+                escape_str(&loaded.image.source),
+                clamped.count,
+                super::ncdu::MAX_NCDU_SIZE,
+                escape_bytes(first)
+            );
+        }
+        return Ok(0);
+    }
     for row in loaded.tree.listing(layer) {
         if args.long {
             writeln!(out, "{}", row.long_line())?;

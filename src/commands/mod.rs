@@ -6,6 +6,7 @@ pub mod diff;
 pub mod explain;
 mod inspect;
 mod listing;
+pub mod ncdu;
 mod progress;
 mod secrets;
 
@@ -50,8 +51,13 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 .map_err(stdout_error)?
         }
         Some(Command::Ls(args)) => {
+            if args.long && args.format != crate::cli::LsFormat::Text {
+                return Err(Error::Usage(
+                    "--long is a text listing; leave it out with --format ncdu".into(),
+                ));
+            }
             let loaded = load_image(&args.image, global)?;
-            listing::ls(&loaded, args, &mut out).map_err(stdout_error)?
+            listing::ls(&loaded, args, global.quiet, &mut out).map_err(stdout_error)?
         }
         Some(Command::Changes(args)) => {
             let loaded = load_image(&args.image, global)?;
