@@ -1,7 +1,7 @@
 //! Command-line definitions (clap derive). `main.rs` parses these and calls
 //! [`crate::commands::run`].
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 /// Look inside container images: layers, the merged filesystem, wasted space.
 ///
@@ -41,13 +41,14 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Image to explore (when no subcommand is given).
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub image: Option<String>,
 
     #[command(flatten)]
     pub global: GlobalArgs,
 
     /// Explorer colours: dark, light or mono. `NO_COLOR` forces mono.
-    #[arg(long, value_name = "THEME")]
+    #[arg(long, value_name = "THEME", value_hint = ValueHint::Other)]
     pub theme: Option<String>,
 
     /// Draw the explorer with ASCII only (no box-drawing characters or arrows).
@@ -57,7 +58,7 @@ pub struct Cli {
     /// Lay this Dockerfile beside the explorer's layers: each layer row shows the line
     /// that made it, and `f` opens the Dockerfile pane, where moving through the lines
     /// selects their layers.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub dockerfile: Option<std::path::PathBuf>,
 }
 
@@ -99,7 +100,7 @@ Exit codes: 0 success, 1 a CI rule failed, 2 bad input or usage, 130 interrupted
 pub struct GlobalArgs {
     /// Platform to open in a multi-platform image, as os/arch[/variant] (e.g. linux/arm64).
     /// Default: the host's platform if its blobs are present, else the only complete one.
-    #[arg(long, global = true, value_name = "OS/ARCH[/VARIANT]")]
+    #[arg(long, global = true, value_name = "OS/ARCH[/VARIANT]", value_hint = ValueHint::Other)]
     pub platform: Option<String>,
 
     /// Image to open when the archive holds several (`docker save a b`): a tag or a
@@ -109,7 +110,8 @@ pub struct GlobalArgs {
         long = "image",
         id = "select_image",
         global = true,
-        value_name = "NAME|INDEX"
+        value_name = "NAME|INDEX",
+        value_hint = ValueHint::Other
     )]
     pub select_image: Vec<String>,
 
@@ -132,12 +134,12 @@ pub struct GlobalArgs {
 
     /// Registry credentials, USER or USER:PASS (asked for on the terminal when PASS is
     /// missing). Used before any auth file.
-    #[arg(long, global = true, value_name = "USER[:PASS]")]
+    #[arg(long, global = true, value_name = "USER[:PASS]", value_hint = ValueHint::Other)]
     pub creds: Option<String>,
 
     /// Speak plain HTTP to this registry host (repeatable). Loopback hosts (localhost,
     /// 127.0.0.0/8) always may; every other host gets verified HTTPS.
-    #[arg(long, global = true, value_name = "HOST[:PORT]")]
+    #[arg(long, global = true, value_name = "HOST[:PORT]", value_hint = ValueHint::Other)]
     pub insecure_registry: Vec<String>,
 
     /// Keep no registry blobs on disk ($XDG_CACHE_HOME/layerscope/blobs is the cache).
@@ -206,6 +208,74 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Manage the registry blob cache ($XDG_CACHE_HOME/layerscope/blobs/sha256).
     Cache(CacheArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    ///
+    /// The script completes subcommands, options and their values; image and file
+    /// arguments complete file names.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): layerscope.1, or one subcommand's page.
+    ///
+    /// `layerscope man` prints layerscope.1, the main page (IMAGE forms, global options,
+    /// the list of subcommands). Each subcommand has its own page, as git's do:
+    /// `layerscope man ci` prints layerscope-ci.1, `layerscope man cache prune` prints
+    /// layerscope-cache-prune.1. `--dir DIR` writes every page into DIR, as a package
+    /// installs them.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash        mkdir -p ~/.local/share/bash-completion/completions
+              layerscope completions bash > ~/.local/share/bash-completion/completions/layerscope
+              (the bash-completion package loads it; without that package, add
+              `source <(layerscope completions bash)` to ~/.bashrc)
+  zsh         mkdir -p ~/.zfunc && layerscope completions zsh > ~/.zfunc/_layerscope
+              and in ~/.zshrc, before `autoload -U compinit && compinit`:
+              fpath=(~/.zfunc $fpath)
+  fish        layerscope completions fish > ~/.config/fish/completions/layerscope.fish
+  elvish      in ~/.config/elvish/rc.elv: eval (layerscope completions elvish | slurp)
+  powershell  in $PROFILE: layerscope completions powershell | Out-String | Invoke-Expression
+Then open a new shell.
+
+Packages install the scripts system-wide: bash's as
+/usr/share/bash-completion/completions/layerscope, zsh's as
+/usr/share/zsh/vendor-completions/_layerscope (Debian; site-functions elsewhere), fish's as
+/usr/share/fish/vendor_completions.d/layerscope.fish.";
+
+const MAN_HELP: &str = "\
+Install:
+  mkdir -p ~/.local/share/man/man1
+  layerscope man > ~/.local/share/man/man1/layerscope.1
+then `man layerscope`. Every page, the subcommands' too (`man layerscope-ci`):
+  layerscope man --dir ~/.local/share/man/man1
+man finds ~/.local/share/man when ~/.local/bin is on PATH; else add it to MANPATH.
+
+Read a page without installing it: `layerscope man ci | man -l -`. Packages install every
+page: `layerscope man --dir /usr/share/man/man1`, then compress them as usual.";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`ci`, `cache prune`); none for layerscope.1.
+    #[arg(value_name = "SUBCOMMAND", value_hint = ValueHint::Other, num_args = 0..)]
+    pub subcommand: Vec<String>,
+    /// Write every page (layerscope.1 and one per subcommand) into DIR, created if
+    /// missing, and print their paths.
+    #[arg(
+        long,
+        value_name = "DIR",
+        value_hint = ValueHint::DirPath,
+        conflicts_with = "subcommand"
+    )]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -221,16 +291,17 @@ pub enum SecretsFormat {
 #[derive(Debug, Args)]
 pub struct SecretsArgs {
     /// Image file, OCI layout directory, or - for stdin.
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub image: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: SecretsFormat,
     /// Leave paths matching GLOB out (repeatable), as `ci --exclude` does.
-    #[arg(long, value_name = "GLOB")]
+    #[arg(long, value_name = "GLOB", value_hint = ValueHint::Other)]
     pub exclude: Vec<String>,
     /// The Dockerfile the image was built from: each finding names the line that added the
     /// file (or set the ENV), and SARIF locates it on that line, where code scanning shows it.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub dockerfile: Option<std::path::PathBuf>,
 }
 
@@ -256,8 +327,10 @@ pub enum DiffFormat {
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The image before: a file, OCI layout directory, or - for stdin.
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub a: String,
     /// The image after.
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub b: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -267,7 +340,7 @@ pub struct DiffArgs {
     pub long: bool,
     /// Exit 1 when B's final filesystem is larger than A's by more than SIZE
     /// (`20MB`, `1.5 GiB` or a byte count).
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", value_hint = ValueHint::Other)]
     pub fail_on_growth: Option<String>,
     /// Open the comparison in the terminal instead of printing it: A's and B's layers in
     /// two columns, the bottom layers they share (same diff_id) joined into one row each,
@@ -282,13 +355,28 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct DemoArgs {
-    /// Which demo image to open: hello, layers, wasteful, fixed or opaque.
-    #[arg(default_value = "wasteful", value_name = "NAME")]
+    /// Which demo image to open.
+    #[arg(
+        default_value = "wasteful",
+        value_name = "NAME",
+        value_parser = demo_names(),
+        ignore_case = true
+    )]
     pub name: String,
     /// Write every demo archive (and its Dockerfile) to DIR instead, to open with other
     /// tools.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub export: Option<std::path::PathBuf>,
+}
+
+/// The demo images' names, each with what it shows (for `--help`, completions and the
+/// man page).
+fn demo_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::demo::IMAGES
+            .iter()
+            .map(|image| clap::builder::PossibleValue::new(image.name).help(image.about)),
+    )
 }
 
 #[derive(Debug, Args)]
@@ -302,7 +390,7 @@ pub enum CacheCommand {
     /// Delete cached blobs: all of them, or those unused for longer than --older-than.
     Prune {
         /// Only blobs last used longer ago than this: 30m, 12h, 7d, 2w.
-        #[arg(long, value_name = "DURATION")]
+        #[arg(long, value_name = "DURATION", value_hint = ValueHint::Other)]
         older_than: Option<String>,
     },
 }
@@ -332,9 +420,10 @@ pub enum CiFormat {
 #[derive(Debug, Args, Default)]
 pub struct CiArgs {
     /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub image: String,
     /// Rules file (YAML; dive's `.dive-ci` format is accepted).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub config: Option<std::path::PathBuf>,
     /// Which efficiency score the rules judge.
     #[arg(long, value_enum, default_value_t)]
@@ -343,38 +432,38 @@ pub struct CiArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: CiFormat,
     /// Write the report in --format to FILE; a text summary still goes to stdout.
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub output: Option<std::path::PathBuf>,
     /// Leave paths matching GLOB out of the analysis (repeatable; adds to the config's).
-    #[arg(long, value_name = "GLOB")]
+    #[arg(long, value_name = "GLOB", value_hint = ValueHint::Other)]
     pub exclude: Vec<String>,
     /// How many bottom layers form the base image. Default: the layers before the final
     /// stage when --dockerfile is given, else 1 (as dive assumes).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
     pub base_layers: Option<usize>,
     /// The Dockerfile the image was built from: reports show the line that made each
     /// layer, and the base image's layers (`FROM …`) are the base for the user-wasted
     /// ratio. Lines and history entries that do not match are listed.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub dockerfile: Option<std::path::PathBuf>,
     /// Fail below this efficiency (0..1 or a percentage). dive: lowestEfficiency.
-    #[arg(long, alias = "lowestEfficiency", value_name = "RATIO")]
+    #[arg(long, alias = "lowestEfficiency", value_name = "RATIO", value_hint = ValueHint::Other)]
     pub lowest_efficiency: Option<String>,
     /// Fail above this many wasted bytes. dive: highestWastedBytes.
-    #[arg(long, alias = "highestWastedBytes", value_name = "SIZE")]
+    #[arg(long, alias = "highestWastedBytes", value_name = "SIZE", value_hint = ValueHint::Other)]
     pub highest_wasted_bytes: Option<String>,
     /// Fail above this ratio of wasted to user-layer bytes. dive: highestUserWastedPercent.
-    #[arg(long, alias = "highestUserWastedPercent", value_name = "RATIO")]
+    #[arg(long, alias = "highestUserWastedPercent", value_name = "RATIO", value_hint = ValueHint::Other)]
     pub highest_user_wasted_percent: Option<String>,
     /// Fail when the image's bytes exceed this size budget.
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", value_hint = ValueHint::Other)]
     pub highest_image_bytes: Option<String>,
     /// Fail above this many layers.
-    #[arg(long, value_name = "COUNT")]
+    #[arg(long, value_name = "COUNT", value_hint = ValueHint::Other)]
     pub highest_layer_count: Option<String>,
     /// Fail above this many secret findings (default 0: any secret in any layer, deleted
     /// files included, or in the config fails). `disabled` also skips the scan.
-    #[arg(long, value_name = "COUNT")]
+    #[arg(long, value_name = "COUNT", value_hint = ValueHint::Other)]
     pub secrets: Option<String>,
 }
 
@@ -388,6 +477,7 @@ pub enum OutputFormat {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub image: String,
     /// Output format. The JSON schema is versioned (`schema` field) and documented in
     /// docs/inspect-json-schema.md.
@@ -396,7 +486,7 @@ pub struct InspectArgs {
     /// The Dockerfile the image was built from: each layer shows the line that made it,
     /// base layers show `FROM <image>`, and lines or history entries that do not match are
     /// listed.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub dockerfile: Option<std::path::PathBuf>,
 }
 
@@ -415,9 +505,10 @@ pub enum LsFormat {
 #[derive(Debug, Args)]
 pub struct LsArgs {
     /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub image: String,
     /// Show the filesystem as it stands after this layer (0-based). Default: the top layer.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
     pub layer: Option<usize>,
     /// Print `<mode> <uid>:<gid> <size> /<path>[ -> <target>]`, the reference format.
     #[arg(long, short)]
@@ -432,9 +523,10 @@ pub struct LsArgs {
 #[derive(Debug, Args)]
 pub struct ChangesArgs {
     /// Image: a file, directory, - for stdin, or a source form (see layerscope --help).
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub image: String,
     /// The layer whose changes to list (0-based).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
     pub layer: usize,
 }
 
@@ -450,14 +542,15 @@ pub enum ExplainFormat {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// Image file, OCI layout directory, or - for stdin.
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub image: String,
     /// The Dockerfile the image was built from: layers get their line numbers, the
     /// multi-stage build is explained, and the build-order hint can apply.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub dockerfile: Option<std::path::PathBuf>,
     /// How many bottom layers form the base image (hints leave them alone). Default: the
     /// Dockerfile's base when --dockerfile is given, else 1.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
     pub base_layers: Option<usize>,
     #[arg(long, value_enum, default_value_t)]
     pub format: ExplainFormat,

@@ -4,6 +4,7 @@
 mod ci;
 pub mod diff;
 pub mod explain;
+pub mod generated;
 mod inspect;
 mod listing;
 pub mod ncdu;
@@ -99,6 +100,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
         }
         Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
         Some(Command::Cache(args)) => crate::source::registry::cache::run_command(args, &mut out)?,
+        Some(Command::Completions(args)) => generated::completions(args, &mut out)?,
+        Some(Command::Man(args)) => generated::man(args, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
