@@ -16,6 +16,7 @@ use crate::escape::escape_str;
 use crate::image::OpenOptions;
 use crate::layer::ParseControl;
 use crate::load::{load_spec, LoadOptions, LoadedImage};
+use crate::source::registry::deadlines::TimeLimits;
 use crate::source::registry::RegistryOptions;
 use crate::source::spec::ImageSpec;
 use std::io::{self, Write};
@@ -283,8 +284,21 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
             creds: global.creds.clone(),
             insecure: global.insecure_registry.clone(),
             no_cache: global.no_cache,
+            limits: time_limits(global),
         },
         secrets: false,
+    }
+}
+
+/// The registry time limits the flags (or their environment variables) set, else the
+/// defaults.
+fn time_limits(global: &GlobalArgs) -> TimeLimits {
+    let default = TimeLimits::default();
+    TimeLimits {
+        document: global.registry_timeout.unwrap_or(default.document),
+        speed_limit: global.speed_limit.unwrap_or(default.speed_limit),
+        speed_time: global.speed_time.unwrap_or(default.speed_time),
+        wait_budget: global.wait_budget.unwrap_or(default.wait_budget),
     }
 }
 
