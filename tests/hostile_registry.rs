@@ -464,7 +464,6 @@ fn a_trickling_manifest_fails_at_the_document_deadline() {
 
 #[test]
 fn a_trickling_token_response_fails_at_the_document_deadline() {
-    let served = Served::new();
     let host = Arc::new(Mutex::new(String::new()));
     let server = {
         let host = Arc::clone(&host);

@@ -381,3 +381,65 @@ fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn limits_of(args: &[&str]) -> std::result::Result<TimeLimits, clap::Error> {
+        let cli = Cli::try_parse_from(
+            ["layerscope", "inspect", "registry://r.invalid/x"]
+                .iter()
+                .chain(args),
+        )?;
+        Ok(load_options(&cli.global).registry.limits)
+    }
+
+    /// Without flags (or their environment variables), a pull gets the documented limits;
+    /// each flag sets its own, in seconds or humantime, and nonsense is a usage error.
+    #[test]
+    fn registry_time_limits_come_from_the_flags_else_the_defaults() {
+        for name in [
+            "LAYERSCOPE_REGISTRY_TIMEOUT",
+            "LAYERSCOPE_SPEED_LIMIT",
+            "LAYERSCOPE_SPEED_TIME",
+            "LAYERSCOPE_WAIT_BUDGET",
+        ] {
+            if std::env::var_os(name).is_some() {
+                eprintln!("note: {name} is set; the test of the defaults is skipped");
+                return;
+            }
+        }
+        assert_eq!(limits_of(&[]).unwrap(), TimeLimits::default());
+        let set = limits_of(&[
+            "--registry-timeout",
+            "1500ms",
+            "--speed-limit",
+            "2KiB",
+            "--speed-time",
+            "7",
+            "--wait-budget",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(
+            set,
+            TimeLimits {
+                document: Duration::from_millis(1500),
+                speed_limit: 2048,
+                speed_time: Duration::from_secs(7),
+                wait_budget: Duration::ZERO,
+            }
+        );
+        for bad in [
+            ["--registry-timeout", "0"],
+            ["--speed-time", "soon"],
+            ["--speed-limit", "fast"],
+            ["--wait-budget", "-1"],
+        ] {
+            assert!(limits_of(&bad).is_err(), "{bad:?} was taken");
+        }
+    }
+}
