@@ -145,6 +145,55 @@ pub struct GlobalArgs {
     /// Keep no registry blobs on disk ($XDG_CACHE_HOME/layerscope/blobs is the cache).
     #[arg(long, global = true)]
     pub no_cache: bool,
+
+    /// Each registry document (manifest, index, config, token response, error body), and
+    /// the headers of any answer, must arrive whole within this: seconds, or 1m, 500ms.
+    /// Default 30 s.
+    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_REGISTRY_TIMEOUT",
+          value_parser = parse_duration)]
+    pub registry_timeout: Option<std::time::Duration>,
+
+    /// A registry blob slower than this (bytes per second: 1024, 1KiB; 0: no floor) for
+    /// --speed-time fails, as with curl's --speed-limit. Default 1KiB.
+    #[arg(long, global = true, value_name = "BYTES", env = "LAYERSCOPE_SPEED_LIMIT",
+          value_parser = parse_rate)]
+    pub speed_limit: Option<u64>,
+
+    /// How long a registry blob may stay below --speed-limit. Default 30 s.
+    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_SPEED_TIME",
+          value_parser = parse_duration)]
+    pub speed_time: Option<std::time::Duration>,
+
+    /// All the waits of one registry pull together (retries after 429 or 503,
+    /// Retry-After, resumes of a broken blob) before it gives up. Default 60 s.
+    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_WAIT_BUDGET",
+          value_parser = parse_wait)]
+    pub wait_budget: Option<std::time::Duration>,
+}
+
+/// A duration above zero: seconds (`30`, `0.5`) or humantime's `1m`, `500ms`.
+fn parse_duration(text: &str) -> std::result::Result<std::time::Duration, String> {
+    match parse_wait(text)? {
+        d if d.is_zero() => Err("must be above zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// A duration, zero allowed (a wait budget of zero: no retries).
+fn parse_wait(text: &str) -> std::result::Result<std::time::Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<f64>() {
+        return std::time::Duration::try_from_secs_f64(secs).map_err(|e| e.to_string());
+    }
+    humantime::parse_duration(text).map_err(|e| format!("{e} (e.g. 30, 30s, 1m, 500ms)"))
+}
+
+/// Bytes per second: `1024`, `1KiB`, `0`.
+fn parse_rate(text: &str) -> std::result::Result<u64, String> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|e| format!("{e} (e.g. 1024, 1KiB, 0)"))
 }
 
 impl GlobalArgs {

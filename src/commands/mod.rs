@@ -18,6 +18,7 @@ use crate::escape::escape_str;
 use crate::image::OpenOptions;
 use crate::layer::ParseControl;
 use crate::load::{load_spec, LoadOptions, LoadedImage};
+use crate::source::registry::deadlines::TimeLimits;
 use crate::source::registry::RegistryOptions;
 use crate::source::spec::ImageSpec;
 use std::io::{self, Write};
@@ -292,8 +293,21 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
             creds: global.creds.clone(),
             insecure: global.insecure_registry.clone(),
             no_cache: global.no_cache,
+            limits: time_limits(global),
         },
         secrets: false,
+    }
+}
+
+/// The registry time limits the flags (or their environment variables) set, else the
+/// defaults.
+fn time_limits(global: &GlobalArgs) -> TimeLimits {
+    let default = TimeLimits::default();
+    TimeLimits {
+        document: global.registry_timeout.unwrap_or(default.document),
+        speed_limit: global.speed_limit.unwrap_or(default.speed_limit),
+        speed_time: global.speed_time.unwrap_or(default.speed_time),
+        wait_budget: global.wait_budget.unwrap_or(default.wait_budget),
     }
 }
 
@@ -374,5 +388,67 @@ fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
                     .collect(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn limits_of(args: &[&str]) -> std::result::Result<TimeLimits, clap::Error> {
+        let cli = Cli::try_parse_from(
+            ["layerscope", "inspect", "registry://r.invalid/x"]
+                .iter()
+                .chain(args),
+        )?;
+        Ok(load_options(&cli.global).registry.limits)
+    }
+
+    /// Without flags (or their environment variables), a pull gets the documented limits;
+    /// each flag sets its own, in seconds or humantime, and nonsense is a usage error.
+    #[test]
+    fn registry_time_limits_come_from_the_flags_else_the_defaults() {
+        for name in [
+            "LAYERSCOPE_REGISTRY_TIMEOUT",
+            "LAYERSCOPE_SPEED_LIMIT",
+            "LAYERSCOPE_SPEED_TIME",
+            "LAYERSCOPE_WAIT_BUDGET",
+        ] {
+            if std::env::var_os(name).is_some() {
+                eprintln!("note: {name} is set; the test of the defaults is skipped");
+                return;
+            }
+        }
+        assert_eq!(limits_of(&[]).unwrap(), TimeLimits::default());
+        let set = limits_of(&[
+            "--registry-timeout",
+            "1500ms",
+            "--speed-limit",
+            "2KiB",
+            "--speed-time",
+            "7",
+            "--wait-budget",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(
+            set,
+            TimeLimits {
+                document: Duration::from_millis(1500),
+                speed_limit: 2048,
+                speed_time: Duration::from_secs(7),
+                wait_budget: Duration::ZERO,
+            }
+        );
+        for bad in [
+            ["--registry-timeout", "0"],
+            ["--speed-time", "soon"],
+            ["--speed-limit", "fast"],
+            ["--wait-budget", "-1"],
+        ] {
+            assert!(limits_of(&bad).is_err(), "{bad:?} was taken");
+        }
     }
 }

@@ -8,16 +8,23 @@
 //!
 //! Authentication follows the challenge the registry answers `401` with: a bearer token
 //! from the realm it names (with the credentials, when there are any) or basic auth.
-//! Everything read before parsing is size-bounded; redirects go through reqwest's policy,
-//! which drops the `Authorization` header when the host changes.
+//! Everything read before parsing is size-bounded and time-bounded ([`deadlines`]);
+//! redirects go through reqwest's policy, which drops the `Authorization` header when the
+//! host changes. Every message passes through [`Client::error`], which scrubs it of the
+//! credentials and tokens the client holds ([`scrub`]).
+//!
+//! [`deadlines`]: super::deadlines
+//! [`scrub`]: super::scrub
 
 use super::auth::Credential;
+use super::deadlines::{seconds, TimeLimits, WaitBudget};
+use super::scrub::scrub;
 use crate::error::{Error, Result};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, RANGE, RETRY_AFTER};
 use reqwest::{Response, StatusCode};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Manifests, indexes and configs larger than this are refused before parsing (as
 /// containerd does).
@@ -25,7 +32,7 @@ pub const DOCUMENT_LIMIT: u64 = 4 << 20;
 /// Token responses and error bodies are read up to this.
 const SMALL_LIMIT: u64 = 256 << 10;
 /// Retries of a rate-limited (429) or unavailable (503) request, and the longest wait
-/// honoured from `Retry-After`.
+/// honoured from `Retry-After` (all waits of a pull also share its wait budget).
 const RATE_RETRIES: u32 = 3;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
@@ -48,25 +55,46 @@ pub struct Client {
     credential: Option<Credential>,
     /// The `Authorization` value that the last challenge earned.
     authorization: Mutex<Option<String>>,
+    /// `--insecure-registry` hosts: the only hosts besides the registry's own loopback host
+    /// that a plain-HTTP token realm may name.
+    insecure: Vec<String>,
+    /// What no message may show: the password, the base64 of `user:password`, every
+    /// `Authorization` value sent and every token earned.
+    secrets: Mutex<Vec<String>>,
+    limits: TimeLimits,
+    budget: WaitBudget,
 }
 
 /// Plain HTTP is for loopback hosts (as Docker allows) and hosts the user named.
 pub fn plain_http_allowed(host: &str, insecure: &[String]) -> bool {
-    if insecure.iter().any(|h| h == host) {
-        return true;
-    }
-    let name = match host.rsplit_once(':') {
+    named_insecure(host, insecure) || is_loopback(host_name(host))
+}
+
+/// `host` without its `:port`.
+fn host_name(host: &str) -> &str {
+    match host.rsplit_once(':') {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
-    };
-    if insecure.iter().any(|h| h == name) {
-        return true;
     }
+}
+
+/// `host` (with or without its port) was named with `--insecure-registry`.
+fn named_insecure(host: &str, insecure: &[String]) -> bool {
+    insecure.iter().any(|h| h == host || h == host_name(host))
+}
+
+fn is_loopback(name: &str) -> bool {
     let name = name.trim_start_matches('[').trim_end_matches(']');
     name == "localhost"
         || name
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Why a request failed: reqwest's error, or its deadline passed first.
+pub enum Failure {
+    Http(reqwest::Error),
+    Late,
 }
 
 impl Client {
@@ -93,6 +121,14 @@ impl Client {
             repository: repository.into(),
             detail: format!("cannot set up HTTP: {e}"),
         })?;
+        let mut secrets = Vec::new();
+        if let Some(credential) = &credential {
+            use base64::Engine;
+            let pair = format!("{}:{}", credential.username, credential.secret);
+            secrets.push(base64::engine::general_purpose::STANDARD.encode(pair));
+            secrets.push(credential.secret.clone());
+        }
+        let limits = TimeLimits::default();
         Ok(Client {
             http,
             base: format!("{scheme}://{host}"),
@@ -101,7 +137,42 @@ impl Client {
             credential,
             authorization: Mutex::new(None),
             lanes: Mutex::new(Vec::new()),
+            insecure: insecure.to_vec(),
+            secrets: Mutex::new(secrets),
+            limits,
+            budget: WaitBudget::new(limits.wait_budget),
         })
+    }
+
+    /// The same client with other time limits (`--registry-timeout` and the like).
+    pub fn with_limits(mut self, limits: TimeLimits) -> Client {
+        self.budget = WaitBudget::new(limits.wait_budget);
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &TimeLimits {
+        &self.limits
+    }
+
+    /// Sleep `wait` out of the pull's wait budget; the error says why not.
+    pub fn pause(&self, wait: Duration) -> std::result::Result<(), String> {
+        self.budget.wait(wait)
+    }
+
+    /// Whether the wait budget refused a wait: nothing is worth retrying after that.
+    pub fn gave_up(&self) -> bool {
+        self.budget.spent()
+    }
+
+    /// Hold `secret` among the texts no message may show.
+    fn hold(&self, secret: &str) {
+        self.secrets.lock().unwrap().push(secret.to_string());
+    }
+
+    /// `text` with the secrets the client holds replaced.
+    fn scrubbed(&self, text: &str) -> String {
+        scrub(text, &self.secrets.lock().unwrap())
     }
 
     /// An HTTP client of its own for one blob download, returned to the pool when the
@@ -120,11 +191,13 @@ impl Client {
         })
     }
 
+    /// The one way a registry message is made: whatever server text it quotes (error
+    /// bodies, media types, parse errors, transport errors), it is scrubbed here.
     pub fn error(&self, detail: impl Into<String>) -> Error {
         Error::Registry {
             registry: self.registry.clone(),
             repository: self.repository.clone(),
-            detail: detail.into(),
+            detail: self.scrubbed(&detail.into()),
         }
     }
 
@@ -139,8 +212,17 @@ impl Client {
         )
     }
 
-    /// Describe a transport failure in one line (TLS problems say so).
-    fn transport(&self, what: &str, error: &reqwest::Error) -> Error {
+    /// Describe a transport failure in one line (TLS problems and deadlines say so).
+    fn transport(&self, what: &str, failure: &Failure) -> Error {
+        let error = match failure {
+            Failure::Http(error) => error,
+            Failure::Late => {
+                return self.error(format!(
+                    "{what}: not received whole within {} (--registry-timeout sets this)",
+                    seconds(self.limits.document)
+                ))
+            }
+        };
         let text = describe(error);
         let tls = ["certificate", "tls", "TLS", "handshake", "UnknownIssuer"]
             .iter()
@@ -160,10 +242,11 @@ impl Client {
     /// GET `path` (under `/v2/<repository>/`), authenticating on a challenge and waiting
     /// out rate limits. `what` names the object for errors. Returns a successful response.
     pub fn get(&self, what: &str, path: &str, accept: &[&str], offset: u64) -> Result<Response> {
-        self.get_on(&self.http, what, path, accept, offset)
+        Ok(self.get_on(&self.http, what, path, accept, offset)?.0)
     }
 
-    /// [`Client::get`] on a given HTTP client (a [`Lane`]'s).
+    /// [`Client::get`] on a given HTTP client (a [`Lane`]'s), with the deadline of the
+    /// answer (its body's, for a document).
     fn get_on(
         &self,
         http: &Http,
@@ -171,11 +254,13 @@ impl Client {
         path: &str,
         accept: &[&str],
         offset: u64,
-    ) -> Result<Response> {
+    ) -> Result<(Response, Instant)> {
         let url = format!("{}/v2/{}/{path}", self.base, self.repository);
         let mut challenged = false;
         let mut rate_limited = 0;
         loop {
+            // Each try has its own deadline: waits between tries are the budget's.
+            let deadline = Instant::now() + self.limits.document;
             let mut request = http.get(&url);
             if !accept.is_empty() {
                 request = request.header(ACCEPT, accept.join(", "));
@@ -186,10 +271,12 @@ impl Client {
             if let Some(value) = self.authorization.lock().unwrap().clone() {
                 request = request.header(AUTHORIZATION, value);
             }
-            let response = http.send(request).map_err(|e| self.transport(what, &e))?;
+            let response = http
+                .send(request, deadline)
+                .map_err(|e| self.transport(what, &e))?;
             let status = response.status();
             if status.is_success() {
-                return Ok(response);
+                return Ok((response, deadline));
             }
             match status {
                 StatusCode::UNAUTHORIZED if !challenged => {
@@ -204,7 +291,7 @@ impl Client {
                     self.answer(what, &challenge)?;
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    let reason = error_message(http, response);
+                    let reason = self.reason(http, response, deadline);
                     return Err(self.error(format!(
                         "{what}: access denied ({}{reason}); {}",
                         status.as_u16(),
@@ -215,7 +302,9 @@ impl Client {
                     if rate_limited < RATE_RETRIES =>
                 {
                     rate_limited += 1;
-                    std::thread::sleep(retry_after(response.headers()));
+                    self.pause(retry_after(response.headers())).map_err(|why| {
+                        self.error(format!("{what}: the registry answered {status}; {why}"))
+                    })?;
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
                     return Err(self.error(format!(
@@ -223,11 +312,11 @@ impl Client {
                     )));
                 }
                 StatusCode::NOT_FOUND => {
-                    let reason = error_message(http, response);
+                    let reason = self.reason(http, response, deadline);
                     return Err(self.error(format!("{what}: not found (404{reason})")));
                 }
                 _ => {
-                    let reason = error_message(http, response);
+                    let reason = self.reason(http, response, deadline);
                     return Err(self.error(format!(
                         "{what}: the registry answered {}{reason}",
                         status.as_u16()
@@ -245,7 +334,7 @@ impl Client {
         path: &str,
         accept: &[&str],
     ) -> Result<(Vec<u8>, String)> {
-        let response = self.get(what, path, accept, 0)?;
+        let (response, deadline) = self.get_on(&self.http, what, path, accept, 0)?;
         if response
             .content_length()
             .is_some_and(|len| len > DOCUMENT_LIMIT)
@@ -263,7 +352,7 @@ impl Client {
             .unwrap_or_default();
         let bytes = self
             .http
-            .read_bounded(response, DOCUMENT_LIMIT)
+            .read_bounded(response, DOCUMENT_LIMIT, deadline)
             .map_err(|e| self.transport(&format!("{what}: reading failed"), &e))?;
         if bytes.len() as u64 > DOCUMENT_LIMIT {
             return Err(self.error(format!(
@@ -293,7 +382,10 @@ impl Client {
             let scope = param(bearer, "scope")
                 .unwrap_or_else(|| format!("repository:{}:pull", self.repository));
             let token = self.fetch_token(what, &realm, param(bearer, "service"), &scope)?;
-            *self.authorization.lock().unwrap() = Some(format!("Bearer {token}"));
+            let value = format!("Bearer {token}");
+            self.hold(&token);
+            self.hold(&value);
+            *self.authorization.lock().unwrap() = Some(value);
             return Ok(());
         }
         if challenges
@@ -309,7 +401,9 @@ impl Client {
             use base64::Engine;
             let pair = format!("{}:{}", credential.username, credential.secret);
             let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-            *self.authorization.lock().unwrap() = Some(format!("Basic {encoded}"));
+            let value = format!("Basic {encoded}");
+            self.hold(&value);
+            *self.authorization.lock().unwrap() = Some(value);
             return Ok(());
         }
         Err(self.error(format!(
@@ -332,13 +426,25 @@ impl Client {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
         };
+        // Credentials go to the realm: in clear only to the registry's own loopback host
+        // (whatever its port) or to a host the user named as insecure.
+        let own_loopback = self.base.starts_with("http:")
+            && is_loopback(host)
+            && host_name(self.base.trim_start_matches("http://")) == host;
         match url.scheme() {
             "https" => {}
-            "http" if plain_http_allowed(&host_port, &[]) || self.base.starts_with("http:") => {}
-            _ => {
+            "http" if own_loopback || named_insecure(&host_port, &self.insecure) => {}
+            "http" => {
                 return Err(self.error(format!(
-                    "{what}: refusing the token realm {}://{host_port} (only HTTPS, or HTTP on loopback)",
-                    url.scheme()
+                    "{what}: refusing the plain-HTTP token realm http://{}: credentials would cross the network in clear to a host that is not the registry's loopback host (name it with --insecure-registry to allow it)",
+                    crate::escape::escape_str(&host_port)
+                )))
+            }
+            other => {
+                return Err(self.error(format!(
+                    "{what}: refusing the token realm {}://{}: only HTTPS, or plain HTTP to the registry's loopback host",
+                    crate::escape::escape_str(other),
+                    crate::escape::escape_str(&host_port)
                 )))
             }
         }
@@ -354,13 +460,14 @@ impl Client {
         if let Some(credential) = &self.credential {
             request = request.basic_auth(&credential.username, Some(&credential.secret));
         }
+        let deadline = Instant::now() + self.limits.document;
         let response = self
             .http
-            .send(request)
-            .map_err(|e| self.transport("token request", &e))?;
+            .send(request, deadline)
+            .map_err(|e| self.transport(&format!("{what}: token request"), &e))?;
         let status = response.status();
         if !status.is_success() {
-            let reason = error_message(&self.http, response);
+            let reason = self.reason(&self.http, response, deadline);
             return Err(self.error(format!(
                 "{what}: the token server refused ({}{reason}); {}",
                 status.as_u16(),
@@ -369,8 +476,8 @@ impl Client {
         }
         let body = self
             .http
-            .read_bounded(response, SMALL_LIMIT)
-            .map_err(|e| self.transport("token response", &e))?;
+            .read_bounded(response, SMALL_LIMIT, deadline)
+            .map_err(|e| self.transport(&format!("{what}: token response"), &e))?;
         if body.len() as u64 > SMALL_LIMIT {
             return Err(self.error("the token response is too large; refused"));
         }
@@ -386,6 +493,46 @@ impl Client {
             .or(parsed.access_token)
             .filter(|t| !t.is_empty() && !t.contains(['\r', '\n']))
             .ok_or_else(|| self.error("the token response holds no token"))
+    }
+
+    /// `: MESSAGE` from a distribution error body (`{"errors":[{"code","message"}]}`),
+    /// read up to a bound and by `deadline`; empty when there is none. Scrubbed before it
+    /// is cut short, so a cut cannot leave part of a secret behind.
+    fn reason(&self, http: &Http, response: Response, deadline: Instant) -> String {
+        let body = http
+            .read_bounded(response, SMALL_LIMIT, deadline)
+            .unwrap_or_default();
+        #[derive(serde::Deserialize)]
+        struct Body {
+            errors: Vec<Item>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Item {
+            code: Option<String>,
+            message: Option<String>,
+        }
+        let Ok(parsed) = serde_json::from_slice::<Body>(&body) else {
+            return String::new();
+        };
+        let Some(first) = parsed.errors.first() else {
+            return String::new();
+        };
+        let text: String = [first.code.as_deref(), first.message.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text: String = self
+            .scrubbed(&text)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!(" {text}")
+        }
     }
 }
 
@@ -421,29 +568,58 @@ impl Http {
         self.runtime.block_on(future)
     }
 
-    /// Send inside the runtime: reqwest sets its timers up as the request is made.
-    fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<Response> {
-        self.block_on(async move { request.send().await })
+    /// Send inside the runtime (reqwest sets its timers up as the request is made); the
+    /// status line and headers must be in by `deadline`.
+    fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        deadline: Instant,
+    ) -> std::result::Result<Response, Failure> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        self.block_on(async move { tokio::time::timeout_at(deadline, request.send()).await })
+            .map_err(|_| Failure::Late)?
+            .map_err(Failure::Http)
     }
 
-    /// The next piece of `response`'s body, `None` at its end.
-    pub fn chunk(&self, response: &mut Response) -> reqwest::Result<Option<Bytes>> {
-        self.block_on(response.chunk())
+    /// The next piece of `response`'s body, `None` at its end; [`Failure::Late`] when
+    /// nothing came within `wait`.
+    pub fn chunk(
+        &self,
+        response: &mut Response,
+        wait: Option<Duration>,
+    ) -> std::result::Result<Option<Bytes>, Failure> {
+        let Some(wait) = wait else {
+            return self.block_on(response.chunk()).map_err(Failure::Http);
+        };
+        self.block_on(async move { tokio::time::timeout(wait, response.chunk()).await })
+            .map_err(|_| Failure::Late)?
+            .map_err(Failure::Http)
     }
 
-    /// A body of at most `limit` bytes; one byte more is returned when it is longer, for
-    /// the caller to refuse.
-    fn read_bounded(&self, mut response: Response, limit: u64) -> reqwest::Result<Vec<u8>> {
-        let mut body = Vec::new();
-        while let Some(piece) = self.chunk(&mut response)? {
-            let room = usize::try_from((limit + 1).saturating_sub(body.len() as u64))
-                .unwrap_or(usize::MAX);
-            body.extend_from_slice(&piece[..piece.len().min(room)]);
-            if body.len() as u64 > limit {
-                break;
+    /// A body of at most `limit` bytes, whole by `deadline`; one byte more is returned when
+    /// it is longer, for the caller to refuse.
+    fn read_bounded(
+        &self,
+        mut response: Response,
+        limit: u64,
+        deadline: Instant,
+    ) -> std::result::Result<Vec<u8>, Failure> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let read = async move {
+            let mut body = Vec::new();
+            while let Some(piece) = response.chunk().await? {
+                let room = usize::try_from((limit + 1).saturating_sub(body.len() as u64))
+                    .unwrap_or(usize::MAX);
+                body.extend_from_slice(&piece[..piece.len().min(room)]);
+                if body.len() as u64 > limit {
+                    break;
+                }
             }
-        }
-        Ok(body)
+            Ok::<_, reqwest::Error>(body)
+        };
+        self.block_on(async move { tokio::time::timeout_at(deadline, read).await })
+            .map_err(|_| Failure::Late)?
+            .map_err(Failure::Http)
     }
 }
 
@@ -456,7 +632,10 @@ pub struct Lane<'a> {
 impl Lane<'_> {
     /// [`Client::get`] on this lane.
     pub fn get(&self, what: &str, path: &str, accept: &[&str], offset: u64) -> Result<Response> {
-        self.client.get_on(self.http(), what, path, accept, offset)
+        Ok(self
+            .client
+            .get_on(self.http(), what, path, accept, offset)?
+            .0)
     }
 
     /// The lane's client, to read its responses' bodies with.
@@ -493,38 +672,6 @@ fn retry_after(headers: &HeaderMap) -> Duration {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map_or(Duration::from_secs(1), Duration::from_secs)
         .min(MAX_RETRY_AFTER)
-}
-
-/// `: MESSAGE` from a distribution error body (`{"errors":[{"code","message"}]}`), read
-/// up to a bound; empty when there is none.
-fn error_message(http: &Http, response: Response) -> String {
-    let body = http.read_bounded(response, SMALL_LIMIT).unwrap_or_default();
-    #[derive(serde::Deserialize)]
-    struct Body {
-        errors: Vec<Item>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Item {
-        code: Option<String>,
-        message: Option<String>,
-    }
-    let Ok(parsed) = serde_json::from_slice::<Body>(&body) else {
-        return String::new();
-    };
-    let Some(first) = parsed.errors.first() else {
-        return String::new();
-    };
-    let text: String = [first.code.as_deref(), first.message.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    let text: String = text.chars().filter(|c| !c.is_control()).take(200).collect();
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!(" {text}")
-    }
 }
 
 #[cfg(test)]

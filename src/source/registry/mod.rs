@@ -19,7 +19,9 @@
 pub mod auth;
 pub mod cache;
 pub mod client;
+pub mod deadlines;
 mod direct;
+pub mod scrub;
 use direct::ReadAhead;
 
 use crate::error::{Error, Result};
@@ -31,7 +33,8 @@ use crate::source::transfer::Transfer;
 use crate::source::Source;
 use bytes::{Buf, Bytes};
 use cache::{BlobWriter, Cache};
-use client::{Client, DOCUMENT_LIMIT, MANIFEST_TYPES};
+use client::{Client, Failure, DOCUMENT_LIMIT, MANIFEST_TYPES};
+use deadlines::{RateFloor, TimeLimits};
 use oci_spec::distribution::Reference;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use sha2::{Digest, Sha256};
@@ -71,6 +74,8 @@ pub struct RegistryOptions {
     pub insecure: Vec<String>,
     /// `--no-cache`: keep no blobs on disk.
     pub no_cache: bool,
+    /// `--registry-timeout`, `--speed-limit`, `--speed-time`, `--wait-budget`.
+    pub limits: TimeLimits,
 }
 
 // Credentials never appear in output: not even in debug output.
@@ -80,6 +85,7 @@ impl fmt::Debug for RegistryOptions {
             .field("creds", &self.creds.as_ref().map(|_| "<redacted>"))
             .field("insecure", &self.insecure)
             .field("no_cache", &self.no_cache)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -101,7 +107,8 @@ pub fn load(
         reference.repository(),
         credential,
         &options.registry.insecure,
-    )?;
+    )?
+    .with_limits(options.registry.limits);
     let cache = if options.registry.no_cache {
         None
     } else {
@@ -515,6 +522,7 @@ fn parse_blob(
         response: None,
         pending: Bytes::new(),
         retries: 0,
+        floor: RateFloor::new(client.limits()),
         cancel: &control.cancel,
     };
     let writer = cache.and_then(|c| c.writer(digest));
@@ -772,6 +780,8 @@ struct Resuming<'a> {
     /// The rest of the last piece of body.
     pending: Bytes,
     retries: u32,
+    /// The blob's minimum rate (`--speed-limit` over `--speed-time`).
+    floor: RateFloor,
     cancel: &'a AtomicBool,
 }
 
@@ -799,13 +809,41 @@ impl Resuming<'_> {
         Ok(())
     }
 
-    /// Drop the connection and wait before the next try.
-    fn retry(&mut self, base_ms: u64) {
+    /// Drop the connection and wait before the next try, out of the pull's wait budget.
+    fn retry(&mut self, base_ms: u64) -> io::Result<()> {
         self.response = None;
         self.retries += 1;
-        std::thread::sleep(std::time::Duration::from_millis(
-            base_ms << self.retries.min(4),
-        ));
+        let wait = std::time::Duration::from_millis(base_ms << self.retries.min(4));
+        self.client.pause(wait).map_err(|why| {
+            io::Error::other(self.client.error(format!(
+                "{}: the connection broke after {} of {} bytes; {why}",
+                self.what, self.position, self.size
+            )))
+        })
+    }
+
+    /// The next piece of body, held to the rate floor.
+    fn chunk(&mut self) -> std::result::Result<Option<Bytes>, Failure> {
+        let response = self.response.as_mut().expect("connected before reading");
+        let started = std::time::Instant::now();
+        let piece = self.lane.http().chunk(response, self.floor.allowance());
+        let got = match &piece {
+            Ok(Some(piece)) => piece.len() as u64,
+            _ => 0,
+        };
+        if matches!(piece, Err(Failure::Late)) || !self.floor.record(started.elapsed(), got) {
+            return Err(Failure::Late);
+        }
+        piece
+    }
+
+    /// The blob kept below its rate floor.
+    fn too_slow(&self) -> io::Error {
+        io::Error::other(self.client.error(format!(
+            "{}: {} (--speed-limit and --speed-time set the floor)",
+            self.what,
+            self.floor.describe()
+        )))
     }
 }
 
@@ -825,15 +863,18 @@ impl Read for Resuming<'_> {
             if self.response.is_none() {
                 match self.connect() {
                     Ok(()) => {}
-                    Err(_) if self.position > 0 && self.retries < RESUME_RETRIES => {
-                        self.retry(200);
+                    Err(_)
+                        if self.position > 0
+                            && self.retries < RESUME_RETRIES
+                            && !self.client.gave_up() =>
+                    {
+                        self.retry(200)?;
                         continue;
                     }
                     Err(e) => return Err(e),
                 }
             }
-            let response = self.response.as_mut().expect("connected above");
-            match self.lane.http().chunk(response) {
+            match self.chunk() {
                 Ok(Some(mut piece)) => {
                     let dropped = self.skip.min(piece.len() as u64) as usize;
                     piece.advance(dropped);
@@ -853,10 +894,11 @@ impl Read for Resuming<'_> {
                     self.retries += 1;
                 }
                 Ok(None) => return Ok(0),
+                Err(Failure::Late) => return Err(self.too_slow()),
                 Err(_) if self.retries < RESUME_RETRIES && !self.cancel.load(Ordering::Relaxed) => {
-                    self.retry(100);
+                    self.retry(100)?;
                 }
-                Err(e) => {
+                Err(Failure::Http(e)) => {
                     return Err(io::Error::other(self.client.error(format!(
                         "{}: the connection broke after {} of {} bytes and {} retries ({})",
                         self.what,
