@@ -142,9 +142,28 @@ pub struct GlobalArgs {
     /// Keep no registry blobs on disk ($XDG_CACHE_HOME/layerscope/blobs is the cache).
     #[arg(long, global = true)]
     pub no_cache: bool,
+
+    /// Refuse a layer that decompresses to more than RATIO times its compressed size
+    /// (never below 1 GiB), as a decompression bomb. Default 100; 0 lifts the cap.
+    #[arg(
+        long,
+        global = true,
+        value_name = "RATIO",
+        env = "LAYERSCOPE_MAX_EXPANSION"
+    )]
+    pub max_expansion: Option<u64>,
 }
 
 impl GlobalArgs {
+    /// The decompression cap `--max-expansion` asks for.
+    pub fn expansion(&self) -> crate::layer::Expansion {
+        let default = crate::layer::Expansion::default();
+        crate::layer::Expansion {
+            ratio: self.max_expansion.unwrap_or(default.ratio),
+            ..default
+        }
+    }
+
     /// The one `--image` choice of a single-image command.
     pub fn image_choice(&self) -> crate::Result<Option<String>> {
         match self.select_image.as_slice() {

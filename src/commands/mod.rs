@@ -285,6 +285,7 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
             no_cache: global.no_cache,
         },
         secrets: false,
+        expansion: global.expansion(),
     }
 }
 
