@@ -145,6 +145,8 @@ impl Api {
             .enable_all()
             .build()
             .map_err(|e| Error::io("the engine client's runtime", e))?;
+        // reqwest builds its TLS connector even for plain HTTP: the registry's provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         // An engine is local or named by the user: never reached through a proxy.
         let builder = reqwest::Client::builder()
             .user_agent(concat!("layerscope/", env!("CARGO_PKG_VERSION")))
