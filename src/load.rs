@@ -31,6 +31,9 @@ pub struct LoadOptions {
     /// How far a layer may expand when decompressed (every source: files, streams,
     /// registries).
     pub expansion: Expansion,
+    /// The outer archive's limits for a stream ([`load_stream`]); tests and fuzzing lower
+    /// them, files are always held to the defaults.
+    pub members: crate::limits::MemberLimits,
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.

@@ -286,6 +286,7 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
         },
         secrets: false,
         expansion: global.expansion(),
+        members: Default::default(),
     }
 }
 

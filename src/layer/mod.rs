@@ -779,4 +779,58 @@ mod tests {
         assert_eq!((plain.compressed_digest, plain.diff_id), (None, None));
         assert_eq!(parse(&tar, false).diff_id, Some(sha(&tar)));
     }
+
+    #[test]
+    fn decompression_stops_at_the_cap_of_the_blobs_size() {
+        // A 1 MiB file of zeros: some 1 KiB of gzip, so the ratio is about 1000.
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1 << 20);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "zeros", &vec![0u8; 1 << 20][..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let parse = |blob: &[u8], ratio: u64, floor: u64, blob_size: Option<u64>| {
+            let options = ParseOptions {
+                expansion: Expansion { ratio, floor },
+                blob_size,
+                ..Default::default()
+            };
+            parse_layer(blob, options, &ParseControl::default())
+        };
+        let compressed = gz.len() as u64;
+        // Within the ratio, within the floor, or with the cap lifted: parsed whole.
+        assert!(parse(&gz, 2000, 0, None).is_ok());
+        assert!(parse(&gz, 10, 2 << 20, None).is_ok());
+        assert!(parse(&gz, 0, 0, None).is_ok());
+        // Past it: refused, naming the cap and the compressed size it was made from.
+        match parse(&gz, 10, 4096, None) {
+            Err(LayerError::Expansion {
+                compression: Compression::Gzip,
+                cap,
+                compressed: seen,
+                ratio: 10,
+                floor: 4096,
+            }) => {
+                assert_eq!(seen, compressed);
+                assert_eq!(cap, (10 * compressed).max(4096));
+            }
+            other => panic!("expected the cap, got {other:?}"),
+        }
+        // A size known up front raises the cap before the bytes are read.
+        assert!(parse(&gz, 10, 0, Some(1 << 20)).is_ok());
+        // An uncompressed blob cannot expand: no cap applies.
+        assert!(parse(&tar, 1, 0, None).is_ok());
+        let error = parse(&gz, 10, 4096, None).unwrap_err().to_string();
+        assert!(
+            error.starts_with("the gzip stream expands past ")
+                && error.ends_with("(--max-expansion raises the ratio)"),
+            "{error}"
+        );
+    }
 }

@@ -97,7 +97,7 @@ pub fn load_stream(
             files: Vec::new(),
             links: Vec::new(),
             kept_bytes: 0,
-            counts: MemberCounts::default(),
+            counts: MemberCounts::within(options.members),
             stream_bytes: 0,
             next_progress: PROGRESS_EVERY,
         };
