@@ -15,8 +15,10 @@ for image in "$fixtures"/*.tar; do
     name="$(basename "$image" .tar)"
     if [ "$(stat -c %s "$image")" -le "$max" ]; then
         cp "$image" "$here/corpus/open_archive/$name.tar"
-        # engine_stream's first byte sets the read sizes; the archive follows.
-        { printf '\x10'; cat "$image"; } > "$here/corpus/engine_stream/$name"
+        # engine_stream's first byte sets the read sizes, its second the limits (0xff:
+        # the real ones, 0x13: a few members and bytes); the archive follows.
+        { printf '\x10\xff'; cat "$image"; } > "$here/corpus/engine_stream/$name"
+        { printf '\x10\x13'; cat "$image"; } > "$here/corpus/engine_stream/$name-small-limits"
     fi
     mkdir -p "$work/$name"
     tar -xf "$image" -C "$work/$name" 2>/dev/null || true

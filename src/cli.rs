@@ -169,6 +169,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_WAIT_BUDGET",
           value_parser = parse_wait)]
     pub wait_budget: Option<std::time::Duration>,
+
+    /// Refuse a layer that decompresses to more than RATIO times its compressed size
+    /// (never below 1 GiB), as a decompression bomb. Default 100; 0 lifts the cap.
+    #[arg(
+        long,
+        global = true,
+        value_name = "RATIO",
+        env = "LAYERSCOPE_MAX_EXPANSION"
+    )]
+    pub max_expansion: Option<u64>,
 }
 
 /// A duration above zero: seconds (`30`, `0.5`) or humantime's `1m`, `500ms`.
@@ -197,6 +207,15 @@ fn parse_rate(text: &str) -> std::result::Result<u64, String> {
 }
 
 impl GlobalArgs {
+    /// The decompression cap `--max-expansion` asks for.
+    pub fn expansion(&self) -> crate::layer::Expansion {
+        let default = crate::layer::Expansion::default();
+        crate::layer::Expansion {
+            ratio: self.max_expansion.unwrap_or(default.ratio),
+            ..default
+        }
+    }
+
     /// The one `--image` choice of a single-image command.
     pub fn image_choice(&self) -> crate::Result<Option<String>> {
         match self.select_image.as_slice() {

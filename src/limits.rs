@@ -18,6 +18,17 @@ pub const MAX_IDS: usize = u32::MAX as usize;
 /// Most bytes in an arena addressed by `u32` spans (`start + len` must fit in a `u32`).
 pub const MAX_ARENA_BYTES: usize = u32::MAX as usize;
 
+/// Most members of an outer archive (a `docker save` file or stream, an OCI archive):
+/// their names are kept in memory until the manifest, which comes last, says which matter.
+/// A `docker save` of the 65,536 layers allowed has about 330,000 (a directory, `json`,
+/// `VERSION`, `layer.tar` and an OCI blob per layer): this leaves three times that.
+pub const MAX_MEMBERS: usize = 1 << 20;
+/// Most bytes of member names in an outer archive, summed: 64 bytes a member at the member
+/// limit (real names are about 80 bytes: `<64 hex>/layer.tar`, `blobs/sha256/<64 hex>`).
+pub const MAX_MEMBER_NAME_BYTES: usize = 64 << 20;
+/// Most bytes of link targets of an outer archive's symlink and hardlink members, summed.
+pub const MAX_MEMBER_LINK_BYTES: usize = 64 << 20;
+
 /// What a limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limited {
@@ -39,6 +50,12 @@ pub enum Limited {
     LayerNameBytes,
     /// Paths in dive's model of the image (the tree's, plus one per whiteout name).
     DivePaths,
+    /// Members of the outer archive.
+    Members,
+    /// Bytes of member names in the outer archive.
+    MemberNameBytes,
+    /// Bytes of link targets of the outer archive's link members.
+    MemberLinkBytes,
 }
 
 impl Limited {
@@ -53,6 +70,9 @@ impl Limited {
             Limited::WrittenBytes => "bytes of paths as written through symlinks",
             Limited::LayerNameBytes => "bytes of paths and link targets in one layer",
             Limited::DivePaths => "paths in dive's model",
+            Limited::Members => "members in the archive",
+            Limited::MemberNameBytes => "bytes of member names in the archive",
+            Limited::MemberLinkBytes => "bytes of link targets of the archive's members",
         }
     }
 }
@@ -151,6 +171,63 @@ impl Limits {
     }
 }
 
+/// The outer archive's limits. Tests lower them; the defaults are the `MAX_MEMBER*`
+/// constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberLimits {
+    pub members: usize,
+    pub name_bytes: usize,
+    pub link_bytes: usize,
+}
+
+impl Default for MemberLimits {
+    fn default() -> Self {
+        MemberLimits {
+            members: MAX_MEMBERS,
+            name_bytes: MAX_MEMBER_NAME_BYTES,
+            link_bytes: MAX_MEMBER_LINK_BYTES,
+        }
+    }
+}
+
+/// What one pass over an outer archive has seen, checked member by member, so that a file,
+/// stdin and an engine's export are held to the same limits.
+#[derive(Debug, Default)]
+pub struct MemberCounts {
+    limits: MemberLimits,
+    members: usize,
+    name_bytes: usize,
+    link_bytes: usize,
+}
+
+impl MemberCounts {
+    pub fn within(limits: MemberLimits) -> Self {
+        MemberCounts {
+            limits,
+            ..Default::default()
+        }
+    }
+
+    /// Count one more member, with a name of `name` bytes and a link target of `link`
+    /// bytes (0 for a member that is not a link).
+    pub fn add(&mut self, name: usize, link: usize) -> Result<(), LimitError> {
+        self.members += 1;
+        self.name_bytes = self.name_bytes.saturating_add(name);
+        self.link_bytes = self.link_bytes.saturating_add(link);
+        check(Limited::Members, self.members, self.limits.members)?;
+        check(
+            Limited::MemberNameBytes,
+            self.name_bytes,
+            self.limits.name_bytes,
+        )?;
+        check(
+            Limited::MemberLinkBytes,
+            self.link_bytes,
+            self.limits.link_bytes,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +285,30 @@ mod tests {
             next_offset(Limited::LinkBytes, 2, 9, 10).unwrap_err().count,
             11
         );
+    }
+
+    #[test]
+    fn archive_members_are_counted_to_their_limits() {
+        let limits = MemberLimits {
+            members: 3,
+            name_bytes: 10,
+            link_bytes: 4,
+        };
+        let mut counts = MemberCounts::within(limits);
+        assert_eq!(counts.add(4, 0), Ok(()));
+        assert_eq!(counts.add(6, 4), Ok(()), "at both byte limits");
+        let error = counts.add(0, 0).and(counts.add(0, 0)).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "4 members in the archive exceed layerscope's limit of 3"
+        );
+        let error = MemberCounts::within(limits).add(11, 0).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "11 bytes of member names in the archive exceed layerscope's limit of 10"
+        );
+        let error = MemberCounts::within(limits).add(1, 5).unwrap_err();
+        assert_eq!(error.what, Limited::MemberLinkBytes);
+        assert_eq!(MemberCounts::default().limits.members, 1_048_576);
     }
 }

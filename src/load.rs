@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::image::{self, Image, OpenOptions};
-use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
+use crate::layer::{parse_layer, Expansion, LayerError, ParseControl, ParseOptions, ParsedLayer};
 use crate::source::registry::{self, RegistryOptions};
 use crate::source::spec::ImageSpec;
 use crate::source::{engine, Compression, Source};
@@ -28,6 +28,12 @@ pub struct LoadOptions {
     pub registry: RegistryOptions,
     /// Run the secret rules over every file of every layer during the parse.
     pub secrets: bool,
+    /// How far a layer may expand when decompressed (every source: files, streams,
+    /// registries).
+    pub expansion: Expansion,
+    /// The outer archive's limits for a stream ([`load_stream`]); tests and fuzzing lower
+    /// them, files are always held to the defaults.
+    pub members: crate::limits::MemberLimits,
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -177,6 +183,9 @@ pub fn load_all(
             }
         }
     }
+    for (source, image) in &inputs {
+        image::check_diff_id_count(source.display(), image, options.verify)?;
+    }
     let mut first_with: std::collections::HashMap<&str, (usize, usize)> = Default::default();
     let mut alias: BTreeMap<(usize, usize), (usize, usize)> = BTreeMap::new();
     for (image, (_, img)) in inputs.iter().enumerate() {
@@ -230,8 +239,8 @@ pub fn load_all(
     let parse_options = ParseOptions {
         digests: options.verify,
         secrets: options.secrets,
-        blob_checked: false,
-        hash_inline: false,
+        expansion: options.expansion,
+        ..Default::default()
     };
     let inline = hash_inline(
         jobs.iter()
@@ -396,6 +405,7 @@ pub fn load_layers(
     progress: &mut dyn FnMut(Progress),
     parse: &ParseFn<'_>,
 ) -> Result<LoadedImage> {
+    image::check_diff_id_count(display, &image, options.verify)?;
     let total = image.layers.len();
     // Sizes come from untrusted JSON and headers: saturate rather than overflow.
     let bytes_total: u64 = image
@@ -499,6 +509,10 @@ fn parse_one(
     };
     let name = layer_name(image, index);
     let blob = source.open_member(member)?;
+    let options = ParseOptions {
+        blob_size: source.size(member),
+        ..options
+    };
     parse_layer(blob, options, control).map_err(|error| match error {
         LayerError::Cancelled => Error::Interrupted,
         other => Error::Layer {

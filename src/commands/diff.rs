@@ -154,6 +154,7 @@ fn load_pair(
     let options = LoadOptions {
         verify: !global.no_verify,
         threads: 0,
+        expansion: global.expansion(),
         ..Default::default()
     };
     let control = ParseControl::default();

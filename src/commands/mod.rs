@@ -296,6 +296,8 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
             limits: time_limits(global),
         },
         secrets: false,
+        expansion: global.expansion(),
+        members: Default::default(),
     }
 }
 

@@ -129,6 +129,22 @@ pub(crate) fn check_layer_count(source: &Source, member: &str, count: usize) -> 
     })
 }
 
+/// Docker and containerd refuse an image whose manifest lists a different number of layers
+/// than its config has diff_ids: with verification on, so does every source here (the
+/// formats warn while reading, which is all that `--no-verify` leaves).
+pub fn check_diff_id_count(display: &str, image: &Image, verify: bool) -> Result<()> {
+    let (layers, diff_ids) = (image.layers.len(), image.config.diff_ids().len());
+    if !verify || layers == diff_ids {
+        return Ok(());
+    }
+    Err(Error::InvalidImage {
+        path: display.to_string(),
+        detail: format!(
+            "the manifest lists {layers} layers but the config has {diff_ids} diff_ids (Docker and containerd refuse it; --no-verify reads it anyway)"
+        ),
+    })
+}
+
 /// Parse a JSON document, naming the file and member in the error.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     source: &Source,

@@ -80,6 +80,37 @@ impl ParsedLayer {
     }
 }
 
+/// How far a compressed layer may expand: to `ratio` times its compressed size, and never
+/// to less than `floor` bytes. Real layers rarely pass 20:1; gzip cannot pass about 1032:1,
+/// but zstd can expand a few MB to hundreds of GiB, which would cost minutes of CPU before
+/// the diff_id could fail. A `ratio` of 0 lifts the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expansion {
+    pub ratio: u64,
+    pub floor: u64,
+}
+
+/// The default ratio: five times the most real layers reach.
+pub const EXPANSION_RATIO: u64 = 100;
+/// The default floor: small layers may still hold a GiB of zeros (a preallocated file).
+pub const EXPANSION_FLOOR: u64 = 1 << 30;
+
+impl Default for Expansion {
+    fn default() -> Self {
+        Expansion {
+            ratio: EXPANSION_RATIO,
+            floor: EXPANSION_FLOOR,
+        }
+    }
+}
+
+impl Expansion {
+    /// Most uncompressed bytes for `compressed` bytes of blob; `None`: no cap.
+    pub fn cap(self, compressed: u64) -> Option<u64> {
+        (self.ratio > 0).then(|| self.ratio.saturating_mul(compressed).max(self.floor))
+    }
+}
+
 /// Options for one parse.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ParseOptions {
@@ -97,6 +128,11 @@ pub struct ParseOptions {
     /// when the other cores have layers of their own to parse: the hand-offs to hashing
     /// threads would then cost CPU and win no time.
     pub hash_inline: bool,
+    /// The decompression cap ([`Expansion::cap`] of the blob's size).
+    pub expansion: Expansion,
+    /// The blob's size when the source knows it before the parse (an archive member);
+    /// otherwise the cap follows the compressed bytes read so far.
+    pub blob_size: Option<u64>,
 }
 
 /// Shared counters for progress reporting and cancellation.
@@ -125,6 +161,17 @@ pub enum LayerError {
     Read(#[source] io::Error),
     #[error("{0}")]
     Limit(#[from] LimitError),
+    #[error(
+        "the {compression} stream expands past {} from {} of blob ({ratio} times its size, at least {}): refused as a decompression bomb (--max-expansion raises the ratio)",
+        crate::size::human(*.cap), crate::size::human(*.compressed), crate::size::human(*.floor)
+    )]
+    Expansion {
+        compression: Compression,
+        cap: u64,
+        compressed: u64,
+        ratio: u64,
+        floor: u64,
+    },
     #[error("interrupted")]
     Cancelled,
 }
@@ -157,8 +204,14 @@ fn parse_layer_within(
         };
         let mut layer = ParsedLayer::default();
         let raw_hasher = hasher(options.digests && !options.blob_checked)?;
-        let mut raw = ChunkReader::new(blob, raw_hasher, Some(control));
+        let read = Cell::new(0u64);
+        let counted = Counted {
+            inner: blob,
+            count: &read,
+        };
+        let mut raw = ChunkReader::new(counted, raw_hasher, Some(control));
         let compression = Compression::detect(raw.fill_buf().map_err(LayerError::Read)?);
+        let exceeded = Cell::new(None);
         layer.compression = Some(compression);
         // An uncompressed blob is its own tar stream: it is read and hashed once.
         let (result, tar) = if compression == Compression::None {
@@ -168,13 +221,69 @@ fn parse_layer_within(
             )
         } else {
             let decoded = decoder(compression, &mut raw).map_err(LayerError::Read)?;
-            let mut tar = ChunkReader::new(decoded, hasher(options.digests)?, None);
+            let capped = Capped {
+                inner: decoded,
+                out: 0,
+                read: &read,
+                options: &options,
+                exceeded: &exceeded,
+            };
+            let mut tar = ChunkReader::new(capped, hasher(options.digests)?, None);
             let result = read_entries(&mut tar, &mut layer, name_bytes, options.secrets);
             (result, Some(tar.finish()))
         };
         let raw = raw.finish();
+        if let Some((cap, compressed)) = exceeded.get() {
+            return Err(LayerError::Expansion {
+                compression,
+                cap,
+                compressed,
+                ratio: options.expansion.ratio,
+                floor: options.expansion.floor,
+            });
+        }
         finish_layer(layer, result, raw, tar, control)
     })
+}
+
+/// Counts the bytes read from a blob as they are read, for [`Capped`].
+struct Counted<'a, R> {
+    inner: R,
+    count: &'a Cell<u64>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// A decoder that fails once it has produced more than the cap allows, so that a bomb
+/// stops at the cap instead of at its end. The cap follows the blob's known size, or the
+/// bytes read of it so far; `exceeded` keeps the cap and that size for the error.
+struct Capped<'a, R> {
+    inner: R,
+    out: u64,
+    read: &'a Cell<u64>,
+    options: &'a ParseOptions,
+    exceeded: &'a Cell<Option<(u64, u64)>>,
+}
+
+impl<R: Read> Read for Capped<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        let compressed = self.options.blob_size.unwrap_or(0).max(self.read.get());
+        if let Some(cap) = self.options.expansion.cap(compressed) {
+            if self.out > cap {
+                self.exceeded.set(Some((cap, compressed)));
+                return Err(io::Error::other("decompression cap reached"));
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Classify how the pass ended and record what the streams measured.
@@ -669,5 +778,59 @@ mod tests {
         let plain = parse(&tar, true);
         assert_eq!((plain.compressed_digest, plain.diff_id), (None, None));
         assert_eq!(parse(&tar, false).diff_id, Some(sha(&tar)));
+    }
+
+    #[test]
+    fn decompression_stops_at_the_cap_of_the_blobs_size() {
+        // A 1 MiB file of zeros: some 1 KiB of gzip, so the ratio is about 1000.
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1 << 20);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "zeros", &vec![0u8; 1 << 20][..])
+            .unwrap();
+        let tar = builder.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let parse = |blob: &[u8], ratio: u64, floor: u64, blob_size: Option<u64>| {
+            let options = ParseOptions {
+                expansion: Expansion { ratio, floor },
+                blob_size,
+                ..Default::default()
+            };
+            parse_layer(blob, options, &ParseControl::default())
+        };
+        let compressed = gz.len() as u64;
+        // Within the ratio, within the floor, or with the cap lifted: parsed whole.
+        assert!(parse(&gz, 2000, 0, None).is_ok());
+        assert!(parse(&gz, 10, 2 << 20, None).is_ok());
+        assert!(parse(&gz, 0, 0, None).is_ok());
+        // Past it: refused, naming the cap and the compressed size it was made from.
+        match parse(&gz, 10, 4096, None) {
+            Err(LayerError::Expansion {
+                compression: Compression::Gzip,
+                cap,
+                compressed: seen,
+                ratio: 10,
+                floor: 4096,
+            }) => {
+                assert_eq!(seen, compressed);
+                assert_eq!(cap, (10 * compressed).max(4096));
+            }
+            other => panic!("expected the cap, got {other:?}"),
+        }
+        // A size known up front raises the cap before the bytes are read.
+        assert!(parse(&gz, 10, 0, Some(1 << 20)).is_ok());
+        // An uncompressed blob cannot expand: no cap applies.
+        assert!(parse(&tar, 1, 0, None).is_ok());
+        let error = parse(&gz, 10, 4096, None).unwrap_err().to_string();
+        assert!(
+            error.starts_with("the gzip stream expands past ")
+                && error.ends_with("(--max-expansion raises the ratio)"),
+            "{error}"
+        );
     }
 }

@@ -27,8 +27,9 @@ use crate::image;
 use crate::layer::{
     parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer, HEADER_LIMIT,
 };
+use crate::limits::MemberCounts;
 use crate::source::{
-    decoder, normalize_member, Compression, Source, StreamedLink, StreamedMember, JSON_LIMIT,
+    counted_member, decoder, Compression, Source, StreamedLink, StreamedMember, JSON_LIMIT,
 };
 use crate::tree::TreeBuilder;
 use std::cell::Cell;
@@ -77,8 +78,8 @@ pub fn load_stream(
     let parse_options = ParseOptions {
         digests: options.verify,
         secrets: options.secrets,
-        blob_checked: false,
-        hash_inline: false,
+        expansion: options.expansion,
+        ..Default::default()
     };
 
     std::thread::scope(|scope| {
@@ -96,6 +97,7 @@ pub fn load_stream(
             files: Vec::new(),
             links: Vec::new(),
             kept_bytes: 0,
+            counts: MemberCounts::within(options.members),
             stream_bytes: 0,
             next_progress: PROGRESS_EVERY,
         };
@@ -128,6 +130,8 @@ struct Pass<'a> {
     files: Vec<StreamedMember>,
     links: Vec<StreamedLink>,
     kept_bytes: u64,
+    /// Members, name bytes and link-target bytes seen: the same limits as a file's.
+    counts: MemberCounts,
     stream_bytes: u64,
     next_progress: u64,
 }
@@ -164,13 +168,13 @@ impl<'a> Pass<'a> {
                     .saturating_add(size.saturating_add(511) & !511)
                     .saturating_add(HEADER_LIMIT),
             );
-            let name = normalize_member(&String::from_utf8_lossy(&entry.path_bytes()));
             let kind = entry.header().entry_type();
+            let (name, link) = counted_member(&entry, &mut self.counts, self.display, position)?;
             if kind.is_symlink() || kind.is_hard_link() {
-                if let Some(target) = entry.link_name_bytes() {
+                if let Some(target) = link {
                     self.links.push(StreamedLink {
                         name,
-                        target: String::from_utf8_lossy(&target).into_owned(),
+                        target,
                         symlink: kind.is_symlink(),
                     });
                 }
@@ -236,7 +240,11 @@ impl<'a> Pass<'a> {
         self.slots.insert(name.to_string(), slot);
         let (chunks, pipe) = mpsc::sync_channel::<Vec<u8>>(PIPE_CHUNKS);
         let done = self.done_tx.clone();
-        let (options, control) = (self.parse_options, self.control);
+        let options = ParseOptions {
+            blob_size: Some(size),
+            ..self.parse_options
+        };
+        let control = self.control;
         self.active += 1;
         scope.spawn(move || {
             let reader = PipeReader {
@@ -316,6 +324,7 @@ impl<'a> Pass<'a> {
         let mut open = options.open.clone();
         open.verify = options.verify;
         let mut image = image::open(&source, &open)?;
+        image::check_diff_id_count(source.display(), &image, options.verify)?;
         let total = image.layers.len();
         let mut builder = TreeBuilder::new();
         let mut infos = Vec::with_capacity(total);
@@ -348,14 +357,20 @@ impl<'a> Pass<'a> {
                         // zero blocks, say): it was kept, so parse it now.
                         None => {
                             let blob = source.open_member(member)?;
-                            let parsed = parse_layer(blob, self.parse_options, self.control)
-                                .map_err(|error| match error {
-                                    LayerError::Cancelled => Error::Interrupted,
-                                    other => Error::Layer {
-                                        index,
-                                        digest: name.clone(),
-                                        detail: other.to_string(),
-                                    },
+                            let options = ParseOptions {
+                                blob_size: source.size(member),
+                                ..self.parse_options
+                            };
+                            let parsed =
+                                parse_layer(blob, options, self.control).map_err(|error| {
+                                    match error {
+                                        LayerError::Cancelled => Error::Interrupted,
+                                        other => Error::Layer {
+                                            index,
+                                            digest: name.clone(),
+                                            detail: other.to_string(),
+                                        },
+                                    }
                                 })?;
                             parsed_here.push(parsed);
                             parsed_here.last().expect("just pushed")

@@ -1,11 +1,14 @@
 //! Container engines as a source: the Docker Engine API (Docker, and Podman's compatible
-//! API), spoken with bollard over the engine's unix socket or plain tcp.
+//! API), spoken over the engine's unix socket or plain tcp with reqwest, as registries are.
 //!
 //! An image is read by exporting it (`GET /images/{name}/get`, what `docker save` does)
 //! and parsing the archive as it arrives ([`crate::load::load_stream`]): nothing is saved
-//! to a file. The export runs on its own thread (a one-thread tokio runtime, bollard being
-//! async) and hands the body's chunks over a bounded channel to the parse, which reads them
-//! as a plain [`Read`]. Nothing here asks an engine to pull: a missing image is an error.
+//! to a file. Nothing here asks an engine to pull: a missing image is an error.
+//!
+//! An engine is untrusted like a registry: an inspect answer is read up to
+//! [`DOCUMENT_LIMIT`] and refused past it, an error body is read up to [`ERROR_LIMIT`] and
+//! its text cut to one short line. (bollard, used before, collects every answer and error
+//! body whole, and has no way to bound them.)
 //!
 //! Time bounds, so that nothing hangs on an engine that accepts and never answers:
 //! [`PROBE_TIMEOUT`] for the presence check, [`HEADERS_TIMEOUT`] for the export to start
@@ -17,13 +20,11 @@ pub mod endpoint;
 use crate::error::{Error, Result};
 use crate::layer::ParseControl;
 use crate::load::{load_stream, LoadOptions, LoadedImage, Progress};
-use bollard::errors::Error as ApiError;
-use bollard::{ClientVersion, Docker};
 use bytes::{Buf, Bytes};
 use endpoint::Endpoint;
-use futures_util::StreamExt;
+use reqwest::{Response, StatusCode};
+use std::future::Future;
 use std::io::{self, Read};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// Longest wait for the engine to say whether it has an image.
@@ -33,15 +34,14 @@ pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest wait between two chunks of an export.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// Largest inspect answer read: the registry's bound on documents (a real one is a few KiB).
+pub const DOCUMENT_LIMIT: u64 = super::registry::client::DOCUMENT_LIMIT;
+/// Error bodies are read up to this, as the registry reads its own.
+pub const ERROR_LIMIT: u64 = 256 << 10;
+
 /// API version asked for: Docker 20.10 and Podman 4 speak it, and the endpoints used here
 /// have not changed since.
-const API_VERSION: ClientVersion = ClientVersion {
-    major_version: 1,
-    minor_version: 41,
-};
-
-/// Export chunks buffered between the network thread and the parse.
-const CHANNEL_CHUNKS: usize = 64;
+const API_VERSION: &str = "v1.41";
 
 /// Which engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,104 +128,217 @@ fn engine_error(kind: EngineKind, endpoint: &Endpoint, detail: String) -> Error 
     }
 }
 
-fn connect(kind: EngineKind, endpoint: &Endpoint, timeout: Duration) -> Result<Docker> {
-    let seconds = timeout.as_secs().max(1);
-    let client = match endpoint {
-        Endpoint::Unix(path) => {
-            Docker::connect_with_unix(&path.to_string_lossy(), seconds, &API_VERSION)
-        }
-        Endpoint::Tcp(address) => Docker::connect_with_http(address, seconds, &API_VERSION),
-    };
-    client.map_err(|e| engine_error(kind, endpoint, describe(&e)))
+/// One engine's HTTP client, and the one-thread runtime that drives it on the caller's
+/// thread (as the registry's [`super::registry::client::Http`] does).
+struct Api {
+    kind: EngineKind,
+    endpoint: Endpoint,
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    /// `http://host:port`, or a placeholder host for a unix socket.
+    base: String,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("the engine client's runtime", e))
-}
-
-/// Does the engine have the image? `Err` when it cannot be asked.
-fn inspect(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<bool> {
-    let client = connect(kind, endpoint, PROBE_TIMEOUT)?;
-    let answer = runtime()?
-        .block_on(async { tokio::time::timeout(PROBE_TIMEOUT, client.inspect_image(name)).await });
-    match answer {
-        Ok(Ok(_)) => Ok(true),
-        Ok(Err(ApiError::DockerResponseServerError {
-            status_code: 404, ..
-        })) => Ok(false),
-        Ok(Err(ApiError::RequestTimeoutError)) | Err(_) => Err(engine_error(
+impl Api {
+    fn new(kind: EngineKind, endpoint: &Endpoint) -> Result<Api> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("the engine client's runtime", e))?;
+        // reqwest builds its TLS connector even for plain HTTP: the registry's provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // An engine is local or named by the user: never reached through a proxy.
+        let builder = reqwest::Client::builder()
+            .user_agent(concat!("layerscope/", env!("CARGO_PKG_VERSION")))
+            .no_proxy()
+            .connect_timeout(PROBE_TIMEOUT);
+        let (builder, base) = match endpoint {
+            Endpoint::Unix(path) => (
+                builder.unix_socket(path.clone()),
+                "http://localhost".to_string(),
+            ),
+            Endpoint::Tcp(address) => (builder, format!("http://{address}")),
+        };
+        let client = builder
+            .build()
+            .map_err(|e| engine_error(kind, endpoint, describe(&e)))?;
+        Ok(Api {
             kind,
-            endpoint,
-            format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
-        )),
-        Ok(Err(error)) => Err(engine_error(kind, endpoint, describe(&error))),
+            endpoint: endpoint.clone(),
+            runtime,
+            client,
+            base,
+        })
+    }
+
+    fn error(&self, detail: String) -> Error {
+        engine_error(self.kind, &self.endpoint, detail)
+    }
+
+    /// `/images/{name}/{action}`: the name keeps its slashes (the API routes on them)
+    /// and every other byte a path cannot hold is escaped.
+    fn url(&self, name: &str, action: &str) -> Result<reqwest::Url> {
+        let mut url = reqwest::Url::parse(&self.base)
+            .map_err(|e| self.error(format!("invalid address: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|()| self.error("invalid address".into()))?
+            .push(API_VERSION)
+            .push("images")
+            .extend(name.split('/'))
+            .push(action);
+        Ok(url)
+    }
+
+    /// Run `future` on this client's runtime, within `limit`.
+    fn within<T>(&self, limit: Duration, future: impl Future<Output = T>) -> Option<T> {
+        self.runtime
+            .block_on(async { tokio::time::timeout(limit, future).await.ok() })
+    }
+
+    /// GET `/images/{name}/{action}`, failing on a transport error or when nothing answers
+    /// within `limit`.
+    fn get(&self, name: &str, action: &str, limit: Duration) -> Result<Response> {
+        let url = self.url(name, action)?;
+        let request = self.client.get(url);
+        match self.within(limit, request.send()) {
+            Some(Ok(response)) => Ok(response),
+            Some(Err(error)) => Err(self.error(describe(&error))),
+            None => Err(self.no_answer(limit)),
+        }
+    }
+
+    fn no_answer(&self, limit: Duration) -> Error {
+        self.error(format!("no answer within {} s", limit.as_secs()))
+    }
+
+    /// The error an answer other than 200 stands for: its status and the first line of
+    /// its message, read up to [`ERROR_LIMIT`].
+    fn failure(&self, what: &str, response: Response) -> Error {
+        let status = response.status();
+        let body = self
+            .within(PROBE_TIMEOUT, read_bounded(response, ERROR_LIMIT))
+            .and_then(|r| r.ok())
+            .unwrap_or_default();
+        #[derive(serde::Deserialize)]
+        struct Message {
+            message: String,
+        }
+        let text = match serde_json::from_slice::<Message>(&body) {
+            Ok(parsed) => crate::source::one_line(parsed.message.as_bytes(), false),
+            Err(_) => crate::source::one_line(&body, body.len() as u64 > ERROR_LIMIT),
+        };
+        let status = status.as_u16();
+        if text.is_empty() {
+            self.error(format!("{what}: the engine answered {status}"))
+        } else {
+            self.error(format!("{what}: the engine answered {status}: {text}"))
+        }
     }
 }
 
-/// Start the export on its own thread; the returned reader yields the archive's bytes.
+/// Does the engine have the image? `Err` when it cannot be asked, or answers wrong.
+fn inspect(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<bool> {
+    let api = Api::new(kind, endpoint)?;
+    let what = format!("GET /images/{name}/json");
+    let response = api.get(name, "json", PROBE_TIMEOUT)?;
+    match response.status() {
+        StatusCode::OK => {}
+        StatusCode::NOT_FOUND => return Ok(false),
+        _ => return Err(api.failure(&what, response)),
+    }
+    let too_large = || {
+        api.error(format!(
+            "{what}: the answer is larger than {} MiB; refused",
+            DOCUMENT_LIMIT >> 20
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > DOCUMENT_LIMIT)
+    {
+        return Err(too_large());
+    }
+    let body = match api.within(PROBE_TIMEOUT, read_bounded(response, DOCUMENT_LIMIT)) {
+        Some(Ok(body)) => body,
+        Some(Err(error)) => return Err(api.error(format!("{what}: {}", describe(&error)))),
+        None => return Err(api.no_answer(PROBE_TIMEOUT)),
+    };
+    if body.len() as u64 > DOCUMENT_LIMIT {
+        return Err(too_large());
+    }
+    // Any engine's image inspection has the image's id: anything else is not an engine.
+    #[derive(serde::Deserialize)]
+    struct Inspection {
+        #[serde(rename = "Id")]
+        _id: String,
+    }
+    serde_json::from_slice::<Inspection>(&body).map_err(|e| {
+        api.error(format!(
+            "{what}: not an image inspection: {}",
+            crate::source::one_line(e.to_string().as_bytes(), false)
+        ))
+    })?;
+    Ok(true)
+}
+
+/// A body of at most `limit` bytes; one byte more when it is longer, for the caller to
+/// refuse (nothing past it is read).
+async fn read_bounded(mut response: Response, limit: u64) -> reqwest::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(piece) = response.chunk().await? {
+        let room =
+            usize::try_from((limit + 1).saturating_sub(body.len() as u64)).unwrap_or(usize::MAX);
+        body.extend_from_slice(&piece[..piece.len().min(room)]);
+        if body.len() as u64 > limit {
+            break;
+        }
+    }
+    Ok(body)
+}
+
+/// Start the export; the returned reader yields the archive's bytes.
 fn export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportReader> {
-    let client = connect(kind, endpoint, HEADERS_TIMEOUT)?;
-    let runtime = runtime()?;
-    let (sender, receiver) =
-        mpsc::sync_channel::<std::result::Result<Bytes, ExportError>>(CHANNEL_CHUNKS);
-    let name = name.to_string();
-    // Not joined: it ends when the export does, or at its next send once the reader is gone.
-    std::thread::Builder::new()
-        .name("engine-export".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                let mut body = client.export_image(&name);
-                let mut first = true;
-                loop {
-                    let wait = if first { HEADERS_TIMEOUT } else { IDLE_TIMEOUT };
-                    let message = match tokio::time::timeout(wait, body.next()).await {
-                        Ok(Some(Ok(chunk))) => Ok(chunk),
-                        Ok(Some(Err(error))) => Err(ExportError::Engine(error)),
-                        Ok(None) => break,
-                        Err(_) => Err(ExportError::Silent(wait)),
-                    };
-                    first = false;
-                    let failed = message.is_err();
-                    // A blocking send is the back-pressure: this runtime serves this
-                    // export alone.
-                    if sender.send(message).is_err() || failed {
-                        break;
-                    }
-                }
-            })
-        })
-        .map_err(|e| Error::io("the engine export thread", e))?;
+    let api = Api::new(kind, endpoint)?;
+    let response = api.get(name, "get", HEADERS_TIMEOUT)?;
+    if response.status() != StatusCode::OK {
+        return Err(api.failure(&format!("GET /images/{name}/get"), response));
+    }
     Ok(ExportReader {
-        receiver,
+        api,
+        response,
         chunk: Bytes::new(),
+        first: true,
     })
 }
 
-/// Why an export stopped before its end.
-#[derive(Debug, thiserror::Error)]
-enum ExportError {
-    #[error("{}", describe(.0))]
-    Engine(#[source] ApiError),
-    #[error("the export sent nothing for {} s", .0.as_secs())]
-    Silent(Duration),
-}
-
-/// The export's body as a [`Read`].
+/// The export's body as a [`Read`]: each chunk is read on the caller's thread, within
+/// [`HEADERS_TIMEOUT`] for the first and [`IDLE_TIMEOUT`] for the others.
 struct ExportReader {
-    receiver: mpsc::Receiver<std::result::Result<Bytes, ExportError>>,
+    api: Api,
+    response: Response,
     chunk: Bytes,
+    first: bool,
 }
 
 impl Read for ExportReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
-            match self.receiver.recv() {
-                Ok(Ok(chunk)) => self.chunk = chunk,
-                Ok(Err(error)) => return Err(io::Error::other(error)),
-                Err(_) => return Ok(0),
+            let wait = if self.first {
+                HEADERS_TIMEOUT
+            } else {
+                IDLE_TIMEOUT
+            };
+            self.first = false;
+            match self.api.within(wait, self.response.chunk()) {
+                Some(Ok(Some(chunk))) => self.chunk = chunk,
+                Some(Ok(None)) => return Ok(0),
+                Some(Err(error)) => return Err(io::Error::other(describe(&error))),
+                None => {
+                    return Err(io::Error::other(format!(
+                        "the export sent nothing for {} s",
+                        wait.as_secs()
+                    )))
+                }
             }
         }
         let n = buf.len().min(self.chunk.len());
@@ -235,29 +348,27 @@ impl Read for ExportReader {
     }
 }
 
-/// One line for a client error: its message and the innermost cause (which says what the
-/// socket did: "No such file or directory", "Connection refused").
-fn describe(error: &ApiError) -> String {
-    let mut text = match error {
-        ApiError::DockerResponseServerError {
-            status_code,
-            message,
-        } => format!("the engine answered {status_code}: {}", message.trim()),
-        ApiError::RequestTimeoutError => "no answer in time".to_string(),
-        ApiError::SocketNotFoundError(path) => {
-            return format!("cannot connect: no socket at {path}")
-        }
-        ApiError::HyperLegacyError { .. } => "cannot connect".to_string(),
-        other => other.to_string(),
-    };
-    let mut cause = std::error::Error::source(error);
+/// One line for a client error: what failed and the innermost cause, which says what the
+/// socket did ("No such file or directory", "Connection refused").
+fn describe(error: &reqwest::Error) -> String {
     let mut innermost = None;
+    let mut cause = std::error::Error::source(error);
     while let Some(inner) = cause {
         innermost = Some(inner.to_string());
         cause = inner.source();
     }
-    if let Some(inner) = innermost.filter(|inner| !text.contains(inner.as_str())) {
-        text = format!("{text}: {inner}");
-    }
-    text.replace('\n', " ")
+    let what = if error.is_connect() {
+        "cannot connect"
+    } else if error.is_timeout() {
+        "no answer in time"
+    } else if error.is_body() || error.is_decode() {
+        "the answer broke off"
+    } else {
+        "the request failed"
+    };
+    let text = match innermost {
+        Some(inner) => format!("{what}: {inner}"),
+        None => what.to_string(),
+    };
+    super::one_line(text.as_bytes(), false)
 }

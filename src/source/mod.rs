@@ -21,6 +21,7 @@ pub mod transfer;
 pub use compression::{decoder, Compression, INFLATER};
 
 use crate::error::{Error, Result};
+use crate::limits::MemberCounts;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -31,6 +32,45 @@ use std::sync::Arc;
 /// JSON documents (manifests, configs, indexes) larger than this are refused: a real one is
 /// a few KiB, and reading a hostile multi-GiB "config" into memory is what we must avoid.
 pub const JSON_LIMIT: u64 = 64 << 20;
+
+/// Most characters of a server's text (an error message or body) put in a message.
+pub const TEXT_CUT: usize = 200;
+
+/// Text a server sent, made fit for a one-line message: control characters and runs of
+/// whitespace become one space, and past [`TEXT_CUT`] characters it is cut, saying so.
+/// `more`: the caller already cut the text at its read bound.
+pub fn one_line(bytes: &[u8], more: bool) -> String {
+    // A few bytes per character at most: the rest is never looked at.
+    let head = &bytes[..bytes.len().min(4 * TEXT_CUT)];
+    let mut text = String::new();
+    let mut chars = 0;
+    let mut cut = more || head.len() < bytes.len();
+    for word in String::from_utf8_lossy(head).split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push(' ');
+            chars += 1;
+        }
+        for c in word.chars() {
+            if chars >= TEXT_CUT {
+                cut = true;
+                break;
+            }
+            text.push(c);
+            chars += 1;
+        }
+        if chars >= TEXT_CUT {
+            cut = true;
+            break;
+        }
+    }
+    if cut {
+        text.push_str(&format!(" … (cut; {} bytes or more)", bytes.len()));
+    }
+    text
+}
 
 /// How many symlink hops between tar members are followed before giving up.
 const MAX_LINK_HOPS: usize = 16;
@@ -416,6 +456,7 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
         .map_err(|e| not_tar(format!("not a tar archive ({e})")))?;
     let mut members = HashMap::new();
     let mut links: Vec<(String, String, bool)> = Vec::new();
+    let mut counts = MemberCounts::default();
     for (position, entry) in entries.enumerate() {
         let entry = entry.map_err(|e| {
             if position == 0 {
@@ -434,15 +475,11 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
                 }
             }
         })?;
-        let name = normalize_member(&String::from_utf8_lossy(&entry.path_bytes()));
         let kind = entry.header().entry_type();
+        let (name, link) = counted_member(&entry, &mut counts, display, position + 1)?;
         if kind.is_symlink() || kind.is_hard_link() {
-            if let Some(target) = entry.link_name_bytes() {
-                links.push((
-                    name,
-                    String::from_utf8_lossy(&target).into_owned(),
-                    kind.is_symlink(),
-                ));
+            if let Some(target) = link {
+                links.push((name, target, kind.is_symlink()));
             }
             continue;
         }
@@ -472,6 +509,33 @@ fn index_tar(display: &str, file: &mut File) -> Result<HashMap<String, Member>> 
     }
     add_links(&mut members, links);
     Ok(members)
+}
+
+/// An outer archive's member counted against the archive's limits (the same for a file,
+/// stdin and an engine's export): its normalised name, and its link target when it is a
+/// symlink or hardlink. `position` (from 1) names it in the error.
+pub(crate) fn counted_member<R: Read>(
+    entry: &tar::Entry<'_, R>,
+    counts: &mut MemberCounts,
+    display: &str,
+    position: usize,
+) -> Result<(String, Option<String>)> {
+    let kind = entry.header().entry_type();
+    let name = entry.path_bytes();
+    let link = (kind.is_symlink() || kind.is_hard_link())
+        .then(|| entry.link_name_bytes())
+        .flatten();
+    counts
+        .add(name.len(), link.as_ref().map_or(0, |l| l.len()))
+        .map_err(|source| Error::Limit {
+            path: display.to_string(),
+            at: format!("member {position}"),
+            source,
+        })?;
+    Ok((
+        normalize_member(&String::from_utf8_lossy(&name)),
+        link.map(|l| String::from_utf8_lossy(&l).into_owned()),
+    ))
 }
 
 /// Add link members (name, target, is-symlink) to `members`, resolved to member names, each
@@ -518,6 +582,22 @@ mod tests {
         assert_eq!(normalize_member("./blobs/sha256/ab"), "blobs/sha256/ab");
         assert_eq!(normalize_member("/a/./b/../c"), "a/c");
         assert_eq!(normalize_member("id/../x.tar"), "x.tar");
+    }
+
+    #[test]
+    fn server_text_becomes_one_short_line() {
+        assert_eq!(
+            one_line(b"  no such\n\timage \x1b[31m ", false),
+            "no such image [31m"
+        );
+        assert_eq!(one_line(b"", false), "");
+        let long = vec![b'x'; 20 << 20];
+        let line = one_line(&long, false);
+        assert_eq!(
+            line,
+            format!("{} … (cut; 20971520 bytes or more)", "x".repeat(TEXT_CUT))
+        );
+        assert!(one_line(b"short", true).ends_with("… (cut; 5 bytes or more)"));
     }
 
     #[test]

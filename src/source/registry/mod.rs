@@ -118,6 +118,7 @@ pub fn load(
     let parse_options = ParseOptions {
         digests: options.verify,
         secrets: options.secrets,
+        expansion: options.expansion,
         ..Default::default()
     };
     let parse = |image: &Image, index: usize, hash_inline: bool| {
