@@ -264,9 +264,10 @@ pub enum Command {
     /// Env, Labels and history. Exit code: 0 when nothing is found, 1 when something is,
     /// 2 on bad input. A secret is never printed: only its rule and a redacted preview.
     Secrets(SecretsArgs),
-    /// Open the demo images built into layerscope: real builds of small Dockerfiles (a
-    /// multi-stage hello-world, the five-layer example, a wasteful Dockerfile and its fixed
-    /// twin). Their sources are in the repository's demo/ directory.
+    /// Open the demo images built into layerscope: real builds of small Dockerfiles (hello:
+    /// a multi-stage hello-world; layers: the five-layer example; wasteful and its fixed
+    /// twin, fixed; opaque: a directory replaced whole). Their sources are in the
+    /// repository's demo/ directory.
     Demo(DemoArgs),
     /// Explain the image layer by layer in plain words: what each layer adds, changes and
     /// deletes, its whiteouts and what they hide, what it costs, and what to change (hints

@@ -232,7 +232,7 @@ fn text_form_lists_changes_with_letters_and_long_details() {
         "C   +1.2 MB  /app/data/payload.bin  (size 300000 -> 1500000)",
         "C       0 B  /app/run  (mode -rwxr-xr-x -> -rwx------)",
         "A       0 B  /app/bin/start  (lrwxrwxrwx 0:0 0 -> ../run)",
-        "Changes: 3 added, 3 changed, 1 deleted",
+        "Changes (paths, directories included): 3 added, 3 changed, 1 deleted",
         "the bottom layer (208.4 kB) is shared; from layer 1 on, A has `app v1: /app and /etc/app`, B has `app v2: /app and /etc/app`",
         "added or removed, 1.0 MB or more:",
     ] {
@@ -252,7 +252,7 @@ fn markdown_form_is_a_table_for_a_pull_request() {
         "{text}"
     );
     assert!(
-        text.contains("**Changes:** 3 added, 3 changed, 1 deleted."),
+        text.contains("**Changes** (paths, directories included): 3 added, 3 changed, 1 deleted."),
         "{text}"
     );
 }

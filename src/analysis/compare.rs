@@ -6,6 +6,7 @@
 //! directory's children are sorted), so its cost follows the size of the trees and only
 //! changed paths are kept.
 
+use super::glossary;
 use crate::escape::escape_bytes;
 use crate::layer::{EntryKind, Meta};
 use crate::load::LoadedImage;
@@ -22,7 +23,10 @@ pub struct SharedLayer {
     /// Stored bytes of the blob in each image (they differ when the compression does).
     pub compressed_bytes_a: u64,
     pub compressed_bytes_b: u64,
+    /// The uncompressed tar, headers included.
     pub uncompressed_bytes: u64,
+    /// Its files' content bytes: the layer's size in every view.
+    pub content_bytes: u64,
 }
 
 /// Where the two layer stacks part.
@@ -128,6 +132,45 @@ pub struct CompareTotals {
     /// Bytes of paths B added, and of paths B no longer has.
     pub bytes_added: u64,
     pub bytes_removed: u64,
+    /// Layer content (the image size `ci` and `inspect` report): every layer's file
+    /// bytes, uncompressed.
+    pub layer_bytes_a: u64,
+    pub layer_bytes_b: u64,
+    /// `layer_bytes_b - layer_bytes_a`, from the exact counts.
+    pub layer_delta: i64,
+    /// Of the layer content, the bytes later layers hide (wasted, layerscope's score).
+    pub wasted_bytes_a: u64,
+    pub wasted_bytes_b: u64,
+    /// The layer blobs as stored: what a pull downloads.
+    pub compressed_bytes_a: u64,
+    pub compressed_bytes_b: u64,
+}
+
+/// One size of both images, named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity {
+    pub name: &'static str,
+    /// What it counts, for a reader.
+    pub means: &'static str,
+    pub a: u64,
+    pub b: u64,
+}
+
+impl Quantity {
+    /// B minus A, exact.
+    pub fn delta(&self) -> i64 {
+        signed_delta(self.a, self.b)
+    }
+
+    /// `10.6 MB -> 3.2 MB (-7.4 MB)`, with `arrow` between the two.
+    pub fn change(&self, arrow: &str) -> String {
+        format!(
+            "{} {arrow} {} ({})",
+            human(self.a),
+            human(self.b),
+            crate::size::signed(self.delta())
+        )
+    }
 }
 
 /// Everything `diff A B` reports.
@@ -153,12 +196,12 @@ impl Comparison {
         let base_text = match self.common_base {
             0 => "no bottom layer is shared".to_string(),
             1 => format!(
-                "the bottom layer ({}) is shared",
-                human(self.common_base_bytes())
+                "the bottom layer ({} of content, uncompressed) is shared",
+                human(self.common_base_content_bytes())
             ),
             n => format!(
-                "the bottom {n} layers ({}) are shared",
-                human(self.common_base_bytes())
+                "the bottom {n} layers ({} of content, uncompressed) are shared",
+                human(self.common_base_content_bytes())
             ),
         };
         match &self.diverge {
@@ -178,13 +221,56 @@ impl Comparison {
         }
     }
 
-    /// Bytes (uncompressed) of the common base: the bottom layers both stacks start with.
+    /// Bytes of the uncompressed tars of the common base: the bottom layers both stacks
+    /// start with.
     pub fn common_base_bytes(&self) -> u64 {
+        self.common_base_sum(|s| s.uncompressed_bytes)
+    }
+
+    /// The common base's file content: the size every view gives those layers.
+    pub fn common_base_content_bytes(&self) -> u64 {
+        self.common_base_sum(|s| s.content_bytes)
+    }
+
+    fn common_base_sum(&self, bytes: impl Fn(&SharedLayer) -> u64) -> u64 {
         self.shared
             .iter()
             .filter(|s| s.index_a < self.common_base && s.index_a == s.index_b)
-            .map(|s| s.uncompressed_bytes)
+            .map(bytes)
             .fold(0, u64::saturating_add)
+    }
+
+    /// The sizes `diff` reports for both images, each with its name and what it counts:
+    /// layer content (the image size of `ci` and `inspect`), the final filesystem, the
+    /// hidden bytes and the compressed download. Deltas come from the exact counts.
+    pub fn quantities(&self) -> [Quantity; 4] {
+        let t = &self.totals;
+        [
+            Quantity {
+                name: glossary::LAYER_CONTENT_NAME,
+                means: "what each image ships, every layer's files",
+                a: t.layer_bytes_a,
+                b: t.layer_bytes_b,
+            },
+            Quantity {
+                name: glossary::FINAL_FILESYSTEM_NAME,
+                means: "what a container sees, each file once",
+                a: t.size_a,
+                b: t.size_b,
+            },
+            Quantity {
+                name: glossary::WASTED_NAME,
+                means: "shipped, then hidden by a later layer",
+                a: t.wasted_bytes_a,
+                b: t.wasted_bytes_b,
+            },
+            Quantity {
+                name: glossary::COMPRESSED_NAME,
+                means: "the layer blobs as stored",
+                a: t.compressed_bytes_a,
+                b: t.compressed_bytes_b,
+            },
+        ]
     }
 
     /// The `limit` paths that grew most, largest first.
@@ -225,12 +311,26 @@ pub const MAX_DIRECTORY_DEPTH: usize = 64;
 pub fn compare(a: &LoadedImage, b: &LoadedImage) -> Comparison {
     let (shared, common_base, diverge) = compare_layers(a, b);
     let changes = compare_trees(&a.tree, &b.tree);
+    let sum = |image: &LoadedImage, bytes: fn(&crate::load::LayerInfo) -> u64| {
+        image.layers.iter().map(bytes).fold(0, u64::saturating_add)
+    };
+    let wasted = |image: &LoadedImage| {
+        crate::analysis::analyze(&image.tree, &crate::analysis::AnalysisOptions::default())
+            .wasted_bytes
+    };
     let mut totals = CompareTotals {
         size_a: final_size(&a.tree),
         size_b: final_size(&b.tree),
+        layer_bytes_a: sum(a, |l| l.content_bytes),
+        layer_bytes_b: sum(b, |l| l.content_bytes),
+        wasted_bytes_a: wasted(a),
+        wasted_bytes_b: wasted(b),
+        compressed_bytes_a: sum(a, |l| l.compressed_bytes),
+        compressed_bytes_b: sum(b, |l| l.compressed_bytes),
         ..Default::default()
     };
     totals.delta = signed_delta(totals.size_a, totals.size_b);
+    totals.layer_delta = signed_delta(totals.layer_bytes_a, totals.layer_bytes_b);
     let mut directories: HashMap<Vec<u8>, i64> = HashMap::new();
     for change in &changes {
         match change.kind {
@@ -323,6 +423,7 @@ fn compare_layers(
             compressed_bytes_a: a.layers[index_a].compressed_bytes,
             compressed_bytes_b: b.layers[index_b].compressed_bytes,
             uncompressed_bytes: a.layers[index_a].uncompressed_bytes,
+            content_bytes: a.layers[index_a].content_bytes,
         });
     }
     let common_base = ids_a

@@ -6,6 +6,7 @@
 //! Everything said is read from the merged tree, the waste analysis and the hints: sizes
 //! are measured, never estimated.
 
+use super::glossary;
 use super::hints::Hint;
 use super::secrets::{Fate, Finding};
 use super::waste::Waste;
@@ -43,6 +44,10 @@ pub struct LayerFacts {
     pub instruction: String,
     /// Instructions recorded before it that made no layer (ENV, WORKDIR, …).
     pub metadata: Vec<String>,
+    /// Those of them that the base image's history holds (its `CMD`, …), when the
+    /// Dockerfile mapping says where the base ends: the config keeps them unless the final
+    /// stage sets its own, and they are not this Dockerfile's.
+    pub base_metadata: Vec<String>,
     /// The stored (compressed) blob size, when known.
     pub compressed_bytes: Option<u64>,
     /// Dockerfile lines of the instruction (first, last), when the Dockerfile is known.
@@ -125,14 +130,19 @@ impl Facts {
         }
 
         let history = &image.config.history;
-        let metadata_of = |entries: &[usize]| -> Vec<String> {
+        // Entries `0..base_entries` are the base image's own history (known only from the
+        // Dockerfile mapping); `of_base` picks them, or the others.
+        let base_entries = mapping.map_or(0, |m| m.base_entries);
+        let metadata_where = |entries: &[usize], of_base: bool| -> Vec<String> {
             entries
                 .iter()
+                .filter(|&&i| (i < base_entries) == of_base)
                 .filter_map(|&i| history.get(i))
                 .filter(|e| e.empty_layer)
                 .map(|e| super::secrets::redact_secrets(&e.instruction().display()))
                 .collect()
         };
+        let metadata_of = |entries: &[usize]| metadata_where(entries, false);
         let copy_from = |layer: usize, instruction: &str| -> Option<CopyFrom> {
             let step = mapping
                 .and_then(|m| m.layer_line(layer))
@@ -169,6 +179,7 @@ impl Facts {
                     copy_from: copy_from(i, &instruction),
                     instruction,
                     metadata: paired.map_or_else(Vec::new, |h| metadata_of(&h.entries)),
+                    base_metadata: paired.map_or_else(Vec::new, |h| metadata_where(&h.entries, true)),
                     compressed_bytes: loaded.layers.get(i).map(|l| l.compressed_bytes),
                     dockerfile_lines: line.map(|l| (l.line, l.end_line)),
                     base: i < waste.base_layers,
@@ -304,11 +315,11 @@ pub fn explain_image(ctx: &Context) -> Vec<Block> {
     )];
     out.push(Block::Paragraph(vec![
         text(format!(
-            "This image is a stack of {}. Each layer is a tar archive of changes to the \
-             layers below it: files it adds or replaces, and markers for files it deletes. \
-             Once built, a layer never changes; a later layer can only add, replace or hide. \
-             A container sees all of them merged, bottom first. Together they ship ",
-            plural(layers, "read-only layer", "read-only layers")
+            "This image is a stack of {}. Each layer is {}: a later layer can only add, \
+             replace or hide. A container sees all of them merged, bottom first. Together \
+             they ship ",
+            plural(layers, "read-only layer", "read-only layers"),
+            glossary::LAYER,
         )),
         Span::Bytes(waste.total_bytes),
     ]));
@@ -328,13 +339,14 @@ pub fn explain_image(ctx: &Context) -> Vec<Block> {
     }
     if waste.base_layers > 0 && waste.base_layers < layers {
         out.push(Block::Paragraph(vec![text(format!(
-            "{} from the base image. Images built on the same base share those layers: they \
-             are stored and pulled once, whatever the number of images on top.",
+            "{} from the base image, {}. Images built on the same base share those layers; a \
+             shared layer is {}.",
             match waste.base_layers {
                 1 => "Layer 0 comes".to_string(),
-                2 => "Layers 0 and 1 come".to_string(),
-                n => format!("Layers 0 to {} come", n - 1),
-            }
+                n => format!("{} come", glossary::capitalise(&glossary::layer_span(0, n - 1))),
+            },
+            glossary::BASE_IMAGE,
+            glossary::SHARED_LAYER,
         ))]));
     }
     for layer in 0..layers {
@@ -380,33 +392,78 @@ fn metadata_sentence(metadata: &[String]) -> Vec<Span> {
     };
     let (config, other): (Vec<&String>, Vec<&String>) = metadata.iter().partition(|m| is_config(m));
     let mut spans = Vec::new();
-    let list = |spans: &mut Vec<Span>, items: &[&String]| {
-        for (i, m) in items.iter().enumerate() {
-            if i > 0 {
-                spans.push(text(if i + 1 == items.len() { " and " } else { ", " }));
-            }
-            spans.push(code(one_line(m, 80)));
-        }
-    };
     if !config.is_empty() {
-        list(&mut spans, &config);
+        code_list(&mut spans, &config);
+        // Whether such an instruction makes a layer depends on the builder (BuildKit has
+        // made a small one for WORKDIR), so the sentence states what this history records.
         spans.push(text(if config.len() == 1 {
             " changed only the image's configuration (environment, working directory, \
-             command, labels…): such an instruction makes no layer and ships no bytes."
+             command, labels…): this image's history marks it as making no layer \
+             (`empty_layer`), so it ships no bytes."
         } else {
             " changed only the image's configuration (environment, working directory, \
-             command, labels…): such instructions make no layer and ship no bytes."
+             command, labels…): this image's history marks them as making no layer \
+             (`empty_layer`), so they ship no bytes."
         }));
     }
     if !other.is_empty() {
         if !config.is_empty() {
             spans.push(text(" "));
         }
-        list(&mut spans, &other);
+        code_list(&mut spans, &other);
         spans.push(text(
             " left no layer of its own: the builder recorded it as empty, because it \
              changed nothing or because its changes went into the next layer.",
         ));
+    }
+    spans
+}
+
+/// `a`, `b` and `c`.
+fn code_list(spans: &mut Vec<Span>, items: &[&String]) {
+    for (i, m) in items.iter().enumerate() {
+        if i > 0 {
+            spans.push(text(if i + 1 == items.len() { " and " } else { ", " }));
+        }
+        spans.push(code(one_line(m, 80)));
+    }
+}
+
+/// Configuration the base image's history set, credited to the base, not to this
+/// Dockerfile. A setting that one value replaces (CMD, ENTRYPOINT, WORKDIR, USER…) is
+/// said to be replaced when this Dockerfile's history (`own`) sets it again.
+fn base_metadata_sentence(metadata: &[String], own: &[&String]) -> Vec<Span> {
+    const REPLACED_WHOLE: &[&str] = &[
+        "CMD",
+        "ENTRYPOINT",
+        "WORKDIR",
+        "USER",
+        "SHELL",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+    ];
+    let keyword = |m: &str| m.split_whitespace().next().unwrap_or("").to_string();
+    let mut spans = Vec::new();
+    code_list(&mut spans, &metadata.iter().collect::<Vec<_>>());
+    spans.push(text(
+        " came from the base image's history, not from this Dockerfile.",
+    ));
+    for m in metadata {
+        let word = keyword(m);
+        if !REPLACED_WHOLE.contains(&word.as_str()) {
+            continue;
+        }
+        match own.iter().rev().find(|o| keyword(o) == word) {
+            Some(mine) => {
+                spans.push(text(" This Dockerfile's "));
+                spans.push(code(one_line(mine, 80)));
+                spans.push(text(" replaces it in the image's configuration."));
+            }
+            None => spans.push(text(format!(
+                " The final stage sets no {word} of its own, so the image's configuration \
+                 keeps this one."
+            ))),
+        }
     }
     spans
 }
@@ -437,6 +494,18 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
         }
     }
     out.push(Block::Heading(2, heading));
+    if !facts.base_metadata.is_empty() {
+        let own: Vec<&String> = ctx
+            .layers
+            .iter()
+            .flat_map(|l| &l.metadata)
+            .chain(&ctx.trailing_metadata)
+            .collect();
+        out.push(Block::Paragraph(base_metadata_sentence(
+            &facts.base_metadata,
+            &own,
+        )));
+    }
     if !facts.metadata.is_empty() {
         let mut spans = vec![text("Before it, ")];
         spans.extend(metadata_sentence(&facts.metadata));
@@ -541,18 +610,11 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
         .filter(|e| e.meta.kind == EntryKind::Hardlink)
         .count();
     if hardlinks > 0 {
-        let sentence = if hardlinks == 1 {
-            "1 of its entries is a hardlink: another name for a file's content, stored once, \
-             so it ships no bytes of its own."
-                .to_string()
-        } else {
-            format!(
-                "{hardlinks} of its entries are hardlinks: other names for a file's content, \
-                 stored once, so they ship no bytes of their own."
-            )
-        };
         out.push(Block::Paragraph(vec![text(format!(
-            "{sentence} Deleting one name leaves the content reachable through the others."
+            "{hardlinks} of its entries {}. A hardlink is {}. Deleting one name leaves the \
+             content reachable through the others.",
+            if hardlinks == 1 { "is a hardlink" } else { "are hardlinks" },
+            glossary::HARDLINK
         ))]));
     }
 
@@ -732,17 +794,18 @@ fn explain_markers(ctx: &Context, layer: usize) -> Vec<Block> {
         let mut item = Vec::new();
         if entry.meta.kind == EntryKind::Opaque {
             item.push(Span::Path(opaque_marker(&target)));
-            item.push(text(
-                " is an opaque marker: everything the layers below put in ",
-            ));
+            item.push(text(format!(
+                " is an opaque whiteout, {}. In ",
+                glossary::OPAQUE_WHITEOUT
+            )));
             item.push(Span::Path(target));
             item.push(text(format!(
-                " is hidden ({}), and only this layer's entries show there",
+                " it hides {}",
                 plural(paths, "path", "paths")
             )));
         } else {
             item.push(Span::Path(whiteout_marker(&target)));
-            item.push(text(" is a whiteout: it deletes "));
+            item.push(text(format!(" is a whiteout, {}. It deletes ", glossary::WHITEOUT)));
             item.push(Span::Path(target));
             if paths > 1 {
                 item.push(text(format!(
@@ -813,13 +876,6 @@ fn hint_item(hint: &Hint) -> Vec<Span> {
     item
 }
 
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
 
 /// Why `COPY --from` leaves the build stages behind.
 pub fn explain_multi_stage(multi: &MultiStage) -> Vec<Block> {
@@ -872,10 +928,14 @@ pub fn explain_container(ctx: &Context) -> Vec<Block> {
     let top = tree.layer_count().saturating_sub(1);
     let mut out = vec![Block::Heading(2, vec![text("When a container runs")])];
     out.push(Block::Paragraph(vec![text(
-        "A container adds one thin writable layer on top of these read-only ones, and all \
-         its changes go there, copy-on-write. Creating a file writes it to that layer. \
-         Deleting a file of the image records a whiteout there, as the layers above do. The \
-         image's layers are never modified, so every container of the image shares them.",
+        format!(
+            "A container adds one thin writable layer on top of these read-only ones, and all \
+             its changes go there. Creating a file writes it to that layer. Deleting a file of \
+             the image records a whiteout there, as the image's own layers do. Changing one \
+             is copy-on-write: {}. The image's layers are never modified, so every container \
+             of the image shares them.",
+            glossary::COPY_ON_WRITE
+        ),
     )]));
     let biggest = (1..tree.node_count() as NodeId)
         .filter_map(|node| {
@@ -907,8 +967,9 @@ pub fn explain_hints(ctx: &Context) -> Vec<Block> {
     let saved = super::hints::image_bytes_saved(ctx.hints);
     out.push(Block::Paragraph(vec![
         text(format!(
-            "{} apply. Together the image-size fixes save ",
-            plural(ctx.hints.len(), "hint", "hints")
+            "{} {}. Together the image-size fixes save ",
+            plural(ctx.hints.len(), "hint", "hints"),
+            if ctx.hints.len() == 1 { "applies" } else { "apply" }
         )),
         Span::Bytes(saved),
         text(" (no byte is counted twice). Hints never change the efficiency score."),
@@ -970,7 +1031,7 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
         let mut item = Vec::new();
         let mut who = ctx.layer_ref(layer);
         if let Some(Span::Text(first)) = who.first_mut() {
-            *first = capitalise(first);
+            *first = glossary::capitalise(first);
         }
         item.extend(who);
         match version.change {
@@ -1028,16 +1089,13 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
                     String::from_utf8_lossy(marker_name).into_owned(),
                 ));
                 item.push(text(", "));
-                item.push(text(super::glossary::WHITEOUT_EFFECT));
+                item.push(text(glossary::WHITEOUT_EFFECT));
             }
             Change::Opaque => {
                 let dir = tree.path(tree.entry(version.entry).node);
                 item.push(text(" hid it with an opaque marker "));
                 item.push(Span::Path(opaque_marker(&dir)));
-                item.push(text(
-                    ": an opaque directory shows only that layer's own entries, \
-                     so everything the layers below put in it is hidden",
-                ));
+                item.push(text(format!(", {}", glossary::OPAQUE_WHITEOUT)));
             }
             Change::Replaced => {
                 item.push(text(
@@ -1287,11 +1345,11 @@ mod tests {
             |ctx| {
                 let text = flat(&explain_layer(ctx, 1));
                 assert!(
-                    text.contains(
-                        "- /d/.wh..wh..opq is an opaque marker: everything the layers below put \
-                         in /d is hidden (2 paths), and only this layer's entries show there. \
-                         The 15B it hides stay in layer 0: deleting only hides them."
-                    ),
+                    text.contains(&format!(
+                        "- /d/.wh..wh..opq is an opaque whiteout, {}. In /d it hides 2 paths. \
+                         The 15B it hides stay in layer 0: deleting only hides them.",
+                        glossary::OPAQUE_WHITEOUT
+                    )),
                     "{text}"
                 );
                 assert!(
@@ -1313,10 +1371,11 @@ mod tests {
             |ctx| {
                 let text = flat(&explain_layer(ctx, 2));
                 assert!(
-                    text.contains(
-                        "- /.wh.tmp is a whiteout: it deletes /tmp and the 2 paths below it. \
-                         The 11B it hides stay in layer 1"
-                    ),
+                    text.contains(&format!(
+                        "- /.wh.tmp is a whiteout, {}. It deletes /tmp and the 2 paths below \
+                         it. The 11B it hides stay in layer 1",
+                        glossary::WHITEOUT
+                    )),
                     "{text}"
                 );
                 assert!(text.contains("Hint (deleted-later)"), "{text}");
@@ -1360,7 +1419,10 @@ mod tests {
                 assert!(text.contains("as a hardlink to /a"), "{text}");
                 let text = flat(&explain_layer(ctx, 1));
                 assert!(
-                    text.contains("1 of its entries is a hardlink: another name"),
+                    text.contains(&format!(
+                        "1 of its entries is a hardlink. A hardlink is {}.",
+                        glossary::HARDLINK
+                    )),
                     "{text}"
                 );
             },
@@ -1400,7 +1462,10 @@ mod tests {
                 assert!(text.contains("A container never sees it"), "{text}");
                 let text = flat(&explain_path(ctx, node(ctx, "/d/x")));
                 assert!(
-                    text.contains("hid it with an opaque marker /d/.wh..wh..opq: an opaque"),
+                    text.contains(&format!(
+                        "hid it with an opaque marker /d/.wh..wh..opq, {}",
+                        glossary::OPAQUE_WHITEOUT
+                    )),
                     "{text}"
                 );
                 let text = flat(&explain_path(ctx, node(ctx, "/d/z")));

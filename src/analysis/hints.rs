@@ -585,7 +585,8 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
         }
         let copies = tally.nodes.len();
         let summary = format!(
-            "the same {size}-byte content is shipped {copies} times, by {}",
+            "the same {} of content is shipped {copies} times, by {}",
+            crate::size::human(size),
             layer_list(&tally.layers)
         );
         let fix = if tally.layers.len() == 1 {

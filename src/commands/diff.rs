@@ -3,6 +3,7 @@
 
 use super::progress::ProgressBar;
 use crate::analysis::compare::{compare, Comparison, PathState};
+use crate::analysis::glossary::capitalise;
 use crate::cli::{DiffArgs, DiffFormat, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
@@ -226,11 +227,11 @@ fn write_text(
     let shared_bytes: u64 = comparison
         .shared
         .iter()
-        .map(|s| s.uncompressed_bytes)
+        .map(|s| s.content_bytes)
         .fold(0, u64::saturating_add);
     writeln!(
         out,
-        "Shared layers: {} ({} uncompressed)",
+        "Shared layers: {} ({} of content, uncompressed)",
         comparison.shared.len(),
         human(shared_bytes)
     )?;
@@ -242,16 +243,17 @@ fn write_text(
     if !comparison.shared.is_empty() {
         writeln!(
             out,
-            "  {:>3} {:>3}  {:<19} {:>12} {:>9} {:>9}",
-            "A", "B", "DIFF_ID", "UNCOMPRESSED", "STORED A", "STORED B"
+            "  {:>3} {:>3}  {:<19} {:>9} {:>9} {:>9} {:>9}",
+            "A", "B", "DIFF_ID", "CONTENT", "TAR", "STORED A", "STORED B"
         )?;
         for shared in &comparison.shared {
             writeln!(
                 out,
-                "  {:>3} {:>3}  {:<19} {:>12} {:>9} {:>9}",
+                "  {:>3} {:>3}  {:<19} {:>9} {:>9} {:>9} {:>9}",
                 shared.index_a,
                 shared.index_b,
                 short_digest(&shared.diff_id),
+                human(shared.content_bytes),
                 human(shared.uncompressed_bytes),
                 human(shared.compressed_bytes_a),
                 human(shared.compressed_bytes_b)
@@ -261,7 +263,7 @@ fn write_text(
     writeln!(out)?;
     writeln!(
         out,
-        "Changes: {} added, {} changed, {} deleted",
+        "Changes (paths, directories included): {} added, {} changed, {} deleted",
         totals.added, totals.modified, totals.removed
     )?;
     for change in &comparison.changes {
@@ -279,13 +281,17 @@ fn write_text(
     }
     writeln!(out)?;
     writeln!(out, "Summary:")?;
-    writeln!(
-        out,
-        "  content: {} -> {} ({}), each file once",
-        human(totals.size_a),
-        human(totals.size_b),
-        signed(totals.delta)
-    )?;
+    for q in comparison.quantities() {
+        writeln!(
+            out,
+            "  {:<20} {}: {} ({} -> {} bytes)",
+            format!("{}:", q.name),
+            q.change("->"),
+            q.means,
+            q.a,
+            q.b
+        )?;
+    }
     if totals.listed_delta != totals.delta {
         writeln!(
             out,
@@ -381,11 +387,13 @@ fn write_json(
             "index_a": s.index_a,
             "index_b": s.index_b,
             "uncompressed_bytes": s.uncompressed_bytes,
+            "content_bytes": s.content_bytes,
             "compressed_bytes_a": s.compressed_bytes_a,
             "compressed_bytes_b": s.compressed_bytes_b,
         })).collect::<Vec<_>>(),
         "common_base_layers": comparison.common_base,
         "common_base_bytes": comparison.common_base_bytes(),
+        "common_base_content_bytes": comparison.common_base_content_bytes(),
         "diverge_at": comparison.diverge.as_ref().map(|d| json!({
             "layer": d.layer,
             "a_instruction": d.a_instruction.as_deref().map(escape_str),
@@ -423,27 +431,42 @@ fn write_markdown(
     let totals = &comparison.totals;
     writeln!(out, "## layerscope diff")?;
     writeln!(out)?;
-    writeln!(out, "| | Image | Layers | Files |")?;
-    writeln!(out, "| --- | --- | ---: | ---: |")?;
-    for (side, image, size) in [("A", a, totals.size_a), ("B", b, totals.size_b)] {
-        writeln!(
+    let quantities = comparison.quantities();
+    write!(out, "| | Image | Layers |")?;
+    for q in &quantities {
+        write!(out, " {} |", capitalise(q.name))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "| --- | --- | ---: |{}", " ---: |".repeat(quantities.len()))?;
+    for (side, image) in [("A", a), ("B", b)] {
+        write!(
             out,
-            "| {side} | `{}` | {} | {} |",
+            "| {side} | `{}` | {} |",
             cell(&escape_str(&image.image.source)),
             image.layers.len(),
-            human(size)
+        )?;
+        for q in &quantities {
+            write!(out, " {} |", human(if side == "A" { q.a } else { q.b }))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out)?;
+    for q in &quantities {
+        writeln!(
+            out,
+            "- **{}** ({}): {} ({} → {} bytes).",
+            capitalise(q.name),
+            q.means,
+            q.change("→"),
+            q.a,
+            q.b
         )?;
     }
     writeln!(out)?;
     writeln!(
         out,
-        "**Size:** {} → {} ({}). **Changes:** {} added, {} changed, {} deleted.",
-        human(totals.size_a),
-        human(totals.size_b),
-        signed(totals.delta),
-        totals.added,
-        totals.modified,
-        totals.removed
+        "**Changes** (paths, directories included): {} added, {} changed, {} deleted.",
+        totals.added, totals.modified, totals.removed
     )?;
     writeln!(out)?;
     writeln!(

@@ -48,6 +48,8 @@ struct LayerRow {
     compression: Option<String>,
     compressed_bytes: u64,
     uncompressed_bytes: u64,
+    /// Its files' content bytes: the layer's size in every view.
+    content_bytes: u64,
     entries: usize,
     added: usize,
     modified: usize,
@@ -89,6 +91,7 @@ fn build<'a>(
                 compression: info.compression.map(|c| c.to_string()),
                 compressed_bytes: info.compressed_bytes,
                 uncompressed_bytes: info.uncompressed_bytes,
+                content_bytes: info.content_bytes,
                 entries: info.entries,
                 added: counts.added,
                 modified: counts.modified,
@@ -169,9 +172,22 @@ fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>
         writeln!(out, "Config:        {digest}")?;
     }
     writeln!(out, "Layers:        {}", report.layer_count)?;
-    writeln!(out, "Compressed:    {}", size(report.compressed_bytes))?;
-    writeln!(out, "Uncompressed:  {}", size(report.uncompressed_bytes))?;
-    writeln!(out, "File content:  {}", size(report.content_bytes))?;
+    // Named as every command names them (analysis::glossary).
+    writeln!(
+        out,
+        "Layer content: {}, the image size",
+        size(report.content_bytes)
+    )?;
+    writeln!(
+        out,
+        "Compressed:    {}, the download",
+        size(report.compressed_bytes)
+    )?;
+    writeln!(
+        out,
+        "Uncompressed:  {}, the layer tars with their headers",
+        size(report.uncompressed_bytes)
+    )?;
     if let Some(d) = &report.dockerfile {
         writeln!(
             out,
@@ -207,11 +223,12 @@ fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>
     let line_column = report.dockerfile.is_some();
     writeln!(
         out,
-        "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  {}INSTRUCTION",
+        "{:>3}  {:<19}  {:>10}  {:>12}  {:>9}  {:>6} {:>6} {:>6}  {}INSTRUCTION",
         "#",
         "DIFF_ID",
         "COMPRESSED",
         "UNCOMPRESSED",
+        "CONTENT",
         "ADDED",
         "MODIF",
         "REMOVED",
@@ -245,11 +262,12 @@ fn write_text(report: &InspectReport<'_>, out: &mut dyn Write) -> io::Result<()>
         };
         writeln!(
             out,
-            "{:>3}  {:<19}  {:>10}  {:>12}  {:>6} {:>6} {:>6}  {line}{}",
+            "{:>3}  {:<19}  {:>10}  {:>12}  {:>9}  {:>6} {:>6} {:>6}  {line}{}",
             layer.index,
             diff_id,
             human(layer.compressed_bytes),
             human(layer.uncompressed_bytes),
+            human(layer.content_bytes),
             layer.added,
             layer.modified,
             layer.removed,

@@ -283,10 +283,13 @@ impl Explorer {
         let compare = self.compare();
         match (self.mark, self.mode) {
             (Some(mark), _) if mark != self.layer => {
-                format!("range {}..{}", compare.from.unwrap_or(0), compare.to)
+                format!("from layer {} to {}", compare.from.unwrap_or(0), compare.to)
             }
             (Some(mark), _) => format!("range: A={mark}, select B"),
-            (None, Mode::Aggregated) => format!("aggregated 0..{}", self.layer),
+            (None, Mode::Aggregated) => format!(
+                "{} aggregated",
+                crate::analysis::glossary::layer_span(0, self.layer)
+            ),
             (None, Mode::Layer) => format!("layer {}", self.layer),
         }
     }

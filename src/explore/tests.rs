@@ -201,7 +201,7 @@ fn compare_modes_and_range_marks() {
     e.move_layer(1);
     assert_eq!(e.compare_label(), "layer 1");
     e.compare_all();
-    assert_eq!(e.compare_label(), "aggregated 0..1");
+    assert_eq!(e.compare_label(), "layers 0–1 aggregated");
     assert_eq!(e.mode(), Mode::Aggregated);
     e.toggle_mark();
     assert_eq!(e.compare_label(), "range: A=1, select B");
@@ -213,7 +213,7 @@ fn compare_modes_and_range_marks() {
             to: 1
         }
     );
-    assert_eq!(e.compare_label(), "range 0..1");
+    assert_eq!(e.compare_label(), "from layer 0 to 1");
     assert!(e.clear_mark());
     assert!(!e.clear_mark(), "no mark left to clear");
     e.compare_layer();

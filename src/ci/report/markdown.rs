@@ -45,7 +45,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
     );
     let _ = writeln!(
         out,
-        "| Image size | {} in {} layers |",
+        "| Image size | {} of layer content in {} layers |",
         human(input.total_bytes),
         input.layer_count
     );

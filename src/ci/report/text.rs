@@ -62,7 +62,7 @@ pub fn render(input: &CiInput, outcomes: &[RuleOutcome], style: &TextStyle) -> S
     );
     let _ = writeln!(
         out,
-        "  image size:   {} ({} bytes) in {} layers",
+        "  image size:   {} ({} bytes) of layer content in {} layers",
         human(input.total_bytes),
         input.total_bytes,
         input.layer_count

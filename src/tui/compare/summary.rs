@@ -112,12 +112,18 @@ pub fn lines(model: &CompareView) -> Vec<(&'static str, String)> {
             comparison.divergence_sentence(&|t| format!("`{}`", escape_str(t))),
         ),
         (
-            "Content",
+            "Sizes",
+            comparison
+                .quantities()
+                .iter()
+                .map(|q| format!("{} {}", q.name, q.change("->")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        (
+            "Paths",
             format!(
-                "{} -> {} ({}); B adds {} and drops {}",
-                human(totals.size_a),
-                human(totals.size_b),
-                signed(totals.delta),
+                "B adds {} and drops {}",
                 human(totals.bytes_added),
                 human(totals.bytes_removed)
             ),
@@ -130,9 +136,10 @@ pub fn lines(model: &CompareView) -> Vec<(&'static str, String)> {
                 .zip(layer(Side::B, index))
                 .map(|(a, b)| {
                     format!(
-                        "{index}: one layer, diff_id {}, {} uncompressed; stored {} in A, {} in B",
+                        "{index}: one layer, diff_id {}, {} of content (uncompressed); \
+                         stored {} in A, {} in B (compressed)",
                         short(a.diff_id.as_deref().unwrap_or("-")),
-                        human(a.uncompressed_bytes),
+                        human(a.content_bytes),
                         stored(model, Side::A, a),
                         stored(model, Side::B, b)
                     )

@@ -2,6 +2,7 @@
 //! image pane (platform, sizes, efficiency and the inefficient paths).
 
 use super::{Component, Ctx, View};
+use crate::analysis::glossary;
 use crate::escape::escape_str;
 use crate::explore::Explorer;
 use crate::image::history::Instruction;
@@ -146,24 +147,27 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
     }
     if let Some(info) = model.image().layers.get(index) {
         let none = || "-".to_string();
+        // Two hashes of one layer: each says which bytes it hashes, and why both exist.
         lines.push(field(
-            "Digest",
+            "Digest (compressed blob)",
             info.digest.clone().unwrap_or_else(none),
             app,
         ));
         lines.push(field(
-            "DiffID",
+            "DiffID (uncompressed tar)",
             info.diff_id.clone().unwrap_or_else(none),
             app,
         ));
+        lines.push(styled(glossary::DIGEST_AND_DIFF_ID, theme.dim).into());
         lines.push(field(
             "Size",
             format!(
-                "{} stored, {} uncompressed, {} in {} entries",
-                human(info.compressed_bytes),
-                human(info.uncompressed_bytes),
+                "{} of content in {} tar entries (directories included); {} uncompressed \
+                 tar, {} compressed",
                 human(info.content_bytes),
-                info.entries
+                info.entries,
+                human(info.uncompressed_bytes),
+                human(info.compressed_bytes),
             ),
             app,
         ));
@@ -172,8 +176,8 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
         }
     }
     let title = format!(
-        "Layer {index} of 0..{}",
-        model.layer_count().saturating_sub(1)
+        "Layer {index} ({})",
+        glossary::layer_span(0, model.layer_count().saturating_sub(1))
     );
     let block = pane(theme, &title, false);
     frame.render_widget(
@@ -213,13 +217,19 @@ fn render_image(app: &View, frame: &mut Frame, area: Rect) {
         format!("{}  ({})", escape_str(&platform), image.format.name()),
         app,
     ));
-    let layer_bytes: u64 = model.image().layers.iter().map(|l| l.content_bytes).sum();
+    let layers = &model.image().layers;
+    let layer_bytes: u64 = layers.iter().map(|l| l.content_bytes).sum();
+    let compressed: u64 = layers.iter().map(|l| l.compressed_bytes).sum();
     lines.push(field(
         "Size",
         format!(
-            "{} in layers, {} in the final filesystem",
+            "{} {}, {} {}, {} {}",
             human(layer_bytes),
-            human(model.total_size())
+            glossary::LAYER_CONTENT_NAME,
+            human(model.total_size()),
+            glossary::FINAL_FILESYSTEM_NAME,
+            human(compressed),
+            glossary::COMPRESSED_NAME,
         ),
         app,
     ));

@@ -127,12 +127,12 @@ fn pane_keys_go_to_the_focused_pane_only() {
     // ctrl+a in the layer pane is "aggregated"; in the file pane "show/hide added".
     app.handle_key(key(KeyCode::Char('j')));
     app.handle_key(ctrl('a'));
-    assert_eq!(app.model.compare_label(), "aggregated 0..1");
+    assert_eq!(app.model.compare_label(), "layers 0–1 aggregated");
     app.handle_key(key(KeyCode::Tab));
     assert_eq!(app.focus(), Pane::Files);
     app.handle_key(ctrl('a'));
     assert!(!app.model.files().options().show_added);
-    assert_eq!(app.model.compare_label(), "aggregated 0..1");
+    assert_eq!(app.model.compare_label(), "layers 0–1 aggregated");
     // Tab skips the image pane without an analysis.
     app.handle_key(key(KeyCode::Tab));
     assert_eq!(app.focus(), Pane::Layers);
