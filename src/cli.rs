@@ -280,9 +280,10 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct DemoArgs {
-    /// Which demo image to open: hello, layers, wasteful, fixed or opaque.
-    #[arg(default_value = "wasteful", value_name = "NAME")]
-    pub name: String,
+    /// Which demo image to open: hello, layers, wasteful, fixed or opaque. Without one,
+    /// the guided tour starts at its first step; with one, at its first step on NAME.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
     /// Write every demo archive (and its Dockerfile) to DIR instead, to open with other
     /// tools.
     #[arg(long, value_name = "DIR")]
