@@ -98,20 +98,38 @@ keys Escape
 keys -l q
 expect "EXITED:0"
 
-# `layerscope demo` opens the explorer on the embedded demo image.
+# `layerscope demo` opens the explorer on the embedded demo images with the guided tour,
+# at 80x24: the tour's first step selects the top layer of `layers`, its keys line and
+# `? help` are in sight; n walks on, across to `hello`; esc leaves the tour.
+tmux_ kill-session -t smoke
+tmux_ -f /dev/null new-session -d -s smoke -x 80 -y 24 \
+    "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' demo; echo \"EXITED:\$?\"; sleep 30"
+expect "Tour 1/14"
+expect "Layers [layer 4]"
+expect "n next  p previous  esc leaves"
+expect "? help"
+keys -l n
+expect "Tour 2/14"
+expect "Layers [layer 0]"
+keys -l nnnnnnn
+expect "Tour 9/14"
+expect "A multi-stage build ships"
+expect "Layers [layer 1]"
+keys Escape
+gone "Tour 9/14"
+keys Up
+expect "Layers [layer 0]"
+keys -l q
+expect "EXITED:0"
+# `layerscope demo hello` starts at the tour's first step on hello.
 tmux_ kill-session -t smoke
 tmux_ -f /dev/null new-session -d -s smoke -x 120 -y 35 \
     "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' demo hello; echo \"EXITED:\$?\"; sleep 30"
-# The demo opens its guided tour, whose first step selects the top layer; n steps on, esc
-# leaves the tour for the plain explorer.
-expect "Tour 1/7"
+expect "Tour 9/14"
 expect "Layers [layer 1]"
-keys -l n
-expect "Tour 2/7"
-keys Escape
-gone "Tour 2/7"
-keys Up
-expect "Layers [layer 0]"
+# q closes the tour first, then quits.
+keys -l q
+gone "Tour 9/14"
 keys -l q
 expect "EXITED:0"
 # `diff A B --tui` opens the comparison view: the shared base joined, the change tree.

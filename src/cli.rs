@@ -424,14 +424,10 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct DemoArgs {
-    /// Which demo image to open.
-    #[arg(
-        default_value = "wasteful",
-        value_name = "NAME",
-        value_parser = demo_names(),
-        ignore_case = true
-    )]
-    pub name: String,
+    /// Which demo image to open. Without one, the guided tour starts at its first step;
+    /// with one, at its first step on NAME.
+    #[arg(value_name = "NAME", value_parser = demo_names(), ignore_case = true)]
+    pub name: Option<String>,
     /// Write every demo archive (and its Dockerfile) to DIR instead, to open with other
     /// tools.
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]

@@ -156,6 +156,90 @@ pub fn images_with_blob(digest: &str) -> Vec<&'static DemoImage> {
         .collect()
 }
 
+/// The bytes of the archive's member `blobs/<algorithm>/<hex>` for `digest`.
+pub fn blob(image: &DemoImage, digest: &str) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let (algorithm, hex) = digest.split_once(':')?;
+    let wanted = format!("blobs/{algorithm}/{hex}");
+    let mut archive = tar::Archive::new(image.archive);
+    let entries = archive.entries().ok()?;
+    for entry in entries.flatten() {
+        let path = entry.path_bytes().into_owned();
+        if path.strip_prefix(b"./").unwrap_or(&path) == wanted.as_bytes() {
+            let mut bytes = Vec::new();
+            let mut entry = entry;
+            entry.read_to_end(&mut bytes).ok()?;
+            return Some(bytes);
+        }
+    }
+    None
+}
+
+/// The image's layers as its manifest lists them: (stored size, digest), bottom first.
+/// What a registry stores and a host pulls, read from the archive's own index.
+pub fn layer_blobs(image: &DemoImage) -> Vec<(u64, String)> {
+    let json = |bytes: Vec<u8>| serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    let digest_of = |v: &serde_json::Value| v["digest"].as_str().map(str::to_string);
+    let index = (|| {
+        let mut archive = tar::Archive::new(image.archive);
+        for entry in archive.entries().ok()?.flatten() {
+            let path = entry.path_bytes().into_owned();
+            if path.strip_prefix(b"./").unwrap_or(&path) == b"index.json" {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut { entry }, &mut bytes).ok()?;
+                return json(bytes);
+            }
+        }
+        None
+    })();
+    let Some(manifest) = index
+        .as_ref()
+        .and_then(|i| digest_of(&i["manifests"][0]))
+        .and_then(|d| blob(image, &d))
+        .and_then(json)
+    else {
+        return Vec::new();
+    };
+    manifest["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| Some((l["size"].as_u64()?, digest_of(l)?)))
+        .collect()
+}
+
+/// The explorer on a demo image, as `layerscope demo` opens it: its layers, the waste
+/// analysis, its Dockerfile beside them, and the explanations gathered.
+pub fn explorer(image: &'static DemoImage) -> crate::Result<crate::explore::Explorer> {
+    let file = temp_archive(image)?;
+    let path = file.path().display().to_string();
+    let spec = crate::source::spec::ImageSpec::parse(&path, None)?;
+    let options = crate::load::LoadOptions {
+        verify: true,
+        secrets: true,
+        ..Default::default()
+    };
+    // The source keeps the archive open: the file may go when `file` drops.
+    let opened = crate::load::load_spec(
+        &spec,
+        &options,
+        &crate::layer::ParseControl::default(),
+        &mut |_| {},
+    )?;
+    drop(file);
+    let analysis = crate::commands::tui_analysis(&opened.loaded);
+    let mut explorer = crate::explore::Explorer::new(opened.loaded, opened.source, Some(analysis));
+    explorer
+        .set_dockerfile(image.dockerfile_name, image.dockerfile)
+        .map_err(|source| crate::Error::Dockerfile {
+            path: image.dockerfile_name.to_string(),
+            source,
+        })?;
+    explorer.prepare_explanations();
+    explorer.set_demo(image.name);
+    Ok(explorer)
+}
+
 #[cfg(test)]
 mod tests {
     /// `demo --help` names every demo image, in the summary `layerscope --help` prints and

@@ -177,6 +177,7 @@ fn dockerfile_pane() {
     layerscope::tui::Start {
         dockerfile: Some((image.dockerfile_name.into(), image.dockerfile.into())),
         tour: false,
+        demo: None,
     }
     .apply(&mut app)
     .unwrap();

@@ -236,56 +236,187 @@ fn e_explains_a_layer_and_its_build_stage() {
     assert!(screen(&app).contains("Explain layer 4"));
 }
 
-#[test]
-fn the_tour_walks_its_steps_and_selects_what_each_talks_about() {
-    let (_file, mut app) = demo_app("wasteful", true);
-    let tour = app.overlay::<Tour>().expect("the demo opens with the tour");
-    assert_eq!(tour.at, 0);
-    let count = tour.steps.len();
-    assert!(screen(&app).contains(&format!("Tour 1/{count}: An image is a stack")));
-    // Step 2: the whiteout, selected in the layer that holds it.
-    press(&mut app, key(KeyCode::Char('n')));
-    assert_eq!(app.overlay::<Tour>().unwrap().at, 1);
-    assert_eq!(app.model.layer(), 8);
-    assert_eq!(selected_path(&app), "/tmp/scratch.bin");
-    let shown = screen(&app);
-    assert!(
-        shown.contains("Tour 2/7: Deleting a file only hides it"),
-        "{shown}"
-    );
-    // The file tree stays in sight with the path selected.
-    assert!(
-        row_with(&shown, "── scratch.bin").contains("262.1 kB"),
-        "{shown}"
-    );
-    let text = flat(&boxed(&shown, "Tour 2/7"));
-    assert!(
-        text.contains("with a whiteout: an empty entry named `.wh.scratch.bin`"),
-        "{text}"
-    );
-    // Back, then forward to the multi-stage step.
-    press(&mut app, key(KeyCode::Char('p')));
-    assert_eq!(app.overlay::<Tour>().unwrap().at, 0);
-    for _ in 0..5 {
+/// The explorer as `layerscope demo [NAME]` opens it, on a screen of `width` by `height`:
+/// the demo image (without a name, the one the tour starts on), its Dockerfile and the
+/// tour.
+fn demo_screen(name: Option<&str>, width: u16, height: u16) -> (tempfile::NamedTempFile, App) {
+    let name = name.unwrap_or(layerscope::explore::tour::LESSON[0].0);
+    let image = demo::find(name).unwrap();
+    let file = demo::temp_archive(image).unwrap();
+    let mut app = app_for(file.path().to_str().unwrap(), width, height);
+    Start {
+        dockerfile: Some((image.dockerfile_name.into(), image.dockerfile.into())),
+        tour: true,
+        demo: Some(image.name),
+    }
+    .apply(&mut app)
+    .unwrap();
+    (file, app)
+}
+
+/// Text with every whitespace removed: wrapping may break a line anywhere, even in a long
+/// path.
+fn squeezed(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+/// Walk every step of the tour on a `width` by `height` screen: each step's title, its
+/// last sentence (after scrolling the box to its end) and its keys line are on screen, no
+/// pane's title is covered, and the status bar shows `? help`.
+fn walk_the_tour(width: u16, height: u16) {
+    let (_file, mut app) = demo_screen(None, width, height);
+    let count = layerscope::explore::tour::LESSON.len();
+    for at in 0..count {
+        let tour = app.overlay::<Tour>().expect("the tour stays open");
+        assert_eq!(tour.at, at);
+        let step = tour.step().clone();
+        assert_eq!(app.model.demo(), Some(step.image), "step {}", at + 1);
+        let title = format!("Tour {}/{count}", at + 1);
+        let first = screen(&app);
+        let text = squeezed(&boxed(&first, &title));
+        assert!(text.contains(&squeezed(step.title)), "{first}");
+        for shown in [&first] {
+            let last = shown.lines().last().unwrap();
+            assert!(last.contains("? help"), "status bar: {last}");
+            assert!(row_with(shown, "┌ Layers").contains("Layers"));
+            assert!(
+                shown.contains("┌ Files") || shown.contains("┌ Current"),
+                "{shown}"
+            );
+        }
+        // Scroll to the end of the text.
+        let mut shown = first.clone();
+        for _ in 0..30 {
+            press(&mut app, key(KeyCode::PageDown));
+            shown = screen(&app);
+        }
+        let inside = boxed(&shown, &title);
+        let sentences: Vec<&str> = step
+            .text
+            .split(". ")
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        let last_sentence = sentences.last().unwrap();
+        assert!(
+            squeezed(&inside).contains(&squeezed(last_sentence)),
+            "step {}: {last_sentence:?} not in\n{shown}",
+            at + 1
+        );
+        assert!(inside.contains("n next  p previous  esc leaves"), "{shown}");
+        assert!(!shown.contains("Nothing to select"), "{shown}");
         press(&mut app, key(KeyCode::Char('n')));
     }
+    // n on the last step stays there; it says the tour is over.
+    let tour = app.overlay::<Tour>().unwrap();
+    assert_eq!(tour.at, count - 1);
+    assert!(tour.step().text.starts_with("The tour is over."));
+    press(&mut app, key(KeyCode::Esc));
+    assert!(!app.has_overlay() && !app.should_quit());
+}
+
+#[test]
+fn the_whole_tour_reads_at_80_by_24() {
+    walk_the_tour(80, 24);
+}
+
+#[test]
+fn the_whole_tour_reads_at_160_by_45() {
+    walk_the_tour(160, 45);
+}
+
+#[test]
+fn the_tour_crosses_images_both_ways_and_starts_on_the_named_one() {
+    // `layerscope demo hello` starts on hello's first step: the multi-stage build.
+    let (_file, mut app) = demo_screen(Some("hello"), 140, 44);
     let tour = app.overlay::<Tour>().unwrap();
     assert_eq!(
         tour.step().title,
         "A multi-stage build ships only what it copies"
     );
-    assert_eq!(app.model.layer(), 3);
-    // The last step: the container's layer, above the top layer.
+    assert_eq!(app.model.layer(), 1);
+    assert_eq!(selected_path(&app), "/usr/local/bin/hello");
+    // p goes back to the last step on `layers`, n forward to `wasteful`'s whiteout.
+    press(&mut app, key(KeyCode::Char('p')));
+    assert_eq!(app.model.demo(), Some("layers"));
+    assert_eq!(app.model.layer_count(), 5);
     press(&mut app, key(KeyCode::Char('n')));
     press(&mut app, key(KeyCode::Char('n')));
-    assert_eq!(app.overlay::<Tour>().unwrap().at, count - 1);
-    assert_eq!(app.model.layer(), app.model.layer_count() - 1);
-    assert!(screen(&app).contains("A container adds one writable layer"));
-    press(&mut app, key(KeyCode::Esc));
-    assert!(!app.has_overlay() && !app.should_quit());
-    // `t` opens it again, at the start.
-    press(&mut app, key(KeyCode::Char('t')));
-    assert_eq!(app.overlay::<Tour>().unwrap().at, 0);
+    assert_eq!(app.model.demo(), Some("wasteful"));
+    assert_eq!(app.model.layer(), 8);
+    assert_eq!(selected_path(&app), "/tmp/scratch.bin");
+    let text = flat(&boxed(&screen(&app), "Tour"));
+    assert!(text.contains("`.wh.scratch.bin`"), "{text}");
+    // `t` on an image that is not a demo says where the tour is.
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_image(dir.path());
+    let mut other = app_for(path.to_str().unwrap(), 140, 44);
+    press(&mut other, key(KeyCode::Char('t')));
+    assert!(!other.has_overlay());
+    assert!(screen(&other).contains("layerscope demo"));
+}
+
+#[test]
+fn the_container_step_writes_deletes_and_creates_in_its_own_layer_only() {
+    let (_file, mut app) = demo_screen(Some("layers"), 120, 40);
+    while app.overlay::<Tour>().unwrap().step().title != "A container adds one writable layer" {
+        press(&mut app, key(KeyCode::Char('n')));
+    }
+    let shown = screen(&app);
+    let layer_rows = |s: &str| boxed(s, "Layers");
+    let before = layer_rows(&shown);
+    assert!(
+        shown.contains("Container layer (writable): 0 paths"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("empty: the container has changed nothing"),
+        "{shown}"
+    );
+    // The container box is above the layers.
+    let row = |s: &str, needle: &str| s.lines().position(|l| l.contains(needle)).unwrap();
+    assert!(row(&shown, "Container layer") < row(&shown, "┌ Layers"));
+    // Write to the selected file, the biggest a container sees: copied up whole.
+    let node = app.model.selected_node().unwrap();
+    let tree = &app.model.image().tree;
+    let top = tree.layer_count() - 1;
+    let version = tree.live_at(node, top).unwrap();
+    let (size, from) = (tree.content_size(version), version.layer);
+    let name = selected_path(&app);
+    press(&mut app, key(KeyCode::Char('w')));
+    let appended = layerscope::explore::container::APPENDED.len() as u64;
+    let copied = layerscope::size::human(size + appended);
+    let shown = screen(&app);
+    assert!(
+        shown.contains(&format!("C {name}  {copied}, copied up from layer {from}")),
+        "{shown}"
+    );
+    assert!(shown.contains("copy-up: all of"), "{shown}");
+    // Delete the next file down: a whiteout; then create one.
+    press(&mut app, key(KeyCode::Down));
+    let deleted = selected_path(&app);
+    press(&mut app, key(KeyCode::Char('x')));
+    press(&mut app, key(KeyCode::Char('c')));
+    let shown = screen(&app);
+    assert!(shown.contains(&format!("D {deleted}  whiteout")), "{shown}");
+    assert!(shown.contains("new-file-1.txt"), "{shown}");
+    assert!(
+        shown.contains("Container layer (writable): 3 paths"),
+        "{shown}"
+    );
+    // The image's layers did not change.
+    assert_eq!(layer_rows(&shown), before);
+    assert_eq!(tree_size(&app, node), size);
+    // Removing the container discards its layer.
+    press(&mut app, key(KeyCode::Char('r')));
+    assert!(screen(&app).contains("Container layer (writable): 0 paths"));
+    // Leaving the step leaves the container behind.
+    press(&mut app, key(KeyCode::Char('n')));
+    assert!(!screen(&app).contains("Container layer"));
+}
+
+fn tree_size(app: &App, node: layerscope::tree::NodeId) -> u64 {
+    let tree = &app.model.image().tree;
+    tree.content_size(tree.live_at(node, tree.layer_count() - 1).unwrap())
 }
 
 #[test]
@@ -323,6 +454,7 @@ fn instructions_and_env_entries_are_drawn_with_their_secrets_redacted() {
     Start {
         dockerfile: None,
         tour: false,
+        demo: None,
     }
     .apply(&mut app)
     .unwrap();

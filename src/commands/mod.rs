@@ -81,10 +81,15 @@ fn dispatch(cli: Cli) -> Result<i32> {
             secrets::run(args, &loaded, &mut out)?
         }
         Some(Command::Demo(args)) => {
-            let Some(image) = crate::demo::find(&args.name) else {
+            // Without a name, the image the tour's first step is on.
+            let name = args
+                .name
+                .as_deref()
+                .unwrap_or(crate::explore::tour::LESSON[0].0);
+            let Some(image) = crate::demo::find(name) else {
                 return Err(Error::Usage(format!(
                     "no demo image {:?}; choose one of: {}",
-                    escape_str(&args.name),
+                    escape_str(name),
                     crate::demo::names()
                 )));
             };
@@ -136,6 +141,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     analyze: Some(Box::new(tui_analysis)),
                     dockerfile,
                     tour: false,
+                    demo: None,
                 };
                 return crate::tui::run_tui(&image, global, options);
             }
@@ -148,7 +154,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
 /// Open the explorer on an embedded demo image, with its Dockerfile and the guided tour.
 /// The archive is written to a temporary file (removed on exit) because the explorer reads
 /// its source by offset.
-fn open_demo(image: &crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
+fn open_demo(image: &'static crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
     let file = crate::demo::temp_archive(image)?;
     let path = file.path().display().to_string();
     let options = crate::tui::TuiOptions {
@@ -160,6 +166,7 @@ fn open_demo(image: &crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
             image.dockerfile.to_string(),
         )),
         tour: true,
+        demo: Some(image.name),
     };
     let code = crate::tui::run_tui(&path, &cli.global, options);
     drop(file);
@@ -355,7 +362,7 @@ pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Resul
 }
 
 /// The explorer's image-details pane: layerscope's score and its wasted paths explained.
-fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
+pub(crate) fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
     let waste = crate::analysis::analyze(&loaded.tree, &Default::default());
     let instruction = |layer: usize| {
         loaded

@@ -9,12 +9,14 @@
 //! - [`extract`]: writing a file or directory of the image to the local filesystem;
 //! - [`dockerfile`]: the Dockerfile beside its layers, line by line;
 //! - [`tour`]: the guided tour of the demo images, each step's target found in the image;
+//! - [`container`]: a simulated container's writable layer over the image, for the tour;
 //! - [`compare`]: the comparison view of two images (`diff A B --tui`): their layer
 //!   columns with the shared base joined, and the merged tree coloured by A→B change.
 //!
 //! The explanations of `e` come from [`crate::analysis::explain`], gathered once.
 
 pub mod compare;
+pub mod container;
 pub mod content;
 pub mod dockerfile;
 pub mod extract;
@@ -115,6 +117,8 @@ pub struct Explorer {
     pending_facts: Option<std::thread::JoinHandle<Facts>>,
     /// Nodes with a secret finding in some layer, sorted.
     secret_nodes: Vec<NodeId>,
+    /// The demo image this is (`layerscope demo`), which the tour walks across.
+    demo: Option<&'static str>,
 }
 
 /// Move `value` by `delta` within `0..len`.
@@ -185,9 +189,20 @@ impl Explorer {
             facts: None,
             pending_facts: None,
             secret_nodes,
+            demo: None,
         };
         explorer.sync_compare();
         explorer
+    }
+
+    /// Mark this as the embedded demo image `name`.
+    pub fn set_demo(&mut self, name: &'static str) {
+        self.demo = Some(name);
+    }
+
+    /// The embedded demo image this is, if it is one.
+    pub fn demo(&self) -> Option<&'static str> {
+        self.demo
     }
 
     pub fn image(&self) -> &LoadedImage {

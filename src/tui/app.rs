@@ -177,6 +177,8 @@ impl App {
                 self.overlay = OVERLAYS.iter().find_map(|open| open(other, &mut ctx));
             }
         }
+        // An overlay may take a place in the layout (the tour).
+        self.relayout();
     }
 
     /// The next pane tab moves to.

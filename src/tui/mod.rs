@@ -51,12 +51,16 @@ pub struct TuiOptions {
     pub dockerfile: Option<(String, String)>,
     /// Open the guided tour once the image is loaded (`layerscope demo`).
     pub tour: bool,
+    /// The embedded demo image opened (`layerscope demo`): the tour walks from it.
+    pub demo: Option<&'static str>,
 }
 
 /// What the explorer does once the image is loaded, before the first key.
 pub struct Start {
     pub dockerfile: Option<(String, String)>,
     pub tour: bool,
+    /// The embedded demo image this is, if it is one.
+    pub demo: Option<&'static str>,
 }
 
 impl Start {
@@ -71,6 +75,9 @@ impl Start {
                 })?;
         }
         app.model.prepare_explanations();
+        if let Some(name) = self.demo {
+            app.model.set_demo(name);
+        }
         if self.tour {
             app.apply(actions::Action::Tour);
         }
@@ -130,6 +137,7 @@ pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i
     let start = Start {
         dockerfile: options.dockerfile,
         tour: options.tour,
+        demo: options.demo,
     };
     event_loop::run(
         spec,

@@ -11,6 +11,7 @@
 //! [`Explorer`] by default, or the comparison view's (`super::compare`). The help overlay
 //! and the filter line serve both.
 
+pub mod container;
 pub mod details;
 pub mod dockerfile;
 pub mod explain;

@@ -4,6 +4,7 @@
 mod status;
 
 use super::app::App;
+use super::components::tour::Tour;
 use super::components::Pane;
 use super::theme::Theme;
 use crate::load::Progress;
@@ -24,6 +25,10 @@ pub struct Areas {
     pub files: Rect,
     pub filter: Rect,
     pub status: Rect,
+    /// The guided tour's box, when it is open: where the detail panes would be.
+    pub tour: Rect,
+    /// The tour's simulated container layer, above the layers pane.
+    pub container: Rect,
 }
 
 impl Areas {
@@ -69,10 +74,19 @@ pub fn layout(area: Rect, app: &App) -> Areas {
         lines.clamp(3, (height * 2 / 5).max(3))
     };
     let shown = app.model.dockerfile_shown();
+    let tour = app.overlay::<Tour>();
     if main.width >= 80 {
         let left_width = (main.width * 2 / 5).clamp(36, 72);
-        let [left, right] =
+        let [mut left, right] =
             Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(main);
+        // The tour's container layer sits on top of the image's layers.
+        if let Some(rows) = tour.and_then(Tour::container_height) {
+            [areas.container, left] = Layout::vertical([
+                Constraint::Length(rows.min(left.height / 3)),
+                Constraint::Min(0),
+            ])
+            .areas(left);
+        }
         areas.files = right;
         if shown {
             [areas.dockerfile, areas.files] = Layout::vertical([
@@ -95,6 +109,22 @@ pub fn layout(area: Rect, app: &App) -> Areas {
                 Layout::vertical([Constraint::Length(layers), Constraint::Min(0)]).areas(left);
         } else {
             areas.layers = left;
+        }
+        // The tour takes the detail panes' place, so no pane is half covered.
+        if tour.is_some() {
+            if areas.layer_details.is_empty() {
+                [areas.layers, areas.tour] =
+                    Layout::vertical([Constraint::Min(3), Constraint::Percentage(50)])
+                        .areas(areas.layers);
+            } else {
+                areas.tour = if areas.image.is_empty() {
+                    areas.layer_details
+                } else {
+                    areas.layer_details.union(areas.image)
+                };
+                areas.layer_details = Rect::default();
+                areas.image = Rect::default();
+            }
         }
     } else {
         let layers = wanted_layers.clamp(3, (main.height / 3).max(3));

@@ -54,13 +54,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ],
     };
     // The Dockerfile pane's key, only where there is a Dockerfile to show.
-    let hints: Vec<(Action, &str)> = hints
+    let mut hints: Vec<(Action, &str)> = hints
         .iter()
         .copied()
         .filter(|(action, _)| {
             *action != Action::ToggleDockerfile || app.model.dockerfile().is_some()
         })
         .collect();
+    // `? help` first, so that it shows however narrow the bar.
+    hints.sort_by_key(|(action, _)| *action != Action::Help);
     let model = &app.model;
     let sort = match model.files().options().sort {
         SortOrder::Name => "name",
