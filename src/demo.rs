@@ -252,8 +252,16 @@ mod tests {
         let help = demo.render_long_help().to_string();
         let about = demo.get_about().map(|a| a.to_string()).unwrap_or_default();
         for image in super::IMAGES {
-            assert!(about.contains(image.name), "{} missing from: {about}", image.name);
-            assert!(help.contains(image.name), "{} missing from: {help}", image.name);
+            assert!(
+                about.contains(image.name),
+                "{} missing from: {about}",
+                image.name
+            );
+            assert!(
+                help.contains(image.name),
+                "{} missing from: {help}",
+                image.name
+            );
         }
     }
 }

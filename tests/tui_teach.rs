@@ -21,6 +21,7 @@ fn demo_app(name: &str, tour: bool) -> (tempfile::NamedTempFile, App) {
     Start {
         dockerfile: Some((image.dockerfile_name.into(), image.dockerfile.into())),
         tour,
+        demo: Some(image.name),
     }
     .apply(&mut app)
     .unwrap();

@@ -179,7 +179,8 @@ impl Facts {
                     copy_from: copy_from(i, &instruction),
                     instruction,
                     metadata: paired.map_or_else(Vec::new, |h| metadata_of(&h.entries)),
-                    base_metadata: paired.map_or_else(Vec::new, |h| metadata_where(&h.entries, true)),
+                    base_metadata: paired
+                        .map_or_else(Vec::new, |h| metadata_where(&h.entries, true)),
                     compressed_bytes: loaded.layers.get(i).map(|l| l.compressed_bytes),
                     dockerfile_lines: line.map(|l| (l.line, l.end_line)),
                     base: i < waste.base_layers,
@@ -343,7 +344,10 @@ pub fn explain_image(ctx: &Context) -> Vec<Block> {
              shared layer is {}.",
             match waste.base_layers {
                 1 => "Layer 0 comes".to_string(),
-                n => format!("{} come", glossary::capitalise(&glossary::layer_span(0, n - 1))),
+                n => format!(
+                    "{} come",
+                    glossary::capitalise(&glossary::layer_span(0, n - 1))
+                ),
             },
             glossary::BASE_IMAGE,
             glossary::SHARED_LAYER,
@@ -613,7 +617,11 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
         out.push(Block::Paragraph(vec![text(format!(
             "{hardlinks} of its entries {}. A hardlink is {}. Deleting one name leaves the \
              content reachable through the others.",
-            if hardlinks == 1 { "is a hardlink" } else { "are hardlinks" },
+            if hardlinks == 1 {
+                "is a hardlink"
+            } else {
+                "are hardlinks"
+            },
             glossary::HARDLINK
         ))]));
     }
@@ -805,7 +813,10 @@ fn explain_markers(ctx: &Context, layer: usize) -> Vec<Block> {
             )));
         } else {
             item.push(Span::Path(whiteout_marker(&target)));
-            item.push(text(format!(" is a whiteout, {}. It deletes ", glossary::WHITEOUT)));
+            item.push(text(format!(
+                " is a whiteout, {}. It deletes ",
+                glossary::WHITEOUT
+            )));
             item.push(Span::Path(target));
             if paths > 1 {
                 item.push(text(format!(
@@ -876,7 +887,6 @@ fn hint_item(hint: &Hint) -> Vec<Span> {
     item
 }
 
-
 /// Why `COPY --from` leaves the build stages behind.
 pub fn explain_multi_stage(multi: &MultiStage) -> Vec<Block> {
     let mut out = vec![Block::Heading(2, vec![text("A multi-stage build")])];
@@ -927,16 +937,14 @@ pub fn explain_container(ctx: &Context) -> Vec<Block> {
     let tree = ctx.tree;
     let top = tree.layer_count().saturating_sub(1);
     let mut out = vec![Block::Heading(2, vec![text("When a container runs")])];
-    out.push(Block::Paragraph(vec![text(
-        format!(
-            "A container adds one thin writable layer on top of these read-only ones, and all \
+    out.push(Block::Paragraph(vec![text(format!(
+        "A container adds one thin writable layer on top of these read-only ones, and all \
              its changes go there. Creating a file writes it to that layer. Deleting a file of \
              the image records a whiteout there, as the image's own layers do. Changing one \
              is copy-on-write: {}. The image's layers are never modified, so every container \
              of the image shares them.",
-            glossary::COPY_ON_WRITE
-        ),
-    )]));
+        glossary::COPY_ON_WRITE
+    ))]));
     let biggest = (1..tree.node_count() as NodeId)
         .filter_map(|node| {
             let v = tree.live_at(node, top)?;
@@ -969,7 +977,11 @@ pub fn explain_hints(ctx: &Context) -> Vec<Block> {
         text(format!(
             "{} {}. Together the image-size fixes save ",
             plural(ctx.hints.len(), "hint", "hints"),
-            if ctx.hints.len() == 1 { "applies" } else { "apply" }
+            if ctx.hints.len() == 1 {
+                "applies"
+            } else {
+                "apply"
+            }
         )),
         Span::Bytes(saved),
         text(" (no byte is counted twice). Hints never change the efficiency score."),

@@ -437,7 +437,11 @@ fn write_markdown(
         write!(out, " {} |", capitalise(q.name))?;
     }
     writeln!(out)?;
-    writeln!(out, "| --- | --- | ---: |{}", " ---: |".repeat(quantities.len()))?;
+    writeln!(
+        out,
+        "| --- | --- | ---: |{}",
+        " ---: |".repeat(quantities.len())
+    )?;
     for (side, image) in [("A", a), ("B", b)] {
         write!(
             out,
