@@ -97,11 +97,11 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Config(String),
+    /// A setting of a part built on the library (CI's config and flags, the explorer's
+    /// config file or `--theme`). Each part converts its own typed error into this where
+    /// it reads its settings, so that the base error names none of them.
     #[error(transparent)]
-    CiConfig(#[from] crate::ci::CiConfigError),
-    /// The explorer's config file or `--theme`.
-    #[error(transparent)]
-    ExplorerSettings(#[from] Box<crate::tui::config::SettingsError>),
+    Settings(Box<dyn std::error::Error + Send + Sync>),
     #[error("interrupted")]
     Interrupted,
 }

@@ -103,6 +103,12 @@ impl ConfigSource {
     }
 }
 
+impl From<CiConfigError> for crate::error::Error {
+    fn from(error: CiConfigError) -> Self {
+        crate::error::Error::Settings(Box::new(error))
+    }
+}
+
 /// The effective CI configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CiConfig {

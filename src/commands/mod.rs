@@ -1,6 +1,7 @@
 //! The CLI's subcommands: each loads the image through [`crate::load`] and renders plain
 //! data to stdout. Progress and errors go to stderr.
 
+mod cache;
 mod ci;
 pub mod diff;
 pub mod explain;
@@ -105,7 +106,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
         }
         Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
-        Some(Command::Cache(args)) => crate::source::registry::cache::run_command(args, &mut out)?,
+        Some(Command::Cache(args)) => cache::run(args, &mut out)?,
         Some(Command::Completions(args)) => generated::completions(args, &mut out)?,
         Some(Command::Man(args)) => generated::man(args, &mut out)?,
         None => {

@@ -39,6 +39,12 @@ pub struct ConfigFile {
     pub ascii: Option<bool>,
 }
 
+impl From<SettingsError> for crate::error::Error {
+    fn from(error: SettingsError) -> Self {
+        crate::error::Error::Settings(Box::new(error))
+    }
+}
+
 impl ConfigFile {
     pub fn path() -> Option<PathBuf> {
         let base = std::env::var_os("XDG_CONFIG_HOME")

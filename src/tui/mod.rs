@@ -88,10 +88,10 @@ impl Start {
 /// Settings from the config file and the options. Problems with the config file's key
 /// bindings are returned as notices, not errors.
 pub fn settings(options: &TuiOptions) -> Result<(Settings, Vec<String>)> {
-    let config = ConfigFile::load().map_err(Box::new)?;
+    let config = ConfigFile::load()?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme_name = options.theme.as_deref().or(config.theme.as_deref());
-    let theme = Theme::pick(theme_name, no_color).map_err(Box::new)?;
+    let theme = Theme::pick(theme_name, no_color)?;
     let mut keymap = Keymap::default();
     let notices = keymap.configure(
         config

@@ -8,10 +8,8 @@
 //! the size cap drop the least recently used first.
 
 use super::direct::{self, DirectWriter, ReadAhead};
-use crate::cli::{CacheArgs, CacheCommand};
 use crate::error::{Error, Result};
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -55,7 +53,8 @@ impl Cache {
         &self.root
     }
 
-    fn blobs(&self) -> PathBuf {
+    /// Where the blobs are: `blobs/sha256` under the root.
+    pub fn blobs(&self) -> PathBuf {
         self.root.join("blobs").join("sha256")
     }
 
@@ -193,31 +192,6 @@ impl BlobWriter {
 /// [`direct`]).
 pub fn open_blob(path: &Path) -> std::io::Result<ReadAhead> {
     ReadAhead::open(path)
-}
-
-/// `layerscope cache prune [--older-than DUR]`.
-pub fn run_command(args: &CacheArgs, out: &mut dyn Write) -> Result<i32> {
-    let CacheCommand::Prune { older_than } = &args.command;
-    let older_than = older_than
-        .as_deref()
-        .map(|text| {
-            humantime::parse_duration(text).map_err(|e| {
-                Error::Usage(format!("--older-than {text:?}: {e} (e.g. 30m, 12h, 7d)"))
-            })
-        })
-        .transpose()?;
-    let cache = Cache::user().ok_or_else(|| {
-        Error::Usage("no cache directory: neither XDG_CACHE_HOME nor HOME is set".into())
-    })?;
-    let (files, bytes) = cache.prune(older_than)?;
-    writeln!(
-        out,
-        "removed {files} blobs ({}) from {}",
-        crate::size::human(bytes),
-        cache.blobs().display()
-    )
-    .map_err(|e| Error::io("stdout", e))?;
-    Ok(0)
 }
 
 #[cfg(test)]
