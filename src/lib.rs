@@ -50,6 +50,7 @@ pub mod image;
 pub mod layer;
 pub mod limits;
 pub mod load;
+pub mod open;
 pub mod size;
 pub mod source;
 pub mod tree;

@@ -19,6 +19,7 @@ use crate::escape::escape_str;
 use crate::image::OpenOptions;
 use crate::layer::ParseControl;
 use crate::load::{load_spec, LoadOptions, LoadedImage};
+use crate::open::Opening;
 use crate::source::registry::deadlines::TimeLimits;
 use crate::source::registry::RegistryOptions;
 use crate::source::spec::ImageSpec;
@@ -144,7 +145,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     tour: false,
                     demo: None,
                 };
-                return crate::tui::run_tui(&image, global, options);
+                return crate::tui::run_tui(&image, &opening(global), options);
             }
         }
     };
@@ -169,7 +170,7 @@ fn open_demo(image: &'static crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
         tour: true,
         demo: Some(image.name),
     };
-    let code = crate::tui::run_tui(&path, &cli.global, options);
+    let code = crate::tui::run_tui(&path, &opening(&cli.global), options);
     drop(file);
     code
 }
@@ -321,14 +322,13 @@ fn time_limits(global: &GlobalArgs) -> TimeLimits {
     }
 }
 
-/// Read IMAGE and `--source`, and choose the source of a bare reference, saying which on
-/// stderr (one line).
-pub fn resolve_image(image: &str, global: &GlobalArgs) -> Result<ImageSpec> {
-    let (spec, note) = ImageSpec::parse(image, global.source)?.resolve();
-    if let (Some(note), false) = (note, global.quiet) {
-        eprintln!("layerscope: {}", escape_str(&note));
+/// How the views open images, as the global flags ask.
+pub fn opening(global: &GlobalArgs) -> Opening {
+    Opening {
+        source: global.source,
+        quiet: global.quiet,
+        load: load_options(global),
     }
-    Ok(spec)
 }
 
 /// Load an image with the global options, showing progress on a terminal.
@@ -339,8 +339,9 @@ pub fn load_image(image: &str, global: &GlobalArgs) -> Result<LoadedImage> {
 /// [`load_image`], running the secret rules over every file during the parse when asked.
 pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Result<LoadedImage> {
     global.image_choice()?;
-    let spec = resolve_image(image, global)?;
-    let mut options = load_options(global);
+    let opening = opening(global);
+    let spec = opening.resolve(image)?;
+    let mut options = opening.load;
     options.secrets = secrets;
     let control = ParseControl::default();
     let mut bar = progress::ProgressBar::new(global.quiet, &control.transfers);
@@ -414,6 +415,17 @@ mod tests {
                 .chain(args),
         )?;
         Ok(load_options(&cli.global).registry.limits)
+    }
+
+    /// The explorer's tests open images with `Opening::default()`: it is what a command
+    /// line without flags asks for.
+    #[test]
+    fn the_default_opening_is_the_command_line_without_flags() {
+        let cli = Cli::try_parse_from(["layerscope", "inspect", "x.tar"]).unwrap();
+        assert_eq!(
+            format!("{:?}", opening(&cli.global)),
+            format!("{:?}", Opening::default())
+        );
     }
 
     /// Without flags (or their environment variables), a pull gets the documented limits;

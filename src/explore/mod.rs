@@ -33,7 +33,7 @@ use filetree::{Compare, Filter, Row, ViewOptions, VisibleRows};
 use std::sync::Arc;
 
 /// What the layer-analysis module found, as the image-details pane shows it. Plain data,
-/// filled by the caller of [`crate::tui::run_tui`].
+/// filled by the view that opens the explorer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ImageAnalysis {
     /// 0.0 ..= 1.0.

@@ -29,11 +29,8 @@ pub use crate::explore::{ImageAnalysis, InefficientPath};
 pub use app::{App, Settings};
 pub use event_loop::{run_app, Analyze, EventSource, Screen, TerminalEvents};
 
-use crate::cli::GlobalArgs;
 use crate::error::{Error, Result};
-use crate::layer::ParseControl;
-use crate::load::{self, LoadedImage};
-use crate::source::Source;
+use crate::open::Opening;
 use config::ConfigFile;
 use keymap::Keymap;
 use theme::{Glyphs, Theme};
@@ -117,7 +114,7 @@ pub fn settings(options: &TuiOptions) -> Result<(Settings, Vec<String>)> {
 
 /// Run the explorer on `path` until the user quits. Returns the exit code (0), or
 /// [`Error::Interrupted`] when loading was cancelled with ctrl+c.
-pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i32> {
+pub fn run_tui(path: &str, opening: &Opening, options: TuiOptions) -> Result<i32> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
         return Err(Error::Usage(
@@ -133,7 +130,7 @@ pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i
             source,
         })?;
     }
-    let spec = crate::commands::resolve_image(path, global)?;
+    let spec = opening.resolve(path)?;
     let start = Start {
         dockerfile: options.dockerfile,
         tour: options.tour,
@@ -141,7 +138,7 @@ pub fn run_tui(path: &str, global: &GlobalArgs, options: TuiOptions) -> Result<i
     };
     event_loop::run(
         spec,
-        load_options(global),
+        explorer_opening(opening).load,
         settings,
         options.analyze,
         notices,
@@ -167,19 +164,19 @@ pub fn run_compare(
     event_loop::run_loaded(&mut app)
 }
 
-/// The explorer's load options: the global flags', with the secret rules run during the
-/// parse, so that files with findings are marked in the tree.
-pub fn load_options(global: &GlobalArgs) -> load::LoadOptions {
-    load::LoadOptions {
-        secrets: true,
-        ..crate::commands::load_options(global)
-    }
+/// How the explorer opens images: as the views were asked, with the secret rules run
+/// during the parse, so that files with findings are marked in the tree.
+pub fn explorer_opening(opening: &Opening) -> Opening {
+    let mut opening = opening.clone();
+    opening.load.secrets = true;
+    opening
 }
 
-/// Load an image without a terminal, keeping the source for content reads (tests, tools).
-pub fn open_image(path: &str, global: &GlobalArgs) -> Result<(Option<Source>, LoadedImage)> {
-    let spec = crate::source::spec::ImageSpec::parse(path, global.source)?;
-    let options = load_options(global);
-    let opened = load::load_spec(&spec, &options, &ParseControl::default(), &mut |_| {})?;
-    Ok((opened.source, opened.loaded))
+/// Load an image as the explorer does, without a terminal, keeping the source for content
+/// reads (tests, tools).
+pub fn open_image(
+    path: &str,
+    opening: &Opening,
+) -> Result<(Option<crate::source::Source>, crate::load::LoadedImage)> {
+    explorer_opening(opening).open(path)
 }

@@ -7,6 +7,7 @@ use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers, MouseEvent,
 };
 use layerscope::cli::GlobalArgs;
+use layerscope::open::Opening;
 use layerscope::tui::compare::CompareApp;
 use layerscope::tui::{open_image, run_app, App, Settings};
 use ratatui::backend::TestBackend;
@@ -114,7 +115,7 @@ pub fn fixture(name: &str) -> String {
 }
 
 pub fn app_for(path: &str, width: u16, height: u16) -> App {
-    let (source, loaded) = open_image(path, &GlobalArgs::default()).unwrap();
+    let (source, loaded) = open_image(path, &Opening::default()).unwrap();
     let mut app = App::new(loaded, source, None, Settings::default());
     app.resize(width, height);
     app
