@@ -620,3 +620,29 @@ pub struct ExplainArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: ExplainFormat,
 }
+
+#[cfg(test)]
+mod tests {
+    /// `demo --help` names every demo image, in the summary `layerscope --help` prints and
+    /// in the NAME argument's help: a demo added to `IMAGES` must be added there too.
+    #[test]
+    fn demo_help_names_every_demo_image() {
+        use clap::CommandFactory;
+        let mut cli = super::Cli::command();
+        let demo = cli.find_subcommand_mut("demo").expect("a demo subcommand");
+        let help = demo.render_long_help().to_string();
+        let about = demo.get_about().map(|a| a.to_string()).unwrap_or_default();
+        for image in crate::demo::IMAGES {
+            assert!(
+                about.contains(image.name),
+                "{} missing from: {about}",
+                image.name
+            );
+            assert!(
+                help.contains(image.name),
+                "{} missing from: {help}",
+                image.name
+            );
+        }
+    }
+}

@@ -1,11 +1,13 @@
 //! `ci`: analyse, evaluate rules, report. The exit code gates a build: 0 pass, 1 a rule
 //! failed, 2 bad input or config. Reports never skip rule evaluation.
 
-use crate::analysis::secrets::redact_secrets;
+use super::context::{
+    layer_instruction, layer_line, layer_summaries, read_dockerfile, DockerfileContext,
+};
 use crate::analysis::{self, dive_score, AnalysisOptions};
 use crate::ci::{
-    self, evaluate, exit_code, render, CiConfig, CiInput, LayerSummary, ReportFormat,
-    RuleOverrides, ScoreKind, TextStyle,
+    self, evaluate, exit_code, render, CiConfig, CiInput, ReportFormat, RuleOverrides, ScoreKind,
+    TextStyle,
 };
 use crate::cli::{CiArgs, CiFormat, GlobalArgs, ScoreArg};
 use crate::error::{Error, Result};
@@ -40,7 +42,7 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
     let dockerfile = args
         .dockerfile
         .as_deref()
-        .map(|path| super::DockerfileContext::load(path, &loaded))
+        .map(|path| DockerfileContext::load(path, &loaded))
         .transpose()?;
     // The Dockerfile's base image ends where its final stage's own layers start.
     let base_layers = args
@@ -110,7 +112,7 @@ pub fn add_dockerfile_hints(
     loaded: &LoadedImage,
     path: &std::path::Path,
 ) -> Result<()> {
-    let dockerfile = super::read_dockerfile(path)?;
+    let dockerfile = read_dockerfile(path)?;
     let mapping = crate::dockerfile::map(
         &dockerfile,
         &loaded.image.config.history,
@@ -132,70 +134,6 @@ fn report_format(format: CiFormat) -> ReportFormat {
     }
 }
 
-/// One summary per layer: digest, size, change counts and the instruction that made it
-/// (with `--dockerfile`, its line). Instructions are shown with their secrets redacted: a
-/// `RUN` line may carry a token.
-pub(crate) fn layer_summaries(
-    loaded: &LoadedImage,
-    dockerfile: Option<&super::DockerfileContext>,
-) -> Vec<LayerSummary> {
-    loaded
-        .layers
-        .iter()
-        .map(|info| {
-            let counts = loaded.tree.layer_change_counts(info.index);
-            LayerSummary {
-                index: info.index,
-                digest: info
-                    .diff_id
-                    .clone()
-                    .or_else(|| info.digest.clone())
-                    .unwrap_or_default(),
-                size_bytes: info.content_bytes,
-                instruction: layer_instruction(loaded, dockerfile, info.index),
-                dockerfile: layer_line(dockerfile, info.index),
-                added: counts.added as u64,
-                modified: counts.modified as u64,
-                removed: counts.removed as u64,
-            }
-        })
-        .collect()
-}
-
-/// The layer's label: its Dockerfile line (`line 7: COPY …`, `FROM <base>`), else its
-/// history instruction; secrets redacted.
-fn layer_instruction(
-    loaded: &LoadedImage,
-    dockerfile: Option<&super::DockerfileContext>,
-    layer: usize,
-) -> Option<String> {
-    dockerfile
-        .and_then(|d| d.layer_label(layer))
-        .or_else(|| {
-            loaded
-                .image
-                .history
-                .layers
-                .get(layer)
-                .map(|h| h.instruction.display())
-        })
-        .map(|text| redact_secrets(&text))
-}
-
-fn layer_line(
-    dockerfile: Option<&super::DockerfileContext>,
-    layer: usize,
-) -> Option<ci::DockerfileLine> {
-    dockerfile
-        .and_then(|d| d.mapping.layer_line(layer))
-        .map(|l| ci::DockerfileLine {
-            line: l.line,
-            end_line: l.end_line,
-            stage: l.stage.clone(),
-            instruction: redact_secrets(&l.instruction),
-        })
-}
-
 /// Analyse the image with the chosen score and gather what rules and reporters need
 /// (all but the secret findings, which only a scanned load has).
 pub fn build_input(
@@ -203,7 +141,7 @@ pub fn build_input(
     score: ScoreArg,
     base_layers: Option<usize>,
     exclude: Option<analysis::ExcludeFn<'_>>,
-    dockerfile: Option<&super::DockerfileContext>,
+    dockerfile: Option<&DockerfileContext>,
 ) -> Result<CiInput> {
     let image = &loaded.image;
     let tree = &loaded.tree;

@@ -12,7 +12,7 @@ use std::io::Write;
 
 pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
     let dockerfile = match &args.dockerfile {
-        Some(path) => Some(super::read_dockerfile(path)?),
+        Some(path) => Some(super::context::read_dockerfile(path)?),
         None => None,
     };
     let loaded = super::load_image(&args.image, global)?;

@@ -72,7 +72,7 @@ struct InstructionRow {
 
 fn build<'a>(
     loaded: &'a LoadedImage,
-    dockerfile: Option<&super::DockerfileContext>,
+    dockerfile: Option<&super::context::DockerfileContext>,
 ) -> InspectReport<'a> {
     let image = &loaded.image;
     let tree = &loaded.tree;
@@ -138,7 +138,7 @@ fn build<'a>(
 pub fn run(
     loaded: &LoadedImage,
     format: OutputFormat,
-    dockerfile: Option<&super::DockerfileContext>,
+    dockerfile: Option<&super::context::DockerfileContext>,
     out: &mut dyn Write,
 ) -> io::Result<i32> {
     let report = build(loaded, dockerfile);

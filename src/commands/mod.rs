@@ -3,6 +3,7 @@
 
 mod cache;
 mod ci;
+mod context;
 pub mod diff;
 pub mod explain;
 pub mod generated;
@@ -12,7 +13,7 @@ pub mod ncdu;
 mod progress;
 mod secrets;
 
-use crate::analysis::secrets::{redact_history, redact_mapping, redact_secrets};
+use crate::analysis::secrets::redact_history;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
@@ -48,7 +49,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let dockerfile = args
                 .dockerfile
                 .as_deref()
-                .map(|path| DockerfileContext::load(path, &loaded))
+                .map(|path| context::DockerfileContext::load(path, &loaded))
                 .transpose()?;
             redact_history(&mut loaded.image.history);
             inspect::run(&loaded, args.format, dockerfile.as_ref(), &mut out)
@@ -131,8 +132,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 // image loads (the explorer parses it again to map it).
                 let dockerfile = match &cli.dockerfile {
                     Some(path) => {
-                        let text = read_dockerfile_text(path)?;
-                        read_dockerfile(path)?;
+                        let text = context::read_dockerfile_text(path)?;
+                        context::read_dockerfile(path)?;
                         Some((path.display().to_string(), text))
                     }
                     None => None,
@@ -140,7 +141,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 let options = crate::tui::TuiOptions {
                     theme: cli.theme.clone(),
                     ascii: cli.ascii,
-                    analyze: Some(Box::new(tui_analysis)),
+                    analyze: Some(Box::new(crate::explore::image_analysis)),
                     dockerfile,
                     tour: false,
                     demo: None,
@@ -162,7 +163,7 @@ fn open_demo(image: &'static crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
     let options = crate::tui::TuiOptions {
         theme: cli.theme.clone(),
         ascii: cli.ascii,
-        analyze: Some(Box::new(tui_analysis)),
+        analyze: Some(Box::new(crate::explore::image_analysis)),
         dockerfile: Some((
             image.dockerfile_name.to_string(),
             image.dockerfile.to_string(),
@@ -191,100 +192,6 @@ fn report_error(error: &Error, verbose: bool) {
             cause = inner.source();
         }
     }
-}
-
-/// A Dockerfile given with `--dockerfile`, laid over the loaded image.
-pub(crate) struct DockerfileContext {
-    /// As the user gave it.
-    pub path: String,
-    pub dockerfile: crate::dockerfile::Dockerfile,
-    pub mapping: crate::dockerfile::Mapping,
-}
-
-impl DockerfileContext {
-    /// Read the Dockerfile at `path` and map it onto `loaded`.
-    pub fn load(path: &std::path::Path, loaded: &LoadedImage) -> Result<DockerfileContext> {
-        let shown = path.display().to_string();
-        let dockerfile =
-            crate::dockerfile::Dockerfile::read(path).map_err(|source| Error::Dockerfile {
-                path: shown.clone(),
-                source,
-            })?;
-        let mut mapping = crate::dockerfile::map(
-            &dockerfile,
-            &loaded.image.config.history,
-            &loaded.image.history,
-        );
-        redact_mapping(&mut mapping);
-        Ok(DockerfileContext {
-            path: shown,
-            dockerfile,
-            mapping,
-        })
-    }
-
-    /// The label of layer `index` for reports: `line 7: COPY …`, `FROM <base>` for a base
-    /// layer, `None` for a layer no line explains.
-    pub fn layer_label(&self, index: usize) -> Option<String> {
-        let layer = self.mapping.layers.get(index)?;
-        match (&layer.origin, &layer.line) {
-            (crate::dockerfile::LayerOrigin::Base, _) => {
-                Some(format!("FROM {}", self.mapping.base_image))
-            }
-            (_, Some(line)) => Some(format!(
-                "{}: {}",
-                line_range(line.line, line.end_line),
-                line.instruction
-            )),
-            _ => None,
-        }
-    }
-}
-
-/// `line 7` or `lines 7-9`.
-pub(crate) fn line_range(line: usize, end_line: usize) -> String {
-    if end_line > line {
-        format!("lines {line}-{end_line}")
-    } else {
-        format!("line {line}")
-    }
-}
-
-/// The text of a Dockerfile named on the command line, within the parser's size limit.
-pub(crate) fn read_dockerfile_text(path: &std::path::Path) -> Result<String> {
-    use std::io::Read;
-    let shown = path.display().to_string();
-    let io_error = |e| Error::io(shown.clone(), e);
-    let file = std::fs::File::open(path).map_err(io_error)?;
-    let limit = crate::dockerfile::MAX_DOCKERFILE_BYTES;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
-    if bytes.len() as u64 > limit {
-        return Err(Error::Dockerfile {
-            path: shown,
-            source: crate::dockerfile::DockerfileError::TooLarge {
-                size: bytes.len() as u64,
-                limit,
-            },
-        });
-    }
-    String::from_utf8(bytes).map_err(|e| {
-        Error::Config(format!(
-            "Dockerfile {shown}: not UTF-8 text (byte {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })
-}
-
-/// Read and parse a Dockerfile named on the command line; errors name the file once.
-pub(crate) fn read_dockerfile(path: &std::path::Path) -> Result<crate::dockerfile::Dockerfile> {
-    crate::dockerfile::Dockerfile::read(path).map_err(|e| match e {
-        // Already names the file.
-        crate::dockerfile::DockerfileError::Read { .. } => Error::Config(format!("Dockerfile {e}")),
-        other => Error::Config(format!("Dockerfile {}: {other}", path.display())),
-    })
 }
 
 /// The load options the global flags ask for.
@@ -361,45 +268,6 @@ pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Resul
         }
     }
     Ok(loaded)
-}
-
-/// The explorer's image-details pane: layerscope's score and its wasted paths explained.
-pub(crate) fn tui_analysis(loaded: &LoadedImage) -> crate::tui::ImageAnalysis {
-    let waste = crate::analysis::analyze(&loaded.tree, &Default::default());
-    let instruction = |layer: usize| {
-        loaded
-            .image
-            .history
-            .layers
-            .get(layer)
-            .map_or_else(String::new, |h| redact_secrets(&h.instruction.display()))
-    };
-    crate::tui::ImageAnalysis {
-        efficiency: waste.efficiency,
-        wasted_bytes: waste.wasted_bytes,
-        inefficient: waste
-            .paths
-            .iter()
-            .map(|path| crate::tui::InefficientPath {
-                path: path.path.clone(),
-                wasted_bytes: path.wasted_bytes,
-                explanation: path
-                    .versions
-                    .iter()
-                    .map(|v| {
-                        format!(
-                            "layer {}: {} {} ({}){}",
-                            v.layer,
-                            v.action.as_str(),
-                            crate::size::human(v.bytes),
-                            instruction(v.layer),
-                            if v.wasted { ", wasted" } else { ", kept" }
-                        )
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! its instruction and Dockerfile line, the fate, redacted), for this command and for
 //! `ci`'s `secrets` rule alike.
 
-use super::DockerfileContext;
+use super::context::DockerfileContext;
 use crate::analysis::secrets::{findings, redact_secrets, ConfigPart, Fate, Finding, Place};
 use crate::analysis::ExcludeFn;
 use crate::ci::report::sarif::{self, SarifReport};
@@ -37,7 +37,7 @@ pub fn run(args: &SecretsArgs, loaded: &LoadedImage, out: &mut dyn Write) -> Res
         SecretsFormat::Text => write_text(loaded, &found, out),
         SecretsFormat::Json => write_json(loaded, &found, dockerfile.is_some(), out),
         SecretsFormat::Sarif => {
-            let layers = super::ci::layer_summaries(loaded, dockerfile.as_ref());
+            let layers = super::context::layer_summaries(loaded, dockerfile.as_ref());
             let report = sarif::write(&SarifReport {
                 image: &loaded.image.source,
                 source: &loaded.image.source,
@@ -181,7 +181,7 @@ fn describe(loaded: &LoadedImage, finding: &Finding, line: Option<&DockerfileLin
     let at_line = line.map_or_else(String::new, |l| {
         format!(
             " (Dockerfile {}: {})",
-            super::line_range(l.line, l.end_line),
+            super::context::line_range(l.line, l.end_line),
             escape_str(&shorten(&l.instruction, 60))
         )
     });

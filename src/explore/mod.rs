@@ -52,6 +52,47 @@ pub struct InefficientPath {
     pub explanation: Vec<String>,
 }
 
+/// The explorer's image-details pane: layerscope's score and its wasted paths explained.
+pub fn image_analysis(loaded: &LoadedImage) -> ImageAnalysis {
+    let waste = crate::analysis::analyze(&loaded.tree, &Default::default());
+    let instruction = |layer: usize| {
+        loaded
+            .image
+            .history
+            .layers
+            .get(layer)
+            .map_or_else(String::new, |h| {
+                crate::analysis::secrets::redact_secrets(&h.instruction.display())
+            })
+    };
+    ImageAnalysis {
+        efficiency: waste.efficiency,
+        wasted_bytes: waste.wasted_bytes,
+        inefficient: waste
+            .paths
+            .iter()
+            .map(|path| InefficientPath {
+                path: path.path.clone(),
+                wasted_bytes: path.wasted_bytes,
+                explanation: path
+                    .versions
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "layer {}: {} {} ({}){}",
+                            v.layer,
+                            v.action.as_str(),
+                            crate::size::human(v.bytes),
+                            instruction(v.layer),
+                            if v.wasted { ", wasted" } else { ", kept" }
+                        )
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 /// dive's two modes: one layer's own changes, or everything up to the layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
