@@ -109,6 +109,26 @@ impl From<CiConfigError> for crate::error::Error {
     }
 }
 
+// A rule's flag that does not parse is a config error, so the overrides are applied here,
+// where that error is defined (rules.rs knows only thresholds).
+impl RuleSet {
+    /// Applies CLI flag values (same syntax as the config file); flags win over the file.
+    pub fn apply_overrides(&mut self, overrides: &RuleOverrides) -> Result<(), CiConfigError> {
+        for rule in RuleId::ALL {
+            if let Some(text) = overrides.get(rule) {
+                let value = parse_threshold(rule, RawScalar::Text(text)).map_err(|source| {
+                    CiConfigError::InvalidThresholdFlag {
+                        flag: format!("--{}", rule.name()),
+                        source: Box::new(source),
+                    }
+                })?;
+                self.set(rule, value);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The effective CI configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CiConfig {

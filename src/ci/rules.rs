@@ -10,7 +10,6 @@
 
 use serde::{Serialize, Serializer};
 
-use super::config::CiConfigError;
 use super::CiInput;
 use crate::escape::escape_str;
 use crate::size::human;
@@ -258,22 +257,6 @@ impl RuleSet {
             RuleId::HighestLayerCount => self.highest_layer_count = count(value),
             RuleId::Secrets => self.secrets = count(value),
         }
-    }
-
-    /// Applies CLI flag values (same syntax as the config file); flags win over the file.
-    pub fn apply_overrides(&mut self, overrides: &RuleOverrides) -> Result<(), CiConfigError> {
-        for rule in RuleId::ALL {
-            if let Some(text) = overrides.get(rule) {
-                let value = parse_threshold(rule, RawScalar::Text(text)).map_err(|source| {
-                    CiConfigError::InvalidThresholdFlag {
-                        flag: format!("--{}", rule.name()),
-                        source: Box::new(source),
-                    }
-                })?;
-                self.set(rule, value);
-            }
-        }
-        Ok(())
     }
 }
 
