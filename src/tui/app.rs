@@ -4,38 +4,17 @@
 
 use super::actions::Action;
 use super::components::filter::FilterLine;
-use super::components::{Component, Ctx, Pane, View, OVERLAYS, PANES};
-use super::keymap::Keymap;
-use super::theme::{Glyphs, Theme};
+use super::components::tour::Tour;
+use super::components::{Areas, Component, Ctx, Pane, View, OVERLAYS, PANES};
+use super::settings::Settings;
 use super::widgets::{self, list_height};
+use crate::explore::filetree::SortOrder;
 use crate::explore::{Explorer, ImageAnalysis, Viewport};
 use crate::load::LoadedImage;
 use crate::source::Source;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::Frame;
-use std::path::PathBuf;
-
-/// How the explorer looks and which keys it uses.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub theme: Theme,
-    pub glyphs: Glyphs,
-    pub keymap: Keymap,
-    /// Where `x` extracts to by default.
-    pub extract_dir: PathBuf,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            theme: Theme::dark(),
-            glyphs: Glyphs::UNICODE,
-            keymap: Keymap::default(),
-            extract_dir: PathBuf::from("."),
-        }
-    }
-}
 
 pub struct App {
     pub model: Explorer,
@@ -109,7 +88,7 @@ impl App {
 
     /// Tell the model how many rows its lists show (the filter line takes one).
     fn relayout(&mut self) {
-        let areas = widgets::layout(self.area, self);
+        let areas = layout(self.area, self);
         self.model.set_viewport(Viewport {
             layer_rows: list_height(areas.layers),
             file_rows: list_height(areas.files).saturating_sub(1),
@@ -210,7 +189,7 @@ impl App {
         if self.filter.editing() {
             return;
         }
-        let areas = widgets::layout(self.area, self);
+        let areas = layout(self.area, self);
         let at = Position::new(mouse.column, mouse.row);
         let Some(pane) = [Pane::Layers, Pane::Dockerfile, Pane::Files, Pane::Image]
             .into_iter()
@@ -239,7 +218,7 @@ impl App {
 
     /// Draw every pane, the filter line, the status bar and the overlay on top.
     pub fn draw(&self, frame: &mut Frame) {
-        let areas = widgets::layout(frame.area(), self);
+        let areas = layout(frame.area(), self);
         for (pane, component) in &self.panes {
             let area = areas.of(*pane);
             if !area.is_empty() {
@@ -251,13 +230,13 @@ impl App {
             areas.filter,
             &self.view(self.filter.editing(), areas),
         );
-        widgets::render_status(self, frame, areas.status);
+        render_status(self, frame, areas.status);
         if let Some(overlay) = &self.overlay {
             overlay.draw(frame, frame.area(), &self.view(true, areas));
         }
     }
 
-    fn view(&self, focused: bool, areas: widgets::Areas) -> View<'_> {
+    fn view(&self, focused: bool, areas: Areas) -> View<'_> {
         View {
             model: &self.model,
             settings: &self.settings,
@@ -265,4 +244,183 @@ impl App {
             focused,
         }
     }
+}
+
+/// Lay out the screen. Narrow terminals stack the layers above the files and drop the
+/// detail panes; short ones drop the image pane, then the layer details. The Dockerfile
+/// pane, when shown, goes above the files.
+pub fn layout(area: Rect, app: &App) -> Areas {
+    let filter_height = u16::from(app.filter().shown());
+    let [main, filter, status] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(filter_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    // Up to 65,536 layers: more rows than any terminal has, so saturate.
+    let wanted_layers = u16::try_from(app.model.layer_count())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let mut areas = Areas {
+        filter,
+        status,
+        ..Areas::default()
+    };
+    // The Dockerfile's lines, up to two fifths of the height.
+    let dockerfile_height = |height: u16| {
+        let lines = app.model.dockerfile().map_or(0, |d| d.len());
+        let lines = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2);
+        lines.clamp(3, (height * 2 / 5).max(3))
+    };
+    let shown = app.model.dockerfile_shown();
+    let tour = app.overlay::<Tour>();
+    if main.width >= 80 {
+        let left_width = (main.width * 2 / 5).clamp(36, 72);
+        let [mut left, right] =
+            Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(main);
+        // The tour's container layer sits on top of the image's layers.
+        if let Some(rows) = tour.and_then(Tour::container_height) {
+            [areas.container, left] = Layout::vertical([
+                Constraint::Length(rows.min(left.height / 3)),
+                Constraint::Min(0),
+            ])
+            .areas(left);
+        }
+        areas.files = right;
+        if shown {
+            [areas.dockerfile, areas.files] = Layout::vertical([
+                Constraint::Length(dockerfile_height(right.height)),
+                Constraint::Min(0),
+            ])
+            .areas(right);
+        }
+        if left.height >= 24 {
+            let layers = wanted_layers.clamp(5, left.height / 3);
+            [areas.layers, areas.layer_details, areas.image] = Layout::vertical([
+                Constraint::Length(layers),
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+            ])
+            .areas(left);
+        } else if left.height >= 12 {
+            let layers = wanted_layers.clamp(4, left.height / 2);
+            [areas.layers, areas.layer_details] =
+                Layout::vertical([Constraint::Length(layers), Constraint::Min(0)]).areas(left);
+        } else {
+            areas.layers = left;
+        }
+        // The tour takes the detail panes' place, so no pane is half covered.
+        if tour.is_some() {
+            if areas.layer_details.is_empty() {
+                [areas.layers, areas.tour] =
+                    Layout::vertical([Constraint::Min(3), Constraint::Percentage(50)])
+                        .areas(areas.layers);
+            } else {
+                areas.tour = if areas.image.is_empty() {
+                    areas.layer_details
+                } else {
+                    areas.layer_details.union(areas.image)
+                };
+                areas.layer_details = Rect::default();
+                areas.image = Rect::default();
+            }
+        }
+    } else {
+        let layers = wanted_layers.clamp(3, (main.height / 3).max(3));
+        let dockerfile = if shown {
+            dockerfile_height(main.height.saturating_sub(layers))
+        } else {
+            0
+        };
+        [areas.layers, areas.dockerfile, areas.files] = Layout::vertical([
+            Constraint::Length(layers),
+            Constraint::Length(dockerfile),
+            Constraint::Min(0),
+        ])
+        .areas(main);
+    }
+    areas
+}
+
+/// The explorer's status bar: the focused pane's key hints, the comparison, the sort
+/// and the filter.
+fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+    let hints: &[(Action, &str)] = match app.focus() {
+        Pane::Layers => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "files"),
+            (Action::CompareLayer, "layer"),
+            (Action::CompareAll, "aggregated"),
+            (Action::MarkRange, "range"),
+            (Action::Filter, "filter"),
+            (Action::Help, "help"),
+            (Action::ExplainLayer, "explain"),
+            (Action::ToggleDockerfile, "dockerfile"),
+        ],
+        Pane::Dockerfile => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "pane"),
+            (Action::ExplainLayer, "explain"),
+            (Action::ToggleDockerfile, "hide"),
+            (Action::Help, "help"),
+        ],
+        Pane::Files => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "pane"),
+            (Action::ToggleCollapseDir, "collapse"),
+            (Action::ToggleAdded, "added"),
+            (Action::ToggleRemoved, "removed"),
+            (Action::ToggleModified, "modified"),
+            (Action::ToggleUnchanged, "unchanged"),
+            (Action::ToggleSort, "sort"),
+            (Action::PathHistory, "history"),
+            (Action::ViewFile, "view"),
+            (Action::DiffFile, "diff"),
+            (Action::Extract, "extract"),
+            (Action::Help, "help"),
+            (Action::ExplainPath, "explain"),
+        ],
+        Pane::Image | Pane::LayerDetails => &[
+            (Action::Quit, "quit"),
+            (Action::ToggleView, "pane"),
+            (Action::Help, "help"),
+        ],
+    };
+    // The Dockerfile pane's key, only where there is a Dockerfile to show.
+    let mut hints: Vec<(Action, &str)> = hints
+        .iter()
+        .copied()
+        .filter(|(action, _)| {
+            *action != Action::ToggleDockerfile || app.model.dockerfile().is_some()
+        })
+        .collect();
+    // `? help` first, so that it shows however narrow the bar.
+    hints.sort_by_key(|(action, _)| *action != Action::Help);
+    let model = &app.model;
+    let sort = match model.files().options().sort {
+        SortOrder::Name => "name",
+        SortOrder::Size => "size",
+    };
+    let mut right = format!(" {} | sort: {sort}", model.compare_label());
+    let filter = app.filter().text();
+    if !filter.is_empty() {
+        right.push_str(&format!(
+            " | filter: {} ({} matches)",
+            crate::escape::escape_str(filter),
+            model.files().match_count()
+        ));
+    }
+    widgets::render_bar(
+        frame,
+        area,
+        &app.settings,
+        app.model.message.as_ref(),
+        &hints,
+        &right,
+    );
+}
+
+/// Draw the whole explorer.
+pub fn render(app: &App, frame: &mut Frame) {
+    app.draw(frame);
 }

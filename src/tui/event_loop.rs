@@ -4,7 +4,8 @@
 //! backend and a list of events.
 
 use super::actions::{Action, Context};
-use super::app::{App, Settings};
+use super::app::App;
+use super::settings::Settings;
 use super::widgets;
 use crate::error::{Error, Result};
 use crate::explore::{ImageAnalysis, Message as StatusMessage};
@@ -92,7 +93,7 @@ impl Screen for App {
         App::resize(self, width, height)
     }
     fn draw(&self, frame: &mut Frame) {
-        widgets::render(self, frame)
+        super::app::render(self, frame)
     }
 }
 

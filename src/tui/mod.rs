@@ -22,12 +22,14 @@ pub mod components;
 pub mod config;
 mod event_loop;
 pub mod keymap;
+pub mod settings;
 pub mod theme;
 pub mod widgets;
 
 pub use crate::explore::{ImageAnalysis, InefficientPath};
-pub use app::{App, Settings};
+pub use app::App;
 pub use event_loop::{run_app, Analyze, EventSource, Screen, TerminalEvents};
+pub use settings::Settings;
 
 use crate::error::{Error, Result};
 use crate::open::Opening;

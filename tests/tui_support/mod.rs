@@ -164,7 +164,7 @@ pub fn terminal(app: &App) -> Terminal<TestBackend> {
     let area = app.area();
     let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
     terminal
-        .draw(|frame| layerscope::tui::widgets::render(app, frame))
+        .draw(|frame| layerscope::tui::app::render(app, frame))
         .unwrap();
     terminal
 }

@@ -17,11 +17,11 @@ pub mod layers;
 pub mod summary;
 
 use super::actions::{Action, Context};
-use super::app::Settings;
 use super::components::filter::FilterLine;
 use super::components::help::{Help, Section};
 use super::components::{Component, Ctx, Model, View};
 use super::event_loop::Screen;
+use super::settings::Settings;
 use super::widgets::{self, list_height};
 use crate::explore::compare::CompareView;
 use crate::explore::filetree::Filter;

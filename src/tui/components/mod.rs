@@ -5,7 +5,7 @@
 //!
 //! Adding an overlay: write a module with a type that implements [`Component`] and an
 //! [`Opener`], then add the opener to [`OVERLAYS`]. Adding a pane: a module, a [`Pane`]
-//! variant and a line in [`PANES`] (and a place in [`super::widgets::layout`]).
+//! variant and a line in [`PANES`] (and a place in `super::app::layout`).
 //!
 //! Components are generic over the view model they work on ([`Model`]): the explorer's
 //! [`Explorer`] by default, or the comparison view's (`super::compare`). The help overlay
@@ -25,7 +25,7 @@ pub mod text;
 pub mod tour;
 
 use super::actions::{Action, Context};
-use super::app::Settings;
+use super::settings::Settings;
 use crate::explore::filetree::Filter;
 use crate::explore::Explorer;
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
@@ -44,7 +44,7 @@ pub trait Model: 'static {
 }
 
 impl Model for Explorer {
-    type Areas = super::widgets::Areas;
+    type Areas = Areas;
 
     fn set_filter(&mut self, filter: Option<Filter>) {
         Explorer::set_filter(self, filter);
@@ -52,6 +52,35 @@ impl Model for Explorer {
 
     fn match_count(&self) -> usize {
         self.files().match_count()
+    }
+}
+
+/// Where each pane is. Empty rectangles are hidden panes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub layers: Rect,
+    pub dockerfile: Rect,
+    pub layer_details: Rect,
+    pub image: Rect,
+    pub files: Rect,
+    pub filter: Rect,
+    pub status: Rect,
+    /// The guided tour's box, when it is open: where the detail panes would be.
+    pub tour: Rect,
+    /// The tour's simulated container layer, above the layers pane.
+    pub container: Rect,
+}
+
+impl Areas {
+    /// Where a pane is drawn.
+    pub fn of(&self, pane: Pane) -> Rect {
+        match pane {
+            Pane::Layers => self.layers,
+            Pane::Dockerfile => self.dockerfile,
+            Pane::Files => self.files,
+            Pane::Image => self.image,
+            Pane::LayerDetails => self.layer_details,
+        }
     }
 }
 

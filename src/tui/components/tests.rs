@@ -5,7 +5,8 @@ use super::extract::Extract;
 use super::help::Help;
 use super::history::History;
 use super::*;
-use crate::tui::app::{App, Settings};
+use crate::tui::app::App;
+use crate::tui::settings::Settings;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn layer() -> crate::layer::ParsedLayer {

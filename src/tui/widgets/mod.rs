@@ -3,9 +3,6 @@
 
 mod status;
 
-use super::app::App;
-use super::components::tour::Tour;
-use super::components::Pane;
 use super::theme::Theme;
 use crate::load::Progress;
 use crate::source::transfer::TransferStatus;
@@ -15,145 +12,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Gauge, Paragraph};
 use ratatui::Frame;
 
-/// Where each pane is. Empty rectangles are hidden panes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Areas {
-    pub layers: Rect,
-    pub dockerfile: Rect,
-    pub layer_details: Rect,
-    pub image: Rect,
-    pub files: Rect,
-    pub filter: Rect,
-    pub status: Rect,
-    /// The guided tour's box, when it is open: where the detail panes would be.
-    pub tour: Rect,
-    /// The tour's simulated container layer, above the layers pane.
-    pub container: Rect,
-}
-
-impl Areas {
-    /// Where a pane is drawn.
-    pub fn of(&self, pane: Pane) -> Rect {
-        match pane {
-            Pane::Layers => self.layers,
-            Pane::Dockerfile => self.dockerfile,
-            Pane::Files => self.files,
-            Pane::Image => self.image,
-            Pane::LayerDetails => self.layer_details,
-        }
-    }
-}
-
 /// Rows the mouse wheel moves a list by.
 pub const WHEEL_ROWS: isize = 3;
-
-/// Lay out the screen. Narrow terminals stack the layers above the files and drop the
-/// detail panes; short ones drop the image pane, then the layer details. The Dockerfile
-/// pane, when shown, goes above the files.
-pub fn layout(area: Rect, app: &App) -> Areas {
-    let filter_height = u16::from(app.filter().shown());
-    let [main, filter, status] = Layout::vertical([
-        Constraint::Min(0),
-        Constraint::Length(filter_height),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    // Up to 65,536 layers: more rows than any terminal has, so saturate.
-    let wanted_layers = u16::try_from(app.model.layer_count())
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
-    let mut areas = Areas {
-        filter,
-        status,
-        ..Areas::default()
-    };
-    // The Dockerfile's lines, up to two fifths of the height.
-    let dockerfile_height = |height: u16| {
-        let lines = app.model.dockerfile().map_or(0, |d| d.len());
-        let lines = u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2);
-        lines.clamp(3, (height * 2 / 5).max(3))
-    };
-    let shown = app.model.dockerfile_shown();
-    let tour = app.overlay::<Tour>();
-    if main.width >= 80 {
-        let left_width = (main.width * 2 / 5).clamp(36, 72);
-        let [mut left, right] =
-            Layout::horizontal([Constraint::Length(left_width), Constraint::Min(0)]).areas(main);
-        // The tour's container layer sits on top of the image's layers.
-        if let Some(rows) = tour.and_then(Tour::container_height) {
-            [areas.container, left] = Layout::vertical([
-                Constraint::Length(rows.min(left.height / 3)),
-                Constraint::Min(0),
-            ])
-            .areas(left);
-        }
-        areas.files = right;
-        if shown {
-            [areas.dockerfile, areas.files] = Layout::vertical([
-                Constraint::Length(dockerfile_height(right.height)),
-                Constraint::Min(0),
-            ])
-            .areas(right);
-        }
-        if left.height >= 24 {
-            let layers = wanted_layers.clamp(5, left.height / 3);
-            [areas.layers, areas.layer_details, areas.image] = Layout::vertical([
-                Constraint::Length(layers),
-                Constraint::Fill(3),
-                Constraint::Fill(2),
-            ])
-            .areas(left);
-        } else if left.height >= 12 {
-            let layers = wanted_layers.clamp(4, left.height / 2);
-            [areas.layers, areas.layer_details] =
-                Layout::vertical([Constraint::Length(layers), Constraint::Min(0)]).areas(left);
-        } else {
-            areas.layers = left;
-        }
-        // The tour takes the detail panes' place, so no pane is half covered.
-        if tour.is_some() {
-            if areas.layer_details.is_empty() {
-                [areas.layers, areas.tour] =
-                    Layout::vertical([Constraint::Min(3), Constraint::Percentage(50)])
-                        .areas(areas.layers);
-            } else {
-                areas.tour = if areas.image.is_empty() {
-                    areas.layer_details
-                } else {
-                    areas.layer_details.union(areas.image)
-                };
-                areas.layer_details = Rect::default();
-                areas.image = Rect::default();
-            }
-        }
-    } else {
-        let layers = wanted_layers.clamp(3, (main.height / 3).max(3));
-        let dockerfile = if shown {
-            dockerfile_height(main.height.saturating_sub(layers))
-        } else {
-            0
-        };
-        [areas.layers, areas.dockerfile, areas.files] = Layout::vertical([
-            Constraint::Length(layers),
-            Constraint::Length(dockerfile),
-            Constraint::Min(0),
-        ])
-        .areas(main);
-    }
-    areas
-}
 
 /// Rows inside a bordered pane.
 pub fn list_height(area: Rect) -> usize {
     area.height.saturating_sub(2) as usize
 }
 
-/// Draw the whole explorer.
-pub fn render(app: &App, frame: &mut Frame) {
-    app.draw(frame);
-}
-
-pub use status::render as render_status;
 pub use status::render_bar;
 
 /// A rectangle of `width_percent` of `area` (at least 40 columns) and `height` rows,

@@ -2,90 +2,12 @@
 //! filter.
 
 use super::styled;
-use crate::explore::filetree::SortOrder;
 use crate::explore::Message;
 use crate::tui::actions::Action;
-use crate::tui::app::{App, Settings};
-use crate::tui::components::Pane;
+use crate::tui::settings::Settings;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
-
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let hints: &[(Action, &str)] = match app.focus() {
-        Pane::Layers => &[
-            (Action::Quit, "quit"),
-            (Action::ToggleView, "files"),
-            (Action::CompareLayer, "layer"),
-            (Action::CompareAll, "aggregated"),
-            (Action::MarkRange, "range"),
-            (Action::Filter, "filter"),
-            (Action::Help, "help"),
-            (Action::ExplainLayer, "explain"),
-            (Action::ToggleDockerfile, "dockerfile"),
-        ],
-        Pane::Dockerfile => &[
-            (Action::Quit, "quit"),
-            (Action::ToggleView, "pane"),
-            (Action::ExplainLayer, "explain"),
-            (Action::ToggleDockerfile, "hide"),
-            (Action::Help, "help"),
-        ],
-        Pane::Files => &[
-            (Action::Quit, "quit"),
-            (Action::ToggleView, "pane"),
-            (Action::ToggleCollapseDir, "collapse"),
-            (Action::ToggleAdded, "added"),
-            (Action::ToggleRemoved, "removed"),
-            (Action::ToggleModified, "modified"),
-            (Action::ToggleUnchanged, "unchanged"),
-            (Action::ToggleSort, "sort"),
-            (Action::PathHistory, "history"),
-            (Action::ViewFile, "view"),
-            (Action::DiffFile, "diff"),
-            (Action::Extract, "extract"),
-            (Action::Help, "help"),
-            (Action::ExplainPath, "explain"),
-        ],
-        Pane::Image | Pane::LayerDetails => &[
-            (Action::Quit, "quit"),
-            (Action::ToggleView, "pane"),
-            (Action::Help, "help"),
-        ],
-    };
-    // The Dockerfile pane's key, only where there is a Dockerfile to show.
-    let mut hints: Vec<(Action, &str)> = hints
-        .iter()
-        .copied()
-        .filter(|(action, _)| {
-            *action != Action::ToggleDockerfile || app.model.dockerfile().is_some()
-        })
-        .collect();
-    // `? help` first, so that it shows however narrow the bar.
-    hints.sort_by_key(|(action, _)| *action != Action::Help);
-    let model = &app.model;
-    let sort = match model.files().options().sort {
-        SortOrder::Name => "name",
-        SortOrder::Size => "size",
-    };
-    let mut right = format!(" {} | sort: {sort}", model.compare_label());
-    let filter = app.filter().text();
-    if !filter.is_empty() {
-        right.push_str(&format!(
-            " | filter: {} ({} matches)",
-            crate::escape::escape_str(filter),
-            model.files().match_count()
-        ));
-    }
-    render_bar(
-        frame,
-        area,
-        &app.settings,
-        app.model.message.as_ref(),
-        &hints,
-        &right,
-    );
-}
 
 /// The status bar: the message if there is one, else the key hints that fit (whole hints
 /// only) and, right-aligned, `right`.
