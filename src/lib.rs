@@ -16,6 +16,8 @@
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass
 //!   (decompress, parse, hash, verify).
 //! - [`tree`]: the merged, layer-aware filesystem and its queries (listings, diffs).
+//! - [`model`]: what a load hands up (the image, per-layer facts, the tree), the type the
+//!   analysis and the views read.
 //! - [`load`]: runs the above, one layer per core (several images at once for `diff`,
 //!   parsing the layers they share once).
 //! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
@@ -50,6 +52,7 @@ pub mod image;
 pub mod layer;
 pub mod limits;
 pub mod load;
+pub mod model;
 pub mod open;
 pub mod size;
 pub mod source;

@@ -6,8 +6,8 @@ use crate::image::{self, Image, OpenOptions};
 use crate::layer::{parse_layer, Expansion, LayerError, ParseControl, ParseOptions, ParsedLayer};
 use crate::source::registry::{self, RegistryOptions};
 use crate::source::spec::ImageSpec;
-use crate::source::{engine, Compression, Source};
-use crate::tree::{Tree, TreeBuilder};
+use crate::source::{engine, Source};
+use crate::tree::TreeBuilder;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -15,6 +15,8 @@ use std::time::Duration;
 
 mod stream;
 pub use stream::{load_stream, KEPT_LIMIT};
+// The model is named where it is defined; these keep the loader's callers short.
+pub use crate::model::{LayerInfo, LayerStatus, LoadedImage};
 
 /// What to load and how.
 #[derive(Debug, Clone, Default)]
@@ -44,41 +46,6 @@ pub struct Progress {
     /// Stored (compressed) bytes read so far.
     pub bytes_done: u64,
     pub bytes_total: u64,
-}
-
-/// What happened to one layer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "status", content = "reason", rename_all = "lowercase")]
-pub enum LayerStatus {
-    Loaded,
-    /// The blob ended early; the entries before the damage are in the tree.
-    Truncated(String),
-    /// The blob is not in the archive (a foreign layer).
-    Unavailable(String),
-}
-
-/// Facts measured while parsing one layer.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct LayerInfo {
-    pub index: usize,
-    pub status: LayerStatus,
-    pub compression: Option<Compression>,
-    pub compressed_bytes: u64,
-    pub uncompressed_bytes: u64,
-    pub entries: usize,
-    /// Sum of tar header sizes (what dive calls the layer size).
-    pub content_bytes: u64,
-    /// Digest of the blob as read (or as declared when not computed).
-    pub digest: Option<String>,
-    pub diff_id: Option<String>,
-}
-
-/// A loaded image: description, per-layer facts and the merged tree.
-pub struct LoadedImage {
-    pub image: Image,
-    pub layers: Vec<LayerInfo>,
-    pub tree: Tree,
-    pub warnings: Vec<String>,
 }
 
 /// A loaded image and, when its blobs are on disk, the source to read file contents from.

@@ -9,7 +9,7 @@
 use super::glossary;
 use crate::escape::escape_bytes;
 use crate::layer::{EntryKind, Meta};
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 use crate::size::human;
 use crate::tree::{DiffKind, NodeId, Tree, Version, ROOT};
 use std::collections::HashMap;
@@ -311,7 +311,7 @@ pub const MAX_DIRECTORY_DEPTH: usize = 64;
 pub fn compare(a: &LoadedImage, b: &LoadedImage) -> Comparison {
     let (shared, common_base, diverge) = compare_layers(a, b);
     let changes = compare_trees(&a.tree, &b.tree);
-    let sum = |image: &LoadedImage, bytes: fn(&crate::load::LayerInfo) -> u64| {
+    let sum = |image: &LoadedImage, bytes: fn(&crate::model::LayerInfo) -> u64| {
         image.layers.iter().map(bytes).fold(0, u64::saturating_add)
     };
     let wasted = |image: &LoadedImage| {

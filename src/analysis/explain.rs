@@ -111,7 +111,7 @@ impl Facts {
     /// instruction, metadata, size and Dockerfile lines, the stages, and the secret
     /// findings the parse recorded.
     pub fn gather(
-        loaded: &crate::load::LoadedImage,
+        loaded: &crate::model::LoadedImage,
         dockerfile: Option<(&Dockerfile, &Mapping)>,
         base_layers: Option<usize>,
     ) -> Facts {

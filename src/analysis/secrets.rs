@@ -816,10 +816,10 @@ impl Finding {
 }
 
 /// Every finding of a loaded image: the files of every layer (from the hits the parse
-/// recorded; see [`crate::load::LoadOptions::secrets`]) and the config's `Env`, `Labels`
+/// recorded when the load was asked to scan) and the config's `Env`, `Labels`
 /// and history. `exclude` leaves file paths out, as `ci`'s `exclude:` globs do.
 pub fn findings(
-    loaded: &crate::load::LoadedImage,
+    loaded: &crate::model::LoadedImage,
     exclude: Option<super::ExcludeFn<'_>>,
 ) -> Vec<Finding> {
     let tree = &loaded.tree;

@@ -11,7 +11,7 @@ use crate::ci::{
 };
 use crate::cli::{CiArgs, CiFormat, GlobalArgs, ScoreArg};
 use crate::error::{Error, Result};
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 use std::io::{IsTerminal, Write};
 
 pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {

@@ -4,7 +4,7 @@
 use crate::analysis::secrets::{redact_mapping, redact_secrets};
 use crate::ci::LayerSummary;
 use crate::error::{Error, Result};
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 
 /// A Dockerfile given with `--dockerfile`, laid over the loaded image.
 pub(crate) struct DockerfileContext {

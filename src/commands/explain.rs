@@ -6,7 +6,7 @@ use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
 use crate::dockerfile::{Dockerfile, Mapping};
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 use crate::size::human;
 use std::io::Write;
 

@@ -2,7 +2,7 @@
 
 use crate::cli::OutputFormat;
 use crate::escape::escape_str;
-use crate::load::{LayerStatus, LoadedImage};
+use crate::model::{LayerStatus, LoadedImage};
 use crate::size::human;
 use serde::Serialize;
 use std::io::{self, Write};

@@ -3,7 +3,7 @@
 
 use crate::cli::{ChangesArgs, LsArgs, LsFormat};
 use crate::escape::{escape_bytes, escape_str};
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 use std::io::{self, Write};
 
 /// `ls`: the text listing, or ncdu's export; a warning on stderr (unless `quiet`) when a

@@ -15,7 +15,7 @@ use crate::dockerfile::Step;
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
 use crate::image::history::InstructionKind;
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 use std::io::{self, Write};
 
 /// The JSON schema's name and version.

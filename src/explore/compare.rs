@@ -17,7 +17,7 @@ use super::{follow, step, Message};
 use crate::analysis::compare::{Comparison, PathChange};
 use crate::layer::{EntryKind, Meta};
 use crate::limits::{self, LimitError, Limited, MAX_IDS};
-use crate::load::{LayerInfo, LoadedImage};
+use crate::model::{LayerInfo, LoadedImage};
 use crate::source::Compression;
 use crate::tree::{DiffKind, NodeId, Version, NONE, ROOT};
 use std::collections::HashSet;

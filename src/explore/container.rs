@@ -183,7 +183,7 @@ mod tests {
     use super::*;
     use crate::demo;
 
-    fn layers_demo() -> crate::load::LoadedImage {
+    fn layers_demo() -> crate::model::LoadedImage {
         demo::load(demo::find("layers").unwrap()).unwrap()
     }
 

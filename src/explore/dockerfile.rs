@@ -4,7 +4,7 @@
 //! line selects its layer and a layer highlights its lines.
 
 use crate::dockerfile::{self, Dockerfile, DockerfileError, LayerOrigin, Mapping};
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 
 /// What one line of the Dockerfile is to the layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

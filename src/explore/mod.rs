@@ -25,7 +25,7 @@ pub mod tour;
 
 use crate::analysis::explain::{self, Block, Facts};
 use crate::dockerfile::DockerfileError;
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 use crate::source::Source;
 use crate::tree::{NodeId, ROOT};
 use dockerfile::DockerfileView;

@@ -4,7 +4,7 @@
 use super::*;
 use crate::image::{self, history::pair_history, Format, Image, LayerRef};
 use crate::layer::{EntryKind, Meta, ParsedLayer};
-use crate::load::{LayerInfo, LayerStatus, LoadedImage};
+use crate::model::{LayerInfo, LayerStatus, LoadedImage};
 use crate::tree::TreeBuilder;
 
 fn layer(paths: &[&str]) -> ParsedLayer {

@@ -10,7 +10,7 @@ use super::settings::Settings;
 use super::widgets::{self, list_height};
 use crate::explore::filetree::SortOrder;
 use crate::explore::{Explorer, ImageAnalysis, Viewport};
-use crate::load::LoadedImage;
+use crate::model::LoadedImage;
 use crate::source::Source;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use ratatui::layout::{Constraint, Layout, Position, Rect};

@@ -179,6 +179,6 @@ pub fn explorer_opening(opening: &Opening) -> Opening {
 pub fn open_image(
     path: &str,
     opening: &Opening,
-) -> Result<(Option<crate::source::Source>, crate::load::LoadedImage)> {
+) -> Result<(Option<crate::source::Source>, crate::model::LoadedImage)> {
     explorer_opening(opening).open(path)
 }

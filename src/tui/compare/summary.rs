@@ -4,7 +4,7 @@
 
 use crate::escape::{escape_bytes, escape_str};
 use crate::explore::compare::{CompareView, LayerRow, Side};
-use crate::load::LayerInfo;
+use crate::model::LayerInfo;
 use crate::size::{human, signed};
 use crate::tree::DiffKind;
 use crate::tui::actions::Action;

@@ -5,7 +5,7 @@ use super::{Component, Ctx, View};
 use crate::escape::escape_str;
 use crate::explore::Mode;
 use crate::image::history::Instruction;
-use crate::load::LayerStatus;
+use crate::model::LayerStatus;
 use crate::size::human;
 use crate::tui::actions::{Action, Context};
 use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
