@@ -3,9 +3,10 @@
 //! Data flows one way:
 //!
 //! ```text
-//! bytes ──► image ──► layers ──► tree ──► analysis ──► views
-//! source/   image/    layer/     tree/    analysis/    commands (text, json), ci/,
-//!                                                      explore/ (view model) → tui/
+//! bytes ──► image ──► layers ──► tree ──► load ──► model ──► analysis ──► views
+//! source/   image/    layer/     tree/    load/    model     analysis/    open (the door) →
+//!                                                                         commands (text, json),
+//!                                                                         ci/, explore/ → tui/
 //! ```
 //!
 //! - [`source`]: a file, directory, stdin, engine or registry becomes named byte streams
@@ -32,6 +33,8 @@
 //!   file contents, diffs and path histories as data) and extraction; no terminal in it.
 //! - [`tui`]: the explorer's terminal side: a router, one component per pane and overlay,
 //!   the keymap and the event loop.
+//! - [`open`]: the views' one door: an image argument resolved and its load options, which
+//!   `commands` fills from the command line and `tui` takes as given.
 //! - [`commands`]: the CLI's subcommands over the model; [`cli`]: the clap definitions.
 //! - [`escape`]: the one way a name from an image reaches a terminal or a report.
 //! - [`size`]: the one way a size is written.
