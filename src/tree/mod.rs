@@ -17,7 +17,7 @@
 //!
 //! Three names for three things: a [`Change`] is what one layer did to a path, as the tree
 //! records it; a [`DiffKind`] is how a path differs between two points of the stack (what
-//! views colour); [`crate::analysis::PathEvent`] is a `Change` told to people, with the cause
+//! views colour); the analysis's `PathEvent` is a `Change` told to people, with the cause
 //! of a removal (its parent deleted, an opaque directory) and the words every view uses.
 
 mod build;
