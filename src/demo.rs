@@ -119,7 +119,7 @@ pub fn load(image: &DemoImage) -> crate::Result<crate::load::LoadedImage> {
     let file = temp_archive(image)?;
     let options = crate::load::LoadOptions {
         verify: true,
-        secrets: true,
+        content: Some(crate::analysis::secrets::Scan::hook()),
         ..Default::default()
     };
     let path = file.path().display().to_string();
@@ -216,7 +216,7 @@ pub fn explorer(image: &'static DemoImage) -> crate::Result<crate::explore::Expl
     let spec = crate::source::spec::ImageSpec::parse(&path, None)?;
     let options = crate::load::LoadOptions {
         verify: true,
-        secrets: true,
+        content: Some(crate::analysis::secrets::Scan::hook()),
         ..Default::default()
     };
     // The source keeps the archive open: the file may go when `file` drops.

@@ -3,11 +3,14 @@
 
 use crate::error::{Error, Result};
 use crate::image::{self, Image, OpenOptions};
-use crate::layer::{parse_layer, Expansion, LayerError, ParseControl, ParseOptions, ParsedLayer};
+use crate::layer::{
+    parse_layer, ContentHook, Expansion, Found, LayerError, ParseControl, ParseOptions, ParsedLayer,
+};
+use crate::limits::LimitError;
 use crate::source::registry::{self, RegistryOptions};
 use crate::source::spec::ImageSpec;
 use crate::source::{engine, Source};
-use crate::tree::TreeBuilder;
+use crate::tree::{EntryId, TreeBuilder};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -28,8 +31,9 @@ pub struct LoadOptions {
     pub threads: usize,
     /// How to reach registries (credentials, plain-HTTP hosts, the blob cache).
     pub registry: RegistryOptions,
-    /// Run the secret rules over every file of every layer during the parse.
-    pub secrets: bool,
+    /// Looks at every file of every layer during the parse (the secret rules, for one);
+    /// what it finds is handed up by entry in [`LoadedImage::found`].
+    pub content: Option<std::sync::Arc<dyn ContentHook>>,
     /// How far a layer may expand when decompressed (every source: files, streams,
     /// registries).
     pub expansion: Expansion,
@@ -205,7 +209,7 @@ pub fn load_all(
     .clamp(1, jobs.len().max(1));
     let parse_options = ParseOptions {
         digests: options.verify,
-        secrets: options.secrets,
+        content: options.content.clone(),
         expansion: options.expansion,
         ..Default::default()
     };
@@ -214,7 +218,7 @@ pub fn load_all(
             .map(|&(i, l)| inputs[i].1.layers[l].size.unwrap_or(0)),
     );
     let next = AtomicUsize::new(0);
-    let mut builders: Vec<TreeBuilder> = inputs.iter().map(|_| TreeBuilder::new()).collect();
+    let mut builders: Vec<Building> = inputs.iter().map(|_| Building::new()).collect();
     let mut infos: Vec<Vec<LayerInfo>> = inputs
         .iter()
         .map(|(_, i)| Vec::with_capacity(i.layers.len()))
@@ -227,6 +231,7 @@ pub fn load_all(
         for _ in 0..threads {
             let sender = sender.clone();
             let (next, jobs, inputs, inline) = (&next, &jobs, &inputs, &inline);
+            let parse_options = &parse_options;
             scope.spawn(move || loop {
                 let job = next.fetch_add(1, Ordering::Relaxed);
                 if job >= jobs.len() || control.cancel.load(Ordering::Relaxed) {
@@ -236,7 +241,7 @@ pub fn load_all(
                 let (source, img) = &inputs[image];
                 let parse_options = ParseOptions {
                     hash_inline: inline[job],
-                    ..parse_options
+                    ..parse_options.clone()
                 };
                 let result = parse_one(source, img, layer, parse_options, control);
                 if sender.send(((image, layer), result)).is_err() {
@@ -314,19 +319,12 @@ pub fn load_all(
     })?;
 
     let mut out = Vec::with_capacity(inputs.len());
-    for (((_, image), builder), (layers, mut warnings)) in inputs
+    for (((_, image), builder), (layers, warnings)) in inputs
         .into_iter()
         .zip(builders)
         .zip(infos.into_iter().zip(warnings))
     {
-        let tree = builder.finish();
-        warnings.extend(tree.warnings().iter().cloned());
-        out.push(LoadedImage {
-            image,
-            layers,
-            tree,
-            warnings,
-        });
+        out.push(builder.finish(image, layers, warnings));
     }
     Ok(out)
 }
@@ -390,7 +388,7 @@ pub fn load_layers(
     order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
     let inline = hash_inline(order.iter().map(|&i| image.layers[i].size.unwrap_or(0)));
     let next = AtomicUsize::new(0);
-    let mut builder = TreeBuilder::new();
+    let mut builder = Building::new();
     let mut infos = Vec::with_capacity(total);
     let mut warnings = image.warnings.clone();
 
@@ -453,14 +451,54 @@ pub fn load_layers(
         Ok(())
     })?;
 
-    let tree = builder.finish();
-    warnings.extend(tree.warnings().iter().cloned());
-    Ok(LoadedImage {
-        image,
-        layers: infos,
-        tree,
-        warnings,
-    })
+    Ok(builder.finish(image, infos, warnings))
+}
+
+/// A tree being built, and what the content hook found in the layers applied to it.
+struct Building {
+    tree: TreeBuilder,
+    found: Vec<(EntryId, Found)>,
+}
+
+impl Building {
+    fn new() -> Self {
+        Building {
+            tree: TreeBuilder::new(),
+            found: Vec::new(),
+        }
+    }
+
+    /// Apply the next layer, keeping its findings by entry.
+    fn add_layer(&mut self, layer: &ParsedLayer) -> std::result::Result<(), LimitError> {
+        let first = self.tree.next_entry();
+        self.tree.add_layer(layer)?;
+        self.found.extend(
+            layer
+                .found
+                .iter()
+                .map(|(record, found)| (first + record, found.clone())),
+        );
+        Ok(())
+    }
+
+    /// The model: the image, its layers' facts, the tree, and the tree's warnings after
+    /// the load's own.
+    fn finish(
+        self,
+        image: Image,
+        layers: Vec<LayerInfo>,
+        mut warnings: Vec<String>,
+    ) -> LoadedImage {
+        let tree = self.tree.finish();
+        warnings.extend(tree.warnings().iter().cloned());
+        LoadedImage {
+            image,
+            layers,
+            tree,
+            warnings,
+            found: self.found,
+        }
+    }
 }
 
 fn parse_one(

@@ -3,8 +3,9 @@
 //! builds it; nothing here knows how.
 
 use crate::image::Image;
+use crate::layer::Found;
 use crate::source::Compression;
-use crate::tree::Tree;
+use crate::tree::{EntryId, Tree};
 
 /// What happened to one layer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -39,4 +40,7 @@ pub struct LoadedImage {
     pub layers: Vec<LayerInfo>,
     pub tree: Tree,
     pub warnings: Vec<String>,
+    /// What the load's content hook found, by entry, in entry order; empty without a
+    /// hook. Each finding is its hook's own type (see [`crate::layer::hook`]).
+    pub found: Vec<(EntryId, Found)>,
 }

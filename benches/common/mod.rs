@@ -98,5 +98,6 @@ pub fn loaded_image(paths: usize, layers: usize) -> LoadedImage {
         layers: infos,
         tree,
         warnings: Vec::new(),
+        found: Vec::new(),
     }
 }

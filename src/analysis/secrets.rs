@@ -19,6 +19,8 @@
 //! regexes only where a literal is, and nothing for binary files ([`BINARY_SNIFF`]).
 //! PERFORMANCE.md has the measured cost.
 
+use crate::layer::{ContentHook, FileLook, Found};
+use crate::tree::EntryId;
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use std::sync::OnceLock;
 
@@ -815,8 +817,64 @@ impl Finding {
     }
 }
 
+/// The secret rules as the parse's content hook: give it to the load
+/// (`LoadOptions::content`) and every regular file's name and bytes are scanned as they
+/// stream past; [`file_hits`] reads back what it found.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scan;
+
+impl Scan {
+    /// The hook, as the load takes it.
+    pub fn hook() -> std::sync::Arc<dyn ContentHook> {
+        std::sync::Arc::new(Scan)
+    }
+}
+
+impl ContentHook for Scan {
+    fn start(&self, path: &[u8], size: u64) -> Option<Box<dyn FileLook>> {
+        let scan = FileScan::start(path, size)?;
+        let wants_content = scan.wants_content(size);
+        Some(Box::new(ScanLook {
+            scan,
+            wants_content,
+        }))
+    }
+}
+
+/// One file's scan, as the parse drives it.
+struct ScanLook {
+    scan: FileScan,
+    wants_content: bool,
+}
+
+impl FileLook for ScanLook {
+    fn wants_content(&self) -> bool {
+        self.wants_content
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        self.scan.feed(chunk);
+    }
+
+    fn finish(self: Box<Self>) -> Option<Found> {
+        let hits = self.scan.finish();
+        (!hits.is_empty()).then(|| std::sync::Arc::new(hits) as Found)
+    }
+}
+
+/// The secret-rule hits [`Scan`] found in the image's files, by entry, in entry order.
+pub fn file_hits(loaded: &crate::model::LoadedImage) -> impl Iterator<Item = (EntryId, &Hit)> + '_ {
+    loaded.found.iter().flat_map(|(entry, found)| {
+        found
+            .downcast_ref::<Vec<Hit>>()
+            .into_iter()
+            .flatten()
+            .map(move |hit| (*entry, hit))
+    })
+}
+
 /// Every finding of a loaded image: the files of every layer (from the hits the parse
-/// recorded when the load was asked to scan) and the config's `Env`, `Labels`
+/// recorded when the load ran [`Scan`]) and the config's `Env`, `Labels`
 /// and history. `exclude` leaves file paths out, as `ci`'s `exclude:` globs do.
 pub fn findings(
     loaded: &crate::model::LoadedImage,
@@ -824,8 +882,8 @@ pub fn findings(
 ) -> Vec<Finding> {
     let tree = &loaded.tree;
     let mut out = Vec::new();
-    for (entry_id, hit) in tree.secret_hits() {
-        let entry = tree.entry(*entry_id);
+    for (entry_id, hit) in file_hits(loaded) {
+        let entry = tree.entry(entry_id);
         let layer = entry.layer as usize;
         let path = tree.path(entry.node);
         if exclude.is_some_and(|f| f(&path)) {

@@ -211,7 +211,7 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
             no_cache: global.no_cache,
             limits: time_limits(global),
         },
-        secrets: false,
+        content: None,
         expansion: global.expansion(),
         members: Default::default(),
     }
@@ -249,7 +249,9 @@ pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Resul
     let opening = opening(global);
     let spec = opening.resolve(image)?;
     let mut options = opening.load;
-    options.secrets = secrets;
+    if secrets {
+        options.content = Some(crate::analysis::secrets::Scan::hook());
+    }
     let control = ParseControl::default();
     let mut bar = progress::ProgressBar::new(global.quiet, &control.transfers);
     // The commands read no file contents: stdin is parsed as it streams in, not spooled.

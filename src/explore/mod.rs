@@ -195,11 +195,8 @@ impl Explorer {
         } else {
             0
         };
-        let mut secret_nodes: Vec<NodeId> = image
-            .tree
-            .secret_hits()
-            .iter()
-            .map(|(entry, _)| image.tree.entry(*entry).node)
+        let mut secret_nodes: Vec<NodeId> = crate::analysis::secrets::file_hits(&image)
+            .map(|(entry, _)| image.tree.entry(entry).node)
             .collect();
         secret_nodes.sort_unstable();
         secret_nodes.dedup();

@@ -74,6 +74,7 @@ pub(crate) fn loaded(layers: &[ParsedLayer]) -> LoadedImage {
             .collect(),
         tree,
         warnings: Vec::new(),
+        found: Vec::new(),
     }
 }
 

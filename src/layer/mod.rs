@@ -8,11 +8,12 @@
 
 pub mod content;
 pub mod entry;
+pub mod hook;
 mod stream;
 
 pub use entry::{EntryKind, Meta, Record, Span};
+pub use hook::{ContentHook, FileLook, Found};
 
-use crate::analysis::secrets::FileScan;
 use crate::limits::{self, to_u32, LimitError, Limited, MAX_ARENA_BYTES};
 use crate::source::{decoder, Compression};
 use entry::{classify_name, normalize_path, Marker};
@@ -46,8 +47,9 @@ pub struct ParsedLayer {
     pub warnings: Vec<String>,
     /// The stream ended early; what was read is kept.
     pub truncated: bool,
-    /// Secret-rule hits, by the index of the record they are in (when scanning was asked).
-    pub secrets: Vec<(u32, crate::analysis::secrets::Hit)>,
+    /// What the content hook found, by the index of the record it is in, in record order
+    /// (when a hook was given).
+    pub found: Vec<(u32, Found)>,
 }
 
 impl ParsedLayer {
@@ -112,7 +114,7 @@ impl Expansion {
 }
 
 /// Options for one parse.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct ParseOptions {
     /// Compute sha256 digests of the blob and of the tar stream.
     pub digests: bool,
@@ -122,8 +124,8 @@ pub struct ParseOptions {
     /// parsed layer has no `compressed_digest` (nor, for an uncompressed blob, a
     /// `diff_id`): the source supplies them.
     pub blob_checked: bool,
-    /// Run the secret rules over every regular file as its content streams past.
-    pub secrets: bool,
+    /// Looks at every regular file's content as it streams past (see [`hook`]).
+    pub content: Option<std::sync::Arc<dyn ContentHook>>,
     /// Hash on the parsing thread instead of on threads of their own. The caller sets it
     /// when the other cores have layers of their own to parse: the hand-offs to hashing
     /// threads would then cost CPU and win no time.
@@ -216,7 +218,7 @@ fn parse_layer_within(
         // An uncompressed blob is its own tar stream: it is read and hashed once.
         let (result, tar) = if compression == Compression::None {
             (
-                read_entries(&mut raw, &mut layer, name_bytes, options.secrets),
+                read_entries(&mut raw, &mut layer, name_bytes, options.content.as_deref()),
                 None,
             )
         } else {
@@ -229,7 +231,7 @@ fn parse_layer_within(
                 exceeded: &exceeded,
             };
             let mut tar = ChunkReader::new(capped, hasher(options.digests)?, None);
-            let result = read_entries(&mut tar, &mut layer, name_bytes, options.secrets);
+            let result = read_entries(&mut tar, &mut layer, name_bytes, options.content.as_deref());
             (result, Some(tar.finish()))
         };
         let raw = raw.finish();
@@ -346,7 +348,7 @@ fn read_entries(
     stream: impl BufRead,
     layer: &mut ParsedLayer,
     name_bytes: usize,
-    secrets: bool,
+    content: Option<&dyn ContentHook>,
 ) -> io::Result<()> {
     // Spans are u32 offsets into the arena: past the limit they would point at the
     // wrong bytes.
@@ -473,21 +475,17 @@ fn read_entries(
             // a few blocks. Its map and sizes stand for the content instead.
             sparse_identity(entry.header())
         } else if kind == EntryKind::File {
-            let mut scan = if secrets {
+            let mut look = content.and_then(|hook| {
                 let mut absolute = Vec::with_capacity(path.len as usize + 1);
                 absolute.push(b'/');
                 absolute.extend_from_slice(path.get(&layer.arena));
-                FileScan::start(&absolute, size)
-            } else {
-                None
-            };
-            let hash = hash_content(&stream, &at, size, scan.as_mut())?;
-            if let Some(scan) = scan {
+                hook.start(&absolute, size)
+            });
+            let hash = hash_content(&stream, &at, size, look.as_deref_mut())?;
+            if let Some(found) = look.and_then(FileLook::finish) {
                 // The record is pushed below, at this index.
                 let record = u32::try_from(layer.records.len()).unwrap_or(u32::MAX);
-                layer
-                    .secrets
-                    .extend(scan.finish().into_iter().map(|hit| (record, hit)));
+                layer.found.push((record, found));
             }
             hash
         } else {
@@ -532,15 +530,15 @@ fn read_entries(
 
 /// Hash a file's `size` bytes of content, read in place from the stream, where the tar
 /// crate expects them to be still unread: [`TarInput::seek`] accounts for them.
-/// When given, the secret scan sees the same bytes on the way.
+/// When given, the content hook's look sees the same bytes on the way.
 fn hash_content<R: BufRead>(
     stream: &RefCell<R>,
     at: &Position,
     size: u64,
-    mut scan: Option<&mut FileScan>,
+    mut look: Option<&mut (dyn FileLook + 'static)>,
 ) -> io::Result<u64> {
-    if scan.as_ref().is_some_and(|s| !s.wants_content(size)) {
-        scan = None;
+    if look.as_ref().is_some_and(|l| !l.wants_content()) {
+        look = None;
     }
     let mut stream = stream.borrow_mut();
     let mut hasher = Xxh3::new();
@@ -557,8 +555,8 @@ fn hash_content<R: BufRead>(
             .len()
             .min(usize::try_from(size - read).unwrap_or(usize::MAX));
         hasher.update(&buffer[..n]);
-        if let Some(scan) = scan.as_deref_mut() {
-            scan.feed(&buffer[..n]);
+        if let Some(look) = look.as_deref_mut() {
+            look.feed(&buffer[..n]);
         }
         stream.consume(n);
         read += n as u64;

@@ -31,7 +31,6 @@ use crate::limits::MemberCounts;
 use crate::source::{
     counted_member, decoder, Compression, Source, StreamedLink, StreamedMember, JSON_LIMIT,
 };
-use crate::tree::TreeBuilder;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read};
@@ -77,7 +76,7 @@ pub fn load_stream(
     .max(1);
     let parse_options = ParseOptions {
         digests: options.verify,
-        secrets: options.secrets,
+        content: options.content.clone(),
         expansion: options.expansion,
         ..Default::default()
     };
@@ -242,7 +241,7 @@ impl<'a> Pass<'a> {
         let done = self.done_tx.clone();
         let options = ParseOptions {
             blob_size: Some(size),
-            ..self.parse_options
+            ..self.parse_options.clone()
         };
         let control = self.control;
         self.active += 1;
@@ -326,7 +325,7 @@ impl<'a> Pass<'a> {
         let mut image = image::open(&source, &open)?;
         image::check_diff_id_count(source.display(), &image, options.verify)?;
         let total = image.layers.len();
-        let mut builder = TreeBuilder::new();
+        let mut builder = super::Building::new();
         let mut infos = Vec::with_capacity(total);
         let mut warnings = image.warnings.clone();
         let mut parsed_here: Vec<ParsedLayer> = Vec::new();
@@ -359,7 +358,7 @@ impl<'a> Pass<'a> {
                             let blob = source.open_member(member)?;
                             let options = ParseOptions {
                                 blob_size: source.size(member),
-                                ..self.parse_options
+                                ..self.parse_options.clone()
                             };
                             let parsed =
                                 parse_layer(blob, options, self.control).map_err(|error| {
@@ -405,14 +404,7 @@ impl<'a> Pass<'a> {
             parsed_here.clear();
         }
         image.source = self.display.to_string();
-        let tree = builder.finish();
-        warnings.extend(tree.warnings().iter().cloned());
-        Ok(LoadedImage {
-            image,
-            layers: infos,
-            tree,
-            warnings,
-        })
+        Ok(builder.finish(image, infos, warnings))
     }
 
     fn not_tar(&self, reason: String) -> Error {

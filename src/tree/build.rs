@@ -127,6 +127,12 @@ impl TreeBuilder {
         }
     }
 
+    /// The id the next layer's first entry gets: record `i` of that layer is entry
+    /// `next_entry() + i`.
+    pub fn next_entry(&self) -> EntryId {
+        to_u32(self.tree.entries.len())
+    }
+
     /// The number of layers added so far.
     pub fn layer_count(&self) -> usize {
         self.tree.layer_entries.len() - 1
@@ -182,12 +188,6 @@ impl TreeBuilder {
         }
         let end = to_u32(self.tree.entries.len());
         let applied = || (first..end).zip(&layer.records);
-        self.tree.secrets.extend(
-            layer
-                .secrets
-                .iter()
-                .map(|(record, hit)| (first + record, hit.clone())),
-        );
 
         // An opaque marker names its directory, which is resolved whole: the marker is the
         // entry, so the directory is its parent.

@@ -132,8 +132,6 @@ pub struct Tree {
     /// Children of every node, grouped by parent and sorted by name.
     children: Vec<NodeId>,
     warnings: Vec<String>,
-    /// Secret-rule hits by entry, in entry order (only when the parse scanned for them).
-    secrets: Vec<(EntryId, crate::analysis::secrets::Hit)>,
 }
 
 impl Tree {
@@ -233,11 +231,6 @@ impl Tree {
             .binary_search_by_key(&id, |(entry, _)| *entry)
             .ok()
             .map(|found| self.written[found].1.get(&self.written_bytes))
-    }
-
-    /// Secret-rule hits of every layer's files, by entry, in entry order.
-    pub fn secret_hits(&self) -> &[(EntryId, crate::analysis::secrets::Hit)] {
-        &self.secrets
     }
 
     /// Warnings from building: hardlinks to nothing, and the like.

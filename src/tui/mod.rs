@@ -170,7 +170,7 @@ pub fn run_compare(
 /// during the parse, so that files with findings are marked in the tree.
 pub fn explorer_opening(opening: &Opening) -> Opening {
     let mut opening = opening.clone();
-    opening.load.secrets = true;
+    opening.load.content = Some(crate::analysis::secrets::Scan::hook());
     opening
 }
 

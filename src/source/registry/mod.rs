@@ -117,14 +117,14 @@ pub fn load(
     let image = open(&client, reference, options.open.platform.as_deref())?;
     let parse_options = ParseOptions {
         digests: options.verify,
-        secrets: options.secrets,
+        content: options.content.clone(),
         expansion: options.expansion,
         ..Default::default()
     };
     let parse = |image: &Image, index: usize, hash_inline: bool| {
         let parse_options = ParseOptions {
             hash_inline,
-            ..parse_options
+            ..parse_options.clone()
         };
         parse_blob(
             &client,
@@ -502,7 +502,7 @@ fn parse_blob(
             // The read-ahead thread hashes the file as it reads it.
             let sha256 = file.sha256();
             let reader = Verified::new(client, &what, digest, size, file, sha256, transfer);
-            match run_parse(reader, index, digest, options, control) {
+            match run_parse(reader, index, digest, options.clone(), control) {
                 Ok(parsed) => return Ok(parsed),
                 // A damaged cache entry is dropped and fetched again.
                 Err(ParseFailure::Blob(_)) => {
@@ -590,6 +590,7 @@ fn run_parse<R: Read>(
         blob_checked: true,
         ..options
     };
+    let digests = options.digests;
     let result = parse_layer(&mut reader, options, control);
     if result.is_err() && !control.cancel.load(std::sync::atomic::Ordering::Relaxed) {
         // A parse that failed may have been fed damaged bytes: read the rest to find out
@@ -626,7 +627,7 @@ fn run_parse<R: Read>(
     }
     if !parsed.truncated {
         parsed.compressed_digest = Some(digest.to_string());
-        if options.digests && parsed.compression == Some(crate::source::Compression::None) {
+        if digests && parsed.compression == Some(crate::source::Compression::None) {
             parsed.diff_id = Some(digest.to_string());
         }
     }
