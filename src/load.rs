@@ -80,16 +80,33 @@ pub fn load_spec(
                 source: Some(source),
             })
         }
-        ImageSpec::Engine { kind, name } => Ok(Opened {
-            loaded: engine::load(*kind, name, options, control, progress)?,
-            source: None,
-        }),
+        ImageSpec::Engine { kind, name } => {
+            let endpoint = engine::endpoint::resolve(*kind)?;
+            Ok(Opened {
+                loaded: load_engine_at(*kind, &endpoint, name, options, control, progress)?,
+                source: None,
+            })
+        }
         ImageSpec::Registry(reference) => registry::load(reference, options, control, progress),
         ImageSpec::Auto { .. } => {
             let (resolved, _) = spec.clone().resolve();
             load_spec(&resolved, options, control, progress)
         }
     }
+}
+
+/// Load an image that an engine at `endpoint` exports, parsing the export as it streams
+/// in (what [`load_spec`] does for `docker://` and `podman://`, at the endpoint found).
+pub fn load_engine_at(
+    kind: engine::EngineKind,
+    endpoint: &engine::endpoint::Endpoint,
+    name: &str,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadedImage> {
+    let export = engine::export_at(kind, endpoint, name)?;
+    load_stream(export.reader, &export.display, options, control, progress)
 }
 
 /// Open `path` (`-` for stdin) and load it fully. Stdin is read once, as a stream: use

@@ -460,7 +460,7 @@ fn an_engine_stopped_mid_export_is_a_truncated_archive() {
     let endpoint = podman.endpoint();
     let control = ParseControl::default();
     let mut killed = false;
-    let result = engine::load_at(
+    let result = layerscope::load::load_engine_at(
         EngineKind::Docker,
         &endpoint,
         name,

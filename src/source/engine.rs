@@ -2,8 +2,8 @@
 //! API), spoken over the engine's unix socket or plain tcp with reqwest, as registries are.
 //!
 //! An image is read by exporting it (`GET /images/{name}/get`, what `docker save` does)
-//! and parsing the archive as it arrives ([`crate::load::load_stream`]): nothing is saved
-//! to a file. Nothing here asks an engine to pull: a missing image is an error.
+//! ([`export_at`]); the load parses the archive as it arrives, and nothing is saved to a
+//! file. Nothing here asks an engine to pull: a missing image is an error.
 //!
 //! An engine is untrusted like a registry: an inspect answer is read up to
 //! [`DOCUMENT_LIMIT`] and refused past it, an error body is read up to [`ERROR_LIMIT`] and
@@ -18,8 +18,6 @@
 pub mod endpoint;
 
 use crate::error::{Error, Result};
-use crate::layer::ParseControl;
-use crate::load::{load_stream, LoadOptions, LoadedImage, Progress};
 use bytes::{Buf, Bytes};
 use endpoint::Endpoint;
 use reqwest::{Response, StatusCode};
@@ -85,27 +83,17 @@ pub fn probe_at(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Probe {
     }
 }
 
-/// Export `name` from the engine and load it.
-pub fn load(
-    kind: EngineKind,
-    name: &str,
-    options: &LoadOptions,
-    control: &ParseControl,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<LoadedImage> {
-    let endpoint = endpoint::resolve(kind)?;
-    load_at(kind, &endpoint, name, options, control, progress)
+/// An image's export, as the engine streams it: a docker-archive, in the engine's order.
+/// The load parses it as it arrives; nothing is saved to a file.
+pub struct Export {
+    pub reader: ExportReader,
+    /// What the image is called in messages: `docker://NAME (endpoint)`.
+    pub display: String,
 }
 
-/// [`load`] from a given endpoint.
-pub fn load_at(
-    kind: EngineKind,
-    endpoint: &Endpoint,
-    name: &str,
-    options: &LoadOptions,
-    control: &ParseControl,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<LoadedImage> {
+/// Start exporting `name` from the engine at `endpoint`. A missing image is an error:
+/// nothing here pulls.
+pub fn export_at(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<Export> {
     if !inspect(kind, endpoint, name)? {
         return Err(engine_error(
             kind,
@@ -115,9 +103,10 @@ pub fn load_at(
             ),
         ));
     }
-    let reader = export(kind, endpoint, name)?;
-    let display = format!("{}://{name} ({endpoint})", kind.name());
-    load_stream(reader, &display, options, control, progress)
+    Ok(Export {
+        reader: open_export(kind, endpoint, name)?,
+        display: format!("{}://{name} ({endpoint})", kind.name()),
+    })
 }
 
 fn engine_error(kind: EngineKind, endpoint: &Endpoint, detail: String) -> Error {
@@ -297,7 +286,7 @@ async fn read_bounded(mut response: Response, limit: u64) -> reqwest::Result<Vec
 }
 
 /// Start the export; the returned reader yields the archive's bytes.
-fn export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportReader> {
+fn open_export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportReader> {
     let api = Api::new(kind, endpoint)?;
     let response = api.get(name, "get", HEADERS_TIMEOUT)?;
     if response.status() != StatusCode::OK {
@@ -313,7 +302,7 @@ fn export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportRea
 
 /// The export's body as a [`Read`]: each chunk is read on the caller's thread, within
 /// [`HEADERS_TIMEOUT`] for the first and [`IDLE_TIMEOUT`] for the others.
-struct ExportReader {
+pub struct ExportReader {
     api: Api,
     response: Response,
     chunk: Bytes,
