@@ -6,7 +6,7 @@
 //! be read by offset from several threads at once. An outer gzip/zstd compression is
 //! spooled once to an unnamed temporary file, because image formats need random access
 //! (`manifest.json` usually comes last). A stream that is read once (an engine's export,
-//! stdin for the CLI) is parsed as it arrives by [`crate::load::load_stream`]; what it keeps
+//! stdin for the CLI) is handed to the load as one stream, which parses it as it arrives; what it keeps
 //! of the stream (the small JSON members, the names and sizes of the others) is a
 //! [`Source::from_streamed`]. Nothing here knows about images.
 

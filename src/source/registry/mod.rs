@@ -1,10 +1,11 @@
 //! Registries, through the OCI distribution API: tag → index → platform manifest →
-//! config, then every layer blob streamed into the layer parser, several at once.
+//! config ([`pull`]), then every layer blob read as a verified stream ([`Pull::read_blob`]),
+//! which the load parses as it arrives, several at once.
 //!
 //! Each blob is hashed while it streams in and its length held to its descriptor's; a
 //! connection lost mid-blob is resumed with a `Range` request (a bounded number of
-//! times). That sha256 cannot be skipped (not even with `--no-verify`), so the layer parse
-//! trusts it and hashes only the tar: every stream is hashed once. Each download is read,
+//! times). That sha256 cannot be skipped (not even with `--no-verify`), so the load tells
+//! the layer parse to trust it and hash only the tar: every stream is hashed once. Each download is read,
 //! hashed and copied to the cache on a thread of its own, a few chunks ahead of its parse.
 //! Verified blobs are kept in the [`cache`] unless `--no-cache`, whose files are written
 //! and read past the page cache ([`direct`]); a cached blob is hashed again as it is read
@@ -27,9 +28,7 @@ use direct::ReadAhead;
 use crate::error::{Error, Result};
 use crate::image::history::pair_history;
 use crate::image::{Format, Image, ImageConfig, LayerRef, Platform};
-use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
-use crate::load::{load_layers, LoadOptions, Opened, Progress};
-use crate::source::transfer::Transfer;
+use crate::source::transfer::{Transfer, Transfers};
 use crate::source::Source;
 use bytes::{Buf, Bytes};
 use cache::{BlobWriter, Cache};
@@ -47,24 +46,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 const MAX_INDEX_DEPTH: usize = 8;
 /// Reconnections tried for one blob after its connection broke.
 const RESUME_RETRIES: u32 = 5;
-/// Blobs downloaded (and parsed) at once: one per core, as for files, but at least
-/// Docker's and containerd's default of 3 (`max-concurrent-downloads`), so a slow link is
-/// kept busy, and at most skopeo's 6 connections to one registry. More downloads than
-/// cores parse side by side on the same cores and cost memory for nothing: 6 on 2 cores
-/// measured 148 MiB peak against 114 MiB for 3 (PERFORMANCE.md, "Registry pulls").
-const DOWNLOADS: (usize, usize) = (3, 6);
-
-/// Downloads at once: the load's parser threads when set, else one per core within
-/// [`DOWNLOADS`].
-fn downloads(threads: usize) -> usize {
-    match threads {
-        0 => std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .clamp(DOWNLOADS.0, DOWNLOADS.1),
-        n => n,
-    }
-}
-
 /// How to reach registries.
 #[derive(Clone, Default)]
 pub struct RegistryOptions {
@@ -90,78 +71,122 @@ impl fmt::Debug for RegistryOptions {
     }
 }
 
-/// Pull the image `reference` names and load it.
-pub fn load(
+/// A registry that holds one image: how its layer blobs are read. The load reads them,
+/// several at once, and parses each as it streams in.
+pub struct Pull {
+    client: Client,
+    cache: Option<Cache>,
+}
+
+/// Reach the registry, resolve `reference` to one image (for `platform`), and read the
+/// image's description.
+pub fn pull(
     reference: &Reference,
-    options: &LoadOptions,
-    control: &ParseControl,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Opened> {
+    options: &RegistryOptions,
+    platform: Option<&str>,
+) -> Result<(Pull, Image)> {
     let credential = auth::find(
         reference.registry(),
         reference.repository(),
-        options.registry.creds.as_deref(),
+        options.creds.as_deref(),
     )?;
     let client = Client::new(
         reference.registry(),
         reference.repository(),
         credential,
-        &options.registry.insecure,
+        &options.insecure,
     )?
-    .with_limits(options.registry.limits);
-    let cache = if options.registry.no_cache {
+    .with_limits(options.limits);
+    let cache = if options.no_cache {
         None
     } else {
         Cache::user()
     };
-    let image = open(&client, reference, options.open.platform.as_deref())?;
-    let parse_options = ParseOptions {
-        digests: options.verify,
-        content: options.content.clone(),
-        expansion: options.expansion,
-        ..Default::default()
-    };
-    let parse = |image: &Image, index: usize, hash_inline: bool| {
-        let parse_options = ParseOptions {
-            hash_inline,
-            ..parse_options.clone()
+    let image = open(&client, reference, platform)?;
+    Ok((Pull { client, cache }, image))
+}
+
+impl Pull {
+    /// Read layer `index`'s blob with `consume`: from the cache when it holds the blob
+    /// (and it verifies), else from the registry, hashed as it streams in and held to its
+    /// descriptor's size and digest. `None` when the layer has no blob to read (a foreign
+    /// layer). The outer error is the blob's or the transport's; the inner one is
+    /// `consume`'s own, on a blob that was whole. `consume` may run twice: a cached copy
+    /// that turns out damaged is dropped and the blob fetched anew.
+    pub fn read_blob<T, E>(
+        &self,
+        image: &Image,
+        index: usize,
+        transfers: &Transfers,
+        cancel: &AtomicBool,
+        consume: &dyn Fn(&mut dyn Read) -> std::result::Result<T, E>,
+    ) -> Result<Option<std::result::Result<T, E>>> {
+        let client = &self.client;
+        let layer = &image.layers[index];
+        let (Some(digest), Some(size), None) = (&layer.digest, layer.size, &layer.unavailable)
+        else {
+            return Ok(None);
         };
-        parse_blob(
-            &client,
-            cache.as_ref(),
-            image,
-            index,
-            parse_options,
-            control,
-        )
-    };
-    let display = reference.whole();
-    let loaded = load_layers(
-        &display,
-        image,
-        options,
-        downloads(options.threads),
-        control,
-        progress,
-        &parse,
-    )?;
-    // With every blob cached, file contents (extraction, diffs) can be read back.
-    let source = cache.as_ref().and_then(|cache| {
+        let what = format!("layer {index} blob {digest}");
+        if let Some(path) = self.cache.as_ref().and_then(|c| c.lookup(digest, size)) {
+            if let Ok(file) = cache::open_blob(&path) {
+                let transfer = transfers.start(index, size, true);
+                // The read-ahead thread hashes the file as it reads it.
+                let sha256 = file.sha256();
+                let reader = Verified::new(client, &what, digest, size, file, sha256, transfer);
+                match read_verified(reader, cancel, consume) {
+                    Ok(read) => return Ok(Some(read)),
+                    // A damaged cache entry is dropped and fetched again.
+                    Err(ParseFailure::Blob(_)) => {
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    Err(ParseFailure::Other(error)) => return Err(error),
+                }
+            }
+        }
+        let stream = Resuming {
+            client,
+            lane: client.lane()?,
+            what: what.clone(),
+            digest: digest.clone(),
+            size,
+            position: 0,
+            skip: 0,
+            response: None,
+            pending: Bytes::new(),
+            retries: 0,
+            floor: RateFloor::new(client.limits()),
+            cancel,
+        };
+        let writer = self.cache.as_ref().and_then(|c| c.writer(digest));
+        let transfer = transfers.start(index, size, false);
+        let read = fetch(stream, digest, size, writer, |fetched| {
+            let sha256 = fetched.sha256();
+            let reader = Verified::new(client, &what, digest, size, fetched, sha256, transfer);
+            read_verified(reader, cancel, consume)
+        })
+        .map_err(|e| Error::io("the blob's download thread", e))?;
+        read.map(Some).map_err(|failure| match failure {
+            ParseFailure::Blob(error) | ParseFailure::Other(error) => error,
+        })
+    }
+
+    /// With every blob of `image` cached, the cache opens as a source for file contents
+    /// (extraction, diffs). The cache is trimmed to its cap first.
+    pub fn cached_source(&self, image: &Image) -> Option<Source> {
+        let cache = self.cache.as_ref()?;
         cache.enforce_cap();
-        let all_cached =
-            loaded
-                .image
-                .layers
-                .iter()
-                .all(|layer| match (&layer.digest, layer.size) {
-                    (Some(digest), Some(size)) => cache.lookup(digest, size).is_some(),
-                    _ => layer.unavailable.is_some(),
-                });
+        let all_cached = image
+            .layers
+            .iter()
+            .all(|layer| match (&layer.digest, layer.size) {
+                (Some(digest), Some(size)) => cache.lookup(digest, size).is_some(),
+                _ => layer.unavailable.is_some(),
+            });
         all_cached
             .then(|| Source::open(&cache.root().display().to_string()).ok())
             .flatten()
-    });
-    Ok(Opened { loaded, source })
+    }
 }
 
 /// Resolve the reference to one image manifest and read its config.
@@ -481,64 +506,6 @@ fn check_digest(client: &Client, what: &str, expected: &str, bytes: &[u8]) -> Re
     Ok(())
 }
 
-/// Parse one layer: from the cache when it holds the blob (and it verifies), else from
-/// the registry.
-fn parse_blob(
-    client: &Client,
-    cache: Option<&Cache>,
-    image: &Image,
-    index: usize,
-    options: ParseOptions,
-    control: &ParseControl,
-) -> Result<ParsedLayer> {
-    let layer = &image.layers[index];
-    let (Some(digest), Some(size), None) = (&layer.digest, layer.size, &layer.unavailable) else {
-        return Ok(ParsedLayer::default());
-    };
-    let what = format!("layer {index} blob {digest}");
-    if let Some(path) = cache.and_then(|c| c.lookup(digest, size)) {
-        if let Ok(file) = cache::open_blob(&path) {
-            let transfer = control.transfers.start(index, size, true);
-            // The read-ahead thread hashes the file as it reads it.
-            let sha256 = file.sha256();
-            let reader = Verified::new(client, &what, digest, size, file, sha256, transfer);
-            match run_parse(reader, index, digest, options.clone(), control) {
-                Ok(parsed) => return Ok(parsed),
-                // A damaged cache entry is dropped and fetched again.
-                Err(ParseFailure::Blob(_)) => {
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(ParseFailure::Other(error)) => return Err(error),
-            }
-        }
-    }
-    let stream = Resuming {
-        client,
-        lane: client.lane()?,
-        what: what.clone(),
-        digest: digest.clone(),
-        size,
-        position: 0,
-        skip: 0,
-        response: None,
-        pending: Bytes::new(),
-        retries: 0,
-        floor: RateFloor::new(client.limits()),
-        cancel: &control.cancel,
-    };
-    let writer = cache.and_then(|c| c.writer(digest));
-    let transfer = control.transfers.start(index, size, false);
-    let parsed = fetch(stream, digest, size, writer, |fetched| {
-        let sha256 = fetched.sha256();
-        let reader = Verified::new(client, &what, digest, size, fetched, sha256, transfer);
-        run_parse(reader, index, digest, options, control)
-    })
-    .map_err(|e| Error::io("the blob's download thread", e))?;
-    parsed.map_err(|failure| match failure {
-        ParseFailure::Blob(error) | ParseFailure::Other(error) => error,
-    })
-}
-
 /// Read a download on a thread of its own, a few chunks ahead of `consume`, which reads
 /// it: the thread hashes each chunk and writes the cache copy from it, so the parse only
 /// parses. The copy is kept only when the stream was whole, of `size` bytes and `digest`.
@@ -576,23 +543,17 @@ enum ParseFailure {
     Other(Error),
 }
 
-/// Parse the blob `reader` verifies. The parse hashes only the tar (`blob_checked`): the
-/// blob's sha256 is the reader's, and once it matched, it is the layer's blob digest (and,
-/// for an uncompressed blob, its diff_id).
-fn run_parse<R: Read>(
+/// Read the blob `reader` verifies with `consume`. A blob that was wrong (too long, too
+/// short, not matching its digest) or a transport failure is the error; `consume`'s own
+/// error, on a whole blob, is handed back as it is. A blob not read to its end by
+/// `consume` (a truncated tar inside a whole blob) is drained, so that it is verified.
+fn read_verified<R: Read, T, E>(
     mut reader: Verified<'_, R>,
-    index: usize,
-    digest: &str,
-    options: ParseOptions,
-    control: &ParseControl,
-) -> std::result::Result<ParsedLayer, ParseFailure> {
-    let options = ParseOptions {
-        blob_checked: true,
-        ..options
-    };
-    let digests = options.digests;
-    let result = parse_layer(&mut reader, options, control);
-    if result.is_err() && !control.cancel.load(std::sync::atomic::Ordering::Relaxed) {
+    cancel: &AtomicBool,
+    consume: &dyn Fn(&mut dyn Read) -> std::result::Result<T, E>,
+) -> std::result::Result<std::result::Result<T, E>, ParseFailure> {
+    let result = consume(&mut reader);
+    if result.is_err() && !cancel.load(Ordering::Relaxed) {
         // A parse that failed may have been fed damaged bytes: read the rest to find out
         // (bounded by the descriptor's size), so the digest is what gets reported.
         let _ = io::copy(&mut reader, &mut io::sink());
@@ -600,16 +561,9 @@ fn run_parse<R: Read>(
     if let Some(error) = reader.take_failure() {
         return Err(error);
     }
-    let mut parsed = result.map_err(|error| {
-        ParseFailure::Other(match error {
-            LayerError::Cancelled => Error::Interrupted,
-            other => Error::Layer {
-                index,
-                digest: digest.to_string(),
-                detail: other.to_string(),
-            },
-        })
-    })?;
+    if result.is_err() {
+        return Ok(result);
+    }
     if !reader.verified {
         // The parse stopped before the end (a truncated tar inside a whole blob).
         let _ = io::copy(&mut reader, &mut io::sink());
@@ -625,13 +579,7 @@ fn run_parse<R: Read>(
                 .error(format!("{}: not read to its end", reader.what)),
         ));
     }
-    if !parsed.truncated {
-        parsed.compressed_digest = Some(digest.to_string());
-        if digests && parsed.compression == Some(crate::source::Compression::None) {
-            parsed.diff_id = Some(digest.to_string());
-        }
-    }
-    Ok(parsed)
+    Ok(result)
 }
 
 enum BlobError {
