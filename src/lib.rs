@@ -11,15 +11,17 @@
 //!
 //! - [`source`]: a file, directory, stdin, engine or registry becomes named byte streams
 //!   (tar members are indexed once and read by offset; an outer compression is spooled
-//!   once; an engine's export and stdin are parsed as they stream, by `load::load_stream`).
+//!   once; an engine's export and a registry's verified blobs are handed over as streams).
+//!   A source never calls the parser: the load does.
 //! - [`image`]: docker-archive (all variants), OCI layout and archive, platform choice,
 //!   configs and history.
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass
-//!   (decompress, parse, hash, verify).
+//!   (decompress, parse, hash, verify), with a content hook for whoever wants each file's
+//!   bytes on the way (the secret rules, for one).
 //! - [`tree`]: the merged, layer-aware filesystem and its queries (listings, diffs).
 //! - [`model`]: what a load hands up (the image, per-layer facts, the tree), the type the
 //!   analysis and the views read.
-//! - [`load`]: runs the above, one layer per core (several images at once for `diff`,
+//! - [`load`]: the one driver, for every source: runs the above, one layer per core (several images at once for `diff`,
 //!   parsing the layers they share once).
 //! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
 //! - [`dockerfile`]: a Dockerfile parsed and mapped onto the history and layers (beside the
@@ -35,7 +37,8 @@
 //!   the keymap and the event loop.
 //! - [`open`]: the views' one door: an image argument resolved and its load options, which
 //!   `commands` fills from the command line and `tui` takes as given.
-//! - [`commands`]: the CLI's subcommands over the model; [`cli`]: the clap definitions.
+//! - [`commands`]: the CLI's subcommands over the model; [`cli`]: the clap definitions;
+//!   [`dispatch`]: the command line, run (text to `commands`, the explorer to `tui`).
 //! - [`escape`]: the one way a name from an image reaches a terminal or a report.
 //! - [`size`]: the one way a size is written.
 //! - [`error`]: the library's error type and exit codes.
@@ -47,6 +50,7 @@ pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod dispatch;
 pub mod dockerfile;
 pub mod error;
 pub mod escape;

@@ -2,5 +2,5 @@ use clap::Parser;
 
 fn main() {
     let cli = layerscope::cli::Cli::parse();
-    std::process::exit(layerscope::commands::run(cli));
+    std::process::exit(layerscope::dispatch::run(cli));
 }

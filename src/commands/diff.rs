@@ -1,5 +1,6 @@
 //! `diff A B`: the comparison of two images ([`crate::analysis::compare`]) as text, JSON
-//! or markdown, or with `--tui` in the comparison view ([`crate::tui::compare`]).
+//! or markdown; with `--tui`, [`crate::dispatch`] opens the same comparison in the
+//! comparison view.
 
 use super::progress::ProgressBar;
 use crate::analysis::compare::{compare, Comparison, PathState};
@@ -14,8 +15,7 @@ use crate::load::{load_all, LoadOptions, LoadedImage};
 use crate::size::{human, signed};
 use crate::source::Source;
 use crate::tree::DiffKind;
-use crate::tui::TuiOptions;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 /// The JSON schema's name and version.
 pub const SCHEMA: &str = "layerscope.diff/v1";
@@ -58,26 +58,12 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<
     Ok(if grew_too_much { 1 } else { 0 })
 }
 
-/// `diff A B --tui`: the same comparison in the comparison view. Bad input and a missing
-/// terminal are refused before the layers load.
-pub fn run_tui(args: &DiffArgs, global: &GlobalArgs, options: &TuiOptions) -> Result<i32> {
-    let opened = open_pair(&args.a, &args.b, global)?;
-    if !io::stdout().is_terminal() {
-        return Err(Error::Usage(
-            "diff --tui needs a terminal; without --tui, diff prints text, json or markdown".into(),
-        ));
-    }
-    let (settings, notices) = crate::tui::settings(options)?;
-    let view = load_view(opened, &args.a, &args.b, global)?;
-    crate::tui::run_compare(view, settings, notices)
-}
-
 /// Open, load and compare A and B as `diff` does, into the comparison view's model.
 pub fn compare_view(a: &str, b: &str, global: &GlobalArgs) -> Result<CompareView> {
     load_view(open_pair(a, b, global)?, a, b, global)
 }
 
-fn load_view(
+pub(crate) fn load_view(
     opened: [(Source, image::Image); 2],
     a: &str,
     b: &str,
@@ -125,7 +111,11 @@ fn image_choices(global: &GlobalArgs) -> Result<(Option<String>, Option<String>)
 
 /// Open both images: their descriptions are read (a missing file, a bad archive or an
 /// image choice that matches nothing fails here), their layers are not parsed yet.
-fn open_pair(a: &str, b: &str, global: &GlobalArgs) -> Result<[(Source, image::Image); 2]> {
+pub(crate) fn open_pair(
+    a: &str,
+    b: &str,
+    global: &GlobalArgs,
+) -> Result<[(Source, image::Image); 2]> {
     let (image_a, image_b) = image_choices(global)?;
     if a == "-" && b == "-" {
         return Err(Error::Usage(

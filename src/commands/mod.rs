@@ -3,7 +3,7 @@
 
 mod cache;
 mod ci;
-mod context;
+pub(crate) mod context;
 pub mod diff;
 pub mod explain;
 pub mod generated;
@@ -26,19 +26,10 @@ use crate::source::registry::RegistryOptions;
 use crate::source::spec::ImageSpec;
 use std::io::{self, Write};
 
-/// Run the parsed command line and return the process exit code.
-pub fn run(cli: Cli) -> i32 {
-    let verbose = cli.global.verbose;
-    match dispatch(cli) {
-        Ok(code) => code,
-        Err(error) => {
-            report_error(&error, verbose);
-            error.exit_code()
-        }
-    }
-}
-
-fn dispatch(cli: Cli) -> Result<i32> {
+/// Run a subcommand that writes text (or, without one, the CI checks in place of the
+/// explorer, as dive does with `CI=true`). The explorer and the comparison view are
+/// [`crate::dispatch`]'s.
+pub fn run(cli: &Cli) -> Result<i32> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let global = &cli.global;
@@ -69,116 +60,77 @@ fn dispatch(cli: Cli) -> Result<i32> {
             listing::changes(&loaded, args, &mut out).map_err(stdout_error)?
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
-        Some(Command::Diff(args)) if args.tui => {
-            drop(out);
-            let options = crate::tui::TuiOptions {
-                theme: cli.theme.clone(),
-                ascii: cli.ascii,
-                ..Default::default()
-            };
-            return diff::run_tui(args, global, &options);
-        }
         Some(Command::Diff(args)) => diff::run(args, global, &mut out)?,
         Some(Command::Secrets(args)) => {
             let loaded = load_image_with(&args.image, global, true)?;
             secrets::run(args, &loaded, &mut out)?
         }
         Some(Command::Demo(args)) => {
-            // Without a name, the image the tour's first step is on.
-            let name = args
-                .name
-                .as_deref()
-                .unwrap_or(crate::explore::tour::LESSON[0].0);
-            let Some(image) = crate::demo::find(name) else {
-                return Err(Error::Usage(format!(
-                    "no demo image {:?}; choose one of: {}",
-                    escape_str(name),
-                    crate::demo::names()
-                )));
+            demo_image(args)?;
+            let Some(dir) = &args.export else {
+                return Err(Error::Usage(
+                    "demo opens in the explorer; give --export DIR to write the images instead"
+                        .into(),
+                ));
             };
-            if let Some(dir) = &args.export {
-                for path in crate::demo::export(dir)? {
-                    writeln!(out, "{}", escape_str(&path.display().to_string()))
-                        .map_err(stdout_error)?;
-                }
-                0
-            } else {
-                drop(out);
-                return open_demo(image, &cli);
+            for path in crate::demo::export(dir)? {
+                writeln!(out, "{}", escape_str(&path.display().to_string()))
+                    .map_err(stdout_error)?;
             }
+            0
         }
         Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
         Some(Command::Cache(args)) => cache::run(args, &mut out)?,
         Some(Command::Completions(args)) => generated::completions(args, &mut out)?,
         Some(Command::Man(args)) => generated::man(args, &mut out)?,
         None => {
-            let Some(image) = cli.image.clone() else {
-                return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, explain, demo); see --help"
-                        .into(),
-                ));
+            let args = crate::cli::CiArgs {
+                image: image_argument(cli)?,
+                ..Default::default()
             };
-            global.image_choice()?;
-            // As in dive: CI=true runs the CI checks instead of the explorer.
-            if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
-                let args = crate::cli::CiArgs {
-                    image,
-                    ..Default::default()
-                };
-                ci::run(&args, global, &mut out)?
-            } else {
-                drop(out);
-                // Read and parsed here, so that a bad Dockerfile is refused before the
-                // image loads (the explorer parses it again to map it).
-                let dockerfile = match &cli.dockerfile {
-                    Some(path) => {
-                        let text = context::read_dockerfile_text(path)?;
-                        context::read_dockerfile(path)?;
-                        Some((path.display().to_string(), text))
-                    }
-                    None => None,
-                };
-                let options = crate::tui::TuiOptions {
-                    theme: cli.theme.clone(),
-                    ascii: cli.ascii,
-                    analyze: Some(Box::new(crate::explore::image_analysis)),
-                    dockerfile,
-                    tour: false,
-                    demo: None,
-                };
-                return crate::tui::run_tui(&image, &opening(global), options);
-            }
+            ci::run(&args, global, &mut out)?
         }
     };
     out.flush().map_err(stdout_error)?;
     Ok(code)
 }
 
-/// Open the explorer on an embedded demo image, with its Dockerfile and the guided tour.
-/// The archive is written to a temporary file (removed on exit) because the explorer reads
-/// its source by offset.
-fn open_demo(image: &'static crate::demo::DemoImage, cli: &Cli) -> Result<i32> {
-    let file = crate::demo::temp_archive(image)?;
-    let path = file.path().display().to_string();
-    let options = crate::tui::TuiOptions {
-        theme: cli.theme.clone(),
-        ascii: cli.ascii,
-        analyze: Some(Box::new(crate::explore::image_analysis)),
-        dockerfile: Some((
-            image.dockerfile_name.to_string(),
-            image.dockerfile.to_string(),
-        )),
-        tour: true,
-        demo: Some(image.name),
+/// The IMAGE given without a subcommand (for the explorer, or the CI checks in its place),
+/// and its one `--image` choice.
+pub fn image_argument(cli: &Cli) -> Result<String> {
+    let Some(image) = cli.image.clone() else {
+        return Err(Error::Usage(
+            "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, explain, demo); see --help"
+                .into(),
+        ));
     };
-    let code = crate::tui::run_tui(&path, &opening(&cli.global), options);
-    drop(file);
-    code
+    cli.global.image_choice()?;
+    Ok(image)
+}
+
+/// Whether `CI=true` asks for the CI checks in place of the explorer, as in dive.
+pub fn ci_instead_of_explorer() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The demo image `demo NAME` names: without a name, the image the tour's first step is on.
+pub fn demo_image(args: &crate::cli::DemoArgs) -> Result<&'static crate::demo::DemoImage> {
+    let name = args
+        .name
+        .as_deref()
+        .unwrap_or(crate::explore::tour::LESSON[0].0);
+    crate::demo::find(name).ok_or_else(|| {
+        Error::Usage(format!(
+            "no demo image {:?}; choose one of: {}",
+            escape_str(name),
+            crate::demo::names()
+        ))
+    })
 }
 
 /// Print an error on one line (escaped: it may quote names from the image), and with
 /// `--verbose` its chain of causes.
-fn report_error(error: &Error, verbose: bool) {
+pub fn report_error(error: &Error, verbose: bool) {
     let mut stderr = io::stderr().lock();
     let _ = writeln!(
         stderr,

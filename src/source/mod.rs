@@ -6,9 +6,10 @@
 //! be read by offset from several threads at once. An outer gzip/zstd compression is
 //! spooled once to an unnamed temporary file, because image formats need random access
 //! (`manifest.json` usually comes last). A stream that is read once (an engine's export,
-//! stdin for the CLI) is handed to the load as one stream, which parses it as it arrives; what it keeps
-//! of the stream (the small JSON members, the names and sizes of the others) is a
-//! [`Source::from_streamed`]. Nothing here knows about images.
+//! stdin for the CLI) is handed to the load whole, in the producer's order, and parsed as
+//! it arrives; what it keeps of the stream (the small JSON members, the names and sizes of
+//! the others) is a [`Source::from_streamed`]. Nothing here calls the parser, and nothing
+//! here knows about images.
 
 mod compression;
 pub mod engine;
