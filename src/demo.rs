@@ -207,35 +207,3 @@ pub fn layer_blobs(image: &DemoImage) -> Vec<(u64, String)> {
         .filter_map(|l| Some((l["size"].as_u64()?, digest_of(l)?)))
         .collect()
 }
-
-/// The explorer on a demo image, as `layerscope demo` opens it: its layers, the waste
-/// analysis, its Dockerfile beside them, and the explanations gathered.
-pub fn explorer(image: &'static DemoImage) -> crate::Result<crate::explore::Explorer> {
-    let file = temp_archive(image)?;
-    let path = file.path().display().to_string();
-    let spec = crate::source::spec::ImageSpec::parse(&path, None)?;
-    let options = crate::load::LoadOptions {
-        verify: true,
-        content: Some(crate::analysis::secrets::Scan::hook()),
-        ..Default::default()
-    };
-    // The source keeps the archive open: the file may go when `file` drops.
-    let opened = crate::load::load_spec(
-        &spec,
-        &options,
-        &crate::layer::ParseControl::default(),
-        &mut |_| {},
-    )?;
-    drop(file);
-    let analysis = crate::explore::image_analysis(&opened.loaded);
-    let mut explorer = crate::explore::Explorer::new(opened.loaded, opened.source, Some(analysis));
-    explorer
-        .set_dockerfile(image.dockerfile_name, image.dockerfile)
-        .map_err(|source| crate::Error::Dockerfile {
-            path: image.dockerfile_name.to_string(),
-            source,
-        })?;
-    explorer.prepare_explanations();
-    explorer.set_demo(image.name);
-    Ok(explorer)
-}

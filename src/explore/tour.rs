@@ -111,6 +111,38 @@ pub struct Step {
     pub target: Target,
 }
 
+/// The explorer on a demo image, as `layerscope demo` opens it: its layers, the waste
+/// analysis, its Dockerfile beside them, and the explanations gathered.
+pub fn demo_explorer(image: &'static demo::DemoImage) -> crate::Result<Explorer> {
+    let file = demo::temp_archive(image)?;
+    let path = file.path().display().to_string();
+    let spec = crate::source::spec::ImageSpec::parse(&path, None)?;
+    let options = crate::load::LoadOptions {
+        verify: true,
+        content: Some(crate::analysis::secrets::Scan::hook()),
+        ..Default::default()
+    };
+    // The source keeps the archive open: the file may go when `file` drops.
+    let opened = crate::load::load_spec(
+        &spec,
+        &options,
+        &crate::layer::ParseControl::default(),
+        &mut |_| {},
+    )?;
+    drop(file);
+    let analysis = super::image_analysis(&opened.loaded);
+    let mut explorer = Explorer::new(opened.loaded, opened.source, Some(analysis));
+    explorer
+        .set_dockerfile(image.dockerfile_name, image.dockerfile)
+        .map_err(|source| crate::Error::Dockerfile {
+            path: image.dockerfile_name.to_string(),
+            source,
+        })?;
+    explorer.prepare_explanations();
+    explorer.set_demo(image.name);
+    Ok(explorer)
+}
+
 /// Open the demo image that step `at` needs, unless it is the one open; the viewport and
 /// whether the Dockerfile pane shows carry over.
 pub fn open_image_for(explorer: &mut Explorer, at: usize) -> crate::Result<()> {
@@ -119,7 +151,7 @@ pub fn open_image_for(explorer: &mut Explorer, at: usize) -> crate::Result<()> {
         return Ok(());
     }
     let image = demo::find(name).expect("the lesson names embedded demos");
-    let mut next = demo::explorer(image)?;
+    let mut next = demo_explorer(image)?;
     next.set_viewport(explorer.viewport());
     if next.dockerfile_shown() != explorer.dockerfile_shown() {
         next.toggle_dockerfile();
@@ -626,13 +658,13 @@ mod tests {
 
     /// Every step of the lesson on its own demo image, as the tour opens them.
     fn walk() -> Vec<(Step, Explorer)> {
-        let mut current = demo::explorer(demo::find("hello").unwrap()).unwrap();
+        let mut current = demo_explorer(demo::find("hello").unwrap()).unwrap();
         (0..LESSON.len())
             .map(|at| {
                 open_image_for(&mut current, at).unwrap();
                 let step = step(&mut current, at);
                 // A fresh explorer on the same image, for the test to select in.
-                let fresh = demo::explorer(demo::find(step.image).unwrap()).unwrap();
+                let fresh = demo_explorer(demo::find(step.image).unwrap()).unwrap();
                 (step, fresh)
             })
             .collect()
