@@ -831,33 +831,37 @@ impl Scan {
 }
 
 impl ContentHook for Scan {
-    fn start(&self, path: &[u8], size: u64) -> Option<Box<dyn FileLook>> {
-        let scan = FileScan::start(path, size)?;
-        let wants_content = scan.wants_content(size);
-        Some(Box::new(ScanLook {
-            scan,
-            wants_content,
-        }))
+    fn layer(&self) -> Box<dyn FileLook> {
+        Box::new(ScanLook::default())
     }
 }
 
-/// One file's scan, as the parse drives it.
+/// One parse's scan: the file being scanned, if it is worth scanning.
+#[derive(Default)]
 struct ScanLook {
-    scan: FileScan,
+    scan: Option<FileScan>,
     wants_content: bool,
 }
 
 impl FileLook for ScanLook {
+    fn start(&mut self, path: &[u8], size: u64) -> bool {
+        self.scan = FileScan::start(path, size);
+        self.wants_content = self.scan.as_ref().is_some_and(|s| s.wants_content(size));
+        self.scan.is_some()
+    }
+
     fn wants_content(&self) -> bool {
         self.wants_content
     }
 
     fn feed(&mut self, chunk: &[u8]) {
-        self.scan.feed(chunk);
+        if let Some(scan) = &mut self.scan {
+            scan.feed(chunk);
+        }
     }
 
-    fn finish(self: Box<Self>) -> Option<Found> {
-        let hits = self.scan.finish();
+    fn finish(&mut self) -> Option<Found> {
+        let hits = self.scan.take()?.finish();
         (!hits.is_empty()).then(|| std::sync::Arc::new(hits) as Found)
     }
 }

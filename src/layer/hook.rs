@@ -14,22 +14,26 @@ use std::sync::Arc;
 pub type Found = Arc<dyn Any + Send + Sync>;
 
 /// Something that looks at file contents during the parse. It is shared by the layers
-/// parsed in parallel, so each file gets a look of its own.
+/// parsed in parallel, so each parse gets a look of its own.
 pub trait ContentHook: fmt::Debug + Send + Sync {
-    /// A look at the regular file at `path` (absolute, raw bytes) of `size` bytes, or
-    /// `None` when neither its name nor its size makes it of interest.
-    fn start(&self, path: &[u8], size: u64) -> Option<Box<dyn FileLook>>;
+    /// The look one parse takes over its layer's files, one file at a time.
+    fn layer(&self) -> Box<dyn FileLook>;
 }
 
-/// One file's look, fed the file's bytes in order.
+/// One parse's look at its files. For each regular file in turn: [`FileLook::start`], then
+/// (when it returned true) the file's bytes through [`FileLook::feed`], then
+/// [`FileLook::finish`].
 pub trait FileLook {
-    /// Whether the bytes are wanted at all (a look may decide from the name and size
-    /// alone); when not, [`FileLook::feed`] is never called.
+    /// Start on the regular file at `path` (absolute, raw bytes) of `size` bytes; false
+    /// when neither its name nor its size makes it of interest.
+    fn start(&mut self, path: &[u8], size: u64) -> bool;
+    /// Whether this file's bytes are wanted at all (a look may decide from the name and
+    /// size alone); when not, [`FileLook::feed`] is not called for it.
     fn wants_content(&self) -> bool {
         true
     }
     /// The next chunk of the file's content.
     fn feed(&mut self, chunk: &[u8]);
-    /// What the look found, if anything, once the file has been read.
-    fn finish(self: Box<Self>) -> Option<Found>;
+    /// What the look found in this file, if anything, once it has been read.
+    fn finish(&mut self) -> Option<Found>;
 }

@@ -368,6 +368,9 @@ fn read_entries(
     });
     let mut escaped = 0usize;
     let mut meaningless = 0usize;
+    // One look for the layer's files, and one buffer for the absolute paths it is given.
+    let mut look = content.map(ContentHook::layer);
+    let mut absolute = Vec::new();
     // With seeks, the tar crate skips padding and unread data through `TarInput::seek`,
     // without copying.
     for entry in archive.entries_with_seek()? {
@@ -475,19 +478,27 @@ fn read_entries(
             // a few blocks. Its map and sizes stand for the content instead.
             sparse_identity(entry.header())
         } else if kind == EntryKind::File {
-            let mut look = content.and_then(|hook| {
-                let mut absolute = Vec::with_capacity(path.len as usize + 1);
-                absolute.push(b'/');
-                absolute.extend_from_slice(path.get(&layer.arena));
-                hook.start(&absolute, size)
-            });
-            let hash = hash_content(&stream, &at, size, look.as_deref_mut())?;
-            if let Some(found) = look.and_then(FileLook::finish) {
-                // The record is pushed below, at this index.
-                let record = u32::try_from(layer.records.len()).unwrap_or(u32::MAX);
-                layer.found.push((record, found));
+            let looking = match look.as_deref_mut() {
+                Some(look) => {
+                    absolute.clear();
+                    absolute.push(b'/');
+                    absolute.extend_from_slice(path.get(&layer.arena));
+                    look.start(&absolute, size).then_some(look)
+                }
+                None => None,
+            };
+            match looking {
+                Some(look) => {
+                    let hash = hash_content(&stream, &at, size, Some(&mut *look))?;
+                    if let Some(found) = look.finish() {
+                        // The record is pushed below, at this index.
+                        let record = u32::try_from(layer.records.len()).unwrap_or(u32::MAX);
+                        layer.found.push((record, found));
+                    }
+                    hash
+                }
+                None => hash_content(&stream, &at, size, None)?,
             }
-            hash
         } else {
             0
         };
@@ -535,7 +546,7 @@ fn hash_content<R: BufRead>(
     stream: &RefCell<R>,
     at: &Position,
     size: u64,
-    mut look: Option<&mut (dyn FileLook + 'static)>,
+    mut look: Option<&mut dyn FileLook>,
 ) -> io::Result<u64> {
     if look.as_ref().is_some_and(|l| !l.wants_content()) {
         look = None;
