@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::measure::{measure, Measured};
 use support::{Blob, HistoryEntry, ImageSpec};
 
 const GIB: u64 = 1 << 30;
@@ -157,69 +158,6 @@ fn generated(head: &[u8], fill: u8, total: u64) -> impl FnMut() -> Option<Vec<u8
 
 const INSPECTION: &[u8] =
     br#"{"Id":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}"#;
-
-/// What a case measured.
-struct Measured {
-    code: Option<i32>,
-    stderr: String,
-    stdout: Vec<u8>,
-    wall: Duration,
-    peak_kib: u64,
-}
-
-/// Run the binary to its end (killed past `limit`), with its peak RSS from wait4.
-fn measure(mut command: Command, limit: Duration) -> Measured {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stderr.read_to_end(&mut bytes);
-        bytes
-    });
-    let pid = child.id() as libc::pid_t;
-    let mut killed = false;
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: wait4 on our own child, with pointers to locals it fills in.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
-        if reaped == pid {
-            break (status, usage);
-        }
-        if !killed && started.elapsed() > limit {
-            // Not reaped yet, so the pid is still this child's.
-            let _ = child.kill();
-            killed = true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let wall = started.elapsed();
-    let measured = Measured {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: out.join().unwrap(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-        wall,
-        peak_kib: usage.ru_maxrss as u64,
-    };
-    assert!(
-        !killed,
-        "still running after {limit:?}: {}",
-        measured.stderr
-    );
-    measured
-}
 
 fn layerscope(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_layerscope"));

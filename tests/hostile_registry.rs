@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::measure::measure;
 use support::{Blob, BlobData, ImageSpec, LayerSpec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_layerscope");
@@ -358,9 +359,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
         .env("XDG_CACHE_HOME", home.path().join("cache"))
         .env("DOCKER_CONFIG", home.path().join("docker"))
         .env("TMPDIR", home.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdin(Stdio::null());
     for name in [
         "XDG_RUNTIME_DIR",
         "REGISTRY_AUTH_FILE",
@@ -375,45 +374,13 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
         command.env_remove(name);
     }
     command.envs(env.iter().copied()).args(args);
-    let started = Instant::now();
-    let mut child = command.spawn().expect("start layerscope");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let mut killed = false;
-    loop {
-        // SAFETY: `pid` is our child, not yet reaped; the pointers are to live locals.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(reaped >= 0, "wait4 failed");
-        if reaped == pid {
-            break;
-        }
-        if started.elapsed() > RUN_LIMIT && !killed {
-            // SAFETY: signals our own child, which has not been reaped yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            killed = true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let wall = started.elapsed();
-    assert!(!killed, "layerscope {args:?} still ran after {RUN_LIMIT:?}");
+    let measured = measure(command, RUN_LIMIT);
     Run {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-        wall,
-        // ru_maxrss is in KiB on Linux.
-        peak_kib: usage.ru_maxrss as u64,
+        code: measured.code,
+        stdout: String::from_utf8_lossy(&measured.stdout).into_owned(),
+        stderr: measured.stderr,
+        wall: measured.wall,
+        peak_kib: measured.peak_kib,
     }
 }
 

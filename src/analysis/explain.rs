@@ -1101,7 +1101,7 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
                     String::from_utf8_lossy(marker_name).into_owned(),
                 ));
                 item.push(text(", "));
-                item.push(text(glossary::WHITEOUT_EFFECT));
+                item.push(text(glossary::WHITEOUT));
             }
             Change::Opaque => {
                 let dir = tree.path(tree.entry(version.entry).node);

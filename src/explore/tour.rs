@@ -420,7 +420,7 @@ fn whiteout(explorer: &mut Explorer) -> Parts {
         "{} deletes {shown} with a whiteout `.wh.{name}`: {}. The {} that {} wrote are still \
          in that layer's tar: every pull downloads them, and no container can see them.",
         capitalised(&layer_name(explorer, deleted)),
-        crate::analysis::glossary::WHITEOUT_EFFECT,
+        crate::analysis::glossary::WHITEOUT,
         human(bytes),
         layer_name(explorer, wrote),
     );
@@ -813,9 +813,7 @@ mod tests {
         assert_eq!(path(&explorer.image().tree, node), "/tmp/scratch.bin");
         assert!(
             whiteout.text.contains("`.wh.scratch.bin`")
-                && whiteout
-                    .text
-                    .contains(crate::analysis::glossary::WHITEOUT_EFFECT)
+                && whiteout.text.contains(crate::analysis::glossary::WHITEOUT)
                 && whiteout.text.contains("Dockerfile line 27"),
             "{}",
             whiteout.text

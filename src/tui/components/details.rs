@@ -147,18 +147,7 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
     }
     if let Some(info) = model.image().layers.get(index) {
         let none = || "-".to_string();
-        // Two hashes of one layer: each says which bytes it hashes, and why both exist.
-        lines.push(field(
-            "Digest (compressed blob)",
-            info.digest.clone().unwrap_or_else(none),
-            app,
-        ));
-        lines.push(field(
-            "DiffID (uncompressed tar)",
-            info.diff_id.clone().unwrap_or_else(none),
-            app,
-        ));
-        lines.push(styled(glossary::DIGEST_AND_DIFF_ID, theme.dim).into());
+        // Its sizes first: a short pane keeps them in view.
         lines.push(field(
             "Size",
             format!(
@@ -174,6 +163,18 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
         if let Some(compression) = info.compression {
             lines.push(field("Compression", compression.to_string(), app));
         }
+        // Two hashes of one layer: each says which bytes it hashes, and why both exist.
+        lines.push(field(
+            "Digest (compressed blob)",
+            info.digest.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(field(
+            "DiffID (uncompressed tar)",
+            info.diff_id.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(styled(glossary::DIGEST_AND_DIFF_ID, theme.dim).into());
     }
     let title = format!(
         "Layer {index} ({})",
