@@ -481,3 +481,22 @@ fn instructions_and_env_entries_are_drawn_with_their_secrets_redacted() {
     assert!(shown.contains("Explain"), "{shown}");
     assert!(!shown.contains("R4nd0mLooking"), "{shown}");
 }
+
+/// A base layer was not made by a line of this Dockerfile: its row shows the `FROM` that
+/// brought it in, numbered with that line (line 15 of demo/layers/Dockerfile), not the
+/// base image's own `COPY dir:…`.
+#[test]
+fn base_layers_show_their_from_line() {
+    let (_file, app) = demo_screen(Some("layers"), 160, 45);
+    let screen = screen(&app);
+    let from_line = demo::find("layers")
+        .unwrap()
+        .dockerfile
+        .lines()
+        .position(|l| l.starts_with("FROM localhost/demo-base"))
+        .unwrap()
+        + 1;
+    let row = row_with(&screen, &format!("L{from_line} "));
+    assert!(row.contains("FROM  localhost/demo-base"), "{row}");
+    assert!(!screen.contains("COPY  dir:"), "{screen}");
+}
