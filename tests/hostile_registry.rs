@@ -189,16 +189,18 @@ fn respond(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
+    stream.write_all(head(status, headers, body.len()).as_bytes())?;
+    stream.write_all(body)
+}
+
+/// The status line and headers of an answer of `len` body bytes.
+fn head(status: &str, headers: &[(&str, &str)], len: usize) -> String {
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nConnection: close\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)
+    head
 }
 
 /// An answer whose headers come at once and whose body comes one byte every two seconds.
@@ -208,15 +210,7 @@ fn trickle(
     body: &[u8],
     stop: &AtomicBool,
 ) -> std::io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
+    stream.write_all(head("200 OK", headers, body.len()).as_bytes())?;
     for byte in body {
         stream.write_all(std::slice::from_ref(byte))?;
         stream.flush()?;
