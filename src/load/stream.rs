@@ -60,6 +60,18 @@ pub fn load_stream(
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
+    load_stream_topped(reader, display, options, control, progress, None)
+}
+
+/// [`load_stream`], with a container's writable layer laid on the image's layers.
+pub(crate) fn load_stream_topped(
+    reader: impl Read,
+    display: &str,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+    top: Option<super::container::TopLayer>,
+) -> Result<LoadedImage> {
     let mut buffered = BufReader::with_capacity(CHUNK, reader);
     let magic = buffered.fill_buf().map_err(|e| Error::io(display, e))?;
     if magic.is_empty() {
@@ -107,7 +119,7 @@ pub fn load_stream(
             pass.collect_one();
         }
         read?;
-        pass.finish(options, progress)
+        pass.finish(options, progress, top)
     })
 }
 
@@ -311,6 +323,7 @@ impl<'a> Pass<'a> {
         mut self,
         options: &LoadOptions,
         progress: &mut dyn FnMut(Progress),
+        top: Option<super::container::TopLayer>,
     ) -> Result<LoadedImage> {
         let files = std::mem::take(&mut self.files);
         if files.is_empty() && self.links.is_empty() {
@@ -403,6 +416,15 @@ impl<'a> Pass<'a> {
             });
             // Parsed here only to be applied: drop it now.
             parsed_here.clear();
+        }
+        if let Some(top) = top {
+            top.apply(
+                source.display(),
+                &mut image,
+                &mut builder,
+                &mut infos,
+                &mut warnings,
+            )?;
         }
         image.source = self.display.to_string();
         let tree = builder.finish();

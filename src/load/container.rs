@@ -1,0 +1,357 @@
+//! A container as an image with one more layer: its image's layers, exported and loaded as
+//! `docker://ID` is, and its writable layer on top.
+//!
+//! The writable layer is built from the engine's change list and archives
+//! ([`crate::source::container`]): a tar stream written on one thread and parsed on the
+//! caller's by [`parse_layer`], as any layer is. Added and changed paths are the first
+//! member of their own archive, renamed to their path: sizes, modes, owners and contents
+//! as the engine sends them, streamed through a pipe and never kept. Deleted paths are
+//! OCI whiteouts (`.wh.NAME`). A directory the list calls changed only because a child
+//! changed is written with its own metadata, so the tree sees it unchanged.
+
+use super::{check_layer, LoadOptions, LoadedImage, Progress};
+use crate::error::{Error, Result};
+use crate::escape::escape_str;
+use crate::image::history::{Instruction, InstructionKind, LayerHistory};
+use crate::image::{Image, LayerRef, Writable};
+use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
+use crate::source::container::{Archive, ChangeKind, Container, Engine, PathChange};
+use crate::source::engine::endpoint::{self, Endpoint};
+use crate::source::engine::{self, EngineKind};
+use crate::tree::TreeBuilder;
+use std::io::{self, BufWriter, Read, Write};
+
+/// A container's writable layer, parsed, waiting to be laid on its image's layers.
+pub struct TopLayer {
+    parsed: ParsedLayer,
+    writable: Writable,
+    /// Paths the change list named that were gone when their archive was asked for.
+    vanished: Vec<String>,
+}
+
+/// Load the container `name` from the engine `kind`, or from whichever engine has it.
+pub fn load_container(
+    kind: Option<EngineKind>,
+    name: &str,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadedImage> {
+    let (kind, endpoint) = match kind {
+        Some(kind) => (kind, endpoint::resolve(kind)?),
+        None => {
+            let (kind, endpoint, _) = crate::source::container::find(name)?;
+            (kind, endpoint)
+        }
+    };
+    load_container_at(kind, &endpoint, name, options, control, progress)
+}
+
+/// [`load_container`] from a given endpoint.
+pub fn load_container_at(
+    kind: EngineKind,
+    endpoint: &Endpoint,
+    name: &str,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadedImage> {
+    let engine = Engine::connect(kind, endpoint)?;
+    let container = engine.inspect(name)?;
+    let changes = engine.changes(&container)?;
+    let display = format!(
+        "{}-container://{} ({endpoint})",
+        kind.name(),
+        escape_str(name)
+    );
+    let parse_options = ParseOptions {
+        secrets: options.secrets,
+        expansion: options.expansion,
+        ..Default::default()
+    };
+    let (parsed, vanished) = writable_layer(
+        &engine,
+        &container,
+        &changes,
+        &display,
+        parse_options,
+        control,
+    )?;
+    let top = TopLayer {
+        parsed,
+        writable: Writable {
+            engine: kind.name(),
+            container: name.to_string(),
+            id: container.id.clone(),
+        },
+        vanished,
+    };
+    // The image as `docker://ID` reads it: by the ID the container was made from, so a
+    // tag moved since does not matter.
+    let reader = engine::export(kind, endpoint, &container.image)?;
+    super::stream::load_stream_topped(reader, &display, options, control, progress, Some(top))
+}
+
+impl TopLayer {
+    /// Lay this layer on an image whose own layers `builder` holds: its layer record, its
+    /// history line and its facts join the image's, as its top layer.
+    pub(crate) fn apply(
+        self,
+        display: &str,
+        image: &mut Image,
+        builder: &mut TreeBuilder,
+        infos: &mut Vec<super::LayerInfo>,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let TopLayer {
+            parsed,
+            writable,
+            vanished,
+        } = self;
+        let index = image.layers.len();
+        image.layers.push(LayerRef {
+            index,
+            member: None,
+            media_type: None,
+            digest: None,
+            diff_id: None,
+            size: None,
+            unavailable: None,
+            writable: Some(writable),
+        });
+        let label = image.layers[index]
+            .writable_label()
+            .expect("just set as writable");
+        image.history.layers.push(LayerHistory {
+            entries: Vec::new(),
+            instruction: Instruction {
+                kind: InstructionKind::Other,
+                text: label,
+                raw: String::new(),
+            },
+        });
+        let mut info = check_layer(display, image, index, &parsed, false, false)?;
+        // No blob is downloaded for it: what it holds is its content alone.
+        info.compression = None;
+        info.compressed_bytes = 0;
+        info.digest = None;
+        info.diff_id = None;
+        for warning in &parsed.warnings {
+            warnings.push(format!("layer {index} (container): {warning}"));
+        }
+        for path in vanished {
+            warnings.push(format!(
+                "layer {index} (container): {} was gone when its archive was asked for; left out",
+                escape_str(&path)
+            ));
+        }
+        builder.add_layer(&parsed).map_err(|limit| Error::Limit {
+            path: display.to_string(),
+            at: format!("layer {index} (the container's writable layer)"),
+            source: limit,
+        })?;
+        infos.push(info);
+        Ok(())
+    }
+}
+
+/// Parse the writable layer from the tar that [`write_layer`] makes of the engine's answers,
+/// the two running at once through a pipe.
+fn writable_layer(
+    engine: &Engine,
+    container: &Container,
+    changes: &[PathChange],
+    display: &str,
+    options: ParseOptions,
+    control: &ParseControl,
+) -> Result<(ParsedLayer, Vec<String>)> {
+    let (reader, writer) = io::pipe().map_err(|e| Error::io("a pipe", e))?;
+    let (written, parsed) = std::thread::scope(|scope| {
+        let writing = scope.spawn(move || write_layer(engine, container, changes, writer));
+        let parsed = parse_layer(reader, options, control);
+        // The parse has dropped its end of the pipe: a writer still going fails and ends.
+        let written = writing
+            .join()
+            .unwrap_or_else(|_| Err(WriteError::Engine(Error::Interrupted)));
+        (written, parsed)
+    });
+    let layer_error = |error: LayerError| match error {
+        LayerError::Cancelled => Error::Interrupted,
+        other => engine.error(format!(
+            "the writable layer of container {}: {other}",
+            escape_str(&container.name)
+        )),
+    };
+    match (written, parsed) {
+        // What the engine did comes first: the parse only saw the stream end.
+        (Err(WriteError::Engine(error)), _) => Err(error),
+        (_, Err(error)) => Err(layer_error(error)),
+        (Err(WriteError::Pipe(error)), Ok(_)) => Err(Error::io(display, error)),
+        (Ok(vanished), Ok(parsed)) => Ok((parsed, vanished)),
+    }
+}
+
+/// Why writing the layer stopped: the engine failed (reported), or the pipe closed (the
+/// parse stopped first, and its error is the one to report).
+enum WriteError {
+    Engine(Error),
+    Pipe(io::Error),
+}
+
+/// Write the writable layer as a tar to `out`: whiteouts for deleted paths, and for the
+/// others the first member of their archive, under their own path. Returns the paths
+/// that were gone by the time their archive was asked for.
+fn write_layer(
+    engine: &Engine,
+    container: &Container,
+    changes: &[PathChange],
+    out: io::PipeWriter,
+) -> std::result::Result<Vec<String>, WriteError> {
+    let mut order: Vec<&PathChange> = changes.iter().collect();
+    // Parents before children, as a runtime's own layer tar has them.
+    order.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut tar = tar::Builder::new(BufWriter::new(out));
+    let mut vanished = Vec::new();
+    let mut deleted: Vec<&str> = Vec::new();
+    for change in order {
+        let relative = change.path.trim_start_matches('/');
+        if relative.is_empty() {
+            continue;
+        }
+        // A path under a deleted directory went with it: one whiteout says so.
+        if deleted.iter().any(|dir| {
+            relative
+                .strip_prefix(dir)
+                .is_some_and(|r| r.starts_with('/'))
+        }) {
+            continue;
+        }
+        match change.kind {
+            ChangeKind::Deleted => {
+                deleted.push(relative);
+                let (parent, name) = match relative.rsplit_once('/') {
+                    Some((parent, name)) => (format!("{parent}/"), name),
+                    None => (String::new(), relative),
+                };
+                let mut header = tar::Header::new_gnu();
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(0o644);
+                header.set_size(0);
+                tar.append_data(&mut header, format!("{parent}.wh.{name}"), io::empty())
+                    .map_err(WriteError::Pipe)?;
+            }
+            ChangeKind::Added | ChangeKind::Modified => {
+                match engine
+                    .archive(container, &change.path)
+                    .map_err(WriteError::Engine)?
+                {
+                    Some(archive) => copy_first_member(engine, &mut tar, relative, archive)?,
+                    None => vanished.push(change.path.clone()),
+                }
+            }
+        }
+    }
+    tar.into_inner()
+        .and_then(|mut out| out.flush())
+        .map_err(WriteError::Pipe)?;
+    Ok(vanished)
+}
+
+/// Append the archive's first member (the path itself) as `path`: a directory's or a
+/// symlink's header alone, a file's header and contents (streamed through).
+fn copy_first_member(
+    engine: &Engine,
+    tar: &mut tar::Builder<BufWriter<io::PipeWriter>>,
+    path: &str,
+    archive: Archive<'_>,
+) -> std::result::Result<(), WriteError> {
+    let Archive { stat, body } = archive;
+    let broke = |error: io::Error| {
+        WriteError::Engine(engine.error(format!(
+            "the archive of /{}: {}",
+            escape_str(path),
+            crate::source::one_line(error.to_string().as_bytes(), false)
+        )))
+    };
+    let mut archive = tar::Archive::new(body);
+    let mut entries = archive.entries().map_err(broke)?;
+    let mut entry = match entries.next() {
+        Some(entry) => entry.map_err(broke)?,
+        None => return Err(broke(io::Error::other("the archive is empty"))),
+    };
+    let mut header = entry.header().clone();
+    let kind = header.entry_type();
+    let stat_link = stat
+        .as_ref()
+        .filter(|s| s.is_symlink())
+        .map(|s| s.link_target.clone());
+    if kind.is_symlink() {
+        let target = entry.link_name_bytes().unwrap_or_default().into_owned();
+        header.set_size(0);
+        tar.append_link(&mut header, path, bytes_path(&target))
+            .map_err(WriteError::Pipe)
+    } else if let Some(target) = stat_link {
+        // Podman archives what a symlink leads to; its stat still describes the link
+        // (the target as the engine resolves it, from the container's root).
+        header.set_entry_type(tar::EntryType::Symlink);
+        header.set_size(0);
+        header.set_mode(0o777);
+        tar.append_link(&mut header, path, target)
+            .map_err(WriteError::Pipe)
+    } else if kind.is_dir() || stat.as_ref().is_some_and(|s| s.is_dir()) {
+        // Only the directory itself: its children have change entries of their own.
+        header.set_size(0);
+        tar.append_data(&mut header, path, io::empty())
+            .map_err(WriteError::Pipe)
+    } else {
+        // PAX records may hold the true size; the copy is checked against it, so a body
+        // that breaks off cannot shift the members after it.
+        let size = entry.size();
+        header.set_size(size);
+        let mut counted = Counted {
+            inner: &mut entry,
+            count: 0,
+            error: None,
+        };
+        let written = tar.append_data(&mut header, path, &mut counted);
+        if let Some(error) = counted.error {
+            return Err(broke(error));
+        }
+        written.map_err(WriteError::Pipe)?;
+        if counted.count != size {
+            return Err(broke(io::Error::other(format!(
+                "it ends after {} of its {size} bytes",
+                counted.count
+            ))));
+        }
+        Ok(())
+    }
+}
+
+fn bytes_path(bytes: &[u8]) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+/// Counts what a member's body yields, and keeps a read error apart from a write error.
+struct Counted<R> {
+    inner: R,
+    count: u64,
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.count += n as u64;
+                Ok(n)
+            }
+            Err(error) => {
+                let copy = io::Error::new(error.kind(), error.to_string());
+                self.error = Some(error);
+                Err(copy)
+            }
+        }
+    }
+}
