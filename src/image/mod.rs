@@ -86,7 +86,7 @@ impl LayerRef {
     pub fn writable_label(&self) -> Option<String> {
         self.writable.as_ref().map(|w| {
             format!(
-                "container {}'s writable layer ({}, not part of the image)",
+                "writable layer of {} ({}; not part of the image)",
                 crate::escape::escape_str(&w.container),
                 w.engine
             )

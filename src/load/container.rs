@@ -125,7 +125,7 @@ impl TopLayer {
         image.history.layers.push(LayerHistory {
             entries: Vec::new(),
             instruction: Instruction {
-                kind: InstructionKind::Other,
+                kind: InstructionKind::Container,
                 text: label,
                 raw: String::new(),
             },
