@@ -546,3 +546,256 @@ fn stdin_is_streamed_and_every_fixture_lists_as_its_reference() {
     }
     assert!(checked >= 15, "only {checked} fixtures");
 }
+
+/// A container's writable layer against podman's own answers. The container is created
+/// from a fixture and written through `podman mount` (its rootfs, which the engine diffs as
+/// it would a process's writes: this sandbox's crun cannot start a container): a new file,
+/// a new directory tree with a file and symlinks in it, a lower file overwritten, another
+/// chmodded, a lower file and a lower directory deleted. `changes --layer 1` must list what
+/// `podman diff` lists, in every spelling; each added or changed file's size in `ls --long`
+/// must be the size in the tar that the engine's archive endpoint sends for it.
+#[test]
+fn a_containers_writable_layer_lists_what_podman_diff_lists() {
+    let fixture = fixtures().join("alpine-base.tar");
+    if !fixture.is_file() {
+        eprintln!("note: shared fixtures not found; container layers not checked");
+        return;
+    }
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let socket = format!("unix://{}", podman.socket().display());
+    let image = "localhost/layerscope-test/alpine:latest";
+    podman.load(&fixture, image);
+    let name = "layerscope-writer";
+    let created = podman
+        .podman()
+        .args(["create", "--name", name, image, "true"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "podman create: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let mounted = podman.podman().args(["mount", name]).output().unwrap();
+    assert!(
+        mounted.status.success(),
+        "podman mount: {}",
+        String::from_utf8_lossy(&mounted.stderr)
+    );
+    let root = PathBuf::from(String::from_utf8(mounted.stdout).unwrap().trim());
+    let noise = |len: usize| (0..len).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
+    std::fs::write(root.join("hello.bin"), noise(3000)).unwrap();
+    std::fs::create_dir_all(root.join("newdir/sub")).unwrap();
+    std::fs::write(root.join("newdir/sub/data.bin"), noise(70_000)).unwrap();
+    std::os::unix::fs::symlink("/hello.bin", root.join("link")).unwrap();
+    std::os::unix::fs::symlink("../hello.bin", root.join("newdir/rel")).unwrap();
+    std::fs::write(root.join("etc/issue"), b"replaced\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.join("etc/profile"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("etc/motd")).unwrap();
+    std::fs::remove_dir_all(root.join("etc/ssl/misc")).unwrap();
+    let unmounted = podman.podman().args(["umount", name]).output().unwrap();
+    assert!(unmounted.status.success());
+
+    // The oracle: `podman diff`, less the directories it calls changed because a child
+    // changed (the fixture's reference listing says which paths are directories; their
+    // own mode and owner were not touched).
+    let diff = podman.podman().args(["diff", name]).output().unwrap();
+    assert!(
+        diff.status.success(),
+        "podman diff: {}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    let directories: std::collections::BTreeSet<String> =
+        std::fs::read_to_string(fixtures().join("alpine-base.rootfs.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('d'))
+            .filter_map(|l| l.split_once(" /").map(|(_, p)| format!("/{p}")))
+            .collect();
+    let parse = |text: &str| -> std::collections::BTreeSet<(char, String)> {
+        text.lines()
+            .map(|l| {
+                let (kind, path) = l.split_once(' ').unwrap_or_else(|| panic!("{l:?}"));
+                (kind.chars().next().unwrap(), path.to_string())
+            })
+            .collect()
+    };
+    let podman_diff = String::from_utf8(diff.stdout).unwrap();
+    eprintln!("podman diff {name}:\n{podman_diff}");
+    let expected: std::collections::BTreeSet<(char, String)> = parse(&podman_diff)
+        .into_iter()
+        .filter(|(kind, path)| !(*kind == 'C' && directories.contains(path)))
+        .collect();
+    for must in [
+        ('A', "/hello.bin"),
+        ('C', "/etc/issue"),
+        ('C', "/etc/profile"),
+        ('D', "/etc/motd"),
+        ('D', "/etc/ssl/misc"),
+    ] {
+        assert!(
+            expected.contains(&(must.0, must.1.to_string())),
+            "podman diff lacks {must:?}"
+        );
+    }
+
+    for (form, variable) in [
+        ("podman-container", "CONTAINER_HOST"),
+        ("docker-container", "DOCKER_HOST"),
+        ("container", "DOCKER_HOST"),
+    ] {
+        let target = format!("{form}://{name}");
+        let output = layerscope(
+            &["changes", "--layer", "1", &target],
+            &[(variable, socket.clone())],
+        );
+        assert!(
+            output.status.success(),
+            "{target}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let listed = String::from_utf8(output.stdout).unwrap();
+        if form == "podman-container" {
+            eprintln!("layerscope changes --layer 1 {target}:\n{listed}");
+        }
+        assert_eq!(
+            under_deleted_dirs_dropped(parse(&listed)),
+            expected,
+            "{target}"
+        );
+    }
+    let output = layerscope(
+        &["changes", "--layer", "1", "--source", "container", name],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    assert_eq!(
+        under_deleted_dirs_dropped(parse(&String::from_utf8(output.stdout).unwrap())),
+        expected,
+        "--source container: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Sizes: what the archive endpoint's tar says, for every added or changed file.
+    let output = layerscope(
+        &["ls", "--long", &format!("podman-container://{name}")],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    assert!(output.status.success());
+    let listing = String::from_utf8(output.stdout).unwrap();
+    let mut sized = 0;
+    for (kind, path) in &expected {
+        if *kind == 'D' {
+            continue;
+        }
+        let row = listing
+            .lines()
+            .find(|l| {
+                l.split_once(" /")
+                    .and_then(|(_, p)| p.split(" -> ").next())
+                    .is_some_and(|p| format!("/{p}") == *path)
+            })
+            .unwrap_or_else(|| panic!("{path} not in ls --long"));
+        if !row.starts_with('-') {
+            continue;
+        }
+        let size: u64 = row.split(' ').nth(2).unwrap().parse().unwrap();
+        let archived = archived_size(&podman.socket(), name, path);
+        eprintln!("{path}: ls --long {size}, archive {archived}");
+        assert_eq!(size, archived, "{path}");
+        sized += 1;
+    }
+    assert_eq!(sized, 4, "hello.bin, data.bin, issue and profile");
+
+    // The layer says what it is.
+    let output = layerscope(
+        &["inspect", &format!("podman-container://{name}")],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    let inspected = String::from_utf8(output.stdout).unwrap();
+    let top = inspected.lines().last().unwrap();
+    assert!(
+        top.starts_with("  1  -  ")
+            && top.ends_with(&format!(
+                "CONTAINER writable layer of {name} (podman; not part of the image)"
+            )),
+        "{top}"
+    );
+
+    // Gone: one line naming it.
+    let removed = podman.podman().args(["rm", name]).output().unwrap();
+    assert!(removed.status.success());
+    let output = layerscope(
+        &[
+            "changes",
+            "--layer",
+            "1",
+            &format!("podman-container://{name}"),
+        ],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    assert_eq!(
+        one_line_failure(&output),
+        format!("layerscope: error: podman engine at {socket}: no container {name}")
+    );
+    let output = layerscope(
+        &["ls", &format!("container://{name}")],
+        &[("DOCKER_HOST", socket.clone())],
+    );
+    let line = one_line_failure(&output);
+    assert!(
+        line.contains(&format!("docker engine at {socket}: no container {name}")),
+        "{line}"
+    );
+}
+
+/// `changes` lists every path a whiteout removed, a deleted directory's contents too, where
+/// `podman diff` names the directory alone: keep only the topmost deletions.
+fn under_deleted_dirs_dropped(
+    listed: std::collections::BTreeSet<(char, String)>,
+) -> std::collections::BTreeSet<(char, String)> {
+    let deleted: Vec<String> = listed
+        .iter()
+        .filter(|(kind, _)| *kind == 'D')
+        .map(|(_, path)| format!("{path}/"))
+        .collect();
+    listed
+        .into_iter()
+        .filter(|(kind, path)| *kind != 'D' || !deleted.iter().any(|d| path.starts_with(d)))
+        .collect()
+}
+
+/// The size of the first member of the tar the engine's archive endpoint sends for `path`
+/// (read here with HTTP/1.0 over the socket and the tar crate, not through layerscope).
+fn archived_size(socket: &Path, container: &str, path: &str) -> u64 {
+    use std::io::BufRead;
+    let mut stream = UnixStream::connect(socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /v1.41/containers/{container}/archive?path={path} HTTP/1.0\r\nHost: d\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains(" 200 "), "archive of {path}: {line}");
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line.trim_end().is_empty() {
+            break;
+        }
+    }
+    let mut archive = tar::Archive::new(reader);
+    let entry = archive.entries().unwrap().next().unwrap().unwrap();
+    entry.size()
+}
