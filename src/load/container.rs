@@ -9,6 +9,7 @@
 //! OCI whiteouts (`.wh.NAME`). A directory the list calls changed only because a child
 //! changed is written with its own metadata, so the tree sees it unchanged.
 
+use super::stream::PipeReader;
 use super::{check_layer, LoadOptions, LoadedImage, Progress};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
@@ -20,6 +21,29 @@ use crate::source::engine::endpoint::{self, Endpoint};
 use crate::source::engine::{self, EngineKind};
 use crate::tree::TreeBuilder;
 use std::io::{self, BufWriter, Read, Write};
+use std::sync::mpsc;
+
+/// Bytes of the layer's tar sent to the parse at once, and how many such chunks wait in the
+/// pipe: at most about 1 MiB of a file is in memory, on its way through.
+const CHUNK: usize = 64 << 10;
+const PIPE_CHUNKS: usize = 16;
+
+/// The writing end of the pipe to the parse: a closed pipe (the parse stopped) is
+/// `BrokenPipe`, as a pipe's would be.
+struct ChunkWriter(mpsc::SyncSender<Vec<u8>>);
+
+impl Write for ChunkWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .send(buf.to_vec())
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 /// A container's writable layer, parsed, waiting to be laid on its image's layers.
 pub struct TopLayer {
@@ -165,14 +189,15 @@ fn writable_layer(
     options: ParseOptions,
     control: &ParseControl,
 ) -> Result<(ParsedLayer, Vec<String>)> {
-    let (reader, writer) = io::pipe().map_err(|e| Error::io("a pipe", e))?;
+    let (sender, receiver) = mpsc::sync_channel::<Vec<u8>>(PIPE_CHUNKS);
     let (written, parsed) = std::thread::scope(|scope| {
-        let writing = scope.spawn(move || write_layer(engine, container, changes, writer));
-        let parsed = parse_layer(reader, options, control);
+        let writing =
+            scope.spawn(move || write_layer(engine, container, changes, ChunkWriter(sender)));
+        let parsed = parse_layer(PipeReader::new(receiver), options, control);
         // The parse has dropped its end of the pipe: a writer still going fails and ends.
         let written = writing
             .join()
-            .unwrap_or_else(|_| Err(WriteError::Engine(Error::Interrupted)));
+            .unwrap_or(Err(WriteError::Engine(Error::Interrupted)));
         (written, parsed)
     });
     let layer_error = |error: LayerError| match error {
@@ -205,12 +230,12 @@ fn write_layer(
     engine: &Engine,
     container: &Container,
     changes: &[PathChange],
-    out: io::PipeWriter,
+    out: ChunkWriter,
 ) -> std::result::Result<Vec<String>, WriteError> {
     let mut order: Vec<&PathChange> = changes.iter().collect();
     // Parents before children, as a runtime's own layer tar has them.
     order.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut tar = tar::Builder::new(BufWriter::new(out));
+    let mut tar = tar::Builder::new(BufWriter::with_capacity(CHUNK, out));
     let mut vanished = Vec::new();
     let mut deleted: Vec<&str> = Vec::new();
     for change in order {
@@ -261,7 +286,7 @@ fn write_layer(
 /// symlink's header alone, a file's header and contents (streamed through).
 fn copy_first_member(
     engine: &Engine,
-    tar: &mut tar::Builder<BufWriter<io::PipeWriter>>,
+    tar: &mut tar::Builder<BufWriter<ChunkWriter>>,
     path: &str,
     archive: Archive<'_>,
 ) -> std::result::Result<(), WriteError> {

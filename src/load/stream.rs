@@ -259,11 +259,7 @@ impl<'a> Pass<'a> {
         let control = self.control;
         self.active += 1;
         scope.spawn(move || {
-            let reader = PipeReader {
-                pipe,
-                chunk: Vec::new(),
-                pos: 0,
-            };
+            let reader = PipeReader::new(pipe);
             let outcome = parse_layer(reader, options, control).map_err(|error| match error {
                 LayerError::Cancelled => (true, error.to_string()),
                 other => (false, other.to_string()),
@@ -525,10 +521,20 @@ fn read_full_vec(reader: &mut impl Read, len: usize) -> io::Result<Vec<u8>> {
 }
 
 /// The parse worker's end of a pipe of chunks.
-struct PipeReader {
+pub(super) struct PipeReader {
     pipe: Receiver<Vec<u8>>,
     chunk: Vec<u8>,
     pos: usize,
+}
+
+impl PipeReader {
+    pub(super) fn new(pipe: Receiver<Vec<u8>>) -> PipeReader {
+        PipeReader {
+            pipe,
+            chunk: Vec::new(),
+            pos: 0,
+        }
+    }
 }
 
 impl Read for PipeReader {
