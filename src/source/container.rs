@@ -10,7 +10,7 @@
 
 use super::engine::endpoint::Endpoint;
 use super::engine::{
-    describe, engine_error, read_bounded, Api, EngineKind, ExportReader, API_VERSION,
+    describe, read_bounded, Api, EngineKind, ExportReader, API_VERSION,
     DOCUMENT_LIMIT, HEADERS_TIMEOUT, PROBE_TIMEOUT,
 };
 use crate::error::{Error, Result};
@@ -291,9 +291,4 @@ pub fn find(name: &str) -> Result<(EngineKind, Endpoint, Container)> {
         escape_str(name),
         reasons.join("; ")
     )))
-}
-
-/// The error for an engine at `endpoint`.
-pub fn error(kind: EngineKind, endpoint: &Endpoint, detail: String) -> Error {
-    engine_error(kind, endpoint, detail)
 }
