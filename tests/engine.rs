@@ -160,12 +160,19 @@ impl Podman {
     }
 
     fn tag(&self, image: &str, name: &str) {
-        let output = self.podman().args(["tag", image, name]).output().unwrap();
+        self.ok(&["tag", image, name]);
+    }
+
+    /// Run `podman ARGS` with this service's storage; it must succeed. Returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.podman().args(args).output().unwrap();
         assert!(
             output.status.success(),
-            "podman tag: {}",
+            "podman {}: {}",
+            args.join(" "),
             String::from_utf8_lossy(&output.stderr)
         );
+        String::from_utf8(output.stdout).unwrap()
     }
 
     fn stop(&mut self) {
@@ -568,23 +575,8 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
     let image = "localhost/layerscope-test/alpine:latest";
     podman.load(&fixture, image);
     let name = "layerscope-writer";
-    let created = podman
-        .podman()
-        .args(["create", "--name", name, image, "true"])
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "podman create: {}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let mounted = podman.podman().args(["mount", name]).output().unwrap();
-    assert!(
-        mounted.status.success(),
-        "podman mount: {}",
-        String::from_utf8_lossy(&mounted.stderr)
-    );
-    let root = PathBuf::from(String::from_utf8(mounted.stdout).unwrap().trim());
+    podman.ok(&["create", "--name", name, image, "true"]);
+    let root = PathBuf::from(podman.ok(&["mount", name]).trim());
     let noise = |len: usize| (0..len).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
     std::fs::write(root.join("hello.bin"), noise(3000)).unwrap();
     std::fs::create_dir_all(root.join("newdir/sub")).unwrap();
@@ -600,18 +592,11 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
     .unwrap();
     std::fs::remove_file(root.join("etc/motd")).unwrap();
     std::fs::remove_dir_all(root.join("etc/ssl/misc")).unwrap();
-    let unmounted = podman.podman().args(["umount", name]).output().unwrap();
-    assert!(unmounted.status.success());
+    podman.ok(&["umount", name]);
 
     // The oracle: `podman diff`, less the directories it calls changed because a child
     // changed (the fixture's reference listing says which paths are directories; their
     // own mode and owner were not touched).
-    let diff = podman.podman().args(["diff", name]).output().unwrap();
-    assert!(
-        diff.status.success(),
-        "podman diff: {}",
-        String::from_utf8_lossy(&diff.stderr)
-    );
     let directories: std::collections::BTreeSet<String> =
         std::fs::read_to_string(fixtures().join("alpine-base.rootfs.txt"))
             .unwrap()
@@ -627,7 +612,7 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
             })
             .collect()
     };
-    let podman_diff = String::from_utf8(diff.stdout).unwrap();
+    let podman_diff = podman.ok(&["diff", name]);
     eprintln!("podman diff {name}:\n{podman_diff}");
     let expected: std::collections::BTreeSet<(char, String)> = parse(&podman_diff)
         .into_iter()
@@ -729,8 +714,7 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
     );
 
     // Gone: one line naming it.
-    let removed = podman.podman().args(["rm", name]).output().unwrap();
-    assert!(removed.status.success());
+    podman.ok(&["rm", name]);
     let output = layerscope(
         &[
             "changes",

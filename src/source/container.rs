@@ -10,8 +10,8 @@
 
 use super::engine::endpoint::Endpoint;
 use super::engine::{
-    describe, read_bounded, Api, EngineKind, ExportReader, API_VERSION,
-    DOCUMENT_LIMIT, HEADERS_TIMEOUT, PROBE_TIMEOUT,
+    describe, read_bounded, Api, EngineKind, ExportReader, API_VERSION, DOCUMENT_LIMIT,
+    HEADERS_TIMEOUT, PROBE_TIMEOUT,
 };
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
