@@ -698,3 +698,29 @@ fn an_endless_change_list_is_refused_past_64_mib() {
         &["GET /containers/web/changes: the answer is larger than 64 MiB; refused"],
     );
 }
+
+#[test]
+fn a_containers_archive_with_a_gib_of_pax_records_stops_at_16_mib() {
+    // A PAX header whose records go on for 1 GiB: the tar crate would read them whole.
+    let engine = container_engine(|stream, stop| {
+        let mut header = tar::Header::new_ustar();
+        header.set_path("PaxHeaders/app.conf").unwrap();
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_mode(0o644);
+        header.set_size(GIB);
+        header.set_cksum();
+        chunked(
+            stream,
+            "200 OK",
+            stop,
+            generated(header.as_bytes(), b'a', GIB + 512),
+        )
+    });
+    let measured = ls_container(&engine, Duration::from_secs(60));
+    assert_refused(
+        "1 GiB of PAX records",
+        &measured,
+        Duration::from_secs(60),
+        &["the archive of /etc/app.conf: a member's headers exceed 16 MiB"],
+    );
+}

@@ -9,17 +9,19 @@
 //! OCI whiteouts (`.wh.NAME`). A directory the list calls changed only because a child
 //! changed is written with its own metadata, so the tree sees it unchanged.
 
-use super::stream::PipeReader;
+use super::stream::{Guard, PipeReader};
 use super::{check_layer, LoadOptions, LoadedImage, Progress};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
 use crate::image::history::{Instruction, InstructionKind, LayerHistory};
 use crate::image::{Image, LayerRef, Writable};
+use crate::layer::HEADER_LIMIT;
 use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
 use crate::source::container::{Archive, ChangeKind, Container, Engine, PathChange};
 use crate::source::engine::endpoint::{self, Endpoint};
 use crate::source::engine::{self, EngineKind};
 use crate::tree::TreeBuilder;
+use std::cell::Cell;
 use std::io::{self, BufWriter, Read, Write};
 use std::sync::mpsc;
 
@@ -298,12 +300,16 @@ fn copy_first_member(
             crate::source::one_line(error.to_string().as_bytes(), false)
         )))
     };
-    let mut archive = tar::Archive::new(body);
+    // The tar crate reads a member's PAX records and long names into memory whole: they
+    // are bounded as a layer's are, and the body after them is only streamed.
+    let limit = Cell::new(HEADER_LIMIT);
+    let mut archive = tar::Archive::new(Guard::new(body, &limit));
     let mut entries = archive.entries().map_err(broke)?;
     let mut entry = match entries.next() {
         Some(entry) => entry.map_err(broke)?,
         None => return Err(broke(io::Error::other("the archive is empty"))),
     };
+    limit.set(u64::MAX);
     let mut header = entry.header().clone();
     let kind = header.entry_type();
     let stat_link = stat

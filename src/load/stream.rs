@@ -159,11 +159,7 @@ impl<'a> Pass<'a> {
         'a: 'scope,
     {
         let limit = Cell::new(HEADER_LIMIT);
-        let mut archive = tar::Archive::new(Guard {
-            inner: stream,
-            position: 0,
-            limit: &limit,
-        });
+        let mut archive = tar::Archive::new(Guard::new(stream, &limit));
         let entries = archive
             .entries()
             .map_err(|e| self.not_tar(format!("not a tar archive ({e})")))?;
@@ -558,10 +554,21 @@ impl Read for PipeReader {
 
 /// Bounds what the tar crate reads between two members of the outer archive (PAX records
 /// and GNU long names are read into memory whole): `limit` moves along after each member.
-struct Guard<'a, R> {
+pub(super) struct Guard<'a, R> {
     inner: R,
     position: u64,
     limit: &'a Cell<u64>,
+}
+
+impl<'a, R> Guard<'a, R> {
+    /// `inner`, read until `limit` says.
+    pub(super) fn new(inner: R, limit: &'a Cell<u64>) -> Self {
+        Guard {
+            inner,
+            position: 0,
+            limit,
+        }
+    }
 }
 
 impl<R: Read> Read for Guard<'_, R> {
