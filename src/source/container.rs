@@ -292,3 +292,31 @@ pub fn find(name: &str) -> Result<(EngineKind, Endpoint, Container)> {
         reasons.join("; ")
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PathStat;
+    use base64::Engine as _;
+
+    fn stat(header: &str) -> PathStat {
+        let json = base64::engine::general_purpose::STANDARD
+            .decode(header)
+            .unwrap();
+        serde_json::from_slice(&json).unwrap()
+    }
+
+    /// `X-Docker-Container-Path-Stat` headers as Podman 4.3 sent them for a file, a
+    /// symlink and a directory of a container: Go's `os.FileMode` bits decide the type.
+    #[test]
+    fn podmans_stat_headers_say_what_a_path_is() {
+        let file = stat("eyJuYW1lIjoibmV3LnR4dCIsInNpemUiOjYsIm1vZGUiOjQyMCwibXRpbWUiOiIyMDI2LTEyLTA3VDExOjU1OjM5LjI1MzA3NjY4M1oiLCJpc0RpciI6ZmFsc2UsImxpbmtUYXJnZXQiOiIvbmV3LnR4dCJ9");
+        assert_eq!((file.size, file.mode), (6, 0o644));
+        assert!(!file.is_dir() && !file.is_symlink());
+        let link = stat("eyJuYW1lIjoibmV3LnR4dCIsInNpemUiOjgsIm1vZGUiOjEzNDIxODIzOSwibXRpbWUiOiIyMDI2LTEyLTA3VDExOjU1OjM5LjI1NzA3NjY4M1oiLCJpc0RpciI6ZmFsc2UsImxpbmtUYXJnZXQiOiIvbmV3LnR4dCJ9");
+        assert!(link.is_symlink() && !link.is_dir());
+        assert_eq!(link.link_target, "/new.txt");
+        let dir = stat("eyJuYW1lIjoibmV3ZGlyIiwic2l6ZSI6NDA5NiwibW9kZSI6MjE0NzQ4NDE0MSwibXRpbWUiOiIyMDI2LTEyLTA3VDExOjU1OjM5LjI1MzA3NjY4M1oiLCJpc0RpciI6dHJ1ZSwibGlua1RhcmdldCI6Ii9uZXdkaXIifQ==");
+        assert!(dir.is_dir() && !dir.is_symlink());
+        assert_eq!(dir.mode & 0o777, 0o755);
+    }
+}
