@@ -698,6 +698,71 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
     }
     assert_eq!(sized, 4, "hello.bin, data.bin, issue and profile");
 
+    // The whole merged filesystem, image and writable layer, is what `podman export` writes
+    // of the container, as GNU tar lists it. One known difference: a symlink the container
+    // made shows its target as Podman's stat resolves it, from the root.
+    let export = podman.dir.path().join("export.tar");
+    podman.ok(&["export", name, "-o", export.to_str().unwrap()]);
+    let tar = Command::new("tar")
+        .args(["--numeric-owner", "-tvf"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    let written: std::collections::BTreeSet<&str> = expected
+        .iter()
+        .filter(|(kind, _)| *kind != 'D')
+        .map(|(_, path)| path.as_str())
+        .collect();
+    let exported: std::collections::BTreeSet<String> = String::from_utf8(tar.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            // MODE UID/GID SIZE DATE TIME PATH[ -> TARGET]
+            let mut rest = line.split_whitespace();
+            let (mode, owner, size) = (
+                rest.next().unwrap(),
+                rest.next().unwrap(),
+                rest.next().unwrap(),
+            );
+            assert!(!mode.starts_with('h'), "a hardlink: {line}");
+            let named = rest.skip(2).collect::<Vec<_>>().join(" ");
+            let (path, target) = match named.split_once(" -> ") {
+                Some((path, target)) => (path.to_string(), Some(target.to_string())),
+                None => (named, None),
+            };
+            let path = format!("/{}", path.trim_end_matches('/'));
+            let target = target.map(|target| {
+                if written.contains(path.as_str()) && !target.starts_with('/') {
+                    let dir = Path::new(&path).parent().unwrap().join(&target);
+                    normalise(&dir)
+                } else {
+                    target
+                }
+            });
+            let owner = owner.replace('/', ":");
+            match target {
+                Some(target) => format!("{mode} {owner} {size} {path} -> {target}"),
+                None => format!("{mode} {owner} {size} {path}"),
+            }
+        })
+        .collect();
+    let listed: std::collections::BTreeSet<String> = listing.lines().map(str::to_string).collect();
+    assert_eq!(
+        listed.difference(&exported).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "in ls --long, not in podman export"
+    );
+    assert_eq!(
+        exported.difference(&listed).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "in podman export, not in ls --long"
+    );
+    eprintln!(
+        "ls --long podman-container://{name}: {} paths, as podman export's",
+        listed.len()
+    );
+
     // The layer says what it is.
     let output = layerscope(
         &["inspect", &format!("podman-container://{name}")],
@@ -737,6 +802,25 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
         line.contains(&format!("docker engine at {socket}: no container {name}")),
         "{line}"
     );
+}
+
+/// `path` with its `.` and `..` components resolved, as text.
+fn normalise(path: &Path) -> String {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::Normal(part) => parts.push(part),
+            _ => {}
+        }
+    }
+    let joined: Vec<String> = parts
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    format!("/{}", joined.join("/"))
 }
 
 /// `changes` lists every path a whiteout removed, a deleted directory's contents too, where
