@@ -778,6 +778,54 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
         "{top}"
     );
 
+    // The explorer: the writable layer is the stack's top row, labelled, and its details
+    // name the container (rendered on a test backend, the top layer selected with Down).
+    let loaded = layerscope::load::container::load_container_at(
+        EngineKind::Podman,
+        &podman.endpoint(),
+        name,
+        &LoadOptions::default(),
+        &ParseControl::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let id = loaded.image.layers[1].writable.as_ref().unwrap().id.clone();
+    let mut app = layerscope::tui::App::new(loaded, None, None, Default::default());
+    app.resize(160, 40);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+    let down = crossterm::event::Event::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Down,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    layerscope::tui::run_app(&mut terminal, &mut app, &mut [down].into_iter()).unwrap();
+    terminal
+        .draw(|frame| layerscope::tui::widgets::render(&app, frame))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let screen: Vec<String> = (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect()
+        })
+        .collect();
+    let rows: Vec<&String> = screen
+        .iter()
+        .filter(|l| l.contains("alpine minirootfs") || l.contains("CONTAINER "))
+        .take(2)
+        .collect();
+    assert!(
+        rows.len() == 2 && rows[1].contains(&format!("CONTAINER writable layer of {name}")),
+        "{}",
+        screen.join("\n")
+    );
+    let details = screen.join("\n");
+    assert!(
+        details.contains("Layers [layer 1]") && details.contains(&format!("Container: {name}")),
+        "{details}"
+    );
+    assert!(details.contains(&id[..40]), "{details}");
+
     // Gone: one line naming it.
     podman.ok(&["rm", name]);
     let output = layerscope(
