@@ -240,17 +240,20 @@ fn write_layer(
     let mut tar = tar::Builder::new(BufWriter::with_capacity(CHUNK, out));
     let mut vanished = Vec::new();
     let mut deleted: Vec<&str> = Vec::new();
+    let mut copied: Vec<&str> = Vec::new();
     for change in order {
         let relative = change.path.trim_start_matches('/');
         if relative.is_empty() {
             continue;
         }
-        // A path under a deleted directory went with it: one whiteout says so.
-        if deleted.iter().any(|dir| {
+        // A path under a deleted directory went with it: one whiteout says so. One under
+        // an added directory came with that directory's archive.
+        let under = |dir: &&str| {
             relative
-                .strip_prefix(dir)
+                .strip_prefix(*dir)
                 .is_some_and(|r| r.starts_with('/'))
-        }) {
+        };
+        if deleted.iter().any(under) || copied.iter().any(under) {
             continue;
         }
         match change.kind {
@@ -272,7 +275,12 @@ fn write_layer(
                     .archive(container, &change.path)
                     .map_err(WriteError::Engine)?
                 {
-                    Some(archive) => copy_first_member(engine, &mut tar, relative, archive)?,
+                    Some(archive) => {
+                        let tree = change.kind == ChangeKind::Added;
+                        if copy_archive(engine, &mut tar, relative, archive, tree)? {
+                            copied.push(relative);
+                        }
+                    }
                     None => vanished.push(change.path.clone()),
                 }
             }
@@ -284,14 +292,18 @@ fn write_layer(
     Ok(vanished)
 }
 
-/// Append the archive's first member (the path itself) as `path`: a directory's or a
-/// symlink's header alone, a file's header and contents (streamed through).
-fn copy_first_member(
+/// Append what the archive of `path` holds: its first member (the path itself) as
+/// `path`, and when `tree` (an added directory, whose contents are all added too) the
+/// members under it, renamed to lie under `path`. Directories and symlinks are headers
+/// alone, files their header and contents (streamed through). Returns whether the
+/// directory's contents were copied, so that their own change entries can be skipped.
+fn copy_archive(
     engine: &Engine,
     tar: &mut tar::Builder<BufWriter<ChunkWriter>>,
     path: &str,
     archive: Archive<'_>,
-) -> std::result::Result<(), WriteError> {
+    tree: bool,
+) -> std::result::Result<bool, WriteError> {
     let Archive { stat, body } = archive;
     let broke = |error: io::Error| {
         WriteError::Engine(engine.error(format!(
@@ -301,61 +313,136 @@ fn copy_first_member(
         )))
     };
     // The tar crate reads a member's PAX records and long names into memory whole: they
-    // are bounded as a layer's are, and the body after them is only streamed.
+    // are bounded as a layer's are, and the bodies are only streamed.
     let limit = Cell::new(HEADER_LIMIT);
     let mut archive = tar::Archive::new(Guard::new(body, &limit));
-    let mut entries = archive.entries().map_err(broke)?;
-    let mut entry = match entries.next() {
-        Some(entry) => entry.map_err(broke)?,
-        None => return Err(broke(io::Error::other("the archive is empty"))),
-    };
-    limit.set(u64::MAX);
+    let entries = archive.entries().map_err(broke)?;
+    // The first member's name, which every other member's starts with.
+    let mut top: Option<Vec<u8>> = None;
+    for entry in entries {
+        let mut entry = entry.map_err(broke)?;
+        let size = entry.size();
+        limit.set(
+            entry
+                .raw_file_position()
+                .saturating_add(size.saturating_add(511) & !511)
+                .saturating_add(HEADER_LIMIT),
+        );
+        let name = entry.path_bytes();
+        let name = name.strip_suffix(b"/").unwrap_or(&name).to_vec();
+        // A member's name (or a hardlink's target) under the top one, moved under `path`.
+        let under = |member: &[u8], top: &[u8]| -> Option<Vec<u8>> {
+            let rest = member.strip_prefix(top)?;
+            (rest.is_empty() || rest.starts_with(b"/")).then(|| [path.as_bytes(), rest].concat())
+        };
+        let Some(top_name) = &top else {
+            let directory = copy_entry(tar, path.as_bytes(), &mut entry, stat.as_ref(), None)
+                .map_err(|error| error.or_broke(&broke))?;
+            if !(tree && directory) {
+                return Ok(false);
+            }
+            top = Some(name);
+            continue;
+        };
+        let Some(renamed) = under(&name, top_name) else {
+            return Err(broke(io::Error::other(format!(
+                "a member outside it: {}",
+                crate::escape::escape_bytes(&name)
+            ))));
+        };
+        let link = entry
+            .link_name_bytes()
+            .filter(|_| entry.header().entry_type().is_hard_link())
+            .map(|target| under(&target, top_name).unwrap_or_else(|| target.into_owned()));
+        copy_entry(tar, &renamed, &mut entry, None, link)
+            .map_err(|error| error.or_broke(&broke))?;
+    }
+    match top {
+        Some(_) => Ok(true),
+        None => Err(broke(io::Error::other("the archive is empty"))),
+    }
+}
+
+/// Why copying a member stopped: reading the engine's archive, or writing to the pipe.
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+impl CopyError {
+    fn or_broke(self, broke: &impl Fn(io::Error) -> WriteError) -> WriteError {
+        match self {
+            CopyError::Read(error) => broke(error),
+            CopyError::Write(error) => WriteError::Pipe(error),
+        }
+    }
+}
+
+/// Append one member as `path`. `stat` is the engine's stat of the requested path (for its
+/// first member), `hardlink` a hardlink's target already renamed. Returns whether it is a
+/// directory.
+fn copy_entry(
+    tar: &mut tar::Builder<BufWriter<ChunkWriter>>,
+    path: &[u8],
+    entry: &mut tar::Entry<'_, impl Read>,
+    stat: Option<&crate::source::container::PathStat>,
+    hardlink: Option<Vec<u8>>,
+) -> std::result::Result<bool, CopyError> {
+    let path = bytes_path(path);
     let mut header = entry.header().clone();
     let kind = header.entry_type();
     let stat_link = stat
-        .as_ref()
         .filter(|s| s.is_symlink())
         .map(|s| s.link_target.clone());
     if kind.is_symlink() {
         let target = entry.link_name_bytes().unwrap_or_default().into_owned();
         header.set_size(0);
-        tar.append_link(&mut header, path, bytes_path(&target))
-            .map_err(WriteError::Pipe)
+        tar.append_link(&mut header, &path, bytes_path(&target))
+            .map_err(CopyError::Write)?;
+        Ok(false)
     } else if let Some(target) = stat_link {
         // Podman archives what a symlink leads to; its stat still describes the link
         // (the target as the engine resolves it, from the container's root).
         header.set_entry_type(tar::EntryType::Symlink);
         header.set_size(0);
         header.set_mode(0o777);
-        tar.append_link(&mut header, path, target)
-            .map_err(WriteError::Pipe)
-    } else if kind.is_dir() || stat.as_ref().is_some_and(|s| s.is_dir()) {
-        // Only the directory itself: its children have change entries of their own.
+        tar.append_link(&mut header, &path, target)
+            .map_err(CopyError::Write)?;
+        Ok(false)
+    } else if let Some(target) = hardlink {
         header.set_size(0);
-        tar.append_data(&mut header, path, io::empty())
-            .map_err(WriteError::Pipe)
+        tar.append_link(&mut header, &path, bytes_path(&target))
+            .map_err(CopyError::Write)?;
+        Ok(false)
+    } else if kind.is_dir() || !kind.is_file() {
+        // A directory, device or fifo: its header alone (a directory's children have
+        // members, or change entries, of their own).
+        header.set_size(0);
+        tar.append_data(&mut header, &path, io::empty())
+            .map_err(CopyError::Write)?;
+        Ok(kind.is_dir())
     } else {
         // PAX records may hold the true size; the copy is checked against it, so a body
         // that breaks off cannot shift the members after it.
         let size = entry.size();
         header.set_size(size);
         let mut counted = Counted {
-            inner: &mut entry,
+            inner: entry,
             count: 0,
             error: None,
         };
-        let written = tar.append_data(&mut header, path, &mut counted);
+        let written = tar.append_data(&mut header, &path, &mut counted);
         if let Some(error) = counted.error {
-            return Err(broke(error));
+            return Err(CopyError::Read(error));
         }
-        written.map_err(WriteError::Pipe)?;
+        written.map_err(CopyError::Write)?;
         if counted.count != size {
-            return Err(broke(io::Error::other(format!(
+            return Err(CopyError::Read(io::Error::other(format!(
                 "it ends after {} of its {size} bytes",
                 counted.count
             ))));
         }
-        Ok(())
+        Ok(false)
     }
 }
 
