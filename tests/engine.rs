@@ -557,8 +557,9 @@ fn stdin_is_streamed_and_every_fixture_lists_as_its_reference() {
 /// A container's writable layer against podman's own answers. The container is created
 /// from a fixture and written through `podman mount` (its rootfs, which the engine diffs as
 /// it would a process's writes: this sandbox's crun cannot start a container): a new file,
-/// a new directory tree with a file and symlinks in it, a lower file overwritten, another
-/// chmodded, a lower file and a lower directory deleted. `changes --layer 1` must list what
+/// a new directory tree with a file and symlinks in it, twenty new files in a lower
+/// directory, a lower file overwritten, another chmodded, a lower file and a lower
+/// directory deleted. `changes --layer 1` must list what
 /// `podman diff` lists, in every spelling; each added or changed file's size in `ls --long`
 /// must be the size in the tar that the engine's archive endpoint sends for it.
 #[test]
@@ -584,6 +585,15 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
     std::os::unix::fs::symlink("/hello.bin", root.join("link")).unwrap();
     std::os::unix::fs::symlink("../hello.bin", root.join("newdir/rel")).unwrap();
     std::fs::write(root.join("etc/issue"), b"replaced\n").unwrap();
+    // Enough new files in one lower directory that its one archive is read for them all
+    // (its other contents, the apk keys and udhcpc, passed over).
+    for i in 0..20 {
+        std::fs::write(
+            root.join(format!("usr/share/note{i}.txt")),
+            noise(100 * i + 1),
+        )
+        .unwrap();
+    }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(
         root.join("etc/profile"),
@@ -696,7 +706,10 @@ fn a_containers_writable_layer_lists_what_podman_diff_lists() {
         assert_eq!(size, archived, "{path}");
         sized += 1;
     }
-    assert_eq!(sized, 4, "hello.bin, data.bin, issue and profile");
+    assert_eq!(
+        sized, 24,
+        "hello.bin, data.bin, issue, profile and 20 notes"
+    );
 
     // The whole merged filesystem, image and writable layer, is what `podman export` writes
     // of the container, as GNU tar lists it. One known difference: a symlink the container
