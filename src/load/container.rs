@@ -31,6 +31,9 @@ use std::sync::mpsc;
 const CHUNK: usize = 64 << 10;
 const PIPE_CHUNKS: usize = 16;
 
+/// Which members under an archived directory to take, by their path in the layer.
+type Take<'a> = dyn Fn(&[u8]) -> bool + 'a;
+
 /// A changed directory holding at least this many added or changed paths directly is read
 /// with one archive, instead of one per path.
 const GROUP: usize = 16;
@@ -302,7 +305,7 @@ fn write_layer(
                             std::str::from_utf8(path).is_ok_and(|p| wanted.contains(p))
                                 && !done.contains(path)
                         };
-                        let take: Option<&dyn Fn(&[u8]) -> bool> = match change.kind {
+                        let take: Option<&Take> = match change.kind {
                             ChangeKind::Added => Some(&everything),
                             _ if children.get(relative.as_str()).copied().unwrap_or(0) >= GROUP => {
                                 Some(&changed)
@@ -333,7 +336,7 @@ fn copy_archive(
     tar: &mut tar::Builder<BufWriter<ChunkWriter>>,
     path: &str,
     archive: Archive<'_>,
-    take: Option<&dyn Fn(&[u8]) -> bool>,
+    take: Option<&Take>,
 ) -> std::result::Result<Vec<Vec<u8>>, WriteError> {
     let Archive { stat, body } = archive;
     let broke = |error: io::Error| {
