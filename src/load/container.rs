@@ -9,7 +9,7 @@
 //! OCI whiteouts (`.wh.NAME`). A directory the list calls changed only because a child
 //! changed is written with its own metadata, so the tree sees it unchanged.
 
-use super::stream::{Guard, PipeReader};
+use super::stream::{next_headers_end, Guard, PipeReader};
 use super::{check_layer, LoadOptions, LoadedImage, Progress};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
@@ -356,13 +356,7 @@ fn copy_archive(
     let mut taken = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(broke)?;
-        let size = entry.size();
-        limit.set(
-            entry
-                .raw_file_position()
-                .saturating_add(size.saturating_add(511) & !511)
-                .saturating_add(HEADER_LIMIT),
-        );
+        limit.set(next_headers_end(&entry));
         let name = entry.path_bytes();
         let name = name.strip_suffix(b"/").unwrap_or(&name).to_vec();
         // A member's name (or a hardlink's target) under the top one, moved under `path`.

@@ -170,12 +170,7 @@ impl<'a> Pass<'a> {
                 return Err(Error::Interrupted);
             }
             let size = entry.size();
-            limit.set(
-                entry
-                    .raw_file_position()
-                    .saturating_add(size.saturating_add(511) & !511)
-                    .saturating_add(HEADER_LIMIT),
-            );
+            limit.set(next_headers_end(&entry));
             let kind = entry.header().entry_type();
             let (name, link) = counted_member(&entry, &mut self.counts, self.display, position)?;
             if kind.is_symlink() || kind.is_hard_link() {
@@ -558,6 +553,15 @@ pub(super) struct Guard<'a, R> {
     inner: R,
     position: u64,
     limit: &'a Cell<u64>,
+}
+
+/// Where the headers of the member after `entry` must end: past its padded body, at most
+/// [`HEADER_LIMIT`] further (for [`Guard`]'s limit).
+pub(super) fn next_headers_end<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
+    entry
+        .raw_file_position()
+        .saturating_add(entry.size().saturating_add(511) & !511)
+        .saturating_add(HEADER_LIMIT)
 }
 
 impl<'a, R> Guard<'a, R> {
