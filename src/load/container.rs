@@ -17,7 +17,7 @@ use crate::image::history::{Instruction, InstructionKind, LayerHistory};
 use crate::image::{Image, LayerRef, Writable};
 use crate::layer::HEADER_LIMIT;
 use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
-use crate::source::container::{Archive, ChangeKind, Container, Engine, PathChange};
+use crate::source::container::{Archive, ChangeKind, Container, Engine, Found, PathChange};
 use crate::source::engine::endpoint::{self, Endpoint};
 use crate::source::engine::{self, EngineKind};
 use crate::tree::TreeBuilder;
@@ -71,14 +71,19 @@ pub fn load_container(
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
-    let (kind, endpoint) = match kind {
-        Some(kind) => (kind, endpoint::resolve(kind)?),
-        None => {
-            let (kind, endpoint, _) = crate::source::container::find(name)?;
-            (kind, endpoint)
-        }
+    let Some(kind) = kind else {
+        // The search already asked the engine about it.
+        let found = crate::source::container::find(name)?;
+        return load_found(found, options, control, progress);
     };
-    load_container_at(kind, &endpoint, name, options, control, progress)
+    load_container_at(
+        kind,
+        &endpoint::resolve(kind)?,
+        name,
+        options,
+        control,
+        progress,
+    )
 }
 
 /// [`load_container`] from a given endpoint.
@@ -92,6 +97,30 @@ pub fn load_container_at(
 ) -> Result<LoadedImage> {
     let engine = Engine::connect(kind, endpoint)?;
     let container = engine.inspect(name)?;
+    let found = Found {
+        kind,
+        endpoint: endpoint.clone(),
+        engine,
+        container,
+    };
+    load_found(found, options, control, progress)
+}
+
+/// Load a container the engine has described.
+fn load_found(
+    found: Found,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LoadedImage> {
+    let Found {
+        kind,
+        endpoint,
+        engine,
+        container,
+    } = found;
+    let endpoint = &endpoint;
+    let name = container.name.as_str();
     let changes = engine.changes(&container)?;
     let display = format!(
         "{}-container://{} ({endpoint})",

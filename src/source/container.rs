@@ -272,14 +272,28 @@ impl Engine {
     }
 }
 
+/// A container, and the engine that has it.
+pub struct Found {
+    pub kind: EngineKind,
+    pub endpoint: Endpoint,
+    pub engine: Engine,
+    pub container: Container,
+}
+
 /// Which engine has the container `name`: Docker's, then Podman's (as a bare reference
 /// is looked for). The error names both when neither has it.
-pub fn find(name: &str) -> Result<(EngineKind, Endpoint, Container)> {
+pub fn find(name: &str) -> Result<Found> {
     let mut reasons = Vec::new();
     for kind in [EngineKind::Docker, EngineKind::Podman] {
         let found = super::engine::endpoint::resolve(kind).and_then(|endpoint| {
-            let container = Engine::connect(kind, &endpoint)?.inspect(name)?;
-            Ok((kind, endpoint, container))
+            let engine = Engine::connect(kind, &endpoint)?;
+            let container = engine.inspect(name)?;
+            Ok(Found {
+                kind,
+                endpoint,
+                engine,
+                container,
+            })
         });
         match found {
             Ok(found) => return Ok(found),
