@@ -17,6 +17,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 ///   oci://DIR               an OCI image-layout directory
 ///   oci-archive://PATH      an oci-archive tarball
 ///   registry://REF          pulled from a registry directly, no daemon needed
+///   container://NAME        a container (running or stopped; NAME or ID) in Docker's
+///                           engine, else Podman's: its image's layers, and its writable
+///                           layer as the top layer (docker-container://NAME and
+///                           podman-container://NAME name the engine)
 ///   REF                     a bare reference (nginx, nginx:1.27, ghcr.io/org/app@sha256:…):
 ///                           a local engine's image if one answers and has it, else the
 ///                           registry's; a note on stderr says which
@@ -128,7 +132,8 @@ pub struct GlobalArgs {
     pub quiet: bool,
 
     /// Where IMAGE lives, instead of a prefix (as dive's --source): docker, podman,
-    /// docker-archive, oci, oci-archive or registry.
+    /// docker-archive, oci, oci-archive, registry, or container (IMAGE is then a
+    /// container's name or ID).
     #[arg(long, global = true, value_enum, value_name = "SOURCE")]
     pub source: Option<crate::source::spec::SourceKind>,
 

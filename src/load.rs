@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub mod container;
 mod stream;
 pub use stream::{load_stream, KEPT_LIMIT};
 
@@ -114,6 +115,10 @@ pub fn load_spec(
             source: None,
         }),
         ImageSpec::Registry(reference) => registry::load(reference, options, control, progress),
+        ImageSpec::Container { kind, name } => Ok(Opened {
+            loaded: container::load_container(*kind, name, options, control, progress)?,
+            source: None,
+        }),
         ImageSpec::Auto { .. } => {
             let (resolved, _) = spec.clone().resolve();
             load_spec(&resolved, options, control, progress)

@@ -145,7 +145,30 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    if let Some(info) = model.image().layers.get(index) {
+    let writable = model
+        .image()
+        .image
+        .layers
+        .get(index)
+        .and_then(|l| l.writable.as_ref());
+    if let (Some(info), Some(writable)) = (model.image().layers.get(index), writable) {
+        // No blob and no hashes: the engine keeps this layer, no registry ever does.
+        lines.push(field(
+            "Container",
+            format!("{} ({})", escape_str(&writable.container), writable.id),
+            app,
+        ));
+        lines.push(field(
+            "Size",
+            format!(
+                "{} of content in {} entries (directories and whiteouts included), as the \
+                 engine archives them; never downloaded, no digest or diff_id",
+                human(info.content_bytes),
+                info.entries,
+            ),
+            app,
+        ));
+    } else if let Some(info) = model.image().layers.get(index) {
         let none = || "-".to_string();
         // Its sizes first: a short pane keeps them in view.
         lines.push(field(
