@@ -80,6 +80,32 @@ fi
 build localhost/demo-hello "$demo/hello" "$demo/hello/Dockerfile"
 export_image localhost/demo-hello "$assets/hello.oci.tar"
 
+# Its build stage is not in the image: build it alone and measure its root filesystem, so
+# that the tour's figure for what the stage held is measured (demo/hello/build-stage.size).
+if [ "$engine" = docker ]; then
+    docker build --target build -t localhost/demo-hello-build -f "$demo/hello/Dockerfile" "$demo/hello"
+    stage=$WORK/hello-build-stage
+    rm -rf "$stage" && mkdir -p "$stage"
+    ctr=$(docker create localhost/demo-hello-build)
+    docker export "$ctr" | tar -x -C "$stage"
+    docker rm "$ctr" >/dev/null
+else
+    bh build --isolation chroot --layers --pull=false --target build \
+        -t localhost/demo-hello-build -f "$demo/hello/Dockerfile" "$demo/hello"
+    ctr=$(bh from localhost/demo-hello-build)
+    stage=$(bh mount "$ctr")
+fi
+{
+    echo "# Written by demo/build.sh, which builds the hello Dockerfile's build stage alone"
+    echo "# (--target build) and measures its root filesystem: \`du -sb\` for the bytes, \`find -type f\`"
+    echo "# for the files. The stage is not in the image, so the tour reads its size from here."
+    echo "bytes=$(du -sb "$stage" | cut -f1)"
+    echo "files=$(find "$stage" -type f | wc -l)"
+} >"$demo/hello/build-stage.size"
+if [ "$engine" != docker ]; then
+    bh umount "$ctr" >/dev/null && bh rm "$ctr" >/dev/null
+fi
+
 # The five-layer example.
 build localhost/demo-layers "$demo/layers" "$demo/layers/Dockerfile"
 export_image localhost/demo-layers "$assets/layers.oci.tar"

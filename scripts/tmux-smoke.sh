@@ -67,7 +67,7 @@ expect "? help"
 keys Down
 expect "Layers [layer 1]"
 keys C-a
-expect "aggregated 0..1"
+expect "layers 0–1 aggregated"
 keys C-l
 expect "Files [layer 1]"
 
@@ -106,7 +106,7 @@ tmux_ -f /dev/null new-session -d -s smoke -x 80 -y 24 \
     "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '$bin' demo; echo \"EXITED:\$?\"; sleep 30"
 expect "Tour 1/14"
 expect "Layers [layer 4]"
-expect "n next  p previous  esc leaves"
+expect "n next p previous esc leaves"
 expect "? help"
 keys -l n
 expect "Tour 2/14"

@@ -17,6 +17,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 ///   oci://DIR               an OCI image-layout directory
 ///   oci-archive://PATH      an oci-archive tarball
 ///   registry://REF          pulled from a registry directly, no daemon needed
+///   container://NAME        a container (running or stopped; NAME or ID) in Docker's
+///                           engine, else Podman's: its image's layers, and its writable
+///                           layer as the top layer (docker-container://NAME and
+///                           podman-container://NAME name the engine)
 ///   REF                     a bare reference (nginx, nginx:1.27, ghcr.io/org/app@sha256:…):
 ///                           a local engine's image if one answers and has it, else the
 ///                           registry's; a note on stderr says which
@@ -128,7 +132,8 @@ pub struct GlobalArgs {
     pub quiet: bool,
 
     /// Where IMAGE lives, instead of a prefix (as dive's --source): docker, podman,
-    /// docker-archive, oci, oci-archive or registry.
+    /// docker-archive, oci, oci-archive, registry, or container (IMAGE is then a
+    /// container's name or ID).
     #[arg(long, global = true, value_enum, value_name = "SOURCE")]
     pub source: Option<crate::source::spec::SourceKind>,
 
@@ -149,24 +154,24 @@ pub struct GlobalArgs {
     /// Each registry document (manifest, index, config, token response, error body), and
     /// the headers of any answer, must arrive whole within this: seconds, or 1m, 500ms.
     /// Default 30 s.
-    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_REGISTRY_TIMEOUT",
+    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_REGISTRY_TIMEOUT", value_hint = ValueHint::Other,
           value_parser = parse_duration)]
     pub registry_timeout: Option<std::time::Duration>,
 
     /// A registry blob slower than this (bytes per second: 1024, 1KiB; 0: no floor) for
     /// --speed-time fails, as with curl's --speed-limit. Default 1KiB.
-    #[arg(long, global = true, value_name = "BYTES", env = "LAYERSCOPE_SPEED_LIMIT",
+    #[arg(long, global = true, value_name = "BYTES", env = "LAYERSCOPE_SPEED_LIMIT", value_hint = ValueHint::Other,
           value_parser = parse_rate)]
     pub speed_limit: Option<u64>,
 
     /// How long a registry blob may stay below --speed-limit. Default 30 s.
-    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_SPEED_TIME",
+    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_SPEED_TIME", value_hint = ValueHint::Other,
           value_parser = parse_duration)]
     pub speed_time: Option<std::time::Duration>,
 
     /// All the waits of one registry pull together (retries after 429 or 503,
     /// Retry-After, resumes of a broken blob) before it gives up. Default 60 s.
-    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_WAIT_BUDGET",
+    #[arg(long, global = true, value_name = "DURATION", env = "LAYERSCOPE_WAIT_BUDGET", value_hint = ValueHint::Other,
           value_parser = parse_wait)]
     pub wait_budget: Option<std::time::Duration>,
 
@@ -176,7 +181,8 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "RATIO",
-        env = "LAYERSCOPE_MAX_EXPANSION"
+        env = "LAYERSCOPE_MAX_EXPANSION",
+        value_hint = ValueHint::Other
     )]
     pub max_expansion: Option<u64>,
 }

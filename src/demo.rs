@@ -17,6 +17,24 @@ pub struct DemoImage {
     /// File name of its Dockerfile under `--export`.
     pub dockerfile_name: &'static str,
     pub dockerfile: &'static str,
+    /// For a multi-stage build, the measured size of the build stage that the image does
+    /// not contain (`bytes=` and `files=` lines, written by demo/build.sh).
+    pub build_stage: Option<&'static str>,
+}
+
+impl DemoImage {
+    /// The build stage's measured size: (bytes, files).
+    pub fn build_stage(&self) -> Option<(u64, u64)> {
+        let field = |name: &str| {
+            self.build_stage?
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))?
+                .trim()
+                .parse()
+                .ok()
+        };
+        Some((field("bytes")?, field("files")?))
+    }
 }
 
 /// Every demo image.
@@ -28,6 +46,7 @@ pub const IMAGES: &[DemoImage] = &[
         archive: include_bytes!("../assets/hello.oci.tar"),
         dockerfile_name: "hello.Dockerfile",
         dockerfile: include_str!("../demo/hello/Dockerfile"),
+        build_stage: Some(include_str!("../demo/hello/build-stage.size")),
     },
     DemoImage {
         name: "layers",
@@ -36,6 +55,7 @@ pub const IMAGES: &[DemoImage] = &[
         archive: include_bytes!("../assets/layers.oci.tar"),
         dockerfile_name: "layers.Dockerfile",
         dockerfile: include_str!("../demo/layers/Dockerfile"),
+        build_stage: None,
     },
     DemoImage {
         name: "wasteful",
@@ -44,6 +64,7 @@ pub const IMAGES: &[DemoImage] = &[
         archive: include_bytes!("../assets/wasteful.oci.tar"),
         dockerfile_name: "wasteful.Dockerfile",
         dockerfile: include_str!("../demo/waste/Dockerfile.wasteful"),
+        build_stage: None,
     },
     DemoImage {
         name: "fixed",
@@ -52,6 +73,7 @@ pub const IMAGES: &[DemoImage] = &[
         archive: include_bytes!("../assets/fixed.oci.tar"),
         dockerfile_name: "fixed.Dockerfile",
         dockerfile: include_str!("../demo/waste/Dockerfile.fixed"),
+        build_stage: None,
     },
     DemoImage {
         name: "opaque",
@@ -60,6 +82,7 @@ pub const IMAGES: &[DemoImage] = &[
         archive: include_bytes!("../assets/opaque.oci.tar"),
         dockerfile_name: "opaque.Dockerfile",
         dockerfile: include_str!("../demo/opaque/Dockerfile"),
+        build_stage: None,
     },
 ];
 

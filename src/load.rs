@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub mod container;
 mod stream;
 pub use stream::{load_stream, KEPT_LIMIT};
 // The model is named where it is defined; these keep the loader's callers short.
@@ -88,6 +89,10 @@ pub fn load_spec(
             })
         }
         ImageSpec::Registry(reference) => load_registry(reference, options, control, progress),
+        ImageSpec::Container { kind, name } => Ok(Opened {
+            loaded: container::load_container(*kind, name, options, control, progress)?,
+            source: None,
+        }),
         ImageSpec::Auto { .. } => {
             let (resolved, _) = spec.clone().resolve();
             load_spec(&resolved, options, control, progress)

@@ -107,7 +107,7 @@ fn the_same_image_in_two_formats_shares_every_layer_and_changes_nothing() {
 
     let text = stdout(&run(&["diff", &a, &b]));
     assert!(
-        text.contains("the bottom 4 layers (7.3 MB) are shared; the two stacks are identical"),
+        text.contains("the bottom 4 layers (7.3 MB of content, uncompressed) are shared; the two stacks are identical"),
         "{text}"
     );
 }
@@ -233,7 +233,7 @@ fn text_form_lists_changes_with_letters_and_long_details() {
         "C       0 B  /app/run  (mode -rwxr-xr-x -> -rwx------)",
         "A       0 B  /app/bin/start  (lrwxrwxrwx 0:0 0 -> ../run)",
         "Changes (paths, directories included): 3 added, 3 changed, 1 deleted",
-        "the bottom layer (208.4 kB) is shared; from layer 1 on, A has `app v1: /app and /etc/app`, B has `app v2: /app and /etc/app`",
+        "the bottom layer (200.1 kB of content, uncompressed) is shared; from layer 1 on, A has `app v1: /app and /etc/app`, B has `app v2: /app and /etc/app`",
         "added or removed, 1.0 MB or more:",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");

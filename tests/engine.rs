@@ -160,12 +160,19 @@ impl Podman {
     }
 
     fn tag(&self, image: &str, name: &str) {
-        let output = self.podman().args(["tag", image, name]).output().unwrap();
+        self.ok(&["tag", image, name]);
+    }
+
+    /// Run `podman ARGS` with this service's storage; it must succeed. Returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.podman().args(args).output().unwrap();
         assert!(
             output.status.success(),
-            "podman tag: {}",
+            "podman {}: {}",
+            args.join(" "),
             String::from_utf8_lossy(&output.stderr)
         );
+        String::from_utf8(output.stdout).unwrap()
     }
 
     fn stop(&mut self) {
@@ -545,4 +552,377 @@ fn stdin_is_streamed_and_every_fixture_lists_as_its_reference() {
         checked += 1;
     }
     assert!(checked >= 15, "only {checked} fixtures");
+}
+
+/// A container's writable layer against podman's own answers. The container is created
+/// from a fixture and written through `podman mount` (its rootfs, which the engine diffs as
+/// it would a process's writes: this sandbox's crun cannot start a container): a new file,
+/// a new directory tree with a file and symlinks in it, twenty new files in a lower
+/// directory, a lower file overwritten, another chmodded, a lower file and a lower
+/// directory deleted. `changes --layer 1` must list what
+/// `podman diff` lists, in every spelling; each added or changed file's size in `ls --long`
+/// must be the size in the tar that the engine's archive endpoint sends for it.
+#[test]
+fn a_containers_writable_layer_lists_what_podman_diff_lists() {
+    let fixture = fixtures().join("alpine-base.tar");
+    if !fixture.is_file() {
+        eprintln!("note: shared fixtures not found; container layers not checked");
+        return;
+    }
+    let Some(podman) = Podman::start() else {
+        return;
+    };
+    let socket = format!("unix://{}", podman.socket().display());
+    let image = "localhost/layerscope-test/alpine:latest";
+    podman.load(&fixture, image);
+    let name = "layerscope-writer";
+    podman.ok(&["create", "--name", name, image, "true"]);
+    let root = PathBuf::from(podman.ok(&["mount", name]).trim());
+    let noise = |len: usize| (0..len).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
+    std::fs::write(root.join("hello.bin"), noise(3000)).unwrap();
+    std::fs::create_dir_all(root.join("newdir/sub")).unwrap();
+    std::fs::write(root.join("newdir/sub/data.bin"), noise(70_000)).unwrap();
+    std::os::unix::fs::symlink("/hello.bin", root.join("link")).unwrap();
+    std::os::unix::fs::symlink("../hello.bin", root.join("newdir/rel")).unwrap();
+    std::fs::write(root.join("etc/issue"), b"replaced\n").unwrap();
+    // Enough new files in one lower directory that its one archive is read for them all
+    // (its other contents, the apk keys and udhcpc, passed over).
+    for i in 0..20 {
+        std::fs::write(
+            root.join(format!("usr/share/note{i}.txt")),
+            noise(100 * i + 1),
+        )
+        .unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        root.join("etc/profile"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::remove_file(root.join("etc/motd")).unwrap();
+    std::fs::remove_dir_all(root.join("etc/ssl/misc")).unwrap();
+    podman.ok(&["umount", name]);
+
+    // The oracle: `podman diff`, less the directories it calls changed because a child
+    // changed (the fixture's reference listing says which paths are directories; their
+    // own mode and owner were not touched).
+    let directories: std::collections::BTreeSet<String> =
+        std::fs::read_to_string(fixtures().join("alpine-base.rootfs.txt"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with('d'))
+            .filter_map(|l| l.split_once(" /").map(|(_, p)| format!("/{p}")))
+            .collect();
+    let parse = |text: &str| -> std::collections::BTreeSet<(char, String)> {
+        text.lines()
+            .map(|l| {
+                let (kind, path) = l.split_once(' ').unwrap_or_else(|| panic!("{l:?}"));
+                (kind.chars().next().unwrap(), path.to_string())
+            })
+            .collect()
+    };
+    let podman_diff = podman.ok(&["diff", name]);
+    eprintln!("podman diff {name}:\n{podman_diff}");
+    let expected: std::collections::BTreeSet<(char, String)> = parse(&podman_diff)
+        .into_iter()
+        .filter(|(kind, path)| !(*kind == 'C' && directories.contains(path)))
+        .collect();
+    for must in [
+        ('A', "/hello.bin"),
+        ('C', "/etc/issue"),
+        ('C', "/etc/profile"),
+        ('D', "/etc/motd"),
+        ('D', "/etc/ssl/misc"),
+    ] {
+        assert!(
+            expected.contains(&(must.0, must.1.to_string())),
+            "podman diff lacks {must:?}"
+        );
+    }
+
+    for (form, variable) in [
+        ("podman-container", "CONTAINER_HOST"),
+        ("docker-container", "DOCKER_HOST"),
+        ("container", "DOCKER_HOST"),
+    ] {
+        let target = format!("{form}://{name}");
+        let output = layerscope(
+            &["changes", "--layer", "1", &target],
+            &[(variable, socket.clone())],
+        );
+        assert!(
+            output.status.success(),
+            "{target}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let listed = String::from_utf8(output.stdout).unwrap();
+        if form == "podman-container" {
+            eprintln!("layerscope changes --layer 1 {target}:\n{listed}");
+        }
+        assert_eq!(
+            under_deleted_dirs_dropped(parse(&listed)),
+            expected,
+            "{target}"
+        );
+    }
+    let output = layerscope(
+        &["changes", "--layer", "1", "--source", "container", name],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    assert_eq!(
+        under_deleted_dirs_dropped(parse(&String::from_utf8(output.stdout).unwrap())),
+        expected,
+        "--source container: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Sizes: what the archive endpoint's tar says, for every added or changed file.
+    let output = layerscope(
+        &["ls", "--long", &format!("podman-container://{name}")],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    assert!(output.status.success());
+    let listing = String::from_utf8(output.stdout).unwrap();
+    let mut sized = 0;
+    for (kind, path) in &expected {
+        if *kind == 'D' {
+            continue;
+        }
+        let row = listing
+            .lines()
+            .find(|l| {
+                l.split_once(" /")
+                    .and_then(|(_, p)| p.split(" -> ").next())
+                    .is_some_and(|p| format!("/{p}") == *path)
+            })
+            .unwrap_or_else(|| panic!("{path} not in ls --long"));
+        if !row.starts_with('-') {
+            continue;
+        }
+        let size: u64 = row.split(' ').nth(2).unwrap().parse().unwrap();
+        let archived = archived_size(&podman.socket(), name, path);
+        eprintln!("{path}: ls --long {size}, archive {archived}");
+        assert_eq!(size, archived, "{path}");
+        sized += 1;
+    }
+    assert_eq!(
+        sized, 24,
+        "hello.bin, data.bin, issue, profile and 20 notes"
+    );
+
+    // The whole merged filesystem, image and writable layer, is what `podman export` writes
+    // of the container, as GNU tar lists it. One known difference: a symlink the container
+    // made may show its target as Podman's stat resolves it, from the root (when it was
+    // archived on its own, not with an added directory).
+    let listed: std::collections::BTreeSet<String> = listing.lines().map(str::to_string).collect();
+    let export = podman.dir.path().join("export.tar");
+    podman.ok(&["export", name, "-o", export.to_str().unwrap()]);
+    let tar = Command::new("tar")
+        .args(["--numeric-owner", "-tvf"])
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    let written: std::collections::BTreeSet<&str> = expected
+        .iter()
+        .filter(|(kind, _)| *kind != 'D')
+        .map(|(_, path)| path.as_str())
+        .collect();
+    let exported: std::collections::BTreeSet<String> = String::from_utf8(tar.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            // MODE UID/GID SIZE DATE TIME PATH[ -> TARGET]
+            let mut rest = line.split_whitespace();
+            let (mode, owner, size) = (
+                rest.next().unwrap(),
+                rest.next().unwrap(),
+                rest.next().unwrap(),
+            );
+            assert!(!mode.starts_with('h'), "a hardlink: {line}");
+            let named = rest.skip(2).collect::<Vec<_>>().join(" ");
+            let (path, target) = match named.split_once(" -> ") {
+                Some((path, target)) => (path.to_string(), Some(target.to_string())),
+                None => (named, None),
+            };
+            let path = format!("/{}", path.trim_end_matches('/'));
+            let owner = owner.replace('/', ":");
+            let Some(target) = target else {
+                return format!("{mode} {owner} {size} {path}");
+            };
+            let raw = format!("{mode} {owner} {size} {path} -> {target}");
+            if listed.contains(&raw) || !written.contains(path.as_str()) {
+                return raw;
+            }
+            let resolved = normalise(&Path::new(&path).parent().unwrap().join(&target));
+            format!("{mode} {owner} {size} {path} -> {resolved}")
+        })
+        .collect();
+    assert_eq!(
+        listed.difference(&exported).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "in ls --long, not in podman export"
+    );
+    assert_eq!(
+        exported.difference(&listed).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "in podman export, not in ls --long"
+    );
+    eprintln!(
+        "ls --long podman-container://{name}: {} paths, as podman export's",
+        listed.len()
+    );
+
+    // The layer says what it is.
+    let output = layerscope(
+        &["inspect", &format!("podman-container://{name}")],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    let inspected = String::from_utf8(output.stdout).unwrap();
+    let top = inspected.lines().last().unwrap();
+    assert!(
+        top.starts_with("  1  -  ")
+            && top.ends_with(&format!(
+                "CONTAINER writable layer of {name} (podman; not part of the image)"
+            )),
+        "{top}"
+    );
+
+    // The explorer: the writable layer is the stack's top row, labelled, and its details
+    // name the container (rendered on a test backend, the top layer selected with Down).
+    let loaded = layerscope::load::container::load_container_at(
+        EngineKind::Podman,
+        &podman.endpoint(),
+        name,
+        &LoadOptions::default(),
+        &ParseControl::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let id = loaded.image.layers[1].writable.as_ref().unwrap().id.clone();
+    let mut app = layerscope::tui::App::new(loaded, None, None, Default::default());
+    app.resize(160, 40);
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+    let down = crossterm::event::Event::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Down,
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    layerscope::tui::run_app(&mut terminal, &mut app, &mut [down].into_iter()).unwrap();
+    terminal
+        .draw(|frame| layerscope::tui::app::render(&app, frame))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    let screen: Vec<String> = (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect()
+        })
+        .collect();
+    let rows: Vec<&String> = screen
+        .iter()
+        .filter(|l| l.contains("alpine minirootfs") || l.contains("CONTAINER "))
+        .take(2)
+        .collect();
+    assert!(
+        rows.len() == 2 && rows[1].contains(&format!("CONTAINER writable layer of {name}")),
+        "{}",
+        screen.join("\n")
+    );
+    let details = screen.join("\n");
+    assert!(
+        details.contains("Layers [layer 1]") && details.contains(&format!("Container: {name}")),
+        "{details}"
+    );
+    assert!(details.contains(&id[..40]), "{details}");
+
+    // Gone: one line naming it.
+    podman.ok(&["rm", name]);
+    let output = layerscope(
+        &[
+            "changes",
+            "--layer",
+            "1",
+            &format!("podman-container://{name}"),
+        ],
+        &[("CONTAINER_HOST", socket.clone())],
+    );
+    assert_eq!(
+        one_line_failure(&output),
+        format!("layerscope: error: podman engine at {socket}: no container {name}")
+    );
+    let output = layerscope(
+        &["ls", &format!("container://{name}")],
+        &[("DOCKER_HOST", socket.clone())],
+    );
+    let line = one_line_failure(&output);
+    assert!(
+        line.contains(&format!("docker engine at {socket}: no container {name}")),
+        "{line}"
+    );
+}
+
+/// `path` with its `.` and `..` components resolved, as text.
+fn normalise(path: &Path) -> String {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            std::path::Component::Normal(part) => parts.push(part),
+            _ => {}
+        }
+    }
+    let joined: Vec<String> = parts
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    format!("/{}", joined.join("/"))
+}
+
+/// `changes` lists every path a whiteout removed, a deleted directory's contents too, where
+/// `podman diff` names the directory alone: keep only the topmost deletions.
+fn under_deleted_dirs_dropped(
+    listed: std::collections::BTreeSet<(char, String)>,
+) -> std::collections::BTreeSet<(char, String)> {
+    let deleted: Vec<String> = listed
+        .iter()
+        .filter(|(kind, _)| *kind == 'D')
+        .map(|(_, path)| format!("{path}/"))
+        .collect();
+    listed
+        .into_iter()
+        .filter(|(kind, path)| *kind != 'D' || !deleted.iter().any(|d| path.starts_with(d)))
+        .collect()
+}
+
+/// The size of the first member of the tar the engine's archive endpoint sends for `path`
+/// (read here with HTTP/1.0 over the socket and the tar crate, not through layerscope).
+fn archived_size(socket: &Path, container: &str, path: &str) -> u64 {
+    use std::io::BufRead;
+    let mut stream = UnixStream::connect(socket).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /v1.41/containers/{container}/archive?path={path} HTTP/1.0\r\nHost: d\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.contains(" 200 "), "archive of {path}: {line}");
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line.trim_end().is_empty() {
+            break;
+        }
+    }
+    let mut archive = tar::Archive::new(reader);
+    let entry = archive.entries().unwrap().next().unwrap().unwrap();
+    entry.size()
 }

@@ -385,7 +385,12 @@ fn explain_markdown_on_the_wasteful_image() {
 fn explain_text_tells_the_layer_story() {
     let image = fixture("hints-wasteful.tar");
     let text = explain(&[image.to_str().unwrap()]);
-    assert!(text.contains("/tmp/.wh.sources.tar is a whiteout: it deletes /tmp/sources.tar. The 65.5 kB it hides stay in layer 4"), "{text}");
+    let whiteout = format!(
+        "/tmp/.wh.sources.tar is a whiteout, {}. It deletes /tmp/sources.tar. The 65.5 kB it \
+         hides stay in layer 4",
+        layerscope::analysis::glossary::WHITEOUT
+    );
+    assert!(text.contains(&whiteout), "{text}");
     assert!(
         text.contains(
             "only its mode changed (644 to 755), yet the layer stores the whole file again"
@@ -443,7 +448,10 @@ fn explain_shows_opaque_markers_and_runs_on_every_fixture() {
         for format in ["text", "markdown"] {
             let out = explain(&[image.to_str().unwrap(), "--format", format]);
             assert!(out.ends_with('\n') && !out.ends_with("\n\n"), "{image:?}");
-            seen_opaque |= out.contains("is an opaque marker: everything the layers below put in");
+            seen_opaque |= out.contains(&format!(
+                "is an opaque whiteout, {}",
+                layerscope::analysis::glossary::OPAQUE_WHITEOUT
+            ));
         }
     }
     if dir.join("small-docker-archive.tar").exists() {

@@ -1,6 +1,7 @@
 //! Hostile inputs the real binary must refuse in bounded time and memory: a fake engine
 //! written here, on a unix socket in a temp dir (DOCKER_HOST), whose inspect and error
-//! answers are endless or huge and whose exports never end; and decompression bombs, as a
+//! answers are endless or huge and whose exports never end, and a container whose change
+//! list never ends or whose archive is refused or breaks off; and decompression bombs, as a
 //! file and on stdin. Every case ends in exit code 2 with one line on stderr, within a wall
 //! time, and under 300 MB of peak memory (the child's own maximum RSS, from wait4).
 //!
@@ -16,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::measure::{measure, Measured};
 use support::{Blob, HistoryEntry, ImageSpec};
 
 const GIB: u64 = 1 << 30;
@@ -113,7 +115,7 @@ fn chunked(
 ) -> std::io::Result<()> {
     write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     )?;
     while let Some(piece) = next() {
         if stop.load(Ordering::Relaxed) {
@@ -126,11 +128,12 @@ fn chunked(
     stream.write_all(b"0\r\n\r\n")
 }
 
-/// An answer with a Content-Length.
+/// An answer with a Content-Length. Every answer says `Connection: close`: the fake
+/// serves one request per connection, and a client must not reuse one it closed.
 fn whole(stream: &mut UnixStream, status: &str, body: &[u8]) -> std::io::Result<()> {
     write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
     stream.write_all(body)
@@ -157,69 +160,6 @@ fn generated(head: &[u8], fill: u8, total: u64) -> impl FnMut() -> Option<Vec<u8
 
 const INSPECTION: &[u8] =
     br#"{"Id":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}"#;
-
-/// What a case measured.
-struct Measured {
-    code: Option<i32>,
-    stderr: String,
-    stdout: Vec<u8>,
-    wall: Duration,
-    peak_kib: u64,
-}
-
-/// Run the binary to its end (killed past `limit`), with its peak RSS from wait4.
-fn measure(mut command: Command, limit: Duration) -> Measured {
-    let started = Instant::now();
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stderr.read_to_end(&mut bytes);
-        bytes
-    });
-    let pid = child.id() as libc::pid_t;
-    let mut killed = false;
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: wait4 on our own child, with pointers to locals it fills in.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
-        if reaped == pid {
-            break (status, usage);
-        }
-        if !killed && started.elapsed() > limit {
-            // Not reaped yet, so the pid is still this child's.
-            let _ = child.kill();
-            killed = true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let wall = started.elapsed();
-    let measured = Measured {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: out.join().unwrap(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-        wall,
-        peak_kib: usage.ru_maxrss as u64,
-    };
-    assert!(
-        !killed,
-        "still running after {limit:?}: {}",
-        measured.stderr
-    );
-    measured
-}
 
 fn layerscope(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_layerscope"));
@@ -582,5 +522,141 @@ fn decompression_bombs_are_refused_at_the_cap_from_a_file_and_from_stdin() {
         &measured,
         Duration::from_secs(180),
         &["layer 0 diff_id digest mismatch"],
+    );
+}
+
+/// A fake engine with the container `web`, whose change list adds `/etc/app.conf`, and
+/// whose archive of it is what `archive` answers.
+fn container_engine(
+    archive: impl Fn(&mut UnixStream, &AtomicBool) -> std::io::Result<()> + Send + Sync + 'static,
+) -> FakeEngine {
+    FakeEngine::start(move |path, stream, stop| {
+        if path.contains("/containers/web/json") {
+            whole(
+                stream,
+                "200 OK",
+                br#"{"Id":"0123456789abcdef","Image":"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}"#,
+            )
+        } else if path.contains("/containers/0123456789abcdef/changes") {
+            whole(stream, "200 OK", br#"[{"Path":"/etc/app.conf","Kind":1}]"#)
+        } else if path.contains("/containers/0123456789abcdef/archive?path=%2Fetc%2Fapp.conf") {
+            archive(stream, stop)
+        } else {
+            whole(stream, "404 Not Found", br#"{"message":"no such thing"}"#)
+        }
+    })
+}
+
+/// `layerscope ls docker-container://web` against `engine`.
+fn ls_container(engine: &FakeEngine, limit: Duration) -> Measured {
+    let cwd = tempfile::tempdir().unwrap();
+    let mut command = layerscope(cwd.path());
+    command
+        .args(["ls", "-q", "docker-container://web"])
+        .env("DOCKER_HOST", engine.host());
+    measure(command, limit)
+}
+
+#[test]
+fn an_engine_that_refuses_a_containers_archive_is_one_line() {
+    let engine = container_engine(|stream, _| {
+        whole(
+            stream,
+            "500 Internal Server Error",
+            br#"{"message":"archive refused:\nby policy"}"#,
+        )
+    });
+    let measured = ls_container(&engine, Duration::from_secs(30));
+    assert_refused(
+        "archive refused",
+        &measured,
+        Duration::from_secs(30),
+        &[&format!(
+            "docker engine at {}: GET /containers/web/archive?path=/etc/app.conf: the engine \
+             answered 500: archive refused: by policy",
+            engine.host()
+        )],
+    );
+}
+
+#[test]
+fn a_containers_archive_that_breaks_off_is_one_line() {
+    // The tar header promises 1 MiB; 1000 bytes come, and the connection closes.
+    let engine = container_engine(|stream, _| {
+        let mut header = tar::Header::new_gnu();
+        header.set_path("app.conf").unwrap();
+        header.set_mode(0o644);
+        header.set_size(1 << 20);
+        header.set_cksum();
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nConnection: close\r\n\r\n"
+        )?;
+        stream.write_all(header.as_bytes())?;
+        stream.write_all(&[b'x'; 1000])
+    });
+    let measured = ls_container(&engine, Duration::from_secs(30));
+    assert_refused(
+        "archive broken off",
+        &measured,
+        Duration::from_secs(30),
+        &[&format!(
+            "docker engine at {}: the archive of /etc/app.conf: ",
+            engine.host()
+        )],
+    );
+}
+
+#[test]
+fn an_endless_change_list_is_refused_past_64_mib() {
+    let engine = FakeEngine::start(|path, stream, stop| {
+        if path.contains("/containers/web/json") {
+            whole(
+                stream,
+                "200 OK",
+                br#"{"Id":"0123456789abcdef","Image":"sha256:0123"}"#,
+            )
+        } else {
+            // One path name that never ends.
+            chunked(
+                stream,
+                "200 OK",
+                stop,
+                generated(b"[{\"Path\":\"/", b'a', GIB),
+            )
+        }
+    });
+    let measured = ls_container(&engine, Duration::from_secs(60));
+    assert_refused(
+        "1 GiB change list",
+        &measured,
+        Duration::from_secs(60),
+        &["GET /containers/web/changes: the answer is larger than 64 MiB; refused"],
+    );
+}
+
+#[test]
+fn a_containers_archive_with_a_gib_of_pax_records_stops_at_16_mib() {
+    // A PAX header whose records go on for 1 GiB: the tar crate would read them whole.
+    let engine = container_engine(|stream, stop| {
+        let mut header = tar::Header::new_ustar();
+        header.set_path("PaxHeaders/app.conf").unwrap();
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_mode(0o644);
+        header.set_size(GIB);
+        header.set_cksum();
+        chunked(
+            stream,
+            "200 OK",
+            stop,
+            generated(header.as_bytes(), b'a', GIB + 512),
+        )
+    });
+    let measured = ls_container(&engine, Duration::from_secs(60));
+    assert_refused(
+        "1 GiB of PAX records",
+        &measured,
+        Duration::from_secs(60),
+        &["the archive of /etc/app.conf: a member's headers exceed 16 MiB"],
     );
 }

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::measure::measure;
 use support::{Blob, BlobData, ImageSpec, LayerSpec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_layerscope");
@@ -188,16 +189,18 @@ fn respond(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
+    stream.write_all(head(status, headers, body.len()).as_bytes())?;
+    stream.write_all(body)
+}
+
+/// The status line and headers of an answer of `len` body bytes.
+fn head(status: &str, headers: &[(&str, &str)], len: usize) -> String {
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {len}\r\nConnection: close\r\n");
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)
+    head
 }
 
 /// An answer whose headers come at once and whose body comes one byte every two seconds.
@@ -207,15 +210,7 @@ fn trickle(
     body: &[u8],
     stop: &AtomicBool,
 ) -> std::io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
+    stream.write_all(head("200 OK", headers, body.len()).as_bytes())?;
     for byte in body {
         stream.write_all(std::slice::from_ref(byte))?;
         stream.flush()?;
@@ -358,9 +353,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
         .env("XDG_CACHE_HOME", home.path().join("cache"))
         .env("DOCKER_CONFIG", home.path().join("docker"))
         .env("TMPDIR", home.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdin(Stdio::null());
     for name in [
         "XDG_RUNTIME_DIR",
         "REGISTRY_AUTH_FILE",
@@ -375,45 +368,13 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
         command.env_remove(name);
     }
     command.envs(env.iter().copied()).args(args);
-    let started = Instant::now();
-    let mut child = command.spawn().expect("start layerscope");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let mut killed = false;
-    loop {
-        // SAFETY: `pid` is our child, not yet reaped; the pointers are to live locals.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        assert!(reaped >= 0, "wait4 failed");
-        if reaped == pid {
-            break;
-        }
-        if started.elapsed() > RUN_LIMIT && !killed {
-            // SAFETY: signals our own child, which has not been reaped yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            killed = true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let wall = started.elapsed();
-    assert!(!killed, "layerscope {args:?} still ran after {RUN_LIMIT:?}");
+    let measured = measure(command, RUN_LIMIT);
     Run {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-        wall,
-        // ru_maxrss is in KiB on Linux.
-        peak_kib: usage.ru_maxrss as u64,
+        code: measured.code,
+        stdout: String::from_utf8_lossy(&measured.stdout).into_owned(),
+        stderr: measured.stderr,
+        wall: measured.wall,
+        peak_kib: measured.peak_kib,
     }
 }
 

@@ -525,3 +525,28 @@ fn a_symlink_target_longer_than_path_max_is_not_followed() {
         "{warnings:?}"
     );
 }
+
+/// A symlink target that runs through a directory that does not exist and climbs out with
+/// `..` resolves lexically, as umoci's rootfs-confined join does: `missing/..` cancel and
+/// the climb stops at `/`. A hardlink through it links the real file, and a file written
+/// through it lands in /etc.
+#[test]
+fn a_symlink_through_a_missing_directory_resolves_lexically() {
+    let loaded = assert_same_as_umoci(
+        "lexical",
+        ImageSpec::new()
+            .layer(merged_usr().symlink("lex", "missing/../../../etc"))
+            .layer(
+                LayerSpec::new()
+                    .hardlink("passwd.link", "lex/passwd")
+                    .file("lex/written", "w"),
+            ),
+    );
+    let listing = layerscope_listing(&loaded);
+    assert!(listing.contains(" /etc/written\n"), "{listing}");
+    assert!(
+        loaded.tree.warnings().is_empty(),
+        "{:?}",
+        loaded.tree.warnings()
+    );
+}

@@ -143,7 +143,7 @@ fn two_builds_join_their_shared_base_and_split_where_they_part() {
     // Where they part, in the CLI's words.
     assert_eq!(
         summary_line(&screen, "Stacks"),
-        "Stacks  the bottom layer (208.4 kB) is shared; from layer 1 on, A has `app v1: /app and /etc/app`, B has `app v2: /app and /etc/app`"
+        "Stacks  the bottom layer (200.1 kB of content, uncompressed) is shared; from layer 1 on, A has `app v1: /app and /etc/app`, B has `app v2: /app and /etc/app`"
     );
 }
 
@@ -284,7 +284,7 @@ fn tab_moves_to_the_layer_columns_whose_rows_the_summary_details() {
     );
     // Stored as a plain tar in A and gzip in B: one layer all the same.
     assert!(layer.contains(" tar in A, "), "{layer}");
-    assert!(layer.ends_with(" gzip in B"), "{layer}");
+    assert!(layer.ends_with(" gzip in B (compressed)"), "{layer}");
     press_compare(&mut app, [key(KeyCode::Char('j'))]);
     assert_eq!(app.model.layer_cursor(), 1);
     let layer = summary_line(&compare_screen(&app), "Layer");
@@ -407,7 +407,7 @@ fn the_same_image_in_two_formats_is_one_stack_and_no_change() {
     press_compare(&mut app, [key(KeyCode::Tab)]);
     let layer = summary_line(&compare_screen(&app), "Layer");
     assert!(
-        layer.contains(" tar in A, ") && layer.ends_with(" zstd in B"),
+        layer.contains(" tar in A, ") && layer.ends_with(" zstd in B (compressed)"),
         "{layer}"
     );
 }

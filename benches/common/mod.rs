@@ -88,6 +88,7 @@ pub fn loaded_image(paths: usize, layers: usize) -> LoadedImage {
                 diff_id: None,
                 size: None,
                 unavailable: None,
+                writable: None,
             })
             .collect(),
         history: pair_history(&[], layers),

@@ -56,6 +56,8 @@ pub struct LayerFacts {
     pub base: bool,
     /// For a `COPY --from`: the stage (or image) it copied from.
     pub copy_from: Option<CopyFrom>,
+    /// A container's writable layer (the top one), not a layer of the image.
+    pub writable: bool,
 }
 
 /// Where a `COPY --from` took its files.
@@ -164,6 +166,7 @@ impl Facts {
                 base: None,
             })
         };
+        let writable = |i: usize| image.layers.get(i).is_some_and(|l| l.writable.is_some());
         let layers = (0..loaded.tree.layer_count())
             .map(|i| {
                 let paired = image.history.layers.get(i);
@@ -181,9 +184,15 @@ impl Facts {
                     metadata: paired.map_or_else(Vec::new, |h| metadata_of(&h.entries)),
                     base_metadata: paired
                         .map_or_else(Vec::new, |h| metadata_where(&h.entries, true)),
-                    compressed_bytes: loaded.layers.get(i).map(|l| l.compressed_bytes),
+                    // A writable layer is never downloaded: it has no compressed size.
+                    compressed_bytes: loaded
+                        .layers
+                        .get(i)
+                        .filter(|_| !writable(i))
+                        .map(|l| l.compressed_bytes),
                     dockerfile_lines: line.map(|l| (l.line, l.end_line)),
                     base: i < waste.base_layers,
+                    writable: writable(i),
                 }
             })
             .collect();
@@ -314,12 +323,23 @@ pub fn explain_image(ctx: &Context) -> Vec<Block> {
         1,
         vec![text("How "), code(ctx.name.clone()), text(" is built")],
     )];
+    let stack = if ctx.facts(layers.saturating_sub(1)).writable {
+        format!(
+            "This container is its image's stack of {} with its own writable layer on top \
+             (layer {}, what the container wrote, as its engine reports it)",
+            plural(layers - 1, "read-only layer", "read-only layers"),
+            layers - 1
+        )
+    } else {
+        format!(
+            "This image is a stack of {}",
+            plural(layers, "read-only layer", "read-only layers")
+        )
+    };
     out.push(Block::Paragraph(vec![
         text(format!(
-            "This image is a stack of {}. Each layer is {}: a later layer can only add, \
-             replace or hide. A container sees all of them merged, bottom first. Together \
-             they ship ",
-            plural(layers, "read-only layer", "read-only layers"),
+            "{stack}. Each layer is {}: a later layer can only add, replace or hide. A \
+             container sees all of them merged, bottom first. Together they ship ",
             glossary::LAYER,
         )),
         Span::Bytes(waste.total_bytes),
@@ -945,6 +965,12 @@ pub fn explain_container(ctx: &Context) -> Vec<Block> {
              of the image shares them.",
         glossary::COPY_ON_WRITE
     ))]));
+    if ctx.facts(top).writable {
+        out.push(Block::Paragraph(vec![text(format!(
+            "Layer {top} above is that layer for this container: the engine's list of what \
+             it added, changed and deleted, with each file as the engine archives it."
+        ))]));
+    }
     let biggest = (1..tree.node_count() as NodeId)
         .filter_map(|node| {
             let v = tree.live_at(node, top)?;
@@ -1101,7 +1127,7 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
                     String::from_utf8_lossy(marker_name).into_owned(),
                 ));
                 item.push(text(", "));
-                item.push(text(glossary::WHITEOUT_EFFECT));
+                item.push(text(glossary::WHITEOUT));
             }
             Change::Opaque => {
                 let dir = tree.path(tree.entry(version.entry).node);

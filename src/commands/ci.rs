@@ -134,6 +134,18 @@ fn report_format(format: CiFormat) -> ReportFormat {
     }
 }
 
+/// The image's format, and for a container what is scored: the image's layers and the
+/// container's writable layer together, as `docker commit` would make them one image.
+fn source_format(image: &crate::image::Image) -> String {
+    let format = image.format.name();
+    match image.layers.last().and_then(|l| l.writable_label()) {
+        Some(label) => format!(
+            "{format} + the {label}: scored together, as `docker commit` would make them one image"
+        ),
+        None => format.to_string(),
+    }
+}
+
 /// Analyse the image with the chosen score and gather what rules and reporters need
 /// (all but the secret findings, which only a scanned load has).
 pub fn build_input(
@@ -155,7 +167,7 @@ pub fn build_input(
             .cloned()
             .unwrap_or_else(|| image.source.clone()),
         source: image.source.clone(),
-        source_format: image.format.name().to_string(),
+        source_format: source_format(image),
         platform: image.platform.as_ref().map(|p| p.to_string()),
         layer_count: loaded.layers.len(),
         layers,

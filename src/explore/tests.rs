@@ -54,6 +54,7 @@ pub(crate) fn loaded(layers: &[ParsedLayer]) -> LoadedImage {
                     diff_id: None,
                     size: None,
                     unavailable: None,
+                    writable: None,
                 })
                 .collect(),
             history: pair_history(&[], count),

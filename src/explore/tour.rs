@@ -400,11 +400,25 @@ fn multi_stage(explorer: &mut Explorer) -> Parts {
         }
         _ => String::new(),
     };
+    // The stage itself is not in the image: its size was measured when demo/build.sh
+    // built it.
+    let measured = explorer
+        .demo()
+        .and_then(demo::find)
+        .and_then(|image| image.build_stage())
+        .map_or_else(String::new, |(bytes, count)| {
+            format!(
+                " ({} in {} when demo/build.sh built it)",
+                human(bytes),
+                plural(count as usize, "file", "files")
+            )
+        });
     let text = format!(
         "The Dockerfile has {stages} stages. The build stage `{}`{base}, held the \
-         compiler, the sources and the build's caches. None of it is in the image: its \
-         history records only the last stage's steps. {} holds {} copied from the build \
-         stage{copied}. A multi-stage build ships only what its last stage copies.",
+         compiler, the sources and the build's caches{measured}. None of it is in the \
+         image: its history records only the last stage's steps. {} holds {} copied from \
+         the build stage{copied}. A multi-stage build ships only what its last stage \
+         copies.",
         from.stage,
         capitalised(&layer_name(explorer, layer)),
         plural(files, "file", "files"),
@@ -452,7 +466,7 @@ fn whiteout(explorer: &mut Explorer) -> Parts {
         "{} deletes {shown} with a whiteout `.wh.{name}`: {}. The {} that {} wrote are still \
          in that layer's tar: every pull downloads them, and no container can see them.",
         capitalised(&layer_name(explorer, deleted)),
-        crate::analysis::glossary::WHITEOUT_EFFECT,
+        crate::analysis::glossary::WHITEOUT,
         human(bytes),
         layer_name(explorer, wrote),
     );
@@ -845,9 +859,7 @@ mod tests {
         assert_eq!(path(&explorer.image().tree, node), "/tmp/scratch.bin");
         assert!(
             whiteout.text.contains("`.wh.scratch.bin`")
-                && whiteout
-                    .text
-                    .contains(crate::analysis::glossary::WHITEOUT_EFFECT)
+                && whiteout.text.contains(crate::analysis::glossary::WHITEOUT)
                 && whiteout.text.contains("Dockerfile line 27"),
             "{}",
             whiteout.text
@@ -860,6 +872,14 @@ mod tests {
                 .text
                 .contains("holds 1 file copied from the build stage: /usr/local/bin/hello")
                 && multi.text.contains("`build`"),
+            "{}",
+            multi.text
+        );
+        // The stage's size as demo/build.sh measured it (demo/hello/build-stage.size).
+        assert!(
+            multi
+                .text
+                .contains("(651.5 MB in 18470 files when demo/build.sh built it)"),
             "{}",
             multi.text
         );

@@ -121,6 +121,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
             digest,
             diff_id: diff_ids.get(index).cloned(),
             unavailable,
+            writable: None,
         });
     }
 

@@ -69,6 +69,7 @@ impl HistoryEntry {
 /// The Dockerfile keywords display as themselves. `Import` is `docker import`
 /// (no instruction, the comment names the source), `Other` is a non-Dockerfile
 /// tool's description and `Unknown` means nothing is known (displayed `?`).
+/// `Container` is no history entry at all: a container's writable layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum InstructionKind {
@@ -93,6 +94,8 @@ pub enum InstructionKind {
     Import,
     Other,
     Unknown,
+    /// Not a history entry: a container's writable layer, laid on its image's layers.
+    Container,
 }
 
 /// Keywords recognised at the start of a description, in the spelling that
@@ -134,6 +137,7 @@ impl InstructionKind {
             InstructionKind::Import => "IMPORT",
             InstructionKind::Other => "OTHER",
             InstructionKind::Unknown => "?",
+            InstructionKind::Container => "CONTAINER",
             kind => KEYWORDS
                 .iter()
                 .find(|&&(_, k)| k == kind)
@@ -145,7 +149,10 @@ impl InstructionKind {
     pub fn is_dockerfile(self) -> bool {
         !matches!(
             self,
-            InstructionKind::Import | InstructionKind::Other | InstructionKind::Unknown
+            InstructionKind::Import
+                | InstructionKind::Other
+                | InstructionKind::Unknown
+                | InstructionKind::Container
         )
     }
 }

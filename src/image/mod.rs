@@ -63,6 +63,35 @@ pub struct LayerRef {
     pub size: Option<u64>,
     /// Why the blob cannot be read (a foreign layer that is not shipped), if so.
     pub unavailable: Option<String>,
+    /// Set on a container's writable layer, which no image describes: it has no blob, no
+    /// digest and no diff_id, and is always the top layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writable: Option<Writable>,
+}
+
+/// The container whose writable layer a layer is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Writable {
+    /// `docker` or `podman`.
+    pub engine: &'static str,
+    /// The name the user gave.
+    pub container: String,
+    /// The engine's full container ID.
+    pub id: String,
+}
+
+impl LayerRef {
+    /// One line naming a container's writable layer (for layer lists and headings), or
+    /// `None` for an image's layer.
+    pub fn writable_label(&self) -> Option<String> {
+        self.writable.as_ref().map(|w| {
+            format!(
+                "writable layer of {} ({}; not part of the image)",
+                crate::escape::escape_str(&w.container),
+                w.engine
+            )
+        })
+    }
 }
 
 /// An opened image: everything but the layer contents.

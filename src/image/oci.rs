@@ -144,6 +144,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
             diff_id: diff_ids.get(index).cloned(),
             size: Some(descriptor.size()),
             unavailable,
+            writable: None,
         });
     }
 

@@ -59,6 +59,18 @@ pub fn load_stream(
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LoadedImage> {
+    load_stream_topped(reader, display, options, control, progress, None)
+}
+
+/// [`load_stream`], with a container's writable layer laid on the image's layers.
+pub(crate) fn load_stream_topped(
+    reader: impl Read,
+    display: &str,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+    top: Option<super::container::TopLayer>,
+) -> Result<LoadedImage> {
     let mut buffered = BufReader::with_capacity(CHUNK, reader);
     let magic = buffered.fill_buf().map_err(|e| Error::io(display, e))?;
     if magic.is_empty() {
@@ -106,7 +118,7 @@ pub fn load_stream(
             pass.collect_one();
         }
         read?;
-        pass.finish(options, progress)
+        pass.finish(options, progress, top)
     })
 }
 
@@ -146,11 +158,7 @@ impl<'a> Pass<'a> {
         'a: 'scope,
     {
         let limit = Cell::new(HEADER_LIMIT);
-        let mut archive = tar::Archive::new(Guard {
-            inner: stream,
-            position: 0,
-            limit: &limit,
-        });
+        let mut archive = tar::Archive::new(Guard::new(stream, &limit));
         let entries = archive
             .entries()
             .map_err(|e| self.not_tar(format!("not a tar archive ({e})")))?;
@@ -161,12 +169,7 @@ impl<'a> Pass<'a> {
                 return Err(Error::Interrupted);
             }
             let size = entry.size();
-            limit.set(
-                entry
-                    .raw_file_position()
-                    .saturating_add(size.saturating_add(511) & !511)
-                    .saturating_add(HEADER_LIMIT),
-            );
+            limit.set(next_headers_end(&entry));
             let kind = entry.header().entry_type();
             let (name, link) = counted_member(&entry, &mut self.counts, self.display, position)?;
             if kind.is_symlink() || kind.is_hard_link() {
@@ -246,11 +249,7 @@ impl<'a> Pass<'a> {
         let control = self.control;
         self.active += 1;
         scope.spawn(move || {
-            let reader = PipeReader {
-                pipe,
-                chunk: Vec::new(),
-                pos: 0,
-            };
+            let reader = PipeReader::new(pipe);
             let outcome = parse_layer(reader, options, control).map_err(|error| match error {
                 LayerError::Cancelled => (true, error.to_string()),
                 other => (false, other.to_string()),
@@ -310,6 +309,7 @@ impl<'a> Pass<'a> {
         mut self,
         options: &LoadOptions,
         progress: &mut dyn FnMut(Progress),
+        top: Option<super::container::TopLayer>,
     ) -> Result<LoadedImage> {
         let files = std::mem::take(&mut self.files);
         if files.is_empty() && self.links.is_empty() {
@@ -403,6 +403,15 @@ impl<'a> Pass<'a> {
             // Parsed here only to be applied: drop it now.
             parsed_here.clear();
         }
+        if let Some(top) = top {
+            top.apply(
+                source.display(),
+                &mut image,
+                &mut builder,
+                &mut infos,
+                &mut warnings,
+            )?;
+        }
         image.source = self.display.to_string();
         Ok(builder.finish(image, infos, warnings))
     }
@@ -495,10 +504,20 @@ fn read_full_vec(reader: &mut impl Read, len: usize) -> io::Result<Vec<u8>> {
 }
 
 /// The parse worker's end of a pipe of chunks.
-struct PipeReader {
+pub(super) struct PipeReader {
     pipe: Receiver<Vec<u8>>,
     chunk: Vec<u8>,
     pos: usize,
+}
+
+impl PipeReader {
+    pub(super) fn new(pipe: Receiver<Vec<u8>>) -> PipeReader {
+        PipeReader {
+            pipe,
+            chunk: Vec::new(),
+            pos: 0,
+        }
+    }
 }
 
 impl Read for PipeReader {
@@ -522,10 +541,30 @@ impl Read for PipeReader {
 
 /// Bounds what the tar crate reads between two members of the outer archive (PAX records
 /// and GNU long names are read into memory whole): `limit` moves along after each member.
-struct Guard<'a, R> {
+pub(super) struct Guard<'a, R> {
     inner: R,
     position: u64,
     limit: &'a Cell<u64>,
+}
+
+/// Where the headers of the member after `entry` must end: past its padded body, at most
+/// [`HEADER_LIMIT`] further (for [`Guard`]'s limit).
+pub(super) fn next_headers_end<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
+    entry
+        .raw_file_position()
+        .saturating_add(entry.size().saturating_add(511) & !511)
+        .saturating_add(HEADER_LIMIT)
+}
+
+impl<'a, R> Guard<'a, R> {
+    /// `inner`, read until `limit` says.
+    pub(super) fn new(inner: R, limit: &'a Cell<u64>) -> Self {
+        Guard {
+            inner,
+            position: 0,
+            limit,
+        }
+    }
 }
 
 impl<R: Read> Read for Guard<'_, R> {

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use bytes::{Buf, Bytes};
 use endpoint::Endpoint;
 use reqwest::{Response, StatusCode};
+use std::borrow::Borrow;
 use std::future::Future;
 use std::io::{self, Read};
 use std::time::Duration;
@@ -39,7 +40,7 @@ pub const ERROR_LIMIT: u64 = 256 << 10;
 
 /// API version asked for: Docker 20.10 and Podman 4 speak it, and the endpoints used here
 /// have not changed since.
-const API_VERSION: &str = "v1.41";
+pub(crate) const API_VERSION: &str = "v1.41";
 
 /// Which engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +86,7 @@ pub fn probe_at(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Probe {
 
 /// An image's export, as the engine streams it: a docker-archive, in the engine's order.
 /// The load parses it as it arrives; nothing is saved to a file.
-pub struct Export {
+pub(crate) struct Export {
     pub reader: ExportReader,
     /// What the image is called in messages: `docker://NAME (endpoint)`.
     pub display: String,
@@ -93,7 +94,7 @@ pub struct Export {
 
 /// Start exporting `name` from the engine at `endpoint`. A missing image is an error:
 /// nothing here pulls.
-pub fn export_at(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<Export> {
+pub(crate) fn export_at(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<Export> {
     if !inspect(kind, endpoint, name)? {
         return Err(engine_error(
             kind,
@@ -104,12 +105,12 @@ pub fn export_at(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<Ex
         ));
     }
     Ok(Export {
-        reader: open_export(kind, endpoint, name)?,
+        reader: export(kind, endpoint, name)?,
         display: format!("{}://{name} ({endpoint})", kind.name()),
     })
 }
 
-fn engine_error(kind: EngineKind, endpoint: &Endpoint, detail: String) -> Error {
+pub(crate) fn engine_error(kind: EngineKind, endpoint: &Endpoint, detail: String) -> Error {
     Error::Engine {
         engine: kind.name(),
         endpoint: endpoint.to_string(),
@@ -119,17 +120,17 @@ fn engine_error(kind: EngineKind, endpoint: &Endpoint, detail: String) -> Error 
 
 /// One engine's HTTP client, and the one-thread runtime that drives it on the caller's
 /// thread (as the registry's [`super::registry::client::Http`] does).
-struct Api {
+pub(crate) struct Api {
     kind: EngineKind,
     endpoint: Endpoint,
     runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
+    pub(crate) client: reqwest::Client,
     /// `http://host:port`, or a placeholder host for a unix socket.
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Api {
-    fn new(kind: EngineKind, endpoint: &Endpoint) -> Result<Api> {
+    pub(crate) fn new(kind: EngineKind, endpoint: &Endpoint) -> Result<Api> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -160,7 +161,7 @@ impl Api {
         })
     }
 
-    fn error(&self, detail: String) -> Error {
+    pub(crate) fn error(&self, detail: String) -> Error {
         engine_error(self.kind, &self.endpoint, detail)
     }
 
@@ -179,7 +180,7 @@ impl Api {
     }
 
     /// Run `future` on this client's runtime, within `limit`.
-    fn within<T>(&self, limit: Duration, future: impl Future<Output = T>) -> Option<T> {
+    pub(crate) fn within<T>(&self, limit: Duration, future: impl Future<Output = T>) -> Option<T> {
         self.runtime
             .block_on(async { tokio::time::timeout(limit, future).await.ok() })
     }
@@ -196,13 +197,13 @@ impl Api {
         }
     }
 
-    fn no_answer(&self, limit: Duration) -> Error {
+    pub(crate) fn no_answer(&self, limit: Duration) -> Error {
         self.error(format!("no answer within {} s", limit.as_secs()))
     }
 
     /// The error an answer other than 200 stands for: its status and the first line of
     /// its message, read up to [`ERROR_LIMIT`].
-    fn failure(&self, what: &str, response: Response) -> Error {
+    pub(crate) fn failure(&self, what: &str, response: Response) -> Error {
         let status = response.status();
         let body = self
             .within(PROBE_TIMEOUT, read_bounded(response, ERROR_LIMIT))
@@ -272,7 +273,7 @@ fn inspect(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<bool> {
 
 /// A body of at most `limit` bytes; one byte more when it is longer, for the caller to
 /// refuse (nothing past it is read).
-async fn read_bounded(mut response: Response, limit: u64) -> reqwest::Result<Vec<u8>> {
+pub(crate) async fn read_bounded(mut response: Response, limit: u64) -> reqwest::Result<Vec<u8>> {
     let mut body = Vec::new();
     while let Some(piece) = response.chunk().await? {
         let room =
@@ -286,30 +287,38 @@ async fn read_bounded(mut response: Response, limit: u64) -> reqwest::Result<Vec
 }
 
 /// Start the export; the returned reader yields the archive's bytes.
-fn open_export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportReader> {
+pub(crate) fn export(kind: EngineKind, endpoint: &Endpoint, name: &str) -> Result<ExportReader> {
     let api = Api::new(kind, endpoint)?;
     let response = api.get(name, "get", HEADERS_TIMEOUT)?;
     if response.status() != StatusCode::OK {
         return Err(api.failure(&format!("GET /images/{name}/get"), response));
     }
-    Ok(ExportReader {
-        api,
-        response,
-        chunk: Bytes::new(),
-        first: true,
-    })
+    Ok(ExportReader::new(api, response))
 }
 
-/// The export's body as a [`Read`]: each chunk is read on the caller's thread, within
-/// [`HEADERS_TIMEOUT`] for the first and [`IDLE_TIMEOUT`] for the others.
-pub struct ExportReader {
-    api: Api,
+/// An answer's body as a [`Read`] (an export, or a container's archive): each chunk is
+/// read on the caller's thread, within [`HEADERS_TIMEOUT`] for the first and
+/// [`IDLE_TIMEOUT`] for the others. `A` owns the client or borrows it, so that many
+/// archives can share one.
+pub(crate) struct ExportReader<A: Borrow<Api> = Api> {
+    api: A,
     response: Response,
     chunk: Bytes,
     first: bool,
 }
 
-impl Read for ExportReader {
+impl<A: Borrow<Api>> ExportReader<A> {
+    pub(crate) fn new(api: A, response: Response) -> Self {
+        ExportReader {
+            api,
+            response,
+            chunk: Bytes::new(),
+            first: true,
+        }
+    }
+}
+
+impl<A: Borrow<Api>> Read for ExportReader<A> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         while self.chunk.is_empty() {
             let wait = if self.first {
@@ -318,7 +327,7 @@ impl Read for ExportReader {
                 IDLE_TIMEOUT
             };
             self.first = false;
-            match self.api.within(wait, self.response.chunk()) {
+            match self.api.borrow().within(wait, self.response.chunk()) {
                 Some(Ok(Some(chunk))) => self.chunk = chunk,
                 Some(Ok(None)) => return Ok(0),
                 Some(Err(error)) => return Err(io::Error::other(describe(&error))),
@@ -339,7 +348,7 @@ impl Read for ExportReader {
 
 /// One line for a client error: what failed and the innermost cause, which says what the
 /// socket did ("No such file or directory", "Connection refused").
-fn describe(error: &reqwest::Error) -> String {
+pub(crate) fn describe(error: &reqwest::Error) -> String {
     let mut innermost = None;
     let mut cause = std::error::Error::source(error);
     while let Some(inner) = cause {

@@ -1,6 +1,7 @@
 //! Bytes in: a file, a directory, stdin, a container engine or a registry becomes a set of
 //! named byte streams; [`spec`] says what the IMAGE argument names, [`engine`] and
-//! [`registry`] read the other sources, [`transfer`] counts each layer blob a source reads.
+//! [`registry`] read the other sources, [`container`] a container's changes and archives,
+//! [`transfer`] counts each layer blob a source reads.
 //!
 //! A tar archive is indexed once (member name → offset and size), so that blobs can later
 //! be read by offset from several threads at once. An outer gzip/zstd compression is
@@ -12,6 +13,7 @@
 //! here knows about images.
 
 mod compression;
+pub mod container;
 pub mod engine;
 #[cfg(layerscope_isal)]
 mod gzip;

@@ -2,7 +2,8 @@
 //!
 //! An existing path always wins, so files open exactly as they always did. Then come the
 //! explicit forms (dive's spellings: `docker://`, `podman://`, `docker-archive://`,
-//! `oci://`, `oci-archive://`, plus `registry://` and skopeo's `docker-daemon:`), or the
+//! `oci://`, `oci-archive://`, plus `registry://`, skopeo's `docker-daemon:`, and a
+//! container's `container://`, `docker-container://`, `podman-container://`), or the
 //! `--source` flag. Anything else that parses as an image reference is looked for in a local
 //! engine first and then in its registry, as `docker run` would.
 
@@ -26,6 +27,9 @@ pub enum SourceKind {
     OciArchive,
     /// A registry, directly (OCI distribution API).
     Registry,
+    /// A container (running or stopped) in Docker's engine, else Podman's: its image's
+    /// layers and its writable layer on top.
+    Container,
 }
 
 /// A parsed IMAGE argument.
@@ -39,6 +43,12 @@ pub enum ImageSpec {
     Registry(Reference),
     /// A bare reference: a local engine if one has it, else its registry.
     Auto { text: String, reference: Reference },
+    /// A container, by name or ID; `kind` is `None` for `container://`, whose engine is
+    /// whichever has it (Docker's first).
+    Container {
+        kind: Option<EngineKind>,
+        name: String,
+    },
 }
 
 impl ImageSpec {
@@ -49,20 +59,20 @@ impl ImageSpec {
         }
         if let Some(kind) = source {
             // A prefix that agrees with the flag is allowed (`--source oci oci://dir`).
-            let (prefixed, rest) = split_prefix(text).unwrap_or((kind, text));
-            if prefixed != kind {
+            let (prefixed, rest) = split_prefix(text).unwrap_or((Prefix::Kind(kind), text));
+            if !prefixed.agrees_with(kind) {
                 return Err(Error::Usage(format!(
                     "--source {} contradicts the image's prefix in {text:?}",
                     kind_name(kind)
                 )));
             }
-            return Self::of_kind(kind, rest);
+            return Self::of_prefix(prefixed, rest);
         }
         if text == "-" || Path::new(text).exists() {
             return Ok(ImageSpec::Path(text.to_string()));
         }
-        if let Some((kind, rest)) = split_prefix(text) {
-            return Self::of_kind(kind, rest);
+        if let Some((prefix, rest)) = split_prefix(text) {
+            return Self::of_prefix(prefix, rest);
         }
         if looks_like_path(text) {
             // A missing file: say so, rather than asking a registry for `image.tar`.
@@ -80,13 +90,24 @@ impl ImageSpec {
         }
     }
 
-    fn of_kind(kind: SourceKind, rest: &str) -> Result<ImageSpec> {
+    fn of_prefix(prefix: Prefix, rest: &str) -> Result<ImageSpec> {
         if rest.is_empty() {
-            return Err(Error::Usage(format!(
-                "{}: the image name is missing",
-                kind_name(kind)
-            )));
+            return Err(Error::Usage(match prefix {
+                Prefix::Kind(SourceKind::Container) | Prefix::Container(_) => {
+                    format!("{}: the container name is missing", prefix.name())
+                }
+                Prefix::Kind(_) => format!("{}: the image name is missing", prefix.name()),
+            }));
         }
+        let kind = match prefix {
+            Prefix::Container(engine) => {
+                return Ok(ImageSpec::Container {
+                    kind: Some(engine),
+                    name: rest.to_string(),
+                })
+            }
+            Prefix::Kind(kind) => kind,
+        };
         Ok(match kind {
             SourceKind::Docker => ImageSpec::Engine {
                 kind: EngineKind::Docker,
@@ -99,6 +120,10 @@ impl ImageSpec {
             SourceKind::DockerArchive | SourceKind::Oci | SourceKind::OciArchive => {
                 ImageSpec::Path(rest.to_string())
             }
+            SourceKind::Container => ImageSpec::Container {
+                kind: None,
+                name: rest.to_string(),
+            },
             SourceKind::Registry => {
                 ImageSpec::Registry(parse_reference(rest).map_err(|detail| {
                     Error::Usage(format!(
@@ -144,6 +169,10 @@ impl ImageSpec {
             ImageSpec::Engine { kind, name } => format!("{}://{name}", engine_name(*kind)),
             ImageSpec::Registry(reference) => reference.whole(),
             ImageSpec::Auto { text, .. } => text.clone(),
+            ImageSpec::Container { kind, name } => match kind {
+                Some(kind) => format!("{}-container://{name}", engine_name(*kind)),
+                None => format!("container://{name}"),
+            },
         }
     }
 }
@@ -169,20 +198,49 @@ fn kind_name(kind: SourceKind) -> &'static str {
         SourceKind::Oci => "oci",
         SourceKind::OciArchive => "oci-archive",
         SourceKind::Registry => "registry",
+        SourceKind::Container => "container",
+    }
+}
+
+/// What a prefix (or `--source`) says: a source kind, or a container in a named engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prefix {
+    Kind(SourceKind),
+    Container(EngineKind),
+}
+
+impl Prefix {
+    fn name(self) -> String {
+        match self {
+            Prefix::Kind(kind) => kind_name(kind).to_string(),
+            Prefix::Container(engine) => format!("{}-container", engine_name(engine)),
+        }
+    }
+
+    /// Whether `--source kind` allows this prefix: its own, or a container in a named
+    /// engine for `--source container`.
+    fn agrees_with(self, kind: SourceKind) -> bool {
+        match self {
+            Prefix::Kind(own) => own == kind,
+            Prefix::Container(_) => kind == SourceKind::Container,
+        }
     }
 }
 
 /// Split an explicit source prefix off IMAGE.
-fn split_prefix(text: &str) -> Option<(SourceKind, &str)> {
-    const PREFIXES: [(&str, SourceKind); 7] = [
-        ("docker-archive://", SourceKind::DockerArchive),
-        ("oci-archive://", SourceKind::OciArchive),
-        ("docker://", SourceKind::Docker),
-        ("podman://", SourceKind::Podman),
-        ("oci://", SourceKind::Oci),
-        ("registry://", SourceKind::Registry),
+fn split_prefix(text: &str) -> Option<(Prefix, &str)> {
+    const PREFIXES: [(&str, Prefix); 10] = [
+        ("docker-archive://", Prefix::Kind(SourceKind::DockerArchive)),
+        ("oci-archive://", Prefix::Kind(SourceKind::OciArchive)),
+        ("docker-container://", Prefix::Container(EngineKind::Docker)),
+        ("podman-container://", Prefix::Container(EngineKind::Podman)),
+        ("container://", Prefix::Kind(SourceKind::Container)),
+        ("docker://", Prefix::Kind(SourceKind::Docker)),
+        ("podman://", Prefix::Kind(SourceKind::Podman)),
+        ("oci://", Prefix::Kind(SourceKind::Oci)),
+        ("registry://", Prefix::Kind(SourceKind::Registry)),
         // skopeo's spelling of the Docker engine.
-        ("docker-daemon:", SourceKind::Docker),
+        ("docker-daemon:", Prefix::Kind(SourceKind::Docker)),
     ];
     PREFIXES
         .iter()
@@ -256,6 +314,28 @@ mod tests {
             parse("docker-archive://b.tar"),
             ImageSpec::Path("b.tar".into())
         );
+        assert_eq!(
+            parse("container://web"),
+            ImageSpec::Container {
+                kind: None,
+                name: "web".into()
+            }
+        );
+        assert_eq!(
+            parse("docker-container://web"),
+            ImageSpec::Container {
+                kind: Some(EngineKind::Docker),
+                name: "web".into()
+            }
+        );
+        assert_eq!(
+            parse("podman-container://0123abc"),
+            ImageSpec::Container {
+                kind: Some(EngineKind::Podman),
+                name: "0123abc".into()
+            }
+        );
+        assert!(ImageSpec::parse("container://", None).is_err());
         let ImageSpec::Registry(reference) = parse("registry://nginx") else {
             panic!("not a registry spec");
         };
@@ -279,6 +359,23 @@ mod tests {
             }
         );
         assert!(ImageSpec::parse("docker://app", Some(SourceKind::Registry)).is_err());
+        assert_eq!(
+            ImageSpec::parse("web", Some(SourceKind::Container)).unwrap(),
+            ImageSpec::Container {
+                kind: None,
+                name: "web".into()
+            }
+        );
+        // A container in a named engine agrees with --source container; an image does not.
+        assert_eq!(
+            ImageSpec::parse("podman-container://web", Some(SourceKind::Container)).unwrap(),
+            ImageSpec::Container {
+                kind: Some(EngineKind::Podman),
+                name: "web".into()
+            }
+        );
+        assert!(ImageSpec::parse("docker://web", Some(SourceKind::Container)).is_err());
+        assert!(ImageSpec::parse("podman-container://web", Some(SourceKind::Podman)).is_err());
     }
 
     #[test]

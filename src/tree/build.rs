@@ -481,6 +481,10 @@ impl TreeBuilder {
         push(&mut scratch, &mut pending, rest);
         let mut follows = 0;
         let mut next_link = Some(link);
+        // Components walked that do not exist (only without `create`): the walk goes on
+        // lexically, as a rootfs-confined join does, so that a later `..` cancels them
+        // (`missing/../etc` is `etc`); the path is missing only if one is left at the end.
+        let mut absent = 0usize;
         let outcome = loop {
             if let Some(link) = next_link.take() {
                 follows += 1;
@@ -497,6 +501,9 @@ impl TreeBuilder {
                 push(&mut scratch, &mut pending, &target);
             }
             let Some((start, end)) = pending.pop() else {
+                if absent > 0 {
+                    break Resolved::Missing;
+                }
                 break Resolved::Node {
                     node,
                     crossed: true,
@@ -504,10 +511,13 @@ impl TreeBuilder {
             };
             match &scratch[start..end] {
                 b"" | b"." => {}
+                b".." if absent > 0 => absent -= 1,
                 b".." => node = self.tree.nodes[node as usize].parent,
+                _ if absent > 0 => absent += 1,
                 name => {
                     let Some(child) = self.step(node, name, create) else {
-                        break Resolved::Missing;
+                        absent += 1;
+                        continue;
                     };
                     match self.symlink_entry(child) {
                         Some(link) => next_link = Some(link),

@@ -112,6 +112,8 @@ impl Theme {
             K::Cmd | K::Entrypoint | K::Shell | K::Healthcheck | K::Stopsignal => Color::Cyan,
             K::Expose | K::Volume | K::Onbuild | K::Maintainer => Color::Cyan,
             K::Other | K::Unknown => Color::DarkGray,
+            // Not built from anything: the one layer that a running container writes.
+            K::Container => Color::LightRed,
         };
         Style::new().fg(colour).add_modifier(Modifier::BOLD)
     }

@@ -23,6 +23,7 @@ pub mod content;
 pub mod image;
 pub mod index;
 pub mod layer;
+pub mod measure;
 pub mod raw;
 
 pub use archive::{ArchiveOptions, DockerLayout, OciLayout};

@@ -289,6 +289,7 @@ fn open(client: &Client, reference: &Reference, platform: Option<&str>) -> Resul
             diff_id: diff_ids.get(index).cloned(),
             size: Some(descriptor.size()),
             unavailable: foreign.then(|| "foreign layer: not served by the registry".to_string()),
+            writable: None,
         });
     }
     let platform = chosen_platform.or_else(|| config.platform());

@@ -132,8 +132,9 @@ impl Areas {
     }
 }
 
-/// Most rows the summary pane takes, borders included.
-const SUMMARY_HEIGHT: u16 = 8;
+/// Most rows the summary pane takes, borders included: room for its five lines when the
+/// sizes line wraps once and the others twice; a third of the screen on a shorter one.
+const SUMMARY_HEIGHT: u16 = 12;
 
 /// Lay out the screen, top to bottom: the layer columns (their rows, up to a third of
 /// the height), the summary (its lines, wrapped; dropped on short terminals), the change
@@ -155,7 +156,7 @@ pub fn layout(area: Rect, app: &CompareApp) -> Areas {
         let wanted = summary::height(&app.model, main.width);
         u16::try_from(wanted)
             .unwrap_or(u16::MAX)
-            .min(SUMMARY_HEIGHT)
+            .min(SUMMARY_HEIGHT.min(main.height / 3))
     } else {
         0
     };

@@ -102,33 +102,16 @@ fn stored(model: &CompareView, side: Side, info: &LayerInfo) -> String {
     }
 }
 
-/// The pane's lines, each a label and its (escaped) text.
+/// The pane's lines, each a label and its (escaped) text: where the stacks part and what
+/// is selected first, so that a short pane, which shows only its first lines, still
+/// follows the cursor; the sizes, which never change, last.
 pub fn lines(model: &CompareView) -> Vec<(&'static str, String)> {
     let comparison = model.comparison();
     let totals = &comparison.totals;
-    let mut lines = vec![
-        (
-            "Stacks",
-            comparison.divergence_sentence(&|t| format!("`{}`", escape_str(t))),
-        ),
-        (
-            "Sizes",
-            comparison
-                .quantities()
-                .iter()
-                .map(|q| format!("{} {}", q.name, q.change("->")))
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        (
-            "Paths",
-            format!(
-                "B adds {} and drops {}",
-                human(totals.bytes_added),
-                human(totals.bytes_removed)
-            ),
-        ),
-    ];
+    let mut lines = vec![(
+        "Stacks",
+        comparison.divergence_sentence(&|t| format!("`{}`", escape_str(t))),
+    )];
     let layer = |side: Side, index: usize| model.layer(side, index);
     let layer_line = match model.selected_layer_row() {
         Some(LayerRow::Joined(index)) => {
@@ -180,5 +163,24 @@ pub fn lines(model: &CompareView) -> Vec<(&'static str, String)> {
         };
         lines.push(("Path", text));
     }
+    lines.extend([
+        (
+            "Sizes",
+            comparison
+                .quantities()
+                .iter()
+                .map(|q| format!("{} {}", q.name, q.change("->")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        (
+            "Files",
+            format!(
+                "B adds {} and drops {}",
+                human(totals.bytes_added),
+                human(totals.bytes_removed)
+            ),
+        ),
+    ]);
     lines
 }

@@ -145,20 +145,32 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
             }
         }
     }
-    if let Some(info) = model.image().layers.get(index) {
+    let writable = model
+        .image()
+        .image
+        .layers
+        .get(index)
+        .and_then(|l| l.writable.as_ref());
+    if let (Some(info), Some(writable)) = (model.image().layers.get(index), writable) {
+        // No blob and no hashes: the engine keeps this layer, no registry ever does.
+        lines.push(field(
+            "Container",
+            format!("{} ({})", escape_str(&writable.container), writable.id),
+            app,
+        ));
+        lines.push(field(
+            "Size",
+            format!(
+                "{} of content in {} entries (directories and whiteouts included), as the \
+                 engine archives them; never downloaded, no digest or diff_id",
+                human(info.content_bytes),
+                info.entries,
+            ),
+            app,
+        ));
+    } else if let Some(info) = model.image().layers.get(index) {
         let none = || "-".to_string();
-        // Two hashes of one layer: each says which bytes it hashes, and why both exist.
-        lines.push(field(
-            "Digest (compressed blob)",
-            info.digest.clone().unwrap_or_else(none),
-            app,
-        ));
-        lines.push(field(
-            "DiffID (uncompressed tar)",
-            info.diff_id.clone().unwrap_or_else(none),
-            app,
-        ));
-        lines.push(styled(glossary::DIGEST_AND_DIFF_ID, theme.dim).into());
+        // Its sizes first: a short pane keeps them in view.
         lines.push(field(
             "Size",
             format!(
@@ -174,6 +186,18 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
         if let Some(compression) = info.compression {
             lines.push(field("Compression", compression.to_string(), app));
         }
+        // Two hashes of one layer: each says which bytes it hashes, and why both exist.
+        lines.push(field(
+            "Digest (compressed blob)",
+            info.digest.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(field(
+            "DiffID (uncompressed tar)",
+            info.diff_id.clone().unwrap_or_else(none),
+            app,
+        ));
+        lines.push(styled(glossary::DIGEST_AND_DIFF_ID, theme.dim).into());
     }
     let title = format!(
         "Layer {index} ({})",

@@ -1,14 +1,24 @@
 //! The help overlay: every key, from the action table, by where it applies. The explorer's
-//! lists every action; another screen (the comparison view) gives the keys it takes, with
-//! its own words where an action means something else there.
+//! lists every action, then what the tree's colours mean and a glossary of the words the
+//! screens use (from `analysis::glossary`, the one place each is defined); another screen
+//! (the comparison view) gives the keys it takes, with its own words where an action means
+//! something else there.
 
+use super::explain::render;
 use super::{scrolling_update, Component, Ctx, Model, Scroll, View};
+use crate::analysis::explain::{Block, Span as Piece};
+use crate::analysis::glossary::{DIGEST_AND_DIFF_ID, GLOSSARY};
+use crate::tree::DiffKind;
 use crate::tui::actions::{Action, Context};
+use crate::tui::theme::Theme;
 use crate::tui::widgets::{centered, pane, styled};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 use ratatui::Frame;
+
+/// The box's text width: 80 columns with its borders.
+const TEXT_WIDTH: usize = 78;
 
 /// A help section: the context whose keys it lists, and its heading.
 pub type Section = (Context, &'static str);
@@ -112,8 +122,12 @@ impl<M: Model> Component<M> for Help {
             "Keys can be changed in $XDG_CONFIG_HOME/layerscope/config.yaml (dive's keybinding.* names).",
             theme.dim,
         ).into());
+        if self.keys.is_none() {
+            lines.extend(legend(theme));
+            lines.extend(glossary(theme));
+        }
         let title = format!("Keys ({} closes)", keymap.first_key(Action::CloseOverlay));
-        let area = centered(area, 80, lines.len() as u16 + 2);
+        let area = centered(area, TEXT_WIDTH as u16 + 2, lines.len() as u16 + 2);
         let height = area.height.saturating_sub(2) as usize;
         let (shown, _) = self.scroll.window(&lines, height);
         frame.render_widget(Clear, area);
@@ -121,5 +135,115 @@ impl<M: Model> Component<M> for Help {
             Paragraph::new(shown.to_vec()).block(pane(theme, &title, true)),
             area,
         );
+    }
+}
+
+/// The file tree's colours, each drawn in its own style, with the `docker diff` letter
+/// that `NO_COLOR` users and the CLI see for the same change.
+fn legend(theme: &Theme) -> Vec<Line<'static>> {
+    let row = |kind: DiffKind, style, meaning: &'static str| {
+        Line::from(vec![
+            styled(
+                format!("  {:<22}", format!("{} {kind:?}", kind.letter())),
+                style,
+            ),
+            Span::raw(meaning),
+        ])
+    };
+    vec![
+        Line::from(""),
+        styled("Colours in the file tree", theme.title).into(),
+        row(
+            DiffKind::Added,
+            theme.added,
+            "the selected layer adds the path",
+        ),
+        row(
+            DiffKind::Modified,
+            theme.modified,
+            "the selected layer replaces it (content, mode or owner)",
+        ),
+        row(
+            DiffKind::Removed,
+            theme.removed,
+            "the selected layer deletes it (a whiteout or opaque marker)",
+        ),
+        row(
+            DiffKind::Unchanged,
+            theme.unchanged,
+            "a lower layer put it there; this one leaves it",
+        ),
+    ]
+}
+
+/// Every term the screens use, as `analysis::glossary` defines it, wrapped to the box.
+fn glossary(theme: &Theme) -> Vec<Line<'static>> {
+    let items = GLOSSARY
+        .iter()
+        .map(|(term, meaning)| {
+            vec![
+                Piece::Code((*term).to_string()),
+                Piece::Text(format!(": {meaning}.")),
+            ]
+        })
+        .collect();
+    let mut lines = vec![Line::from("")];
+    lines.extend(render(
+        &[
+            Block::Heading(2, vec![Piece::Text("Glossary".into())]),
+            Block::List(items),
+            Block::Paragraph(vec![Piece::Text(DIGEST_AND_DIFF_ID.into())]),
+        ],
+        theme,
+        TEXT_WIDTH,
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: &[Line]) -> String {
+        lines
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// `?` defines every glossary term in the glossary's own words (so help, tour and
+    /// `explain` cannot drift apart), and says why a layer has two hashes.
+    #[test]
+    fn help_has_the_glossary_and_the_colour_legend() {
+        let theme = Theme::dark();
+        let lines = glossary(&theme);
+        for line in &lines {
+            assert!(line.width() <= TEXT_WIDTH, "{line:?}");
+        }
+        let glossary = text(&lines);
+        for (term, meaning) in GLOSSARY {
+            assert!(
+                glossary.contains(&format!("{term}: {meaning}.")),
+                "{term} missing from {glossary}"
+            );
+        }
+        assert!(glossary.contains(DIGEST_AND_DIFF_ID));
+        let legend = legend(&theme);
+        let words = text(&legend);
+        for kind in ["A Added", "C Modified", "D Removed", "Unchanged"] {
+            assert!(words.contains(kind), "{words}");
+        }
+        // Each row is drawn in the style the file tree uses for it.
+        assert_eq!(legend[2].spans[0].style, theme.added);
+        assert_eq!(legend[5].spans[0].style, theme.unchanged);
     }
 }

@@ -4,7 +4,7 @@
 use super::{Component, Ctx, View};
 use crate::escape::escape_str;
 use crate::explore::Mode;
-use crate::image::history::Instruction;
+use crate::image::history::{Instruction, InstructionKind};
 use crate::model::LayerStatus;
 use crate::size::human;
 use crate::tui::actions::{Action, Context};
@@ -109,7 +109,19 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
                 .map_or_else(|| "-".to_string(), |l| format!("L{l}"));
             spans.push(styled(format!("{line:>line_width$} "), theme.dim));
         }
-        if let Some(history) = history {
+        // A base layer was made by the base image's own build, not by a line of this
+        // Dockerfile: it shows the `FROM` that brought it in, on that line's number.
+        let base = app
+            .dockerfile()
+            .filter(|d| d.mapping.is_base_layer(index))
+            .map(|d| d.mapping.base_image.clone());
+        if let Some(base) = base {
+            spans.push(styled(
+                format!("{:<5} ", "FROM"),
+                theme.instruction(InstructionKind::From),
+            ));
+            spans.push(Span::raw(escape_str(&base).into_owned()));
+        } else if let Some(history) = history {
             let instruction = &history.instruction;
             spans.push(styled(
                 format!("{:<5} ", instruction.label()),

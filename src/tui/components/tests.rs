@@ -63,10 +63,21 @@ fn each_overlay_opens_from_its_own_action_only() {
                 | Action::Extract
                 | Action::ExplainLayer
                 | Action::ExplainPath
-                | Action::Tour
         );
         assert_eq!(opened, usize::from(expected), "{action:?}");
     }
+    // The tour teaches on the demo images (tests/tui_teach.rs opens it there); on any
+    // other image it says where to find it instead of opening.
+    let mut ctx = Ctx {
+        model: &mut app.model,
+        settings: &settings,
+    };
+    assert!(super::tour::open(Action::Tour, &mut ctx).is_none());
+    let message = app.model.message.as_ref().map(|m| m.text.clone());
+    assert!(
+        message.is_some_and(|m| m.contains("layerscope demo")),
+        "the tour on a non-demo image names `layerscope demo`"
+    );
     app.set_focus(Pane::Files);
     app.handle_key(key(KeyCode::Char('p')));
     assert!(app.overlay::<History>().is_some());
