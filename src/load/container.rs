@@ -9,12 +9,11 @@
 //! OCI whiteouts (`.wh.NAME`). A directory the list calls changed only because a child
 //! changed is written with its own metadata, so the tree sees it unchanged.
 
-use super::stream::{next_headers_end, Guard, PipeReader};
-use super::{check_layer, LoadOptions, LoadedImage, Progress};
+use super::stream::{next_headers_end, Guard, PipeReader, TopLayer};
+use super::{LoadOptions, LoadedImage, Progress};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
-use crate::image::history::{Instruction, InstructionKind, LayerHistory};
-use crate::image::{Image, LayerRef, Writable};
+use crate::image::Writable;
 use crate::layer::HEADER_LIMIT;
 use crate::layer::{parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer};
 use crate::source::container::{Archive, ChangeKind, Container, Engine, Found, PathChange};
@@ -52,14 +51,6 @@ impl Write for ChunkWriter {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// A container's writable layer, parsed, waiting to be laid on its image's layers.
-pub struct TopLayer {
-    parsed: ParsedLayer,
-    writable: Writable,
-    /// Paths the change list named that were gone when their archive was asked for.
-    vanished: Vec<String>,
 }
 
 /// Load the container `name` from the engine `kind`, or from whichever engine has it.
@@ -152,69 +143,6 @@ fn load_found(
     // tag moved since does not matter.
     let reader = engine::export(kind, endpoint, &container.image)?;
     super::stream::load_stream_topped(reader, &display, options, control, progress, Some(top))
-}
-
-impl TopLayer {
-    /// Lay this layer on an image whose own layers `builder` holds: its layer record, its
-    /// history line and its facts join the image's, as its top layer.
-    pub(super) fn apply(
-        self,
-        display: &str,
-        image: &mut Image,
-        builder: &mut super::Building,
-        infos: &mut Vec<super::LayerInfo>,
-        warnings: &mut Vec<String>,
-    ) -> Result<()> {
-        let TopLayer {
-            parsed,
-            writable,
-            vanished,
-        } = self;
-        let index = image.layers.len();
-        image.layers.push(LayerRef {
-            index,
-            member: None,
-            media_type: None,
-            digest: None,
-            diff_id: None,
-            size: None,
-            unavailable: None,
-            writable: Some(writable),
-        });
-        let label = image.layers[index]
-            .writable_label()
-            .expect("just set as writable");
-        image.history.layers.push(LayerHistory {
-            entries: Vec::new(),
-            instruction: Instruction {
-                kind: InstructionKind::Container,
-                text: label,
-                raw: String::new(),
-            },
-        });
-        let mut info = check_layer(display, image, index, &parsed, false, false)?;
-        // No blob is downloaded for it: what it holds is its content alone.
-        info.compression = None;
-        info.compressed_bytes = 0;
-        info.digest = None;
-        info.diff_id = None;
-        for warning in &parsed.warnings {
-            warnings.push(format!("layer {index} (container): {warning}"));
-        }
-        for path in vanished {
-            warnings.push(format!(
-                "layer {index} (container): {} was gone when its archive was asked for; left out",
-                escape_str(&path)
-            ));
-        }
-        builder.add_layer(&parsed).map_err(|limit| Error::Limit {
-            path: display.to_string(),
-            at: format!("layer {index} (the container's writable layer)"),
-            source: limit,
-        })?;
-        infos.push(info);
-        Ok(())
-    }
 }
 
 /// Parse the writable layer from the tar that [`write_layer`] makes of the engine's answers,

@@ -23,7 +23,10 @@
 
 use super::{check_layer, LoadOptions, LoadedImage, Progress};
 use crate::error::{Error, Result};
+use crate::escape::escape_str;
 use crate::image;
+use crate::image::history::{Instruction, InstructionKind, LayerHistory};
+use crate::image::{Image, LayerRef, Writable};
 use crate::layer::{
     parse_layer, LayerError, ParseControl, ParseOptions, ParsedLayer, HEADER_LIMIT,
 };
@@ -69,7 +72,7 @@ pub(crate) fn load_stream_topped(
     options: &LoadOptions,
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
-    top: Option<super::container::TopLayer>,
+    top: Option<TopLayer>,
 ) -> Result<LoadedImage> {
     let mut buffered = BufReader::with_capacity(CHUNK, reader);
     let magic = buffered.fill_buf().map_err(|e| Error::io(display, e))?;
@@ -309,7 +312,7 @@ impl<'a> Pass<'a> {
         mut self,
         options: &LoadOptions,
         progress: &mut dyn FnMut(Progress),
-        top: Option<super::container::TopLayer>,
+        top: Option<TopLayer>,
     ) -> Result<LoadedImage> {
         let files = std::mem::take(&mut self.files);
         if files.is_empty() && self.links.is_empty() {
@@ -578,5 +581,76 @@ impl<R: Read> Read for Guard<'_, R> {
             )));
         }
         Ok(n)
+    }
+}
+
+/// A container's writable layer, parsed, waiting to be laid on its image's layers.
+pub struct TopLayer {
+    pub(super) parsed: ParsedLayer,
+    pub(super) writable: Writable,
+    /// Paths the change list named that were gone when their archive was asked for.
+    pub(super) vanished: Vec<String>,
+}
+
+impl TopLayer {
+    /// Lay this layer on an image whose own layers `builder` holds: its layer record, its
+    /// history line and its facts join the image's, as its top layer.
+    pub(super) fn apply(
+        self,
+        display: &str,
+        image: &mut Image,
+        builder: &mut super::Building,
+        infos: &mut Vec<super::LayerInfo>,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let TopLayer {
+            parsed,
+            writable,
+            vanished,
+        } = self;
+        let index = image.layers.len();
+        image.layers.push(LayerRef {
+            index,
+            member: None,
+            media_type: None,
+            digest: None,
+            diff_id: None,
+            size: None,
+            unavailable: None,
+            writable: Some(writable),
+        });
+        let label = image.layers[index]
+            .writable_label()
+            .expect("just set as writable");
+        image.history.layers.push(LayerHistory {
+            entries: Vec::new(),
+            instruction: Instruction {
+                kind: InstructionKind::Container,
+                text: label,
+                raw: String::new(),
+            },
+        });
+        let mut info = check_layer(display, image, index, &parsed, false, false)?;
+        // No blob is downloaded for it: what it holds is its content alone.
+        info.compression = None;
+        info.compressed_bytes = 0;
+        info.digest = None;
+        info.diff_id = None;
+        for warning in &parsed.warnings {
+            warnings.push(format!("layer {index} (container): {warning}"));
+        }
+        for path in vanished {
+            warnings.push(format!(
+                "layer {index} (container): {} was gone when its archive was asked for; left out",
+                escape_str(&path)
+            ));
+        }
+        builder.add_layer(&parsed).map_err(|limit| Error::Limit {
+            path: display.to_string(),
+            at: format!("layer {index} (the container's writable layer)"),
+            source: limit,
+        })?;
+        infos.push(info);
+        Ok(())
     }
 }
