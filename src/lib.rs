@@ -5,7 +5,8 @@
 //! ```text
 //! bytes ──► image ──► layers ──► tree ──► analysis ──► views
 //! source/   image/    layer/     tree/    analysis/    commands (text, json), ci/,
-//!                                                      explore/ (view model) → tui/
+//!                                                      report/ (HTML), explore/ (view
+//!                                                      model) → tui/
 //! ```
 //!
 //! - [`source`]: a file, directory, stdin, engine or registry becomes named byte streams
@@ -26,6 +27,8 @@
 //!   comparison of two images, the secret rules, and the plain-words explanations
 //!   (`analysis::explain`) that `explain` renders.
 //! - [`ci`]: CI rules, their config (`.dive-ci` compatible) and the reporters.
+//! - [`report`]: the HTML views: `report`'s self-contained page (treemaps, layer stack,
+//!   hints, story) and `explain --format html`'s handout; markup only, no loading.
 //! - [`explore`]: the interactive explorer's view model (rows, cursors, the compared layers,
 //!   file contents, diffs and path histories as data) and extraction; no terminal in it.
 //! - [`tui`]: the explorer's terminal side: a router, one component per pane and overlay,
@@ -50,6 +53,7 @@ pub mod image;
 pub mod layer;
 pub mod limits;
 pub mod load;
+pub mod report;
 pub mod size;
 pub mod source;
 pub mod tree;

@@ -9,6 +9,7 @@ mod inspect;
 mod listing;
 pub mod ncdu;
 mod progress;
+mod report;
 mod secrets;
 
 use crate::analysis::secrets::{redact_history, redact_mapping, redact_secrets};
@@ -105,13 +106,14 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
         }
         Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
+        Some(Command::Report(args)) => report::run(args, global, &mut out)?,
         Some(Command::Cache(args)) => crate::source::registry::cache::run_command(args, &mut out)?,
         Some(Command::Completions(args)) => generated::completions(args, &mut out)?,
         Some(Command::Man(args)) => generated::man(args, &mut out)?,
         None => {
             let Some(image) = cli.image.clone() else {
                 return Err(Error::Usage(
-                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, explain, demo); see --help"
+                    "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, explain, report, demo); see --help"
                         .into(),
                 ));
             };
