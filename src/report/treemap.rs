@@ -452,10 +452,11 @@ fn draw(out: &mut String, cell: &Cell, r: Rect) {
     let layer = cell
         .layer
         .map_or(String::new(), |l| format!(r#" data-layer="{l}""#));
+    // Exact figures for tools and tests: the drawn cells add up to the map's total.
     let _ = write!(
         out,
-        r#"<rect class="{class}" x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{fill}"{layer}>"#,
-        r.x, r.y, r.w, r.h
+        r#"<rect class="{class}" x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{fill}"{layer} data-bytes="{}" data-files="{}">"#,
+        r.x, r.y, r.w, r.h, cell.bytes, cell.files
     );
     title(out, cell);
     out.push_str("</rect>");
