@@ -481,6 +481,7 @@ fn the_console_check_catches_errors_and_requests() {
 #[test]
 fn reports_are_self_contained_and_give_one_figure_per_quantity() {
     let demo = export_demo();
+    let hrefs = Regex::new(r#"href="([^"]*)""#).unwrap();
     for image in layerscope::demo::IMAGES {
         let path = demo.path().join(format!("{}.oci.tar", image.name));
         let out = tempfile::tempdir().unwrap();
@@ -495,10 +496,7 @@ fn reports_are_self_contained_and_give_one_figure_per_quantity() {
             "{}",
             image.name
         );
-        for href in Regex::new(r#"href="([^"]*)""#)
-            .unwrap()
-            .captures_iter(&html)
-        {
+        for href in hrefs.captures_iter(&html) {
             assert!(
                 href[1].starts_with('#'),
                 "{}: href {}",
