@@ -387,6 +387,21 @@ fn the_wasteful_demo_report_in_chromium() {
     for layer in 1..3 {
         assert!(count(colour_of(layer)) >= 100.0, "layer {layer} not drawn");
     }
+    // Most of layer 1's content is hidden by later layers: that much of its bar is shaded,
+    // its colour under black at 45 % opacity.
+    let hidden = num(rows[1], "data-hidden-bytes") as f64;
+    assert!(
+        hidden > contents[1] * 0.9,
+        "the wasteful demo hides layer 1"
+    );
+    let shaded = colour_of(1).map(|c| (f64::from(c) * 0.55).round() as i32);
+    let near = |p: &[u8; 3]| (0..3).all(|i| (i32::from(p[i]) - shaded[i]).abs() <= 1);
+    let seen = pixels.iter().filter(|p| near(p)).count() as f64;
+    let implied = (hidden / largest * 240.0).round() * 14.0;
+    assert!(
+        (seen - implied).abs() < implied * 0.15,
+        "layer 1's shaded bar covers {seen} px, its hidden bytes imply {implied}"
+    );
 }
 
 #[test]

@@ -26,6 +26,10 @@ use sha2::{Digest, Sha256};
 const STYLE: &str = include_str!("style.css");
 const SCRIPT: &str = include_str!("script.js");
 
+// SVG elements are written with an empty body (`rect … {}`), never as maud's void `rect …;`:
+// inside `<svg>` an HTML parser does not close `<rect>` by itself, and the next shape would
+// land inside it, unseen.
+
 /// Text from the image or about it, escaped by the one escape module.
 fn text(s: &str) -> PreEscaped<String> {
     PreEscaped(html_str(s))
@@ -261,7 +265,7 @@ fn stack_table(stack: &Stack) -> Markup {
                             data-base=(base) {
                             th scope="row" {
                                 svg class="swatch" width="12" height="12" aria-hidden="true" {
-                                    rect width="12" height="12" fill=(treemap::layer_colour(i));
+                                    rect width="12" height="12" fill=(treemap::layer_colour(i)) {}
                                 }
                                 " layer " (i)
                                 @if base { " " span class="badge" title="from the base image" { "base" } }
@@ -269,9 +273,9 @@ fn stack_table(stack: &Stack) -> Markup {
                             td {
                                 svg class="bar" width=(BAR) height="14" viewBox={"0 0 " (BAR) " 14"} role="img"
                                     aria-label={(human(layer.size_bytes)) ", " (human(hidden)) " hidden"} {
-                                    rect width=(format!("{width:.1}")) height="14" fill=(treemap::layer_colour(i));
+                                    rect width=(format!("{width:.1}")) height="14" fill=(treemap::layer_colour(i)) {}
                                     @if shade > 0.0 {
-                                        rect class="hidden" x=(format!("{:.1}", width - shade)) width=(format!("{shade:.1}")) height="14" fill="#000" fill-opacity="0.45";
+                                        rect class="hidden" x=(format!("{:.1}", width - shade)) width=(format!("{shade:.1}")) height="14" fill="#000" fill-opacity="0.45" {}
                                     }
                                 }
                             }
@@ -303,7 +307,7 @@ fn legend(root: &treemap::Cell) -> Markup {
             @for layer in layers {
                 li {
                     svg class="swatch" width="12" height="12" aria-hidden="true" {
-                        rect width="12" height="12" fill=(treemap::layer_colour(layer));
+                        rect width="12" height="12" fill=(treemap::layer_colour(layer)) {}
                     }
                     " " a href={"#layer-" (layer)} { "layer " (layer) }
                 }
