@@ -360,6 +360,28 @@ fn the_wasteful_demo_report_in_chromium() {
         );
     }
     assert!(dom.contains(r#"<span class="badge" title="from the base image">base</span>"#));
+    // The script drew the way back to the top of each map.
+    assert!(dom.contains(r#"<nav class="crumbs" data-for="map-fs" aria-label="Zoom level of the final filesystem map"><button type="button" aria-current="true">/</button></nav>"#), "{dom}");
+
+    // Zoomed by a link to /app/lib: the map shows that directory's rectangle, the path
+    // back up is the breadcrumb.
+    let zoomed = open(
+        Path::new(&format!("{}#map-fs=/app/lib", file.display())),
+        &["--dump-dom".to_string()],
+    );
+    assert!(zoomed.console.is_empty(), "{:?}", zoomed.console);
+    let lib = tags(
+        treemap(&dom, "map-fs"),
+        r#"<g class="dir-open"[^>]*data-name="lib"[^>]*>"#,
+    );
+    let view_box = attr(lib[0], "data-box").unwrap();
+    assert!(
+        zoomed.stdout.contains(&format!(
+            r#"<svg id="map-fs" class="treemap" viewBox="{view_box}""#
+        )),
+        "not zoomed to {view_box}"
+    );
+    assert!(zoomed.stdout.contains(r#"<button type="button">/</button><button type="button">app/</button><button type="button" aria-current="true">lib/</button>"#));
 
     // The first screen is drawn: many colours, and each layer's colour where its swatch
     // and bar are. Layer 0 hides nothing, so its bar is all its colour: its length is its

@@ -52,7 +52,19 @@ for (const svg of document.querySelectorAll("svg.treemap")) {
     const frame = e.target.querySelector(":scope > rect.frame");
     if (frame) show({ target: frame });
   });
-  zoom(null);
+  // A link can open a map zoomed: report.html#map-fs=/usr/lib.
+  const link = location.hash.slice(1).split("&").find((part) => part.startsWith(svg.id + "="));
+  let start = null;
+  if (link) {
+    for (const name of decodeURIComponent(link.slice(svg.id.length + 1)).split("/").filter(Boolean)) {
+      const next = [...(start || svg).querySelectorAll("g.dir-open")].find(
+        (g) => g.dataset.name === name && g.parentElement.closest("g.dir-open") === start,
+      );
+      if (!next) break;
+      start = next;
+    }
+  }
+  zoom(start);
 }
 // Printing shows every folded story.
 window.addEventListener("beforeprint", () => {
