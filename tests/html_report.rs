@@ -169,11 +169,13 @@ fn dom(file: &Path) -> String {
     page.stdout
 }
 
-/// Pixel colours of a screenshot of `file`'s first screen, 1280×900.
-fn screenshot(file: &Path) -> Vec<[u8; 3]> {
+/// Pixel colours of a screenshot of `file`'s first screen, 1280×900, row by row.
+fn screenshot(file: &Path, flags: &[&str]) -> Vec<[u8; 3]> {
     let dir = tempfile::tempdir().unwrap();
     let png_path = dir.path().join("shot.png");
-    let page = open(file, &[format!("--screenshot={}", png_path.display())]);
+    let mut mode = vec![format!("--screenshot={}", png_path.display())];
+    mode.extend(flags.iter().map(|f| f.to_string()));
+    let page = open(file, &mode);
     assert!(page.console.is_empty(), "console: {:#?}", page.console);
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png_path).unwrap(),
@@ -387,7 +389,8 @@ fn the_wasteful_demo_report_in_chromium() {
     // and bar are. Layer 0 hides nothing, so its bar is all its colour: its length is its
     // content over the largest layer's, of 240 px, 14 px high, plus its swatch's 10×10
     // inside (a 12 px square, outlined).
-    let pixels = screenshot(&file);
+    let pixels = screenshot(&file, &[]);
+    assert_eq!(pixels[0], [255, 255, 255], "a light page by default");
     let distinct: std::collections::HashSet<[u8; 3]> = pixels.iter().copied().collect();
     assert!(distinct.len() > 50, "{} colours: blank?", distinct.len());
     let rows = tags(&dom, r#"<tr class="layer"[^>]*>"#);
@@ -409,6 +412,16 @@ fn the_wasteful_demo_report_in_chromium() {
     for layer in 1..3 {
         assert!(count(colour_of(layer)) >= 100.0, "layer {layer} not drawn");
     }
+    // A reader who prefers dark gets the dark variant, the layers' colours unchanged.
+    let dark = screenshot(
+        &file,
+        &[
+            "--force-dark-mode",
+            "--blink-settings=preferredColorScheme=0",
+        ],
+    );
+    assert_eq!(dark[0], [0x14, 0x14, 0x14], "prefers-color-scheme: dark");
+    assert!(dark.iter().filter(|&&p| p == colour_of(0)).count() as f64 >= implied * 0.9);
     // Most of layer 1's content is hidden by later layers: that much of its bar is shaded,
     // its colour under black at 45 % opacity.
     let hidden = num(rows[1], "data-hidden-bytes") as f64;

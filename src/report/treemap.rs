@@ -393,8 +393,14 @@ fn title(out: &mut String, cell: &Cell) {
     out.push_str("</title>");
 }
 
-fn label(out: &mut String, text: &[u8], x: f64, y: f64, size: f64) {
-    let _ = write!(out, r#"<text x="{x:.1}" y="{y:.1}" font-size="{size:.2}">"#);
+/// A cell's name; `on_frame` for a directory's, written on the page's background colour
+/// (light or dark) rather than on a layer's fill.
+fn label(out: &mut String, text: &[u8], x: f64, y: f64, size: f64, on_frame: bool) {
+    let class = if on_frame { r#" class="on-frame""# } else { "" };
+    let _ = write!(
+        out,
+        r#"<text{class} x="{x:.1}" y="{y:.1}" font-size="{size:.2}">"#
+    );
     push_html(out, text);
     out.push_str("</text>");
 }
@@ -437,6 +443,7 @@ fn draw(out: &mut String, cell: &Cell, r: Rect) {
                 r.x + pad + 1.0_f64.min(pad),
                 r.y + header * 0.8,
                 size,
+                true,
             );
         }
         draw_children(out, cell, inner);
@@ -468,7 +475,7 @@ fn draw(out: &mut String, cell: &Cell, r: Rect) {
     let chars = String::from_utf8_lossy(&text).chars().count().max(1) as f64;
     let size = (r.h * 0.45).min(r.w / (chars * 0.62)).min(12.0);
     if size >= 0.5 {
-        label(out, &text, r.x + size * 0.3, r.y + size * 1.1, size);
+        label(out, &text, r.x + size * 0.3, r.y + size * 1.1, size, false);
     }
 }
 
