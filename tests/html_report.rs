@@ -453,9 +453,15 @@ fn hostile_names_render_as_text_and_run_nothing() {
         b"srv/</title></svg><b>bold</b>".to_vec(),
         b"etc/plain".to_vec(),
     ];
+    // A token the secret rules know, in a file of its own size class (the last).
+    let token = "ghp_Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2";
     let mut layer = LayerSpec::new();
     for (i, name) in names.iter().enumerate() {
-        layer = layer.file(name, vec![b'x'; 300 + 100 * i]);
+        let mut data = vec![b'x'; 300 + 100 * i];
+        if i == names.len() - 1 {
+            data[..token.len() + 1].copy_from_slice(format!("{token}\n").as_bytes());
+        }
+        layer = layer.file(name, data);
     }
     ImageSpec::new()
         .tag("example/hostile:1")
@@ -496,6 +502,18 @@ fn hostile_names_render_as_text_and_run_nothing() {
             .collect::<Vec<_>>()
     );
     assert_figures_match_inspect(&dom, image.to_str().unwrap());
+    // The secret is counted and listed as `secrets` finds it, its value redacted.
+    let found = json(&["secrets", image.to_str().unwrap(), "--format", "json"]);
+    let found = found["findings"].as_array().unwrap().len();
+    assert!(found >= 1);
+    let row = tags(&dom, r#"<tr data-quantity="secret findings"[^>]*>"#);
+    assert_eq!(num(row[0], "data-count"), found as u64);
+    assert_eq!(dom.matches(r#"<li class="secret">"#).count(), found);
+    assert!(
+        !dom.contains(&token[4..20]),
+        "the token's value is in the page"
+    );
+    assert!(dom.contains("ghp_…i2"), "the redacted preview");
 }
 
 /// The console check sees what it must: a page that logs an error and fetches from the
