@@ -111,7 +111,7 @@ pub fn page(page: &Page) -> String {
                 }
                 main {
                     (summary(page, fs.bytes()))
-                    (stack_table(&page.stack))
+                    (stack_table(&page.stack, true))
                     section id="treemap" {
                         h2 { "Where the bytes of the " (glossary::FINAL_FILESYSTEM_NAME) " are" }
                         p {
@@ -169,7 +169,7 @@ pub fn handout(name: &str, stack: &Stack, story: &[Block]) -> String {
             body class="handout" {
                 main {
                     (blocks(story.get(..1).unwrap_or_default(), 1))
-                    (stack_table(stack))
+                    (stack_table(stack, false))
                     (blocks(story.get(1..).unwrap_or_default(), 1))
                 }
                 footer { p { "Made by layerscope " (env!("CARGO_PKG_VERSION")) " (explain --format html)." } }
@@ -227,7 +227,7 @@ fn summary(page: &Page, final_fs: u64) -> Markup {
 
 /// The layer stack: a table (the accessible view of every colour), each row a bar whose
 /// length is the layer's content, its hidden part shaded.
-fn stack_table(stack: &Stack) -> Markup {
+fn stack_table(stack: &Stack, treemaps: bool) -> Markup {
     let max = stack
         .layers
         .iter()
@@ -241,15 +241,16 @@ fn stack_table(stack: &Stack) -> Markup {
             h2 { "The layer stack" }
             p {
                 "One row per layer, bottom (layer 0) first. A bar's length is the layer's content; "
-                "its shaded (darker) end is what later layers hide. The colour is the layer's in the treemaps."
+                "its shaded (darker) end is what later layers hide."
+                @if treemaps { " The colour is the layer's in the treemaps." }
             }
             table class="stack" {
                 thead { tr {
-                    th scope="col" { "Layer" } th scope="col" { "Content" }
+                    th scope="col" { "Layer" } th scope="col" { "Content and instruction" }
                     th scope="col" class="num" { "Size" } th scope="col" class="num" { "Hidden" }
                     th scope="col" class="num" { "Download" }
                     th scope="col" class="num" { "Added" } th scope="col" class="num" { "Changed" }
-                    th scope="col" class="num" { "Deleted" } th scope="col" { "Instruction" }
+                    th scope="col" class="num" { "Deleted" }
                 } }
                 tbody {
                     @for layer in &stack.layers {
@@ -278,6 +279,7 @@ fn stack_table(stack: &Stack) -> Markup {
                                         rect class="hidden" x=(format!("{:.1}", width - shade)) width=(format!("{shade:.1}")) height="14" fill="#000" fill-opacity="0.45" {}
                                     }
                                 }
+                                code { (text(layer.instruction.as_deref().unwrap_or("-"))) }
                             }
                             td class="num" { (human(layer.size_bytes)) }
                             td class="num" { (human(hidden)) }
@@ -285,7 +287,6 @@ fn stack_table(stack: &Stack) -> Markup {
                             td class="num" { (layer.added) }
                             td class="num" { (layer.modified) }
                             td class="num" { (layer.removed) }
-                            td { code { (text(layer.instruction.as_deref().unwrap_or("-"))) } }
                         }
                     }
                 }
@@ -404,11 +405,26 @@ fn spans(spans: &[Span]) -> Markup {
     html! {
         @for span in spans {
             @match span {
-                Span::Text(t) => (text(t)),
+                Span::Text(t) => (prose(t)),
                 Span::Code(c) => code { (text(c)) },
                 Span::Path(p) => code { (path(p)) },
                 Span::Bytes(b) => (human(*b)),
             }
+        }
+    }
+}
+
+/// Words of the story: a `quoted` name in them (the glossary writes `FROM`, `.wh.`) is
+/// shown as code, as Markdown would show it.
+fn prose(words: &str) -> Markup {
+    let parts: Vec<&str> = words.split('`').collect();
+    if parts.len() % 2 == 0 {
+        // An unpaired backtick: leave the words as they are.
+        return html! { (text(words)) };
+    }
+    html! {
+        @for (i, part) in parts.iter().enumerate() {
+            @if i % 2 == 1 { code { (text(part)) } } @else { (text(part)) }
         }
     }
 }
@@ -435,6 +451,11 @@ mod tests {
 
     #[test]
     fn story_names_render_as_text() {
+        assert_eq!(
+            prose("the `FROM` line <b>").into_string(),
+            "the <code>FROM</code> line &lt;b&gt;"
+        );
+        assert_eq!(prose("a ` b").into_string(), "a ` b");
         let story = vec![
             Block::Heading(1, vec![Span::Text("How ".into()), Span::Code("x".into())]),
             Block::List(vec![vec![
