@@ -531,6 +531,54 @@ mod tests {
         );
     }
 
+    /// 300,000 files in 3,000 directories: the map keeps to its budget, its cells still
+    /// add up to every byte and file, and its SVG stays small.
+    #[test]
+    fn a_huge_tree_stays_within_the_budget() {
+        let mut trie = Trie::with_root();
+        let mut total = 0;
+        for d in 0..30u64 {
+            let top = trie.push(
+                0,
+                TrieNode {
+                    name: format!("top{d}").into_bytes(),
+                    ..Default::default()
+                },
+            );
+            for e in 0..100u64 {
+                let dir = trie.push(
+                    top,
+                    TrieNode {
+                        name: format!("dir{e}").into_bytes(),
+                        ..Default::default()
+                    },
+                );
+                for f in 0..100u64 {
+                    let bytes = 1 + (d * 7919 + e * 104_729 + f * 1_299_709) % 50_000;
+                    total += bytes;
+                    trie.push(dir, leaf(&format!("file{f}.bin"), bytes, (f % 20) as u16));
+                }
+            }
+        }
+        trie.finish(true);
+        assert_eq!(trie.bytes(), total);
+        let root = cells(&trie, MAX_CELLS);
+        let (mut count, mut bytes, mut files) = (0, 0, 0);
+        let mut stack = vec![&root];
+        while let Some(cell) = stack.pop() {
+            count += 1;
+            if cell.children.is_empty() {
+                bytes += cell.bytes;
+                files += cell.files;
+            }
+            stack.extend(&cell.children);
+        }
+        assert!(count <= MAX_CELLS + MAX_CHILDREN + 2, "{count} cells");
+        assert_eq!((bytes, files), (total, 300_000));
+        let svg = svg(&root, "t", "test");
+        assert!(svg.len() < 1_500_000, "{} bytes", svg.len());
+    }
+
     #[test]
     fn names_are_escaped_in_titles_and_labels() {
         let mut trie = Trie::with_root();
