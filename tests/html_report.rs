@@ -365,6 +365,30 @@ fn the_wasteful_demo_report_in_chromium() {
     // The script drew the way back to the top of each map.
     assert!(dom.contains(r#"<nav class="crumbs" data-for="map-fs" aria-label="Zoom level of the final filesystem map"><button type="button" aria-current="true">/</button></nav>"#), "{dom}");
 
+    // Without script, all but the zoom is there: the treemaps are drawn SVG, every cell
+    // with its tooltip, the stack, hints and story plain HTML. (Chromium's headless modes
+    // need script themselves, so the page's script is taken out instead of turned off.)
+    let html = std::fs::read_to_string(&file).unwrap();
+    let script = html.rfind("<script>").unwrap();
+    let end = html.rfind("</script>").unwrap() + "</script>".len();
+    let no_script = out.path().join("no-script.html");
+    std::fs::write(&no_script, [&html[..script], &html[end..]].concat()).unwrap();
+    let static_page = open(&no_script, &["--dump-dom".to_string()]);
+    assert!(static_page.console.is_empty(), "{:?}", static_page.console);
+    let plain = static_page.stdout;
+    assert!(!plain.contains("data-script"), "the script ran");
+    assert_eq!(
+        tags(&plain, r#"<tr class="layer"[^>]*>"#).len(),
+        layers,
+        "the stack without script"
+    );
+    assert_eq!(
+        treemap(&plain, "map-fs").matches("<title>").count(),
+        fs_map.matches("<title>").count()
+    );
+    assert_eq!(plain.matches(r#"<li class="hint""#).count(), expected.len());
+    assert_eq!(plain.matches("<details id=\"story-").count(), layers);
+
     // Zoomed by a link to /app/lib: the map shows that directory's rectangle, the path
     // back up is the breadcrumb.
     let zoomed = open(
