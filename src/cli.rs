@@ -279,8 +279,18 @@ pub enum Command {
     /// deletes, its whiteouts and what they hide, what it costs, and what to change (hints
     /// with the bytes they save).
     ///
-    /// Made for class notes and code review: `--format markdown` renders on GitHub.
+    /// Made for class notes and code review: `--format markdown` renders on GitHub,
+    /// `--format html` is a printable handout with the layer stack drawn.
     Explain(ExplainArgs),
+    /// Write one self-contained HTML page about the image: the summary, the layer stack,
+    /// a treemap of the final filesystem coloured by layer and one of the wasted bytes,
+    /// the hints with their savings, the secret findings (redacted) and the story of each
+    /// layer.
+    ///
+    /// The page makes no network request (a Content-Security-Policy forbids any), reads
+    /// without script and prints: attach it to a CI job, mail it, open it offline.
+    /// `layerscope report app.tar -o report.html`
+    Report(ReportArgs),
     /// Manage the registry blob cache ($XDG_CACHE_HOME/layerscope/blobs/sha256).
     Cache(CacheArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
@@ -608,6 +618,22 @@ pub enum ExplainFormat {
     Text,
     /// GitHub-flavoured Markdown, for class notes, a wiki or a code review.
     Markdown,
+    /// One printable HTML page with the layer stack drawn: a handout.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Image file, OCI layout directory, or - for stdin.
+    #[arg(value_hint = ValueHint::AnyPath)]
+    pub image: String,
+    /// The Dockerfile the image was built from: layers are labelled with their lines,
+    /// base layers are marked, and the Dockerfile's own hints apply.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub dockerfile: Option<std::path::PathBuf>,
+    /// Write the page to FILE (e.g. report.html) instead of stdout.
+    #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

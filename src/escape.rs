@@ -9,6 +9,9 @@
 //!
 //! JSON exports that other tools read back carry names through [`push_json_string`]: the
 //! same characters are escaped, as JSON escapes that keep the name's exact value.
+//!
+//! HTML pages (`report`, `explain --format html`) carry every name through [`push_html`]:
+//! the display form above, then HTML's special characters as character references.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -46,6 +49,30 @@ pub fn push_json_string(out: &mut String, bytes: &[u8]) {
     out.push('"');
     push_with(out, bytes, push_json_valid, "\\\\x");
     out.push('"');
+}
+
+/// Append `bytes` to `out` for an HTML page, as element text or a quoted attribute value:
+/// the display form of [`push_escaped`] (a control byte reads `\xNN` here as in a terminal),
+/// with `&`, `<`, `>`, `"` and `'` as character references, so that no name can open a tag,
+/// end an attribute or start an entity.
+pub fn push_html(out: &mut String, bytes: &[u8]) {
+    for ch in escape_bytes(bytes).chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+}
+
+/// [`push_html`] of a string (instructions, hint texts, labels): a new string.
+pub fn html_str(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    push_html(&mut out, text.as_bytes());
+    out
 }
 
 /// Split `bytes` into UTF-8 runs, given to `valid`, and invalid bytes, written as
@@ -144,6 +171,17 @@ mod tests {
             serde_json::from_str::<String>(&out).unwrap(),
             "bad\\xff\\xfe"
         );
+    }
+
+    #[test]
+    fn html_text_cannot_open_a_tag_or_leave_an_attribute() {
+        assert_eq!(
+            html_str("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        let mut out = String::new();
+        push_html(&mut out, b"a\x1b[1m\xff\xe2\x80\xaeb");
+        assert_eq!(out, "a\\x1b[1m\\xff\\u{202e}b");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! bytes ──► image ──► layers ──► tree ──► load ──► model ──► analysis ──► views
 //! source/   image/    layer/     tree/    load/    model     analysis/    open (the door) →
 //!                                                                         commands (text, json),
-//!                                                                         ci/, explore/ → tui/
+//!                                                                         report/ (HTML), ci/,
+//!                                                                         explore/ → tui/
 //! ```
 //!
 //! - [`source`]: a file, directory, stdin, engine or registry becomes named byte streams
@@ -31,6 +32,8 @@
 //!   comparison of two images, the secret rules, and the plain-words explanations
 //!   (`analysis::explain`) that `explain` renders.
 //! - [`ci`]: CI rules, their config (`.dive-ci` compatible) and the reporters.
+//! - [`report`]: the HTML views: `report`'s self-contained page (treemaps, layer stack,
+//!   hints, story) and `explain --format html`'s handout; markup only, no loading.
 //! - [`explore`]: the interactive explorer's view model (rows, cursors, the compared layers,
 //!   file contents, diffs and path histories as data) and extraction; no terminal in it.
 //! - [`tui`]: the explorer's terminal side: a router, one component per pane and overlay,
@@ -61,6 +64,7 @@ pub mod limits;
 pub mod load;
 pub mod model;
 pub mod open;
+pub mod report;
 pub mod size;
 pub mod source;
 pub mod tree;

@@ -1,5 +1,5 @@
-//! `explain`: the image in plain words ([`crate::analysis::explain`]), rendered as text or
-//! GitHub-flavoured Markdown. Every name from the image goes through [`crate::escape`].
+//! `explain`: the image in plain words ([`crate::analysis::explain`]), rendered as text,
+//! GitHub-flavoured Markdown, or an HTML handout ([`crate::report::handout`]). Every name from the image goes through [`crate::escape`].
 
 use crate::analysis::explain::{self, Block, Facts, Span};
 use crate::cli::{ExplainArgs, ExplainFormat, GlobalArgs};
@@ -20,6 +20,20 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resu
     let rendered = match args.format {
         ExplainFormat::Text => render_text(&blocks),
         ExplainFormat::Markdown => render_markdown(&blocks),
+        ExplainFormat::Html => {
+            let context = args
+                .dockerfile
+                .as_deref()
+                .map(|path| super::context::DockerfileContext::load(path, &loaded))
+                .transpose()?;
+            let base = args
+                .base_layers
+                .or(context.as_ref().map(|d| d.mapping.base_layers));
+            let (stack, _) = super::report::stack(&loaded, context.as_ref(), base);
+            let image = &loaded.image;
+            let name = image.tags.first().unwrap_or(&image.source);
+            crate::report::handout(name, &stack, &blocks)
+        }
     };
     out.write_all(rendered.as_bytes())
         .map_err(|e| Error::io("stdout", e))?;

@@ -11,6 +11,7 @@ mod inspect;
 mod listing;
 pub mod ncdu;
 mod progress;
+mod report;
 mod secrets;
 
 use crate::analysis::secrets::redact_history;
@@ -80,6 +81,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
             0
         }
         Some(Command::Explain(args)) => explain::run(args, global, &mut out)?,
+        Some(Command::Report(args)) => report::run(args, global, &mut out)?,
         Some(Command::Cache(args)) => cache::run(args, &mut out)?,
         Some(Command::Completions(args)) => generated::completions(args, &mut out)?,
         Some(Command::Man(args)) => generated::man(args, &mut out)?,
@@ -100,7 +102,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
 pub fn image_argument(cli: &Cli) -> Result<String> {
     let Some(image) = cli.image.clone() else {
         return Err(Error::Usage(
-            "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, explain, demo); see --help"
+            "give an image to explore, or a subcommand (inspect, ls, changes, ci, diff, secrets, explain, report, demo); see --help"
                 .into(),
         ));
     };
