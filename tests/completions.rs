@@ -6,6 +6,8 @@
 //! .ci/run installs bash-completion, tmux and man-db; without one of them a test says so
 //! and passes, except in CI (`CI` set), where it fails.
 
+mod support;
+
 use clap::CommandFactory;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -29,22 +31,8 @@ fn stdout(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Whether `program` runs; where it does not, a note (or, in CI, a failure: .ci/run
-/// installs it from `package`).
 fn have(program: &str, package: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{program} is not installed: .ci/run installs {package}"
-        );
-        eprintln!("note: {program} not installed (Debian: {package}); test skipped");
-    }
-    found
+    support::tools::tools(&[program], package)
 }
 
 /// A directory holding what a user would complete: an image tarball, an OCI layout
