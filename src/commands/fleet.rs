@@ -1,0 +1,432 @@
+//! `fleet IMAGE…`: a set of images measured together ([`crate::analysis::fleet`]) as text,
+//! JSON or markdown. The images load one after another through one
+//! [`ParsedLayers`], so a layer several images have is parsed once, and each image's tree
+//! is dropped as soon as it is measured.
+
+use super::diff::cell;
+use crate::analysis::fleet::{fleet, repeated, Branch, Fleet, ImageFacts};
+use crate::analysis::glossary::{COMPRESSED_NAME, FINAL_FILESYSTEM_NAME, LAYER_CONTENT_NAME};
+use crate::cli::{FleetArgs, FleetFormat, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::escape::escape_str;
+use crate::load::ParsedLayers;
+use crate::size::human;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+/// The JSON schema's name and version.
+pub const SCHEMA: &str = "layerscope.fleet/v1";
+
+/// Most images in one set: each costs a row, a load and its facts, and a `--from-file`
+/// list is untrusted input.
+pub const MAX_IMAGES: usize = 10_000;
+
+/// Longest `--from-file` list read, in bytes.
+const MAX_LIST_BYTES: u64 = 4 << 20;
+
+/// Layers a text or markdown row of the sharing tree names before it says "and N more".
+const NAMED_LAYERS: usize = 3;
+
+/// An image that failed to open, and why (escaped, one line).
+struct Failure {
+    image: String,
+    error: String,
+}
+
+pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
+    let size_flag = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| {
+                crate::ci::rules::parse_bytes(text).map_err(|reason| {
+                    Error::Usage(format!("{flag} {}: {reason}", escape_str(text)))
+                })
+            })
+            .transpose()
+    };
+    let max_pull = size_flag("--max-pull", &args.max_pull)?;
+    let max_unique = size_flag("--max-unique", &args.max_unique)?;
+    let names = image_names(args)?;
+    global.image_choice()?;
+
+    let opening = super::opening(global);
+    let layers = Arc::new(ParsedLayers::new());
+    let mut options = opening.load.clone();
+    options.layers = Some(layers.clone());
+    let mut facts = Vec::with_capacity(names.len());
+    let mut failures = Vec::new();
+    for name in &names {
+        // The tree lives only while it is measured: the set keeps per-layer facts.
+        match super::load_opening(name, &opening, &options) {
+            Ok(loaded) => facts.push(ImageFacts::of(name, &loaded)),
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(error) => {
+                let error = naming(name, error);
+                if !args.keep_going {
+                    return Err(error);
+                }
+                super::report_error(&error, global.verbose);
+                failures.push(Failure {
+                    image: escape_str(name).into_owned(),
+                    error: escape_str(&error.to_string()).into_owned(),
+                });
+            }
+        }
+    }
+    let set = fleet(&facts);
+    let parsed = layers.parsed();
+    let write_error = |e| Error::io("stdout", e);
+    match args.format {
+        FleetFormat::Text => write_text(&set, parsed, &failures, out),
+        FleetFormat::Json => write_json(&set, parsed, &failures, out),
+        FleetFormat::Markdown => write_markdown(&set, parsed, &failures, out),
+    }
+    .map_err(write_error)?;
+    out.flush().map_err(write_error)?;
+
+    let mut over = false;
+    if let Some(limit) = max_pull.filter(|&l| set.totals.pull_bytes > l) {
+        eprintln!(
+            "layerscope: a fresh node pulls {} for the set, more than --max-pull {}",
+            human(set.totals.pull_bytes),
+            human(limit)
+        );
+        over = true;
+    }
+    if let Some(limit) = max_unique {
+        for image in set.images.iter().filter(|i| i.unique.compressed_download > limit) {
+            eprintln!(
+                "layerscope: {} adds {} of its own, more than --max-unique {}",
+                image.name,
+                human(image.unique.compressed_download),
+                human(limit)
+            );
+            over = true;
+        }
+    }
+    Ok(match (failures.is_empty(), over) {
+        (false, _) => 2,
+        (true, true) => 1,
+        (true, false) => 0,
+    })
+}
+
+/// An error that names the image it came from: prefixed with the image unless its message
+/// already starts with it (a file's errors name the file).
+fn naming(name: &str, error: Error) -> Error {
+    if error.to_string().starts_with(name) {
+        error
+    } else {
+        Error::InImage {
+            image: name.to_string(),
+            source: Box::new(error),
+        }
+    }
+}
+
+/// The images of the set: the arguments, then `--from-file`'s lines. A name given twice,
+/// stdin twice, an empty set or one past [`MAX_IMAGES`] is a usage error.
+fn image_names(args: &FleetArgs) -> Result<Vec<String>> {
+    let mut names = args.images.clone();
+    if let Some(path) = &args.from_file {
+        let display = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| Error::io(&display, e))?;
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::Read::take(file, MAX_LIST_BYTES + 1), &mut text)
+            .map_err(|e| Error::io(&display, e))?;
+        if text.len() as u64 > MAX_LIST_BYTES {
+            return Err(Error::Usage(format!(
+                "--from-file {}: longer than {} bytes",
+                escape_str(&display),
+                MAX_LIST_BYTES
+            )));
+        }
+        names.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    if names.is_empty() {
+        return Err(Error::Usage(
+            "fleet: name at least one image (IMAGE… or --from-file LIST)".into(),
+        ));
+    }
+    if names.len() > MAX_IMAGES {
+        return Err(Error::Usage(format!(
+            "fleet: {} images, more than the limit of {MAX_IMAGES}",
+            names.len()
+        )));
+    }
+    if let Some(name) = repeated(&names).first() {
+        let what = if *name == "-" {
+            "stdin can be read only once".to_string()
+        } else {
+            format!("{} is named twice", escape_str(name))
+        };
+        return Err(Error::Usage(format!("fleet: {what}")));
+    }
+    Ok(names)
+}
+
+/// At most [`NAMED_LAYERS`] short keys, then how many more.
+fn layer_list(keys: &[String]) -> String {
+    let mut text: Vec<&str> = keys.iter().take(NAMED_LAYERS).map(|k| short(k)).collect();
+    let more;
+    if keys.len() > NAMED_LAYERS {
+        more = format!("and {} more", keys.len() - NAMED_LAYERS);
+        text.push(&more);
+    }
+    text.join(", ")
+}
+
+/// A diff_id's first 12 hex digits.
+fn short(key: &str) -> &str {
+    let hex = key.strip_prefix("sha256:").unwrap_or(key);
+    hex.get(..12).unwrap_or(hex)
+}
+
+fn percent(efficiency: f64) -> String {
+    format!("{:.1} %", efficiency * 100.0)
+}
+
+fn layers(count: usize) -> String {
+    if count == 1 {
+        "1 layer".into()
+    } else {
+        format!("{count} layers")
+    }
+}
+
+fn write_text(
+    set: &Fleet,
+    parsed: usize,
+    failures: &[Failure],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let t = &set.totals;
+    writeln!(
+        out,
+        "{} images, {} layer references, {} distinct layers ({} parsed), {} shared by two or more",
+        t.images, t.layer_references, t.distinct_layers, parsed, t.shared_layers
+    )?;
+    writeln!(
+        out,
+        "pull for a fresh node: {} (each distinct layer once), against {} pulling each image alone",
+        human(t.pull_bytes),
+        human(t.naive_pull_bytes)
+    )?;
+    writeln!(
+        out,
+        "stored: {} (each distinct blob once, what a registry keeps)",
+        human(t.stored_bytes)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "images ({COMPRESSED_NAME}; unique: in no other image of the set):"
+    )?;
+    for image in &set.images {
+        writeln!(out, "  {}", image.name)?;
+        writeln!(
+            out,
+            "    {}, {COMPRESSED_NAME} {}, {LAYER_CONTENT_NAME} {}, {FINAL_FILESYSTEM_NAME} {}",
+            layers(image.layers.len()),
+            human(image.size.compressed_download),
+            human(image.size.layer_content),
+            human(image.final_filesystem)
+        )?;
+        writeln!(
+            out,
+            "    unique {}, shared {}, efficiency {}, wasted {}",
+            human(image.unique.compressed_download),
+            human(image.shared.compressed_download),
+            percent(image.efficiency),
+            human(image.wasted_bytes)
+        )?;
+        match &image.base {
+            Some(base) => writeln!(
+                out,
+                "    base: {} ({}) shared with {}",
+                layers(base.layers),
+                human(base.bytes.compressed_download),
+                base.image
+            )?,
+            None => writeln!(out, "    base: shares no bottom layer with another image")?,
+        }
+    }
+    let shared: Vec<_> = set
+        .layers
+        .iter()
+        .filter(|(_, row)| row.images.len() > 1)
+        .collect();
+    if !shared.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "shared layers:")?;
+        for (key, row) in shared {
+            writeln!(
+                out,
+                "  {}  {}  {} images: {}",
+                short(key),
+                human(row.compressed_download),
+                row.images.len(),
+                row.images.join(", ")
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "sharing tree ({COMPRESSED_NAME} of each run of layers):")?;
+    fn branch(out: &mut dyn Write, b: &Branch, indent: usize) -> io::Result<()> {
+        let ends = if b.ends.is_empty() {
+            String::new()
+        } else {
+            format!("  = {}", b.ends.join(", "))
+        };
+        writeln!(
+            out,
+            "{:indent$}{} {} ({}), {} images{ends}",
+            "",
+            human(b.bytes.compressed_download),
+            layers(b.layers.len()),
+            layer_list(&b.layers),
+            b.images.len(),
+        )?;
+        for child in &b.children {
+            branch(out, child, indent + 2)?;
+        }
+        Ok(())
+    }
+    for root in &set.tree {
+        branch(out, root, 2)?;
+    }
+    write_failures(failures, out)
+}
+
+fn write_failures(failures: &[Failure], out: &mut dyn Write) -> io::Result<()> {
+    if failures.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "left out, failed to open:")?;
+    for failure in failures {
+        writeln!(out, "  {}", failure.error)?;
+    }
+    Ok(())
+}
+
+fn write_json(
+    set: &Fleet,
+    parsed: usize,
+    failures: &[Failure],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let mut totals = serde_json::to_value(&set.totals)?;
+    totals["layers_parsed"] = parsed.into();
+    let value = serde_json::json!({
+        "schema": SCHEMA,
+        "totals": totals,
+        "images": set.images,
+        "layers": set.layers,
+        "tree": set.tree,
+        "failed": failures
+            .iter()
+            .map(|f| serde_json::json!({"image": f.image, "error": f.error}))
+            .collect::<Vec<_>>(),
+    });
+    serde_json::to_writer_pretty(&mut *out, &value)?;
+    writeln!(out)
+}
+
+fn write_markdown(
+    set: &Fleet,
+    parsed: usize,
+    failures: &[Failure],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let t = &set.totals;
+    writeln!(out, "## layerscope fleet")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} images, {} distinct layers ({} parsed), {} shared. A fresh node pulls **{}** \
+         (each layer once) against {} image by image; a registry stores {}.",
+        t.images,
+        t.distinct_layers,
+        parsed,
+        t.shared_layers,
+        human(t.pull_bytes),
+        human(t.naive_pull_bytes),
+        human(t.stored_bytes)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| Image | Layers | {} | {} | {} | Unique | Shared | Efficiency | Wasted | Base |",
+        crate::analysis::glossary::capitalise(COMPRESSED_NAME),
+        crate::analysis::glossary::capitalise(LAYER_CONTENT_NAME),
+        crate::analysis::glossary::capitalise(FINAL_FILESYSTEM_NAME),
+    )?;
+    writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    )?;
+    for image in &set.images {
+        let base = match &image.base {
+            Some(b) => format!(
+                "{} with `{}`",
+                layers(b.layers),
+                cell(&b.image)
+            ),
+            None => "none".into(),
+        };
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&image.name),
+            image.layers.len(),
+            human(image.size.compressed_download),
+            human(image.size.layer_content),
+            human(image.final_filesystem),
+            human(image.unique.compressed_download),
+            human(image.shared.compressed_download),
+            percent(image.efficiency),
+            human(image.wasted_bytes),
+            base
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "### Sharing tree")?;
+    writeln!(out)?;
+    fn branch(out: &mut dyn Write, b: &Branch, depth: usize) -> io::Result<()> {
+        let ends = if b.ends.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", b.ends.iter().map(|e| format!("`{}`", cell(e))).collect::<Vec<_>>().join(", "))
+        };
+        writeln!(
+            out,
+            "{:indent$}- {} in {}, {} images{ends}",
+            "",
+            human(b.bytes.compressed_download),
+            layers(b.layers.len()),
+            b.images.len(),
+            indent = depth * 2
+        )?;
+        for child in &b.children {
+            branch(out, child, depth + 1)?;
+        }
+        Ok(())
+    }
+    for root in &set.tree {
+        branch(out, root, 0)?;
+    }
+    if !failures.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Left out, failed to open:")?;
+        writeln!(out)?;
+        for failure in failures {
+            writeln!(out, "- {}", cell(&failure.error))?;
+        }
+    }
+    Ok(())
+}
