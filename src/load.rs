@@ -360,9 +360,8 @@ pub fn load_all(
                 };
                 let result = match reuse(options, img, layer) {
                     Some(parsed) => Ok(parsed),
-                    None => parse_one(source, img, layer, parse_options, control).map(|parsed| {
-                        remember(options.layers.as_deref(), img, layer, parsed)
-                    }),
+                    None => parse_one(source, img, layer, parse_options, control)
+                        .map(|parsed| remember(options.layers.as_deref(), img, layer, parsed)),
                 };
                 if sender.send(((image, layer), result)).is_err() {
                     break;
@@ -397,7 +396,10 @@ pub fn load_all(
                     }
                     let shared = alias.get(&(image, layer)).copied();
                     let from = shared.unwrap_or((image, layer));
-                    let Some(Parse { layer: parsed, reused }) = pending.get(&from).cloned()
+                    let Some(Parse {
+                        layer: parsed,
+                        reused,
+                    }) = pending.get(&from).cloned()
                     else {
                         break;
                     };
@@ -596,8 +598,7 @@ fn load_layers(
                 reused,
             }) = pending.remove(&applied)
             {
-                let info =
-                    check_layer(display, &image, applied, &parsed, options.verify, reused)?;
+                let info = check_layer(display, &image, applied, &parsed, options.verify, reused)?;
                 for warning in &parsed.warnings {
                     warnings.push(format!("layer {applied}: {warning}"));
                 }

@@ -261,10 +261,13 @@ fn base(images: &[ImageFacts], index: usize) -> Option<Base> {
         .filter(|&(other, _)| other != index)
         .map(|(other, o)| (other, common_prefix(image, o)))
         // The longest; on a tie, the first in the set's order.
-        .fold(None, |best: Option<(usize, usize)>, (other, n)| match best {
-            Some((_, m)) if m >= n => best,
-            _ => Some((other, n)),
-        })?;
+        .fold(
+            None,
+            |best: Option<(usize, usize)>, (other, n)| match best {
+                Some((_, m)) if m >= n => best,
+                _ => Some((other, n)),
+            },
+        )?;
     if layers == 0 {
         return None;
     }
@@ -301,8 +304,7 @@ fn branches(images: &[ImageFacts], members: Vec<usize>, depth: usize) -> Vec<Bra
             // Extend while every image of the group has one more layer, the same one, and
             // none of them ends here.
             while group.iter().all(|&m| {
-                images[m].layers.len() > end
-                    && images[m].layers[end].key == first.layers[end].key
+                images[m].layers.len() > end && images[m].layers[end].key == first.layers[end].key
             }) {
                 end += 1;
             }

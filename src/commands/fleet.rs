@@ -93,7 +93,11 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
         over = true;
     }
     if let Some(limit) = max_unique {
-        for image in set.images.iter().filter(|i| i.unique.compressed_download > limit) {
+        for image in set
+            .images
+            .iter()
+            .filter(|i| i.unique.compressed_download > limit)
+        {
             eprintln!(
                 "layerscope: {} adds {} of its own, more than --max-unique {}",
                 image.name,
@@ -275,7 +279,10 @@ fn write_text(
         }
     }
     writeln!(out)?;
-    writeln!(out, "sharing tree ({COMPRESSED_NAME} of each run of layers):")?;
+    writeln!(
+        out,
+        "sharing tree ({COMPRESSED_NAME} of each run of layers):"
+    )?;
     fn branch(out: &mut dyn Write, b: &Branch, indent: usize) -> io::Result<()> {
         let ends = if b.ends.is_empty() {
             String::new()
@@ -372,11 +379,7 @@ fn write_markdown(
     )?;
     for image in &set.images {
         let base = match &image.base {
-            Some(b) => format!(
-                "{} with `{}`",
-                layers(b.layers),
-                cell(&b.image)
-            ),
+            Some(b) => format!("{} with `{}`", layers(b.layers), cell(&b.image)),
             None => "none".into(),
         };
         writeln!(
@@ -401,7 +404,14 @@ fn write_markdown(
         let ends = if b.ends.is_empty() {
             String::new()
         } else {
-            format!(": {}", b.ends.iter().map(|e| format!("`{}`", cell(e))).collect::<Vec<_>>().join(", "))
+            format!(
+                ": {}",
+                b.ends
+                    .iter()
+                    .map(|e| format!("`{}`", cell(e)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
         writeln!(
             out,
