@@ -2,7 +2,9 @@
 //! base, one app on a newer base, and an unrelated image, as OCI archives. Every size is
 //! checked against the archives themselves: the test reads each archive's index,
 //! manifest and config and takes each layer blob's size from its tar member header, then
-//! does the set arithmetic on its own (unique, shared, stored, pull).
+//! does the set arithmetic on its own (unique, shared, stored, pull). The same set pushed
+//! to a real registry (Debian's `docker-registry`, with skopeo) must give the same numbers,
+//! and its access log must show every blob downloaded once.
 
 mod support;
 
@@ -11,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::registry::{tools_present, Env, Registry};
 use support::{Compression, Content, ImageSpec, LayerSpec};
 
 fn run(args: &[&str]) -> Output {
@@ -379,4 +382,74 @@ fn an_image_named_twice_or_no_image_is_a_usage_error() {
     assert!(stderr(&out).contains("named twice"));
     let out = run(&["fleet"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The blob GETs in a registry's access log, by digest.
+fn blob_gets(log: &str) -> BTreeMap<String, usize> {
+    let mut gets = BTreeMap::new();
+    for line in log.lines().filter(|l| l.contains("\"GET /v2/")) {
+        if let Some((_, rest)) = line.split_once("/blobs/") {
+            let digest: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+            *gets.entry(digest).or_insert(0) += 1;
+        }
+    }
+    gets
+}
+
+#[test]
+fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
+    if !tools_present() {
+        return;
+    }
+    let set = build_set();
+    let registry = Registry::start_with(support::registry::Auth::None, true);
+    let mut references = Vec::new();
+    let mut layers = Vec::new();
+    for (name, path) in &set.images {
+        let repo = Path::new(name).file_stem().unwrap().to_str().unwrap();
+        registry.push(path, &format!("{repo}:v1"), false, None);
+        references.push(format!("registry://{}/{repo}:v1", registry.host()));
+        layers.push(archive_layers(path));
+    }
+    let pushed = registry.requests().lines().count();
+    let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
+    // Without the blob cache, a blob fetched twice would be two GETs.
+    let out = env
+        .command()
+        .args(["--quiet", "--no-cache", "fleet", "--format", "json"])
+        .args(&references)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let log = registry.requests();
+    let pulled: String = log.lines().skip(pushed).map(|l| format!("{l}\n")).collect();
+    let gets = blob_gets(&pulled);
+    let layer_blobs: BTreeSet<&str> = layers.iter().flatten().map(|l| l.1.as_str()).collect();
+    for digest in &layer_blobs {
+        assert_eq!(gets.get(*digest), Some(&1), "{digest} in\n{pulled}");
+    }
+    // Nothing else but the configs is fetched as a blob, each once.
+    assert!(gets.values().all(|&n| n == 1), "{gets:?}");
+    assert_eq!(gets.len(), layer_blobs.len() + set.images.len());
+
+    let naive: u64 = layers.iter().flatten().map(|l| l.2).sum();
+    let mut first: BTreeMap<&str, u64> = BTreeMap::new();
+    for (diff_id, _, size) in layers.iter().flatten() {
+        first.entry(diff_id).or_insert(*size);
+    }
+    let totals = &report["totals"];
+    assert_eq!(totals["naive_pull_bytes"], naive);
+    assert_eq!(totals["pull_bytes"], first.values().sum::<u64>());
+    assert_eq!(totals["layers_parsed"], first.len());
+    let app1 = &report["images"][0];
+    assert_eq!(
+        app1["unique"]["compressed_download"], layers[0][2].2,
+        "app1's one layer of its own"
+    );
+    assert_eq!(
+        app1["shared"]["compressed_download"],
+        layers[0][0].2 + layers[0][1].2
+    );
 }

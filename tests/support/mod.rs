@@ -25,6 +25,7 @@ pub mod index;
 pub mod layer;
 pub mod measure;
 pub mod raw;
+pub mod registry;
 
 pub use archive::{ArchiveOptions, DockerLayout, OciLayout};
 pub use codec::{digest_hex, sha256_digest, Compression, Encoder, HashWriter};
