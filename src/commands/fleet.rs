@@ -194,12 +194,17 @@ fn percent(efficiency: f64) -> String {
     format!("{:.1} %", efficiency * 100.0)
 }
 
-fn layers(count: usize) -> String {
-    if count == 1 {
-        "1 layer".into()
+/// `1 layer`, `2 layers`; `1 image`, `3 images`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
     } else {
-        format!("{count} layers")
+        format!("{n} {what}s")
     }
+}
+
+fn layers(n: usize) -> String {
+    count(n, "layer")
 }
 
 fn write_text(
@@ -291,12 +296,12 @@ fn write_text(
         };
         writeln!(
             out,
-            "{:indent$}{} {} ({}), {} images{ends}",
+            "{:indent$}{} {} ({}), {}{ends}",
             "",
             human(b.bytes.compressed_download),
             layers(b.layers.len()),
             layer_list(&b.layers),
-            b.images.len(),
+            count(b.images.len(), "image"),
         )?;
         for child in &b.children {
             branch(out, child, indent + 2)?;
@@ -415,11 +420,11 @@ fn write_markdown(
         };
         writeln!(
             out,
-            "{:indent$}- {} in {}, {} images{ends}",
+            "{:indent$}- {} in {}, {}{ends}",
             "",
             human(b.bytes.compressed_download),
             layers(b.layers.len()),
-            b.images.len(),
+            count(b.images.len(), "image"),
             indent = depth * 2
         )?;
         for child in &b.children {
