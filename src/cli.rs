@@ -402,6 +402,7 @@ Examples:
 const FLEET_EXAMPLES: &str = "Examples:
   layerscope fleet api.tar web.tar worker.tar           shared, unique, pull and stored bytes
   layerscope fleet --from-file images.txt               one image per line, # comments
+  layerscope fleet --compose compose.yaml               every service's image
   layerscope fleet a.tar b.tar --format json            layerscope.fleet/v1, keyed by diff_id
   layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more";
 
@@ -425,6 +426,11 @@ pub struct FleetArgs {
     /// with # are skipped.
     #[arg(long, value_name = "LIST", value_hint = ValueHint::FilePath)]
     pub from_file: Option<std::path::PathBuf>,
+    /// Also every service's `image:` in a Compose file (the Compose specification's
+    /// format). A service with only `build:`, or an image with `${…}` variables, is listed
+    /// as skipped with the reason.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub compose: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: FleetFormat,

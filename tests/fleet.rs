@@ -452,4 +452,30 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
         app1["shared"]["compressed_download"],
         layers[0][0].2 + layers[0][1].2
     );
+
+    // The same images named by a Compose file (the specification's format), with a
+    // build-only service listed as skipped: the same totals.
+    let compose = env.home.path().join("compose.yaml");
+    let mut text = String::from("name: shop\nservices:\n");
+    for (index, reference) in references.iter().enumerate() {
+        let image = reference.trim_start_matches("registry://");
+        text += &format!("  svc{index}:\n    image: {image}\n    restart: always\n");
+    }
+    text += "  frontend:\n    build:\n      context: ./frontend\n";
+    std::fs::write(&compose, text).unwrap();
+    let out = env
+        .command()
+        .args(["--quiet", "--source", "registry", "fleet", "--format", "json"])
+        .arg("--compose")
+        .arg(&compose)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let from_compose: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(from_compose["totals"], report["totals"]);
+    assert_eq!(from_compose["skipped"][0]["service"], "frontend");
+    assert!(from_compose["skipped"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("only build:"));
 }

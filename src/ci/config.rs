@@ -258,7 +258,7 @@ fn glob_error(glob: &str, err: &globset::Error) -> String {
     )
 }
 
-fn one_line_yaml_error(e: &serde_saphyr::Error) -> String {
+pub(crate) fn one_line_yaml_error(e: &serde_saphyr::Error) -> String {
     // The user formatter avoids advice about library options; no snippet keeps it one line.
     let plain = e.render_with_options(serde_saphyr::render_options! {
         formatter: &serde_saphyr::UserMessageFormatter,

@@ -33,6 +33,19 @@ struct Failure {
     error: String,
 }
 
+/// A Compose service with no image to read, and why (escaped).
+#[derive(Debug, PartialEq, Eq)]
+struct Skipped {
+    service: String,
+    reason: String,
+}
+
+/// What the report lists besides the images: the ones that failed, the services skipped.
+struct LeftOut {
+    failures: Vec<Failure>,
+    skipped: Vec<Skipped>,
+}
+
 pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
     let size_flag = |flag: &str, text: &Option<String>| {
         text.as_deref()
@@ -45,7 +58,15 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     };
     let max_pull = size_flag("--max-pull", &args.max_pull)?;
     let max_unique = size_flag("--max-unique", &args.max_unique)?;
-    let names = image_names(args)?;
+    let (names, skipped) = image_names(args)?;
+    if !global.quiet {
+        for s in &skipped {
+            eprintln!(
+                "layerscope: compose service {} skipped: {}",
+                s.service, s.reason
+            );
+        }
+    }
     global.image_choice()?;
 
     let opening = super::opening(global);
@@ -74,11 +95,12 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     }
     let set = fleet(&facts);
     let parsed = layers.parsed();
+    let left = LeftOut { failures, skipped };
     let write_error = |e| Error::io("stdout", e);
     match args.format {
-        FleetFormat::Text => write_text(&set, parsed, &failures, out),
-        FleetFormat::Json => write_json(&set, parsed, &failures, out),
-        FleetFormat::Markdown => write_markdown(&set, parsed, &failures, out),
+        FleetFormat::Text => write_text(&set, parsed, &left, out),
+        FleetFormat::Json => write_json(&set, parsed, &left, out),
+        FleetFormat::Markdown => write_markdown(&set, parsed, &left, out),
     }
     .map_err(write_error)?;
     out.flush().map_err(write_error)?;
@@ -107,7 +129,7 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
             over = true;
         }
     }
-    Ok(match (failures.is_empty(), over) {
+    Ok(match (left.failures.is_empty(), over) {
         (false, _) => 2,
         (true, true) => 1,
         (true, false) => 0,
@@ -127,23 +149,13 @@ fn naming(name: &str, error: Error) -> Error {
     }
 }
 
-/// The images of the set: the arguments, then `--from-file`'s lines. A name given twice,
-/// stdin twice, an empty set or one past [`MAX_IMAGES`] is a usage error.
-fn image_names(args: &FleetArgs) -> Result<Vec<String>> {
+/// The images of the set: the arguments, then `--from-file`'s lines, then `--compose`'s
+/// images (with the services skipped). A name given twice, stdin twice, an empty set or
+/// one past [`MAX_IMAGES`] is a usage error.
+fn image_names(args: &FleetArgs) -> Result<(Vec<String>, Vec<Skipped>)> {
     let mut names = args.images.clone();
     if let Some(path) = &args.from_file {
-        let display = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|e| Error::io(&display, e))?;
-        let mut text = String::new();
-        io::Read::read_to_string(&mut io::Read::take(file, MAX_LIST_BYTES + 1), &mut text)
-            .map_err(|e| Error::io(&display, e))?;
-        if text.len() as u64 > MAX_LIST_BYTES {
-            return Err(Error::Usage(format!(
-                "--from-file {}: longer than {} bytes",
-                escape_str(&display),
-                MAX_LIST_BYTES
-            )));
-        }
+        let text = read_list(path)?;
         names.extend(
             text.lines()
                 .map(str::trim)
@@ -151,9 +163,19 @@ fn image_names(args: &FleetArgs) -> Result<Vec<String>> {
                 .map(String::from),
         );
     }
+    let mut skipped = Vec::new();
+    if let Some(path) = &args.compose {
+        let display = path.display().to_string();
+        let text = read_list(path)?;
+        let (images, left_out) = compose_images(&text).map_err(|reason| {
+            Error::Usage(format!("--compose {}: {reason}", escape_str(&display)))
+        })?;
+        names.extend(images);
+        skipped = left_out;
+    }
     if names.is_empty() {
         return Err(Error::Usage(
-            "fleet: name at least one image (IMAGE… or --from-file LIST)".into(),
+            "fleet: name at least one image (IMAGE…, --from-file LIST or --compose FILE)".into(),
         ));
     }
     if names.len() > MAX_IMAGES {
@@ -170,7 +192,72 @@ fn image_names(args: &FleetArgs) -> Result<Vec<String>> {
         };
         return Err(Error::Usage(format!("fleet: {what}")));
     }
-    Ok(names)
+    Ok((names, skipped))
+}
+
+/// A Compose file, as much of it as names images: `services.NAME.image` and whether the
+/// service has a `build:` (the Compose specification, "services").
+#[derive(serde::Deserialize)]
+struct ComposeFile {
+    #[serde(default)]
+    services: std::collections::BTreeMap<String, Option<ComposeService>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ComposeService {
+    image: Option<String>,
+    build: Option<serde::de::IgnoredAny>,
+}
+
+/// The images a Compose file's services name, in service-name order, and the services
+/// with none (escaped).
+fn compose_images(text: &str) -> std::result::Result<(Vec<String>, Vec<Skipped>), String> {
+    let file: ComposeFile =
+        serde_saphyr::from_str(text).map_err(|e| crate::ci::config::one_line_yaml_error(&e))?;
+    let mut images = Vec::new();
+    let mut skipped = Vec::new();
+    for (service, definition) in file.services {
+        let (image, build) = match definition {
+            Some(ComposeService { image, build }) => (image, build.is_some()),
+            None => (None, false),
+        };
+        let reason = match image {
+            // Compose interpolates these from the environment and `.env` when it runs.
+            Some(image) if image.contains('$') => format!(
+                "its image {} uses ${{…}} variables, which fleet does not expand",
+                escape_str(&image)
+            ),
+            Some(image) => {
+                images.push(image);
+                continue;
+            }
+            None if build => {
+                "it has only build:, no image: to read (build it, then name its tag)".into()
+            }
+            None => "it names no image".into(),
+        };
+        skipped.push(Skipped {
+            service: escape_str(&service).into_owned(),
+            reason,
+        });
+    }
+    Ok((images, skipped))
+}
+
+/// A `--from-file` list or a `--compose` file, at most [`MAX_LIST_BYTES`].
+fn read_list(path: &std::path::Path) -> Result<String> {
+    let display = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(&display, e))?;
+    let mut text = String::new();
+    io::Read::read_to_string(&mut io::Read::take(file, MAX_LIST_BYTES + 1), &mut text)
+        .map_err(|e| Error::io(&display, e))?;
+    if text.len() as u64 > MAX_LIST_BYTES {
+        return Err(Error::Usage(format!(
+            "{}: longer than {MAX_LIST_BYTES} bytes",
+            escape_str(&display)
+        )));
+    }
+    Ok(text)
 }
 
 /// At most [`NAMED_LAYERS`] short keys, then how many more.
@@ -207,12 +294,7 @@ fn layers(n: usize) -> String {
     count(n, "layer")
 }
 
-fn write_text(
-    set: &Fleet,
-    parsed: usize,
-    failures: &[Failure],
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn write_text(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -> io::Result<()> {
     let t = &set.totals;
     writeln!(
         out,
@@ -311,27 +393,24 @@ fn write_text(
     for root in &set.tree {
         branch(out, root, 2)?;
     }
-    write_failures(failures, out)
-}
-
-fn write_failures(failures: &[Failure], out: &mut dyn Write) -> io::Result<()> {
-    if failures.is_empty() {
-        return Ok(());
+    if !left.failures.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "left out, failed to open:")?;
+        for failure in &left.failures {
+            writeln!(out, "  {}", failure.error)?;
+        }
     }
-    writeln!(out)?;
-    writeln!(out, "left out, failed to open:")?;
-    for failure in failures {
-        writeln!(out, "  {}", failure.error)?;
+    if !left.skipped.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "compose services skipped:")?;
+        for s in &left.skipped {
+            writeln!(out, "  {}: {}", s.service, s.reason)?;
+        }
     }
     Ok(())
 }
 
-fn write_json(
-    set: &Fleet,
-    parsed: usize,
-    failures: &[Failure],
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn write_json(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -> io::Result<()> {
     let mut totals = serde_json::to_value(&set.totals)?;
     totals["layers_parsed"] = parsed.into();
     let value = serde_json::json!({
@@ -340,9 +419,13 @@ fn write_json(
         "images": set.images,
         "layers": set.layers,
         "tree": set.tree,
-        "failed": failures
+        "failed": left.failures
             .iter()
             .map(|f| serde_json::json!({"image": f.image, "error": f.error}))
+            .collect::<Vec<_>>(),
+        "skipped": left.skipped
+            .iter()
+            .map(|s| serde_json::json!({"service": s.service, "reason": s.reason}))
             .collect::<Vec<_>>(),
     });
     serde_json::to_writer_pretty(&mut *out, &value)?;
@@ -352,7 +435,7 @@ fn write_json(
 fn write_markdown(
     set: &Fleet,
     parsed: usize,
-    failures: &[Failure],
+    left: &LeftOut,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let t = &set.totals;
@@ -435,13 +518,41 @@ fn write_markdown(
     for root in &set.tree {
         branch(out, root, 0)?;
     }
-    if !failures.is_empty() {
+    if !left.failures.is_empty() {
         writeln!(out)?;
         writeln!(out, "Left out, failed to open:")?;
         writeln!(out)?;
-        for failure in failures {
+        for failure in &left.failures {
             writeln!(out, "- {}", cell(&failure.error))?;
         }
     }
+    if !left.skipped.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Compose services skipped:")?;
+        writeln!(out)?;
+        for s in &left.skipped {
+            writeln!(out, "- `{}`: {}", cell(&s.service), cell(&s.reason))?;
+        }
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_services_give_their_images_and_the_rest_are_skipped_with_a_reason() {
+        let text = "name: shop\nservices:\n  web:\n    image: registry.example/web:1.2\n    ports: [\"80:80\"]\n  api:\n    build: ./api\n  worker:\n    image: registry.example/worker:3\n    build:\n      context: ./worker\n  db:\n    image: postgres:${PG_VERSION:-16}\n  empty:\nx-common:\n  labels: {a: b}\n";
+        let (images, skipped) = compose_images(text).unwrap();
+        assert_eq!(
+            images,
+            ["registry.example/web:1.2", "registry.example/worker:3"]
+        );
+        let services: Vec<&str> = skipped.iter().map(|s| s.service.as_str()).collect();
+        assert_eq!(services, ["api", "db", "empty"]);
+        assert!(skipped[0].reason.contains("only build:"));
+        assert!(skipped[1].reason.contains("variables"));
+        assert!(compose_images("services: [1, 2]").is_err());
+    }
 }
