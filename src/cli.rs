@@ -403,6 +403,7 @@ const FLEET_EXAMPLES: &str = "Examples:
   layerscope fleet api.tar web.tar worker.tar           shared, unique, pull and stored bytes
   layerscope fleet --from-file images.txt               one image per line, # comments
   layerscope fleet --compose compose.yaml               every service's image
+  layerscope fleet registry://ghcr.io/org/app --all-tags   every tag of a repository
   layerscope fleet a.tar b.tar --format json            layerscope.fleet/v1, keyed by diff_id
   layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more";
 
@@ -434,6 +435,13 @@ pub struct FleetArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: FleetFormat,
+    /// Every registry IMAGE (`registry://HOST/REPO`, a tag in it is ignored) stands for
+    /// every tag of its repository, from the registry's tag list.
+    #[arg(long)]
+    pub all_tags: bool,
+    /// Tags asked for per page of a tag list (the registry may send fewer).
+    #[arg(long, hide = true, value_name = "N", default_value_t = crate::source::registry::TAGS_PAGE)]
+    pub tag_page: usize,
     /// An image that fails to open is reported (one line on stderr) and left out; the
     /// report covers the rest and the exit code is 2.
     #[arg(long)]

@@ -465,7 +465,9 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
     std::fs::write(&compose, text).unwrap();
     let out = env
         .command()
-        .args(["--quiet", "--source", "registry", "fleet", "--format", "json"])
+        .args([
+            "--quiet", "--source", "registry", "fleet", "--format", "json",
+        ])
         .arg("--compose")
         .arg(&compose)
         .output()
@@ -478,4 +480,39 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
         .as_str()
         .unwrap()
         .contains("only build:"));
+
+    // Every tag of one repository: the same set. (Debian's registry, distribution 2.8,
+    // sends the whole tag list on one page whatever `n` asks; the pages are followed in
+    // tests/hostile_registry.rs, on a server that pages.)
+    for (index, (_, path)) in set.images.iter().enumerate() {
+        registry.push(path, &format!("family:t{index}"), false, None);
+    }
+    let out = env
+        .command()
+        .args([
+            "--quiet",
+            "fleet",
+            "--format",
+            "json",
+            "--all-tags",
+            "--tag-page",
+            "2",
+        ])
+        .arg(format!("registry://{}/family", registry.host()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tagged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut names: Vec<&str> = tagged["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (0..4)
+        .map(|i| format!("registry://{}/family:t{i}", registry.host()))
+        .collect();
+    assert_eq!(names, expected);
+    assert_eq!(tagged["totals"], report["totals"]);
 }

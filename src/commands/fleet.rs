@@ -10,7 +10,9 @@ use crate::cli::{FleetArgs, FleetFormat, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
 use crate::load::ParsedLayers;
+use crate::open::Opening;
 use crate::size::human;
+use crate::source::spec::ImageSpec;
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -70,6 +72,11 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     global.image_choice()?;
 
     let opening = super::opening(global);
+    let names = if args.all_tags {
+        every_tag(&names, &opening, args.tag_page)?
+    } else {
+        names
+    };
     let layers = Arc::new(ParsedLayers::new());
     let mut options = opening.load.clone();
     options.layers = Some(layers.clone());
@@ -242,6 +249,35 @@ fn compose_images(text: &str) -> std::result::Result<(Vec<String>, Vec<Skipped>)
         });
     }
     Ok((images, skipped))
+}
+
+/// `--all-tags`: each registry image replaced by every tag of its repository. Another
+/// kind of image is a usage error; a set past [`MAX_IMAGES`] too.
+fn every_tag(names: &[String], opening: &Opening, page: usize) -> Result<Vec<String>> {
+    let mut all = Vec::new();
+    for name in names {
+        let reference = match opening.resolve(name)? {
+            ImageSpec::Registry(reference) => reference,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--all-tags: {} is not a registry image (registry://HOST/REPO)",
+                    escape_str(name)
+                )))
+            }
+        };
+        let tags = crate::source::registry::tags(&reference, &opening.load.registry, page)?;
+        let repository = format!("{}/{}", reference.registry(), reference.repository());
+        all.extend(
+            tags.iter()
+                .map(|tag| format!("registry://{repository}:{tag}")),
+        );
+        if all.len() > MAX_IMAGES {
+            return Err(Error::Usage(format!(
+                "fleet: more than the limit of {MAX_IMAGES} images with --all-tags"
+            )));
+        }
+    }
+    Ok(all)
 }
 
 /// A `--from-file` list or a `--compose` file, at most [`MAX_LIST_BYTES`].
