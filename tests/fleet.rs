@@ -151,6 +151,16 @@ fn fleet_json(args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The report's image names, in its order.
+fn image_names(report: &Value) -> Vec<&str> {
+    report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn shared_unique_stored_and_pull_bytes_equal_the_archives_blob_sizes() {
     let set = build_set();
@@ -289,14 +299,8 @@ fn from_file_reads_one_image_a_line_and_skips_comments() {
     )
     .unwrap();
     let report = fleet_json(&["--from-file", list.to_str().unwrap(), &set.images[3].0]);
-    let names: Vec<&str> = report["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        names,
+        image_names(&report),
         [&set.images[3].0, &set.images[0].0, &set.images[1].0]
     );
 }
@@ -503,12 +507,7 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let tagged: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut names: Vec<&str> = tagged["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap())
-        .collect();
+    let mut names = image_names(&tagged);
     names.sort();
     let expected: Vec<String> = (0..4)
         .map(|i| format!("registry://{}/family:t{i}", registry.host()))

@@ -406,7 +406,7 @@ fn write_text(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -
         out,
         "sharing tree ({COMPRESSED_NAME} of each run of layers):"
     )?;
-    fn branch(out: &mut dyn Write, b: &Branch, indent: usize) -> io::Result<()> {
+    walk(&set.tree, 0, &mut |b, depth| {
         let ends = if b.ends.is_empty() {
             String::new()
         } else {
@@ -420,15 +420,9 @@ fn write_text(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -
             layers(b.layers.len()),
             layer_list(&b.layers),
             count(b.images.len(), "image"),
-        )?;
-        for child in &b.children {
-            branch(out, child, indent + 2)?;
-        }
-        Ok(())
-    }
-    for root in &set.tree {
-        branch(out, root, 2)?;
-    }
+            indent = 2 + depth * 2
+        )
+    })?;
     if !left.failures.is_empty() {
         writeln!(out)?;
         writeln!(out, "left out, failed to open:")?;
@@ -442,6 +436,19 @@ fn write_text(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -
         for s in &left.skipped {
             writeln!(out, "  {}: {}", s.service, s.reason)?;
         }
+    }
+    Ok(())
+}
+
+/// Each branch of the sharing tree with its depth, parents before children.
+fn walk(
+    branches: &[Branch],
+    depth: usize,
+    line: &mut dyn FnMut(&Branch, usize) -> io::Result<()>,
+) -> io::Result<()> {
+    for branch in branches {
+        line(branch, depth)?;
+        walk(&branch.children, depth + 1, line)?;
     }
     Ok(())
 }
@@ -524,18 +531,12 @@ fn write_markdown(
     writeln!(out)?;
     writeln!(out, "### Sharing tree")?;
     writeln!(out)?;
-    fn branch(out: &mut dyn Write, b: &Branch, depth: usize) -> io::Result<()> {
+    walk(&set.tree, 0, &mut |b, depth| {
         let ends = if b.ends.is_empty() {
             String::new()
         } else {
-            format!(
-                ": {}",
-                b.ends
-                    .iter()
-                    .map(|e| format!("`{}`", cell(e)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            let ends: Vec<String> = b.ends.iter().map(|e| format!("`{}`", cell(e))).collect();
+            format!(": {}", ends.join(", "))
         };
         writeln!(
             out,
@@ -545,15 +546,8 @@ fn write_markdown(
             layers(b.layers.len()),
             count(b.images.len(), "image"),
             indent = depth * 2
-        )?;
-        for child in &b.children {
-            branch(out, child, depth + 1)?;
-        }
-        Ok(())
-    }
-    for root in &set.tree {
-        branch(out, root, 0)?;
-    }
+        )
+    })?;
     if !left.failures.is_empty() {
         writeln!(out)?;
         writeln!(out, "Left out, failed to open:")?;

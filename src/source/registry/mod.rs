@@ -83,18 +83,7 @@ pub const TAGS_PAGE: usize = 100;
 /// At most [`MAX_TAGS`] tags; a page that repeats one, or no tags on a page that links
 /// on, ends in an error rather than a loop.
 pub fn tags(reference: &Reference, options: &RegistryOptions, page: usize) -> Result<Vec<String>> {
-    let credential = auth::find(
-        reference.registry(),
-        reference.repository(),
-        options.creds.as_deref(),
-    )?;
-    let client = Client::new(
-        reference.registry(),
-        reference.repository(),
-        credential,
-        &options.insecure,
-    )?
-    .with_limits(options.limits);
+    let client = client(reference, options)?;
     #[derive(serde::Deserialize)]
     struct TagList {
         tags: Option<Vec<String>>,
@@ -139,6 +128,23 @@ pub struct Pull {
     cache: Option<Cache>,
 }
 
+/// A client for `reference`'s repository, with the credentials found for it and the
+/// options' limits.
+fn client(reference: &Reference, options: &RegistryOptions) -> Result<Client> {
+    let credential = auth::find(
+        reference.registry(),
+        reference.repository(),
+        options.creds.as_deref(),
+    )?;
+    Ok(Client::new(
+        reference.registry(),
+        reference.repository(),
+        credential,
+        &options.insecure,
+    )?
+    .with_limits(options.limits))
+}
+
 /// Reach the registry, resolve `reference` to one image (for `platform`), and read the
 /// image's description.
 pub fn pull(
@@ -146,18 +152,7 @@ pub fn pull(
     options: &RegistryOptions,
     platform: Option<&str>,
 ) -> Result<(Pull, Image)> {
-    let credential = auth::find(
-        reference.registry(),
-        reference.repository(),
-        options.creds.as_deref(),
-    )?;
-    let client = Client::new(
-        reference.registry(),
-        reference.repository(),
-        credential,
-        &options.insecure,
-    )?
-    .with_limits(options.limits);
+    let client = client(reference, options)?;
     let cache = if options.no_cache {
         None
     } else {
