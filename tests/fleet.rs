@@ -73,10 +73,15 @@ fn random(len: u64, seed: u64) -> Content {
     Content::Random { len, seed }
 }
 
+/// A credential left in the shared base: every image on that base ships it.
+const NETRC: &str = "machine registry.example login builder password hunter2-but-longer\n";
+
 fn base_layer() -> LayerSpec {
     LayerSpec::new()
         .dir("etc", 0o755)
         .file("etc/os-release", "ID=test\nVERSION_ID=1\n")
+        .dir("root", 0o700)
+        .file("root/.netrc", NETRC)
         .content("usr/lib/libbase.so", random(200_000, 1))
 }
 
@@ -230,6 +235,16 @@ fn shared_unique_stored_and_pull_bytes_equal_the_archives_blob_sizes() {
     assert_eq!(images[1]["wasted_bytes"], DELETED);
     assert_eq!(images[0]["wasted_bytes"], 0);
     assert_eq!(images[0]["efficiency"], 1.0);
+
+    // The base's secret, scanned once, is counted in both images on it, as `secrets`
+    // counts it in each image alone; the others have none.
+    for (index, (_, path)) in set.images.iter().enumerate() {
+        let alone = run(&["secrets", "--format", "json", path.to_str().unwrap()]);
+        let alone: Value = serde_json::from_slice(&alone.stdout).unwrap();
+        let count = alone["findings"].as_array().unwrap().len();
+        assert_eq!(count > 0, index < 2, "{index}: {alone}");
+        assert_eq!(images[index]["secret_findings"], count, "{index}");
+    }
 
     // Keyed by diff_id, each with its holders.
     let (base_diff_id, _, base_size) = &layers[0][0];

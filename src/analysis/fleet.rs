@@ -30,6 +30,9 @@ pub struct ImageFacts {
     pub final_filesystem: u64,
     pub wasted_bytes: u64,
     pub efficiency: f64,
+    /// The secret rules' findings (files of every layer, and the config), when the load
+    /// ran the scan ([`super::secrets::Scan`]); else the config's alone.
+    pub secret_findings: usize,
 }
 
 impl ImageFacts {
@@ -58,6 +61,7 @@ impl ImageFacts {
             final_filesystem: super::compare::final_size(&loaded.tree),
             wasted_bytes: waste.wasted_bytes,
             efficiency: waste.efficiency,
+            secret_findings: super::secrets::findings(loaded, None).len(),
         }
     }
 }
@@ -102,6 +106,7 @@ pub struct ImageRow {
     pub shared: Bytes,
     pub efficiency: f64,
     pub wasted_bytes: u64,
+    pub secret_findings: usize,
     pub base: Option<Base>,
 }
 
@@ -232,6 +237,7 @@ pub fn fleet(images: &[ImageFacts]) -> Fleet {
                 shared,
                 efficiency: image.efficiency,
                 wasted_bytes: image.wasted_bytes,
+                secret_findings: image.secret_findings,
                 base: base(images, index),
             }
         })
@@ -361,6 +367,7 @@ mod tests {
             final_filesystem: 0,
             wasted_bytes: 0,
             efficiency: 1.0,
+            secret_findings: 0,
         }
     }
 

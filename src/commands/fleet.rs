@@ -80,6 +80,8 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     let layers = Arc::new(ParsedLayers::new());
     let mut options = opening.load.clone();
     options.layers = Some(layers.clone());
+    // Scanned in the parse, so once per distinct layer too.
+    options.content = Some(crate::analysis::secrets::Scan::hook());
     let mut facts = Vec::with_capacity(names.len());
     let mut failures = Vec::new();
     for name in &names {
@@ -365,11 +367,12 @@ fn write_text(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -
         )?;
         writeln!(
             out,
-            "    unique {}, shared {}, efficiency {}, wasted {}",
+            "    unique {}, shared {}, efficiency {}, wasted {}, {}",
             human(image.unique.compressed_download),
             human(image.shared.compressed_download),
             percent(image.efficiency),
-            human(image.wasted_bytes)
+            human(image.wasted_bytes),
+            count(image.secret_findings, "secret finding")
         )?;
         match &image.base {
             Some(base) => writeln!(
@@ -499,14 +502,14 @@ fn write_markdown(
     writeln!(out)?;
     writeln!(
         out,
-        "| Image | Layers | {} | {} | {} | Unique | Shared | Efficiency | Wasted | Base |",
+        "| Image | Layers | {} | {} | {} | Unique | Shared | Efficiency | Wasted | Secrets | Base |",
         crate::analysis::glossary::capitalise(COMPRESSED_NAME),
         crate::analysis::glossary::capitalise(LAYER_CONTENT_NAME),
         crate::analysis::glossary::capitalise(FINAL_FILESYSTEM_NAME),
     )?;
     writeln!(
         out,
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     )?;
     for image in &set.images {
         let base = match &image.base {
@@ -515,7 +518,7 @@ fn write_markdown(
         };
         writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(&image.name),
             image.layers.len(),
             human(image.size.compressed_download),
@@ -525,6 +528,7 @@ fn write_markdown(
             human(image.shared.compressed_download),
             percent(image.efficiency),
             human(image.wasted_bytes),
+            image.secret_findings,
             base
         )?;
     }
