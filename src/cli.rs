@@ -440,7 +440,7 @@ pub struct FleetArgs {
     #[arg(long)]
     pub all_tags: bool,
     /// Tags asked for per page of a tag list (the registry may send fewer).
-    #[arg(long, hide = true, value_name = "N", default_value_t = crate::source::registry::TAGS_PAGE)]
+    #[arg(long, hide = true, value_name = "N", value_hint = ValueHint::Other, default_value_t = crate::source::registry::TAGS_PAGE)]
     pub tag_page: usize,
     /// An image that fails to open is reported (one line on stderr) and left out; the
     /// report covers the rest and the exit code is 2.
