@@ -530,3 +530,39 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
     assert_eq!(names, expected);
     assert_eq!(tagged["totals"], report["totals"]);
 }
+
+#[test]
+fn an_image_on_stdin_joins_the_set_and_its_layers_are_counted_as_parsed() {
+    let set = build_set();
+    let by_path = fleet_json(&[&set.images[0].0, &set.images[1].0]);
+    let out = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+        .env_remove("CI")
+        .args([
+            "--quiet",
+            "fleet",
+            "--format",
+            "json",
+            "-",
+            &set.images[1].0,
+        ])
+        .stdin(std::fs::File::open(&set.images[0].1).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let by_stdin: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "pull_bytes",
+        "naive_pull_bytes",
+        "distinct_layers",
+        "shared_layers",
+    ] {
+        assert_eq!(by_stdin["totals"][key], by_path["totals"][key], "{key}");
+    }
+    assert_eq!(by_path["totals"]["layers_parsed"], 4);
+    // A stream is parsed as it passes and not kept: its three layers, then app2's three.
+    assert_eq!(by_stdin["totals"]["layers_parsed"], 6);
+    assert_eq!(
+        by_stdin["images"][1]["unique"],
+        by_path["images"][1]["unique"]
+    );
+}

@@ -52,6 +52,11 @@ impl ParsedLayers {
         self.reused.load(Ordering::Relaxed)
     }
 
+    /// Count a parse that is not kept (a stream's layer).
+    pub(crate) fn count_parse(&self) {
+        self.parsed.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The earlier parse of a layer with this layer's diff_id.
     pub(crate) fn get(&self, layer: &LayerRef) -> Option<Arc<ParsedLayer>> {
         let found = self
