@@ -566,3 +566,54 @@ fn an_image_on_stdin_joins_the_set_and_its_layers_are_counted_as_parsed() {
         by_path["images"][1]["unique"]
     );
 }
+
+/// Every key of a real report (a set with a failure and a skipped service) is documented in
+/// docs/fleet-json-schema.md, so the document cannot drift from the output.
+#[test]
+fn every_key_of_the_json_is_documented() {
+    let set = build_set();
+    let compose = set._dir.path().join("compose.yaml");
+    std::fs::write(&compose, "services:\n  web:\n    build: .\n").unwrap();
+    let missing = set._dir.path().join("missing.tar");
+    let out = run(&[
+        "fleet",
+        "--format",
+        "json",
+        "--keep-going",
+        "--compose",
+        compose.to_str().unwrap(),
+        &set.images[0].0,
+        &set.images[1].0,
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet-json-schema.md"),
+    )
+    .unwrap();
+    fn keys(value: &Value, under_layers: bool, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    // The layers map is keyed by diff_id, not by field names.
+                    if !under_layers {
+                        out.insert(key.clone());
+                    }
+                    keys(child, key == "layers" && child.is_object(), out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| keys(i, false, out)),
+            _ => {}
+        }
+    }
+    let mut found = BTreeSet::new();
+    keys(&report, false, &mut found);
+    assert!(found.contains("secret_findings") && found.contains("skipped"));
+    for key in found {
+        assert!(
+            doc.contains(&format!("\"{key}\":")),
+            "{key} is not in docs/fleet-json-schema.md"
+        );
+    }
+}
