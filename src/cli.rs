@@ -446,6 +446,11 @@ pub struct FleetArgs {
     /// report covers the rest and the exit code is 2.
     #[arg(long)]
     pub keep_going: bool,
+    /// Rules file, as `ci` reads it (else `.layerscope-ci.yaml`, `.layerscope-ci.yml` or
+    /// `.dive-ci` in the current directory): its `fleet:` section's `max-pull` and
+    /// `max-unique`, which the flags override.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<std::path::PathBuf>,
     /// Exit 1 when a fresh node would pull more than SIZE for the whole set (each
     /// distinct layer once, compressed): `500MB`, `1.5 GiB` or a byte count.
     #[arg(long, value_name = "SIZE", value_hint = ValueHint::Other)]

@@ -343,9 +343,20 @@ fn max_pull_and_max_unique_exit_1_when_exceeded() {
     assert_eq!(code("--max-pull", pull).0, Some(0));
     let (over, message) = code("--max-pull", pull - 1);
     assert_eq!(over, Some(1));
-    assert!(message.contains("--max-pull"), "{message}");
+    assert!(message.contains("max-pull"), "{message}");
     assert_eq!(code("--max-unique", most_unique).0, Some(0));
     assert_eq!(code("--max-unique", most_unique - 1).0, Some(1));
+
+    // The same limits from the rules file's `fleet:` section; a flag overrides it.
+    let config = set._dir.path().join("rules.yaml");
+    std::fs::write(&config, format!("fleet:\n  max-pull: {}\n", pull - 1)).unwrap();
+    let config = config.to_str().unwrap();
+    let mut args = vec!["fleet", "--config", config];
+    args.extend_from_slice(&names);
+    assert_eq!(run(&args).status.code(), Some(1));
+    let looser = pull.to_string();
+    args.extend_from_slice(&["--max-pull", &looser]);
+    assert_eq!(run(&args).status.code(), Some(0));
 }
 
 #[test]

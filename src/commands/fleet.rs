@@ -58,8 +58,16 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
             })
             .transpose()
     };
-    let max_pull = size_flag("--max-pull", &args.max_pull)?;
-    let max_unique = size_flag("--max-unique", &args.max_unique)?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    let config = crate::ci::config::CiConfig::load(args.config.as_deref(), &cwd)?;
+    if !global.quiet {
+        for warning in &config.warnings {
+            eprintln!("layerscope: warning: {}", escape_str(warning));
+        }
+    }
+    // The flags win over the config file's `fleet:` section.
+    let max_pull = size_flag("--max-pull", &args.max_pull)?.or(config.fleet.max_pull);
+    let max_unique = size_flag("--max-unique", &args.max_unique)?.or(config.fleet.max_unique);
     let (names, skipped) = image_names(args)?;
     if !global.quiet {
         for s in &skipped {
@@ -117,7 +125,7 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     let mut over = false;
     if let Some(limit) = max_pull.filter(|&l| set.totals.pull_bytes > l) {
         eprintln!(
-            "layerscope: a fresh node pulls {} for the set, more than --max-pull {}",
+            "layerscope: a fresh node pulls {} for the set, more than max-pull {}",
             human(set.totals.pull_bytes),
             human(limit)
         );
@@ -130,7 +138,7 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
             .filter(|i| i.unique.compressed_download > limit)
         {
             eprintln!(
-                "layerscope: {} adds {} of its own, more than --max-unique {}",
+                "layerscope: {} adds {} of its own, more than max-unique {}",
                 image.name,
                 human(image.unique.compressed_download),
                 human(limit)
