@@ -106,6 +106,38 @@ pub fn load_spec(
     }
 }
 
+/// Tell `layers` the diff_ids of the image `spec` names, so that a run of several loads
+/// drops each parsed layer after its last use ([`ParsedLayers::expect`]). Only files and
+/// layouts are read, and only their description (no layer is parsed); a registry, engine
+/// or stream is not asked twice, so its layers are held to the end of the run, and an image
+/// that cannot be read here is left to its load to report.
+pub fn expect_layers(spec: &ImageSpec, options: &LoadOptions, layers: &ParsedLayers) {
+    // A bare reference is not resolved here: that would ask the engines a second time.
+    let ImageSpec::Path(path) = spec else {
+        return;
+    };
+    if path == "-" {
+        return;
+    }
+    let Ok(source) = Source::open(path) else {
+        return;
+    };
+    let mut open = options.open.clone();
+    open.verify = options.verify;
+    let Ok(image) = image::open(&source, &open) else {
+        return;
+    };
+    for layer in &image.layers {
+        if let Some(diff_id) = layer
+            .diff_id
+            .as_deref()
+            .filter(|d| d.starts_with("sha256:"))
+        {
+            layers.expect(diff_id);
+        }
+    }
+}
+
 /// Load an image that an engine at `endpoint` exports, parsing the export as it streams
 /// in (what [`load_spec`] does for `docker://` and `podman://`, at the endpoint found).
 pub fn load_engine_at(

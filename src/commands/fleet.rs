@@ -90,6 +90,18 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     options.layers = Some(layers.clone());
     // Scanned in the parse, so once per distinct layer too.
     options.content = Some(crate::analysis::secrets::Scan::hook());
+    // Every image's layers known beforehand (files; a registry is not asked twice), so a
+    // layer's parse is dropped after the last image that needs it.
+    let every_file = names.iter().all(|name| {
+        matches!(ImageSpec::parse(name, opening.source), Ok(ImageSpec::Path(ref p)) if p != "-")
+    });
+    if every_file {
+        for name in &names {
+            if let Ok(spec) = ImageSpec::parse(name, opening.source) {
+                crate::load::expect_layers(&spec, &options, &layers);
+            }
+        }
+    }
     let mut facts = Vec::with_capacity(names.len());
     let mut failures = Vec::new();
     for name in &names {
