@@ -280,6 +280,9 @@ pub(crate) fn one_line_yaml_error(e: &serde_saphyr::Error) -> String {
     escape_str(first).into_owned()
 }
 
+/// A mapping's entries, in the file's order.
+type Entries = Vec<(Raw, Spanned<Raw>)>;
+
 /// Untyped YAML, enough to validate keys ourselves (and so warn, not fail, on
 /// unknown ones). Numbers are kept as decimal text and parsed by the rule.
 #[derive(Debug)]
@@ -400,20 +403,8 @@ impl Interpreter<'_> {
     }
 
     fn top_level(&mut self, root: Spanned<Raw>) -> Result<(), CiConfigError> {
-        let line = root.referenced.line();
-        let entries = match root.value {
-            Raw::Null => return Ok(()),
-            Raw::Map(entries) => entries,
-            other => {
-                return Err(self.error(
-                    "(top level)",
-                    line,
-                    format!(
-                        "expected a mapping with `rules:`, found {}",
-                        other.describe()
-                    ),
-                ))
-            }
+        let Some(entries) = self.mapping("(top level)", root, "a mapping with `rules:`")? else {
+            return Ok(());
         };
         for (key, value) in entries {
             let key = key.key_text();
@@ -431,17 +422,8 @@ impl Interpreter<'_> {
     }
 
     fn rules(&mut self, section: &str, value: Spanned<Raw>) -> Result<(), CiConfigError> {
-        let line = value.referenced.line();
-        let entries = match value.value {
-            Raw::Null => return Ok(()),
-            Raw::Map(entries) => entries,
-            other => {
-                return Err(self.error(
-                    section,
-                    line,
-                    format!("expected a mapping of rules, found {}", other.describe()),
-                ))
-            }
+        let Some(entries) = self.mapping(section, value, "a mapping of rules")? else {
+            return Ok(());
         };
         for (key, value) in entries {
             let key = key.key_text();
@@ -500,22 +482,30 @@ impl Interpreter<'_> {
         Ok(())
     }
 
+    /// The entries of a mapping (`None` for an empty value); anything else is an error
+    /// saying what was `expected`.
+    fn mapping(
+        &self,
+        section: &str,
+        value: Spanned<Raw>,
+        expected: &str,
+    ) -> Result<Option<Entries>, CiConfigError> {
+        let line = value.referenced.line();
+        match value.value {
+            Raw::Null => Ok(None),
+            Raw::Map(entries) => Ok(Some(entries)),
+            other => Err(self.error(
+                section,
+                line,
+                format!("expected {expected}, found {}", other.describe()),
+            )),
+        }
+    }
+
     /// `fleet:` takes `max-pull` and `max-unique`, each a size (`500MB`, `1.5 GiB`, bytes).
     fn fleet(&mut self, section: &str, value: Spanned<Raw>) -> Result<(), CiConfigError> {
-        let line = value.referenced.line();
-        let entries = match value.value {
-            Raw::Null => return Ok(()),
-            Raw::Map(entries) => entries,
-            other => {
-                return Err(self.error(
-                    section,
-                    line,
-                    format!(
-                        "expected a mapping of fleet limits, found {}",
-                        other.describe()
-                    ),
-                ))
-            }
+        let Some(entries) = self.mapping(section, value, "a mapping of fleet limits")? else {
+            return Ok(());
         };
         for (key, value) in entries {
             let key = key.key_text();
