@@ -265,6 +265,17 @@ pub enum Command {
     /// allowed, or 2 on bad input.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
+    /// Measure a set of images together: what each costs on top of the others (its unique
+    /// bytes), the layers they share, what a registry stores (each blob once) and what a
+    /// fresh node pulls (each layer once) against pulling each image alone, and the sharing
+    /// tree (images grouped by their common bottom layers). Each distinct layer (same
+    /// diff_id) is read and parsed once across the set.
+    ///
+    /// IMAGE is anything layerscope opens; `--from-file` adds one per line. Exit code: 0;
+    /// 1 when --max-pull or --max-unique is exceeded; 2 on bad input (with --keep-going,
+    /// after the report of the images that opened).
+    #[command(after_help = FLEET_EXAMPLES)]
+    Fleet(FleetArgs),
     /// Find secrets in every layer, including files a later layer deleted: their bytes are
     /// still in the earlier layer's tar, so every pull ships them. Also scans the config's
     /// Env, Labels and history. Exit code: 0 when nothing is found, 1 when something is,
@@ -397,6 +408,68 @@ Examples:
   layerscope diff v1.tar v2.tar --format markdown       for a pull-request comment
   layerscope diff v1.tar v2.tar --fail-on-growth 5MB    exit 1 when B is 5 MB bigger
   layerscope diff v1.tar v2.tar --tui                   side by side in the terminal";
+
+const FLEET_EXAMPLES: &str = "Examples:
+  layerscope fleet api.tar web.tar worker.tar           shared, unique, pull and stored bytes
+  layerscope fleet --from-file images.txt               one image per line, # comments
+  layerscope fleet --compose compose.yaml               every service's image
+  layerscope fleet registry://ghcr.io/org/app --all-tags   every tag of a repository
+  layerscope fleet a.tar b.tar --format json            layerscope.fleet/v1, keyed by diff_id
+  layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum FleetFormat {
+    /// Per-image table, totals, shared layers and the sharing tree.
+    #[default]
+    Text,
+    /// Versioned schema (`layerscope.fleet/v1`), documented in docs/fleet-json-schema.md.
+    Json,
+    /// For a pull-request comment.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The images: files, OCI layouts, - for stdin (once), engine or registry references.
+    #[arg(value_name = "IMAGE", value_hint = ValueHint::AnyPath)]
+    pub images: Vec<String>,
+    /// Also read images from LIST: one reference per line; blank lines and lines starting
+    /// with # are skipped.
+    #[arg(long, value_name = "LIST", value_hint = ValueHint::FilePath)]
+    pub from_file: Option<std::path::PathBuf>,
+    /// Also every service's `image:` in a Compose file (the Compose specification's
+    /// format). A service with only `build:`, or an image with `${…}` variables, is listed
+    /// as skipped with the reason.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub compose: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FleetFormat,
+    /// Every registry IMAGE (`registry://HOST/REPO`, a tag in it is ignored) stands for
+    /// every tag of its repository, from the registry's tag list.
+    #[arg(long)]
+    pub all_tags: bool,
+    /// Tags asked for per page of a tag list (the registry may send fewer).
+    #[arg(long, hide = true, value_name = "N", value_hint = ValueHint::Other, default_value_t = crate::source::registry::TAGS_PAGE)]
+    pub tag_page: usize,
+    /// An image that fails to open is reported (one line on stderr) and left out; the
+    /// report covers the rest and the exit code is 2.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Rules file, as `ci` reads it (else `.layerscope-ci.yaml`, `.layerscope-ci.yml` or
+    /// `.dive-ci` in the current directory): its `fleet:` section's `max-pull` and
+    /// `max-unique`, which the flags override.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<std::path::PathBuf>,
+    /// Exit 1 when a fresh node would pull more than SIZE for the whole set (each
+    /// distinct layer once, compressed): `500MB`, `1.5 GiB` or a byte count.
+    #[arg(long, value_name = "SIZE", value_hint = ValueHint::Other)]
+    pub max_pull: Option<String>,
+    /// Exit 1 when any image's unique bytes (its layers no other image of the set has,
+    /// compressed) exceed SIZE.
+    #[arg(long, value_name = "SIZE", value_hint = ValueHint::Other)]
+    pub max_unique: Option<String>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum DiffFormat {

@@ -102,6 +102,13 @@ pub enum Error {
     /// it reads its settings, so that the base error names none of them.
     #[error(transparent)]
     Settings(Box<dyn std::error::Error + Send + Sync>),
+    /// An error met loading one image of a set (`fleet`), naming which image.
+    #[error("{image}: {source}")]
+    InImage {
+        image: String,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("interrupted")]
     Interrupted,
 }
@@ -119,6 +126,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Interrupted => 130,
+            Error::InImage { source, .. } => source.exit_code(),
             _ => 2,
         }
     }

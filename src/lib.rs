@@ -23,13 +23,14 @@
 //! - [`model`]: what a load hands up (the image, per-layer facts, the tree), the type the
 //!   analysis and the views read.
 //! - [`load`]: the one driver, for every source: runs the above, one layer per core (several images at once for `diff`,
-//!   parsing the layers they share once).
+//!   parsing the layers they share once; for `fleet`, one image after another, each
+//!   distinct layer parsed once through [`load::ParsedLayers`]).
 //! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
 //! - [`dockerfile`]: a Dockerfile parsed and mapped onto the history and layers (beside the
 //!   flow: the views take it with `--dockerfile`).
 //! - [`demo`]: the demo images, compiled in.
 //! - [`analysis`]: wasted space and its two scores, hints with measured savings, the
-//!   comparison of two images, the secret rules, and the plain-words explanations
+//!   comparison of two images, a set of images (`analysis::fleet`), the secret rules, and the plain-words explanations
 //!   (`analysis::explain`) that `explain` renders.
 //! - [`ci`]: CI rules, their config (`.dive-ci` compatible) and the reporters.
 //! - [`report`]: the HTML views: `report`'s self-contained page (treemaps, layer stack,

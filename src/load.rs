@@ -17,7 +17,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub mod container;
+mod parsed;
 mod stream;
+pub use parsed::ParsedLayers;
 pub use stream::{load_stream, KEPT_LIMIT};
 // The model is named where it is defined; these keep the loader's callers short.
 pub use crate::model::{LayerInfo, LayerStatus, LoadedImage};
@@ -41,6 +43,10 @@ pub struct LoadOptions {
     /// The outer archive's limits for a stream ([`load_stream`]); tests and fuzzing lower
     /// them, files are always held to the defaults.
     pub members: crate::limits::MemberLimits,
+    /// Layers parsed by earlier loads of the same run (`fleet`), by diff_id: a layer found
+    /// there is neither read nor parsed again. Streams (stdin, an engine's export) are
+    /// parsed as they pass, whatever this holds.
+    pub layers: Option<std::sync::Arc<ParsedLayers>>,
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -100,6 +106,38 @@ pub fn load_spec(
     }
 }
 
+/// Tell `layers` the diff_ids of the image `spec` names, so that a run of several loads
+/// drops each parsed layer after its last use ([`ParsedLayers::expect`]). Only files and
+/// layouts are read, and only their description (no layer is parsed); a registry, engine
+/// or stream is not asked twice, so its layers are held to the end of the run, and an image
+/// that cannot be read here is left to its load to report.
+pub fn expect_layers(spec: &ImageSpec, options: &LoadOptions, layers: &ParsedLayers) {
+    // A bare reference is not resolved here: that would ask the engines a second time.
+    let ImageSpec::Path(path) = spec else {
+        return;
+    };
+    if path == "-" {
+        return;
+    }
+    let Ok(source) = Source::open(path) else {
+        return;
+    };
+    let mut open = options.open.clone();
+    open.verify = options.verify;
+    let Ok(image) = image::open(&source, &open) else {
+        return;
+    };
+    for layer in &image.layers {
+        if let Some(diff_id) = layer
+            .diff_id
+            .as_deref()
+            .filter(|d| d.starts_with("sha256:"))
+        {
+            layers.expect(diff_id);
+        }
+    }
+}
+
 /// Load an image that an engine at `endpoint` exports, parsing the export as it streams
 /// in (what [`load_spec`] does for `docker://` and `podman://`, at the endpoint found).
 pub fn load_engine_at(
@@ -128,6 +166,7 @@ fn load_registry(
         &options.registry,
         options.open.platform.as_deref(),
     )?;
+    let options_layers = options.layers.as_deref();
     let parse_options = ParseOptions {
         digests: options.verify,
         blob_checked: true,
@@ -135,7 +174,10 @@ fn load_registry(
         expansion: options.expansion,
         ..Default::default()
     };
-    let parse = |image: &Image, index: usize, hash_inline: bool| -> Result<ParsedLayer> {
+    let parse = |image: &Image, index: usize, hash_inline: bool| -> Result<Parse> {
+        if let Some(parsed) = reuse(options, image, index) {
+            return Ok(parsed);
+        }
         let options = ParseOptions {
             hash_inline,
             ..parse_options.clone()
@@ -145,7 +187,7 @@ fn load_registry(
         })?;
         // A layer with no blob to read (a foreign layer) is applied as an empty one.
         let Some(read) = read else {
-            return Ok(ParsedLayer::default());
+            return Ok(Parse::own(ParsedLayer::default()));
         };
         let digest = image.layers[index].digest.clone().unwrap_or_default();
         let mut parsed = read.map_err(|error| match error {
@@ -162,7 +204,7 @@ fn load_registry(
                 parsed.diff_id = Some(digest);
             }
         }
-        Ok(parsed)
+        Ok(remember(options_layers, image, index, parsed))
     };
     let display = reference.whole();
     let loaded = load_layers(
@@ -331,7 +373,7 @@ pub fn load_all(
     let mut warnings: Vec<Vec<String>> = inputs.iter().map(|(_, i)| i.warnings.clone()).collect();
 
     std::thread::scope(|scope| -> Result<()> {
-        type Parsed = ((usize, usize), Result<ParsedLayer>);
+        type Parsed = ((usize, usize), Result<Parse>);
         let (sender, receiver) = mpsc::channel::<Parsed>();
         for _ in 0..threads {
             let sender = sender.clone();
@@ -348,7 +390,11 @@ pub fn load_all(
                     hash_inline: inline[job],
                     ..parse_options.clone()
                 };
-                let result = parse_one(source, img, layer, parse_options, control);
+                let result = match reuse(options, img, layer) {
+                    Some(parsed) => Ok(parsed),
+                    None => parse_one(source, img, layer, parse_options, control)
+                        .map(|parsed| remember(options.layers.as_deref(), img, layer, parsed)),
+                };
                 if sender.send(((image, layer), result)).is_err() {
                     break;
                 }
@@ -357,13 +403,13 @@ pub fn load_all(
         drop(sender);
 
         // Apply layers in order as they arrive; later ones wait in `pending`.
-        let mut pending: BTreeMap<(usize, usize), std::sync::Arc<ParsedLayer>> = BTreeMap::new();
+        let mut pending: BTreeMap<(usize, usize), Parse> = BTreeMap::new();
         let mut applied = vec![0usize; inputs.len()];
         let mut done = 0;
         while done < layers_total {
             match receiver.recv_timeout(Duration::from_millis(100)) {
                 Ok((key, Ok(parsed))) => {
-                    pending.insert(key, std::sync::Arc::new(parsed));
+                    pending.insert(key, parsed);
                 }
                 Ok((_, Err(error))) => {
                     control.cancel.store(true, Ordering::Relaxed);
@@ -382,7 +428,11 @@ pub fn load_all(
                     }
                     let shared = alias.get(&(image, layer)).copied();
                     let from = shared.unwrap_or((image, layer));
-                    let Some(parsed) = pending.get(&from).cloned() else {
+                    let Some(Parse {
+                        layer: parsed,
+                        reused,
+                    }) = pending.get(&from).cloned()
+                    else {
                         break;
                     };
                     let info = check_layer(
@@ -391,7 +441,7 @@ pub fn load_all(
                         layer,
                         &parsed,
                         options.verify,
-                        shared.is_some(),
+                        shared.is_some() || reused,
                     )?;
                     for warning in &parsed.warnings {
                         warnings[image].push(format!("layer {layer}: {warning}"));
@@ -461,7 +511,49 @@ fn hash_inline_on(sizes: impl DoubleEndedIterator<Item = u64>, cores: u64) -> Ve
 
 /// Parses one layer of the image (by index), from wherever its source reads the blob. The
 /// flag is [`ParseOptions::hash_inline`] for that layer.
-type ParseFn<'a> = dyn Fn(&Image, usize, bool) -> Result<ParsedLayer> + Sync + 'a;
+type ParseFn<'a> = dyn Fn(&Image, usize, bool) -> Result<Parse> + Sync + 'a;
+
+/// A layer's parse, and whether it was taken from an earlier load's
+/// ([`LoadOptions::layers`]) rather than read from this image's own blob.
+#[derive(Clone)]
+struct Parse {
+    layer: std::sync::Arc<ParsedLayer>,
+    reused: bool,
+}
+
+impl Parse {
+    fn own(layer: ParsedLayer) -> Self {
+        Parse {
+            layer: std::sync::Arc::new(layer),
+            reused: false,
+        }
+    }
+}
+
+/// The run's earlier parse of layer `index`, if [`LoadOptions::layers`] holds one.
+fn reuse(options: &LoadOptions, image: &Image, index: usize) -> Option<Parse> {
+    let layer = options.layers.as_ref()?.get(&image.layers[index])?;
+    Some(Parse {
+        layer,
+        reused: true,
+    })
+}
+
+/// Hand a fresh parse to the run's [`ParsedLayers`], if any, for the loads after this one.
+fn remember(
+    layers: Option<&ParsedLayers>,
+    image: &Image,
+    index: usize,
+    parsed: ParsedLayer,
+) -> Parse {
+    match layers {
+        Some(layers) => Parse {
+            layer: layers.keep(&image.layers[index], parsed),
+            reused: false,
+        },
+        None => Parse::own(parsed),
+    }
+}
 
 /// Run `parse` on every layer, `threads` at a time (0: `options.threads`, else one per
 /// core), applying the results in order as they arrive. `display` names the source in
@@ -498,7 +590,7 @@ fn load_layers(
     let mut warnings = image.warnings.clone();
 
     std::thread::scope(|scope| -> Result<()> {
-        let (sender, receiver) = mpsc::channel::<(usize, Result<ParsedLayer>)>();
+        let (sender, receiver) = mpsc::channel::<(usize, Result<Parse>)>();
         for _ in 0..threads {
             let sender = sender.clone();
             let (next, image, order, inline) = (&next, &image, &order, &inline);
@@ -517,7 +609,7 @@ fn load_layers(
         drop(sender);
 
         // Apply layers in order as they arrive; later ones wait in `pending`.
-        let mut pending: BTreeMap<usize, ParsedLayer> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, Parse> = BTreeMap::new();
         let mut applied = 0;
         while applied < total {
             match receiver.recv_timeout(Duration::from_millis(100)) {
@@ -533,8 +625,12 @@ fn load_layers(
                     return Err(Error::Interrupted);
                 }
             }
-            while let Some(parsed) = pending.remove(&applied) {
-                let info = check_layer(display, &image, applied, &parsed, options.verify, false)?;
+            while let Some(Parse {
+                layer: parsed,
+                reused,
+            }) = pending.remove(&applied)
+            {
+                let info = check_layer(display, &image, applied, &parsed, options.verify, reused)?;
                 for warning in &parsed.warnings {
                     warnings.push(format!("layer {applied}: {warning}"));
                 }

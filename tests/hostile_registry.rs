@@ -734,3 +734,144 @@ fn a_blob_cut_off_and_rate_limited_on_every_resume_fails_within_the_wait_budget(
         assert!(resumes >= 1, "the blob was resumed");
     }
 }
+
+/// A tag list served in pages of `n` (the query's, else 2), each linking to the next with
+/// `Link: <…>; rel="next"` as the distribution API does; `link` writes the next target
+/// from the last tag sent.
+fn paged_tags(
+    request: &Request,
+    stream: &mut TcpStream,
+    tags: &[String],
+    link: &dyn Fn(&str, usize) -> String,
+) -> std::io::Result<()> {
+    let query = request.target.split_once('?').map_or("", |(_, q)| q);
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .map(String::from)
+    };
+    let n: usize = param("n").and_then(|n| n.parse().ok()).unwrap_or(2);
+    let start = match param("last") {
+        Some(last) => tags
+            .iter()
+            .position(|t| *t == last)
+            .map_or(tags.len(), |i| i + 1),
+        None => 0,
+    };
+    let page = &tags[start.min(tags.len())..(start + n).min(tags.len())];
+    let body = serde_json::json!({"name": REPO, "tags": page}).to_string();
+    let next = match page.last() {
+        Some(last) if start + n < tags.len() => Some(link(last, n)),
+        _ => None,
+    };
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(next) = &next {
+        headers.push(("Link", next.as_str()));
+    }
+    respond(stream, "200 OK", &headers, body.as_bytes())
+}
+
+#[test]
+fn fleet_all_tags_follows_the_tag_lists_pages() {
+    let served = Served::new();
+    let layer = served.layer_digest().to_string();
+    let tags: Vec<String> = (0..5).map(|i| format!("t{i}")).collect();
+    let server = Server::start("127.0.0.1", move |request, stream, _| {
+        if request.path() == format!("/v2/{REPO}/tags/list") {
+            let link = |last: &str, n: usize| {
+                format!("</v2/{REPO}/tags/list?n={n}&last={last}>; rel=\"next\"")
+            };
+            paged_tags(request, stream, &tags, &link)
+        } else {
+            served.answer(request, stream)
+        }
+    });
+    let repository = format!("registry://{}/{REPO}", server.host());
+    let run = run(
+        &[
+            "fleet",
+            "--all-tags",
+            "--tag-page",
+            "2",
+            "--format",
+            "json",
+            &repository,
+        ],
+        &[],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..5).map(|i| format!("{repository}:t{i}")).collect();
+    assert_eq!(names, expected);
+    let pages = server
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with("/tags/list"))
+        .count();
+    assert_eq!(pages, 3, "five tags, two a page");
+    // Five tags of one image: its one layer downloaded and parsed once.
+    assert_eq!(report["totals"]["layers_parsed"], 1);
+    let layer_gets = server
+        .requests()
+        .iter()
+        .filter(|r| r.path().ends_with(&layer))
+        .count();
+    assert_eq!(layer_gets, 1);
+}
+
+#[test]
+fn a_tag_list_that_pages_elsewhere_or_for_ever_is_refused() {
+    // A next page on another host: never asked for.
+    let server = Server::start("127.0.0.1", move |request, stream, _| {
+        let tags: Vec<String> = (0..4).map(|i| format!("t{i}")).collect();
+        let link = |_: &str, _: usize| {
+            "<http://198.51.100.7/v2/hostile/tags/list?n=2>; rel=\"next\"".to_string()
+        };
+        paged_tags(request, stream, &tags, &link)
+    });
+    let repository = format!("registry://{}/{REPO}", server.host());
+    run(
+        &["fleet", "--all-tags", "--tag-page", "2", &repository],
+        &[],
+    )
+    .assert_fails(
+        &server.host(),
+        &["the tag list", "outside /v2/hostile/"],
+        RUN_LIMIT,
+    );
+
+    // New tags on every page, for ever: refused at the limit of 10,000.
+    let server = Server::start("127.0.0.1", move |request, stream, _| {
+        let query = request.target.split_once("last=").map_or("", |(_, l)| l);
+        let from: usize = query
+            .trim_start_matches('t')
+            .parse()
+            .map_or(0, |n: usize| n + 1);
+        let tags: Vec<String> = (from..from + 500).map(|i| format!("t{i}")).collect();
+        let link = |last: &str, _: usize| {
+            format!("</v2/{REPO}/tags/list?n=500&last={last}>; rel=\"next\"")
+        };
+        let body = serde_json::json!({"name": REPO, "tags": tags}).to_string();
+        let next = link(tags.last().unwrap(), 500);
+        respond(
+            stream,
+            "200 OK",
+            &[("Content-Type", "application/json"), ("Link", &next)],
+            body.as_bytes(),
+        )
+    });
+    let repository = format!("registry://{}/{REPO}", server.host());
+    run(
+        &["fleet", "--all-tags", "--tag-page", "500", &repository],
+        &[],
+    )
+    .assert_fails(&server.host(), &["more than 10000 tags"], RUN_LIMIT);
+    assert!(server.requests().len() <= 22, "{}", server.requests().len());
+}

@@ -9,217 +9,21 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_layerscope");
 
+mod support;
+use support::registry::{run, tools_present, Auth, Env, Registry};
+
 fn shared_fixtures() -> Option<PathBuf> {
     let dir = std::env::var_os("LAYERSCOPE_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
     dir.join("README.md").is_file().then_some(dir)
-}
-
-fn tools_present() -> bool {
-    let found = |name: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {name}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let ok = found("docker-registry") && found("skopeo") && found("htpasswd") && found("openssl");
-    if !ok {
-        eprintln!(
-            "note: docker-registry, skopeo, htpasswd or openssl missing; registry tests skipped"
-        );
-    }
-    ok
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn run(command: &mut Command) -> Output {
-    let output = command.output().expect("run a tool");
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-enum Auth {
-    None,
-    Htpasswd { user: String, password: String },
-    Token { realm: String, cert: PathBuf },
-}
-
-/// A running docker-registry; stopped by its PID when dropped, even on a failed test.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start(auth: Auth) -> Registry {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let auth_yaml = match &auth {
-            Auth::None => String::new(),
-            Auth::Htpasswd { user, password } => {
-                let file = dir.path().join("htpasswd");
-                run(Command::new("htpasswd")
-                    .args(["-B", "-b", "-c"])
-                    .arg(&file)
-                    .args([user, password]));
-                format!(
-                    "auth:\n  htpasswd:\n    realm: layerscope-test\n    path: {}\n",
-                    file.display()
-                )
-            }
-            Auth::Token { realm, cert } => format!(
-                "auth:\n  token:\n    realm: {realm}\n    service: layerscope-registry\n    issuer: layerscope-test-issuer\n    rootcertbundle: {}\n",
-                cert.display()
-            ),
-        };
-        let config = format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth_yaml}",
-            dir.path().join("data").display()
-        );
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
-        let registry = Registry { child, port, dir };
-        registry.wait_until_it_answers();
-        registry
-    }
-
-    fn wait_until_it_answers(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-                let request = format!("GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1:{}\r\n\r\n", self.port);
-                let mut answer = [0u8; 12];
-                if stream.write_all(request.as_bytes()).is_ok()
-                    && stream.read_exact(&mut answer).is_ok()
-                    && answer.starts_with(b"HTTP/1.")
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("docker-registry did not answer on port {}", self.port);
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// skopeo copy IMAGE (a fixture file) to REPO:TAG.
-    fn push(&self, image: &Path, repo: &str, all: bool, creds: Option<&str>) {
-        let format = if tar_has(image, "manifest.json") {
-            "docker-archive"
-        } else {
-            "oci-archive"
-        };
-        let mut command = Command::new("skopeo");
-        command.args(["--insecure-policy", "copy", "-q", "--dest-tls-verify=false"]);
-        if all {
-            command.arg("--all");
-        }
-        if let Some(creds) = creds {
-            command.args(["--dest-creds", creds]);
-        }
-        command
-            .arg(format!("{format}:{}", image.display()))
-            .arg(format!("docker://{}/{repo}", self.host()));
-        run(&mut command);
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn tar_has(path: &Path, member: &str) -> bool {
-    let file = std::fs::File::open(path).unwrap();
-    let mut archive = tar::Archive::new(file);
-    archive.entries().unwrap().flatten().any(|e| {
-        e.path()
-            .is_ok_and(|p| p.to_string_lossy().trim_start_matches("./") == member)
-    })
-}
-
-/// An environment with no user's credentials or cache in it.
-struct Env {
-    home: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .env("HOME", self.home.path())
-            .env("XDG_CACHE_HOME", self.home.path().join("cache"))
-            .env("DOCKER_CONFIG", self.home.path().join("docker"))
-            .env_remove("XDG_RUNTIME_DIR")
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("DOCKER_HOST")
-            .env_remove("CONTAINER_HOST")
-            .env_remove("CI")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn ls(&self, reference: &str, extra: &[&str]) -> Output {
-        self.command()
-            .args(["ls", "--long"])
-            .arg(reference)
-            .args(extra)
-            .output()
-            .unwrap()
-    }
-
-    fn blobs(&self) -> PathBuf {
-        self.home.path().join("cache/layerscope/blobs/sha256")
-    }
-
-    /// Where the cache keeps the blob `digest`.
-    fn cached(&self, digest: &str) -> PathBuf {
-        self.blobs().join(digest.strip_prefix("sha256:").unwrap())
-    }
 }
 
 /// Change one byte in the middle of `path`, keeping its length.
@@ -236,7 +40,7 @@ fn small_pushed(image: &Path) -> (Registry, Env, String) {
     let registry = Registry::start(Auth::None);
     registry.push(image, "small:v1", false, None);
     let name = format!("registry://{}/small:v1", registry.host());
-    (registry, Env::new(), name)
+    (registry, Env::new(BIN), name)
 }
 
 fn assert_listing(output: &Output, reference: &Path, what: &str) {
@@ -316,7 +120,7 @@ fn every_fixture_lists_the_same_from_the_registry() {
         return;
     }
     let registry = Registry::start(Auth::None);
-    let env = Env::new();
+    let env = Env::new(BIN);
     let pairs = pushable_fixtures(&dir);
     assert!(pairs.len() >= 13, "found {} fixtures", pairs.len());
     for (image, reference) in &pairs {
@@ -353,7 +157,7 @@ fn multi_platform_index_pushed_with_all() {
         return;
     }
     let registry = Registry::start(Auth::None);
-    let env = Env::new();
+    let env = Env::new(BIN);
     let image = dir.join("multi-platform-oci-archive.tar");
     registry.push(&image, "multi:v1", true, None);
     let name = format!("registry://{}/multi:v1", registry.host());
@@ -405,7 +209,7 @@ fn htpasswd_basic_auth_with_creds_config_and_helper() {
     let name = format!("registry://{}/small:v1", registry.host());
 
     // --creds.
-    let env = Env::new();
+    let env = Env::new(BIN);
     assert_listing(
         &env.ls(&name, &["--creds", "alice:correct-horse"]),
         &reference,
@@ -413,7 +217,7 @@ fn htpasswd_basic_auth_with_creds_config_and_helper() {
     );
 
     // A wrong password: exit 2, one line, how to log in, and the password nowhere.
-    let env = Env::new();
+    let env = Env::new(BIN);
     let output = env.ls(&name, &["--creds", "alice:Tr0ub4dor-wrong"]);
     let line = assert_one_line_error(&output, &registry.host(), "small");
     assert!(line.contains("login"), "says how to log in: {line}");
@@ -425,12 +229,12 @@ fn htpasswd_basic_auth_with_creds_config_and_helper() {
     assert!(!all.contains("Tr0ub4dor"), "the password leaked: {all}");
 
     // No credentials at all.
-    let env = Env::new();
+    let env = Env::new(BIN);
     let line = assert_one_line_error(&env.ls(&name, &[]), &registry.host(), "small");
     assert!(line.contains("login"), "{line}");
 
     // config.json with `auths`.
-    let env = Env::new();
+    let env = Env::new(BIN);
     let docker = env.home.path().join("docker");
     std::fs::create_dir_all(&docker).unwrap();
     use base64::Engine;
@@ -467,7 +271,7 @@ fn htpasswd_basic_auth_with_creds_config_and_helper() {
     assert!(line.contains(&auth_file.display().to_string()), "{line}");
 
     // A docker-credential-* helper on PATH, named by credHelpers.
-    let env = Env::new();
+    let env = Env::new(BIN);
     let bin = env.home.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let helper = bin.join("docker-credential-layerscopetest");
@@ -689,7 +493,7 @@ fn a_registry_killed_mid_pull_is_one_line() {
         .args(["--insecure-policy", "copy", "-q", "--dest-tls-verify=false"])
         .arg(format!("oci:{}", layout.display()))
         .arg(format!("docker://{}/big:v1", registry.host())));
-    let env = Env::new();
+    let env = Env::new(BIN);
     let name = format!("registry://{}/big:v1", registry.host());
     let mut child = env
         .command()
@@ -934,7 +738,7 @@ fn bearer_token_auth_from_a_token_server() {
     });
     registry.push(&image, "small:v1", false, Some("alice:token-pass"));
     let name = format!("registry://{}/small:v1", registry.host());
-    let env = Env::new();
+    let env = Env::new(BIN);
     assert_listing(
         &env.ls(&name, &["--creds", "alice:token-pass"]),
         &reference,
@@ -1008,7 +812,7 @@ fn per_layer_progress_on_a_terminal_and_nothing_when_piped() {
     let name = format!("registry://{}/big:v1", registry.host());
 
     // Piped: no progress at all.
-    let env = Env::new();
+    let env = Env::new(BIN);
     let output = env.ls(&name, &[]);
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -1019,7 +823,7 @@ fn per_layer_progress_on_a_terminal_and_nothing_when_piped() {
 
     // On a terminal, with NO_COLOR: the layer's line with bytes, its size and a rate,
     // and no colour.
-    let env = Env::new();
+    let env = Env::new(BIN);
     let Some(screen) = on_a_terminal(&env, &["ls", &name], &[("NO_COLOR", "1")]) else {
         return;
     };

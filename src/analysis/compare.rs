@@ -450,7 +450,7 @@ fn compare_layers(
 }
 
 /// The final filesystem's content bytes, each file once however many hardlinks reach it.
-fn final_size(tree: &Tree) -> u64 {
+pub(crate) fn final_size(tree: &Tree) -> u64 {
     match tree.layer_count().checked_sub(1) {
         Some(top) => tree.subtree_sizes(top)[ROOT as usize],
         None => 0,

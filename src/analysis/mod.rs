@@ -15,6 +15,7 @@
 pub mod compare;
 mod dive;
 pub mod explain;
+pub mod fleet;
 pub mod glossary;
 mod gosort;
 pub mod hints;

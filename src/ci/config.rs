@@ -138,6 +138,17 @@ pub struct CiConfig {
     pub source: ConfigSource,
     /// Non-fatal problems (unknown keys, shadowed files), to print on stderr.
     pub warnings: Vec<String>,
+    /// `fleet:`'s limits, which `layerscope fleet` reads (`ci` ignores them).
+    pub fleet: FleetLimits,
+}
+
+/// The limits of a set of images (`fleet:` in the config, `--max-pull`/`--max-unique`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FleetLimits {
+    /// Bytes a fresh node may pull for the whole set.
+    pub max_pull: Option<u64>,
+    /// Bytes of its own (unique) any one image may add.
+    pub max_unique: Option<u64>,
 }
 
 impl Default for CiConfig {
@@ -147,6 +158,7 @@ impl Default for CiConfig {
             exclude: Vec::new(),
             source: ConfigSource::Defaults,
             warnings: Vec::new(),
+            fleet: FleetLimits::default(),
         }
     }
 }
@@ -258,7 +270,7 @@ fn glob_error(glob: &str, err: &globset::Error) -> String {
     )
 }
 
-fn one_line_yaml_error(e: &serde_saphyr::Error) -> String {
+pub(crate) fn one_line_yaml_error(e: &serde_saphyr::Error) -> String {
     // The user formatter avoids advice about library options; no snippet keeps it one line.
     let plain = e.render_with_options(serde_saphyr::render_options! {
         formatter: &serde_saphyr::UserMessageFormatter,
@@ -267,6 +279,9 @@ fn one_line_yaml_error(e: &serde_saphyr::Error) -> String {
     let first = plain.lines().next().unwrap_or("").trim();
     escape_str(first).into_owned()
 }
+
+/// A mapping's entries, in the file's order.
+type Entries = Vec<(Raw, Spanned<Raw>)>;
 
 /// Untyped YAML, enough to validate keys ourselves (and so warn, not fail, on
 /// unknown ones). Numbers are kept as decimal text and parsed by the rule.
@@ -388,20 +403,8 @@ impl Interpreter<'_> {
     }
 
     fn top_level(&mut self, root: Spanned<Raw>) -> Result<(), CiConfigError> {
-        let line = root.referenced.line();
-        let entries = match root.value {
-            Raw::Null => return Ok(()),
-            Raw::Map(entries) => entries,
-            other => {
-                return Err(self.error(
-                    "(top level)",
-                    line,
-                    format!(
-                        "expected a mapping with `rules:`, found {}",
-                        other.describe()
-                    ),
-                ))
-            }
+        let Some(entries) = self.mapping("(top level)", root, "a mapping with `rules:`")? else {
+            return Ok(());
         };
         for (key, value) in entries {
             let key = key.key_text();
@@ -411,6 +414,7 @@ impl Interpreter<'_> {
                 // The on/off switch of secret scanning reads naturally at the top level
                 // too (`secrets: disabled`); under `rules:` it is a rule like the others.
                 "secrets" => self.rule(RuleId::Secrets, &key, value)?,
+                "fleet" => self.fleet(&key, value)?,
                 _ => self.warn_unknown(&key, value.referenced.line()),
             }
         }
@@ -418,17 +422,8 @@ impl Interpreter<'_> {
     }
 
     fn rules(&mut self, section: &str, value: Spanned<Raw>) -> Result<(), CiConfigError> {
-        let line = value.referenced.line();
-        let entries = match value.value {
-            Raw::Null => return Ok(()),
-            Raw::Map(entries) => entries,
-            other => {
-                return Err(self.error(
-                    section,
-                    line,
-                    format!("expected a mapping of rules, found {}", other.describe()),
-                ))
-            }
+        let Some(entries) = self.mapping(section, value, "a mapping of rules")? else {
+            return Ok(());
         };
         for (key, value) in entries {
             let key = key.key_text();
@@ -487,6 +482,62 @@ impl Interpreter<'_> {
         Ok(())
     }
 
+    /// The entries of a mapping (`None` for an empty value); anything else is an error
+    /// saying what was `expected`.
+    fn mapping(
+        &self,
+        section: &str,
+        value: Spanned<Raw>,
+        expected: &str,
+    ) -> Result<Option<Entries>, CiConfigError> {
+        let line = value.referenced.line();
+        match value.value {
+            Raw::Null => Ok(None),
+            Raw::Map(entries) => Ok(Some(entries)),
+            other => Err(self.error(
+                section,
+                line,
+                format!("expected {expected}, found {}", other.describe()),
+            )),
+        }
+    }
+
+    /// `fleet:` takes `max-pull` and `max-unique`, each a size (`500MB`, `1.5 GiB`, bytes).
+    fn fleet(&mut self, section: &str, value: Spanned<Raw>) -> Result<(), CiConfigError> {
+        let Some(entries) = self.mapping(section, value, "a mapping of fleet limits")? else {
+            return Ok(());
+        };
+        for (key, value) in entries {
+            let key = key.key_text();
+            let dotted = format!("{section}.{key}");
+            let line = value.referenced.line();
+            let pull = match normalize_key(&key).as_str() {
+                "maxpull" => true,
+                "maxunique" => false,
+                _ => {
+                    self.warn_unknown(&dotted, line);
+                    continue;
+                }
+            };
+            let Raw::Text(text) = &value.value else {
+                return Err(self.error(
+                    &dotted,
+                    line,
+                    format!("expected a size, found {}", value.value.describe()),
+                ));
+            };
+            let bytes = super::rules::parse_bytes(text)
+                .map_err(|reason| self.error(&dotted, line, reason.to_string()))?;
+            let limits = &mut self.config.fleet;
+            *(if pull {
+                &mut limits.max_pull
+            } else {
+                &mut limits.max_unique
+            }) = Some(bytes);
+        }
+        Ok(())
+    }
+
     /// `exclude:` takes a list of globs or a single glob.
     fn exclude(&mut self, key: &str, value: Spanned<Raw>) -> Result<(), CiConfigError> {
         let items = match value.value {
@@ -516,7 +567,7 @@ impl Interpreter<'_> {
     fn warn_unknown(&mut self, key: &str, line: u64) {
         let known: Vec<&str> = RuleId::ALL.iter().map(|r| r.dive_key()).collect();
         self.config.warnings.push(format!(
-            "{}: unknown key `{}` ignored (rules: {}; and `exclude`, `secrets`)",
+            "{}: unknown key `{}` ignored (rules: {}; and `exclude`, `secrets`, `fleet`)",
             at(self.path, (line > 0).then_some(line)),
             escape_str(key),
             known.join(", ")
@@ -631,6 +682,25 @@ mod tests {
 
     fn parse(text: &str) -> Result<CiConfig, CiConfigError> {
         CiConfig::from_yaml_str(text, Path::new("cfg.yaml"), ConfigSource::Defaults)
+    }
+
+    #[test]
+    fn fleet_limits_are_sizes_under_fleet() {
+        let config = CiConfig::from_yaml_str(
+            "fleet:\n  max-pull: 1.5 GB\n  maxUnique: 200MB\n  other: 1\n",
+            Path::new("c.yaml"),
+            ConfigSource::Defaults,
+        )
+        .unwrap();
+        assert_eq!(config.fleet.max_pull, Some(1_500_000_000));
+        assert_eq!(config.fleet.max_unique, Some(200_000_000));
+        assert!(config.warnings[0].contains("fleet.other"));
+        let bad = CiConfig::from_yaml_str(
+            "fleet:\n  max-pull: lots\n",
+            Path::new("c.yaml"),
+            ConfigSource::Defaults,
+        );
+        assert!(bad.unwrap_err().to_string().contains("fleet.max-pull"));
     }
 
     #[test]

@@ -407,7 +407,7 @@ fn write_json(
 }
 
 /// Markdown table cells: no raw `|` or newlines.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 

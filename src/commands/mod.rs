@@ -6,6 +6,7 @@ mod ci;
 pub(crate) mod context;
 pub mod diff;
 pub mod explain;
+mod fleet;
 pub mod generated;
 mod inspect;
 mod listing;
@@ -62,6 +63,7 @@ pub fn run(cli: &Cli) -> Result<i32> {
         }
         Some(Command::Ci(args)) => ci::run(args, global, &mut out)?,
         Some(Command::Diff(args)) => diff::run(args, global, &mut out)?,
+        Some(Command::Fleet(args)) => fleet::run(args, global, &mut out)?,
         Some(Command::Secrets(args)) => {
             let loaded = load_image_with(&args.image, global, true)?;
             secrets::run(args, &loaded, &mut out)?
@@ -168,6 +170,7 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
         content: None,
         expansion: global.expansion(),
         members: Default::default(),
+        layers: None,
     }
 }
 
@@ -201,23 +204,33 @@ pub fn load_image(image: &str, global: &GlobalArgs) -> Result<LoadedImage> {
 pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Result<LoadedImage> {
     global.image_choice()?;
     let opening = opening(global);
-    let spec = opening.resolve(image)?;
-    let mut options = opening.load;
+    let mut options = opening.load.clone();
     if secrets {
         options.content = Some(crate::analysis::secrets::Scan::hook());
     }
+    load_opening(image, &opening, &options)
+}
+
+/// Load IMAGE as `opening` resolves it, with `options`, showing progress on a terminal and
+/// the load's warnings on stderr.
+pub(crate) fn load_opening(
+    image: &str,
+    opening: &Opening,
+    options: &LoadOptions,
+) -> Result<LoadedImage> {
+    let spec = opening.resolve(image)?;
     let control = ParseControl::default();
-    let mut bar = progress::ProgressBar::new(global.quiet, &control.transfers);
+    let mut bar = progress::ProgressBar::new(opening.quiet, &control.transfers);
     // The commands read no file contents: stdin is parsed as it streams in, not spooled.
     let loaded = match &spec {
         ImageSpec::Path(path) if path == "-" => {
-            crate::load::load_path(path, &options, &control, &mut |p| bar.update(p))
+            crate::load::load_path(path, options, &control, &mut |p| bar.update(p))
         }
-        _ => load_spec(&spec, &options, &control, &mut |p| bar.update(p)).map(|o| o.loaded),
+        _ => load_spec(&spec, options, &control, &mut |p| bar.update(p)).map(|o| o.loaded),
     };
     bar.finish();
     let loaded = loaded?;
-    if !global.quiet {
+    if !opening.quiet {
         let mut stderr = io::stderr().lock();
         for warning in &loaded.warnings {
             let _ = writeln!(stderr, "layerscope: warning: {}", escape_str(warning));

@@ -388,6 +388,10 @@ impl<'a> Pass<'a> {
                 options.verify,
                 false,
             )?;
+            // A stream's layers are all parsed as they pass, shared or not: counted, not kept.
+            if let Some(layers) = &options.layers {
+                layers.count_parse();
+            }
             for warning in &parsed.warnings {
                 warnings.push(format!("layer {index}: {warning}"));
             }

@@ -25,6 +25,7 @@ pub mod index;
 pub mod layer;
 pub mod measure;
 pub mod raw;
+pub mod registry;
 pub mod tools;
 
 pub use archive::{ArchiveOptions, DockerLayout, OciLayout};

@@ -26,6 +26,39 @@ use reqwest::{Response, StatusCode};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The `rel="next"` target of a `Link` header, relative to `/v2/<repository>/`: `None`
+/// without one; an error for a target outside the repository (a registry may not send the
+/// client, and its credentials, elsewhere).
+fn next_link(header: &str, repository: &str) -> std::result::Result<Option<String>, String> {
+    for link in header.split(',') {
+        let Some((target, params)) = link.trim().split_once(';') else {
+            continue;
+        };
+        let is_next = params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
+        let Some(target) = target
+            .trim()
+            .strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+        else {
+            continue;
+        };
+        if !is_next {
+            continue;
+        }
+        let prefix = format!("/v2/{repository}/");
+        return match target.strip_prefix(&prefix) {
+            Some(rest) if !rest.contains("..") => Ok(Some(rest.to_string())),
+            _ => Err(format!(
+                "the next page's link {} is outside /v2/{repository}/; refused",
+                crate::escape::escape_str(target)
+            )),
+        };
+    }
+    Ok(None)
+}
+
 /// Manifests, indexes and configs larger than this are refused before parsing (as
 /// containerd does).
 pub const DOCUMENT_LIMIT: u64 = 4 << 20;
@@ -335,6 +368,41 @@ impl Client {
         accept: &[&str],
     ) -> Result<(Vec<u8>, String)> {
         let (response, deadline) = self.get_on(&self.http, what, path, accept, 0)?;
+        self.read_document(what, response, deadline)
+    }
+
+    /// [`Client::get_document`], with the path of the next page when the answer has a
+    /// `Link: <…>; rel="next"` header (RFC 8288, as the distribution API paginates), made
+    /// relative to `/v2/<repository>/`. A link elsewhere is an error.
+    pub fn get_linked_document(
+        &self,
+        what: &str,
+        path: &str,
+        accept: &[&str],
+    ) -> Result<(Vec<u8>, String, Option<String>)> {
+        let (response, deadline) = self.get_on(&self.http, what, path, accept, 0)?;
+        // Read here only: `get_document` (manifests, configs) ignores a Link header.
+        let next = match response.headers().get(reqwest::header::LINK) {
+            Some(value) => {
+                let value = value
+                    .to_str()
+                    .map_err(|_| self.error(format!("{what}: a Link header that is not text")))?;
+                next_link(value, &self.repository)
+                    .map_err(|reason| self.error(format!("{what}: {reason}")))?
+            }
+            None => None,
+        };
+        let (bytes, media_type) = self.read_document(what, response, deadline)?;
+        Ok((bytes, media_type, next))
+    }
+
+    /// A document's body, bounded by [`DOCUMENT_LIMIT`], and its media type.
+    fn read_document(
+        &self,
+        what: &str,
+        response: Response,
+        deadline: Instant,
+    ) -> Result<(Vec<u8>, String)> {
         if response
             .content_length()
             .is_some_and(|len| len > DOCUMENT_LIMIT)
@@ -690,6 +758,24 @@ mod tests {
             &["registry.example".into()]
         ));
         assert!(!plain_http_allowed("10.0.0.1:5000", &[]));
+    }
+
+    #[test]
+    fn the_next_link_stays_in_the_repository() {
+        assert_eq!(
+            next_link("</v2/app/tags/list?n=2&last=b>; rel=\"next\"", "app"),
+            Ok(Some("tags/list?n=2&last=b".into()))
+        );
+        assert_eq!(
+            next_link("</v2/app/tags/list?n=2>; rel=\"prev\"", "app"),
+            Ok(None)
+        );
+        assert!(next_link(
+            "<https://evil.example/v2/app/tags/list>; rel=\"next\"",
+            "app"
+        )
+        .is_err());
+        assert!(next_link("</v2/other/tags/list>; rel=\"next\"", "app").is_err());
     }
 
     #[test]

@@ -71,11 +71,78 @@ impl fmt::Debug for RegistryOptions {
     }
 }
 
+/// Most tags [`tags`] lists for one repository: past it, the listing is refused rather
+/// than cut, since a set missing some tags would mislead.
+pub const MAX_TAGS: usize = 10_000;
+
+/// Tags asked for per page of the tag list (`?n=`); the registry may send fewer.
+pub const TAGS_PAGE: usize = 100;
+
+/// Every tag of `reference`'s repository, through the distribution API's tag list
+/// (`GET /v2/<name>/tags/list`), following its `Link` pages, in the registry's order.
+/// At most [`MAX_TAGS`] tags; a page that repeats one, or no tags on a page that links
+/// on, ends in an error rather than a loop.
+pub fn tags(reference: &Reference, options: &RegistryOptions, page: usize) -> Result<Vec<String>> {
+    let client = client(reference, options)?;
+    #[derive(serde::Deserialize)]
+    struct TagList {
+        tags: Option<Vec<String>>,
+    }
+    let mut tags = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut path = format!("tags/list?n={}", page.max(1));
+    loop {
+        let what = "the tag list";
+        let (bytes, _, next) = client.get_linked_document(what, &path, &["application/json"])?;
+        let list: TagList = serde_json::from_slice(&bytes)
+            .map_err(|e| client.error(format!("{what}: not a tag list: {e}")))?;
+        let page_tags = list.tags.unwrap_or_default();
+        if page_tags.is_empty() && next.is_some() {
+            return Err(client.error(format!("{what}: an empty page links to another; refused")));
+        }
+        for tag in page_tags {
+            if !seen.insert(tag.clone()) {
+                return Err(client.error(format!(
+                    "{what}: tag {} listed twice; refused",
+                    crate::escape::escape_str(&tag)
+                )));
+            }
+            tags.push(tag);
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(client.error(format!(
+                "{what}: more than {MAX_TAGS} tags, layerscope's limit; refused"
+            )));
+        }
+        match next {
+            Some(next) => path = next,
+            None => return Ok(tags),
+        }
+    }
+}
+
 /// A registry that holds one image: how its layer blobs are read. The load reads them,
 /// several at once, and parses each as it streams in.
 pub struct Pull {
     client: Client,
     cache: Option<Cache>,
+}
+
+/// A client for `reference`'s repository, with the credentials found for it and the
+/// options' limits.
+fn client(reference: &Reference, options: &RegistryOptions) -> Result<Client> {
+    let credential = auth::find(
+        reference.registry(),
+        reference.repository(),
+        options.creds.as_deref(),
+    )?;
+    Ok(Client::new(
+        reference.registry(),
+        reference.repository(),
+        credential,
+        &options.insecure,
+    )?
+    .with_limits(options.limits))
 }
 
 /// Reach the registry, resolve `reference` to one image (for `platform`), and read the
@@ -85,18 +152,7 @@ pub fn pull(
     options: &RegistryOptions,
     platform: Option<&str>,
 ) -> Result<(Pull, Image)> {
-    let credential = auth::find(
-        reference.registry(),
-        reference.repository(),
-        options.creds.as_deref(),
-    )?;
-    let client = Client::new(
-        reference.registry(),
-        reference.repository(),
-        credential,
-        &options.insecure,
-    )?
-    .with_limits(options.limits);
+    let client = client(reference, options)?;
     let cache = if options.no_cache {
         None
     } else {

@@ -1,0 +1,612 @@
+//! `fleet IMAGE…`: a set of images measured together ([`crate::analysis::fleet`]) as text,
+//! JSON or markdown. The images load one after another through one
+//! [`ParsedLayers`], so a layer several images have is parsed once, and each image's tree
+//! is dropped as soon as it is measured.
+
+use super::diff::cell;
+use crate::analysis::fleet::{fleet, repeated, Branch, Fleet, ImageFacts};
+use crate::analysis::glossary::{COMPRESSED_NAME, FINAL_FILESYSTEM_NAME, LAYER_CONTENT_NAME};
+use crate::cli::{FleetArgs, FleetFormat, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::escape::escape_str;
+use crate::load::ParsedLayers;
+use crate::open::Opening;
+use crate::size::human;
+use crate::source::spec::ImageSpec;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+/// The JSON schema's name and version.
+pub const SCHEMA: &str = "layerscope.fleet/v1";
+
+/// Most images in one set: each costs a row, a load and its facts, and a `--from-file`
+/// list is untrusted input.
+pub const MAX_IMAGES: usize = 10_000;
+
+/// Longest `--from-file` list read, in bytes.
+const MAX_LIST_BYTES: u64 = 4 << 20;
+
+/// Layers a text or markdown row of the sharing tree names before it says "and N more".
+const NAMED_LAYERS: usize = 3;
+
+/// An image that failed to open, and why (escaped, one line).
+struct Failure {
+    image: String,
+    error: String,
+}
+
+/// A Compose service with no image to read, and why (escaped).
+#[derive(Debug, PartialEq, Eq)]
+struct Skipped {
+    service: String,
+    reason: String,
+}
+
+/// What the report lists besides the images: the ones that failed, the services skipped.
+struct LeftOut {
+    failures: Vec<Failure>,
+    skipped: Vec<Skipped>,
+}
+
+pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
+    let size_flag = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|text| {
+                crate::ci::rules::parse_bytes(text).map_err(|reason| {
+                    Error::Usage(format!("{flag} {}: {reason}", escape_str(text)))
+                })
+            })
+            .transpose()
+    };
+    let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", e))?;
+    let config = crate::ci::config::CiConfig::load(args.config.as_deref(), &cwd)?;
+    if !global.quiet {
+        for warning in &config.warnings {
+            eprintln!("layerscope: warning: {}", escape_str(warning));
+        }
+    }
+    // The flags win over the config file's `fleet:` section.
+    let max_pull = size_flag("--max-pull", &args.max_pull)?.or(config.fleet.max_pull);
+    let max_unique = size_flag("--max-unique", &args.max_unique)?.or(config.fleet.max_unique);
+    let (names, skipped) = image_names(args)?;
+    if !global.quiet {
+        for s in &skipped {
+            eprintln!(
+                "layerscope: compose service {} skipped: {}",
+                s.service, s.reason
+            );
+        }
+    }
+    global.image_choice()?;
+
+    let opening = super::opening(global);
+    let names = if args.all_tags {
+        every_tag(&names, &opening, args.tag_page)?
+    } else {
+        names
+    };
+    let layers = Arc::new(ParsedLayers::new());
+    let mut options = opening.load.clone();
+    options.layers = Some(layers.clone());
+    // Scanned in the parse, so once per distinct layer too.
+    options.content = Some(crate::analysis::secrets::Scan::hook());
+    // Every image's layers known beforehand (files; a registry is not asked twice), so a
+    // layer's parse is dropped after the last image that needs it.
+    let every_file = names.iter().all(|name| {
+        matches!(ImageSpec::parse(name, opening.source), Ok(ImageSpec::Path(ref p)) if p != "-")
+    });
+    if every_file {
+        for name in &names {
+            if let Ok(spec) = ImageSpec::parse(name, opening.source) {
+                crate::load::expect_layers(&spec, &options, &layers);
+            }
+        }
+    }
+    let mut facts = Vec::with_capacity(names.len());
+    let mut failures = Vec::new();
+    for name in &names {
+        // The tree lives only while it is measured: the set keeps per-layer facts.
+        match super::load_opening(name, &opening, &options) {
+            Ok(loaded) => facts.push(ImageFacts::of(name, &loaded)),
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(error) => {
+                let error = naming(name, error);
+                if !args.keep_going {
+                    return Err(error);
+                }
+                super::report_error(&error, global.verbose);
+                failures.push(Failure {
+                    image: escape_str(name).into_owned(),
+                    error: escape_str(&error.to_string()).into_owned(),
+                });
+            }
+        }
+    }
+    let set = fleet(&facts);
+    let parsed = layers.parsed();
+    let left = LeftOut { failures, skipped };
+    let write_error = |e| Error::io("stdout", e);
+    match args.format {
+        FleetFormat::Text => write_text(&set, parsed, &left, out),
+        FleetFormat::Json => write_json(&set, parsed, &left, out),
+        FleetFormat::Markdown => write_markdown(&set, parsed, &left, out),
+    }
+    .map_err(write_error)?;
+    out.flush().map_err(write_error)?;
+
+    let mut over = false;
+    if let Some(limit) = max_pull.filter(|&l| set.totals.pull_bytes > l) {
+        eprintln!(
+            "layerscope: a fresh node pulls {} for the set, more than max-pull {}",
+            human(set.totals.pull_bytes),
+            human(limit)
+        );
+        over = true;
+    }
+    if let Some(limit) = max_unique {
+        for image in set
+            .images
+            .iter()
+            .filter(|i| i.unique.compressed_download > limit)
+        {
+            eprintln!(
+                "layerscope: {} adds {} of its own, more than max-unique {}",
+                image.name,
+                human(image.unique.compressed_download),
+                human(limit)
+            );
+            over = true;
+        }
+    }
+    Ok(match (left.failures.is_empty(), over) {
+        (false, _) => 2,
+        (true, true) => 1,
+        (true, false) => 0,
+    })
+}
+
+/// An error that names the image it came from: prefixed with the image unless its message
+/// already starts with it (a file's errors name the file).
+fn naming(name: &str, error: Error) -> Error {
+    if error.to_string().starts_with(name) {
+        error
+    } else {
+        Error::InImage {
+            image: name.to_string(),
+            source: Box::new(error),
+        }
+    }
+}
+
+/// The images of the set: the arguments, then `--from-file`'s lines, then `--compose`'s
+/// images (with the services skipped). A name given twice, stdin twice, an empty set or
+/// one past [`MAX_IMAGES`] is a usage error.
+fn image_names(args: &FleetArgs) -> Result<(Vec<String>, Vec<Skipped>)> {
+    let mut names = args.images.clone();
+    if let Some(path) = &args.from_file {
+        let text = read_list(path)?;
+        names.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    let mut skipped = Vec::new();
+    if let Some(path) = &args.compose {
+        let display = path.display().to_string();
+        let text = read_list(path)?;
+        let (images, left_out) = compose_images(&text).map_err(|reason| {
+            Error::Usage(format!("--compose {}: {reason}", escape_str(&display)))
+        })?;
+        names.extend(images);
+        skipped = left_out;
+    }
+    if names.is_empty() {
+        return Err(Error::Usage(
+            "fleet: name at least one image (IMAGE…, --from-file LIST or --compose FILE)".into(),
+        ));
+    }
+    if names.len() > MAX_IMAGES {
+        return Err(Error::Usage(format!(
+            "fleet: {} images, more than the limit of {MAX_IMAGES}",
+            names.len()
+        )));
+    }
+    if let Some(name) = repeated(&names).first() {
+        let what = if *name == "-" {
+            "stdin can be read only once".to_string()
+        } else {
+            format!("{} is named twice", escape_str(name))
+        };
+        return Err(Error::Usage(format!("fleet: {what}")));
+    }
+    Ok((names, skipped))
+}
+
+/// A Compose file, as much of it as names images: `services.NAME.image` and whether the
+/// service has a `build:` (the Compose specification, "services").
+#[derive(serde::Deserialize)]
+struct ComposeFile {
+    #[serde(default)]
+    services: std::collections::BTreeMap<String, Option<ComposeService>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ComposeService {
+    image: Option<String>,
+    build: Option<serde::de::IgnoredAny>,
+}
+
+/// The images a Compose file's services name, in service-name order, and the services
+/// with none (escaped).
+fn compose_images(text: &str) -> std::result::Result<(Vec<String>, Vec<Skipped>), String> {
+    let file: ComposeFile =
+        serde_saphyr::from_str(text).map_err(|e| crate::ci::config::one_line_yaml_error(&e))?;
+    let mut images = Vec::new();
+    let mut skipped = Vec::new();
+    for (service, definition) in file.services {
+        let (image, build) = match definition {
+            Some(ComposeService { image, build }) => (image, build.is_some()),
+            None => (None, false),
+        };
+        let reason = match image {
+            // Compose interpolates these from the environment and `.env` when it runs.
+            Some(image) if image.contains('$') => format!(
+                "its image {} uses ${{…}} variables, which fleet does not expand",
+                escape_str(&image)
+            ),
+            Some(image) => {
+                images.push(image);
+                continue;
+            }
+            None if build => {
+                "it has only build:, no image: to read (build it, then name its tag)".into()
+            }
+            None => "it names no image".into(),
+        };
+        skipped.push(Skipped {
+            service: escape_str(&service).into_owned(),
+            reason,
+        });
+    }
+    Ok((images, skipped))
+}
+
+/// `--all-tags`: each registry image replaced by every tag of its repository. Another
+/// kind of image is a usage error; a set past [`MAX_IMAGES`] too.
+fn every_tag(names: &[String], opening: &Opening, page: usize) -> Result<Vec<String>> {
+    let mut all = Vec::new();
+    for name in names {
+        let reference = match opening.resolve(name)? {
+            ImageSpec::Registry(reference) => reference,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--all-tags: {} is not a registry image (registry://HOST/REPO)",
+                    escape_str(name)
+                )))
+            }
+        };
+        let tags = crate::source::registry::tags(&reference, &opening.load.registry, page)?;
+        let repository = format!("{}/{}", reference.registry(), reference.repository());
+        all.extend(
+            tags.iter()
+                .map(|tag| format!("registry://{repository}:{tag}")),
+        );
+        if all.len() > MAX_IMAGES {
+            return Err(Error::Usage(format!(
+                "fleet: more than the limit of {MAX_IMAGES} images with --all-tags"
+            )));
+        }
+    }
+    Ok(all)
+}
+
+/// A `--from-file` list or a `--compose` file, at most [`MAX_LIST_BYTES`].
+fn read_list(path: &std::path::Path) -> Result<String> {
+    let display = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(&display, e))?;
+    let mut text = String::new();
+    io::Read::read_to_string(&mut io::Read::take(file, MAX_LIST_BYTES + 1), &mut text)
+        .map_err(|e| Error::io(&display, e))?;
+    if text.len() as u64 > MAX_LIST_BYTES {
+        return Err(Error::Usage(format!(
+            "{}: longer than {MAX_LIST_BYTES} bytes",
+            escape_str(&display)
+        )));
+    }
+    Ok(text)
+}
+
+/// At most [`NAMED_LAYERS`] short keys, then how many more.
+fn layer_list(keys: &[String]) -> String {
+    let mut text: Vec<&str> = keys.iter().take(NAMED_LAYERS).map(|k| short(k)).collect();
+    let more;
+    if keys.len() > NAMED_LAYERS {
+        more = format!("and {} more", keys.len() - NAMED_LAYERS);
+        text.push(&more);
+    }
+    text.join(", ")
+}
+
+/// A diff_id's first 12 hex digits.
+fn short(key: &str) -> &str {
+    let hex = key.strip_prefix("sha256:").unwrap_or(key);
+    hex.get(..12).unwrap_or(hex)
+}
+
+fn percent(efficiency: f64) -> String {
+    format!("{:.1} %", efficiency * 100.0)
+}
+
+/// `1 layer`, `2 layers`; `1 image`, `3 images`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+fn layers(n: usize) -> String {
+    count(n, "layer")
+}
+
+fn write_text(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -> io::Result<()> {
+    let t = &set.totals;
+    writeln!(
+        out,
+        "{} images, {} layer references, {} distinct layers ({} parsed), {} shared by two or more",
+        t.images, t.layer_references, t.distinct_layers, parsed, t.shared_layers
+    )?;
+    writeln!(
+        out,
+        "pull for a fresh node: {} (each distinct layer once), against {} pulling each image alone",
+        human(t.pull_bytes),
+        human(t.naive_pull_bytes)
+    )?;
+    writeln!(
+        out,
+        "stored: {} (each distinct blob once, what a registry keeps)",
+        human(t.stored_bytes)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "images ({COMPRESSED_NAME}; unique: in no other image of the set):"
+    )?;
+    for image in &set.images {
+        writeln!(out, "  {}", image.name)?;
+        writeln!(
+            out,
+            "    {}, {COMPRESSED_NAME} {}, {LAYER_CONTENT_NAME} {}, {FINAL_FILESYSTEM_NAME} {}",
+            layers(image.layers.len()),
+            human(image.size.compressed_download),
+            human(image.size.layer_content),
+            human(image.final_filesystem)
+        )?;
+        writeln!(
+            out,
+            "    unique {}, shared {}, efficiency {}, wasted {}, {}",
+            human(image.unique.compressed_download),
+            human(image.shared.compressed_download),
+            percent(image.efficiency),
+            human(image.wasted_bytes),
+            count(image.secret_findings, "secret finding")
+        )?;
+        match &image.base {
+            Some(base) => writeln!(
+                out,
+                "    base: {} ({}) shared with {}",
+                layers(base.layers),
+                human(base.bytes.compressed_download),
+                base.image
+            )?,
+            None => writeln!(out, "    base: shares no bottom layer with another image")?,
+        }
+    }
+    let shared: Vec<_> = set
+        .layers
+        .iter()
+        .filter(|(_, row)| row.images.len() > 1)
+        .collect();
+    if !shared.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "shared layers:")?;
+        for (key, row) in shared {
+            writeln!(
+                out,
+                "  {}  {}  {} images: {}",
+                short(key),
+                human(row.compressed_download),
+                row.images.len(),
+                row.images.join(", ")
+            )?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "sharing tree ({COMPRESSED_NAME} of each run of layers):"
+    )?;
+    walk(&set.tree, 0, &mut |b, depth| {
+        let ends = if b.ends.is_empty() {
+            String::new()
+        } else {
+            format!("  = {}", b.ends.join(", "))
+        };
+        writeln!(
+            out,
+            "{:indent$}{} {} ({}), {}{ends}",
+            "",
+            human(b.bytes.compressed_download),
+            layers(b.layers.len()),
+            layer_list(&b.layers),
+            count(b.images.len(), "image"),
+            indent = 2 + depth * 2
+        )
+    })?;
+    if !left.failures.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "left out, failed to open:")?;
+        for failure in &left.failures {
+            writeln!(out, "  {}", failure.error)?;
+        }
+    }
+    if !left.skipped.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "compose services skipped:")?;
+        for s in &left.skipped {
+            writeln!(out, "  {}: {}", s.service, s.reason)?;
+        }
+    }
+    Ok(())
+}
+
+/// Each branch of the sharing tree with its depth, parents before children.
+fn walk(
+    branches: &[Branch],
+    depth: usize,
+    line: &mut dyn FnMut(&Branch, usize) -> io::Result<()>,
+) -> io::Result<()> {
+    for branch in branches {
+        line(branch, depth)?;
+        walk(&branch.children, depth + 1, line)?;
+    }
+    Ok(())
+}
+
+fn write_json(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -> io::Result<()> {
+    let mut totals = serde_json::to_value(&set.totals)?;
+    totals["layers_parsed"] = parsed.into();
+    let value = serde_json::json!({
+        "schema": SCHEMA,
+        "totals": totals,
+        "images": set.images,
+        "layers": set.layers,
+        "tree": set.tree,
+        "failed": left.failures
+            .iter()
+            .map(|f| serde_json::json!({"image": f.image, "error": f.error}))
+            .collect::<Vec<_>>(),
+        "skipped": left.skipped
+            .iter()
+            .map(|s| serde_json::json!({"service": s.service, "reason": s.reason}))
+            .collect::<Vec<_>>(),
+    });
+    serde_json::to_writer_pretty(&mut *out, &value)?;
+    writeln!(out)
+}
+
+fn write_markdown(
+    set: &Fleet,
+    parsed: usize,
+    left: &LeftOut,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let t = &set.totals;
+    writeln!(out, "## layerscope fleet")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} images, {} distinct layers ({} parsed), {} shared. A fresh node pulls **{}** \
+         (each layer once) against {} image by image; a registry stores {}.",
+        t.images,
+        t.distinct_layers,
+        parsed,
+        t.shared_layers,
+        human(t.pull_bytes),
+        human(t.naive_pull_bytes),
+        human(t.stored_bytes)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "| Image | Layers | {} | {} | {} | Unique | Shared | Efficiency | Wasted | Secrets | Base |",
+        crate::analysis::glossary::capitalise(COMPRESSED_NAME),
+        crate::analysis::glossary::capitalise(LAYER_CONTENT_NAME),
+        crate::analysis::glossary::capitalise(FINAL_FILESYSTEM_NAME),
+    )?;
+    writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    )?;
+    for image in &set.images {
+        let base = match &image.base {
+            Some(b) => format!("{} with `{}`", layers(b.layers), cell(&b.image)),
+            None => "none".into(),
+        };
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&image.name),
+            image.layers.len(),
+            human(image.size.compressed_download),
+            human(image.size.layer_content),
+            human(image.final_filesystem),
+            human(image.unique.compressed_download),
+            human(image.shared.compressed_download),
+            percent(image.efficiency),
+            human(image.wasted_bytes),
+            image.secret_findings,
+            base
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "### Sharing tree")?;
+    writeln!(out)?;
+    walk(&set.tree, 0, &mut |b, depth| {
+        let ends = if b.ends.is_empty() {
+            String::new()
+        } else {
+            let ends: Vec<String> = b.ends.iter().map(|e| format!("`{}`", cell(e))).collect();
+            format!(": {}", ends.join(", "))
+        };
+        writeln!(
+            out,
+            "{:indent$}- {} in {}, {}{ends}",
+            "",
+            human(b.bytes.compressed_download),
+            layers(b.layers.len()),
+            count(b.images.len(), "image"),
+            indent = depth * 2
+        )
+    })?;
+    if !left.failures.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Left out, failed to open:")?;
+        writeln!(out)?;
+        for failure in &left.failures {
+            writeln!(out, "- {}", cell(&failure.error))?;
+        }
+    }
+    if !left.skipped.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Compose services skipped:")?;
+        writeln!(out)?;
+        for s in &left.skipped {
+            writeln!(out, "- `{}`: {}", cell(&s.service), cell(&s.reason))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_services_give_their_images_and_the_rest_are_skipped_with_a_reason() {
+        let text = "name: shop\nservices:\n  web:\n    image: registry.example/web:1.2\n    ports: [\"80:80\"]\n  api:\n    build: ./api\n  worker:\n    image: registry.example/worker:3\n    build:\n      context: ./worker\n  db:\n    image: postgres:${PG_VERSION:-16}\n  empty:\nx-common:\n  labels: {a: b}\n";
+        let (images, skipped) = compose_images(text).unwrap();
+        assert_eq!(
+            images,
+            ["registry.example/web:1.2", "registry.example/worker:3"]
+        );
+        let services: Vec<&str> = skipped.iter().map(|s| s.service.as_str()).collect();
+        assert_eq!(services, ["api", "db", "empty"]);
+        assert!(skipped[0].reason.contains("only build:"));
+        assert!(skipped[1].reason.contains("variables"));
+        assert!(compose_images("services: [1, 2]").is_err());
+    }
+}
