@@ -18,6 +18,7 @@ pub mod explain;
 pub mod glossary;
 mod gosort;
 pub mod hints;
+pub mod packages;
 pub mod secrets;
 mod waste;
 

@@ -1,0 +1,516 @@
+//! OS packages per layer: the dpkg and apk databases read as each layer left them, what
+//! every layer installed, removed and upgraded, and what each package costs in the bytes
+//! its layer stores.
+//!
+//! The databases' bytes are caught as the parse streams them past ([`Reader`], the load's
+//! content hook): no layer is read twice, and no file but the databases (each under a
+//! size cap) is kept. [`analyze`] then walks the layers that touched a database, rebuilds
+//! its state after each from the tree's versions, and diffs consecutive states. A
+//! package's bytes are those of the files it owns as stored in the layer that installed
+//! it (or upgraded it last), never the size it declares. rpm is not read: no maintained
+//! crate reads its databases (see README's limits).
+
+pub mod db;
+
+use crate::layer::{ContentHook, EntryKind, FileLook, Found};
+use crate::model::LoadedImage;
+use crate::tree::{NodeId, Tree, NONE, ROOT};
+use db::Record;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+/// The largest `status` or apk `installed` file read: a Debian image with 3,000 packages
+/// has a status file of about 6 MB.
+pub const MAX_DATABASE_BYTES: u64 = 64 << 20;
+/// The largest `info/*.list` or `status.d/*.md5sums` file read.
+pub const MAX_LIST_BYTES: u64 = 16 << 20;
+/// Database bytes kept per layer, all files together.
+pub const MAX_LAYER_BYTES: u64 = 256 << 20;
+
+/// Which package manager a database belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Manager {
+    Dpkg,
+    Apk,
+}
+
+impl Manager {
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::Dpkg => "dpkg",
+            Manager::Apk => "apk",
+        }
+    }
+}
+
+/// What one database file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    /// dpkg `status` or a distroless `status.d/` stanza file.
+    DpkgStatus,
+    /// A dpkg file list (`info/NAME.list`, `status.d/NAME.md5sums`) of the named package.
+    DpkgFiles(String),
+    /// apk's `installed`.
+    Apk,
+}
+
+#[derive(Debug)]
+enum Parsed {
+    Records(Vec<Record>),
+    Files(Vec<Vec<u8>>),
+}
+
+/// One database file as the hook caught it, parsed (or why it could not be).
+#[derive(Debug)]
+struct DbFile {
+    kind: Kind,
+    parsed: Result<Parsed, String>,
+}
+
+/// Which database file a path is, and its size cap.
+fn classify(path: &[u8]) -> Option<(Kind, u64)> {
+    let path = std::str::from_utf8(path).ok()?;
+    if path == "/var/lib/dpkg/status" {
+        return Some((Kind::DpkgStatus, MAX_DATABASE_BYTES));
+    }
+    if path == "/lib/apk/db/installed" {
+        return Some((Kind::Apk, MAX_DATABASE_BYTES));
+    }
+    // A multi-arch package's list is `NAME:ARCH.list`; the status names it NAME.
+    let package = |stem: &str| stem.split(':').next().unwrap_or(stem).to_string();
+    if let Some(name) = path.strip_prefix("/var/lib/dpkg/info/") {
+        let stem = name.strip_suffix(".list")?;
+        return (!stem.contains('/')).then(|| (Kind::DpkgFiles(package(stem)), MAX_LIST_BYTES));
+    }
+    let name = path.strip_prefix("/var/lib/dpkg/status.d/")?;
+    if name.contains('/') || name.is_empty() {
+        return None;
+    }
+    Some(match name.strip_suffix(".md5sums") {
+        Some(stem) => (Kind::DpkgFiles(package(stem)), MAX_LIST_BYTES),
+        None => (Kind::DpkgStatus, MAX_LIST_BYTES),
+    })
+}
+
+/// The package databases as the parse's content hook: give it to the load
+/// (`LoadOptions::content`) and [`analyze`] reads what it caught.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reader;
+
+impl Reader {
+    /// The hook, as the load takes it.
+    pub fn hook() -> Arc<dyn ContentHook> {
+        Arc::new(Reader)
+    }
+}
+
+impl ContentHook for Reader {
+    fn layer(&self) -> Box<dyn FileLook> {
+        Box::new(ReaderLook::default())
+    }
+}
+
+/// One layer's look: the database file being read, and what this layer has kept so far.
+#[derive(Default)]
+struct ReaderLook {
+    current: Option<(Kind, Result<Vec<u8>, String>)>,
+    kept: u64,
+}
+
+impl FileLook for ReaderLook {
+    fn start(&mut self, path: &[u8], size: u64) -> bool {
+        let Some((kind, cap)) = classify(path) else {
+            self.current = None;
+            return false;
+        };
+        let bytes = if size > cap {
+            Err(format!("{size} bytes, past the cap of {cap}"))
+        } else if self.kept.saturating_add(size) > MAX_LAYER_BYTES {
+            Err(format!(
+                "the layer's database files pass {MAX_LAYER_BYTES} bytes"
+            ))
+        } else {
+            self.kept += size;
+            // The size is capped above, so this allocation is bounded.
+            Ok(Vec::with_capacity(size as usize))
+        };
+        self.current = Some((kind, bytes));
+        true
+    }
+
+    fn wants_content(&self) -> bool {
+        matches!(self.current, Some((_, Ok(_))))
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        if let Some((_, Ok(bytes))) = &mut self.current {
+            bytes.extend_from_slice(chunk);
+        }
+    }
+
+    fn finish(&mut self) -> Option<Found> {
+        let (kind, bytes) = self.current.take()?;
+        let parsed = bytes.and_then(|bytes| match &kind {
+            Kind::DpkgStatus => db::parse_dpkg_status(&bytes).map(Parsed::Records),
+            Kind::Apk => db::parse_apk_installed(&bytes).map(Parsed::Records),
+            Kind::DpkgFiles(_) if bytes.contains(&0) => Err("binary content in a file list".into()),
+            Kind::DpkgFiles(_) => {
+                // An md5sums file has checksums before its paths; a list has paths only.
+                if bytes.first() == Some(&b'/') || bytes.is_empty() {
+                    db::parse_dpkg_list(&bytes)
+                } else {
+                    db::parse_md5sums(&bytes)
+                }
+                .map(Parsed::Files)
+            }
+        });
+        Some(Arc::new(DbFile { kind, parsed }) as Found)
+    }
+}
+
+/// A package key: its manager and name.
+pub type Key = (Manager, String);
+
+/// One installed package, measured in the layer that installed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Package {
+    pub manager: Manager,
+    pub name: String,
+    pub version: String,
+    /// The layer that installed this version (or upgraded to it).
+    pub layer: usize,
+    /// The bytes of the files it owns, as that layer stores them.
+    pub bytes: u64,
+    /// How many of its files that layer stores (regular files and hardlinks).
+    pub files: u64,
+    /// Of those, the bytes and files a later layer overwrote or deleted.
+    pub hidden_bytes: u64,
+    pub hidden_files: u64,
+    /// The size the database declares, shown beside the measured one.
+    pub declared_bytes: Option<u64>,
+}
+
+/// A version change in one layer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Upgrade {
+    pub manager: Manager,
+    pub name: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// What one layer did to the package databases. Added and upgraded packages are measured
+/// in this layer.
+#[derive(Debug, Clone, Default)]
+pub struct LayerPackages {
+    pub index: usize,
+    pub added: Vec<Package>,
+    pub removed: Vec<Package>,
+    pub upgraded: Vec<(Upgrade, Package)>,
+}
+
+/// The packages of an image, layer by layer.
+#[derive(Debug, Clone, Default)]
+pub struct Packages {
+    /// Every package in the final databases, by manager and name.
+    pub packages: Vec<Package>,
+    /// The layers that changed a database, in order.
+    pub layers: Vec<LayerPackages>,
+    /// Bytes of regular files, in every layer, that no package of any state lists.
+    pub unowned_bytes: u64,
+    /// Database files that could not be read, one line each, naming layer and path.
+    pub warnings: Vec<String>,
+}
+
+/// A database state: each package's version, declared size and files.
+type State = BTreeMap<Key, (String, Option<u64>, Vec<Vec<u8>>)>;
+
+/// Read the packages of a loaded image (loaded with [`Reader`]'s hook; without it there
+/// are none).
+pub fn analyze(loaded: &LoadedImage) -> Packages {
+    let tree = &loaded.tree;
+    let (files, nodes) = database_files(loaded);
+    let mut out = Packages::default();
+    let mut failed: Vec<_> = files.iter().filter(|(_, f)| f.parsed.is_err()).collect();
+    failed.sort_by_key(|(entry, _)| **entry);
+    for (entry, file) in failed {
+        let meta = tree.entry(*entry);
+        if let Err(reason) = &file.parsed {
+            out.warnings.push(format!(
+                "layer {}: {}: package database not read: {reason}",
+                meta.layer,
+                crate::escape::escape_bytes(&tree.path(meta.node)),
+            ));
+        }
+    }
+    if files.is_empty() {
+        return out;
+    }
+    // The layers that wrote or removed a database file, in order.
+    let touched: BTreeSet<usize> = nodes
+        .iter()
+        .flat_map(|&node| tree.versions(node).iter().map(|v| v.layer as usize))
+        .collect();
+    let mut state = State::new();
+    let mut installed: HashMap<Key, usize> = HashMap::new();
+    // Paths resolve as the layer that listed them left the tree: removing a package
+    // may take the /bin symlink with it (dpkg does, on a merged /usr).
+    let mut owned: HashSet<NodeId> = HashSet::new();
+    for layer in touched {
+        // A database file that did not parse leaves the layer's state as it was: better
+        // no change than every package reported removed.
+        let Some(next) = state_at(tree, &nodes, &files, layer) else {
+            continue;
+        };
+        let mut changes = LayerPackages {
+            index: layer,
+            ..LayerPackages::default()
+        };
+        for (key, (version, declared, paths)) in &next {
+            match state.get(key) {
+                Some((old, _, _)) if old == version => {}
+                old => {
+                    installed.insert(key.clone(), layer);
+                    let package = measure(tree, key, version, *declared, paths, layer);
+                    match old {
+                        None => changes.added.push(package),
+                        Some((from, _, _)) => changes.upgraded.push((
+                            Upgrade {
+                                manager: key.0,
+                                name: key.1.clone(),
+                                from: from.clone(),
+                                to: version.clone(),
+                            },
+                            package,
+                        )),
+                    }
+                }
+            }
+            owned.extend(paths.iter().filter_map(|path| resolve(tree, path, layer)));
+        }
+        for (key, (version, declared, paths)) in &state {
+            if !next.contains_key(key) {
+                let from = installed.remove(key).unwrap_or(layer);
+                changes
+                    .removed
+                    .push(measure(tree, key, version, *declared, paths, from));
+            }
+        }
+        state = next;
+        if !(changes.added.is_empty() && changes.removed.is_empty() && changes.upgraded.is_empty())
+        {
+            out.layers.push(changes);
+        }
+    }
+    out.packages = state
+        .iter()
+        .map(|(key, (version, declared, paths))| {
+            let layer = installed.get(key).copied().unwrap_or(0);
+            measure(tree, key, version, *declared, paths, layer)
+        })
+        .collect();
+    out.unowned_bytes = unowned_bytes(tree, &owned);
+    out
+}
+
+/// The databases as they stand after `layer`; `None` when one of them did not parse.
+fn state_at(
+    tree: &Tree,
+    nodes: &BTreeSet<NodeId>,
+    files: &HashMap<u32, &DbFile>,
+    layer: usize,
+) -> Option<State> {
+    let mut state = State::new();
+    let mut lists: HashMap<&str, &[Vec<u8>]> = HashMap::new();
+    for &node in nodes {
+        let Some(version) = tree.live_at(node, layer) else {
+            continue;
+        };
+        let Some(file) = files.get(&version.entry) else {
+            continue;
+        };
+        let parsed = file.parsed.as_ref().ok()?;
+        match (&file.kind, parsed) {
+            (Kind::DpkgFiles(name), Parsed::Files(paths)) => {
+                lists.insert(name, paths);
+            }
+            (kind, Parsed::Records(records)) => {
+                let manager = if *kind == Kind::Apk {
+                    Manager::Apk
+                } else {
+                    Manager::Dpkg
+                };
+                for record in records {
+                    state.insert(
+                        (manager, record.name.clone()),
+                        (
+                            record.version.clone(),
+                            record.declared,
+                            record.files.clone(),
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    for ((manager, name), (_, _, paths)) in state.iter_mut() {
+        if *manager == Manager::Dpkg {
+            if let Some(list) = lists.get(name.as_str()) {
+                *paths = list.to_vec();
+            }
+        }
+    }
+    Some(state)
+}
+
+/// A package measured in `layer`: the files it owns as that layer stores them.
+fn measure(
+    tree: &Tree,
+    key: &Key,
+    version: &str,
+    declared: Option<u64>,
+    paths: &[Vec<u8>],
+    layer: usize,
+) -> Package {
+    let mut package = Package {
+        manager: key.0,
+        name: key.1.clone(),
+        version: version.to_string(),
+        layer,
+        bytes: 0,
+        files: 0,
+        hidden_bytes: 0,
+        hidden_files: 0,
+        declared_bytes: declared,
+    };
+    for path in paths {
+        let Some(node) = resolve(tree, path, layer) else {
+            continue;
+        };
+        let versions = tree.versions(node);
+        let Some(shipped) = versions
+            .iter()
+            .find(|v| v.layer as usize == layer && !v.change.is_removal() && v.content != NONE)
+        else {
+            continue;
+        };
+        if !matches!(
+            tree.meta(shipped).kind,
+            EntryKind::File | EntryKind::Hardlink
+        ) {
+            continue;
+        }
+        let size = tree.content_size(shipped);
+        package.bytes += size;
+        package.files += 1;
+        if versions.iter().any(|v| v.layer as usize > layer) {
+            package.hidden_bytes += size;
+            package.hidden_files += 1;
+        }
+    }
+    package
+}
+
+/// The node a package's path lands on after `layer`, its directories followed through
+/// symlinks (a merged-/usr image lists `/bin/ls`, and its layer stores `usr/bin/ls`).
+fn resolve(tree: &Tree, path: &[u8], layer: usize) -> Option<NodeId> {
+    // As the kernel does, give up after 40 links.
+    let mut hops = 0;
+    let mut parts: Vec<Vec<u8>> = path
+        .split(|&b| b == b'/')
+        .filter(|n| !n.is_empty())
+        .rev()
+        .map(<[u8]>::to_vec)
+        .collect();
+    let mut at = ROOT;
+    let mut stack = vec![ROOT];
+    while let Some(name) = parts.pop() {
+        match name.as_slice() {
+            b"." => continue,
+            b".." => {
+                stack.pop();
+                at = *stack.last().unwrap_or(&ROOT);
+                if stack.is_empty() {
+                    stack.push(ROOT);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let children = tree.children(at);
+        let index = children
+            .binary_search_by(|&child| tree.name(child).cmp(&name))
+            .ok()?;
+        let child = children[index];
+        // The last component is the file itself: not followed.
+        if !parts.is_empty() {
+            if let Some(version) = tree.live_at(child, layer) {
+                if tree.meta(version).kind == EntryKind::Symlink {
+                    hops += 1;
+                    if hops > 40 {
+                        return None;
+                    }
+                    let target = tree.version_link(version);
+                    if target.first() == Some(&b'/') {
+                        at = ROOT;
+                        stack = vec![ROOT];
+                    }
+                    parts.extend(
+                        target
+                            .split(|&b| b == b'/')
+                            .filter(|n| !n.is_empty())
+                            .rev()
+                            .map(<[u8]>::to_vec),
+                    );
+                    continue;
+                }
+            }
+        }
+        at = child;
+        stack.push(child);
+    }
+    Some(at)
+}
+
+/// Bytes of regular files, in every layer, at paths no package lists.
+fn unowned_bytes(tree: &Tree, owned: &HashSet<NodeId>) -> u64 {
+    tree.entries()
+        .iter()
+        .filter(|e| e.meta.kind == EntryKind::File && !owned.contains(&e.node))
+        .map(|e| e.meta.size)
+        .sum()
+}
+
+/// The owning package of every path a package lists, in the final databases (a file's
+/// details name it; the tests check each answer against the database's own text).
+pub fn owners(loaded: &LoadedImage) -> HashMap<NodeId, Key> {
+    let tree = &loaded.tree;
+    let last = tree.layer_count().saturating_sub(1);
+    let (files, nodes) = database_files(loaded);
+    let mut out = HashMap::new();
+    if let Some(state) = state_at(tree, &nodes, &files, last) {
+        for (key, (_, _, paths)) in state {
+            for path in &paths {
+                if let Some(node) = resolve(tree, path, last) {
+                    out.entry(node).or_insert_with(|| key.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The database files [`Reader`] caught, by entry, and the nodes they sit on.
+fn database_files(loaded: &LoadedImage) -> (HashMap<u32, &DbFile>, BTreeSet<NodeId>) {
+    let mut files = HashMap::new();
+    let mut nodes = BTreeSet::new();
+    for (entry, found) in &loaded.found {
+        if let Some(file) = found.downcast_ref::<DbFile>() {
+            files.insert(*entry, file);
+            nodes.insert(loaded.tree.entry(*entry).node);
+        }
+    }
+    (files, nodes)
+}
