@@ -580,6 +580,16 @@ fn apk_packages_files_and_bytes_match_alpines_own_database() {
     }
     // Not vacuous: the layer's packages hold most of its 3.8 MB.
     assert!(expected_bytes.values().map(|(b, _)| b).sum::<u64>() > 3_000_000);
+
+    // `explain` names the layer's packages, the largest (by tar's sizes) first.
+    let largest = expected_bytes.iter().max_by_key(|(_, (b, _))| *b).unwrap().0;
+    let out = layerscope(&["explain", fixture.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let sentence = text
+        .lines()
+        .find(|l| l.starts_with("It installs 14 packages (apk)"))
+        .unwrap_or_else(|| panic!("no package sentence in:\n{text}"));
+    assert!(sentence.contains(&format!("the largest: `{largest}` ")), "{sentence}");
 }
 
 fn layerscope(args: &[&str]) -> std::process::Output {
@@ -638,7 +648,9 @@ fn a_corrupt_database_is_a_warning_naming_layer_and_path() {
     let image = ImageSpec::new()
         .layer(LayerSpec::new().file("lib/apk/db/installed", "P:musl\nV:1\n\n"))
         .layer(LayerSpec::new().file("var/lib/dpkg/status", "Version: 1\nno colon here\n"))
-        .layer(LayerSpec::new().file("lib/apk/db/installed", many));
+        .layer(LayerSpec::new().file("lib/apk/db/installed", many))
+        // A file list past its 16 MiB cap is not kept in memory at all.
+        .layer(LayerSpec::new().file("var/lib/dpkg/info/big.list", vec![b'/'; (16 << 20) + 1]));
     let path = dir.path().join("image.tar");
     image.write_oci_archive(&path).unwrap();
     let out = layerscope(&["packages", path.to_str().unwrap(), "--format", "json"]);
@@ -655,5 +667,5 @@ fn a_corrupt_database_is_a_warning_naming_layer_and_path() {
     // The absurd record count is refused (bounded), and the earlier state stands.
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["packages"][0]["name"], "musl");
-    assert_eq!(json["warnings"].as_array().unwrap().len(), 2);
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 3);
 }

@@ -93,6 +93,8 @@ pub struct Context<'a> {
     pub base_image: Option<String>,
     /// Secret findings (rule and redacted preview only), for the paths they are on.
     pub findings: &'a [Finding],
+    /// The OS packages per layer, when the load read the package databases.
+    pub packages: &'a super::packages::Packages,
 }
 
 /// What an explanation reads besides the tree, gathered once from a loaded image (and its
@@ -106,6 +108,7 @@ pub struct Facts {
     pub multi_stage: Option<MultiStage>,
     pub base_image: Option<String>,
     pub findings: Vec<Finding>,
+    pub packages: super::packages::Packages,
 }
 
 impl Facts {
@@ -246,6 +249,7 @@ impl Facts {
             multi_stage,
             base_image: mapping.map(|m| m.base_image.clone()),
             findings: super::secrets::findings(loaded, None),
+            packages: super::packages::analyze(loaded),
         }
     }
 
@@ -261,6 +265,7 @@ impl Facts {
             multi_stage: self.multi_stage.clone(),
             base_image: self.base_image.clone(),
             findings: &self.findings,
+            packages: &self.packages,
         }
     }
 }
@@ -647,6 +652,7 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
     }
 
     out.extend(explain_markers(ctx, layer));
+    out.extend(explain_packages(ctx, layer));
 
     let secrets: Vec<&Finding> = ctx
         .findings
@@ -715,6 +721,82 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
         .collect();
     if !hints.is_empty() {
         out.push(Block::List(hints.iter().map(|h| hint_item(h)).collect()));
+    }
+    out
+}
+
+/// How many packages a layer's explanation names one by one.
+pub const LISTED_PACKAGES: usize = 5;
+
+/// "This layer installed 63 packages, 182 MB; the largest: gcc-12 70 MB, …", and what it
+/// removed and upgraded.
+fn explain_packages(ctx: &Context, layer: usize) -> Vec<Block> {
+    let Some(changes) = ctx.packages.layers.iter().find(|l| l.index == layer) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut added: Vec<&super::packages::Package> = changes.added.iter().collect();
+    added.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    if !added.is_empty() {
+        let total: u64 = added.iter().map(|p| p.bytes).sum();
+        let mut spans = vec![
+            text(format!(
+                "It installs {} ({}), ",
+                plural(added.len(), "package", "packages"),
+                added[0].manager.name()
+            )),
+            Span::Bytes(total),
+            text(" of files in this layer; the largest: "),
+        ];
+        for (i, p) in added.iter().take(LISTED_PACKAGES).enumerate() {
+            if i > 0 {
+                spans.push(text(", "));
+            }
+            spans.push(code(p.name.clone()));
+            spans.push(text(" "));
+            spans.push(Span::Bytes(p.bytes));
+        }
+        if added.len() > LISTED_PACKAGES {
+            spans.push(text(format!(
+                ", and {} more",
+                added.len() - LISTED_PACKAGES
+            )));
+        }
+        spans.push(text("."));
+        out.push(Block::Paragraph(spans));
+    }
+    if !changes.upgraded.is_empty() {
+        let mut spans = vec![text(format!(
+            "It upgrades {}: ",
+            plural(changes.upgraded.len(), "package", "packages")
+        ))];
+        for (i, (u, p)) in changes.upgraded.iter().take(LISTED_PACKAGES).enumerate() {
+            if i > 0 {
+                spans.push(text(", "));
+            }
+            spans.push(code(u.name.clone()));
+            spans.push(text(format!(" {} → {} (", u.from, u.to)));
+            spans.push(Span::Bytes(p.bytes));
+            spans.push(text(")"));
+        }
+        spans.push(text("."));
+        out.push(Block::Paragraph(spans));
+    }
+    if !changes.removed.is_empty() {
+        let mut spans = vec![text(format!(
+            "It removes {}: ",
+            plural(changes.removed.len(), "package", "packages")
+        ))];
+        for (i, p) in changes.removed.iter().take(LISTED_PACKAGES).enumerate() {
+            if i > 0 {
+                spans.push(text(", "));
+            }
+            spans.push(code(p.name.clone()));
+        }
+        spans.push(text(
+            ". Their files still ship in the layers that installed them.",
+        ));
+        out.push(Block::Paragraph(spans));
     }
     out
 }
@@ -1369,6 +1451,7 @@ mod tests {
             multi_stage: None,
             base_image: None,
             findings: &[],
+            packages: &Default::default(),
         };
         check(&ctx);
     }
@@ -1598,6 +1681,7 @@ mod tests {
             multi_stage: None,
             base_image: Some("busybox".into()),
             findings: &findings,
+            packages: &Default::default(),
         };
         let text = flat(&explain_path(&ctx, node(&ctx, "/app")));
         assert!(

@@ -37,3 +37,75 @@ pub trait FileLook {
     /// What the look found in this file, if anything, once it has been read.
     fn finish(&mut self) -> Option<Found>;
 }
+
+/// Several hooks as one, for a load that wants them all (the explorer reads secrets and
+/// package databases from the same parse). Each file goes to every hook that wants it.
+#[derive(Debug)]
+pub struct Hooks(pub Vec<Arc<dyn ContentHook>>);
+
+/// What several hooks found in one file, when more than one found something.
+struct Several(Vec<Found>);
+
+impl ContentHook for Hooks {
+    fn layer(&self) -> Box<dyn FileLook> {
+        Box::new(Looks {
+            looks: self.0.iter().map(|hook| (hook.layer(), false)).collect(),
+        })
+    }
+}
+
+/// Each hook's look, and whether it took the current file.
+struct Looks {
+    looks: Vec<(Box<dyn FileLook>, bool)>,
+}
+
+impl FileLook for Looks {
+    fn start(&mut self, path: &[u8], size: u64) -> bool {
+        let mut any = false;
+        for (look, taken) in &mut self.looks {
+            *taken = look.start(path, size);
+            any |= *taken;
+        }
+        any
+    }
+
+    fn wants_content(&self) -> bool {
+        self.looks
+            .iter()
+            .any(|(look, taken)| *taken && look.wants_content())
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        for (look, taken) in &mut self.looks {
+            if *taken && look.wants_content() {
+                look.feed(chunk);
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Option<Found> {
+        let mut found: Vec<Found> = self
+            .looks
+            .iter_mut()
+            .filter(|(_, taken)| *taken)
+            .filter_map(|(look, _)| look.finish())
+            .collect();
+        match found.len() {
+            0 => None,
+            1 => found.pop(),
+            _ => Some(Arc::new(Several(found))),
+        }
+    }
+}
+
+/// What one hook found in a file, as the type it made, whether it ran alone or beside
+/// others in [`Hooks`].
+pub fn found_as<T: Any>(found: &Found) -> impl Iterator<Item = &T> {
+    let several = found.downcast_ref::<Several>().map(|s| s.0.as_slice());
+    found.downcast_ref::<T>().into_iter().chain(
+        several
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.downcast_ref::<T>()),
+    )
+}

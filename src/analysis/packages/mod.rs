@@ -507,7 +507,7 @@ fn database_files(loaded: &LoadedImage) -> (HashMap<u32, &DbFile>, BTreeSet<Node
     let mut files = HashMap::new();
     let mut nodes = BTreeSet::new();
     for (entry, found) in &loaded.found {
-        if let Some(file) = found.downcast_ref::<DbFile>() {
+        for file in crate::layer::found_as::<DbFile>(found) {
             files.insert(*entry, file);
             nodes.insert(loaded.tree.entry(*entry).node);
         }
