@@ -582,14 +582,21 @@ fn apk_packages_files_and_bytes_match_alpines_own_database() {
     assert!(expected_bytes.values().map(|(b, _)| b).sum::<u64>() > 3_000_000);
 
     // `explain` names the layer's packages, the largest (by tar's sizes) first.
-    let largest = expected_bytes.iter().max_by_key(|(_, (b, _))| *b).unwrap().0;
+    let largest = expected_bytes
+        .iter()
+        .max_by_key(|(_, (b, _))| *b)
+        .unwrap()
+        .0;
     let out = layerscope(&["explain", fixture.to_str().unwrap()]);
     let text = String::from_utf8(out.stdout).unwrap();
     let sentence = text
         .lines()
         .find(|l| l.starts_with("It installs 14 packages (apk)"))
         .unwrap_or_else(|| panic!("no package sentence in:\n{text}"));
-    assert!(sentence.contains(&format!("the largest: `{largest}` ")), "{sentence}");
+    assert!(
+        sentence.contains(&format!("the largest: `{largest}` ")),
+        "{sentence}"
+    );
 }
 
 fn layerscope(args: &[&str]) -> std::process::Output {
@@ -668,4 +675,57 @@ fn a_corrupt_database_is_a_warning_naming_layer_and_path() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["packages"][0]["name"], "musl");
     assert_eq!(json["warnings"].as_array().unwrap().len(), 3);
+}
+
+/// The explorer's load runs the secret rules and the package reader in one parse: each
+/// reads back what it found, as when it runs alone.
+#[test]
+fn secrets_and_packages_share_one_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n";
+    let image = ImageSpec::new().layer(
+        LayerSpec::new()
+            .file(
+                "lib/apk/db/installed",
+                "P:musl\nV:1.2\nF:lib\nR:libc.so\n\n",
+            )
+            .file("lib/libc.so", bytes(321, 9))
+            .file("root/.ssh/id_rsa", key),
+    );
+    let path = dir.path().join("image.tar");
+    image.write_oci_archive(&path).unwrap();
+    let load_with = |hook| {
+        let options = LoadOptions {
+            content: Some(hook),
+            ..Default::default()
+        };
+        load_path(
+            path.to_str().unwrap(),
+            &options,
+            &ParseControl::default(),
+            &mut |_| {},
+        )
+        .unwrap()
+    };
+    let both = load_with(layerscope::analysis::explorer_hooks());
+    let alone = load_with(layerscope::analysis::secrets::Scan::hook());
+    let rules = |loaded: &LoadedImage| -> Vec<&str> {
+        layerscope::analysis::secrets::findings(loaded, None)
+            .iter()
+            .map(|f| f.rule.id)
+            .collect()
+    };
+    assert!(!rules(&alone).is_empty());
+    assert_eq!(rules(&both), rules(&alone));
+    let packages = analyze(&both).packages;
+    assert_eq!(packages.len(), 1);
+    assert_eq!(
+        (
+            packages[0].name.as_str(),
+            packages[0].bytes,
+            packages[0].files
+        ),
+        ("musl", 321, 1)
+    );
+    assert!(analyze(&alone).packages.is_empty());
 }
