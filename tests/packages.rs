@@ -8,6 +8,7 @@
 //! dpkg, dpkg-deb, dpkg-query, umoci and tar are required (`.ci/run` installs them).
 
 mod support;
+mod tui_support;
 
 use layerscope::analysis::packages::{analyze, owners, Manager, Reader};
 use layerscope::layer::ParseControl;
@@ -728,4 +729,24 @@ fn secrets_and_packages_share_one_parse() {
         ("musl", 321, 1)
     );
     assert!(analyze(&alone).packages.is_empty());
+}
+
+/// The explorer's layer details list the layer's package changes, biggest first.
+#[test]
+fn the_explorers_layer_details_list_package_changes_biggest_first() {
+    let Some((fixture, _work)) = alpine_layer() else {
+        return;
+    };
+    let app = tui_support::app_for(fixture.to_str().unwrap(), 160, 60);
+    let screen = tui_support::screen(&app);
+    assert!(
+        screen.contains("Packages: 14 installed (3.8 MB), 0 upgraded, 0 removed"),
+        "{screen}"
+    );
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.split(" + ").nth(1))
+        .map(|rest| rest.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(&rows[..3], ["libcrypto1.1", "busybox", "musl"], "{screen}");
 }
