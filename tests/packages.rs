@@ -8,7 +8,6 @@
 //! dpkg, dpkg-deb, dpkg-query, umoci and tar are required (`.ci/run` installs them).
 
 mod support;
-mod tui_support;
 
 use layerscope::analysis::packages::{analyze, owners, Manager, Reader};
 use layerscope::layer::ParseControl;
@@ -20,8 +19,12 @@ use std::process::Command;
 use support::{ImageSpec, LayerSpec};
 
 fn load(path: &Path) -> LoadedImage {
+    load_with(path, Reader::hook())
+}
+
+fn load_with(path: &Path, hook: std::sync::Arc<dyn layerscope::layer::ContentHook>) -> LoadedImage {
     let options = LoadOptions {
-        content: Some(Reader::hook()),
+        content: Some(hook),
         ..Default::default()
     };
     load_path(
@@ -695,21 +698,8 @@ fn secrets_and_packages_share_one_parse() {
     );
     let path = dir.path().join("image.tar");
     image.write_oci_archive(&path).unwrap();
-    let load_with = |hook| {
-        let options = LoadOptions {
-            content: Some(hook),
-            ..Default::default()
-        };
-        load_path(
-            path.to_str().unwrap(),
-            &options,
-            &ParseControl::default(),
-            &mut |_| {},
-        )
-        .unwrap()
-    };
-    let both = load_with(layerscope::analysis::explorer_hooks());
-    let alone = load_with(layerscope::analysis::secrets::Scan::hook());
+    let both = load_with(&path, layerscope::analysis::explorer_hooks());
+    let alone = load_with(&path, layerscope::analysis::secrets::Scan::hook());
     let rules = |loaded: &LoadedImage| -> Vec<&str> {
         layerscope::analysis::secrets::findings(loaded, None)
             .iter()
@@ -729,24 +719,4 @@ fn secrets_and_packages_share_one_parse() {
         ("musl", 321, 1)
     );
     assert!(analyze(&alone).packages.is_empty());
-}
-
-/// The explorer's layer details list the layer's package changes, biggest first.
-#[test]
-fn the_explorers_layer_details_list_package_changes_biggest_first() {
-    let Some((fixture, _work)) = alpine_layer() else {
-        return;
-    };
-    let app = tui_support::app_for(fixture.to_str().unwrap(), 160, 60);
-    let screen = tui_support::screen(&app);
-    assert!(
-        screen.contains("Packages: 14 installed (3.8 MB), 0 upgraded, 0 removed"),
-        "{screen}"
-    );
-    let rows: Vec<&str> = screen
-        .lines()
-        .filter_map(|l| l.split(" + ").nth(1))
-        .map(|rest| rest.split(' ').next().unwrap())
-        .collect();
-    assert_eq!(&rows[..3], ["libcrypto1.1", "busybox", "musl"], "{screen}");
 }

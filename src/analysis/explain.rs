@@ -731,68 +731,69 @@ pub const LISTED_PACKAGES: usize = 5;
 /// "This layer installed 63 packages, 182 MB; the largest: gcc-12 70 MB, …", and what it
 /// removed and upgraded.
 fn explain_packages(ctx: &Context, layer: usize) -> Vec<Block> {
+    use super::packages::Package;
     let Some(changes) = ctx.packages.layers.iter().find(|l| l.index == layer) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    let mut added: Vec<&super::packages::Package> = changes.added.iter().collect();
-    added.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
-    if !added.is_empty() {
-        let total: u64 = added.iter().map(|p| p.bytes).sum();
-        let mut spans = vec![
-            text(format!(
-                "It installs {} ({}), ",
-                plural(added.len(), "package", "packages"),
-                added[0].manager.name()
-            )),
-            Span::Bytes(total),
-            text(" of files in this layer; the largest: "),
-        ];
-        for (i, p) in added.iter().take(LISTED_PACKAGES).enumerate() {
+    // "a 1 MB, b 2 MB, and 3 more": the first few items, then how many were left out.
+    fn listed<T>(items: &[T], item: impl Fn(&T) -> Vec<Span>) -> Vec<Span> {
+        let mut spans = Vec::new();
+        for (i, it) in items.iter().take(LISTED_PACKAGES).enumerate() {
             if i > 0 {
                 spans.push(text(", "));
             }
-            spans.push(code(p.name.clone()));
-            spans.push(text(" "));
-            spans.push(Span::Bytes(p.bytes));
+            spans.extend(item(it));
         }
-        if added.len() > LISTED_PACKAGES {
+        if items.len() > LISTED_PACKAGES {
             spans.push(text(format!(
                 ", and {} more",
-                added.len() - LISTED_PACKAGES
+                items.len() - LISTED_PACKAGES
             )));
         }
+        spans
+    }
+    let count = |n: usize| plural(n, "package", "packages");
+    let mut out = Vec::new();
+    let mut added: Vec<&Package> = changes.added.iter().collect();
+    added.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    if let Some(first) = added.first() {
+        let mut spans = vec![
+            text(format!(
+                "It installs {} ({}), ",
+                count(added.len()),
+                first.manager.name()
+            )),
+            Span::Bytes(added.iter().map(|p| p.bytes).sum()),
+            text(" of files in this layer; the largest: "),
+        ];
+        spans.extend(listed(&added, |p| {
+            vec![code(p.name.clone()), text(" "), Span::Bytes(p.bytes)]
+        }));
         spans.push(text("."));
         out.push(Block::Paragraph(spans));
     }
     if !changes.upgraded.is_empty() {
         let mut spans = vec![text(format!(
             "It upgrades {}: ",
-            plural(changes.upgraded.len(), "package", "packages")
+            count(changes.upgraded.len())
         ))];
-        for (i, (u, p)) in changes.upgraded.iter().take(LISTED_PACKAGES).enumerate() {
-            if i > 0 {
-                spans.push(text(", "));
-            }
-            spans.push(code(u.name.clone()));
-            spans.push(text(format!(" {} → {} (", u.from, u.to)));
-            spans.push(Span::Bytes(p.bytes));
-            spans.push(text(")"));
-        }
+        spans.extend(listed(&changes.upgraded, |(u, p)| {
+            vec![
+                code(u.name.clone()),
+                text(format!(" {} → {} (", u.from, u.to)),
+                Span::Bytes(p.bytes),
+                text(")"),
+            ]
+        }));
         spans.push(text("."));
         out.push(Block::Paragraph(spans));
     }
     if !changes.removed.is_empty() {
         let mut spans = vec![text(format!(
             "It removes {}: ",
-            plural(changes.removed.len(), "package", "packages")
+            count(changes.removed.len())
         ))];
-        for (i, p) in changes.removed.iter().take(LISTED_PACKAGES).enumerate() {
-            if i > 0 {
-                spans.push(text(", "));
-            }
-            spans.push(code(p.name.clone()));
-        }
+        spans.extend(listed(&changes.removed, |p| vec![code(p.name.clone())]));
         spans.push(text(
             ". Their files still ship in the layers that installed them.",
         ));

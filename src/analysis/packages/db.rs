@@ -80,32 +80,38 @@ pub fn parse_dpkg_status(bytes: &[u8]) -> Result<Vec<Record>, String> {
 /// dpkg's `info/NAME.list`: one absolute path per line. Directories are listed too; the
 /// caller counts only what the layers store as files.
 pub fn parse_dpkg_list(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let mut out = Vec::new();
-    for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        if out.len() >= MAX_FILES {
-            return Err(format!("more than {MAX_FILES} paths"));
-        }
-        if line.first() != Some(&b'/') {
-            return Err(format!("line {}: not an absolute path", out.len() + 1));
-        }
-        out.push(line.to_vec());
-    }
-    Ok(out)
+    parse_paths(bytes, |line| {
+        (line.first() == Some(&b'/'))
+            .then(|| line.to_vec())
+            .ok_or("not an absolute path")
+    })
 }
 
 /// distroless' `status.d/NAME.md5sums`: `<md5>  <path relative to />` per line.
 pub fn parse_md5sums(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    parse_paths(bytes, |line| {
+        let at = line
+            .windows(2)
+            .position(|w| w == b"  ")
+            .ok_or("no checksum and path")?;
+        let mut path = vec![b'/'];
+        path.extend_from_slice(&line[at + 2..]);
+        Ok(path)
+    })
+}
+
+/// A file of one path per non-empty line, each line made a path by `path`, within
+/// [`MAX_FILES`].
+fn parse_paths(
+    bytes: &[u8],
+    path: impl Fn(&[u8]) -> Result<Vec<u8>, &'static str>,
+) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
     for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         if out.len() >= MAX_FILES {
             return Err(format!("more than {MAX_FILES} paths"));
         }
-        let Some(at) = line.windows(2).position(|w| w == b"  ") else {
-            return Err(format!("line {}: no checksum and path", out.len() + 1));
-        };
-        let mut path = vec![b'/'];
-        path.extend_from_slice(&line[at + 2..]);
-        out.push(path);
+        out.push(path(line).map_err(|e| format!("line {}: {e}", out.len() + 1))?);
     }
     Ok(out)
 }
