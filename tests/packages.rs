@@ -720,3 +720,63 @@ fn secrets_and_packages_share_one_parse() {
     );
     assert!(analyze(&alone).packages.is_empty());
 }
+
+/// distroless keeps no `status` and no `info/`: one stanza per package in
+/// `var/lib/dpkg/status.d/NAME` and its file list as `NAME.md5sums`. This image is laid out
+/// that way from dpkg's own files (each stanza as `dpkg-query -s` prints it, each md5sums
+/// as dpkg wrote it), and must read as dpkg-query reads the real database.
+#[test]
+fn distroless_status_d_reads_as_dpkg_query_reads_the_real_database() {
+    let image = debian_image();
+    // After layer 1: alpha 1.0, beta 1.0 and gamma installed.
+    let rootfs = prefix_rootfs(&image, 1);
+    let admin = rootfs.join("var/lib/dpkg");
+    let theirs = dpkg_query(&rootfs);
+    assert_eq!(theirs.len(), 3);
+    let mut layer = LayerSpec::new().symlink("bin", "usr/bin");
+    let mut expected = BTreeMap::new();
+    for (name, _) in &theirs {
+        let stanza = run(Command::new("dpkg-query")
+            .arg(format!("--admindir={}", admin.display()))
+            .args(["-s", name]));
+        layer = layer
+            .file(format!("var/lib/dpkg/status.d/{name}"), stanza)
+            .file(
+                format!("var/lib/dpkg/status.d/{name}.md5sums"),
+                std::fs::read(admin.join(format!("info/{name}.md5sums"))).unwrap(),
+            );
+        let (mut size, mut files) = (0, 0);
+        for path in dpkg_files(&rootfs, name) {
+            let at = rootfs.join(path.trim_start_matches('/'));
+            let meta = std::fs::metadata(&at).unwrap();
+            if meta.is_file() {
+                let stored = std::fs::canonicalize(&at).unwrap();
+                let stored = stored
+                    .strip_prefix(std::fs::canonicalize(&rootfs).unwrap())
+                    .unwrap();
+                layer = layer.file(stored.to_str().unwrap(), std::fs::read(&at).unwrap());
+                size += meta.len();
+                files += 1;
+            }
+        }
+        expected.insert(name.clone(), (size, files));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("distroless.tar");
+    ImageSpec::new()
+        .layer(layer)
+        .write_oci_archive(&path)
+        .unwrap();
+    let found = analyze(&load(&path));
+    assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+    let ours: BTreeSet<(String, String)> = found
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    assert_eq!(ours, theirs);
+    for p in &found.packages {
+        assert_eq!((p.bytes, p.files), expected[&p.name], "{}", p.name);
+        assert!(p.files > 0);
+    }
+}
