@@ -780,3 +780,57 @@ fn distroless_status_d_reads_as_dpkg_query_reads_the_real_database() {
         assert!(p.files > 0);
     }
 }
+
+/// With `--dockerfile`, each package names the Dockerfile line of the layer that installed
+/// it.
+#[test]
+fn dockerfile_lines_name_where_each_package_was_installed() {
+    let image = debian_image();
+    let steps = [
+        "RUN dpkg -i alpha_1.0_all.deb beta_1.0_all.deb",
+        "RUN dpkg -i gamma_0.9-1_all.deb",
+        "RUN dpkg -i alpha_2.0_all.deb && dpkg -r beta",
+        "COPY server /app/server",
+    ];
+    let spec = steps.iter().fold(image_of(&image.layers), |spec, step| {
+        let created = match step.strip_prefix("RUN ") {
+            Some(command) => format!("RUN /bin/sh -c {command} # buildkit"),
+            None => format!("{step} # buildkit"),
+        };
+        spec.history(support::HistoryEntry::layer(&created))
+    });
+    let layout = image.work.join("with-history");
+    spec.write_oci_layout(&layout).unwrap();
+    let dockerfile = image.work.join("Dockerfile");
+    std::fs::write(&dockerfile, format!("FROM scratch\n{}\n", steps.join("\n"))).unwrap();
+    let out = layerscope(&[
+        "packages",
+        layout.to_str().unwrap(),
+        "--format",
+        "json",
+        "--dockerfile",
+        dockerfile.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let line_of = |name: &str| {
+        let package = json["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap();
+        (
+            package["dockerfile"]["line"].as_u64(),
+            package["dockerfile"]["instruction"].clone(),
+        )
+    };
+    assert_eq!(line_of("alpha").0, Some(4), "{json:#}");
+    assert_eq!(line_of("gamma").0, Some(3), "{json:#}");
+    assert!(line_of("gamma").1.as_str().unwrap().contains("gamma"));
+}
