@@ -392,7 +392,7 @@ pub struct PackagesArgs {
     #[arg(value_hint = ValueHint::AnyPath)]
     pub image: String,
     /// Only this layer's added, removed and upgraded packages.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
     pub layer: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
