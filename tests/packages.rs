@@ -9,7 +9,7 @@
 
 mod support;
 
-use layerscope::analysis::packages::{analyze, owners, Manager, Reader};
+use layerscope::analysis::packages::{analyze, Manager, Reader};
 use layerscope::layer::ParseControl;
 use layerscope::load::{load_path, LoadOptions, LoadedImage};
 use std::collections::{BTreeMap, BTreeSet};
@@ -422,7 +422,7 @@ fn dpkg_file_owners_and_unowned_bytes_match_dpkg_query() {
     let found = analyze(&loaded);
     let top = image.layers.len() - 1;
     let rootfs = prefix_rootfs(&image, top);
-    let owner_of = owners(&loaded);
+    let owner_of = &found.owners;
     let mut owned_paths = BTreeSet::new();
     for (name, _) in dpkg_query(&rootfs) {
         for path in dpkg_files(&rootfs, &name) {
@@ -556,7 +556,7 @@ fn apk_packages_files_and_bytes_match_alpines_own_database() {
     assert_eq!(found.layers.len(), 1);
     assert_eq!(found.layers[0].added.len(), 14);
 
-    let owner_of = owners(&loaded);
+    let owner_of = &found.owners;
     let mut expected_bytes: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for (package, path) in &file_owner {
         let node = loaded
@@ -584,6 +584,20 @@ fn apk_packages_files_and_bytes_match_alpines_own_database() {
     }
     // Not vacuous: the layer's packages hold most of its 3.8 MB.
     assert!(expected_bytes.values().map(|(b, _)| b).sum::<u64>() > 3_000_000);
+
+    // A file's explanation names its package, as apk's database does.
+    let facts = layerscope::analysis::explain::Facts::gather(&loaded, None, None);
+    let context = facts.context(&loaded.tree);
+    for (package, path) in file_owner.iter().step_by(7) {
+        let node = loaded.tree.lookup(path.as_bytes()).unwrap();
+        let story = layerscope::commands::explain::render_text(
+            &layerscope::analysis::explain::explain_path(&context, node),
+        );
+        assert!(
+            story.contains(&format!("It belongs to the package `{package}` ")),
+            "{path}: {story}"
+        );
+    }
 
     // `explain` names the layer's packages, the largest (by tar's sizes) first.
     let largest = expected_bytes

@@ -1244,6 +1244,26 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
     }
     out.push(Block::List(items));
 
+    if let Some((manager, name)) = ctx.packages.owners.get(&node) {
+        let version = ctx
+            .packages
+            .packages
+            .iter()
+            .find(|p| p.manager == *manager && &p.name == name);
+        let mut spans = vec![text("It belongs to the package "), code(name.clone())];
+        if let Some(p) = version {
+            spans.push(text(format!(
+                " {} ({}, installed by layer {}).",
+                p.version,
+                manager.name(),
+                p.layer
+            )));
+        } else {
+            spans.push(text(format!(" ({}).", manager.name())));
+        }
+        out.push(Block::Paragraph(spans));
+    }
+
     // Where it came from: a build stage, or an instruction that made no layer.
     let mut seen = std::collections::BTreeSet::new();
     let path_text = String::from_utf8_lossy(&path).into_owned();

@@ -221,6 +221,9 @@ pub struct Packages {
     pub unowned_bytes: u64,
     /// Database files that could not be read, one line each, naming layer and path.
     pub warnings: Vec<String>,
+    /// The package that lists each path, in the final databases (the first, when several
+    /// list one directory).
+    pub owners: HashMap<NodeId, Key>,
 }
 
 /// A database state: each package's version, declared size and files.
@@ -311,6 +314,14 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
         })
         .collect();
     out.unowned_bytes = unowned_bytes(tree, &owned);
+    let last = tree.layer_count().saturating_sub(1);
+    for (key, (_, _, paths)) in &state {
+        for path in paths {
+            if let Some(node) = resolve(tree, path, last) {
+                out.owners.entry(node).or_insert_with(|| key.clone());
+            }
+        }
+    }
     out
 }
 
@@ -481,25 +492,6 @@ fn unowned_bytes(tree: &Tree, owned: &HashSet<NodeId>) -> u64 {
         .filter(|e| e.meta.kind == EntryKind::File && !owned.contains(&e.node))
         .map(|e| e.meta.size)
         .sum()
-}
-
-/// The owning package of every path a package lists, in the final databases (a file's
-/// details name it; the tests check each answer against the database's own text).
-pub fn owners(loaded: &LoadedImage) -> HashMap<NodeId, Key> {
-    let tree = &loaded.tree;
-    let last = tree.layer_count().saturating_sub(1);
-    let (files, nodes) = database_files(loaded);
-    let mut out = HashMap::new();
-    if let Some(state) = state_at(tree, &nodes, &files, last) {
-        for (key, (_, _, paths)) in state {
-            for path in &paths {
-                if let Some(node) = resolve(tree, path, last) {
-                    out.entry(node).or_insert_with(|| key.clone());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The database files [`Reader`] caught, by entry, and the nodes they sit on.
