@@ -226,8 +226,10 @@ pub struct Packages {
     pub owners: HashMap<NodeId, Key>,
 }
 
-/// A database state: each package's version, declared size and files.
-type State = BTreeMap<Key, (String, Option<u64>, Vec<Vec<u8>>)>;
+/// A database state: each package's version, declared size and files, borrowed from the
+/// database files the hook caught (states are rebuilt per layer: copying every file list
+/// each time would cost more than the rest of the analysis).
+type State<'a> = BTreeMap<Key, (&'a str, Option<u64>, &'a [Vec<u8>])>;
 
 /// Read the packages of a loaded image (loaded with [`Reader`]'s hook; without it there
 /// are none).
@@ -256,7 +258,8 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
         .flat_map(|&node| tree.versions(node).iter().map(|v| v.layer as usize))
         .collect();
     let mut state = State::new();
-    let mut installed: HashMap<Key, usize> = HashMap::new();
+    // Each package's current version, measured in the layer that installed it.
+    let mut installed: HashMap<Key, Package> = HashMap::new();
     // Paths resolve as the layer that listed them left the tree: removing a package
     // may take the /bin symlink with it (dpkg does, on a merged /usr).
     let mut owned: HashSet<NodeId> = HashSet::new();
@@ -270,34 +273,30 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
             index: layer,
             ..LayerPackages::default()
         };
-        for (key, (version, declared, paths)) in &next {
-            match state.get(key) {
-                Some((old, _, _)) if old == version => {}
-                old => {
-                    installed.insert(key.clone(), layer);
-                    let package = measure(tree, key, version, *declared, paths, layer);
-                    match old {
-                        None => changes.added.push(package),
-                        Some((from, _, _)) => changes.upgraded.push((
-                            Upgrade {
-                                manager: key.0,
-                                name: key.1.clone(),
-                                from: from.clone(),
-                                to: version.clone(),
-                            },
-                            package,
-                        )),
-                    }
-                }
-            }
+        for (key, &(version, declared, paths)) in &next {
+            let old = match state.get(key) {
+                Some(&(old, _, _)) if old == version => continue,
+                old => old.map(|&(old, _, _)| old),
+            };
+            let package = measure(tree, key, version, declared, paths, layer);
             owned.extend(paths.iter().filter_map(|path| resolve(tree, path, layer)));
+            installed.insert(key.clone(), package.clone());
+            match old {
+                None => changes.added.push(package),
+                Some(from) => changes.upgraded.push((
+                    Upgrade {
+                        manager: key.0,
+                        name: key.1.clone(),
+                        from: from.to_string(),
+                        to: version.to_string(),
+                    },
+                    package,
+                )),
+            }
         }
-        for (key, (version, declared, paths)) in &state {
+        for key in state.keys() {
             if !next.contains_key(key) {
-                let from = installed.remove(key).unwrap_or(layer);
-                changes
-                    .removed
-                    .push(measure(tree, key, version, *declared, paths, from));
+                changes.removed.extend(installed.remove(key));
             }
         }
         state = next;
@@ -307,16 +306,13 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
         }
     }
     out.packages = state
-        .iter()
-        .map(|(key, (version, declared, paths))| {
-            let layer = installed.get(key).copied().unwrap_or(0);
-            measure(tree, key, version, *declared, paths, layer)
-        })
+        .keys()
+        .filter_map(|key| installed.get(key).cloned())
         .collect();
     out.unowned_bytes = unowned_bytes(tree, &owned);
     let last = tree.layer_count().saturating_sub(1);
     for (key, (_, _, paths)) in &state {
-        for path in paths {
+        for path in paths.iter() {
             if let Some(node) = resolve(tree, path, last) {
                 out.owners.entry(node).or_insert_with(|| key.clone());
             }
@@ -326,12 +322,12 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
 }
 
 /// The databases as they stand after `layer`; `None` when one of them did not parse.
-fn state_at(
+fn state_at<'a>(
     tree: &Tree,
     nodes: &BTreeSet<NodeId>,
-    files: &HashMap<u32, &DbFile>,
+    files: &HashMap<u32, &'a DbFile>,
     layer: usize,
-) -> Option<State> {
+) -> Option<State<'a>> {
     let mut state = State::new();
     let mut lists: HashMap<&str, &[Vec<u8>]> = HashMap::new();
     for &node in nodes {
@@ -355,11 +351,7 @@ fn state_at(
                 for record in records {
                     state.insert(
                         (manager, record.name.clone()),
-                        (
-                            record.version.clone(),
-                            record.declared,
-                            record.files.clone(),
-                        ),
+                        (&record.version, record.declared, &record.files),
                     );
                 }
             }
@@ -369,7 +361,7 @@ fn state_at(
     for ((manager, name), (_, _, paths)) in state.iter_mut() {
         if *manager == Manager::Dpkg {
             if let Some(list) = lists.get(name.as_str()) {
-                *paths = list.to_vec();
+                *paths = list;
             }
         }
     }
@@ -426,25 +418,20 @@ fn measure(
 
 /// The node a package's path lands on after `layer`, its directories followed through
 /// symlinks (a merged-/usr image lists `/bin/ls`, and its layer stores `usr/bin/ls`).
-fn resolve(tree: &Tree, path: &[u8], layer: usize) -> Option<NodeId> {
+fn resolve<'a>(tree: &'a Tree, path: &'a [u8], layer: usize) -> Option<NodeId> {
+    let names = |bytes: &'a [u8]| bytes.split(|&b| b == b'/').filter(|n| !n.is_empty()).rev();
+    // The names still to walk, last first; a link's target is pushed in place of its name.
+    let mut parts: Vec<&'a [u8]> = names(path).collect();
     // As the kernel does, give up after 40 links.
     let mut hops = 0;
-    let mut parts: Vec<Vec<u8>> = path
-        .split(|&b| b == b'/')
-        .filter(|n| !n.is_empty())
-        .rev()
-        .map(<[u8]>::to_vec)
-        .collect();
-    let mut at = ROOT;
-    let mut stack = vec![ROOT];
+    let mut walked = vec![ROOT];
     while let Some(name) = parts.pop() {
-        match name.as_slice() {
+        let at = *walked.last().unwrap_or(&ROOT);
+        match name {
             b"." => continue,
             b".." => {
-                stack.pop();
-                at = *stack.last().unwrap_or(&ROOT);
-                if stack.is_empty() {
-                    stack.push(ROOT);
+                if walked.len() > 1 {
+                    walked.pop();
                 }
                 continue;
             }
@@ -452,37 +439,30 @@ fn resolve(tree: &Tree, path: &[u8], layer: usize) -> Option<NodeId> {
         }
         let children = tree.children(at);
         let index = children
-            .binary_search_by(|&child| tree.name(child).cmp(&name))
+            .binary_search_by(|&child| tree.name(child).cmp(name))
             .ok()?;
         let child = children[index];
-        // The last component is the file itself: not followed.
-        if !parts.is_empty() {
-            if let Some(version) = tree.live_at(child, layer) {
-                if tree.meta(version).kind == EntryKind::Symlink {
-                    hops += 1;
-                    if hops > 40 {
-                        return None;
-                    }
-                    let target = tree.version_link(version);
-                    if target.first() == Some(&b'/') {
-                        at = ROOT;
-                        stack = vec![ROOT];
-                    }
-                    parts.extend(
-                        target
-                            .split(|&b| b == b'/')
-                            .filter(|n| !n.is_empty())
-                            .rev()
-                            .map(<[u8]>::to_vec),
-                    );
-                    continue;
+        // The last name is the file itself: not followed.
+        let link = (!parts.is_empty())
+            .then(|| tree.live_at(child, layer))
+            .flatten()
+            .filter(|v| tree.meta(v).kind == EntryKind::Symlink);
+        match link {
+            Some(version) => {
+                hops += 1;
+                if hops > 40 {
+                    return None;
                 }
+                let target = tree.version_link(version);
+                if target.first() == Some(&b'/') {
+                    walked.truncate(1);
+                }
+                parts.extend(names(target));
             }
+            None => walked.push(child),
         }
-        at = child;
-        stack.push(child);
     }
-    Some(at)
+    walked.last().copied()
 }
 
 /// Bytes of regular files, in every layer, at paths no package lists.
