@@ -1,6 +1,7 @@
 //! What a content hook costs the load: loads one image again and again, alternating no
 //! hook, the package reader, the secret rules, and both (as the explorer loads), and prints
-//! each load's wall and CPU seconds (the process' user+system time, from /proc/self/stat).
+//! each load's wall and CPU seconds (the process' user+system time, from /proc/self/stat),
+//! the package analysis included (and also shown alone).
 //!
 //! `cargo run --release --example hook-cost -- IMAGE [ROUNDS]`
 
@@ -43,11 +44,16 @@ fn main() {
             let (wall, cpu) = (Instant::now(), cpu_seconds());
             let loaded = load_path(&image, &options, &ParseControl::default(), &mut |_| {})
                 .unwrap_or_else(|e| panic!("{image}: {e}"));
+            let analysing = Instant::now();
             let found = packages::analyze(&loaded).packages.len();
+            let analysis = analysing.elapsed().as_secs_f64();
             let (wall, cpu) = (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu);
             totals[i].0 += wall;
             totals[i].1 += cpu;
-            println!("round {round} {name:<8} wall {wall:.3} s  cpu {cpu:.2} s  packages {found}");
+            println!(
+                "round {round} {name:<8} wall {wall:.3} s  cpu {cpu:.2} s  \
+                 (analysis {analysis:.3} s)  packages {found}"
+            );
         }
     }
     let (base_wall, base_cpu) = totals[0];

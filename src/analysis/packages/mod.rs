@@ -278,8 +278,7 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
                 Some(&(old, _, _)) if old == version => continue,
                 old => old.map(|&(old, _, _)| old),
             };
-            let package = measure(tree, key, version, declared, paths, layer);
-            owned.extend(paths.iter().filter_map(|path| resolve(tree, path, layer)));
+            let package = measure(tree, key, version, declared, paths, layer, &mut owned);
             installed.insert(key.clone(), package.clone());
             match old {
                 None => changes.added.push(package),
@@ -368,7 +367,8 @@ fn state_at<'a>(
     Some(state)
 }
 
-/// A package measured in `layer`: the files it owns as that layer stores them.
+/// A package measured in `layer`: the files it owns as that layer stores them. The nodes
+/// its paths resolve to are added to `owned`.
 fn measure(
     tree: &Tree,
     key: &Key,
@@ -376,6 +376,7 @@ fn measure(
     declared: Option<u64>,
     paths: &[Vec<u8>],
     layer: usize,
+    owned: &mut HashSet<NodeId>,
 ) -> Package {
     let mut package = Package {
         manager: key.0,
@@ -392,6 +393,7 @@ fn measure(
         let Some(node) = resolve(tree, path, layer) else {
             continue;
         };
+        owned.insert(node);
         let versions = tree.versions(node);
         let Some(shipped) = versions
             .iter()
