@@ -221,8 +221,8 @@ pub struct Packages {
     pub unowned_bytes: u64,
     /// Database files that could not be read, one line each, naming layer and path.
     pub warnings: Vec<String>,
-    /// The package that lists each path, in the final databases (the first, when several
-    /// list one directory).
+    /// The package of the final databases that lists each path (the first, when several
+    /// list one directory), resolved as the layer that installed it left the tree.
     pub owners: HashMap<NodeId, Key>,
 }
 
@@ -259,7 +259,7 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
         .collect();
     let mut state = State::new();
     // Each package's current version, measured in the layer that installed it.
-    let mut installed: HashMap<Key, Package> = HashMap::new();
+    let mut installed: HashMap<Key, (Package, Vec<NodeId>)> = HashMap::new();
     // Paths resolve as the layer that listed them left the tree: removing a package
     // may take the /bin symlink with it (dpkg does, on a merged /usr).
     let mut owned: HashSet<NodeId> = HashSet::new();
@@ -278,8 +278,9 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
                 Some(&(old, _, _)) if old == version => continue,
                 old => old.map(|&(old, _, _)| old),
             };
-            let package = measure(tree, key, version, declared, paths, layer, &mut owned);
-            installed.insert(key.clone(), package.clone());
+            let (package, nodes) = measure(tree, key, version, declared, paths, layer);
+            owned.extend(&nodes);
+            installed.insert(key.clone(), (package.clone(), nodes));
             match old {
                 None => changes.added.push(package),
                 Some(from) => changes.upgraded.push((
@@ -295,7 +296,9 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
         }
         for key in state.keys() {
             if !next.contains_key(key) {
-                changes.removed.extend(installed.remove(key));
+                changes
+                    .removed
+                    .extend(installed.remove(key).map(|(p, _)| p));
             }
         }
         state = next;
@@ -304,19 +307,15 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
             out.layers.push(changes);
         }
     }
-    out.packages = state
-        .keys()
-        .filter_map(|key| installed.get(key).cloned())
-        .collect();
-    out.unowned_bytes = unowned_bytes(tree, &owned);
-    let last = tree.layer_count().saturating_sub(1);
-    for (key, (_, _, paths)) in &state {
-        for path in paths.iter() {
-            if let Some(node) = resolve(tree, path, last) {
+    for key in state.keys() {
+        if let Some((package, nodes)) = installed.get(key) {
+            out.packages.push(package.clone());
+            for &node in nodes {
                 out.owners.entry(node).or_insert_with(|| key.clone());
             }
         }
     }
+    out.unowned_bytes = unowned_bytes(tree, &owned);
     out
 }
 
@@ -367,8 +366,8 @@ fn state_at<'a>(
     Some(state)
 }
 
-/// A package measured in `layer`: the files it owns as that layer stores them. The nodes
-/// its paths resolve to are added to `owned`.
+/// A package measured in `layer`: the files it owns as that layer stores them, and the
+/// nodes its paths resolve to there.
 fn measure(
     tree: &Tree,
     key: &Key,
@@ -376,8 +375,8 @@ fn measure(
     declared: Option<u64>,
     paths: &[Vec<u8>],
     layer: usize,
-    owned: &mut HashSet<NodeId>,
-) -> Package {
+) -> (Package, Vec<NodeId>) {
+    let mut nodes = Vec::with_capacity(paths.len());
     let mut package = Package {
         manager: key.0,
         name: key.1.clone(),
@@ -393,7 +392,7 @@ fn measure(
         let Some(node) = resolve(tree, path, layer) else {
             continue;
         };
-        owned.insert(node);
+        nodes.push(node);
         let versions = tree.versions(node);
         let Some(shipped) = versions
             .iter()
@@ -415,7 +414,7 @@ fn measure(
             package.hidden_files += 1;
         }
     }
-    package
+    (package, nodes)
 }
 
 /// The node a package's path lands on after `layer`, its directories followed through
