@@ -273,12 +273,14 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
             index: layer,
             ..LayerPackages::default()
         };
+        // Packages share directories: each is resolved once per layer.
+        let mut dirs = HashMap::new();
         for (key, &(version, declared, paths)) in &next {
             let old = match state.get(key) {
                 Some(&(old, _, _)) if old == version => continue,
                 old => old.map(|&(old, _, _)| old),
             };
-            let (package, nodes) = measure(tree, key, version, declared, paths, layer);
+            let (package, nodes) = measure(tree, key, version, declared, paths, (layer, &mut dirs));
             owned.extend(&nodes);
             installed.insert(key.clone(), (package.clone(), nodes));
             match old {
@@ -367,14 +369,14 @@ fn state_at<'a>(
 }
 
 /// A package measured in `layer`: the files it owns as that layer stores them, and the
-/// nodes its paths resolve to there.
-fn measure(
-    tree: &Tree,
+/// nodes its paths resolve to there. `dirs` keeps the directories resolved in that layer.
+fn measure<'a>(
+    tree: &'a Tree,
     key: &Key,
     version: &str,
     declared: Option<u64>,
-    paths: &[Vec<u8>],
-    layer: usize,
+    paths: &'a [Vec<u8>],
+    (layer, dirs): (usize, &mut HashMap<&'a [u8], Option<NodeId>>),
 ) -> (Package, Vec<NodeId>) {
     let mut nodes = Vec::with_capacity(paths.len());
     let mut package = Package {
@@ -389,7 +391,16 @@ fn measure(
         declared_bytes: declared,
     };
     for path in paths {
-        let Some(node) = resolve(tree, path, layer) else {
+        let (parent, name) = path.split_at(path.iter().rposition(|&b| b == b'/').unwrap_or(0));
+        let name = name.strip_prefix(b"/").unwrap_or(name);
+        let node = if matches!(name, b"" | b"." | b"..") {
+            resolve(tree, path, layer, false)
+        } else {
+            dirs.entry(parent)
+                .or_insert_with(|| resolve(tree, parent, layer, true))
+                .and_then(|dir| child(tree, dir, name))
+        };
+        let Some(node) = node else {
             continue;
         };
         nodes.push(node);
@@ -419,7 +430,8 @@ fn measure(
 
 /// The node a package's path lands on after `layer`, its directories followed through
 /// symlinks (a merged-/usr image lists `/bin/ls`, and its layer stores `usr/bin/ls`).
-fn resolve<'a>(tree: &'a Tree, path: &'a [u8], layer: usize) -> Option<NodeId> {
+/// With `follow_last`, the last name is followed too (the path is a directory's).
+fn resolve<'a>(tree: &'a Tree, path: &'a [u8], layer: usize, follow_last: bool) -> Option<NodeId> {
     let names = |bytes: &'a [u8]| bytes.split(|&b| b == b'/').filter(|n| !n.is_empty()).rev();
     // The names still to walk, last first; a link's target is pushed in place of its name.
     let mut parts: Vec<&'a [u8]> = names(path).collect();
@@ -438,13 +450,9 @@ fn resolve<'a>(tree: &'a Tree, path: &'a [u8], layer: usize) -> Option<NodeId> {
             }
             _ => {}
         }
-        let children = tree.children(at);
-        let index = children
-            .binary_search_by(|&child| tree.name(child).cmp(name))
-            .ok()?;
-        let child = children[index];
+        let child = child(tree, at, name)?;
         // The last name is the file itself: not followed.
-        let link = (!parts.is_empty())
+        let link = (follow_last || !parts.is_empty())
             .then(|| tree.live_at(child, layer))
             .flatten()
             .filter(|v| tree.meta(v).kind == EntryKind::Symlink);
@@ -464,6 +472,15 @@ fn resolve<'a>(tree: &'a Tree, path: &'a [u8], layer: usize) -> Option<NodeId> {
         }
     }
     walked.last().copied()
+}
+
+/// The child of `dir` called `name`, if any layer ever had it.
+fn child(tree: &Tree, dir: NodeId, name: &[u8]) -> Option<NodeId> {
+    let children = tree.children(dir);
+    let index = children
+        .binary_search_by(|&child| tree.name(child).cmp(name))
+        .ok()?;
+    Some(children[index])
 }
 
 /// Bytes of regular files, in every layer, at paths no package lists.
