@@ -281,6 +281,11 @@ pub enum Command {
     /// Env, Labels and history. Exit code: 0 when nothing is found, 1 when something is,
     /// 2 on bad input. A secret is never printed: only its rule and a redacted preview.
     Secrets(SecretsArgs),
+    /// The OS packages (dpkg, apk) of every layer, read from the databases as each layer
+    /// left them: who installed what, its version, and its measured bytes in that layer.
+    /// With --layer N, what layer N added, removed and upgraded. Exit 0, or 2 on bad input;
+    /// a database that cannot be read is a warning.
+    Packages(PackagesArgs),
     /// Open the demo images built into layerscope: real builds of small Dockerfiles (hello:
     /// a multi-stage hello-world; layers: the five-layer example; wasteful and its fixed
     /// twin, fixed; opaque: a directory replaced whole). Their sources are in the
@@ -382,6 +387,31 @@ pub enum SecretsFormat {
     Json,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PackagesFormat {
+    #[default]
+    Text,
+    /// Versioned schema (`layerscope.packages/v1`), documented in docs/packages-json-schema.md.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PackagesArgs {
+    /// Image file, OCI layout directory, or - for stdin.
+    #[arg(value_hint = ValueHint::AnyPath)]
+    pub image: String,
+    /// Only this layer's added, removed and upgraded packages.
+    #[arg(long, value_name = "N", value_hint = ValueHint::Other)]
+    pub layer: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PackagesFormat,
+    /// The Dockerfile the image was built from: each package names the line of the layer
+    /// that installed it.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub dockerfile: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,8 @@
 //!   configs and history.
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass
 //!   (decompress, parse, hash, verify), with a content hook for whoever wants each file's
-//!   bytes on the way (the secret rules, for one).
+//!   bytes on the way (the secret rules and the package databases; `layer::Hooks` runs
+//!   several in the one pass).
 //! - [`tree`]: the merged, layer-aware filesystem and its queries (listings, diffs).
 //! - [`model`]: what a load hands up (the image, per-layer facts, the tree), the type the
 //!   analysis and the views read.
@@ -30,7 +31,9 @@
 //!   flow: the views take it with `--dockerfile`).
 //! - [`demo`]: the demo images, compiled in.
 //! - [`analysis`]: wasted space and its two scores, hints with measured savings, the
-//!   comparison of two images, a set of images (`analysis::fleet`), the secret rules, and the plain-words explanations
+//!   comparison of two images, a set of images (`analysis::fleet`), the secret rules, the OS
+//!   packages per layer (`analysis::packages`: dpkg and apk databases caught by a content
+//!   hook during the parse, diffed layer by layer, measured in bytes), and the plain-words explanations
 //!   (`analysis::explain`) that `explain` renders.
 //! - [`ci`]: CI rules, their config (`.dive-ci` compatible) and the reporters.
 //! - [`report`]: the HTML views: `report`'s self-contained page (treemaps, layer stack,

@@ -187,3 +187,35 @@ fn dockerfile_pane() {
     press(&mut app, key(KeyCode::Char('f')));
     insta::assert_snapshot!(screen(&app));
 }
+
+/// The explorer's layer details list the layer's package changes, biggest first: the
+/// fixtures' Alpine minirootfs, whose apk database Alpine's `apk` wrote (tests/packages.rs
+/// checks every package's bytes against `tar -tv`).
+#[test]
+fn layer_details_list_package_changes_biggest_first() {
+    let fixtures = std::env::var_os("LAYERSCOPE_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+        });
+    let fixture = fixtures.join("alpine-base.tar");
+    if !fixture.is_file() {
+        eprintln!(
+            "note: {} not found; set LAYERSCOPE_FIXTURES",
+            fixture.display()
+        );
+        return;
+    }
+    let app = app_for(fixture.to_str().unwrap(), 160, 60);
+    let screen = screen(&app);
+    assert!(
+        screen.contains("Packages: 14 installed (3.8 MB), 0 upgraded, 0 removed"),
+        "{screen}"
+    );
+    let rows: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.split(" + ").nth(1))
+        .map(|rest| rest.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(&rows[..3], ["libcrypto1.1", "busybox", "musl"], "{screen}");
+}

@@ -93,6 +93,8 @@ pub struct Context<'a> {
     pub base_image: Option<String>,
     /// Secret findings (rule and redacted preview only), for the paths they are on.
     pub findings: &'a [Finding],
+    /// The OS packages per layer, when the load read the package databases.
+    pub packages: &'a super::packages::Packages,
 }
 
 /// What an explanation reads besides the tree, gathered once from a loaded image (and its
@@ -106,6 +108,7 @@ pub struct Facts {
     pub multi_stage: Option<MultiStage>,
     pub base_image: Option<String>,
     pub findings: Vec<Finding>,
+    pub packages: super::packages::Packages,
 }
 
 impl Facts {
@@ -246,6 +249,7 @@ impl Facts {
             multi_stage,
             base_image: mapping.map(|m| m.base_image.clone()),
             findings: super::secrets::findings(loaded, None),
+            packages: super::packages::analyze(loaded),
         }
     }
 
@@ -261,6 +265,7 @@ impl Facts {
             multi_stage: self.multi_stage.clone(),
             base_image: self.base_image.clone(),
             findings: &self.findings,
+            packages: &self.packages,
         }
     }
 }
@@ -647,6 +652,7 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
     }
 
     out.extend(explain_markers(ctx, layer));
+    out.extend(explain_packages(ctx, layer));
 
     let secrets: Vec<&Finding> = ctx
         .findings
@@ -715,6 +721,83 @@ pub fn explain_layer(ctx: &Context, layer: usize) -> Vec<Block> {
         .collect();
     if !hints.is_empty() {
         out.push(Block::List(hints.iter().map(|h| hint_item(h)).collect()));
+    }
+    out
+}
+
+/// How many packages a layer's explanation names one by one.
+pub const LISTED_PACKAGES: usize = 5;
+
+/// "This layer installed 63 packages, 182 MB; the largest: gcc-12 70 MB, …", and what it
+/// removed and upgraded.
+fn explain_packages(ctx: &Context, layer: usize) -> Vec<Block> {
+    use super::packages::Package;
+    let Some(changes) = ctx.packages.layers.iter().find(|l| l.index == layer) else {
+        return Vec::new();
+    };
+    // "a 1 MB, b 2 MB, and 3 more": the first few items, then how many were left out.
+    fn listed<T>(items: &[T], item: impl Fn(&T) -> Vec<Span>) -> Vec<Span> {
+        let mut spans = Vec::new();
+        for (i, it) in items.iter().take(LISTED_PACKAGES).enumerate() {
+            if i > 0 {
+                spans.push(text(", "));
+            }
+            spans.extend(item(it));
+        }
+        if items.len() > LISTED_PACKAGES {
+            spans.push(text(format!(
+                ", and {} more",
+                items.len() - LISTED_PACKAGES
+            )));
+        }
+        spans
+    }
+    let count = |n: usize| plural(n, "package", "packages");
+    let mut out = Vec::new();
+    let mut added: Vec<&Package> = changes.added.iter().collect();
+    added.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
+    if let Some(first) = added.first() {
+        let mut spans = vec![
+            text(format!(
+                "It installs {} ({}), ",
+                count(added.len()),
+                first.manager.name()
+            )),
+            Span::Bytes(added.iter().map(|p| p.bytes).sum()),
+            text(" of files in this layer; the largest: "),
+        ];
+        spans.extend(listed(&added, |p| {
+            vec![code(p.name.clone()), text(" "), Span::Bytes(p.bytes)]
+        }));
+        spans.push(text("."));
+        out.push(Block::Paragraph(spans));
+    }
+    if !changes.upgraded.is_empty() {
+        let mut spans = vec![text(format!(
+            "It upgrades {}: ",
+            count(changes.upgraded.len())
+        ))];
+        spans.extend(listed(&changes.upgraded, |(u, p)| {
+            vec![
+                code(u.name.clone()),
+                text(format!(" {} → {} (", u.from, u.to)),
+                Span::Bytes(p.bytes),
+                text(")"),
+            ]
+        }));
+        spans.push(text("."));
+        out.push(Block::Paragraph(spans));
+    }
+    if !changes.removed.is_empty() {
+        let mut spans = vec![text(format!(
+            "It removes {}: ",
+            count(changes.removed.len())
+        ))];
+        spans.extend(listed(&changes.removed, |p| vec![code(p.name.clone())]));
+        spans.push(text(
+            ". Their files still ship in the layers that installed them.",
+        ));
+        out.push(Block::Paragraph(spans));
     }
     out
 }
@@ -1161,6 +1244,26 @@ pub fn explain_path(ctx: &Context, node: NodeId) -> Vec<Block> {
     }
     out.push(Block::List(items));
 
+    if let Some((manager, name)) = ctx.packages.owners.get(&node) {
+        let version = ctx
+            .packages
+            .packages
+            .iter()
+            .find(|p| p.manager == *manager && &p.name == name);
+        let mut spans = vec![text("It belongs to the package "), code(name.clone())];
+        if let Some(p) = version {
+            spans.push(text(format!(
+                " {} ({}, installed by layer {}).",
+                p.version,
+                manager.name(),
+                p.layer
+            )));
+        } else {
+            spans.push(text(format!(" ({}).", manager.name())));
+        }
+        out.push(Block::Paragraph(spans));
+    }
+
     // Where it came from: a build stage, or an instruction that made no layer.
     let mut seen = std::collections::BTreeSet::new();
     let path_text = String::from_utf8_lossy(&path).into_owned();
@@ -1369,6 +1472,7 @@ mod tests {
             multi_stage: None,
             base_image: None,
             findings: &[],
+            packages: &Default::default(),
         };
         check(&ctx);
     }
@@ -1598,6 +1702,7 @@ mod tests {
             multi_stage: None,
             base_image: Some("busybox".into()),
             findings: &findings,
+            packages: &Default::default(),
         };
         let text = flat(&explain_path(&ctx, node(&ctx, "/app")));
         assert!(

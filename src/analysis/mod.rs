@@ -19,6 +19,7 @@ pub mod fleet;
 pub mod glossary;
 mod gosort;
 pub mod hints;
+pub mod packages;
 pub mod secrets;
 mod waste;
 
@@ -27,6 +28,15 @@ pub use hints::{hints, Hint, HintKind};
 pub use waste::{analyze, LayerWaste, PathEvent, PathVersion, Waste, WastedPath};
 
 use crate::tree::{NodeId, Tree, ROOT};
+
+/// The looks the explorer takes at every file during the parse: the secret rules and the
+/// package databases, in one pass.
+pub fn explorer_hooks() -> std::sync::Arc<dyn crate::layer::ContentHook> {
+    std::sync::Arc::new(crate::layer::Hooks(vec![
+        secrets::Scan::hook(),
+        packages::Reader::hook(),
+    ]))
+}
 
 /// A path filter: absolute path bytes (`b"/a/b"`) in, `true` = leave the path out.
 pub type ExcludeFn<'a> = &'a dyn Fn(&[u8]) -> bool;

@@ -869,9 +869,7 @@ impl FileLook for ScanLook {
 /// The secret-rule hits [`Scan`] found in the image's files, by entry, in entry order.
 pub fn file_hits(loaded: &crate::model::LoadedImage) -> impl Iterator<Item = (EntryId, &Hit)> + '_ {
     loaded.found.iter().flat_map(|(entry, found)| {
-        found
-            .downcast_ref::<Vec<Hit>>()
-            .into_iter()
+        crate::layer::found_as::<Vec<Hit>>(found)
             .flatten()
             .map(move |hit| (*entry, hit))
     })

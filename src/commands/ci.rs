@@ -36,7 +36,11 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
     // The scan runs in the layer pass only when the rule will judge it: a disabled
     // `secrets` rule costs nothing.
     let scan_secrets = config.rules.secrets.is_some();
-    let loaded = super::load_image_with(&args.image, global, scan_secrets)?;
+    let loaded = super::load_image_with(
+        &args.image,
+        global,
+        scan_secrets.then(crate::analysis::secrets::Scan::hook),
+    )?;
     let excludes = |path: &[u8]| filter.excludes(path);
     let exclude: Option<analysis::ExcludeFn<'_>> = (!filter.is_empty()).then_some(&excludes);
     let dockerfile = args

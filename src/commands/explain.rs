@@ -15,7 +15,9 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resu
         Some(path) => Some(super::context::read_dockerfile(path)?),
         None => None,
     };
-    let loaded = super::load_image(&args.image, global)?;
+    // The package databases are read on the way, for the layers' package sentences.
+    let packages = crate::analysis::packages::Reader::hook();
+    let loaded = super::load_image_with(&args.image, global, Some(packages))?;
     let blocks = explain_loaded(&loaded, dockerfile.as_ref(), args.base_layers);
     let rendered = match args.format {
         ExplainFormat::Text => render_text(&blocks),

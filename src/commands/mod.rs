@@ -11,11 +11,12 @@ pub mod generated;
 mod inspect;
 mod listing;
 pub mod ncdu;
+mod packages;
 mod progress;
 mod report;
 mod secrets;
 
-use crate::analysis::secrets::redact_history;
+use crate::analysis::secrets::{redact_history, Scan};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
@@ -65,8 +66,13 @@ pub fn run(cli: &Cli) -> Result<i32> {
         Some(Command::Diff(args)) => diff::run(args, global, &mut out)?,
         Some(Command::Fleet(args)) => fleet::run(args, global, &mut out)?,
         Some(Command::Secrets(args)) => {
-            let loaded = load_image_with(&args.image, global, true)?;
+            let loaded = load_image_with(&args.image, global, Some(Scan::hook()))?;
             secrets::run(args, &loaded, &mut out)?
+        }
+        Some(Command::Packages(args)) => {
+            let hook = crate::analysis::packages::Reader::hook();
+            let loaded = load_image_with(&args.image, global, Some(hook))?;
+            packages::run(args, &loaded, &mut out)?
         }
         Some(Command::Demo(args)) => {
             demo_image(args)?;
@@ -197,16 +203,21 @@ pub fn opening(global: &GlobalArgs) -> Opening {
 
 /// Load an image with the global options, showing progress on a terminal.
 pub fn load_image(image: &str, global: &GlobalArgs) -> Result<LoadedImage> {
-    load_image_with(image, global, false)
+    load_image_with(image, global, None)
 }
 
-/// [`load_image`], running the secret rules over every file during the parse when asked.
-pub fn load_image_with(image: &str, global: &GlobalArgs, secrets: bool) -> Result<LoadedImage> {
+/// [`load_image`], with a look at every file's bytes during the parse (the secret rules,
+/// the package databases) when one is given.
+pub fn load_image_with(
+    image: &str,
+    global: &GlobalArgs,
+    content: Option<std::sync::Arc<dyn crate::layer::ContentHook>>,
+) -> Result<LoadedImage> {
     global.image_choice()?;
     let opening = opening(global);
     let mut options = opening.load.clone();
-    if secrets {
-        options.content = Some(crate::analysis::secrets::Scan::hook());
+    if content.is_some() {
+        options.content = content;
     }
     load_opening(image, &opening, &options)
 }

@@ -13,7 +13,11 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resul
     if let Some(path) = &args.dockerfile {
         super::context::read_dockerfile(path)?;
     }
-    let loaded = super::load_image_with(&args.image, global, true)?;
+    let loaded = super::load_image_with(
+        &args.image,
+        global,
+        Some(crate::analysis::secrets::Scan::hook()),
+    )?;
     let dockerfile = args
         .dockerfile
         .as_deref()

@@ -158,6 +158,8 @@ pub struct Explorer {
     pending_facts: Option<std::thread::JoinHandle<Facts>>,
     /// Nodes with a secret finding in some layer, sorted.
     secret_nodes: Vec<NodeId>,
+    /// The OS packages per layer (empty unless the load read the package databases).
+    packages: crate::analysis::packages::Packages,
     /// The demo image this is (`layerscope demo`), which the tour walks across.
     demo: Option<&'static str>,
 }
@@ -200,6 +202,7 @@ impl Explorer {
             .collect();
         secret_nodes.sort_unstable();
         secret_nodes.dedup();
+        let packages = crate::analysis::packages::analyze(&image);
         let mut explorer = Explorer {
             image: Arc::new(image),
             source,
@@ -227,6 +230,7 @@ impl Explorer {
             facts: None,
             pending_facts: None,
             secret_nodes,
+            packages,
             demo: None,
         };
         explorer.sync_compare();
@@ -494,6 +498,14 @@ impl Explorer {
         self.pending_facts = Some(std::thread::spawn(move || {
             Facts::gather(&image, dockerfile.as_ref().map(|(d, m)| (d, m)), None)
         }));
+    }
+
+    /// What layer `index` installed, removed and upgraded, if it changed a package database.
+    pub fn layer_packages(
+        &self,
+        index: usize,
+    ) -> Option<&crate::analysis::packages::LayerPackages> {
+        self.packages.layers.iter().find(|l| l.index == index)
     }
 
     pub fn dockerfile(&self) -> Option<&DockerfileView> {

@@ -167,10 +167,11 @@ pub fn run_compare(
 }
 
 /// How the explorer opens images: as the views were asked, with the secret rules run
-/// during the parse, so that files with findings are marked in the tree.
+/// during the parse, so that files with findings are marked in the tree, and the package
+/// databases read on the way, for the layers' package changes.
 pub fn explorer_opening(opening: &Opening) -> Opening {
     let mut opening = opening.clone();
-    opening.load.content = Some(crate::analysis::secrets::Scan::hook());
+    opening.load.content = Some(crate::analysis::explorer_hooks());
     opening
 }
 

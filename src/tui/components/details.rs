@@ -114,6 +114,9 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
         styled(format!("{removed} removed"), theme.removed),
         styled(format!("  ({})", model.compare_label()), theme.dim),
     ]));
+    if let Some(changes) = model.layer_packages(index) {
+        lines.extend(package_lines(changes, app));
+    }
     if let Some(history) = image.history.layers.get(index) {
         if !history.entries.is_empty() {
             lines.push(styled("History:", theme.title).into());
@@ -210,6 +213,69 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
             .block(block),
         area,
     );
+}
+
+/// How many package changes a layer's details list.
+const LISTED_PACKAGES: usize = 8;
+
+/// A layer's package changes, biggest first: installed and upgraded with their bytes in
+/// this layer, then removed.
+fn package_lines(
+    changes: &crate::analysis::packages::LayerPackages,
+    app: &View,
+) -> Vec<Line<'static>> {
+    let theme = &app.settings.theme;
+    let mut rows: Vec<(u64, Line<'static>)> = changes
+        .added
+        .iter()
+        .map(|p| {
+            let text = format!(
+                " + {} {}  {}",
+                escape_str(&p.name),
+                escape_str(&p.version),
+                human(p.bytes)
+            );
+            (p.bytes, styled(text, theme.added).into())
+        })
+        .chain(changes.upgraded.iter().map(|(u, p)| {
+            let text = format!(
+                " ^ {} {} -> {}  {}",
+                escape_str(&u.name),
+                escape_str(&u.from),
+                escape_str(&u.to),
+                human(p.bytes)
+            );
+            (p.bytes, styled(text, theme.modified).into())
+        }))
+        .collect();
+    rows.sort_by_key(|(bytes, _)| std::cmp::Reverse(*bytes));
+    rows.extend(changes.removed.iter().map(|p| {
+        let text = format!(" - {} {}", escape_str(&p.name), escape_str(&p.version));
+        (0, styled(text, theme.removed).into())
+    }));
+    let total: u64 = changes.added.iter().map(|p| p.bytes).sum();
+    let mut lines = vec![Line::from(vec![
+        styled("Packages: ", theme.title),
+        Span::raw(format!(
+            "{} installed ({}), {} upgraded, {} removed",
+            changes.added.len(),
+            human(total),
+            changes.upgraded.len(),
+            changes.removed.len()
+        )),
+    ])];
+    let more = rows.len().saturating_sub(LISTED_PACKAGES);
+    lines.extend(rows.into_iter().take(LISTED_PACKAGES).map(|(_, line)| line));
+    if more > 0 {
+        lines.push(
+            styled(
+                format!("   and {more} more (layerscope packages --layer N)"),
+                theme.dim,
+            )
+            .into(),
+        );
+    }
+    lines
 }
 
 fn render_image(app: &View, frame: &mut Frame, area: Rect) {
