@@ -52,6 +52,12 @@
 #                  http://d/v1.41/images/big/get -o /dev/null`), `layerscope ci
 #                  docker://big`, the export piped into `layerscope ci -` and
 #                  `dive --source docker big --ci`
+#   BENCH_VERIFIED_FLOOR=1  also the true floor of a verified open, on image (b) or on
+#                  each IMAGE argument: every blob through the fastest decoder (igzip
+#                  -dc, zstd -dc) with `openssl dgst -sha256` of the blob and of the
+#                  decompressed tar (one hash for an uncompressed blob), $(nproc) blobs at
+#                  a time; against `layerscope ci` and `ci --no-verify`, in rounds, wall
+#                  and CPU, beside the igzip floor (decompression alone)
 # The registry and engine benchmarks run their commands in rounds (A B C A B C …, one
 # uncounted warm-up round first) and give medians of wall and CPU seconds and the
 # median of the ratios taken round by round, with the load average of each round.
@@ -523,6 +529,47 @@ secrets_bench() {
 
 ENGINE_ROWS=()
 
+# The true floor of a verified open (BENCH_VERIFIED_FLOOR=1): see the header. A verified
+# open must inflate every blob and hash both the blob (its digest) and the tar (its
+# diff_id); nothing that checks both can spend less than this.
+verified_floor_bench() {
+    local image=$1 blobs label=$(basename "$1") i k name
+    local order=(ci noverify igzip verified)
+    blobs=$(mktemp -d "$WORK/vblobs.XXXXXX")
+    extract_blobs "$image" "$blobs" >/dev/null
+    cat "$image" "$blobs"/* >/dev/null
+    for ((i = 0; i <= BENCH_RUNS; i++)); do
+        log "verified floor round $i of $BENCH_RUNS ($label)"
+        for k in "${order[@]}"; do
+            local t
+            case $k in
+            ci) t=$(once "vf-$k" "$LAYERSCOPE" ci -q "$image") ;;
+            noverify) t=$(once "vf-$k" "$LAYERSCOPE" ci -q --no-verify "$image") ;;
+            igzip) t=$(once "vf-$k" sh -c 'ls -d "$1"/* | xargs -P "$2" -n 1 "$3" >/dev/null' sh "$blobs" "$CORES" "$WORK/decode-one") ;;
+            verified) t=$(once "vf-$k" sh -c 'ls -d "$1"/* | xargs -P "$2" -n 1 "$3"' sh "$blobs" "$CORES" "$WORK/verify-one") ;;
+            esac
+            # Round 0 warms the caches and is not counted.
+            ((i > 0)) && record "$k" "$t"
+        done
+        # Rotate, so that no command always runs right after the same one.
+        order=("${order[@]:1}" "${order[0]}")
+    done
+    rm -rf "$blobs"
+    local vw vc
+    vw=$(med verified 1) vc=$(med verified 2)
+    for name in ci noverify igzip verified; do
+        local what
+        case $name in
+        ci) what="\`layerscope ci\` (digests and diff_ids verified)" ;;
+        noverify) what="\`layerscope ci --no-verify\`" ;;
+        igzip) what="the igzip floor: every blob \`igzip -dc\`, $CORES at a time" ;;
+        verified) what="the verified floor: the igzip floor plus sha256 of every blob and every tar" ;;
+        esac
+        VFLOOR_ROWS+=("| $label | $what | $(med "$name" 1) | $(med "$name" 2) | $(med "$name" 3) | $(ratio "$(med "$name" 1)" "$vw") | $(ratio "$(med "$name" 2)" "$vc") |")
+    done
+    for name in ci noverify igzip verified; do R[$name]=; done
+}
+
 # The engine benchmark (BENCH_ENGINE=1): see the header.
 bench_engine() {
     local image store sock podman
@@ -622,6 +669,17 @@ case $1 in
 esac
 SH
     chmod +x "$WORK/decode-one"
+    # One blob inflated and hashed twice (blob and tar), for the verified floor.
+    cat >"$WORK/verify-one" <<'SH'
+#!/bin/bash
+set -o pipefail
+case $1 in
+*.gz) tee >(openssl dgst -sha256 >/dev/null) <"$1" | igzip -dc | openssl dgst -sha256 >/dev/null ;;
+*.zst) tee >(openssl dgst -sha256 >/dev/null) <"$1" | zstd -qdc | openssl dgst -sha256 >/dev/null ;;
+*) openssl dgst -sha256 "$1" >/dev/null ;;
+esac
+SH
+    chmod +x "$WORK/verify-one"
 
     local which image
     for which in $BENCH_IMAGES; do
@@ -657,6 +715,14 @@ SH
     fi
 
     [[ ${BENCH_ENGINE:-0} == 1 ]] && bench_engine
+    VFLOOR_ROWS=()
+    if [[ ${BENCH_VERIFIED_FLOOR:-0} == 1 ]]; then
+        if (($#)); then
+            for image in "$@"; do verified_floor_bench "$image"; done
+        else
+            verified_floor_bench "$(gen b "$GEN_B")"
+        fi
+    fi
     if [[ ${BENCH_SECRETS:-0} == 1 ]]; then
         secrets_bench "$(gen a "$GEN_A")"
     fi
@@ -668,6 +734,14 @@ SH
         echo "| command | wall s | cpu s | peak RSS MB |"
         echo "|---|---|---|---|"
         printf '%s\n' "${SECRETS_ROWS[@]}"
+        echo
+    fi
+    if ((${#VFLOOR_ROWS[@]})); then
+        echo "## Verified open against its true floor (rounds, medians of $BENCH_RUNS)"
+        echo
+        echo "| image | command | wall s | CPU s | peak RSS MB | wall / verified floor | CPU / verified floor |"
+        echo "|---|---|---|---|---|---|---|"
+        printf '%s\n' "${VFLOOR_ROWS[@]}"
         echo
     fi
     if ((${#ENGINE_ROWS[@]})); then
