@@ -9,8 +9,12 @@
 //! [`crate::escape::push_html`]; markup is built with `maud`, whose own escaping is never
 //! relied on for image text.
 
+pub mod fleet;
+mod packages;
 mod squarify;
 pub mod treemap;
+
+pub use packages::MAX_PACKAGE_ROWS;
 
 use crate::analysis::explain::{Block, Span};
 use crate::analysis::glossary;
@@ -62,6 +66,8 @@ pub struct Page<'a> {
     pub secrets: &'a [SecretFinding],
     /// `explain`'s whole story.
     pub story: &'a [Block],
+    /// The package databases, layer by layer (empty when the image has none).
+    pub packages: &'a crate::analysis::packages::Packages,
 }
 
 /// The `Content-Security-Policy` of a page with this style and script: nothing but them.
@@ -139,6 +145,7 @@ pub fn page(page: &Page) -> String {
                     p class="status" aria-live="polite" {}
                     (hints(input))
                     (secrets(page.secrets))
+                    (packages::section(page.packages))
                     section id="story" {
                         h2 { "The story, layer by layer" }
                         (blocks(intro, 3))
