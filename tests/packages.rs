@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::dpkg::{bytes, debian_image, image_of, run, DebianImage};
+use support::dpkg::{bytes, debian_image, dpkg_query, image_of, run, DebianImage};
 use support::{ImageSpec, LayerSpec};
 
 fn load(path: &Path) -> LoadedImage {
@@ -56,23 +56,6 @@ fn umoci_unpack(layout: &Path, bundle: &Path) -> PathBuf {
         .arg(format!("{}:latest", layout.display()))
         .arg(bundle));
     bundle.join("rootfs")
-}
-
-/// `name version` of every installed package, as dpkg-query reads the admindir.
-fn dpkg_query(rootfs: &Path) -> BTreeSet<(String, String)> {
-    run(Command::new("dpkg-query")
-        .arg(format!(
-            "--admindir={}",
-            rootfs.join("var/lib/dpkg").display()
-        ))
-        .args(["-W", "-f=${db:Status-Status} ${Package} ${Version}\\n"]))
-    .lines()
-    .filter_map(|l| l.strip_prefix("installed "))
-    .map(|l| {
-        let (n, v) = l.split_once(' ').unwrap();
-        (n.to_string(), v.to_string())
-    })
-    .collect()
 }
 
 /// The files dpkg-query says `package` owns, in the unpacked rootfs.

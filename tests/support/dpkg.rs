@@ -4,7 +4,7 @@
 //! (`packages`, the report's Packages section).
 
 use super::{ImageSpec, LayerSpec};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -215,3 +215,19 @@ pub fn image_of(layers: &[LayerSpec]) -> ImageSpec {
         .fold(ImageSpec::new(), ImageSpec::layer)
 }
 
+/// `name version` of every installed package, as dpkg-query reads the admindir.
+pub fn dpkg_query(rootfs: &Path) -> BTreeSet<(String, String)> {
+    run(Command::new("dpkg-query")
+        .arg(format!(
+            "--admindir={}",
+            rootfs.join("var/lib/dpkg").display()
+        ))
+        .args(["-W", "-f=${db:Status-Status} ${Package} ${Version}\\n"]))
+    .lines()
+    .filter_map(|l| l.strip_prefix("installed "))
+    .map(|l| {
+        let (n, v) = l.split_once(' ').unwrap();
+        (n.to_string(), v.to_string())
+    })
+    .collect()
+}
