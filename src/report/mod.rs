@@ -1,6 +1,7 @@
 //! The HTML views: `report`'s one self-contained page (summary, layer stack, treemaps,
-//! hints, secrets, the story folded by layer) and `explain --format html`'s printable
-//! handout. Plain data in, one string out; `commands::report` loads and analyses.
+//! hints, secrets, packages, the story folded by layer), `explain --format html`'s
+//! printable handout and `fleet --format html`'s page ([`fleet`]). Plain data in, one
+//! string out; the commands load and analyse.
 //!
 //! The page makes no network request: its style and script are inline, and a
 //! `Content-Security-Policy` allows exactly those two (by hash) and nothing else. It reads
