@@ -131,3 +131,68 @@ fn layer_changes(layer: &LayerPackages) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::packages::{Manager, Upgrade};
+
+    fn package(name: &str, version: &str, bytes: u64) -> Package {
+        Package {
+            manager: Manager::Apk,
+            name: name.into(),
+            version: version.into(),
+            layer: 1,
+            bytes,
+            files: 1,
+            hidden_bytes: 0,
+            hidden_files: 0,
+            declared_bytes: None,
+        }
+    }
+
+    /// A database is untrusted: apk accepts names dpkg would refuse, and none of them may
+    /// become markup, in the text or in an attribute.
+    #[test]
+    fn hostile_names_and_versions_are_text_and_long_lists_are_cut() {
+        let evil = package("<script>x</script>", "1\"><b>", 10);
+        let mut added: Vec<Package> = (0..MAX_PACKAGE_ROWS as u64 + 3)
+            .map(|i| package(&format!("p{i}"), "1", i))
+            .collect();
+        added.push(evil.clone());
+        let found = Packages {
+            packages: added.clone(),
+            layers: vec![LayerPackages {
+                index: 1,
+                added,
+                removed: vec![],
+                upgraded: vec![(
+                    Upgrade {
+                        manager: Manager::Apk,
+                        name: evil.name.clone(),
+                        from: "0'".into(),
+                        to: "1\"><b>".into(),
+                    },
+                    evil,
+                )],
+            }],
+            ..Packages::default()
+        };
+        let html = section(&found).into_string();
+        assert!(!html.contains("<script") && !html.contains("<b>"), "{html}");
+        assert!(html.contains(r#"data-name="&lt;script&gt;x&lt;/script&gt;""#));
+        assert!(html.contains("<code>1&quot;&gt;&lt;b&gt;</code>"));
+        assert_eq!(
+            html.matches(r#"<tr class="package" "#).count(),
+            MAX_PACKAGE_ROWS
+        );
+        assert!(html.contains(r#"<p class="more" data-more="4">and 4 more packages"#));
+        // Biggest first: the largest generated package heads the table.
+        let first = html.find(r#"<tr class="package" "#).unwrap();
+        assert!(html[first..].starts_with(&format!(
+            r#"<tr class="package" data-manager="apk" data-name="p{}""#,
+            MAX_PACKAGE_ROWS + 2
+        )));
+        assert_eq!(section(&Packages::default()).into_string(), "");
+    }
+}
