@@ -445,7 +445,8 @@ const FLEET_EXAMPLES: &str = "Examples:
   layerscope fleet --compose compose.yaml               every service's image
   layerscope fleet registry://ghcr.io/org/app --all-tags   every tag of a repository
   layerscope fleet a.tar b.tar --format json            layerscope.fleet/v1, keyed by diff_id
-  layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more";
+  layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more
+  layerscope fleet a.tar b.tar --format html -o fleet.html   one self-contained page";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum FleetFormat {
@@ -456,6 +457,9 @@ pub enum FleetFormat {
     Json,
     /// For a pull-request comment.
     Markdown,
+    /// One self-contained page (no script, no request) with the sharing tree drawn: for a
+    /// CI artifact or a browser.
+    Html,
 }
 
 #[derive(Debug, Args)]
@@ -475,6 +479,10 @@ pub struct FleetArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: FleetFormat,
+    /// Write the report to FILE (e.g. fleet.html) instead of stdout; the exit code still
+    /// says whether a limit was passed.
+    #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output: Option<std::path::PathBuf>,
     /// Every registry IMAGE (`registry://HOST/REPO`, a tag in it is ignored) stands for
     /// every tag of its repository, from the registry's tag list.
     #[arg(long)]

@@ -577,38 +577,34 @@ fn the_console_check_catches_errors_and_requests() {
     );
 }
 
+/// A page refers to nothing outside itself: no http(s) address, no external stylesheet,
+/// script or image, links only within the page, and a policy that forbids the rest.
+fn assert_self_contained(html: &str, what: &str) {
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{what}"
+    );
+    assert!(!html.contains("<link") && !html.contains(" src="), "{what}");
+    let hrefs = Regex::new(r#"href="([^"]*)""#).unwrap();
+    for href in hrefs.captures_iter(html) {
+        assert!(href[1].starts_with('#'), "{what}: href {}", &href[1]);
+    }
+    assert!(html.contains(
+        r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'sha256-"#
+    ), "{what}");
+}
+
 /// No demo's report refers to anything outside itself: no http(s) address, no external
 /// stylesheet, script or image, links only within the page; its policy forbids the rest.
 /// Its figures are `inspect`'s and `diff`'s (the one-number rule, on every demo image).
 #[test]
 fn reports_are_self_contained_and_give_one_figure_per_quantity() {
     let demo = export_demo();
-    let hrefs = Regex::new(r#"href="([^"]*)""#).unwrap();
     for image in layerscope::demo::IMAGES {
         let path = demo.path().join(format!("{}.oci.tar", image.name));
         let out = tempfile::tempdir().unwrap();
         let html = std::fs::read_to_string(report(&path, &[], out.path())).unwrap();
-        assert!(
-            !html.contains("http://") && !html.contains("https://"),
-            "{}",
-            image.name
-        );
-        assert!(
-            !html.contains("<link") && !html.contains(" src="),
-            "{}",
-            image.name
-        );
-        for href in hrefs.captures_iter(&html) {
-            assert!(
-                href[1].starts_with('#'),
-                "{}: href {}",
-                image.name,
-                &href[1]
-            );
-        }
-        assert!(html.contains(
-            r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'sha256-"#
-        ));
+        assert_self_contained(&html, image.name);
         assert_figures_match_inspect(&html, path.to_str().unwrap());
         assert!(html.len() < 3_000_000);
     }
@@ -701,4 +697,551 @@ fn bad_input_is_one_line_and_exit_2() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("report.html"), "{stderr}");
     assert!(!nowhere.exists());
+}
+
+/// An attribute value as the DOM dump writes it, back to its text.
+fn unescape(value: &str) -> String {
+    value
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The part of `dom` from the start tag `start` to the next `end`.
+fn element<'a>(dom: &'a str, start: &str, end: &str) -> &'a str {
+    let at = dom
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in the page"));
+    &dom[at..at + dom[at..].find(end).unwrap()]
+}
+
+/// The report's Packages section against `packages --format json` on an image whose
+/// database Debian's own dpkg wrote (tests/support/dpkg.rs), and the final package set
+/// against `dpkg-query` over the rootfs dpkg left: every package, and each layer's added,
+/// upgraded and removed packages, biggest first.
+#[test]
+fn the_packages_section_matches_packages_json_and_dpkg_query() {
+    if !browser() || !support::tools::tools(&["dpkg", "dpkg-deb", "dpkg-query"], "dpkg") {
+        return;
+    }
+    let image = support::dpkg::debian_image();
+    let layout = image.layout.to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let file = report(&image.layout, &[], out.path());
+    let dom = dom(&file);
+    let found = json(&["packages", layout, "--format", "json"]);
+
+    // The largest packages: every one here (fewer than the table's cap), biggest first.
+    type Row = (String, String, String, u64, u64, u64);
+    let mut expected: Vec<Row> = found["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap().to_string();
+            let n = |k: &str| p[k].as_u64().unwrap();
+            (
+                s("manager"),
+                s("name"),
+                s("version"),
+                n("layer"),
+                n("bytes"),
+                n("files"),
+            )
+        })
+        .collect();
+    expected.sort_by(|a, b| b.4.cmp(&a.4).then(a.1.cmp(&b.1)));
+    assert!((2..layerscope::report::MAX_PACKAGE_ROWS).contains(&expected.len()));
+    let rows: Vec<Row> = tags(&dom, r#"<tr class="package" [^>]*>"#)
+        .iter()
+        .map(|r| {
+            let s = |k: &str| unescape(&attr(r, k).unwrap());
+            let n = |k: &str| num(r, k);
+            let row = (s("data-manager"), s("data-name"), s("data-version"));
+            (
+                row.0,
+                row.1,
+                row.2,
+                n("data-layer"),
+                n("data-bytes"),
+                n("data-files"),
+            )
+        })
+        .collect();
+    assert_eq!(rows, expected);
+    // The final set is the one dpkg itself reads from the rootfs it wrote.
+    let dpkg: std::collections::BTreeSet<(String, String)> =
+        support::dpkg::dpkg_query(&image.work.join("rootfs"));
+    let shown: std::collections::BTreeSet<(String, String)> =
+        rows.iter().map(|r| (r.1.clone(), r.2.clone())).collect();
+    assert_eq!(shown, dpkg);
+    // Plain HTML: the rows are in the file as written, not made by the script.
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        written.matches(r#"<tr class="package" "#).count(),
+        rows.len()
+    );
+
+    // Each layer that changed the database: its changes, added ones biggest first and
+    // adding up to what `packages` measures for the layer.
+    let layers = found["layers"].as_array().unwrap();
+    assert_eq!(
+        tags(&dom, r#"<details class="package-layer"[^>]*>"#).len(),
+        layers.len()
+    );
+    let names = |list: &Value| -> Vec<String> {
+        let mut names: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .unwrap_or_else(|| v["name"].as_str().unwrap())
+                    .to_string()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let mut upgrades = 0;
+    for layer in layers {
+        let index = layer["index"].as_u64().unwrap();
+        let section = element(
+            &dom,
+            &format!(r#"<details class="package-layer" id="packages-{index}""#),
+            "</details>",
+        );
+        let changes = |kind: &str| -> Vec<(String, Option<u64>)> {
+            tags(
+                section,
+                &format!(r#"<tr class="package-change" data-change="{kind}"[^>]*>"#),
+            )
+            .iter()
+            .map(|r| {
+                let bytes = attr(r, "data-bytes").map(|b| b.parse().unwrap());
+                (unescape(&attr(r, "data-name").unwrap()), bytes)
+            })
+            .collect()
+        };
+        let sorted = |rows: &[(String, Option<u64>)]| {
+            let mut names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+            names.sort();
+            names
+        };
+        let added = changes("added");
+        assert_eq!(sorted(&added), names(&layer["added"]), "layer {index}");
+        let sizes: Vec<u64> = added.iter().map(|r| r.1.unwrap()).collect();
+        assert!(
+            sizes.windows(2).all(|w| w[0] >= w[1]),
+            "biggest first: {sizes:?}"
+        );
+        assert_eq!(
+            sizes.iter().sum::<u64>(),
+            layer["added_bytes"].as_u64().unwrap()
+        );
+        let upgraded = changes("upgraded");
+        assert_eq!(
+            sorted(&upgraded),
+            names(&layer["upgraded"]),
+            "layer {index}"
+        );
+        // An upgrade is measured in the layer that made it: the final package's bytes.
+        for (name, bytes) in &upgraded {
+            let row = expected.iter().find(|r| &r.1 == name).unwrap();
+            assert_eq!((row.3, Some(row.4)), (index, *bytes), "{name}");
+            upgrades += 1;
+        }
+        assert_eq!(
+            sorted(&changes("removed")),
+            names(&layer["removed"]),
+            "layer {index}"
+        );
+    }
+    assert!(upgrades > 0, "the image upgrades alpha");
+}
+
+/// `fleet --format html` against `fleet --format json`: every total, image row, shared
+/// layer and branch of the sharing tree. The page has no script, makes no request (the
+/// console stays silent) and shows a hostile image name as text.
+#[test]
+fn the_fleet_page_matches_fleet_json_and_runs_nothing() {
+    if !browser() {
+        return;
+    }
+    use support::dpkg::bytes;
+    let dir = tempfile::tempdir().unwrap();
+    let base = LayerSpec::new()
+        .file("etc/os-release", bytes(5000, 1))
+        .file("usr/lib/libc.so", bytes(30000, 2));
+    let runtime = LayerSpec::new().file("usr/lib/python/x.py", bytes(9000, 3));
+    let write = |path: &Path, layers: &[&LayerSpec]| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        layers
+            .iter()
+            .fold(ImageSpec::new(), |image, &layer| image.layer(layer.clone()))
+            .write_oci_archive(path)
+            .unwrap();
+    };
+    let app1 = dir.path().join("app1.tar");
+    let app2 = dir.path().join("app2.tar");
+    let app3 = dir.path().join("app3.tar");
+    // A name that is markup: a directory `<script>…<` holding `script>.tar`.
+    let hostile = dir
+        .path()
+        .join("<script>document.title='pwned'</script>.tar");
+    let token = "ghp_Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2\n";
+    write(
+        &app1,
+        &[
+            &base,
+            &runtime,
+            &LayerSpec::new().file("app/one", bytes(4000, 4)),
+        ],
+    );
+    write(
+        &app2,
+        &[
+            &base,
+            &runtime,
+            &LayerSpec::new()
+                .file("app/two", bytes(6000, 5))
+                .file("etc/os-release", bytes(5100, 6))
+                .file("app/.netrc-token", token),
+        ],
+    );
+    write(
+        &app3,
+        &[&base, &LayerSpec::new().file("app/three", bytes(7000, 7))],
+    );
+    write(
+        &hostile,
+        &[&LayerSpec::new().file("srv/other", bytes(3000, 8))],
+    );
+    let names: Vec<&str> = [&app1, &app2, &app3, &hostile]
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect();
+    let mut args = vec!["fleet"];
+    args.extend(&names);
+    let set = json(&[&args[..], &["--format", "json"]].concat());
+    let file = dir.path().join("fleet.html");
+    let run = layerscope(
+        &[
+            &args[..],
+            &["--format", "html", "-o", file.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.stdout.is_empty(), "-o writes nothing to stdout");
+    // The set as built: two layers shared (the base and the runtime), two families.
+    assert_eq!(set["totals"]["shared_layers"], 2);
+    assert_eq!(set["tree"].as_array().unwrap().len(), 2);
+
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert_self_contained(&html, "fleet");
+    assert!(html.contains("script-src 'none'") && !html.contains("<script"));
+    let dom = dom(&file);
+    assert!(
+        dom.contains("<title>layerscope fleet: 4 images</title>"),
+        "a name's script ran"
+    );
+    assert!(!dom.contains("pwned</title>") && !dom.contains("<script"));
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;.tar"));
+
+    let totals = &set["totals"];
+    for key in [
+        "images",
+        "layer_references",
+        "distinct_layers",
+        "layers_parsed",
+        "shared_layers",
+        "pull_bytes",
+        "naive_pull_bytes",
+        "stored_bytes",
+    ] {
+        let row = tags(&dom, &format!(r#"<tr data-total="{key}"[^>]*>"#));
+        assert_eq!(row.len(), 1, "no {key}");
+        assert_eq!(
+            num(row[0], "data-value"),
+            totals[key].as_u64().unwrap(),
+            "{key}"
+        );
+    }
+    assert!(totals["pull_bytes"].as_u64() < totals["naive_pull_bytes"].as_u64());
+
+    let rows = tags(&dom, r#"<tr class="image"[^>]*>"#);
+    let images = set["images"].as_array().unwrap();
+    assert_eq!(rows.len(), images.len());
+    for (row, image) in rows.iter().zip(images) {
+        let name = image["name"].as_str().unwrap();
+        assert_eq!(unescape(&attr(row, "data-name").unwrap()), name);
+        let n = |v: &Value| v.as_u64().unwrap();
+        for (attribute, value) in [
+            (
+                "data-layers",
+                image["layers"].as_array().unwrap().len() as u64,
+            ),
+            ("data-unique", n(&image["unique"]["compressed_download"])),
+            ("data-shared", n(&image["shared"]["compressed_download"])),
+            ("data-compressed", n(&image["size"]["compressed_download"])),
+            ("data-content", n(&image["size"]["layer_content"])),
+            ("data-final", n(&image["final_filesystem"])),
+            ("data-wasted", n(&image["wasted_bytes"])),
+            ("data-secrets", n(&image["secret_findings"])),
+            (
+                "data-base-layers",
+                image["base"]["layers"].as_u64().unwrap_or(0),
+            ),
+        ] {
+            assert_eq!(num(row, attribute), value, "{name}: {attribute}");
+        }
+        let efficiency: f64 = attr(row, "data-efficiency").unwrap().parse().unwrap();
+        assert!((efficiency - image["efficiency"].as_f64().unwrap()).abs() < 1e-9);
+    }
+    assert!(
+        rows.iter().any(|r| num(r, "data-wasted") > 0),
+        "app2 hides a base file"
+    );
+    assert!(
+        rows.iter().any(|r| num(r, "data-secrets") > 0),
+        "app2 ships a token"
+    );
+
+    let shared: Vec<(String, u64, u64, u64)> = tags(&dom, r#"<tr class="shared-layer"[^>]*>"#)
+        .iter()
+        .map(|r| {
+            let key = unescape(&attr(r, "data-key").unwrap());
+            (
+                key,
+                num(r, "data-compressed"),
+                num(r, "data-content"),
+                num(r, "data-images"),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64, u64, u64)> = set["layers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, l)| l["images"].as_array().unwrap().len() > 1)
+        .map(|(key, l)| {
+            let n = |k: &str| l[k].as_u64().unwrap();
+            let images = l["images"].as_array().unwrap().len() as u64;
+            (
+                key.clone(),
+                n("compressed_download"),
+                n("layer_content"),
+                images,
+            )
+        })
+        .collect();
+    assert_eq!(shared, expected);
+
+    // The sharing tree, branch by branch in the order a depth-first walk meets them.
+    fn walk(branches: &Value, depth: u64, out: &mut Vec<[u64; 6]>) {
+        for b in branches.as_array().unwrap() {
+            let len = |k: &str| b[k].as_array().unwrap().len() as u64;
+            out.push([
+                depth,
+                len("layers"),
+                b["bytes"]["compressed_download"].as_u64().unwrap(),
+                b["bytes"]["layer_content"].as_u64().unwrap(),
+                len("images"),
+                len("ends"),
+            ]);
+            walk(&b["children"], depth + 1, out);
+        }
+    }
+    let mut expected = Vec::new();
+    walk(&set["tree"], 0, &mut expected);
+    let branches: Vec<[u64; 6]> = tags(&dom, r#"<li class="branch"[^>]*>"#)
+        .iter()
+        .map(|b| {
+            [
+                "data-depth",
+                "data-layers",
+                "data-compressed",
+                "data-content",
+                "data-images",
+                "data-ends",
+            ]
+            .map(|a| num(b, a))
+        })
+        .collect();
+    assert_eq!(branches, expected);
+    assert!(
+        branches.iter().any(|b| b[0] == 2),
+        "app1 and app2 branch above the runtime"
+    );
+    // Every image ends at one branch, named there.
+    assert_eq!(dom.matches(r#"<code class="end">"#).count(), images.len());
+
+    // Drawn, light and dark: the page's background, and the bars in the accent colour.
+    let light = screenshot(&file, &[]);
+    assert_eq!(light[0], [255, 255, 255]);
+    assert!(
+        light.iter().filter(|&&p| p == hex("#0b57d0")).count() > 500,
+        "no bars drawn"
+    );
+    let dark = screenshot(
+        &file,
+        &[
+            "--force-dark-mode",
+            "--blink-settings=preferredColorScheme=0",
+        ],
+    );
+    assert_eq!(dark[0], [0x14, 0x14, 0x14]);
+    assert!(dark.iter().filter(|&&p| p == hex("#8ab4f8")).count() > 500);
+
+    // A page that cannot be written: one line naming the file, exit 2.
+    let nowhere = dir.path().join("no/such/dir/fleet.html");
+    let run = layerscope(
+        &[
+            &args[..],
+            &["--format", "html", "-o", nowhere.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("fleet.html"), "{stderr}");
+}
+
+/// Every zoomable cell of a treemap is a focusable button with a name of its own, the
+/// zoom path is made of buttons, and the keys work: the page's self-test (`#selftest`)
+/// focuses a directory and dispatches real KeyboardEvents and clicks, and writes what
+/// each did into the DOM.
+#[test]
+fn treemap_zoom_is_reachable_and_driven_from_the_keyboard() {
+    if !browser() {
+        return;
+    }
+    let demo = export_demo();
+    let out = tempfile::tempdir().unwrap();
+    let file = report(&demo.path().join("wasteful.oci.tar"), &[], out.path());
+    let html = std::fs::read_to_string(&file).unwrap();
+    let groups = tags(&html, r#"<g class="dir-open"[^>]*>"#);
+    assert!(groups.len() >= 3, "{} zoomable directories", groups.len());
+    for g in &groups {
+        assert_eq!(attr(g, "tabindex").as_deref(), Some("0"), "{g}");
+        assert_eq!(attr(g, "role").as_deref(), Some("button"), "{g}");
+        let name = attr(g, "aria-label").unwrap();
+        assert!(
+            name.contains(&attr(g, "data-name").unwrap()) && name.contains(" in "),
+            "{g}"
+        );
+    }
+    let dom = dom(&file);
+    assert!(
+        !dom.contains("data-selftest"),
+        "the self-test runs only when asked"
+    );
+    let crumbs = element(&dom, r#"<nav class="crumbs" data-for="map-fs""#, "</nav>");
+    assert!(crumbs.contains(r#"<button type="button" aria-current="true">/</button>"#));
+
+    let tested = open(
+        Path::new(&format!("{}#selftest", file.display())),
+        &["--dump-dom".to_string()],
+    );
+    assert!(tested.console.is_empty(), "{:?}", tested.console);
+    assert!(
+        tested.stdout.contains(
+            r#"data-selftest="focus=true enter=true crumbs=2 escape=true space=true crumb=true click=true""#
+        ),
+        "{}",
+        element(&tested.stdout, "<html", ">")
+    );
+}
+
+/// WCAG contrast of the page's palette, read from its stylesheet: text at least 4.5:1 on
+/// the backgrounds it is drawn on, graphics that carry meaning at least 3:1, in the light,
+/// dark and print variants. The ratio is WCAG 2's definition, computed here.
+#[test]
+fn the_palette_has_wcag_contrast_light_dark_and_print() {
+    let css = include_str!("../src/report/style.css");
+    let block = |after: &str| -> std::collections::HashMap<String, String> {
+        let from = css.find(after).unwrap_or_else(|| panic!("no {after}"));
+        let body = element(&css[from..], ":root {", "}");
+        Regex::new(r"--([a-z]+):\s*(#[0-9a-f]{6})")
+            .unwrap()
+            .captures_iter(body)
+            .map(|c| (c[1].to_string(), c[2].to_string()))
+            .collect()
+    };
+    let light = block(":root {");
+    let with = |over: std::collections::HashMap<String, String>| {
+        let mut all = light.clone();
+        all.extend(over);
+        all
+    };
+    let dark = with(block("prefers-color-scheme: dark"));
+    let print = with(block("@media print"));
+    fn luminance(c: [u8; 3]) -> f64 {
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+    }
+    let ratio = |a: [u8; 3], b: [u8; 3]| {
+        let (a, b) = (luminance(a), luminance(b));
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    };
+    let capture = |re: &str| Regex::new(re).unwrap().captures(css).unwrap()[1].to_string();
+    // Names on treemap cells, and the fleet's inherited bar (the muted colour, see-through).
+    let cell_text = hex(&capture(r"svg\.treemap text \{[^}]*fill: (#[0-9a-f]{6})"));
+    let opacity: f64 = capture(r"rect\.inherited \{[^}]*fill-opacity: ([0-9.]+)")
+        .parse()
+        .unwrap();
+    let palette: Vec<[u8; 3]> = (0..12)
+        .map(|i| hex(layerscope::report::treemap::layer_colour(i)))
+        .collect();
+    for (variant, vars) in [("light", &light), ("dark", &dark), ("print", &print)] {
+        let v = |name: &str| hex(&vars[name]);
+        let check = |what: &str, fg: [u8; 3], bg: [u8; 3], least: f64| {
+            let r = ratio(fg, bg);
+            assert!(r >= least, "{variant}: {what} is {r:.2}:1, under {least}:1");
+        };
+        // Text: body, the muted notes, links and the zoom buttons, names on the map's frame.
+        for bg in ["bg", "frame"] {
+            check(&format!("fg on {bg}"), v("fg"), v(bg), 4.5);
+            check(&format!("muted on {bg}"), v("muted"), v(bg), 4.5);
+            check(&format!("accent on {bg}"), v("accent"), v(bg), 4.5);
+        }
+        // Graphics: bars and focus rings (accent), swatch outlines and badges (muted),
+        // the inherited part of a sharing-tree bar.
+        check("accent bars", v("accent"), v("bg"), 3.0);
+        check("muted outlines", v("muted"), v("bg"), 3.0);
+        let blended = std::array::from_fn(|i| {
+            (f64::from(v("muted")[i]) * opacity + f64::from(v("bg")[i]) * (1.0 - opacity)).round()
+                as u8
+        });
+        check("inherited bars", blended, v("bg"), 3.0);
+        for (layer, &fill) in palette.iter().enumerate() {
+            check(
+                &format!("names on layer {layer}'s cells"),
+                cell_text,
+                fill,
+                4.5,
+            );
+        }
+    }
+    // On the dark page the layers' colours stand out from the background as graphics.
+    for (layer, &fill) in palette.iter().enumerate() {
+        let r = ratio(fill, hex(&dark["bg"]));
+        assert!(r >= 3.0, "dark: layer {layer} is {r:.2}:1 on the page");
+    }
 }

@@ -1,6 +1,6 @@
 //! `packages`: the dpkg and apk databases read layer by layer. The databases are written
 //! by the real tools and the answers checked against them: an image whose layers install,
-//! upgrade and remove packages with Debian's own `dpkg` (the .debs built here with
+//! upgrade and remove packages with Debian's own `dpkg` (support::dpkg builds the .debs with
 //! `dpkg-deb`), checked per layer with `dpkg-query` over umoci's unpack of that layer's
 //! prefix; and the fixtures' Alpine minirootfs, whose apk database Alpine's `apk` wrote,
 //! checked against its `P:`/`V:`/`F:`/`R:` lines read with awk and its sizes with `tar -tv`.
@@ -14,9 +14,10 @@ use layerscope::analysis::packages::{analyze, Manager, Reader};
 use layerscope::layer::ParseControl;
 use layerscope::load::{load_path, LoadOptions, LoadedImage};
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::dpkg::{bytes, debian_image, dpkg_query, image_of, run, DebianImage};
 use support::{ImageSpec, LayerSpec};
 
 fn load(path: &Path) -> LoadedImage {
@@ -35,113 +36,6 @@ fn load_with(path: &Path, hook: std::sync::Arc<dyn layerscope::layer::ContentHoo
         &mut |_| {},
     )
     .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Run a command; panic with its stderr unless it succeeds; its stdout.
-fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?} (is it installed?): {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// A tiny arch:all .deb of `files` (path, bytes), built with dpkg-deb.
-fn build_deb(dir: &Path, name: &str, version: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
-    let root = dir.join(format!("{name}-{version}"));
-    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
-    std::fs::write(
-        root.join("DEBIAN/control"),
-        format!(
-            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: test <t@example.org>\nDescription: layerscope test package\n"
-        ),
-    )
-    .unwrap();
-    for (path, bytes) in files {
-        let at = root.join(path);
-        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
-        std::fs::write(&at, bytes).unwrap();
-    }
-    let deb = dir.join(format!("{name}_{version}_all.deb"));
-    run(Command::new("dpkg-deb")
-        .args(["--root-owner-group", "-Zgzip", "--build"])
-        .arg(&root)
-        .arg(&deb));
-    deb
-}
-
-fn dpkg(rootfs: &Path, args: &[&str], debs: &[&Path]) {
-    run(Command::new("dpkg")
-        .arg(format!("--root={}", rootfs.display()))
-        .args(["--log=/dev/null", "--force-not-root"])
-        .args(args)
-        .args(debs));
-}
-
-#[derive(Clone, PartialEq)]
-enum Snap {
-    Dir(u32),
-    File(u32, Vec<u8>),
-    Link(Vec<u8>),
-}
-
-/// Every path under `root` (relative, sorted) and what it is.
-fn snapshot(root: &Path) -> BTreeMap<String, Snap> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let mode = meta.permissions().mode() & 0o7777;
-            let snap = if meta.file_type().is_symlink() {
-                Snap::Link(std::fs::read_link(&path).unwrap().to_str().unwrap().into())
-            } else if meta.is_dir() {
-                stack.push(path.clone());
-                Snap::Dir(mode)
-            } else {
-                Snap::File(mode, std::fs::read(&path).unwrap())
-            };
-            out.insert(rel, snap);
-        }
-    }
-    out
-}
-
-/// The layer that turns `before` into `after`: what changed, and whiteouts for the
-/// topmost paths that went away.
-fn diff_layer(before: &BTreeMap<String, Snap>, after: &BTreeMap<String, Snap>) -> LayerSpec {
-    let mut layer = LayerSpec::new();
-    for (path, snap) in after {
-        if before.get(path) == Some(snap) {
-            continue;
-        }
-        layer = match snap {
-            Snap::Dir(mode) => layer.dir(path, *mode),
-            Snap::File(mode, bytes) => layer.file_mode(path, bytes, *mode, 0, 0),
-            Snap::Link(target) => layer.symlink(path, target),
-        };
-    }
-    for path in before.keys() {
-        let parent_gone = Path::new(path)
-            .parent()
-            .and_then(Path::to_str)
-            .is_some_and(|p| !p.is_empty() && !after.contains_key(p));
-        if !after.contains_key(path) && !parent_gone {
-            layer = layer.whiteout(path);
-        }
-    }
-    layer
 }
 
 fn is_root() -> bool {
@@ -164,23 +58,6 @@ fn umoci_unpack(layout: &Path, bundle: &Path) -> PathBuf {
     bundle.join("rootfs")
 }
 
-/// `name version` of every installed package, as dpkg-query reads the admindir.
-fn dpkg_query(rootfs: &Path) -> BTreeSet<(String, String)> {
-    run(Command::new("dpkg-query")
-        .arg(format!(
-            "--admindir={}",
-            rootfs.join("var/lib/dpkg").display()
-        ))
-        .args(["-W", "-f=${db:Status-Status} ${Package} ${Version}\\n"]))
-    .lines()
-    .filter_map(|l| l.strip_prefix("installed "))
-    .map(|l| {
-        let (n, v) = l.split_once(' ').unwrap();
-        (n.to_string(), v.to_string())
-    })
-    .collect()
-}
-
 /// The files dpkg-query says `package` owns, in the unpacked rootfs.
 fn dpkg_files(rootfs: &Path, package: &str) -> Vec<String> {
     run(Command::new("dpkg-query")
@@ -193,104 +70,6 @@ fn dpkg_files(rootfs: &Path, package: &str) -> Vec<String> {
     .filter(|l| l.starts_with('/') && *l != "/.")
     .map(str::to_string)
     .collect()
-}
-
-fn bytes(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-struct DebianImage {
-    _dir: tempfile::TempDir,
-    layout: PathBuf,
-    layers: Vec<LayerSpec>,
-    work: PathBuf,
-}
-
-/// Four layers, each made by dpkg on a real rootfs with a merged /usr:
-/// 0: an empty database, then alpha 1.0 and beta 1.0 (beta ships /bin/beta, through
-///    the /bin symlink); 1: gamma; 2: alpha upgraded to 2.0, beta removed;
-/// 3: an application file no package owns.
-fn debian_image() -> DebianImage {
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().to_path_buf();
-    let debs = work.join("debs");
-    std::fs::create_dir_all(&debs).unwrap();
-    let alpha1 = build_deb(
-        &debs,
-        "alpha",
-        "1.0",
-        &[
-            ("usr/share/alpha/data", bytes(3000, 1)),
-            ("usr/lib/alpha.so", bytes(1200, 2)),
-        ],
-    );
-    let alpha2 = build_deb(
-        &debs,
-        "alpha",
-        "2.0",
-        &[
-            ("usr/share/alpha/data", bytes(5000, 3)),
-            ("usr/lib/alpha.so", bytes(1300, 4)),
-        ],
-    );
-    let beta = build_deb(
-        &debs,
-        "beta",
-        "1.0",
-        &[
-            ("bin/beta", bytes(700, 5)),
-            ("usr/share/doc/beta/README", bytes(90, 6)),
-        ],
-    );
-    let gamma = build_deb(
-        &debs,
-        "gamma",
-        "0.9-1",
-        &[("usr/share/gamma/g.txt", bytes(4096, 7))],
-    );
-
-    let rootfs = work.join("rootfs");
-    for d in ["usr/bin", "var/lib/dpkg/info", "var/lib/dpkg/updates"] {
-        std::fs::create_dir_all(rootfs.join(d)).unwrap();
-    }
-    std::os::unix::fs::symlink("usr/bin", rootfs.join("bin")).unwrap();
-    std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
-
-    let mut layers = Vec::new();
-    let mut before = BTreeMap::new();
-    let mut step = |rootfs: &Path, layers: &mut Vec<LayerSpec>| {
-        let after = snapshot(rootfs);
-        layers.push(diff_layer(&before, &after));
-        before = after;
-    };
-    dpkg(&rootfs, &["-i"], &[&alpha1, &beta]);
-    step(&rootfs, &mut layers);
-    dpkg(&rootfs, &["-i"], &[&gamma]);
-    step(&rootfs, &mut layers);
-    dpkg(&rootfs, &["-i"], &[&alpha2]);
-    dpkg(&rootfs, &["-r", "beta"], &[]);
-    step(&rootfs, &mut layers);
-    std::fs::create_dir_all(rootfs.join("app")).unwrap();
-    std::fs::write(rootfs.join("app/server"), bytes(2500, 8)).unwrap();
-    step(&rootfs, &mut layers);
-
-    let layout = work.join("layout");
-    image_of(&layers).write_oci_layout(&layout).unwrap();
-    DebianImage {
-        _dir: dir,
-        layout,
-        layers,
-        work,
-    }
-}
-
-fn image_of(layers: &[LayerSpec]) -> ImageSpec {
-    layers
-        .iter()
-        .cloned()
-        .fold(ImageSpec::new(), ImageSpec::layer)
 }
 
 /// The unpacked rootfs of layers `0..=top`.

@@ -125,11 +125,24 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     let set = fleet(&facts);
     let parsed = layers.parsed();
     let left = LeftOut { failures, skipped };
-    let write_error = |e| Error::io("stdout", e);
+    let (target, mut file) = match &args.output {
+        Some(path) => {
+            let display = path.display().to_string();
+            let file = std::fs::File::create(path).map_err(|e| Error::io(&display, e))?;
+            (display, Some(io::BufWriter::new(file)))
+        }
+        None => ("stdout".to_string(), None),
+    };
+    let out: &mut dyn Write = match &mut file {
+        Some(file) => file,
+        None => out,
+    };
+    let write_error = |e| Error::io(&target, e);
     match args.format {
         FleetFormat::Text => write_text(&set, parsed, &left, out),
         FleetFormat::Json => write_json(&set, parsed, &left, out),
         FleetFormat::Markdown => write_markdown(&set, parsed, &left, out),
+        FleetFormat::Html => write_html(&set, parsed, &left, out),
     }
     .map_err(write_error)?;
     out.flush().map_err(write_error)?;
@@ -496,6 +509,22 @@ fn write_json(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -
     });
     serde_json::to_writer_pretty(&mut *out, &value)?;
     writeln!(out)
+}
+
+fn write_html(set: &Fleet, parsed: usize, left: &LeftOut, out: &mut dyn Write) -> io::Result<()> {
+    let left = crate::report::fleet::LeftOut {
+        failed: left
+            .failures
+            .iter()
+            .map(|f| (f.image.as_str(), f.error.as_str()))
+            .collect(),
+        skipped: left
+            .skipped
+            .iter()
+            .map(|s| (s.service.as_str(), s.reason.as_str()))
+            .collect(),
+    };
+    out.write_all(crate::report::fleet::page(set, parsed, &left).as_bytes())
 }
 
 fn write_markdown(

@@ -13,11 +13,8 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resul
     if let Some(path) = &args.dockerfile {
         super::context::read_dockerfile(path)?;
     }
-    let loaded = super::load_image_with(
-        &args.image,
-        global,
-        Some(crate::analysis::secrets::Scan::hook()),
-    )?;
+    // Secrets and package databases are both read in the one parse.
+    let loaded = super::load_image_with(&args.image, global, Some(analysis::explorer_hooks()))?;
     let dockerfile = args
         .dockerfile
         .as_deref()
@@ -38,6 +35,12 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resul
     let (stack, waste) = stack(&loaded, dockerfile.as_ref(), base_layers);
     let story =
         super::explain::explain_loaded(&loaded, dockerfile.as_ref().map(|d| &d.dockerfile), None);
+    let packages = analysis::packages::analyze(&loaded);
+    if !global.quiet {
+        for warning in &packages.warnings {
+            eprintln!("layerscope: warning: {warning}");
+        }
+    }
     let html = crate::report::page(&Page {
         input: &input,
         stack,
@@ -45,6 +48,7 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resul
         waste: &waste,
         secrets: &secrets,
         story: &story,
+        packages: &packages,
     });
     match &args.output {
         Some(path) => {

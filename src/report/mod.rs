@@ -1,6 +1,7 @@
 //! The HTML views: `report`'s one self-contained page (summary, layer stack, treemaps,
-//! hints, secrets, the story folded by layer) and `explain --format html`'s printable
-//! handout. Plain data in, one string out; `commands::report` loads and analyses.
+//! hints, secrets, packages, the story folded by layer), `explain --format html`'s
+//! printable handout and `fleet --format html`'s page ([`fleet`]). Plain data in, one
+//! string out; the commands load and analyse.
 //!
 //! The page makes no network request: its style and script are inline, and a
 //! `Content-Security-Policy` allows exactly those two (by hash) and nothing else. It reads
@@ -9,8 +10,12 @@
 //! [`crate::escape::push_html`]; markup is built with `maud`, whose own escaping is never
 //! relied on for image text.
 
+pub mod fleet;
+mod packages;
 mod squarify;
 pub mod treemap;
+
+pub use packages::MAX_PACKAGE_ROWS;
 
 use crate::analysis::explain::{Block, Span};
 use crate::analysis::glossary;
@@ -62,6 +67,8 @@ pub struct Page<'a> {
     pub secrets: &'a [SecretFinding],
     /// `explain`'s whole story.
     pub story: &'a [Block],
+    /// The package databases, layer by layer (empty when the image has none).
+    pub packages: &'a crate::analysis::packages::Packages,
 }
 
 /// The `Content-Security-Policy` of a page with this style and script: nothing but them.
@@ -139,6 +146,7 @@ pub fn page(page: &Page) -> String {
                     p class="status" aria-live="polite" {}
                     (hints(input))
                     (secrets(page.secrets))
+                    (packages::section(page.packages))
                     section id="story" {
                         h2 { "The story, layer by layer" }
                         (blocks(intro, 3))

@@ -70,3 +70,29 @@ for (const svg of document.querySelectorAll("svg.treemap")) {
 window.addEventListener("beforeprint", () => {
   for (const d of document.querySelectorAll("details")) d.open = true;
 });
+// A self-test of the keyboard and mouse zoom, run only when the address asks for it
+// (report.html#selftest): a headless browser's command line cannot press keys, so the
+// browser tests dispatch them here and read the outcome from the DOM.
+if (location.hash === "#selftest") {
+  const results = [];
+  const svg = document.querySelector("svg.treemap");
+  const g = svg && svg.querySelector("g.dir-open");
+  if (g) {
+    const crumbs = document.querySelector(`nav.crumbs[data-for="${svg.id}"]`);
+    const at = (box) => svg.getAttribute("viewBox") === box;
+    const key = (k) => g.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true }));
+    g.focus();
+    results.push("focus=" + (document.activeElement === g));
+    key("Enter");
+    results.push("enter=" + at(g.dataset.box), "crumbs=" + crumbs.querySelectorAll("button").length);
+    key("Escape");
+    results.push("escape=" + at(svg.dataset.box));
+    key(" ");
+    results.push("space=" + at(g.dataset.box));
+    crumbs.querySelector("button").click();
+    results.push("crumb=" + at(svg.dataset.box));
+    g.querySelector(":scope > rect.frame").dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    results.push("click=" + at(g.dataset.box));
+  }
+  document.documentElement.dataset.selftest = results.join(" ");
+}

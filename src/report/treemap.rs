@@ -368,6 +368,12 @@ fn draw_children(out: &mut String, dir: &Cell, inner: Rect) {
 /// the only sign of it).
 fn title(out: &mut String, cell: &Cell) {
     out.push_str("<title>");
+    describe(out, cell);
+    out.push_str("</title>");
+}
+
+/// A cell's tooltip words, escaped (so they may also stand in an attribute).
+fn describe(out: &mut String, cell: &Cell) {
     match cell.kind {
         CellKind::Rest => {
             let _ = write!(out, "{} files, {}", cell.files, human(cell.bytes));
@@ -390,7 +396,6 @@ fn title(out: &mut String, cell: &Cell) {
         }
         _ => {}
     }
-    out.push_str("</title>");
 }
 
 /// A cell's name; `on_frame` for a directory's, written on the page's background colour
@@ -425,6 +430,10 @@ fn draw(out: &mut String, cell: &Cell, r: Rect) {
             r.x, r.y, r.w, r.h
         );
         push_html(out, &cell.name);
+        // A focusable group needs a name of its own: a screen reader does not read the
+        // tooltip of the rectangle inside it.
+        out.push_str("\" aria-label=\"");
+        describe(out, cell);
         out.push_str("\">");
         let _ = write!(
             out,

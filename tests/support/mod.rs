@@ -20,6 +20,7 @@
 pub mod archive;
 pub mod codec;
 pub mod content;
+pub mod dpkg;
 pub mod image;
 pub mod index;
 pub mod layer;
