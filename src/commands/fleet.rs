@@ -68,63 +68,9 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     // The flags win over the config file's `fleet:` section.
     let max_pull = size_flag("--max-pull", &args.max_pull)?.or(config.fleet.max_pull);
     let max_unique = size_flag("--max-unique", &args.max_unique)?.or(config.fleet.max_unique);
-    let (names, skipped) = image_names(args)?;
-    if !global.quiet {
-        for s in &skipped {
-            eprintln!(
-                "layerscope: compose service {} skipped: {}",
-                s.service, s.reason
-            );
-        }
-    }
-    global.image_choice()?;
-
-    let opening = super::opening(global);
-    let names = if args.all_tags {
-        every_tag(&names, &opening, args.tag_page)?
-    } else {
-        names
-    };
-    let layers = Arc::new(ParsedLayers::new());
-    let mut options = opening.load.clone();
-    options.layers = Some(layers.clone());
-    // Scanned in the parse, so once per distinct layer too.
-    options.content = Some(crate::analysis::secrets::Scan::hook());
-    // Every image's layers known beforehand (files; a registry is not asked twice), so a
-    // layer's parse is dropped after the last image that needs it.
-    let every_file = names.iter().all(|name| {
-        matches!(ImageSpec::parse(name, opening.source), Ok(ImageSpec::Path(ref p)) if p != "-")
-    });
-    if every_file {
-        for name in &names {
-            if let Ok(spec) = ImageSpec::parse(name, opening.source) {
-                crate::load::expect_layers(&spec, &options, &layers);
-            }
-        }
-    }
-    let mut facts = Vec::with_capacity(names.len());
-    let mut failures = Vec::new();
-    for name in &names {
-        // The tree lives only while it is measured: the set keeps per-layer facts.
-        match super::load_opening(name, &opening, &options) {
-            Ok(loaded) => facts.push(ImageFacts::of(name, &loaded)),
-            Err(Error::Interrupted) => return Err(Error::Interrupted),
-            Err(error) => {
-                let error = naming(name, error);
-                if !args.keep_going {
-                    return Err(error);
-                }
-                super::report_error(&error, global.verbose);
-                failures.push(Failure {
-                    image: escape_str(name).into_owned(),
-                    error: escape_str(&error.to_string()).into_owned(),
-                });
-            }
-        }
-    }
-    let set = fleet(&facts);
-    let parsed = layers.parsed();
-    let left = LeftOut { failures, skipped };
+    let Measured {
+        set, parsed, left, ..
+    } = measure(args, global)?;
     let write_error = |e| Error::io("stdout", e);
     match args.format {
         FleetFormat::Text => write_text(&set, parsed, &left, out),
@@ -162,6 +108,104 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
         (false, _) => 2,
         (true, true) => 1,
         (true, false) => 0,
+    })
+}
+
+/// A set loaded and measured, with what was left out of it.
+pub struct Measured {
+    pub set: Fleet,
+    /// The names the images opened under, as given (not escaped), in the order of
+    /// `set.images`: what opens one of them again.
+    pub opened: Vec<String>,
+    /// Distinct layers parsed.
+    pub parsed: usize,
+    left: LeftOut,
+}
+
+impl Measured {
+    /// One escaped line per image that failed to open and per Compose service skipped.
+    pub fn left_out(&self) -> Vec<String> {
+        let failed = self.left.failures.iter().map(|f| f.error.clone());
+        let skipped = self
+            .left
+            .skipped
+            .iter()
+            .map(|s| format!("compose service {} skipped: {}", s.service, s.reason));
+        failed.chain(skipped).collect()
+    }
+
+    /// Whether an image failed to open (with `--keep-going`): the exit code is then 2.
+    pub fn failed(&self) -> bool {
+        !self.left.failures.is_empty()
+    }
+}
+
+/// Load and measure the set the arguments name (`IMAGE…`, `--from-file`, `--compose`,
+/// `--all-tags`, `--keep-going`): the one way both the report and `fleet --tui` load it.
+pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
+    let (names, skipped) = image_names(args)?;
+    if !global.quiet {
+        for s in &skipped {
+            eprintln!(
+                "layerscope: compose service {} skipped: {}",
+                s.service, s.reason
+            );
+        }
+    }
+    global.image_choice()?;
+
+    let opening = super::opening(global);
+    let names = if args.all_tags {
+        every_tag(&names, &opening, args.tag_page)?
+    } else {
+        names
+    };
+    let layers = Arc::new(ParsedLayers::new());
+    let mut options = opening.load.clone();
+    options.layers = Some(layers.clone());
+    // Scanned in the parse, so once per distinct layer too.
+    options.content = Some(crate::analysis::secrets::Scan::hook());
+    // Every image's layers known beforehand (files; a registry is not asked twice), so a
+    // layer's parse is dropped after the last image that needs it.
+    let every_file = names.iter().all(|name| {
+        matches!(ImageSpec::parse(name, opening.source), Ok(ImageSpec::Path(ref p)) if p != "-")
+    });
+    if every_file {
+        for name in &names {
+            if let Ok(spec) = ImageSpec::parse(name, opening.source) {
+                crate::load::expect_layers(&spec, &options, &layers);
+            }
+        }
+    }
+    let mut facts = Vec::with_capacity(names.len());
+    let mut failures = Vec::new();
+    let mut opened = Vec::with_capacity(names.len());
+    for name in &names {
+        // The tree lives only while it is measured: the set keeps per-layer facts.
+        match super::load_opening(name, &opening, &options) {
+            Ok(loaded) => {
+                facts.push(ImageFacts::of(name, &loaded));
+                opened.push(name.clone());
+            }
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(error) => {
+                let error = naming(name, error);
+                if !args.keep_going {
+                    return Err(error);
+                }
+                super::report_error(&error, global.verbose);
+                failures.push(Failure {
+                    image: escape_str(name).into_owned(),
+                    error: escape_str(&error.to_string()).into_owned(),
+                });
+            }
+        }
+    }
+    Ok(Measured {
+        set: fleet(&facts),
+        opened,
+        parsed: layers.parsed(),
+        left: LeftOut { failures, skipped },
     })
 }
 

@@ -25,6 +25,9 @@ pub struct App {
     overlay: Option<Box<dyn Component>>,
     area: Rect,
     quit: bool,
+    /// Esc with nothing to clear quits: the explorer was opened from the fleet view,
+    /// which esc goes back to.
+    back: bool,
 }
 
 impl App {
@@ -43,6 +46,7 @@ impl App {
             overlay: None,
             area: Rect::new(0, 0, 120, 40),
             quit: false,
+            back: false,
         };
         app.relayout();
         app
@@ -66,6 +70,18 @@ impl App {
 
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// Make esc, once the filter and the range mark are cleared, leave the explorer (to
+    /// the fleet view it was opened from), and say so.
+    pub fn go_back_on_esc(&mut self) {
+        self.back = true;
+        let keys = &self.settings.keymap;
+        self.model.inform(format!(
+            "{} or {} goes back to the fleet",
+            keys.first_key(Action::CloseFilter),
+            keys.first_key(Action::Quit)
+        ));
     }
 
     /// The open overlay, if it is a `T`.
@@ -144,8 +160,8 @@ impl App {
                 }
             }
             Action::CloseFilter => {
-                if !self.filter.clear(&mut self.model) {
-                    self.model.clear_mark();
+                if !self.filter.clear(&mut self.model) && !self.model.clear_mark() && self.back {
+                    self.quit = true;
                 }
             }
             other => {
