@@ -105,7 +105,7 @@ impl Areas {
 }
 
 /// Lay out the screen, top to bottom: the stacks (their rows, up to half the height), the
-/// summary (its lines; dropped on short terminals), the sharing tree and the status bar.
+/// summary (its lines, up to two fifths of the height; dropped on short terminals), the sharing tree and the status bar.
 pub fn layout(area: Rect, model: &FleetView) -> Areas {
     let [main, status] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
     // Borders and the header, then one line per layer position.
@@ -114,10 +114,9 @@ pub fn layout(area: Rect, model: &FleetView) -> Areas {
         .saturating_add(3);
     let stacks = wanted.clamp(4, (main.height / 2).max(4));
     let summary = if main.height >= 16 {
-        u16::try_from(summary::lines(model).len())
+        u16::try_from(summary::height(model, main.width))
             .unwrap_or(u16::MAX)
-            .saturating_add(2)
-            .min(main.height / 3)
+            .min(main.height * 2 / 5)
     } else {
         0
     };

@@ -104,22 +104,23 @@ pub fn short(key: &str, digits: usize) -> &str {
     hex.get(..digits).unwrap_or(hex)
 }
 
-/// The pane's title: the set in one line, and which images show when not all do.
+/// The pane's title: the set in one line; which images show first, when not all do.
 fn title(model: &FleetView, first: usize, shown: usize) -> String {
     let totals = model.totals();
     let count = model.columns().len();
-    let mut title = format!(
-        "Stacks: {} images, {} distinct layers, {} shared by two or more",
-        totals.images, totals.distinct_layers, totals.shared_layers
-    );
-    if shown < count {
-        title.push_str(&format!(
-            " (images {}–{} of {count}, left/right scrolls)",
+    let images = if shown < count {
+        format!(
+            "images {}–{} of {count} (left/right scrolls)",
             first + 1,
             (first + shown).min(count)
-        ));
-    }
-    title
+        )
+    } else {
+        format!("{} images", totals.images)
+    };
+    format!(
+        "Stacks: {images}, {} distinct layers, {} shared by two or more",
+        totals.distinct_layers, totals.shared_layers
+    )
 }
 
 /// `name` in `width` characters: its end, where a path's file name is.

@@ -50,6 +50,17 @@ impl Component<FleetView> for Summary {
     }
 }
 
+/// Rows the summary wants at `width` columns, borders included (a line longer than the
+/// pane wraps).
+pub fn height(model: &FleetView, width: u16) -> usize {
+    let room = usize::from(width.saturating_sub(2)).max(1);
+    2 + lines(model)
+        .iter()
+        // Lines break at spaces, so a wrapped line may leave a word's width unused.
+        .map(|(_, text)| (LABEL + text.chars().count()).div_ceil(room.saturating_sub(12).max(1)))
+        .sum::<usize>()
+}
+
 /// `1 layer`, `2 layers`.
 pub fn count(n: usize, what: &str) -> String {
     if n == 1 {

@@ -92,7 +92,7 @@ impl Component<FleetView> for SharingTree {
             let mut spans = vec![
                 Span::raw(format!("{:indent$}", "", indent = 1 + branch.depth * 2)),
                 Span::raw(format!(
-                    "{:>9}  {layers}, {images}",
+                    "{}  {layers}, {images}",
                     human(branch.bytes.compressed_download)
                 )),
             ];

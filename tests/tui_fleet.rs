@@ -1,0 +1,321 @@
+//! The fleet view (`layerscope fleet IMAGE… --tui`) on three images built with the test
+//! kit: a.tar and b.tar on one base, c.tar on its own. What the view shows is checked
+//! against `fleet --format json`, the CLI's own report of the same set; then the real
+//! binary is driven in tmux: enter opens an image in the explorer, esc comes back, q quits.
+
+mod tui_support;
+
+use clap::Parser;
+use crossterm::event::KeyCode;
+use layerscope::cli::{Cli, Command as Sub};
+use layerscope::size::human;
+use layerscope::tui::fleet::{FleetApp, FleetPane};
+use layerscope::tui::Settings;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use tui_support::support::{tmux::Tmux, tools::tools, Compression, Content, ImageSpec, LayerSpec};
+use tui_support::*;
+
+const NAMES: [&str; 3] = ["a.tar", "b.tar", "c.tar"];
+
+/// a and b: one base layer, then a layer of their own; c: one unrelated layer.
+fn build_set(dir: &Path) {
+    let random = |len, seed| Content::Random { len, seed };
+    let base = || {
+        ImageSpec::new().layer(
+            LayerSpec::new()
+                .dir("etc", 0o755)
+                .file("etc/os-release", "ID=test\n")
+                .content("usr/lib/libbase.so", random(100_000, 1)),
+        )
+    };
+    let specs = [
+        base().layer(LayerSpec::new().content("app/one", random(50_000, 2))),
+        base().layer(LayerSpec::new().content("app/two", random(70_000, 3))),
+        ImageSpec::new().layer(LayerSpec::new().content("data/blob", random(30_000, 4))),
+    ];
+    for (name, spec) in NAMES.iter().zip(specs) {
+        spec.compression(Compression::Gzip)
+            .write_oci_archive(&dir.join(name))
+            .unwrap();
+    }
+}
+
+/// `fleet --format json` on the set, run in `dir`.
+fn fleet_json(dir: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+        .current_dir(dir)
+        .args(["--quiet", "fleet", "--format", "json"])
+        .args(NAMES)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The set's one layer two images share: (its key, its compressed download).
+fn shared_layer(report: &Value) -> (String, u64) {
+    let shared: Vec<(&String, &Value)> = report["layers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, row)| row["images"].as_array().unwrap().len() == 2)
+        .collect();
+    assert_eq!(shared.len(), 1, "{report}");
+    let (key, row) = shared[0];
+    (key.clone(), row["compressed_download"].as_u64().unwrap())
+}
+
+fn hex(key: &str, digits: usize) -> &str {
+    &key["sha256:".len().."sha256:".len() + digits]
+}
+
+fn image<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap()
+}
+
+/// The fleet view of the set, measured as `fleet` measures it, on a `width` by `height`
+/// screen. The names are relative to the set's directory, as in the JSON.
+fn fleet_app(width: u16, height: u16) -> FleetApp {
+    let mut args = vec!["layerscope", "--quiet", "fleet", "--tui"];
+    args.extend(NAMES);
+    let cli = Cli::try_parse_from(args).unwrap();
+    let Some(Sub::Fleet(fleet)) = &cli.command else {
+        panic!("not fleet")
+    };
+    let measured = layerscope::commands::fleet::measure(fleet, &cli.global).unwrap();
+    let left_out = measured.left_out();
+    let view = layerscope::explore::fleet::FleetView::new(measured.set, measured.opened, left_out);
+    let mut app = FleetApp::new(view, Settings::default());
+    app.resize(width, height);
+    app
+}
+
+#[test]
+fn the_shared_base_is_one_cell_across_two_columns_and_the_figures_are_fleets() {
+    let dir = tempfile::tempdir().unwrap();
+    build_set(dir.path());
+    let report = fleet_json(dir.path());
+    // The view opens the images by the names given, relative to the working directory,
+    // as the JSON names them. Only this test of this file moves there.
+    std::env::set_current_dir(dir.path()).unwrap();
+    let mut app = fleet_app(110, 30);
+    let screen = fleet_screen(&app);
+
+    // The header names the three images, a and b side by side, c after them.
+    let header = screen.lines().nth(1).unwrap();
+    let at = |name| {
+        header
+            .find(name)
+            .unwrap_or_else(|| panic!("{name}: {header}"))
+    };
+    assert!(at("a.tar") < at("b.tar") && at("b.tar") < at("c.tar"));
+    // The base, in a and b, is drawn once, across both columns, with its size and holders.
+    let (shared, size) = shared_layer(&report);
+    let cell = format!("{} {} in 2", hex(&shared, 8), human(size));
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains(&cell)).collect();
+    assert_eq!(rows.len(), 1, "{screen}");
+    assert_eq!(rows[0].matches(hex(&shared, 8)).count(), 1);
+    let (before, _) = rows[0].split_at(rows[0].find(hex(&shared, 8)).unwrap());
+    let (_, after) = rows[0].split_at(rows[0].find(" in 2").unwrap());
+    // The joined cell reaches into b's column on the right of the text and starts in a's.
+    assert!(before
+        .trim_start_matches('│')
+        .trim_start()
+        .starts_with("0 "));
+    assert!(before.contains('═') && after.contains('═'), "{}", rows[0]);
+    let b_column = header.find("b.tar").unwrap() - "b.tar".len();
+    let joined_end = rows[0]
+        .char_indices()
+        .filter(|(_, c)| *c == '═')
+        .last()
+        .unwrap();
+    assert!(
+        rows[0][..joined_end.0].chars().count() > b_column,
+        "{}",
+        rows[0]
+    );
+
+    // The selected image (a, the first column): its figures, as fleet reports them.
+    let a = image(&report, "a.tar");
+    let figure = |value: &Value| human(value.as_u64().unwrap());
+    assert!(
+        screen.contains("Image   a.tar (1 of 3), 2 layers"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&format!(
+            "unique {} (in no other image of the set), shared {}",
+            figure(&a["unique"]["compressed_download"]),
+            figure(&a["shared"]["compressed_download"])
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains(&format!(
+        "compressed download {}, layer content {}, final filesystem {}",
+        figure(&a["size"]["compressed_download"]),
+        figure(&a["size"]["layer_content"]),
+        figure(&a["final_filesystem"])
+    )));
+    let totals = &report["totals"];
+    assert!(screen.contains(&format!(
+        "pull for a fresh node {}, stored {}",
+        figure(&totals["pull_bytes"]),
+        figure(&totals["stored_bytes"])
+    )));
+    // The sharing tree: the base's branch, then a's and b's, then c's root.
+    let tree = &report["tree"];
+    let branch = |b: &Value, ends: &str| {
+        format!(
+            "{}  1 layer, {}{ends}",
+            figure(&b["bytes"]["compressed_download"]),
+            match b["images"].as_array().unwrap().len() {
+                1 => "1 image".to_string(),
+                n => format!("{n} images"),
+            }
+        )
+    };
+    let lines: Vec<&str> = screen
+        .lines()
+        .skip_while(|l| !l.contains("Sharing tree"))
+        .skip(1)
+        .map(|l| l.trim_start_matches('│').trim_end_matches('│').trim_end())
+        .take(4)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!(" {}", branch(&tree[0], "")),
+            format!("   {}", branch(&tree[0]["children"][0], "  = a.tar")),
+            format!("   {}", branch(&tree[0]["children"][1], "  = b.tar")),
+            format!(" {}", branch(&tree[1], "  = c.tar")),
+        ],
+        "{screen}"
+    );
+    insta::assert_snapshot!("fleet_view_of_three_images", screen);
+
+    // Right, then up the stack: b's own layer, in b alone.
+    press_fleet(&mut app, [key(KeyCode::Right), key(KeyCode::Char('j'))]);
+    let b = image(&report, "b.tar");
+    let own = b["layers"][1].as_str().unwrap();
+    let screen = fleet_screen(&app);
+    assert!(screen.contains("Image   b.tar (2 of 3)"), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "Layer   1: {} compressed download {}",
+            hex(own, 12),
+            figure(&report["layers"][own]["compressed_download"])
+        )),
+        "{screen}"
+    );
+    // Tab to the tree; its last line is c's root, and selects c.
+    press_fleet(&mut app, [key(KeyCode::Tab), key(KeyCode::Char('G'))]);
+    assert_eq!(app.focus(), FleetPane::Tree);
+    assert!(fleet_screen(&app).contains("Image   c.tar (3 of 3)"));
+    // Enter asks to open c in the explorer; the loop stops for it and the view stays.
+    press_fleet(&mut app, [key(KeyCode::Enter)]);
+    assert_eq!(app.take_open().as_deref(), Some("c.tar"));
+    assert!(!app.quit());
+}
+
+/// More images than fit: the columns scroll sideways and only the ones on screen are
+/// drawn, the title says which.
+#[test]
+fn a_narrow_terminal_scrolls_the_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    build_set(dir.path());
+    let mut args = vec!["layerscope".to_string(), "--quiet".into(), "fleet".into()];
+    args.extend(
+        NAMES
+            .iter()
+            .map(|n| dir.path().join(n).display().to_string()),
+    );
+    let cli = Cli::try_parse_from(args).unwrap();
+    let Some(Sub::Fleet(fleet)) = &cli.command else {
+        panic!("not fleet")
+    };
+    let measured = layerscope::commands::fleet::measure(fleet, &cli.global).unwrap();
+    let view = layerscope::explore::fleet::FleetView::new(measured.set, measured.opened, vec![]);
+    let mut app = FleetApp::new(view, Settings::default());
+    app.resize(72, 30);
+    let screen = fleet_screen(&app);
+    assert!(
+        screen.contains("Stacks: images 1–2 of 3 (left/right scrolls)"),
+        "{screen}"
+    );
+    let header = screen.lines().nth(1).unwrap();
+    assert!(
+        header.contains("a.tar") && !header.contains("c.tar"),
+        "{header}"
+    );
+    press_fleet(&mut app, [key(KeyCode::Char('l')), key(KeyCode::Char('l'))]);
+    let screen = fleet_screen(&app);
+    assert!(
+        screen.contains("Stacks: images 2–3 of 3 (left/right scrolls)"),
+        "{screen}"
+    );
+    let header = screen.lines().nth(1).unwrap();
+    assert!(
+        header.contains("c.tar") && !header.contains("a.tar"),
+        "{header}"
+    );
+}
+
+/// The real binary in a real terminal: the fleet view, enter into the explorer on b,
+/// esc back with b still selected, q to quit with exit code 0.
+#[test]
+fn journey_through_the_fleet_into_the_explorer_and_back() {
+    if !tools(&["tmux"], "tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    build_set(dir.path());
+    let report = fleet_json(dir.path());
+    let (shared, _) = shared_layer(&report);
+    let command = format!(
+        "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '{}' fleet --tui {}; echo EXITED:$?; sleep 60",
+        env!("CARGO_BIN_EXE_layerscope"),
+        NAMES.join(" ")
+    );
+    let tmux = Tmux::start("fleet-tui", dir.path(), &command, 110, 34);
+    let joined = format!("{} ", hex(&shared, 8));
+    let screen = tmux.wait("the fleet view", |s| {
+        s.contains("Sharing tree") && s.contains(&joined)
+    });
+    let row = screen.lines().find(|l| l.contains(&joined)).unwrap();
+    assert!(row.contains("═") && row.contains(" in 2"), "{screen}");
+    assert!(
+        screen.contains("= a.tar") && screen.contains("= c.tar"),
+        "{screen}"
+    );
+
+    // b is the second column; enter opens it in the explorer.
+    tmux.send(&["Right"]);
+    tmux.wait("b selected", |s| s.contains("Image   b.tar (2 of 3)"));
+    tmux.send(&["Enter"]);
+    let explorer = tmux.wait("the explorer on b", |s| {
+        s.contains("Layers [layer 0]") && s.contains("goes back to the fleet")
+    });
+    // b's layers: the base and its own 70 kB one (a's own is 50 kB).
+    assert!(explorer.contains("70.0 kB"), "{explorer}");
+    assert!(!explorer.contains("50.0 kB"), "{explorer}");
+    assert!(!explorer.contains("Sharing tree"), "{explorer}");
+
+    tmux.send(&["Escape"]);
+    tmux.wait("the fleet view again, on b", |s| {
+        s.contains("Sharing tree") && s.contains("Image   b.tar (2 of 3)")
+    });
+    tmux.send(&["q"]);
+    tmux.wait("the exit code", |s| s.contains("EXITED:0"));
+}
