@@ -85,11 +85,11 @@ fn image<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap()
 }
 
-/// The fleet view of the set, measured as `fleet` measures it, on a `width` by `height`
-/// screen. The names are relative to the set's directory, as in the JSON.
-fn fleet_app(width: u16, height: u16) -> FleetApp {
-    let mut args = vec!["layerscope", "--quiet", "fleet", "--tui"];
-    args.extend(NAMES);
+/// The fleet view of `names`, measured as `fleet` measures it, on a `width` by `height`
+/// screen.
+fn fleet_view(names: &[String], width: u16, height: u16) -> FleetApp {
+    let mut args = vec!["layerscope".to_string(), "--quiet".into(), "fleet".into()];
+    args.extend_from_slice(names);
     let cli = Cli::try_parse_from(args).unwrap();
     let Some(Sub::Fleet(fleet)) = &cli.command else {
         panic!("not fleet")
@@ -100,6 +100,21 @@ fn fleet_app(width: u16, height: u16) -> FleetApp {
     let mut app = FleetApp::new(view, Settings::default());
     app.resize(width, height);
     app
+}
+
+/// The set by names relative to its directory, as in the JSON (the working directory
+/// must be the set's).
+fn fleet_app(width: u16, height: u16) -> FleetApp {
+    fleet_view(&NAMES.map(String::from), width, height)
+}
+
+/// The set by absolute paths.
+fn fleet_app_at(dir: &Path, width: u16, height: u16) -> FleetApp {
+    let names: Vec<String> = NAMES
+        .iter()
+        .map(|n| dir.join(n).display().to_string())
+        .collect();
+    fleet_view(&names, width, height)
 }
 
 #[test]
@@ -135,23 +150,16 @@ fn the_shared_base_is_one_cell_across_two_columns_and_the_figures_are_fleets() {
         .trim_start()
         .starts_with("0 "));
     assert!(before.contains('═') && after.contains('═'), "{}", rows[0]);
-    let b_column = header.find("b.tar").unwrap() - "b.tar".len();
-    let joined_end = rows[0]
-        .char_indices()
-        .filter(|(_, c)| *c == '═')
-        .last()
-        .unwrap();
-    assert!(
-        rows[0][..joined_end.0].chars().count() > b_column,
-        "{}",
-        rows[0]
-    );
+    // ... and ends inside b's column.
+    let b_column = header[..header.find("b.tar").unwrap()].chars().count();
+    let joined_end = rows[0][..rows[0].rfind('═').unwrap()].chars().count();
+    assert!(joined_end > b_column, "{}", rows[0]);
 
     // The selected image (a, the first column): its figures, as fleet reports them.
     let a = image(&report, "a.tar");
     let figure = |value: &Value| human(value.as_u64().unwrap());
     assert!(
-        screen.contains("Image   a.tar (1 of 3), 2 layers"),
+        screen.contains("Image    a.tar (1 of 3), 2 layers"),
         "{screen}"
     );
     assert!(
@@ -210,10 +218,10 @@ fn the_shared_base_is_one_cell_across_two_columns_and_the_figures_are_fleets() {
     let b = image(&report, "b.tar");
     let own = b["layers"][1].as_str().unwrap();
     let screen = fleet_screen(&app);
-    assert!(screen.contains("Image   b.tar (2 of 3)"), "{screen}");
+    assert!(screen.contains("Image    b.tar (2 of 3)"), "{screen}");
     assert!(
         screen.contains(&format!(
-            "Layer   1: {} compressed download {}",
+            "Layer    1: {} compressed download {}",
             hex(own, 12),
             figure(&report["layers"][own]["compressed_download"])
         )),
@@ -222,7 +230,7 @@ fn the_shared_base_is_one_cell_across_two_columns_and_the_figures_are_fleets() {
     // Tab to the tree; its last line is c's root, and selects c.
     press_fleet(&mut app, [key(KeyCode::Tab), key(KeyCode::Char('G'))]);
     assert_eq!(app.focus(), FleetPane::Tree);
-    assert!(fleet_screen(&app).contains("Image   c.tar (3 of 3)"));
+    assert!(fleet_screen(&app).contains("Image    c.tar (3 of 3)"));
     // Enter asks to open c in the explorer; the loop stops for it and the view stays.
     press_fleet(&mut app, [key(KeyCode::Enter)]);
     assert_eq!(app.take_open().as_deref(), Some("c.tar"));
@@ -235,20 +243,7 @@ fn the_shared_base_is_one_cell_across_two_columns_and_the_figures_are_fleets() {
 fn a_narrow_terminal_scrolls_the_columns() {
     let dir = tempfile::tempdir().unwrap();
     build_set(dir.path());
-    let mut args = vec!["layerscope".to_string(), "--quiet".into(), "fleet".into()];
-    args.extend(
-        NAMES
-            .iter()
-            .map(|n| dir.path().join(n).display().to_string()),
-    );
-    let cli = Cli::try_parse_from(args).unwrap();
-    let Some(Sub::Fleet(fleet)) = &cli.command else {
-        panic!("not fleet")
-    };
-    let measured = layerscope::commands::fleet::measure(fleet, &cli.global).unwrap();
-    let view = layerscope::explore::fleet::FleetView::new(measured.set, measured.opened, vec![]);
-    let mut app = FleetApp::new(view, Settings::default());
-    app.resize(72, 30);
+    let mut app = fleet_app_at(dir.path(), 72, 30);
     let screen = fleet_screen(&app);
     assert!(
         screen.contains("Stacks: images 1–2 of 3 (left/right scrolls)"),
@@ -302,7 +297,7 @@ fn journey_through_the_fleet_into_the_explorer_and_back() {
 
     // b is the second column; enter opens it in the explorer.
     tmux.send(&["Right"]);
-    tmux.wait("b selected", |s| s.contains("Image   b.tar (2 of 3)"));
+    tmux.wait("b selected", |s| s.contains("Image    b.tar (2 of 3)"));
     tmux.send(&["Enter"]);
     let explorer = tmux.wait("the explorer on b", |s| {
         s.contains("Layers [layer 0]") && s.contains("goes back to the fleet")
@@ -314,8 +309,69 @@ fn journey_through_the_fleet_into_the_explorer_and_back() {
 
     tmux.send(&["Escape"]);
     tmux.wait("the fleet view again, on b", |s| {
-        s.contains("Sharing tree") && s.contains("Image   b.tar (2 of 3)")
+        s.contains("Sharing tree") && s.contains("Image    b.tar (2 of 3)")
     });
     tmux.send(&["q"]);
     tmux.wait("the exit code", |s| s.contains("EXITED:0"));
+}
+
+/// Any terminal size draws (the panes shrink, hide or scroll), never a panic.
+#[test]
+fn every_size_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    build_set(dir.path());
+    let mut app = fleet_app_at(dir.path(), 80, 24);
+    for (width, height) in [
+        (1, 1),
+        (4, 3),
+        (10, 5),
+        (20, 8),
+        (33, 12),
+        (40, 40),
+        (200, 6),
+    ] {
+        app.resize(width, height);
+        let screen = fleet_screen(&app);
+        assert_eq!(screen.lines().count(), usize::from(height));
+        press_fleet(&mut app, [key(KeyCode::Right), key(KeyCode::Down)]);
+    }
+}
+
+/// Without a terminal, `fleet --tui` is refused before any image loads: one line, exit 2.
+#[test]
+fn without_a_terminal_fleet_tui_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_layerscope"))
+        .args(["fleet", "--tui", "missing.tar"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("fleet --tui needs a terminal"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+/// With `--keep-going`, an image that fails to open is listed in the view, the rest are
+/// shown, and quitting exits 2, as `fleet` does.
+#[test]
+fn with_keep_going_a_broken_image_is_listed_and_the_exit_code_is_2() {
+    if !tools(&["tmux"], "tmux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    build_set(dir.path());
+    std::fs::write(dir.path().join("broken.tar"), b"not an image").unwrap();
+    let command = format!(
+        "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '{}' --quiet fleet --tui --keep-going a.tar broken.tar c.tar; echo EXITED:$?; sleep 60",
+        env!("CARGO_BIN_EXE_layerscope"),
+    );
+    let tmux = Tmux::start("fleet-tui-keep-going", dir.path(), &command, 120, 40);
+    let screen = tmux.wait("the fleet view", |s| s.contains("Sharing tree"));
+    assert!(screen.contains("Stacks: 2 images"), "{screen}");
+    let left = screen
+        .lines()
+        .find(|l| l.contains("Left out"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(left.contains("broken.tar"), "{screen}");
+    tmux.send(&["q"]);
+    tmux.wait("the exit code", |s| s.contains("EXITED:2"));
 }

@@ -284,26 +284,8 @@ fn row(fleet: &Fleet, columns: &[usize], position: usize) -> Vec<Cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::fleet::{fleet, ImageFacts, LayerFacts};
-
-    fn image(name: &str, layers: &[(&str, u64)]) -> ImageFacts {
-        ImageFacts {
-            name: name.into(),
-            layers: layers
-                .iter()
-                .map(|&(key, size)| LayerFacts {
-                    key: key.into(),
-                    digest: Some(format!("blob-{key}")),
-                    compressed_download: size,
-                    layer_content: size * 2,
-                })
-                .collect(),
-            final_filesystem: 0,
-            wasted_bytes: 0,
-            efficiency: 1.0,
-            secret_findings: 0,
-        }
-    }
+    use crate::analysis::fleet::fleet;
+    use crate::analysis::fleet::tests::image;
 
     /// app1 and app2 on one base, given apart: app3 on another base sits between them.
     fn view() -> FleetView {

@@ -5,7 +5,7 @@
 use super::actions::Action;
 use super::components::filter::FilterLine;
 use super::components::tour::Tour;
-use super::components::{Areas, Component, Ctx, Pane, View, OVERLAYS, PANES};
+use super::components::{next_focus, Areas, Component, Ctx, Pane, View, OVERLAYS, PANES};
 use super::settings::Settings;
 use super::widgets::{self, list_height};
 use crate::explore::filetree::SortOrder;
@@ -144,7 +144,7 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::CloseOverlay => self.overlay = None,
-            Action::ToggleView => self.focus = self.next_focus(),
+            Action::ToggleView => self.focus = next_focus(&self.panes, self.focus, &self.model),
             Action::Filter => {
                 self.filter.start();
                 if self.focus == Pane::Layers {
@@ -174,17 +174,6 @@ impl App {
         }
         // An overlay may take a place in the layout (the tour).
         self.relayout();
-    }
-
-    /// The next pane tab moves to.
-    fn next_focus(&self) -> Pane {
-        let at = self.panes.iter().position(|(p, _)| *p == self.focus);
-        let after = at.map_or(0, |i| i + 1);
-        let count = self.panes.len();
-        (0..count)
-            .map(|i| &self.panes[(after + i) % count])
-            .find(|(_, c)| c.focusable(&self.model))
-            .map_or(self.focus, |(p, _)| *p)
     }
 
     pub fn handle_mouse(&mut self, mouse: MouseEvent) {

@@ -17,10 +17,10 @@ pub mod tree;
 
 use super::actions::{Action, Context};
 use super::components::help::{Help, Section};
-use super::components::{Component, Ctx, Model, View};
+use super::components::{list_step, next_focus, Component, Ctx, Model, View};
 use super::event_loop::Screen;
 use super::settings::Settings;
-use super::widgets::{self, list_height};
+use super::widgets::{self, list_height, WHEEL_ROWS};
 use crate::analysis::glossary::{PULL_NAME, STORED_NAME};
 use crate::explore::filetree::Filter;
 use crate::explore::fleet::FleetView;
@@ -134,6 +134,35 @@ pub fn layout(area: Rect, model: &FleetView) -> Areas {
     }
 }
 
+/// The keys both panes take: left and right move between images; the list keys move
+/// `along` the pane (the stack, the tree), `page` rows to a page. Others go back to the
+/// router.
+fn moves(
+    action: Action,
+    model: &mut FleetView,
+    page: usize,
+    along: fn(&mut FleetView, isize),
+) -> Option<Action> {
+    match action {
+        Action::Left => model.move_column(-1),
+        Action::Right => model.move_column(1),
+        _ => match list_step(action, page.max(1) as isize) {
+            Some(step) => along(model, step),
+            None => return Some(action),
+        },
+    }
+    None
+}
+
+/// The mouse wheel moves `along` the pane.
+fn wheel(mouse: &MouseEvent, model: &mut FleetView, along: fn(&mut FleetView, isize)) {
+    match mouse.kind {
+        MouseEventKind::ScrollDown => along(model, WHEEL_ROWS),
+        MouseEventKind::ScrollUp => along(model, -WHEEL_ROWS),
+        _ => {}
+    }
+}
+
 pub struct FleetApp {
     pub model: FleetView,
     pub settings: Settings,
@@ -231,7 +260,7 @@ impl FleetApp {
         match action {
             Action::Quit => self.quit = true,
             Action::CloseOverlay => self.overlay = None,
-            Action::ToggleView => self.focus = self.next_focus(),
+            Action::ToggleView => self.focus = next_focus(&self.panes, self.focus, &self.model),
             Action::Help => self.overlay = Some(Box::new(Help::limited(SECTIONS, KEYS))),
             Action::PathHistory => match self.model.selected_opening() {
                 Some(name) => self.open = Some(name.to_string()),
@@ -248,16 +277,6 @@ impl FleetApp {
                 self.settings.keymap.first_key(Action::PathHistory)
             )),
         }
-    }
-
-    fn next_focus(&self) -> FleetPane {
-        let at = self.panes.iter().position(|(p, _)| *p == self.focus);
-        let after = at.map_or(0, |i| i + 1);
-        let count = self.panes.len();
-        (0..count)
-            .map(|i| &self.panes[(after + i) % count])
-            .find(|(_, c)| c.focusable(&self.model))
-            .map_or(self.focus, |(p, _)| *p)
     }
 
     pub fn handle_mouse(&mut self, mouse: MouseEvent) {

@@ -7,8 +7,8 @@
 use crate::explore::fleet::{Cell, FleetView};
 use crate::size::human;
 use crate::tui::actions::{Action, Context};
-use crate::tui::components::{list_step, Component, Ctx, View};
-use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
+use crate::tui::components::{Component, Ctx, View};
+use crate::tui::widgets::{pane, styled};
 use crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -52,16 +52,8 @@ impl Component<FleetView> for Stacks {
     }
 
     fn update(&mut self, action: Action, ctx: &mut Ctx<FleetView>) -> Option<Action> {
-        let page = ctx.model.viewport().1.max(1) as isize;
-        match action {
-            Action::Left => ctx.model.move_column(-1),
-            Action::Right => ctx.model.move_column(1),
-            _ => match list_step(action, page) {
-                Some(step) => ctx.model.move_row(step),
-                None => return Some(action),
-            },
-        }
-        None
+        let page = ctx.model.viewport().1;
+        super::moves(action, ctx.model, page, FleetView::move_row)
     }
 
     fn handle_mouse(
@@ -70,25 +62,21 @@ impl Component<FleetView> for Stacks {
         area: Rect,
         ctx: &mut Ctx<FleetView>,
     ) -> Option<Action> {
-        match mouse.kind {
-            MouseEventKind::ScrollDown => ctx.model.move_row(WHEEL_ROWS),
-            MouseEventKind::ScrollUp => ctx.model.move_row(-WHEEL_ROWS),
-            MouseEventKind::Down(_) => {
-                let width = column_width(area, ctx.model.columns().len());
-                let (columns, rows, _) = ctx.model.scroll();
-                let (column, row) = ctx.model.cursor();
-                // Rows start below the border and the header; columns after the gutter.
-                if let (Some(y), Some(x)) = (
-                    mouse.row.checked_sub(area.y + 2),
-                    mouse.column.checked_sub(area.x + 1 + GUTTER),
-                ) {
-                    let to = |at: usize, from: usize| at as isize - from as isize;
-                    ctx.model
-                        .move_column(to(columns + usize::from(x / width), column));
-                    ctx.model.move_row(to(rows + usize::from(y), row));
-                }
+        super::wheel(mouse, ctx.model, FleetView::move_row);
+        if let MouseEventKind::Down(_) = mouse.kind {
+            let width = column_width(area, ctx.model.columns().len());
+            let (columns, rows, _) = ctx.model.scroll();
+            let (column, row) = ctx.model.cursor();
+            // Rows start below the border and the header; columns after the gutter.
+            if let (Some(y), Some(x)) = (
+                mouse.row.checked_sub(area.y + 2),
+                mouse.column.checked_sub(area.x + 1 + GUTTER),
+            ) {
+                let to = |at: usize, from: usize| at as isize - from as isize;
+                ctx.model
+                    .move_column(to(columns + usize::from(x / width), column));
+                ctx.model.move_row(to(rows + usize::from(y), row));
             }
-            _ => {}
         }
         None
     }

@@ -22,8 +22,8 @@ pub fn new() -> Box<dyn Component<FleetView>> {
     Box::new(Summary)
 }
 
-/// Width of the label column.
-const LABEL: usize = 8;
+/// Width of the label column: the longest label and a space.
+const LABEL: usize = 9;
 
 impl Component<FleetView> for Summary {
     fn update(&mut self, action: Action, _ctx: &mut Ctx<FleetView>) -> Option<Action> {

@@ -8,8 +8,8 @@ use crate::analysis::glossary::COMPRESSED_NAME;
 use crate::explore::fleet::FleetView;
 use crate::size::human;
 use crate::tui::actions::{Action, Context};
-use crate::tui::components::{list_step, Component, Ctx, View};
-use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
+use crate::tui::components::{Component, Ctx, View};
+use crate::tui::widgets::{pane, styled};
 use crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -33,16 +33,8 @@ impl Component<FleetView> for SharingTree {
     }
 
     fn update(&mut self, action: Action, ctx: &mut Ctx<FleetView>) -> Option<Action> {
-        let page = ctx.model.viewport().2.max(1) as isize;
-        match action {
-            Action::Left => ctx.model.move_column(-1),
-            Action::Right => ctx.model.move_column(1),
-            _ => match list_step(action, page) {
-                Some(step) => ctx.model.move_tree(step),
-                None => return Some(action),
-            },
-        }
-        None
+        let page = ctx.model.viewport().2;
+        super::moves(action, ctx.model, page, FleetView::move_tree)
     }
 
     fn handle_mouse(
@@ -51,17 +43,13 @@ impl Component<FleetView> for SharingTree {
         area: Rect,
         ctx: &mut Ctx<FleetView>,
     ) -> Option<Action> {
-        match mouse.kind {
-            MouseEventKind::ScrollDown => ctx.model.move_tree(WHEEL_ROWS),
-            MouseEventKind::ScrollUp => ctx.model.move_tree(-WHEEL_ROWS),
-            MouseEventKind::Down(_) => {
-                if let Some(offset) = mouse.row.checked_sub(area.y + 1) {
-                    let at = ctx.model.scroll().2 + usize::from(offset);
-                    ctx.model
-                        .move_tree(at as isize - ctx.model.tree_cursor() as isize);
-                }
+        super::wheel(mouse, ctx.model, FleetView::move_tree);
+        if let MouseEventKind::Down(_) = mouse.kind {
+            if let Some(offset) = mouse.row.checked_sub(area.y + 1) {
+                let at = ctx.model.scroll().2 + usize::from(offset);
+                ctx.model
+                    .move_tree(at as isize - ctx.model.tree_cursor() as isize);
             }
-            _ => {}
         }
         None
     }
