@@ -372,6 +372,50 @@ fn with_keep_going_a_broken_image_is_listed_and_the_exit_code_is_2() {
         .find(|l| l.contains("Left out"))
         .unwrap_or_else(|| panic!("{screen}"));
     assert!(left.contains("broken.tar"), "{screen}");
+    // The second column is c, the image after the broken one: enter opens c.
+    tmux.send(&["Right"]);
+    tmux.wait("c selected", |s| s.contains("Image    c.tar (2 of 2)"));
+    tmux.send(&["Enter"]);
+    let explorer = tmux.wait("the explorer on c", |s| {
+        s.contains("goes back to the fleet")
+    });
+    assert!(explorer.contains("30.0 kB"), "{explorer}");
+    tmux.send(&["q"]);
+    tmux.wait("the fleet view again", |s| s.contains("Sharing tree"));
     tmux.send(&["q"]);
     tmux.wait("the exit code", |s| s.contains("EXITED:2"));
+}
+
+/// A click selects: a cell of the stacks picks its image and layer, a line of the tree
+/// its branch's image.
+#[test]
+fn a_click_selects_a_cell_or_a_branch() {
+    use crossterm::event::{Event, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let dir = tempfile::tempdir().unwrap();
+    build_set(dir.path());
+    let mut app = fleet_app_at(dir.path(), 110, 30);
+    let click = |column, row| {
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let screen = fleet_screen(&app);
+    let header = screen.lines().nth(1).unwrap();
+    let c = header[..header.find("c.tar").unwrap()].chars().count() as u16;
+    // The row of layer 0 is below the border and the header.
+    drive_fleet(&mut app, [click(c + 2, 2)]);
+    assert!(fleet_screen(&app).contains("/c.tar (3 of 3)"));
+    let tree = screen
+        .lines()
+        .position(|l| l.contains("Sharing tree"))
+        .unwrap() as u16;
+    // The tree's second line is a's own branch.
+    drive_fleet(&mut app, [click(10, tree + 2)]);
+    assert_eq!(app.focus(), FleetPane::Tree);
+    let screen = fleet_screen(&app);
+    assert!(screen.contains("/a.tar (1 of 3)"), "{screen}");
+    assert!(screen.contains("Layer    1: "), "{screen}");
 }

@@ -179,14 +179,10 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     }
     let mut facts = Vec::with_capacity(names.len());
     let mut failures = Vec::new();
-    let mut opened = Vec::with_capacity(names.len());
     for name in &names {
         // The tree lives only while it is measured: the set keeps per-layer facts.
         match super::load_opening(name, &opening, &options) {
-            Ok(loaded) => {
-                facts.push(ImageFacts::of(name, &loaded));
-                opened.push(name.clone());
-            }
+            Ok(loaded) => facts.push(ImageFacts::of(name, &loaded)),
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(error) => {
                 let error = naming(name, error);
@@ -201,6 +197,14 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
             }
         }
     }
+    // The images that opened, as named: every name but the failures (which keep it escaped).
+    let failed: std::collections::HashSet<&str> =
+        failures.iter().map(|f| f.image.as_str()).collect();
+    let opened = names
+        .iter()
+        .filter(|name| !failed.contains(escape_str(name).as_ref()))
+        .cloned()
+        .collect();
     Ok(Measured {
         set: fleet(&facts),
         opened,

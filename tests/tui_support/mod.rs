@@ -236,11 +236,16 @@ pub fn fleet_screen(app: &FleetApp) -> String {
     text(terminal.backend().buffer())
 }
 
-/// Key presses through the event loop of the fleet view.
-pub fn press_fleet(app: &mut FleetApp, keys: impl IntoIterator<Item = KeyEvent>) {
+/// Run the real event loop over `events` on the fleet view, as [`drive`] does.
+pub fn drive_fleet(app: &mut FleetApp, events: impl IntoIterator<Item = Event>) {
     let area = app.area();
     let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
-    run_app(&mut terminal, app, &mut keys.into_iter().map(Event::Key)).unwrap();
+    run_app(&mut terminal, app, &mut events.into_iter()).unwrap();
+}
+
+/// Key presses through the event loop of the fleet view.
+pub fn press_fleet(app: &mut FleetApp, keys: impl IntoIterator<Item = KeyEvent>) {
+    drive_fleet(app, keys.into_iter().map(Event::Key));
 }
 
 /// The change tree's rows as paths.
