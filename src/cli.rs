@@ -446,7 +446,7 @@ const FLEET_EXAMPLES: &str = "Examples:
   layerscope fleet registry://ghcr.io/org/app --all-tags   every tag of a repository
   layerscope fleet a.tar b.tar --format json            layerscope.fleet/v1, keyed by diff_id
   layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more
-  layerscope fleet a.tar b.tar c.tar --tui              side by side; enter opens one, esc comes back";
+  layerscope fleet a.tar b.tar c.tar --tui              side by side in the terminal";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum FleetFormat {

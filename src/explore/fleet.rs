@@ -8,9 +8,10 @@
 
 use super::{follow, step, Message};
 use crate::analysis::fleet::{Branch, Bytes, Fleet, ImageRow, LayerRow, Totals};
+use std::collections::HashMap;
 
 /// One cell of a row of the stacks: `span` neighbouring columns from `first` that hold
-/// the same layer at this position, or one column with no layer this high.
+/// the same layer at this position, or that have no layer this high.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
     pub first: usize,
@@ -63,20 +64,27 @@ impl FleetView {
     /// order (what opens one again); `left_out` the lines for images that failed and
     /// services skipped (escaped).
     pub fn new(fleet: Fleet, opened: Vec<String>, left_out: Vec<String>) -> FleetView {
-        let index = |name: &str| fleet.images.iter().position(|i| i.name == name);
+        // By name and by set index, so that a set of thousands costs no quadratic search.
+        let by_name: HashMap<&str, usize> = fleet
+            .images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| (image.name.as_str(), i))
+            .collect();
+        let index = |name: &str| by_name.get(name).copied();
         let mut columns = Vec::with_capacity(fleet.images.len());
         order(&fleet.tree, &index, &mut columns);
         // An image with no layers is in no branch.
-        for i in 0..fleet.images.len() {
-            if !columns.contains(&i) {
-                columns.push(i);
-            }
+        let mut placed = vec![false; fleet.images.len()];
+        for &i in &columns {
+            placed[i] = true;
         }
-        let column_of = |name: &str| {
-            index(name)
-                .and_then(|i| columns.iter().position(|&c| c == i))
-                .unwrap_or(0)
-        };
+        columns.extend((0..fleet.images.len()).filter(|&i| !placed[i]));
+        let mut column_at = vec![0; fleet.images.len()];
+        for (column, &i) in columns.iter().enumerate() {
+            column_at[i] = column;
+        }
+        let column_of = |name: &str| index(name).map_or(0, |i| column_at[i]);
         let mut tree = Vec::new();
         lines(&fleet.tree, 0, 0, &column_of, &mut tree);
         let height = fleet.images.iter().map(|i| i.layers.len()).max();
@@ -264,13 +272,16 @@ fn lines(
     }
 }
 
-/// The cells of one layer position: neighbouring columns with the same layer there join.
+/// The cells of one layer position: neighbouring columns with the same layer there (or
+/// none) join.
 fn row(fleet: &Fleet, columns: &[usize], position: usize) -> Vec<Cell> {
     let mut cells: Vec<Cell> = Vec::new();
     for (column, &image) in columns.iter().enumerate() {
         let layer = fleet.images[image].layers.get(position).cloned();
         match cells.last_mut() {
-            Some(cell) if layer.is_some() && cell.layer == layer => cell.span += 1,
+            // Neighbours without a layer this high join too: a row costs a cell per run,
+            // so the rows together cost at most the set's layer references, twice.
+            Some(cell) if cell.layer == layer => cell.span += 1,
             _ => cells.push(Cell {
                 first: column,
                 span: 1,
@@ -396,6 +407,32 @@ mod tests {
         assert_eq!(view.scroll().0, 0);
         view.move_tree(4);
         assert_eq!(view.scroll().2, 3);
+    }
+
+    #[test]
+    fn columns_with_no_layer_this_high_are_one_cell() {
+        let set = [
+            image("tall", &[("t0", 1), ("t1", 1), ("t2", 1)]),
+            image("s1", &[("x", 1)]),
+            image("s2", &[("y", 1)]),
+        ];
+        let names = ["tall", "s1", "s2"].map(String::from).into();
+        let view = FleetView::new(fleet(&set), names, vec![]);
+        assert_eq!(
+            view.rows()[2],
+            [
+                Cell {
+                    first: 0,
+                    span: 1,
+                    layer: Some("t2".into())
+                },
+                Cell {
+                    first: 1,
+                    span: 2,
+                    layer: None
+                }
+            ]
+        );
     }
 
     #[test]

@@ -168,6 +168,17 @@ fn draw(frame: &mut Frame, area: Rect, view: &View<FleetView>) {
     for (line, position) in (first_row..rows.len()).take(height).enumerate() {
         let y = inner.y + 1 + line as u16;
         buffer.set_string(inner.x, y, format!("{position:>3}"), theme.dim);
+        // The cursor shows where the image has no layer this high, too.
+        if position == cursor_row && (first_column..last_column).contains(&cursor_column) {
+            let x = x_of(cursor_column);
+            let cursor = Rect::new(
+                x,
+                y,
+                width.saturating_sub(1).min(right.saturating_sub(x)),
+                1,
+            );
+            buffer.set_style(cursor, selected);
+        }
         for cell in &rows[position] {
             let start = cell.first.max(first_column);
             let end = (cell.first + cell.span).min(last_column);
