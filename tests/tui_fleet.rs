@@ -267,6 +267,31 @@ fn a_narrow_terminal_scrolls_the_columns() {
     );
 }
 
+/// `layerscope fleet --tui ARGS` in a private tmux, in `dir`, echoing its exit code when
+/// it ends.
+fn fleet_in_tmux(name: &str, dir: &Path, args: &str, width: u16, height: u16) -> Tmux {
+    let command = format!(
+        "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '{}' --quiet fleet --tui {args}; echo EXITED:$?; sleep 60",
+        env!("CARGO_BIN_EXE_layerscope"),
+    );
+    Tmux::start(name, dir, &command, width, height)
+}
+
+/// From the fleet view on the first image: right to the second (the summary then shows
+/// `selected`), enter into the explorer, whose screen is returned once it says how to go
+/// back; then the key `back` returns to the fleet view, still on that image.
+fn into_the_explorer_and_back(tmux: &Tmux, selected: &str, back: &str) -> String {
+    tmux.send(&["Right"]);
+    tmux.wait("the second image selected", |s| s.contains(selected));
+    tmux.send(&["Enter"]);
+    let explorer = tmux.wait("the explorer", |s| s.contains("goes back to the fleet"));
+    tmux.send(&[back]);
+    tmux.wait("the fleet view again, on the same image", |s| {
+        s.contains("Sharing tree") && s.contains(selected)
+    });
+    explorer
+}
+
 /// The real binary in a real terminal: the fleet view, enter into the explorer on b,
 /// esc back with b still selected, q to quit with exit code 0.
 #[test]
@@ -278,12 +303,7 @@ fn journey_through_the_fleet_into_the_explorer_and_back() {
     build_set(dir.path());
     let report = fleet_json(dir.path());
     let (shared, _) = shared_layer(&report);
-    let command = format!(
-        "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '{}' fleet --tui {}; echo EXITED:$?; sleep 60",
-        env!("CARGO_BIN_EXE_layerscope"),
-        NAMES.join(" ")
-    );
-    let tmux = Tmux::start("fleet-tui", dir.path(), &command, 110, 34);
+    let tmux = fleet_in_tmux("fleet-tui", dir.path(), &NAMES.join(" "), 110, 34);
     let joined = format!("{} ", hex(&shared, 8));
     let screen = tmux.wait("the fleet view", |s| {
         s.contains("Sharing tree") && s.contains(&joined)
@@ -295,22 +315,13 @@ fn journey_through_the_fleet_into_the_explorer_and_back() {
         "{screen}"
     );
 
-    // b is the second column; enter opens it in the explorer.
-    tmux.send(&["Right"]);
-    tmux.wait("b selected", |s| s.contains("Image    b.tar (2 of 3)"));
-    tmux.send(&["Enter"]);
-    let explorer = tmux.wait("the explorer on b", |s| {
-        s.contains("Layers [layer 0]") && s.contains("goes back to the fleet")
-    });
+    // b is the second column; enter opens it in the explorer, esc comes back.
+    let explorer = into_the_explorer_and_back(&tmux, "Image    b.tar (2 of 3)", "Escape");
     // b's layers: the base and its own 70 kB one (a's own is 50 kB).
+    assert!(explorer.contains("Layers [layer 0]"), "{explorer}");
     assert!(explorer.contains("70.0 kB"), "{explorer}");
     assert!(!explorer.contains("50.0 kB"), "{explorer}");
     assert!(!explorer.contains("Sharing tree"), "{explorer}");
-
-    tmux.send(&["Escape"]);
-    tmux.wait("the fleet view again, on b", |s| {
-        s.contains("Sharing tree") && s.contains("Image    b.tar (2 of 3)")
-    });
     tmux.send(&["q"]);
     tmux.wait("the exit code", |s| s.contains("EXITED:0"));
 }
@@ -360,11 +371,8 @@ fn with_keep_going_a_broken_image_is_listed_and_the_exit_code_is_2() {
     let dir = tempfile::tempdir().unwrap();
     build_set(dir.path());
     std::fs::write(dir.path().join("broken.tar"), b"not an image").unwrap();
-    let command = format!(
-        "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color '{}' --quiet fleet --tui --keep-going a.tar broken.tar c.tar; echo EXITED:$?; sleep 60",
-        env!("CARGO_BIN_EXE_layerscope"),
-    );
-    let tmux = Tmux::start("fleet-tui-keep-going", dir.path(), &command, 120, 40);
+    let args = "--keep-going a.tar broken.tar c.tar";
+    let tmux = fleet_in_tmux("fleet-tui-keep-going", dir.path(), args, 120, 40);
     let screen = tmux.wait("the fleet view", |s| s.contains("Sharing tree"));
     assert!(screen.contains("Stacks: 2 images"), "{screen}");
     let left = screen
@@ -372,16 +380,10 @@ fn with_keep_going_a_broken_image_is_listed_and_the_exit_code_is_2() {
         .find(|l| l.contains("Left out"))
         .unwrap_or_else(|| panic!("{screen}"));
     assert!(left.contains("broken.tar"), "{screen}");
-    // The second column is c, the image after the broken one: enter opens c.
-    tmux.send(&["Right"]);
-    tmux.wait("c selected", |s| s.contains("Image    c.tar (2 of 2)"));
-    tmux.send(&["Enter"]);
-    let explorer = tmux.wait("the explorer on c", |s| {
-        s.contains("goes back to the fleet")
-    });
+    // The second column is c, the image after the broken one: enter opens c; q there
+    // comes back.
+    let explorer = into_the_explorer_and_back(&tmux, "Image    c.tar (2 of 2)", "q");
     assert!(explorer.contains("30.0 kB"), "{explorer}");
-    tmux.send(&["q"]);
-    tmux.wait("the fleet view again", |s| s.contains("Sharing tree"));
     tmux.send(&["q"]);
     tmux.wait("the exit code", |s| s.contains("EXITED:2"));
 }
