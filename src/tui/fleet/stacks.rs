@@ -106,7 +106,7 @@ fn title(model: &FleetView, first: usize, shown: usize) -> String {
         format!("{} images", totals.images)
     };
     format!(
-        "Stacks: {images}, {} distinct layers, {} shared by two or more",
+        "Stacks: {images}, {} distinct layers ({} shared)",
         totals.distinct_layers, totals.shared_layers
     )
 }
