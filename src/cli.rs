@@ -446,7 +446,8 @@ const FLEET_EXAMPLES: &str = "Examples:
   layerscope fleet registry://ghcr.io/org/app --all-tags   every tag of a repository
   layerscope fleet a.tar b.tar --format json            layerscope.fleet/v1, keyed by diff_id
   layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more
-  layerscope fleet a.tar b.tar --format html -o fleet.html   one self-contained page";
+  layerscope fleet a.tar b.tar --format html -o fleet.html   one self-contained page
+  layerscope fleet a.tar b.tar c.tar --tui              side by side in the terminal";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum FleetFormat {
@@ -507,6 +508,15 @@ pub struct FleetArgs {
     /// compressed) exceed SIZE.
     #[arg(long, value_name = "SIZE", value_hint = ValueHint::Other)]
     pub max_unique: Option<String>,
+    /// Open the set in the terminal instead of printing it: one column per image with its
+    /// layers bottom first, a layer that neighbouring images share (same diff_id at the same
+    /// height) joined into one cell across their columns, the selected image's unique and
+    /// shared bytes, and the sharing tree with the bytes of each branch. Arrows or h/j/k/l
+    /// move, tab switches between the stacks and the tree, enter opens the selected image
+    /// in the explorer (esc or q there comes back), ? lists every key, q quits. Not with
+    /// --format or the limits, which are for output and exit codes.
+    #[arg(long, conflicts_with_all = ["format", "output", "max_pull", "max_unique", "config"])]
+    pub tui: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

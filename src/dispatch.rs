@@ -2,7 +2,7 @@
 //! explorer and the comparison view to [`crate::tui`]. The two views meet only here (and
 //! in [`crate::open`], where both open images); neither imports the other.
 
-use crate::cli::{Cli, Command, DiffArgs};
+use crate::cli::{Cli, Command, DiffArgs, FleetArgs};
 use crate::commands::{self, context, opening};
 use crate::demo::DemoImage;
 use crate::error::{Error, Result};
@@ -24,6 +24,7 @@ pub fn run(cli: Cli) -> i32 {
 fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
         Some(Command::Diff(args)) if args.tui => compare(args, cli),
+        Some(Command::Fleet(args)) if args.tui => fleet(args, cli),
         Some(Command::Demo(args)) if args.export.is_none() => {
             open_demo(commands::demo_image(args)?, cli)
         }
@@ -96,4 +97,23 @@ fn compare(args: &DiffArgs, cli: &Cli) -> Result<i32> {
     let (settings, notices) = tui::settings(&options(cli))?;
     let view = commands::diff::load_view(opened, &args.a, &args.b, global)?;
     tui::run_compare(view, settings, notices)
+}
+
+/// `fleet IMAGE… --tui`: the set `fleet` measures, in the fleet view. A missing terminal
+/// and a bad config file are refused before the images load; with `--keep-going`, an
+/// image that failed is listed in the view and the exit code is 2, as `fleet` says it.
+fn fleet(args: &FleetArgs, cli: &Cli) -> Result<i32> {
+    if !std::io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "fleet --tui needs a terminal; without --tui, fleet prints text, json or markdown"
+                .into(),
+        ));
+    }
+    let (settings, notices) = tui::settings(&options(cli))?;
+    let measured = commands::fleet::measure(args, &cli.global)?;
+    let failed = measured.failed();
+    let left_out = measured.left_out();
+    let view = crate::explore::fleet::FleetView::new(measured.set, measured.opened, left_out);
+    let code = tui::run_fleet(view, &opening(&cli.global), settings, notices)?;
+    Ok(if failed { 2 } else { code })
 }

@@ -11,7 +11,6 @@ mod support;
 use clap::CommandFactory;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 fn layerscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_layerscope"))
@@ -210,91 +209,38 @@ fn bash_completes_a_typed_line_in_an_interactive_shell() {
     shell.complete("layerscope demo wa", "layerscope demo wasteful");
 }
 
-/// A private tmux server (its own socket, no config) running `bash -i`, killed on drop.
+/// An interactive `bash -i` in a private tmux server ([`support::tmux`]).
 struct Tmux {
-    socket: String,
+    tmux: support::tmux::Tmux,
     commands: std::cell::Cell<u32>,
 }
 
 impl Tmux {
     fn start(dir: &Path, home: &Path, path: &str) -> Tmux {
-        let socket = format!("layerscope-completions-{}", std::process::id());
-        let shell = Tmux {
-            socket,
-            commands: std::cell::Cell::new(0),
-        };
         let command = format!(
             "env -u XDG_DATA_HOME -u BASH_COMPLETION_USER_DIR -u PROMPT_COMMAND \
              HOME='{}' PATH='{path}' INPUTRC=/dev/null TERM=xterm PS1='$ ' \
              bash --norc --noprofile -i",
             home.display()
         );
-        let status = shell
-            .tmux()
-            .args([
-                "-f",
-                "/dev/null",
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "200",
-                "-y",
-                "50",
-            ])
-            .arg("-c")
-            .arg(dir)
-            .arg(command)
-            .status()
-            .unwrap();
-        assert!(status.success(), "tmux new-session failed");
+        let shell = Tmux {
+            tmux: support::tmux::Tmux::start("completions", dir, &command, 200, 50),
+            commands: std::cell::Cell::new(0),
+        };
         shell.run("true");
         shell
     }
 
-    fn tmux(&self) -> Command {
-        let mut tmux = Command::new("tmux");
-        tmux.args(["-L", &self.socket]);
-        tmux
-    }
-
     fn send(&self, keys: &[&str]) {
-        let status = self
-            .tmux()
-            .args(["send-keys", "-t", "t"])
-            .args(keys)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.tmux.send(keys);
     }
 
     fn type_text(&self, text: &str) {
         self.send(&["-l", text]);
     }
 
-    fn screen(&self) -> String {
-        let out = self
-            .tmux()
-            .args(["capture-pane", "-p", "-t", "t"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Wait until `done` holds for the screen, or fail showing it.
     fn wait(&self, what: &str, done: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return;
-            }
-            if start.elapsed() > Duration::from_secs(20) {
-                panic!("waited for {what}; the terminal shows:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.tmux.wait(what, done);
     }
 
     /// Run a command line and wait for it to finish (an echoed marker, computed so that
@@ -338,16 +284,6 @@ impl Tmux {
                 .find(|l| l.starts_with('$'))
                 .is_some_and(|l| l.trim_end() == "$")
         });
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .tmux()
-            .arg("kill-server")
-            .stderr(Stdio::null())
-            .status();
     }
 }
 

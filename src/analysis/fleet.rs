@@ -349,10 +349,12 @@ pub fn repeated(names: &[String]) -> Vec<&str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn image(name: &str, layers: &[(&str, u64)]) -> ImageFacts {
+    /// An image's facts: its layers by key and compressed download (content three times
+    /// that), each blob named after its key.
+    pub(crate) fn image(name: &str, layers: &[(&str, u64)]) -> ImageFacts {
         ImageFacts {
             name: name.into(),
             layers: layers

@@ -80,6 +80,15 @@ pub const COMPRESSED_NAME: &str = "compressed download";
 /// Of the layer content, what later layers hide (`docs/scores.md`, "Wasted").
 pub const WASTED_NAME: &str = "wasted";
 
+/// A set of images' words (`fleet`): an image's layers no other image of the set has,
+/// and the ones another image has too.
+pub const UNIQUE_NAME: &str = "unique";
+pub const SHARED_NAME: &str = "shared";
+/// Each distinct layer once: what a node with none of them downloads for the whole set.
+pub const PULL_NAME: &str = "pull for a fresh node";
+/// Each distinct blob once: what a registry keeps.
+pub const STORED_NAME: &str = "stored";
+
 /// "Layer content is …": the definition behind [`LAYER_CONTENT_NAME`].
 pub const LAYER_CONTENT: &str = "every layer's file bytes, uncompressed, a file counted in \
      each layer that ships a copy: the image's size";

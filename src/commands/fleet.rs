@@ -68,6 +68,94 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     // The flags win over the config file's `fleet:` section.
     let max_pull = size_flag("--max-pull", &args.max_pull)?.or(config.fleet.max_pull);
     let max_unique = size_flag("--max-unique", &args.max_unique)?.or(config.fleet.max_unique);
+    let Measured {
+        set, parsed, left, ..
+    } = measure(args, global)?;
+    let (target, mut file) = match &args.output {
+        Some(path) => {
+            let display = path.display().to_string();
+            let file = std::fs::File::create(path).map_err(|e| Error::io(&display, e))?;
+            (display, Some(io::BufWriter::new(file)))
+        }
+        None => ("stdout".to_string(), None),
+    };
+    let out: &mut dyn Write = match &mut file {
+        Some(file) => file,
+        None => out,
+    };
+    let write_error = |e| Error::io(&target, e);
+    match args.format {
+        FleetFormat::Text => write_text(&set, parsed, &left, out),
+        FleetFormat::Json => write_json(&set, parsed, &left, out),
+        FleetFormat::Markdown => write_markdown(&set, parsed, &left, out),
+        FleetFormat::Html => write_html(&set, parsed, &left, out),
+    }
+    .map_err(write_error)?;
+    out.flush().map_err(write_error)?;
+
+    let mut over = false;
+    if let Some(limit) = max_pull.filter(|&l| set.totals.pull_bytes > l) {
+        eprintln!(
+            "layerscope: a fresh node pulls {} for the set, more than max-pull {}",
+            human(set.totals.pull_bytes),
+            human(limit)
+        );
+        over = true;
+    }
+    if let Some(limit) = max_unique {
+        for image in set
+            .images
+            .iter()
+            .filter(|i| i.unique.compressed_download > limit)
+        {
+            eprintln!(
+                "layerscope: {} adds {} of its own, more than max-unique {}",
+                image.name,
+                human(image.unique.compressed_download),
+                human(limit)
+            );
+            over = true;
+        }
+    }
+    Ok(match (left.failures.is_empty(), over) {
+        (false, _) => 2,
+        (true, true) => 1,
+        (true, false) => 0,
+    })
+}
+
+/// A set loaded and measured, with what was left out of it.
+pub struct Measured {
+    pub set: Fleet,
+    /// The names the images opened under, as given (not escaped), in the order of
+    /// `set.images`: what opens one of them again.
+    pub opened: Vec<String>,
+    /// Distinct layers parsed.
+    pub parsed: usize,
+    left: LeftOut,
+}
+
+impl Measured {
+    /// One escaped line per image that failed to open and per Compose service skipped.
+    pub fn left_out(&self) -> Vec<String> {
+        let failed = self.left.failures.iter().map(|f| f.error.clone());
+        let skipped = self
+            .left
+            .skipped
+            .iter()
+            .map(|s| format!("compose service {} skipped: {}", s.service, s.reason));
+        failed.chain(skipped).collect()
+    }
+
+    /// Whether an image failed to open (with `--keep-going`): the exit code is then 2.
+    pub fn failed(&self) -> bool {
+        !self.left.failures.is_empty()
+    }
+}
+
+/// Load and measure the set the arguments name (`IMAGE…`, `--from-file`, `--compose`,
+/// `--all-tags`, `--keep-going`): the one way both the report and `fleet --tui` load it.
+pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     let (names, skipped) = image_names(args)?;
     if !global.quiet {
         for s in &skipped {
@@ -122,59 +210,19 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
             }
         }
     }
-    let set = fleet(&facts);
-    let parsed = layers.parsed();
-    let left = LeftOut { failures, skipped };
-    let (target, mut file) = match &args.output {
-        Some(path) => {
-            let display = path.display().to_string();
-            let file = std::fs::File::create(path).map_err(|e| Error::io(&display, e))?;
-            (display, Some(io::BufWriter::new(file)))
-        }
-        None => ("stdout".to_string(), None),
-    };
-    let out: &mut dyn Write = match &mut file {
-        Some(file) => file,
-        None => out,
-    };
-    let write_error = |e| Error::io(&target, e);
-    match args.format {
-        FleetFormat::Text => write_text(&set, parsed, &left, out),
-        FleetFormat::Json => write_json(&set, parsed, &left, out),
-        FleetFormat::Markdown => write_markdown(&set, parsed, &left, out),
-        FleetFormat::Html => write_html(&set, parsed, &left, out),
-    }
-    .map_err(write_error)?;
-    out.flush().map_err(write_error)?;
-
-    let mut over = false;
-    if let Some(limit) = max_pull.filter(|&l| set.totals.pull_bytes > l) {
-        eprintln!(
-            "layerscope: a fresh node pulls {} for the set, more than max-pull {}",
-            human(set.totals.pull_bytes),
-            human(limit)
-        );
-        over = true;
-    }
-    if let Some(limit) = max_unique {
-        for image in set
-            .images
-            .iter()
-            .filter(|i| i.unique.compressed_download > limit)
-        {
-            eprintln!(
-                "layerscope: {} adds {} of its own, more than max-unique {}",
-                image.name,
-                human(image.unique.compressed_download),
-                human(limit)
-            );
-            over = true;
-        }
-    }
-    Ok(match (left.failures.is_empty(), over) {
-        (false, _) => 2,
-        (true, true) => 1,
-        (true, false) => 0,
+    // The images that opened, as named: every name but the failures (which keep it escaped).
+    let failed: std::collections::HashSet<&str> =
+        failures.iter().map(|f| f.image.as_str()).collect();
+    let opened = names
+        .iter()
+        .filter(|name| !failed.contains(escape_str(name).as_ref()))
+        .cloned()
+        .collect();
+    Ok(Measured {
+        set: fleet(&facts),
+        opened,
+        parsed: layers.parsed(),
+        left: LeftOut { failures, skipped },
     })
 }
 

@@ -6,7 +6,7 @@ mod ci;
 pub(crate) mod context;
 pub mod diff;
 pub mod explain;
-mod fleet;
+pub mod fleet;
 pub mod generated;
 mod inspect;
 mod listing;

@@ -11,7 +11,9 @@
 //! - [`tour`]: the guided tour of the demo images, each step's target found in the image;
 //! - [`container`]: a simulated container's writable layer over the image, for the tour;
 //! - [`compare`]: the comparison view of two images (`diff A B --tui`): their layer
-//!   columns with the shared base joined, and the merged tree coloured by A→B change.
+//!   columns with the shared base joined, and the merged tree coloured by A→B change;
+//! - [`fleet`]: the fleet view of a set of images (`fleet IMAGE… --tui`): their stacks
+//!   side by side with the layers they share joined, and the sharing tree.
 //!
 //! The explanations of `e` come from [`crate::analysis::explain`], gathered once.
 
@@ -21,6 +23,7 @@ pub mod content;
 pub mod dockerfile;
 pub mod extract;
 pub mod filetree;
+pub mod fleet;
 pub mod tour;
 
 use crate::analysis::explain::{self, Block, Facts};

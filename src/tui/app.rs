@@ -5,7 +5,7 @@
 use super::actions::Action;
 use super::components::filter::FilterLine;
 use super::components::tour::Tour;
-use super::components::{Areas, Component, Ctx, Pane, View, OVERLAYS, PANES};
+use super::components::{next_focus, Areas, Component, Ctx, Pane, View, OVERLAYS, PANES};
 use super::settings::Settings;
 use super::widgets::{self, list_height};
 use crate::explore::filetree::SortOrder;
@@ -25,6 +25,9 @@ pub struct App {
     overlay: Option<Box<dyn Component>>,
     area: Rect,
     quit: bool,
+    /// Esc with nothing to clear quits: the explorer was opened from the fleet view,
+    /// which esc goes back to.
+    back: bool,
 }
 
 impl App {
@@ -43,6 +46,7 @@ impl App {
             overlay: None,
             area: Rect::new(0, 0, 120, 40),
             quit: false,
+            back: false,
         };
         app.relayout();
         app
@@ -66,6 +70,18 @@ impl App {
 
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// Make esc, once the filter and the range mark are cleared, leave the explorer (to
+    /// the fleet view it was opened from), and say so.
+    pub fn go_back_on_esc(&mut self) {
+        self.back = true;
+        let keys = &self.settings.keymap;
+        self.model.inform(format!(
+            "{} or {} goes back to the fleet",
+            keys.first_key(Action::CloseFilter),
+            keys.first_key(Action::Quit)
+        ));
     }
 
     /// The open overlay, if it is a `T`.
@@ -128,7 +144,7 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::CloseOverlay => self.overlay = None,
-            Action::ToggleView => self.focus = self.next_focus(),
+            Action::ToggleView => self.focus = next_focus(&self.panes, self.focus, &self.model),
             Action::Filter => {
                 self.filter.start();
                 if self.focus == Pane::Layers {
@@ -144,8 +160,8 @@ impl App {
                 }
             }
             Action::CloseFilter => {
-                if !self.filter.clear(&mut self.model) {
-                    self.model.clear_mark();
+                if !self.filter.clear(&mut self.model) && !self.model.clear_mark() && self.back {
+                    self.quit = true;
                 }
             }
             other => {
@@ -158,17 +174,6 @@ impl App {
         }
         // An overlay may take a place in the layout (the tour).
         self.relayout();
-    }
-
-    /// The next pane tab moves to.
-    fn next_focus(&self) -> Pane {
-        let at = self.panes.iter().position(|(p, _)| *p == self.focus);
-        let after = at.map_or(0, |i| i + 1);
-        let count = self.panes.len();
-        (0..count)
-            .map(|i| &self.panes[(after + i) % count])
-            .find(|(_, c)| c.focusable(&self.model))
-            .map_or(self.focus, |(p, _)| *p)
     }
 
     pub fn handle_mouse(&mut self, mouse: MouseEvent) {

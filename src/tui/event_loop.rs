@@ -143,7 +143,8 @@ pub fn run_loaded(screen: &mut dyn Screen) -> Result<i32> {
     Ok(0)
 }
 
-/// Load `path` in the background while showing progress, then run the explorer.
+/// Load `path` in the background while showing progress, then run the explorer; with
+/// `back`, esc with nothing to clear leaves it too (opened from the fleet view).
 pub fn run(
     spec: ImageSpec,
     options: LoadOptions,
@@ -151,6 +152,7 @@ pub fn run(
     analyze: Option<Analyze>,
     notices: Vec<String>,
     start: super::Start,
+    back: bool,
 ) -> Result<i32> {
     let path = spec.display();
     let control = Arc::new(ParseControl::default());
@@ -218,6 +220,9 @@ pub fn run(
     let size = terminal.size().map_err(io)?;
     app.resize(size.width, size.height);
     start.apply(&mut app)?;
+    if back {
+        app.go_back_on_esc();
+    }
     if !notices.is_empty() {
         app.model.message = Some(StatusMessage {
             text: notices.join("; "),

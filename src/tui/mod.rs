@@ -4,6 +4,8 @@
 //! - [`app`]: the router, from events to components and back;
 //! - [`compare`]: the comparison view of two images (`diff A B --tui`), built the same
 //!   way from its own panes and the explorer's keymap, help and filter line;
+//! - [`fleet`]: the fleet view of a set of images (`fleet IMAGE… --tui`), whose Enter
+//!   opens an image in the explorer and whose esc comes back;
 //! - [`components`]: one module per pane and overlay, each owning its state, keys and
 //!   drawing;
 //! - [`actions`]: what keys can do, one table; [`keymap`]: keys to actions (dive's
@@ -21,6 +23,7 @@ pub mod compare;
 pub mod components;
 pub mod config;
 mod event_loop;
+pub mod fleet;
 pub mod keymap;
 pub mod settings;
 pub mod theme;
@@ -145,6 +148,7 @@ pub fn run_tui(path: &str, opening: &Opening, options: TuiOptions) -> Result<i32
         options.analyze,
         notices,
         start,
+        false,
     )
 }
 
@@ -164,6 +168,54 @@ pub fn run_compare(
         });
     }
     event_loop::run_loaded(&mut app)
+}
+
+/// Run the fleet view (`fleet IMAGE… --tui`) on a measured set until the user quits, with
+/// [`settings`] read before the set loaded. Enter leaves it for the explorer on the
+/// selected image, loaded again as [`run_tui`] loads one; esc or q there comes back, the
+/// cursor where it was. An image that fails to load now is reported in the status bar.
+/// The caller checks first that stdout is a terminal.
+pub fn run_fleet(
+    model: crate::explore::fleet::FleetView,
+    opening: &Opening,
+    settings: Settings,
+    notices: Vec<String>,
+) -> Result<i32> {
+    let mut app = fleet::FleetApp::new(model, settings);
+    if !notices.is_empty() {
+        app.model.warn(notices.join("; "));
+    }
+    loop {
+        event_loop::run_loaded(&mut app)?;
+        let Some(name) = app.take_open() else {
+            return Ok(0);
+        };
+        let explored = opening.resolve(&name).and_then(|spec| {
+            let start = Start {
+                dockerfile: None,
+                tour: false,
+                demo: None,
+            };
+            let analyze: Analyze = Box::new(crate::explore::image_analysis);
+            let load = explorer_opening(opening).load;
+            event_loop::run(
+                spec,
+                load,
+                app.settings.clone(),
+                Some(analyze),
+                vec![],
+                start,
+                true,
+            )
+        });
+        match explored {
+            Ok(_) => {}
+            Err(Error::Interrupted) => app.model.inform("loading cancelled"),
+            Err(error) => app
+                .model
+                .warn(crate::escape::escape_str(&error.to_string()).into_owned()),
+        }
+    }
 }
 
 /// How the explorer opens images: as the views were asked, with the secret rules run

@@ -9,13 +9,14 @@ use crossterm::event::{
 use layerscope::cli::GlobalArgs;
 use layerscope::open::Opening;
 use layerscope::tui::compare::CompareApp;
+use layerscope::tui::fleet::FleetApp;
 use layerscope::tui::{open_image, run_app, App, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::path::{Path, PathBuf};
 
 #[path = "../support/mod.rs"]
-mod support;
+pub mod support;
 use support::{Blob, Compression, ImageSpec, LayerSpec, MediaTypes};
 
 pub const ESCAPE_NAME: &[u8] = b"evil\x1b[31mname";
@@ -171,8 +172,11 @@ pub fn terminal(app: &App) -> Terminal<TestBackend> {
 
 /// The screen as text, trailing spaces trimmed.
 pub fn screen(app: &App) -> String {
-    let terminal = terminal(app);
-    let buffer = terminal.backend().buffer();
+    text(terminal(app).backend().buffer())
+}
+
+/// A drawn buffer as text, trailing spaces trimmed.
+fn text(buffer: &ratatui::buffer::Buffer) -> String {
     let mut out = String::new();
     for y in 0..buffer.area.height {
         let mut line = String::new();
@@ -221,17 +225,27 @@ pub fn compare_screen(app: &CompareApp) -> String {
     let area = app.area();
     let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
     terminal.draw(|frame| app.draw(frame)).unwrap();
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let mut line = String::new();
-        for x in 0..buffer.area.width {
-            line.push_str(buffer[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    text(terminal.backend().buffer())
+}
+
+/// The fleet view's screen as text, trailing spaces trimmed.
+pub fn fleet_screen(app: &FleetApp) -> String {
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+    terminal.draw(|frame| app.draw(frame)).unwrap();
+    text(terminal.backend().buffer())
+}
+
+/// Run the real event loop over `events` on the fleet view, as [`drive`] does.
+pub fn drive_fleet(app: &mut FleetApp, events: impl IntoIterator<Item = Event>) {
+    let area = app.area();
+    let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+    run_app(&mut terminal, app, &mut events.into_iter()).unwrap();
+}
+
+/// Key presses through the event loop of the fleet view.
+pub fn press_fleet(app: &mut FleetApp, keys: impl IntoIterator<Item = KeyEvent>) {
+    drive_fleet(app, keys.into_iter().map(Event::Key));
 }
 
 /// The change tree's rows as paths.

@@ -19,7 +19,7 @@ pub mod summary;
 use super::actions::{Action, Context};
 use super::components::filter::FilterLine;
 use super::components::help::{Help, Section};
-use super::components::{Component, Ctx, Model, View};
+use super::components::{next_focus, Component, Ctx, Model, View};
 use super::event_loop::Screen;
 use super::settings::Settings;
 use super::widgets::{self, list_height};
@@ -281,7 +281,7 @@ impl CompareApp {
         match action {
             Action::Quit => self.quit = true,
             Action::CloseOverlay => self.overlay = None,
-            Action::ToggleView => self.focus = self.next_focus(),
+            Action::ToggleView => self.focus = next_focus(&self.panes, self.focus, &self.model),
             Action::Filter => {
                 self.filter.start();
                 self.focus = ComparePane::Changes;
@@ -296,16 +296,6 @@ impl CompareApp {
                 other.help()
             )),
         }
-    }
-
-    fn next_focus(&self) -> ComparePane {
-        let at = self.panes.iter().position(|(p, _)| *p == self.focus);
-        let after = at.map_or(0, |i| i + 1);
-        let count = self.panes.len();
-        (0..count)
-            .map(|i| &self.panes[(after + i) % count])
-            .find(|(_, c)| c.focusable(&self.model))
-            .map_or(self.focus, |(p, _)| *p)
     }
 
     pub fn handle_mouse(&mut self, mouse: MouseEvent) {
