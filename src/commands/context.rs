@@ -163,3 +163,25 @@ pub(crate) fn layer_line(
             instruction: redact_secrets(&l.instruction),
         })
 }
+
+/// The layer stack every HTML view draws, and the analysis its hidden bytes come from.
+pub(super) fn stack(
+    loaded: &LoadedImage,
+    dockerfile: Option<&DockerfileContext>,
+    base_layers: Option<usize>,
+) -> (crate::report::Stack, crate::analysis::Waste) {
+    let waste = crate::analysis::analyze(
+        &loaded.tree,
+        &crate::analysis::AnalysisOptions {
+            base_layers,
+            exclude: None,
+        },
+    );
+    let stack = crate::report::Stack {
+        layers: layer_summaries(loaded, dockerfile),
+        compressed: loaded.layers.iter().map(|l| l.compressed_bytes).collect(),
+        hidden: waste.per_layer.iter().map(|l| l.wasted_bytes).collect(),
+        base_layers: waste.base_layers,
+    };
+    (stack, waste)
+}

@@ -31,7 +31,7 @@ pub fn run(args: &ExplainArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resu
             let base = args
                 .base_layers
                 .or(context.as_ref().map(|d| d.mapping.base_layers));
-            let (stack, _) = super::report::stack(&loaded, context.as_ref(), base);
+            let (stack, _) = super::context::stack(&loaded, context.as_ref(), base);
             let image = &loaded.image;
             let name = image.tags.first().unwrap_or(&image.source);
             crate::report::handout(name, &stack, &blocks)

@@ -1,11 +1,10 @@
 //! `report`: one self-contained HTML page about an image ([`crate::report`]), from the same
 //! analyses `ci` and `explain` run, so every figure is the one they give.
 
-use crate::analysis::{self, AnalysisOptions, Waste};
+use crate::analysis;
 use crate::cli::{GlobalArgs, ReportArgs, ScoreArg};
 use crate::error::{Error, Result};
-use crate::model::LoadedImage;
-use crate::report::{Page, Stack};
+use crate::report::Page;
 use std::io::Write;
 
 pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
@@ -32,7 +31,7 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resul
         super::ci::add_dockerfile_hints(&mut input.hints, &loaded, path)?;
     }
     let secrets = super::secrets::report_findings(&loaded, None, dockerfile.as_ref());
-    let (stack, waste) = stack(&loaded, dockerfile.as_ref(), base_layers);
+    let (stack, waste) = super::context::stack(&loaded, dockerfile.as_ref(), base_layers);
     let story =
         super::explain::explain_loaded(&loaded, dockerfile.as_ref().map(|d| &d.dockerfile), None);
     let packages = analysis::packages::analyze(&loaded);
@@ -59,26 +58,4 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resul
             .map_err(|e| Error::io("stdout", e))?,
     }
     Ok(0)
-}
-
-/// The layer stack every HTML view draws, and the analysis its hidden bytes come from.
-pub(super) fn stack(
-    loaded: &LoadedImage,
-    dockerfile: Option<&super::context::DockerfileContext>,
-    base_layers: Option<usize>,
-) -> (Stack, Waste) {
-    let waste = analysis::analyze(
-        &loaded.tree,
-        &AnalysisOptions {
-            base_layers,
-            exclude: None,
-        },
-    );
-    let stack = Stack {
-        layers: super::context::layer_summaries(loaded, dockerfile),
-        compressed: loaded.layers.iter().map(|l| l.compressed_bytes).collect(),
-        hidden: waste.per_layer.iter().map(|l| l.wasted_bytes).collect(),
-        base_layers: waste.base_layers,
-    };
-    (stack, waste)
 }
