@@ -14,7 +14,8 @@
 //!   (tar members are indexed once and read by offset; an outer compression is spooled
 //!   once; an engine's export and a registry's verified blobs are handed over as streams).
 //!   A source never calls the parser: the load does.
-//! - [`image`]: docker-archive (all variants), OCI layout and archive, platform choice,
+//! - [`image`]: docker-archive (all variants), OCI layout and archive, a registry's manifests
+//!   and indexes (`image::registry`: the registry source fetches the bytes), platform choice,
 //!   configs and history.
 //! - [`layer`]: one layer blob becomes normalised records in one streaming pass
 //!   (decompress, parse, hash, verify), with a content hook for whoever wants each file's

@@ -161,9 +161,10 @@ fn load_registry(
     control: &ParseControl,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Opened> {
-    let (pull, image) = registry::pull(
+    let pull = registry::connect(reference, &options.registry)?;
+    let image = crate::image::registry::describe(
+        pull.client(),
         reference,
-        &options.registry,
         options.open.platform.as_deref(),
     )?;
     let options_layers = options.layers.as_deref();
@@ -182,13 +183,13 @@ fn load_registry(
             hash_inline,
             ..parse_options.clone()
         };
-        let read = pull.read_blob(image, index, &control.transfers, &control.cancel, &|blob| {
-            parse_layer(blob, options.clone(), control)
-        })?;
         // A layer with no blob to read (a foreign layer) is applied as an empty one.
-        let Some(read) = read else {
+        let Some(blob) = blob_of(image, index) else {
             return Ok(Parse::own(ParsedLayer::default()));
         };
+        let read = pull.read_blob(blob, &control.transfers, &control.cancel, &|blob| {
+            parse_layer(blob, options.clone(), control)
+        })?;
         let digest = image.layers[index].digest.clone().unwrap_or_default();
         let mut parsed = read.map_err(|error| match error {
             LayerError::Cancelled => Error::Interrupted,
@@ -217,8 +218,26 @@ fn load_registry(
         &parse,
     )?;
     // With every blob cached, file contents (extraction, diffs) can be read back.
-    let source = pull.cached_source(&loaded.image);
+    let blobs: Option<Vec<registry::Blob>> = (0..loaded.image.layers.len())
+        .filter(|&index| loaded.image.layers[index].unavailable.is_none())
+        .map(|index| blob_of(&loaded.image, index))
+        .collect();
+    let source = blobs.and_then(|blobs| pull.cached_source(&blobs));
     Ok(Opened { loaded, source })
+}
+
+/// Layer `index`'s blob as its descriptor names it; `None` when it has none to read (a
+/// foreign layer, or a descriptor without digest or size).
+fn blob_of(image: &Image, index: usize) -> Option<registry::Blob<'_>> {
+    let layer = &image.layers[index];
+    match (&layer.digest, layer.size, &layer.unavailable) {
+        (Some(digest), Some(size), None) => Some(registry::Blob {
+            index,
+            digest,
+            size,
+        }),
+        _ => None,
+    }
 }
 
 /// Blobs downloaded (and parsed) at once: one per core, as for files, but at least

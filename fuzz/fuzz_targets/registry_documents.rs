@@ -1,5 +1,5 @@
 //! A registry's manifest and index responses: whatever bytes and Content-Type a hostile
-//! registry sends, `registry::examine` classifies them, parses them and chooses a
+//! registry sends, `image::registry::examine` classifies them, parses them and chooses a
 //! platform, returning an error instead of panicking. The client holds a credential, so
 //! every error also passes the scrubber, which must leave no secret in it; and the
 //! scrubber runs on the bytes as text, with secrets cut from them.
@@ -9,7 +9,7 @@ use layerscope::image::Platform;
 use layerscope::source::registry::auth::Credential;
 use layerscope::source::registry::client::Client;
 use layerscope::source::registry::scrub::{scrub, MARK};
-use layerscope::source::registry::{examine, Step};
+use layerscope::image::registry::{examine, Step};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 

@@ -7,6 +7,7 @@ mod docker;
 pub mod history;
 mod oci;
 mod platform;
+pub mod registry;
 
 pub use config::{ImageConfig, RuntimeConfig};
 pub use platform::Platform;
