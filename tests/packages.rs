@@ -52,12 +52,22 @@ fn run(command: &mut Command) -> String {
 
 /// A tiny arch:all .deb of `files` (path, bytes), built with dpkg-deb.
 fn build_deb(dir: &Path, name: &str, version: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
-    let root = dir.join(format!("{name}-{version}"));
+    build_deb_for(dir, (name, version, "all"), "", files)
+}
+
+/// A tiny .deb for `arch`, with `control` (more fields, one per line) in its control file.
+fn build_deb_for(
+    dir: &Path,
+    (name, version, arch): (&str, &str, &str),
+    control: &str,
+    files: &[(&str, Vec<u8>)],
+) -> PathBuf {
+    let root = dir.join(format!("{name}-{version}-{arch}"));
     std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
     std::fs::write(
         root.join("DEBIAN/control"),
         format!(
-            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: test <t@example.org>\nDescription: layerscope test package\n"
+            "Package: {name}\nVersion: {version}\nArchitecture: {arch}\n{control}Maintainer: test <t@example.org>\nDescription: layerscope test package\n"
         ),
     )
     .unwrap();
@@ -66,7 +76,7 @@ fn build_deb(dir: &Path, name: &str, version: &str, files: &[(&str, Vec<u8>)]) -
         std::fs::create_dir_all(at.parent().unwrap()).unwrap();
         std::fs::write(&at, bytes).unwrap();
     }
-    let deb = dir.join(format!("{name}_{version}_all.deb"));
+    let deb = dir.join(format!("{name}_{version}_{arch}.deb"));
     run(Command::new("dpkg-deb")
         .args(["--root-owner-group", "-Zgzip", "--build"])
         .arg(&root)
@@ -171,7 +181,10 @@ fn dpkg_query(rootfs: &Path) -> BTreeSet<(String, String)> {
             "--admindir={}",
             rootfs.join("var/lib/dpkg").display()
         ))
-        .args(["-W", "-f=${db:Status-Status} ${Package} ${Version}\\n"]))
+        .args([
+            "-W",
+            "-f=${db:Status-Status} ${binary:Package} ${Version}\\n",
+        ]))
     .lines()
     .filter_map(|l| l.strip_prefix("installed "))
     .map(|l| {
@@ -258,31 +271,46 @@ fn debian_image() -> DebianImage {
     std::os::unix::fs::symlink("usr/bin", rootfs.join("bin")).unwrap();
     std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
 
-    let mut layers = Vec::new();
-    let mut before = BTreeMap::new();
-    let mut step = |rootfs: &Path, layers: &mut Vec<LayerSpec>| {
-        let after = snapshot(rootfs);
-        layers.push(diff_layer(&before, &after));
-        before = after;
-    };
+    let mut steps = Steps::default();
     dpkg(&rootfs, &["-i"], &[&alpha1, &beta]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     dpkg(&rootfs, &["-i"], &[&gamma]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     dpkg(&rootfs, &["-i"], &[&alpha2]);
     dpkg(&rootfs, &["-r", "beta"], &[]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     std::fs::create_dir_all(rootfs.join("app")).unwrap();
     std::fs::write(rootfs.join("app/server"), bytes(2500, 8)).unwrap();
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
+    steps.image(dir)
+}
 
-    let layout = work.join("layout");
-    image_of(&layers).write_oci_layout(&layout).unwrap();
-    DebianImage {
-        _dir: dir,
-        layout,
-        layers,
-        work,
+/// Layers recorded from a rootfs as dpkg changes it: each step is what changed since the
+/// last.
+#[derive(Default)]
+struct Steps {
+    before: BTreeMap<String, Snap>,
+    layers: Vec<LayerSpec>,
+}
+
+impl Steps {
+    fn step(&mut self, rootfs: &Path) {
+        let after = snapshot(rootfs);
+        self.layers.push(diff_layer(&self.before, &after));
+        self.before = after;
+    }
+
+    /// The layers as an OCI layout in `dir`.
+    fn image(self, dir: tempfile::TempDir) -> DebianImage {
+        let work = dir.path().to_path_buf();
+        let layout = work.join("layout");
+        image_of(&self.layers).write_oci_layout(&layout).unwrap();
+        DebianImage {
+            _dir: dir,
+            layout,
+            layers: self.layers,
+            work,
+        }
     }
 }
 
@@ -417,6 +445,89 @@ fn dpkg_packages_per_layer_match_dpkg_query_over_each_layer_prefix() {
         (alpha1.bytes, alpha1.hidden_bytes, alpha1.hidden_files),
         (4200, 4200, 2)
     );
+}
+
+/// A package installed for two architectures (`Multi-Arch: same`) is two packages, named
+/// as dpkg-query names them (`${binary:Package}`), each owning and measured by its own list.
+#[test]
+fn multi_arch_packages_are_one_per_architecture_as_dpkg_query_names_them() {
+    if !support::tools::tools(&["umoci", "dpkg", "dpkg-deb", "dpkg-query"], "umoci, dpkg") {
+        return;
+    }
+    let native = run(Command::new("dpkg").arg("--print-architecture"));
+    let native = native.trim();
+    let foreign = if native == "i386" { "amd64" } else { "i386" };
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().to_path_buf();
+    let lib = |arch: &str, len: usize, seed: u8| {
+        let at = format!("usr/lib/{arch}-linux-gnu/libdemo.so.1");
+        let copyright = ("usr/share/doc/libdemo1/copyright", bytes(64, 1));
+        build_deb_for(
+            &work,
+            ("libdemo1", "1.0", arch),
+            "Multi-Arch: same\n",
+            &[(at.as_str(), bytes(len, seed)), copyright],
+        )
+    };
+    let (native_lib, foreign_lib) = (lib(native, 3000, 2), lib(foreign, 2200, 3));
+    let tool = build_deb_for(
+        &work,
+        ("demo-tool", "1.0", native),
+        "Depends: libdemo1 (>= 1.0)\n",
+        &[("usr/bin/demo", bytes(900, 4))],
+    );
+    let rootfs = work.join("rootfs");
+    for d in ["usr/bin", "var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
+    let mut steps = Steps::default();
+    dpkg(&rootfs, &["--add-architecture", foreign], &[]);
+    dpkg(&rootfs, &["-i"], &[&native_lib, &foreign_lib, &tool]);
+    steps.step(&rootfs);
+    dpkg(&rootfs, &["-r", &format!("libdemo1:{foreign}")], &[]);
+    steps.step(&rootfs);
+    let image = steps.image(dir);
+    let found = analyze(&load(&image.layout));
+    assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+
+    let rootfs0 = prefix_rootfs(&image, 0);
+    let both: BTreeSet<(String, String)> = dpkg_query(&rootfs0);
+    let added: BTreeSet<(String, String)> = found.layers[0]
+        .added
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    assert_eq!(added, both);
+    assert_eq!(both.len(), 3, "{both:?}");
+    // Each instance is measured by its own list, as dpkg-query -L lists it.
+    for p in &found.layers[0].added {
+        let size: u64 = dpkg_files(&rootfs0, &p.name)
+            .iter()
+            .filter_map(|path| std::fs::metadata(rootfs0.join(path.trim_start_matches('/'))).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum();
+        assert_eq!(p.bytes, size, "{}", p.name);
+    }
+    let removed: Vec<&str> = found.layers[1]
+        .removed
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let after: BTreeSet<String> = dpkg_query(&prefix_rootfs(&image, 1))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let gone: Vec<String> = both
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| !after.contains(n))
+        .collect();
+    assert_eq!(removed, gone);
+    assert_eq!(removed, [format!("libdemo1:{foreign}")]);
+    let arch: BTreeSet<&str> = found.packages.iter().map(|p| p.arch.as_str()).collect();
+    assert_eq!(arch, BTreeSet::from([native]));
 }
 
 #[test]

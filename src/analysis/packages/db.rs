@@ -71,6 +71,7 @@ pub fn parse_dpkg_status(bytes: &[u8]) -> Result<Vec<Record>, String> {
         }
         let mut record = Record::default();
         let mut state = None;
+        let mut same = false;
         for line in stanza.lines() {
             // Continuation lines (descriptions, conffiles) start with a space.
             if line.starts_with([' ', '\t']) {
@@ -88,6 +89,7 @@ pub fn parse_dpkg_status(bytes: &[u8]) -> Result<Vec<Record>, String> {
                 }
                 "Status" => state = value.rsplit(' ').next().map(str::to_string),
                 "Architecture" => record.arch = value.to_string(),
+                "Multi-Arch" => same = value == "same",
                 "Depends" | "Pre-Depends" => record.depends.extend(dpkg_names(value)),
                 "Provides" => record.provides.extend(dpkg_names(value)),
                 _ => {}
@@ -95,6 +97,11 @@ pub fn parse_dpkg_status(bytes: &[u8]) -> Result<Vec<Record>, String> {
         }
         if record.name.is_empty() {
             return Err(format!("stanza {}: no Package field", index + 1));
+        }
+        // A `Multi-Arch: same` package may be installed once per architecture; dpkg names
+        // each instance `NAME:ARCH` (`${binary:Package}`, and its `info/NAME:ARCH.list`).
+        if same && !record.arch.is_empty() {
+            record.name = format!("{}:{}", record.name, record.arch);
         }
         // Distroless' status.d files carry no Status: every stanza there is installed.
         if matches!(
