@@ -969,3 +969,132 @@ fn dockerfile_lines_name_where_each_package_was_installed() {
     assert_eq!(line_of("gamma").0, Some(3), "{json:#}");
     assert!(line_of("gamma").1.as_str().unwrap().contains("gamma"));
 }
+
+/// `diff A B` lists the packages B added, removed and upgraded, each with the bytes its
+/// files take in the image that has it: checked against dpkg-query over umoci's unpack of
+/// each image, and `ls`-style sizes of the files dpkg-query lists.
+#[test]
+fn diff_lists_package_changes_as_dpkg_query_sees_each_image() {
+    if !support::tools::tools(&["umoci", "dpkg", "dpkg-deb", "dpkg-query"], "umoci, dpkg") {
+        return;
+    }
+    let image = debian_image();
+    // A: after layer 0 (alpha 1.0, beta); B: the whole image (alpha 2.0, gamma).
+    let top = image.layers.len() - 1;
+    let (rootfs_a, rootfs_b) = (prefix_rootfs(&image, 0), prefix_rootfs(&image, top));
+    let (a, b) = (
+        image.work.join("layout-0"),
+        image.work.join(format!("layout-{top}")),
+    );
+    let (in_a, in_b) = (dpkg_query(&rootfs_a), dpkg_query(&rootfs_b));
+    let versions = |set: &BTreeSet<(String, String)>| -> BTreeMap<String, String> {
+        set.iter().cloned().collect()
+    };
+    let (in_a, in_b) = (versions(&in_a), versions(&in_b));
+    let measured = |rootfs: &Path, name: &str| -> u64 {
+        dpkg_files(rootfs, name)
+            .iter()
+            .filter_map(|path| std::fs::metadata(rootfs.join(path.trim_start_matches('/'))).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    };
+
+    let out = layerscope(&[
+        "diff",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = &json["packages"];
+    let listed = |key: &str| -> BTreeMap<String, (String, u64)> {
+        packages[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let name = p["name"].as_str().unwrap().to_string();
+                (
+                    name,
+                    (
+                        p["version"].as_str().unwrap().into(),
+                        p["bytes"].as_u64().unwrap(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let expected_added: BTreeMap<String, (String, u64)> = in_b
+        .iter()
+        .filter(|(n, _)| !in_a.contains_key(*n))
+        .map(|(n, v)| (n.clone(), (v.clone(), measured(&rootfs_b, n))))
+        .collect();
+    let expected_removed: BTreeMap<String, (String, u64)> = in_a
+        .iter()
+        .filter(|(n, _)| !in_b.contains_key(*n))
+        .map(|(n, v)| (n.clone(), (v.clone(), measured(&rootfs_a, n))))
+        .collect();
+    assert_eq!(listed("added"), expected_added);
+    assert_eq!(listed("removed"), expected_removed);
+    assert_eq!(expected_added.keys().collect::<Vec<_>>(), ["gamma"]);
+    assert_eq!(expected_removed.keys().collect::<Vec<_>>(), ["beta"]);
+    let upgraded: Vec<(String, String, String, u64, u64)> = packages["upgraded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().unwrap().into(),
+                u["from"].as_str().unwrap().into(),
+                u["to"].as_str().unwrap().into(),
+                u["bytes_a"].as_u64().unwrap(),
+                u["bytes_b"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected_upgraded: Vec<_> = in_b
+        .iter()
+        .filter(|(n, v)| in_a.get(*n).is_some_and(|old| old != *v))
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                in_a[n].clone(),
+                v.clone(),
+                measured(&rootfs_a, n),
+                measured(&rootfs_b, n),
+            )
+        })
+        .collect();
+    assert_eq!(upgraded, expected_upgraded);
+    assert_eq!(upgraded.len(), 1);
+
+    // The text names the same changes, with the same measured sizes.
+    let out = layerscope(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Packages: 1 added (4.1 kB), 1 removed (790 B), 1 upgraded (+2.1 kB)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("^   +2.1 kB  alpha 1.0 -> 2.0 (dpkg, 4.2 kB -> 6.3 kB)"),
+        "{text}"
+    );
+    // Images without a database say nothing about packages.
+    let plain = image.work.join("plain.tar");
+    ImageSpec::new()
+        .layer(LayerSpec::new().file("app/x", "x"))
+        .write_oci_archive(&plain)
+        .unwrap();
+    let p = plain.to_str().unwrap();
+    let out = layerscope(&["diff", p, p, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["packages"].is_null());
+}

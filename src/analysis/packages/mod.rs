@@ -243,6 +243,47 @@ pub struct Packages {
     pub owners: HashMap<NodeId, Key>,
 }
 
+/// The packages that differ between two images, as Docker Scout and dredge list them:
+/// each measured in the image that has it (an upgrade in both).
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// In B only.
+    pub added: Vec<Package>,
+    /// In A only.
+    pub removed: Vec<Package>,
+    /// In both with another version: A's package, then B's.
+    pub upgraded: Vec<(Package, Package)>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.upgraded.is_empty()
+    }
+}
+
+/// The package changes from image A to image B, each list by manager and name.
+pub fn compare(a: &Packages, b: &Packages) -> Changes {
+    let key = |p: &Package| (p.manager, p.name.clone());
+    let in_a: BTreeMap<Key, &Package> = a.packages.iter().map(|p| (key(p), p)).collect();
+    let in_b: BTreeMap<Key, &Package> = b.packages.iter().map(|p| (key(p), p)).collect();
+    let mut changes = Changes::default();
+    for (k, &new) in &in_b {
+        match in_a.get(k) {
+            None => changes.added.push(new.clone()),
+            Some(&old) if old.version != new.version => {
+                changes.upgraded.push((old.clone(), new.clone()))
+            }
+            Some(_) => {}
+        }
+    }
+    changes.removed = in_a
+        .iter()
+        .filter(|(k, _)| !in_b.contains_key(*k))
+        .map(|(_, &p)| p.clone())
+        .collect();
+    changes
+}
+
 /// A database state: each package's version, declared size and files, borrowed from the
 /// database files the hook caught (states are rebuilt per layer: copying every file list
 /// each time would cost more than the rest of the analysis).
