@@ -1098,3 +1098,177 @@ fn diff_lists_package_changes_as_dpkg_query_sees_each_image() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["packages"].is_null());
 }
+
+/// The package hints of `ci`, checked against dpkg's own answers over umoci's unpack: which
+/// files each package owns (`dpkg-query -L`), their sizes on the unpacked rootfs, and
+/// whether anything depends on a package (`dpkg --no-act -r` refuses to remove one that an
+/// installed package depends on, by name or through what it provides).
+#[test]
+fn package_hints_in_ci_match_dpkg_over_the_unpacked_image() {
+    if !support::tools::tools(&["umoci", "dpkg", "dpkg-deb", "dpkg-query"], "umoci, dpkg") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().to_path_buf();
+    let deb = |name: &str, control: &str, files: &[(&str, usize)]| {
+        let files: Vec<(&str, Vec<u8>)> = files
+            .iter()
+            .enumerate()
+            .map(|(i, &(path, len))| (path, bytes(len, i as u8)))
+            .collect();
+        build_deb_for(&work, (name, "1.0", "all"), control, &files)
+    };
+    let base = deb(
+        "basepkg",
+        "",
+        &[
+            ("usr/share/doc/basepkg/README", 900),
+            ("usr/lib/base.so", 100),
+        ],
+    );
+    let debs = [
+        deb(
+            "libfoo1",
+            "",
+            &[
+                ("usr/lib/libfoo.so.1", 3000),
+                ("usr/share/doc/libfoo1/changelog", 500),
+                ("usr/share/locale/de/LC_MESSAGES/foo.mo", 700),
+            ],
+        ),
+        deb(
+            "libfoo-dev",
+            "Depends: libfoo1 (= 1.0)\n",
+            &[
+                ("usr/include/foo.h", 400),
+                ("usr/share/man/man3/foo.3", 300),
+            ],
+        ),
+        deb("gcc-99", "", &[("usr/bin/gcc-99", 5000)]),
+        deb(
+            "footool",
+            "Depends: libfoo1, virtual-data | otherdata\n",
+            &[
+                ("usr/bin/footool", 2000),
+                ("usr/share/man/man1/footool.1", 250),
+            ],
+        ),
+        deb(
+            "realdata",
+            "Provides: virtual-data\n",
+            &[("usr/share/realdata/blob", 6000)],
+        ),
+        deb("bigdata", "", &[("usr/share/bigdata/blob", 8000)]),
+    ];
+    let rootfs = work.join("rootfs");
+    for d in ["usr/bin", "var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
+    let mut steps = Steps::default();
+    dpkg(&rootfs, &["-i"], &[&base]);
+    steps.step(&rootfs);
+    dpkg(
+        &rootfs,
+        &["-i"],
+        &debs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    steps.step(&rootfs);
+    let image = steps.image(dir);
+    let unpacked = prefix_rootfs(&image, 1);
+    let installed_in_base: BTreeSet<String> = dpkg_query(&prefix_rootfs(&image, 0))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+
+    // The oracle: per package of layer 1, its regular files and their sizes.
+    let size_of = |path: &str| {
+        std::fs::symlink_metadata(unpacked.join(path.trim_start_matches('/')))
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    let is_doc = |path: &str| {
+        ["/usr/share/doc/", "/usr/share/man/", "/usr/share/locale/"]
+            .iter()
+            .any(|root| path.starts_with(root))
+    };
+    let removable = |name: &str| {
+        Command::new("dpkg")
+            .arg(format!("--root={}", unpacked.display()))
+            .args([
+                "--log=/dev/null",
+                "--force-not-root",
+                "--no-act",
+                "-r",
+                name,
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let (mut dev, mut docs, mut leaves) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    for (name, _) in dpkg_query(&unpacked) {
+        if installed_in_base.contains(&name) {
+            continue;
+        }
+        let files: Vec<(String, u64)> = dpkg_files(&unpacked, &name)
+            .into_iter()
+            .filter_map(|p| size_of(&p).map(|s| (p, s)))
+            .collect();
+        let sum = |keep: &dyn Fn(&str) -> bool| -> u64 {
+            files.iter().filter(|(p, _)| keep(p)).map(|(_, s)| s).sum()
+        };
+        // The hint's own naming rule: compilers by name, `-dev` packages by suffix.
+        if name.starts_with("gcc-") || name.ends_with("-dev") {
+            dev.insert(name, sum(&|_| true));
+            continue;
+        }
+        let doc_bytes = sum(&|p| is_doc(p));
+        if doc_bytes > 0 {
+            docs.insert(name.clone(), doc_bytes);
+        }
+        if removable(&name) {
+            leaves.insert(name, sum(&|p| !is_doc(p)));
+        }
+    }
+    assert_eq!(dev.keys().collect::<Vec<_>>(), ["gcc-99", "libfoo-dev"]);
+    assert_eq!(leaves.keys().collect::<Vec<_>>(), ["bigdata", "footool"]);
+
+    let out = layerscope(&["ci", image.layout.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hint = |kind: &str, needle: &str| {
+        json["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kind"] == kind && h["summary"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no {kind} hint in {:#}", json["hints"]))
+            .clone()
+    };
+    let named = |hint: &serde_json::Value, expected: &BTreeMap<String, u64>| {
+        let summary = hint["summary"].as_str().unwrap().to_string();
+        for (name, bytes) in expected {
+            let human = layerscope::size::human(*bytes);
+            assert!(summary.contains(&format!("`{name}` {human}")), "{summary}");
+        }
+        assert_eq!(hint["bytes"], expected.values().sum::<u64>(), "{summary}");
+    };
+    named(&hint("build-toolchain", "-dev packages"), &dev);
+    named(&hint("package-docs", "documentation"), &docs);
+    named(&hint("no-dependents", "depends on"), &leaves);
+    // The base image's documentation is not the Dockerfile's to change.
+    let all = json["hints"].to_string();
+    assert!(!all.contains("basepkg"), "{all}");
+    // Nothing the image depends on is called that: realdata provides what footool needs.
+    assert!(!hint("no-dependents", "depends on")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("realdata"));
+}

@@ -13,11 +13,8 @@ pub fn run(args: &ReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Resul
     if let Some(path) = &args.dockerfile {
         super::context::read_dockerfile(path)?;
     }
-    let loaded = super::load_image_with(
-        &args.image,
-        global,
-        Some(crate::analysis::secrets::Scan::hook()),
-    )?;
+    let loaded =
+        super::load_image_with(&args.image, global, Some(crate::analysis::explorer_hooks()))?;
     let dockerfile = args
         .dockerfile
         .as_deref()
@@ -68,6 +65,7 @@ pub(super) fn stack(
         &AnalysisOptions {
             base_layers,
             exclude: None,
+            packages: None,
         },
     );
     let stack = Stack {
