@@ -1066,6 +1066,34 @@ mod tests {
     use super::super::testutil::{tree, E::*};
     use super::*;
 
+    #[test]
+    fn build_packages_are_compilers_and_dev_packages_not_runtimes() {
+        for name in [
+            "gcc",
+            "gcc-12",
+            "g++-12",
+            "cpp",
+            "cpp-12",
+            "clang-15",
+            "libc6-dev:amd64",
+            "musl-dev",
+            "build-essential",
+            "build-base",
+            "zlib-dev",
+        ] {
+            assert!(is_build_package(name), "{name}");
+        }
+        for name in [
+            "gcc-12-base:amd64",
+            "libgcc-s1:amd64",
+            "gccgo",
+            "cpio",
+            "devscripts",
+        ] {
+            assert!(!is_build_package(name), "{name}");
+        }
+    }
+
     fn run(layers: &[&[crate::analysis::testutil::E]]) -> Vec<Hint> {
         hints(&tree(layers), &AnalysisOptions::default())
     }
