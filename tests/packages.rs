@@ -761,6 +761,7 @@ fn packages_command_json_and_layer_view() {
     assert_eq!(packages[0]["name"], "alpha");
     assert_eq!(packages[0]["manager"], "dpkg");
     assert_eq!(packages[0]["version"], "2.0");
+    assert_eq!(packages[0]["arch"], "all");
     assert_eq!(packages[0]["layer"], 2);
     assert_eq!(packages[0]["bytes"], 6300);
     assert_eq!(packages[0]["files"], 2);
