@@ -1,6 +1,6 @@
 //! `packages`: the dpkg and apk databases read layer by layer. The databases are written
 //! by the real tools and the answers checked against them: an image whose layers install,
-//! upgrade and remove packages with Debian's own `dpkg` (support::dpkg builds the .debs with
+//! upgrade and remove packages with Debian's own `dpkg` (the .debs built here with
 //! `dpkg-deb`), checked per layer with `dpkg-query` over umoci's unpack of that layer's
 //! prefix; and the fixtures' Alpine minirootfs, whose apk database Alpine's `apk` wrote,
 //! checked against its `P:`/`V:`/`F:`/`R:` lines read with awk and its sizes with `tar -tv`.
@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::dpkg::{bytes, debian_image, dpkg_query, image_of, run, DebianImage};
+use support::dpkg::{
+    build_deb_for, bytes, debian_image, dpkg, dpkg_query, image_of, run, DebianImage, Steps,
+};
 use support::{ImageSpec, LayerSpec};
 
 fn load(path: &Path) -> LoadedImage {
@@ -196,6 +198,89 @@ fn dpkg_packages_per_layer_match_dpkg_query_over_each_layer_prefix() {
         (alpha1.bytes, alpha1.hidden_bytes, alpha1.hidden_files),
         (4200, 4200, 2)
     );
+}
+
+/// A package installed for two architectures (`Multi-Arch: same`) is two packages, named
+/// as dpkg-query names them (`${binary:Package}`), each owning and measured by its own list.
+#[test]
+fn multi_arch_packages_are_one_per_architecture_as_dpkg_query_names_them() {
+    if !support::tools::tools(&["umoci", "dpkg", "dpkg-deb", "dpkg-query"], "umoci, dpkg") {
+        return;
+    }
+    let native = run(Command::new("dpkg").arg("--print-architecture"));
+    let native = native.trim();
+    let foreign = if native == "i386" { "amd64" } else { "i386" };
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().to_path_buf();
+    let lib = |arch: &str, len: usize, seed: u8| {
+        let at = format!("usr/lib/{arch}-linux-gnu/libdemo.so.1");
+        let copyright = ("usr/share/doc/libdemo1/copyright", bytes(64, 1));
+        build_deb_for(
+            &work,
+            ("libdemo1", "1.0", arch),
+            "Multi-Arch: same\n",
+            &[(at.as_str(), bytes(len, seed)), copyright],
+        )
+    };
+    let (native_lib, foreign_lib) = (lib(native, 3000, 2), lib(foreign, 2200, 3));
+    let tool = build_deb_for(
+        &work,
+        ("demo-tool", "1.0", native),
+        "Depends: libdemo1 (>= 1.0)\n",
+        &[("usr/bin/demo", bytes(900, 4))],
+    );
+    let rootfs = work.join("rootfs");
+    for d in ["usr/bin", "var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
+    let mut steps = Steps::default();
+    dpkg(&rootfs, &["--add-architecture", foreign], &[]);
+    dpkg(&rootfs, &["-i"], &[&native_lib, &foreign_lib, &tool]);
+    steps.step(&rootfs);
+    dpkg(&rootfs, &["-r", &format!("libdemo1:{foreign}")], &[]);
+    steps.step(&rootfs);
+    let image = steps.image(dir);
+    let found = analyze(&load(&image.layout));
+    assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+
+    let rootfs0 = prefix_rootfs(&image, 0);
+    let both: BTreeSet<(String, String)> = dpkg_query(&rootfs0);
+    let added: BTreeSet<(String, String)> = found.layers[0]
+        .added
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    assert_eq!(added, both);
+    assert_eq!(both.len(), 3, "{both:?}");
+    // Each instance is measured by its own list, as dpkg-query -L lists it.
+    for p in &found.layers[0].added {
+        let size: u64 = dpkg_files(&rootfs0, &p.name)
+            .iter()
+            .filter_map(|path| std::fs::metadata(rootfs0.join(path.trim_start_matches('/'))).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum();
+        assert_eq!(p.bytes, size, "{}", p.name);
+    }
+    let removed: Vec<&str> = found.layers[1]
+        .removed
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let after: BTreeSet<String> = dpkg_query(&prefix_rootfs(&image, 1))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let gone: Vec<String> = both
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| !after.contains(n))
+        .collect();
+    assert_eq!(removed, gone);
+    assert_eq!(removed, [format!("libdemo1:{foreign}")]);
+    let arch: BTreeSet<&str> = found.packages.iter().map(|p| p.arch.as_str()).collect();
+    assert_eq!(arch, BTreeSet::from([native]));
 }
 
 #[test]
@@ -429,6 +514,7 @@ fn packages_command_json_and_layer_view() {
     assert_eq!(packages[0]["name"], "alpha");
     assert_eq!(packages[0]["manager"], "dpkg");
     assert_eq!(packages[0]["version"], "2.0");
+    assert_eq!(packages[0]["arch"], "all");
     assert_eq!(packages[0]["layer"], 2);
     assert_eq!(packages[0]["bytes"], 6300);
     assert_eq!(packages[0]["files"], 2);
@@ -636,4 +722,307 @@ fn dockerfile_lines_name_where_each_package_was_installed() {
     assert_eq!(line_of("alpha").0, Some(4), "{json:#}");
     assert_eq!(line_of("gamma").0, Some(3), "{json:#}");
     assert!(line_of("gamma").1.as_str().unwrap().contains("gamma"));
+}
+
+/// `diff A B` lists the packages B added, removed and upgraded, each with the bytes its
+/// files take in the image that has it: checked against dpkg-query over umoci's unpack of
+/// each image, and `ls`-style sizes of the files dpkg-query lists.
+#[test]
+fn diff_lists_package_changes_as_dpkg_query_sees_each_image() {
+    if !support::tools::tools(&["umoci", "dpkg", "dpkg-deb", "dpkg-query"], "umoci, dpkg") {
+        return;
+    }
+    let image = debian_image();
+    // A: after layer 0 (alpha 1.0, beta); B: the whole image (alpha 2.0, gamma).
+    let top = image.layers.len() - 1;
+    let (rootfs_a, rootfs_b) = (prefix_rootfs(&image, 0), prefix_rootfs(&image, top));
+    let (a, b) = (
+        image.work.join("layout-0"),
+        image.work.join(format!("layout-{top}")),
+    );
+    let (in_a, in_b) = (dpkg_query(&rootfs_a), dpkg_query(&rootfs_b));
+    let versions = |set: &BTreeSet<(String, String)>| -> BTreeMap<String, String> {
+        set.iter().cloned().collect()
+    };
+    let (in_a, in_b) = (versions(&in_a), versions(&in_b));
+    let measured = |rootfs: &Path, name: &str| -> u64 {
+        dpkg_files(rootfs, name)
+            .iter()
+            .filter_map(|path| std::fs::metadata(rootfs.join(path.trim_start_matches('/'))).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    };
+
+    let out = layerscope(&[
+        "diff",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let packages = &json["packages"];
+    let listed = |key: &str| -> BTreeMap<String, (String, u64)> {
+        packages[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let name = p["name"].as_str().unwrap().to_string();
+                (
+                    name,
+                    (
+                        p["version"].as_str().unwrap().into(),
+                        p["bytes"].as_u64().unwrap(),
+                    ),
+                )
+            })
+            .collect()
+    };
+    let expected_added: BTreeMap<String, (String, u64)> = in_b
+        .iter()
+        .filter(|(n, _)| !in_a.contains_key(*n))
+        .map(|(n, v)| (n.clone(), (v.clone(), measured(&rootfs_b, n))))
+        .collect();
+    let expected_removed: BTreeMap<String, (String, u64)> = in_a
+        .iter()
+        .filter(|(n, _)| !in_b.contains_key(*n))
+        .map(|(n, v)| (n.clone(), (v.clone(), measured(&rootfs_a, n))))
+        .collect();
+    assert_eq!(listed("added"), expected_added);
+    assert_eq!(listed("removed"), expected_removed);
+    assert_eq!(expected_added.keys().collect::<Vec<_>>(), ["gamma"]);
+    assert_eq!(expected_removed.keys().collect::<Vec<_>>(), ["beta"]);
+    let upgraded: Vec<(String, String, String, u64, u64)> = packages["upgraded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().unwrap().into(),
+                u["from"].as_str().unwrap().into(),
+                u["to"].as_str().unwrap().into(),
+                u["bytes_a"].as_u64().unwrap(),
+                u["bytes_b"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected_upgraded: Vec<_> = in_b
+        .iter()
+        .filter(|(n, v)| in_a.get(*n).is_some_and(|old| old != *v))
+        .map(|(n, v)| {
+            (
+                n.clone(),
+                in_a[n].clone(),
+                v.clone(),
+                measured(&rootfs_a, n),
+                measured(&rootfs_b, n),
+            )
+        })
+        .collect();
+    assert_eq!(upgraded, expected_upgraded);
+    assert_eq!(upgraded.len(), 1);
+
+    // The text names the same changes, with the same measured sizes.
+    let out = layerscope(&["diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Packages: 1 added (4.1 kB), 1 removed (790 B), 1 upgraded (+2.1 kB)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("^   +2.1 kB  alpha 1.0 -> 2.0 (dpkg, 4.2 kB -> 6.3 kB)"),
+        "{text}"
+    );
+    // Images without a database say nothing about packages.
+    let plain = image.work.join("plain.tar");
+    ImageSpec::new()
+        .layer(LayerSpec::new().file("app/x", "x"))
+        .write_oci_archive(&plain)
+        .unwrap();
+    let p = plain.to_str().unwrap();
+    let out = layerscope(&["diff", p, p, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["packages"].is_null());
+}
+
+/// The package hints of `ci`, checked against dpkg's own answers over umoci's unpack: which
+/// files each package owns (`dpkg-query -L`), their sizes on the unpacked rootfs, and
+/// whether anything depends on a package (`dpkg --no-act -r` refuses to remove one that an
+/// installed package depends on, by name or through what it provides).
+#[test]
+fn package_hints_in_ci_match_dpkg_over_the_unpacked_image() {
+    if !support::tools::tools(&["umoci", "dpkg", "dpkg-deb", "dpkg-query"], "umoci, dpkg") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().to_path_buf();
+    let deb = |name: &str, control: &str, files: &[(&str, usize)]| {
+        let files: Vec<(&str, Vec<u8>)> = files
+            .iter()
+            .enumerate()
+            .map(|(i, &(path, len))| (path, bytes(len, i as u8)))
+            .collect();
+        build_deb_for(&work, (name, "1.0", "all"), control, &files)
+    };
+    let base = deb(
+        "basepkg",
+        "",
+        &[
+            ("usr/share/doc/basepkg/README", 900),
+            ("usr/lib/base.so", 100),
+        ],
+    );
+    let debs = [
+        deb(
+            "libfoo1",
+            "",
+            &[
+                ("usr/lib/libfoo.so.1", 3000),
+                ("usr/share/doc/libfoo1/changelog", 500),
+                ("usr/share/locale/de/LC_MESSAGES/foo.mo", 700),
+            ],
+        ),
+        deb(
+            "libfoo-dev",
+            "Depends: libfoo1 (= 1.0)\n",
+            &[
+                ("usr/include/foo.h", 400),
+                ("usr/share/man/man3/foo.3", 300),
+            ],
+        ),
+        deb("gcc-99", "", &[("usr/bin/gcc-99", 5000)]),
+        deb(
+            "footool",
+            "Depends: libfoo1, virtual-data | otherdata\n",
+            &[
+                ("usr/bin/footool", 2000),
+                ("usr/share/man/man1/footool.1", 250),
+            ],
+        ),
+        deb(
+            "realdata",
+            "Provides: virtual-data\n",
+            &[("usr/share/realdata/blob", 6000)],
+        ),
+        deb("bigdata", "", &[("usr/share/bigdata/blob", 8000)]),
+    ];
+    let rootfs = work.join("rootfs");
+    for d in ["usr/bin", "var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
+    let mut steps = Steps::default();
+    dpkg(&rootfs, &["-i"], &[&base]);
+    steps.step(&rootfs);
+    dpkg(
+        &rootfs,
+        &["-i"],
+        &debs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+    );
+    steps.step(&rootfs);
+    let image = steps.image(dir);
+    let unpacked = prefix_rootfs(&image, 1);
+    let installed_in_base: BTreeSet<String> = dpkg_query(&prefix_rootfs(&image, 0))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+
+    // The oracle: per package of layer 1, its regular files and their sizes.
+    let size_of = |path: &str| {
+        std::fs::symlink_metadata(unpacked.join(path.trim_start_matches('/')))
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    let is_doc = |path: &str| {
+        ["/usr/share/doc/", "/usr/share/man/", "/usr/share/locale/"]
+            .iter()
+            .any(|root| path.starts_with(root))
+    };
+    let removable = |name: &str| {
+        Command::new("dpkg")
+            .arg(format!("--root={}", unpacked.display()))
+            .args([
+                "--log=/dev/null",
+                "--force-not-root",
+                "--no-act",
+                "-r",
+                name,
+            ])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let (mut dev, mut docs, mut leaves) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    for (name, _) in dpkg_query(&unpacked) {
+        if installed_in_base.contains(&name) {
+            continue;
+        }
+        let files: Vec<(String, u64)> = dpkg_files(&unpacked, &name)
+            .into_iter()
+            .filter_map(|p| size_of(&p).map(|s| (p, s)))
+            .collect();
+        let sum = |keep: &dyn Fn(&str) -> bool| -> u64 {
+            files.iter().filter(|(p, _)| keep(p)).map(|(_, s)| s).sum()
+        };
+        // The hint's own naming rule: compilers by name, `-dev` packages by suffix.
+        if name.starts_with("gcc-") || name.ends_with("-dev") {
+            dev.insert(name, sum(&|_| true));
+            continue;
+        }
+        let doc_bytes = sum(&|p| is_doc(p));
+        if doc_bytes > 0 {
+            docs.insert(name.clone(), doc_bytes);
+        }
+        if removable(&name) {
+            leaves.insert(name, sum(&|p| !is_doc(p)));
+        }
+    }
+    assert_eq!(dev.keys().collect::<Vec<_>>(), ["gcc-99", "libfoo-dev"]);
+    assert_eq!(leaves.keys().collect::<Vec<_>>(), ["bigdata", "footool"]);
+
+    let out = layerscope(&["ci", image.layout.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.code().unwrap() < 2,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hint = |kind: &str, needle: &str| {
+        json["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kind"] == kind && h["summary"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no {kind} hint in {:#}", json["hints"]))
+            .clone()
+    };
+    let named = |hint: &serde_json::Value, expected: &BTreeMap<String, u64>| {
+        let summary = hint["summary"].as_str().unwrap().to_string();
+        for (name, bytes) in expected {
+            let human = layerscope::size::human(*bytes);
+            assert!(summary.contains(&format!("`{name}` {human}")), "{summary}");
+        }
+        assert_eq!(hint["bytes"], expected.values().sum::<u64>(), "{summary}");
+    };
+    named(&hint("build-toolchain", "-dev packages"), &dev);
+    named(&hint("package-docs", "documentation"), &docs);
+    named(&hint("no-dependents", "depends on"), &leaves);
+    // The base image's documentation is not the Dockerfile's to change.
+    let all = json["hints"].to_string();
+    assert!(!all.contains("basepkg"), "{all}");
+    // Nothing the image depends on is called that: realdata provides what footool needs.
+    assert!(!hint("no-dependents", "depends on")["summary"]
+        .as_str()
+        .unwrap()
+        .contains("realdata"));
 }

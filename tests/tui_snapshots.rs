@@ -193,19 +193,9 @@ fn dockerfile_pane() {
 /// checks every package's bytes against `tar -tv`).
 #[test]
 fn layer_details_list_package_changes_biggest_first() {
-    let fixtures = std::env::var_os("LAYERSCOPE_FIXTURES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
-        });
-    let fixture = fixtures.join("alpine-base.tar");
-    if !fixture.is_file() {
-        eprintln!(
-            "note: {} not found; set LAYERSCOPE_FIXTURES",
-            fixture.display()
-        );
+    let Some(fixture) = shared_fixture("alpine-base.tar") else {
         return;
-    }
+    };
     let app = app_for(fixture.to_str().unwrap(), 160, 60);
     let screen = screen(&app);
     assert!(
@@ -218,4 +208,72 @@ fn layer_details_list_package_changes_biggest_first() {
         .map(|rest| rest.split(' ').next().unwrap())
         .collect();
     assert_eq!(&rows[..3], ["libcrypto1.1", "busybox", "musl"], "{screen}");
+}
+
+/// `pkg:NAME` in the filter shows only that package's files: on the fixtures' Alpine
+/// minirootfs, the files are those apk's own database lists for musl (its `F:`/`R:` lines,
+/// read from the layer with tar).
+#[test]
+fn filter_by_package() {
+    let Some(fixture) = shared_fixture("alpine-base.tar") else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let tar = |args: &[&str]| {
+        let out = std::process::Command::new("tar")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tar {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = work.path().to_str().unwrap();
+    tar(&["-xf", fixture.to_str().unwrap(), "-C", dir]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("manifest.json")).unwrap()).unwrap();
+    let layer = work.path().join(manifest[0]["Layers"][0].as_str().unwrap());
+    let db = tar(&["-xOf", layer.to_str().unwrap(), "lib/apk/db/installed"]);
+    let mut expected = std::collections::BTreeSet::new();
+    let (mut package, mut dir) = ("", "");
+    for line in db.lines() {
+        match line.split_at(line.len().min(2)) {
+            ("P:", name) => package = name,
+            ("F:", d) => dir = d,
+            ("R:", file) if package == "musl" => {
+                expected.insert(format!("/{dir}/{file}"));
+            }
+            _ => {}
+        }
+    }
+    assert!(!expected.is_empty());
+
+    let mut app = app_for(fixture.to_str().unwrap(), 120, 32);
+    press(&mut app, ctrl('f'));
+    type_text(&mut app, "pkg:musl");
+    press(&mut app, key(KeyCode::Enter));
+    let shown: std::collections::BTreeSet<String> = visible_paths(&app)
+        .into_iter()
+        .filter(|p| !expected.iter().any(|e| e.starts_with(&format!("{p}/"))))
+        .collect();
+    assert_eq!(shown, expected);
+    insta::assert_snapshot!(screen(&app));
+}
+
+/// A real tool's image from the shared fixtures (`LAYERSCOPE_FIXTURES`); `None`, with a
+/// note, where they are missing.
+fn shared_fixture(name: &str) -> Option<std::path::PathBuf> {
+    let fixtures = std::env::var_os("LAYERSCOPE_FIXTURES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures")
+        });
+    let fixture = fixtures.join(name);
+    if !fixture.is_file() {
+        eprintln!(
+            "note: {} not found; set LAYERSCOPE_FIXTURES",
+            fixture.display()
+        );
+        return None;
+    }
+    Some(fixture)
 }

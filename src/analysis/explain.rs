@@ -123,9 +123,11 @@ impl Facts {
         let image = &loaded.image;
         let mapping = dockerfile.map(|(_, m)| m);
         let base_layers = base_layers.or(mapping.map(|m| m.base_layers));
+        let packages = super::packages::analyze(loaded);
         let options = AnalysisOptions {
             base_layers,
             exclude: None,
+            packages: Some(&packages),
         };
         let waste = super::analyze(&loaded.tree, &options);
         let mut hints = super::hints(&loaded.tree, &options);
@@ -249,7 +251,7 @@ impl Facts {
             multi_stage,
             base_image: mapping.map(|m| m.base_image.clone()),
             findings: super::secrets::findings(loaded, None),
-            packages: super::packages::analyze(loaded),
+            packages,
         }
     }
 

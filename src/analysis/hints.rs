@@ -11,7 +11,7 @@ use super::waste::{reachable_content, shipped};
 use super::{excluded_nodes, AnalysisOptions};
 use crate::layer::EntryKind;
 use crate::tree::{Change, EntryId, NodeId, Tree, NONE, ROOT};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// What a hint is about. The serialised names are stable (they are in the CI JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -33,10 +33,14 @@ pub enum HintKind {
     DuplicateContent,
     /// From the Dockerfile: the whole build context is copied before a dependency install.
     CacheBustingOrder,
+    /// Documentation, man pages and locales that OS packages installed.
+    PackageDocs,
+    /// The largest OS packages that no other package in the image depends on.
+    NoDependents,
 }
 
 impl HintKind {
-    pub const ALL: [HintKind; 8] = [
+    pub const ALL: [HintKind; 10] = [
         HintKind::ChmodCopy,
         HintKind::DeletedLater,
         HintKind::OverwrittenLater,
@@ -45,6 +49,8 @@ impl HintKind {
         HintKind::BuildToolchain,
         HintKind::DuplicateContent,
         HintKind::CacheBustingOrder,
+        HintKind::PackageDocs,
+        HintKind::NoDependents,
     ];
 
     /// The name in reports and JSON: `package-cache`, `deleted-later`, …
@@ -58,6 +64,8 @@ impl HintKind {
             HintKind::BuildToolchain => "build-toolchain",
             HintKind::DuplicateContent => "duplicate-content",
             HintKind::CacheBustingOrder => "cache-busting-order",
+            HintKind::PackageDocs => "package-docs",
+            HintKind::NoDependents => "no-dependents",
         }
     }
 
@@ -122,6 +130,14 @@ impl Hint {
         out
     }
 }
+
+/// Packages a package hint names; the rest are counted.
+pub const MAX_NAMED_PACKAGES: usize = 5;
+/// Packages the no-dependents hint counts: the largest few are the ones worth a look.
+pub const MAX_NO_DEPENDENTS: usize = 5;
+/// Where packages put documentation, man pages and translations: what dpkg's
+/// `path-exclude` (and apk's separate `-doc` packages) keep out of an image.
+const DOC_ROOTS: &[&[u8]] = &[b"/usr/share/doc", b"/usr/share/man", b"/usr/share/locale"];
 
 /// Paths listed per hint; the rest are counted in [`Hint::path_count`].
 pub const MAX_PATHS: usize = 20;
@@ -488,7 +504,18 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
         out.push(tally.into_hint(kind, summary, fix));
     }
 
-    // 2. Files under places known to be caches, VCS directories or toolchains, still in the
+    // 2. With the package databases read: compilers and -dev packages, then the docs that
+    //    packages installed, named by package (before the toolchain places below, which
+    //    count what no package owns).
+    let packages = options.packages.filter(|p| !p.packages.is_empty());
+    let mut entry_owners = PackageFiles::default();
+    if let Some(packages) = packages {
+        entry_owners = PackageFiles::new(tree, packages, base, &is_excluded);
+        out.extend(entry_owners.dev_packages(tree, packages, &mut claimed));
+        out.extend(entry_owners.docs(tree, packages, &mut claimed));
+    }
+
+    // 3. Files under places known to be caches, VCS directories or toolchains, still in the
     //    image (what pass 1 claimed is already counted there).
     for (kind, places, by_name) in [
         (HintKind::PackageCache, CACHES, false),
@@ -524,7 +551,7 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
         }
     }
 
-    // 3. The same content (size and xxh3) in several entries still reachable. One copy
+    // 4. The same content (size and xxh3) in several entries still reachable. One copy
     //    stays (a base-image copy if there is one); the user layers' other copies are saved.
     let mut groups: HashMap<(u64, u64), Vec<EntryId>> = HashMap::new();
     for (id, entry) in tree.entries().iter().enumerate() {
@@ -608,8 +635,249 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
         ));
     }
 
+    // 5. Last, as the least certain: the largest packages nothing else depends on.
+    if let Some(packages) = packages {
+        out.extend(entry_owners.no_dependents(tree, packages, &mut claimed));
+    }
+
     sort(&mut out);
     out
+}
+
+/// Whether a package is a compiler or a `-dev` package: what a build stage needs and a
+/// final image does not. `gcc-12-base` is not one: the C and C++ runtime libraries need it.
+pub fn is_build_package(name: &str) -> bool {
+    let name = name.split(':').next().unwrap_or(name);
+    let compiler = ["gcc", "g++", "cpp", "clang"].iter().any(|c| {
+        name == *c
+            || name
+                .strip_prefix(c)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|rest| !rest.ends_with("-base") && !rest.is_empty())
+    });
+    compiler
+        || name.ends_with("-dev")
+        || matches!(name, "build-essential" | "build-base" | "musl-dev")
+}
+
+/// The file entries of user layers that OS packages own, for the package hints: each
+/// entry's package, by index into [`super::packages::Packages::packages`].
+#[derive(Default)]
+struct PackageFiles {
+    /// (entry, package index, under a documentation root).
+    entries: Vec<(EntryId, usize, bool)>,
+}
+
+impl PackageFiles {
+    fn new(
+        tree: &Tree,
+        packages: &super::packages::Packages,
+        base: usize,
+        is_excluded: &dyn Fn(NodeId) -> bool,
+    ) -> PackageFiles {
+        let index: HashMap<(super::packages::Manager, &str), usize> = packages
+            .packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.manager, p.name.as_str()), i))
+            .collect();
+        let owner: HashMap<NodeId, usize> = packages
+            .owners
+            .iter()
+            .filter_map(|(node, key)| index.get(&(key.0, key.1.as_str())).map(|&i| (*node, i)))
+            .collect();
+        // Documentation roots, marked top-down: a child's id is above its parent's.
+        let mut docs = vec![false; tree.node_count()];
+        for root in DOC_ROOTS.iter().filter_map(|r| tree.lookup(r)) {
+            docs[root as usize] = true;
+        }
+        for node in 1..tree.node_count() as NodeId {
+            let parent = tree.node(node).parent as usize;
+            docs[node as usize] |= docs[parent];
+        }
+        let entries = tree
+            .entries()
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.meta.kind == EntryKind::File && e.layer as usize >= base && !is_excluded(e.node)
+            })
+            .filter_map(|(id, e)| {
+                let package = *owner.get(&e.node)?;
+                Some((id as EntryId, package, docs[e.node as usize]))
+            })
+            .collect();
+        PackageFiles { entries }
+    }
+
+    /// Claim the unclaimed entries `wanted` picks, tallied per package (bytes) and all
+    /// together.
+    fn claim(
+        &self,
+        tree: &Tree,
+        claimed: &mut [bool],
+        wanted: impl Fn(usize, bool) -> bool,
+    ) -> (Tally, BTreeMap<usize, u64>) {
+        let mut tally = Tally::default();
+        let mut per_package = BTreeMap::new();
+        for &(id, package, doc) in &self.entries {
+            if claimed[id as usize] || !wanted(package, doc) {
+                continue;
+            }
+            claimed[id as usize] = true;
+            let entry = tree.entry(id);
+            tally.add(tree, entry.meta.size, entry.layer as usize, entry.node);
+            *per_package.entry(package).or_insert(0u64) += entry.meta.size;
+        }
+        (tally, per_package)
+    }
+
+    fn dev_packages(
+        &self,
+        tree: &Tree,
+        packages: &super::packages::Packages,
+        claimed: &mut [bool],
+    ) -> Option<Hint> {
+        let build: Vec<bool> = packages
+            .packages
+            .iter()
+            .map(|p| is_build_package(&p.name))
+            .collect();
+        let (tally, per_package) = self.claim(tree, claimed, |p, _| build[p]);
+        (tally.bytes > 0).then(|| {
+            let summary = format!(
+                "compilers and -dev packages installed by {}: {}",
+                layer_list(&tally.layers),
+                named_packages(packages, &per_package)
+            );
+            tally.into_hint(
+                HintKind::BuildToolchain,
+                summary,
+                "install them in a build stage (`FROM … AS build`) and `COPY --from=build` only \
+                 the result into a final stage that has no compiler; or remove them in the RUN \
+                 that built with them (`apt-get purge --auto-remove`, `apk del`)"
+                    .to_string(),
+            )
+        })
+    }
+
+    fn docs(
+        &self,
+        tree: &Tree,
+        packages: &super::packages::Packages,
+        claimed: &mut [bool],
+    ) -> Option<Hint> {
+        let (tally, per_package) = self.claim(tree, claimed, |_, doc| doc);
+        (tally.bytes > 0).then(|| {
+            let summary = format!(
+                "documentation, man pages and locales that packages installed in {}: {}",
+                layer_list(&tally.layers),
+                named_packages(packages, &per_package)
+            );
+            let apk = per_package
+                .keys()
+                .any(|&p| packages.packages[p].manager == super::packages::Manager::Apk);
+            let fix = if apk {
+                "apk puts documentation in separate `-doc` packages: leave them out of `apk add`"
+            } else {
+                "before the install, tell dpkg to skip them: a file in `/etc/dpkg/dpkg.cfg.d/` \
+                 with `path-exclude=/usr/share/doc/*`, `path-include=/usr/share/doc/*/copyright`, \
+                 `path-exclude=/usr/share/man/*` and `path-exclude=/usr/share/locale/*` (as the \
+                 Debian slim images do)"
+            };
+            tally.into_hint(HintKind::PackageDocs, summary, fix.to_string())
+        })
+    }
+
+    /// The largest user-layer packages no other package depends on (by name or by what it
+    /// provides), for the managers whose databases record dependencies at all.
+    fn no_dependents(
+        &self,
+        tree: &Tree,
+        packages: &super::packages::Packages,
+        claimed: &mut [bool],
+    ) -> Option<Hint> {
+        let list = &packages.packages;
+        let records_depends: HashSet<super::packages::Manager> = list
+            .iter()
+            .filter(|p| !p.depends.is_empty())
+            .map(|p| p.manager)
+            .collect();
+        let required: HashSet<(super::packages::Manager, &str)> = list
+            .iter()
+            .flat_map(|p| p.depends.iter().map(move |d| (p.manager, d.as_str())))
+            .collect();
+        let depended_on = |p: &super::packages::Package| {
+            std::iter::once(p.base_name())
+                .chain(p.provides.iter().map(String::as_str))
+                .any(|name| required.contains(&(p.manager, name)))
+        };
+        // Their bytes as the hints count them: unclaimed user-layer entries.
+        let mut bytes: BTreeMap<usize, u64> = BTreeMap::new();
+        for &(id, package, _) in &self.entries {
+            if !claimed[id as usize] {
+                *bytes.entry(package).or_insert(0) += tree.entry(id).meta.size;
+            }
+        }
+        let mut leaves: Vec<(u64, usize)> = bytes
+            .into_iter()
+            .filter(|&(p, b)| {
+                b > 0
+                    && records_depends.contains(&list[p].manager)
+                    && !is_build_package(&list[p].name)
+                    && !depended_on(&list[p])
+            })
+            .map(|(p, b)| (b, p))
+            .collect();
+        leaves.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        leaves.truncate(MAX_NO_DEPENDENTS);
+        let chosen: HashSet<usize> = leaves.iter().map(|&(_, p)| p).collect();
+        let (tally, per_package) = self.claim(tree, claimed, |p, _| chosen.contains(&p));
+        (tally.bytes > 0).then(|| {
+            let summary = format!(
+                "the largest packages that nothing in the image depends on, installed by {}: {}",
+                layer_list(&tally.layers),
+                named_packages(packages, &per_package)
+            );
+            tally.into_hint(
+                HintKind::NoDependents,
+                summary,
+                "no other package needs them; if the application does not either, leave them \
+                 out of the install (apt-get's `--no-install-recommends` skips what was only \
+                 recommended) or remove them in the same RUN"
+                    .to_string(),
+            )
+        })
+    }
+}
+
+/// "`gcc-12` 70 MB, `cpp-12` 34 MB and 3 more": the packages of a tally, most bytes first.
+fn named_packages(
+    packages: &super::packages::Packages,
+    per_package: &BTreeMap<usize, u64>,
+) -> String {
+    let mut sorted: Vec<(u64, &str)> = per_package
+        .iter()
+        .map(|(&p, &b)| (b, packages.packages[p].name.as_str()))
+        .collect();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let named: Vec<String> = sorted
+        .iter()
+        .take(MAX_NAMED_PACKAGES)
+        .map(|(b, name)| {
+            format!(
+                "`{}` {}",
+                crate::escape::escape_str(name),
+                crate::size::human(*b)
+            )
+        })
+        .collect();
+    let rest = sorted.len().saturating_sub(MAX_NAMED_PACKAGES);
+    if rest > 0 {
+        format!("{} and {rest} more", named.join(", "))
+    } else {
+        named.join(", ")
+    }
 }
 
 /// Most bytes first; ties by kind, then by first path, so output is stable.
@@ -798,6 +1066,34 @@ mod tests {
     use super::super::testutil::{tree, E::*};
     use super::*;
 
+    #[test]
+    fn build_packages_are_compilers_and_dev_packages_not_runtimes() {
+        for name in [
+            "gcc",
+            "gcc-12",
+            "g++-12",
+            "cpp",
+            "cpp-12",
+            "clang-15",
+            "libc6-dev:amd64",
+            "musl-dev",
+            "build-essential",
+            "build-base",
+            "zlib-dev",
+        ] {
+            assert!(is_build_package(name), "{name}");
+        }
+        for name in [
+            "gcc-12-base:amd64",
+            "libgcc-s1:amd64",
+            "gccgo",
+            "cpio",
+            "devscripts",
+        ] {
+            assert!(!is_build_package(name), "{name}");
+        }
+    }
+
     fn run(layers: &[&[crate::analysis::testutil::E]]) -> Vec<Hint> {
         hints(&tree(layers), &AnalysisOptions::default())
     }
@@ -977,6 +1273,7 @@ mod tests {
             &AnalysisOptions {
                 base_layers: None,
                 exclude: Some(&filter),
+                packages: None,
             },
         );
         assert!(h.is_empty());

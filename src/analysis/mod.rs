@@ -49,6 +49,8 @@ pub struct AnalysisOptions<'a> {
     pub base_layers: Option<usize>,
     /// Paths left out of both the shipped and the wasted bytes (dive issue #347).
     pub exclude: Option<ExcludeFn<'a>>,
+    /// The OS packages, when the load read their databases: the hints then name packages.
+    pub packages: Option<&'a packages::Packages>,
 }
 
 impl std::fmt::Debug for AnalysisOptions<'_> {
@@ -56,6 +58,7 @@ impl std::fmt::Debug for AnalysisOptions<'_> {
         f.debug_struct("AnalysisOptions")
             .field("base_layers", &self.base_layers)
             .field("exclude", &self.exclude.map(|_| "<filter>"))
+            .field("packages", &self.packages.map(|p| p.packages.len()))
             .finish()
     }
 }

@@ -487,6 +487,7 @@ mod tests {
             &AnalysisOptions {
                 base_layers: Some(2),
                 exclude: None,
+                packages: None,
             },
         );
         // Layer 1 hid 10 bytes (base), layer 2 hid 4 (user).
@@ -507,6 +508,7 @@ mod tests {
             &AnalysisOptions {
                 base_layers: None,
                 exclude: Some(&filter),
+                packages: None,
             },
         );
         assert_eq!((w.total_bytes, w.wasted_bytes), (10, 5));

@@ -36,11 +36,13 @@ pub fn run(args: &CiArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i3
     // The scan runs in the layer pass only when the rule will judge it: a disabled
     // `secrets` rule costs nothing.
     let scan_secrets = config.rules.secrets.is_some();
-    let loaded = super::load_image_with(
-        &args.image,
-        global,
-        scan_secrets.then(crate::analysis::secrets::Scan::hook),
-    )?;
+    // The package databases are read in the same pass, for the hints that name packages.
+    let hook = if scan_secrets {
+        crate::analysis::explorer_hooks()
+    } else {
+        crate::analysis::packages::Reader::hook()
+    };
+    let loaded = super::load_image_with(&args.image, global, Some(hook))?;
     let excludes = |path: &[u8]| filter.excludes(path);
     let exclude: Option<analysis::ExcludeFn<'_>> = (!filter.is_empty()).then_some(&excludes);
     let dockerfile = args
@@ -190,9 +192,12 @@ pub fn build_input(
         }),
         ..Default::default()
     };
+    // Empty unless the load read the package databases (`ci` and `report` do).
+    let packages = analysis::packages::analyze(loaded);
     let options = AnalysisOptions {
         base_layers,
         exclude,
+        packages: Some(&packages),
     };
     // Hints are measured on the same tree and options, whichever score the rules judge.
     input.hints = analysis::hints(tree, &options);

@@ -175,6 +175,7 @@ pub(super) fn stack(
         &crate::analysis::AnalysisOptions {
             base_layers,
             exclude: None,
+            packages: None,
         },
     );
     let stack = crate::report::Stack {

@@ -5,6 +5,7 @@
 use super::progress::ProgressBar;
 use crate::analysis::compare::{compare, Comparison, PathState};
 use crate::analysis::glossary::capitalise;
+use crate::analysis::packages::{self, Package};
 use crate::cli::{DiffArgs, DiffFormat, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::{escape_bytes, escape_str};
@@ -37,12 +38,15 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<
             })
         })
         .transpose()?;
-    let (a, b) = load_pair(open_pair(&args.a, &args.b, global)?, global)?;
+    let hook = Some(packages::Reader::hook());
+    let (a, b) = load_pair(open_pair(&args.a, &args.b, global)?, global, hook)?;
     let comparison = compare(&a, &b);
+    let package_changes = package_changes(&a, &b, global.quiet);
     let write_error = |e| Error::io("stdout", e);
     match args.format {
-        DiffFormat::Text => write_text(&a, &b, &comparison, args.long, out),
-        DiffFormat::Json => write_json(&a, &b, &comparison, out),
+        DiffFormat::Text => write_text(&a, &b, &comparison, args.long, out)
+            .and_then(|()| write_packages_text(&package_changes, out)),
+        DiffFormat::Json => write_json(&a, &b, &comparison, &package_changes, out),
         DiffFormat::Markdown => write_markdown(&a, &b, &comparison, args.long, out),
     }
     .map_err(write_error)?;
@@ -69,7 +73,7 @@ pub(crate) fn load_view(
     b: &str,
     global: &GlobalArgs,
 ) -> Result<CompareView> {
-    let (loaded_a, loaded_b) = load_pair(opened, global)?;
+    let (loaded_a, loaded_b) = load_pair(opened, global, None)?;
     let comparison = compare(&loaded_a, &loaded_b);
     CompareView::new(loaded_a, loaded_b, comparison).map_err(|source| Error::Limit {
         path: format!("{a} and {b}"),
@@ -140,12 +144,14 @@ pub(crate) fn open_pair(
 fn load_pair(
     opened: [(Source, image::Image); 2],
     global: &GlobalArgs,
+    content: Option<std::sync::Arc<dyn crate::layer::ContentHook>>,
 ) -> Result<(LoadedImage, LoadedImage)> {
     let [(source_a, opened_a), (source_b, opened_b)] = opened;
     let options = LoadOptions {
         verify: !global.no_verify,
         threads: 0,
         expansion: global.expansion(),
+        content,
         ..Default::default()
     };
     let control = ParseControl::default();
@@ -173,6 +179,83 @@ fn load_pair(
         }
     }
     Ok((a, b))
+}
+
+/// The package changes from A to B ([`packages::compare`]); `None` when neither image has
+/// a package database. Databases that could not be read are warned about on stderr.
+fn package_changes(a: &LoadedImage, b: &LoadedImage, quiet: bool) -> Option<packages::Changes> {
+    let (found_a, found_b) = (packages::analyze(a), packages::analyze(b));
+    if !quiet {
+        let mut stderr = io::stderr().lock();
+        for (side, found) in [("A", &found_a), ("B", &found_b)] {
+            for warning in &found.warnings {
+                let _ = writeln!(stderr, "layerscope: warning: {side}: {warning}");
+            }
+        }
+    }
+    (!found_a.packages.is_empty() || !found_b.packages.is_empty())
+        .then(|| packages::compare(&found_a, &found_b))
+}
+
+/// B's bytes minus A's, for an upgraded package.
+fn package_delta(old: &Package, new: &Package) -> i64 {
+    i64::try_from(new.bytes)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(i64::try_from(old.bytes).unwrap_or(i64::MAX))
+}
+
+/// The package changes, as dredge and Docker Scout list them, with the bytes each package
+/// measures in the image that has it.
+fn write_packages_text(changes: &Option<packages::Changes>, out: &mut dyn Write) -> io::Result<()> {
+    let Some(changes) = changes else {
+        return Ok(());
+    };
+    let sum = |list: &[Package]| list.iter().map(|p| p.bytes).fold(0, u64::saturating_add);
+    let upgraded: i64 = changes
+        .upgraded
+        .iter()
+        .map(|(old, new)| package_delta(old, new))
+        .fold(0, i64::saturating_add);
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Packages: {} added ({}), {} removed ({}), {} upgraded ({})",
+        changes.added.len(),
+        human(sum(&changes.added)),
+        changes.removed.len(),
+        human(sum(&changes.removed)),
+        changes.upgraded.len(),
+        signed(upgraded)
+    )?;
+    let line = |sign: char, p: &Package| {
+        format!(
+            "{sign} {:>9}  {} {} ({})",
+            human(p.bytes),
+            escape_str(&p.name),
+            escape_str(&p.version),
+            p.manager.name()
+        )
+    };
+    for p in &changes.added {
+        writeln!(out, "{}", line('+', p))?;
+    }
+    for p in &changes.removed {
+        writeln!(out, "{}", line('-', p))?;
+    }
+    for (old, new) in &changes.upgraded {
+        writeln!(
+            out,
+            "^ {:>9}  {} {} -> {} ({}, {} -> {})",
+            signed(package_delta(old, new)),
+            escape_str(&new.name),
+            escape_str(&old.version),
+            escape_str(&new.version),
+            new.manager.name(),
+            human(old.bytes),
+            human(new.bytes)
+        )?;
+    }
+    Ok(())
 }
 
 fn paths(count: usize) -> String {
@@ -336,9 +419,34 @@ fn write_json(
     a: &LoadedImage,
     b: &LoadedImage,
     comparison: &Comparison,
+    package_changes: &Option<packages::Changes>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     use serde_json::{json, Value};
+    let package = |p: &Package| {
+        json!({
+            "manager": p.manager,
+            "name": escape_str(&p.name),
+            "version": escape_str(&p.version),
+            "bytes": p.bytes,
+            "files": p.files,
+        })
+    };
+    let packages = package_changes.as_ref().map(|c| {
+        json!({
+            "added": c.added.iter().map(package).collect::<Vec<_>>(),
+            "removed": c.removed.iter().map(package).collect::<Vec<_>>(),
+            "upgraded": c.upgraded.iter().map(|(old, new)| json!({
+                "manager": new.manager,
+                "name": escape_str(&new.name),
+                "from": escape_str(&old.version),
+                "to": escape_str(&new.version),
+                "bytes_a": old.bytes,
+                "bytes_b": new.bytes,
+                "delta": package_delta(old, new),
+            })).collect::<Vec<_>>(),
+        })
+    });
     let image = |image: &LoadedImage, size: u64| {
         json!({
             "source": escape_str(&image.image.source),
@@ -401,6 +509,7 @@ fn write_json(
             "delta": delta,
         })).collect::<Vec<_>>(),
         "totals": totals,
+        "packages": packages,
     });
     serde_json::to_writer_pretty(&mut *out, &document)?;
     writeln!(out)

@@ -59,6 +59,7 @@ fn package_json(package: &Package, dockerfile: Option<&DockerfileContext>) -> Va
         "manager": package.manager,
         "name": package.name,
         "version": package.version,
+        "arch": package.arch,
         "layer": package.layer,
         "bytes": package.bytes,
         "files": package.files,

@@ -389,7 +389,8 @@ impl Rows {
                     let from = len.saturating_sub(needle.len().saturating_sub(1));
                     inherited || contains(&path[from..], needle)
                 }
-                Some(regex) => regex.matches(&path),
+                // A package filter matches nothing here: the comparison reads no package database.
+                Some(other) => other.matches(node, &path),
             };
             if matched && self.options.shows(tree.node(node).kind) {
                 self.marks[node as usize] |= OWN;

@@ -41,7 +41,16 @@ pub enum SortOrder {
 pub enum Filter {
     Substring(Vec<u8>),
     Regex(regex::bytes::Regex),
+    /// `pkg:NAME`: the files an OS package owns. A path alone cannot say, so the explorer,
+    /// which has the packages, fills in `nodes` (ascending) before the filter applies.
+    Package {
+        name: String,
+        nodes: Vec<NodeId>,
+    },
 }
+
+/// What the filter line's text starts with to show one package's files.
+pub const PACKAGE_PREFIX: &str = "pkg:";
 
 /// A filter text with regex syntax that is not a valid regex.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,8 +67,15 @@ fn last_line(e: &regex::Error) -> String {
 }
 
 impl Filter {
-    /// A regex when the text has regex syntax in it, else a substring.
+    /// `pkg:NAME` for a package's files; else a regex when the text has regex syntax in it,
+    /// else a substring.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
+        if let Some(name) = text.strip_prefix(PACKAGE_PREFIX) {
+            return Ok(Filter::Package {
+                name: name.to_string(),
+                nodes: Vec::new(),
+            });
+        }
         let special = text.chars().any(|c| "^$.*+?()[]{}|\\".contains(c));
         if special {
             regex::bytes::Regex::new(text)
@@ -70,12 +86,14 @@ impl Filter {
         }
     }
 
-    pub fn matches(&self, path: &[u8]) -> bool {
+    /// Whether `node`, at `path`, matches.
+    pub fn matches(&self, node: NodeId, path: &[u8]) -> bool {
         match self {
             Filter::Substring(needle) => {
                 needle.is_empty() || path.windows(needle.len()).any(|w| w == needle.as_slice())
             }
             Filter::Regex(regex) => regex.is_match(path),
+            Filter::Package { nodes, .. } => nodes.binary_search(&node).is_ok(),
         }
     }
 }
@@ -479,6 +497,7 @@ impl VisibleRows {
                 let regex = regex.clone();
                 marker.walk_paths(false, |path, _| regex.is_match(path));
             }
+            Some(Filter::Package { nodes, .. }) => marker.spread(nodes),
         }
         self.matches = if self.options.filter.is_some() {
             marker.matches
@@ -818,7 +837,7 @@ mod tests {
                 let change = changes.get(&child).copied().unwrap_or(DiffKind::Unchanged);
                 let filter = view.options.filter.as_ref();
                 let own = view.options.shows(change)
-                    && filter.is_none_or(|f| f.matches(&tree.path(child)));
+                    && filter.is_none_or(|f| f.matches(child, &tree.path(child)));
                 if own && filter.is_some() {
                     *matches += 1;
                 }

@@ -397,7 +397,40 @@ impl Explorer {
     }
 
     pub fn set_filter(&mut self, filter: Option<Filter>) {
+        let filter = filter.map(|filter| match filter {
+            Filter::Package { name, .. } => {
+                let nodes = self.package_files(&name);
+                Filter::Package { name, nodes }
+            }
+            other => other,
+        });
         self.set_view_options(|o| o.filter = filter);
+    }
+
+    /// The paths of the final image's files (not directories, which packages share) that
+    /// the package `name` owns, ascending. `name` is as `packages` shows it; a dpkg name
+    /// without its `:ARCH` takes every architecture's.
+    pub fn package_files(&self, name: &str) -> Vec<NodeId> {
+        let tree = &self.image.tree;
+        let wanted = |key: &crate::analysis::packages::Key| {
+            key.1 == name || key.1.split_once(':').is_some_and(|(base, _)| base == name)
+        };
+        let mut nodes: Vec<NodeId> = self
+            .packages
+            .owners
+            .iter()
+            .filter(|&(&node, key)| {
+                wanted(key)
+                    && tree.versions(node).iter().any(|v| {
+                        v.entry != crate::tree::NONE
+                            && !v.change.is_removal()
+                            && tree.meta(v).kind != crate::layer::EntryKind::Dir
+                    })
+            })
+            .map(|(&node, _)| node)
+            .collect();
+        nodes.sort_unstable();
+        nodes
     }
 
     /// Scroll offsets so that cursors stay on screen.

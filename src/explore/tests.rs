@@ -269,3 +269,54 @@ fn explanations_prepared_on_a_thread_equal_those_gathered_on_the_key() {
     }
     assert!(prepared.explanations_ready() && on_the_key.explanations_ready());
 }
+
+/// `pkg:NAME` in the filter shows the files one package owns, with the directories above
+/// them; a directory a package lists (shared with others) does not bring its contents in.
+#[test]
+fn a_package_filter_shows_that_packages_files_only() {
+    use crate::analysis::packages::Manager;
+    let mut e = explorer(20);
+    e.move_layer(1);
+    let owners = [
+        ("/a", Manager::Apk, "musl"),
+        ("/a/1", Manager::Apk, "musl"),
+        ("/a/2", Manager::Apk, "musl"),
+        ("/b/3", Manager::Apk, "busybox"),
+        ("/c", Manager::Apk, "busybox"),
+        ("/d", Manager::Dpkg, "libc6:amd64"),
+    ];
+    for (path, manager, name) in owners {
+        let node = e.image().tree.lookup(path.as_bytes()).unwrap();
+        e.packages.owners.insert(node, (manager, name.to_string()));
+    }
+    let rows = |e: &Explorer| -> Vec<String> {
+        e.files()
+            .rows()
+            .iter()
+            .map(|r| String::from_utf8_lossy(&e.image().tree.path(r.node)).into_owned())
+            .collect()
+    };
+    let filter = |e: &mut Explorer, text: &str| {
+        e.set_filter(Some(Filter::parse(text).unwrap()));
+        (rows(e), e.files().match_count())
+    };
+    assert_eq!(
+        filter(&mut e, "pkg:musl"),
+        (vec!["/a".into(), "/a/1".into(), "/a/2".into()], 2)
+    );
+    assert_eq!(
+        filter(&mut e, "pkg:busybox"),
+        (vec!["/b".into(), "/b/3".into(), "/c".into()], 2)
+    );
+    // As dpkg-query names it, or without the architecture.
+    assert_eq!(filter(&mut e, "pkg:libc6:amd64"), (vec!["/d".into()], 1));
+    assert_eq!(filter(&mut e, "pkg:libc6"), (vec!["/d".into()], 1));
+    assert_eq!(filter(&mut e, "pkg:nosuch"), (vec![], 0));
+    // A name with regex syntax in it is still a package name.
+    assert!(matches!(
+        Filter::parse("pkg:libstdc++6").unwrap(),
+        Filter::Package { ref name, .. } if name == "libstdc++6"
+    ));
+    e.set_filter(None);
+    assert_eq!(rows(&e).len(), 15);
+}

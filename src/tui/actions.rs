@@ -150,7 +150,7 @@ impl Action {
                 "filter-files",
                 Context::Global,
                 "ctrl+f, /",
-                "filter paths (substring or regex)",
+                "filter paths (substring, regex, or pkg:NAME for one package's files)",
             ),
             Action::CloseFilter => info(
                 "close-filter-files",

@@ -24,12 +24,22 @@ pub fn run(command: &mut Command) -> String {
 
 /// A tiny arch:all .deb of `files` (path, bytes), built with dpkg-deb.
 pub fn build_deb(dir: &Path, name: &str, version: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
-    let root = dir.join(format!("{name}-{version}"));
+    build_deb_for(dir, (name, version, "all"), "", files)
+}
+
+/// A tiny .deb for `arch`, with `control` (more fields, one per line) in its control file.
+pub fn build_deb_for(
+    dir: &Path,
+    (name, version, arch): (&str, &str, &str),
+    control: &str,
+    files: &[(&str, Vec<u8>)],
+) -> PathBuf {
+    let root = dir.join(format!("{name}-{version}-{arch}"));
     std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
     std::fs::write(
         root.join("DEBIAN/control"),
         format!(
-            "Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: test <t@example.org>\nDescription: layerscope test package\n"
+            "Package: {name}\nVersion: {version}\nArchitecture: {arch}\n{control}Maintainer: test <t@example.org>\nDescription: layerscope test package\n"
         ),
     )
     .unwrap();
@@ -38,7 +48,7 @@ pub fn build_deb(dir: &Path, name: &str, version: &str, files: &[(&str, Vec<u8>)
         std::fs::create_dir_all(at.parent().unwrap()).unwrap();
         std::fs::write(&at, bytes).unwrap();
     }
-    let deb = dir.join(format!("{name}_{version}_all.deb"));
+    let deb = dir.join(format!("{name}_{version}_{arch}.deb"));
     run(Command::new("dpkg-deb")
         .args(["--root-owner-group", "-Zgzip", "--build"])
         .arg(&root)
@@ -180,31 +190,46 @@ pub fn debian_image() -> DebianImage {
     std::os::unix::fs::symlink("usr/bin", rootfs.join("bin")).unwrap();
     std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
 
-    let mut layers = Vec::new();
-    let mut before = BTreeMap::new();
-    let mut step = |rootfs: &Path, layers: &mut Vec<LayerSpec>| {
-        let after = snapshot(rootfs);
-        layers.push(diff_layer(&before, &after));
-        before = after;
-    };
+    let mut steps = Steps::default();
     dpkg(&rootfs, &["-i"], &[&alpha1, &beta]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     dpkg(&rootfs, &["-i"], &[&gamma]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     dpkg(&rootfs, &["-i"], &[&alpha2]);
     dpkg(&rootfs, &["-r", "beta"], &[]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     std::fs::create_dir_all(rootfs.join("app")).unwrap();
     std::fs::write(rootfs.join("app/server"), bytes(2500, 8)).unwrap();
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
+    steps.image(dir)
+}
 
-    let layout = work.join("layout");
-    image_of(&layers).write_oci_layout(&layout).unwrap();
-    DebianImage {
-        dir,
-        layout,
-        layers,
-        work,
+/// Layers recorded from a rootfs as dpkg changes it: each step is what changed since the
+/// last.
+#[derive(Default)]
+pub struct Steps {
+    before: BTreeMap<String, Snap>,
+    layers: Vec<LayerSpec>,
+}
+
+impl Steps {
+    pub fn step(&mut self, rootfs: &Path) {
+        let after = snapshot(rootfs);
+        self.layers.push(diff_layer(&self.before, &after));
+        self.before = after;
+    }
+
+    /// The layers as an OCI layout in `dir`.
+    pub fn image(self, dir: tempfile::TempDir) -> DebianImage {
+        let work = dir.path().to_path_buf();
+        let layout = work.join("layout");
+        image_of(&self.layers).write_oci_layout(&layout).unwrap();
+        DebianImage {
+            dir,
+            layout,
+            layers: self.layers,
+            work,
+        }
     }
 }
 
@@ -222,7 +247,10 @@ pub fn dpkg_query(rootfs: &Path) -> BTreeSet<(String, String)> {
             "--admindir={}",
             rootfs.join("var/lib/dpkg").display()
         ))
-        .args(["-W", "-f=${db:Status-Status} ${Package} ${Version}\\n"]))
+        .args([
+            "-W",
+            "-f=${db:Status-Status} ${binary:Package} ${Version}\\n",
+        ]))
     .lines()
     .filter_map(|l| l.strip_prefix("installed "))
     .map(|l| {

@@ -19,6 +19,40 @@ pub struct Record {
     pub declared: Option<u64>,
     /// Absolute paths the record itself lists (apk); dpkg keeps them in `info/*.list`.
     pub files: Vec<Vec<u8>>,
+    /// The architecture the record names (dpkg `Architecture`, apk `A:`); empty when none.
+    pub arch: String,
+    /// Names of the packages it requires (dpkg `Depends` and `Pre-Depends`, apk `D:`):
+    /// alternatives flattened, versions and architecture qualifiers dropped.
+    pub depends: Vec<String>,
+    /// Names it provides besides its own (dpkg `Provides`, apk `p:`), versions dropped.
+    pub provides: Vec<String>,
+}
+
+/// The package names of a dpkg relation field (`a (>= 1) | b:any, c`): every alternative,
+/// without its version, architecture qualifier or build profile.
+fn dpkg_names(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split([',', '|'])
+        .filter_map(|part| part.split_whitespace().next())
+        .map(|name| name.split([':', '(']).next().unwrap_or(name).to_string())
+        .filter(|name| !name.is_empty())
+}
+
+/// The names of an apk `D:` or `p:` line (`so:libc.musl-x86_64.so.1 cmd:sh=1.36 !conflict
+/// pc:zlib>=1.2`): conflicts (`!`) are not requirements; versions after `=`, `<`, `>` or
+/// `~` are dropped.
+fn apk_names(value: &[u8]) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|word| !word.is_empty() && word[0] != b'!')
+        .map(|word| {
+            let end = word
+                .iter()
+                .position(|b| b"=<>~".contains(b))
+                .unwrap_or(word.len());
+            String::from_utf8_lossy(&word[..end]).into_owned()
+        })
+        .filter(|name| !name.is_empty())
 }
 
 /// dpkg's `status` (or one `status.d/` file): RFC 822-like stanzas separated by blank
@@ -37,6 +71,7 @@ pub fn parse_dpkg_status(bytes: &[u8]) -> Result<Vec<Record>, String> {
         }
         let mut record = Record::default();
         let mut state = None;
+        let mut same = false;
         for line in stanza.lines() {
             // Continuation lines (descriptions, conffiles) start with a space.
             if line.starts_with([' ', '\t']) {
@@ -53,11 +88,20 @@ pub fn parse_dpkg_status(bytes: &[u8]) -> Result<Vec<Record>, String> {
                     record.declared = value.parse::<u64>().ok().map(|k| k.saturating_mul(1024))
                 }
                 "Status" => state = value.rsplit(' ').next().map(str::to_string),
+                "Architecture" => record.arch = value.to_string(),
+                "Multi-Arch" => same = value == "same",
+                "Depends" | "Pre-Depends" => record.depends.extend(dpkg_names(value)),
+                "Provides" => record.provides.extend(dpkg_names(value)),
                 _ => {}
             }
         }
         if record.name.is_empty() {
             return Err(format!("stanza {}: no Package field", index + 1));
+        }
+        // A `Multi-Arch: same` package may be installed once per architecture; dpkg names
+        // each instance `NAME:ARCH` (`${binary:Package}`, and its `info/NAME:ARCH.list`).
+        if same && !record.arch.is_empty() {
+            record.name = format!("{}:{}", record.name, record.arch);
         }
         // Distroless' status.d files carry no Status: every stanza there is installed.
         if matches!(
@@ -148,6 +192,9 @@ pub fn parse_apk_installed(bytes: &[u8]) -> Result<Vec<Record>, String> {
             b'P' => record.name = text(),
             b'V' => record.version = text(),
             b'I' => record.declared = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+            b'A' => record.arch = text(),
+            b'D' => record.depends.extend(apk_names(value)),
+            b'p' => record.provides.extend(apk_names(value)),
             b'F' => {
                 dir.clear();
                 dir.push(b'/');
@@ -199,6 +246,29 @@ mod tests {
             ("a", "1.0")
         );
         assert_eq!(records[0].declared, Some(2048));
+    }
+
+    #[test]
+    fn relations_drop_versions_qualifiers_and_conflicts() {
+        let status = b"Package: gcc-12\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12\nPre-Depends: multiarch-support\nDepends: cpp-12 (= 12.2.0-14), libc6 (>= 2.34) | libc6.1:any, binutils:native\nProvides: c-compiler, gcc-x86-64-linux-gnu (= 12)\n\n";
+        let record = &parse_dpkg_status(status).unwrap()[0];
+        assert_eq!(record.arch, "amd64");
+        assert_eq!(
+            record.depends,
+            [
+                "multiarch-support",
+                "cpp-12",
+                "libc6",
+                "libc6.1",
+                "binutils"
+            ]
+        );
+        assert_eq!(record.provides, ["c-compiler", "gcc-x86-64-linux-gnu"]);
+        let apk = b"P:busybox\nV:1\nA:x86_64\nD:so:libc.musl-x86_64.so.1 !busybox-static musl>=1.2\np:cmd:sh=1.33 /bin/sh\n";
+        let record = &parse_apk_installed(apk).unwrap()[0];
+        assert_eq!(record.arch, "x86_64");
+        assert_eq!(record.depends, ["so:libc.musl-x86_64.so.1", "musl"]);
+        assert_eq!(record.provides, ["cmd:sh", "/bin/sh"]);
     }
 
     #[test]

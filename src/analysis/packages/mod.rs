@@ -77,8 +77,8 @@ fn classify(path: &[u8]) -> Option<(Kind, u64)> {
     if path == "/lib/apk/db/installed" {
         return Some((Kind::Apk, MAX_DATABASE_BYTES));
     }
-    // A multi-arch package's list is `NAME:ARCH.list`; the status names it NAME.
-    let package = |stem: &str| stem.split(':').next().unwrap_or(stem).to_string();
+    // A list is named as dpkg names the package: `NAME:ARCH` for a multi-arch one.
+    let package = |stem: &str| stem.to_string();
     if let Some(name) = path.strip_prefix("/var/lib/dpkg/info/") {
         let stem = name.strip_suffix(".list")?;
         return (!stem.contains('/')).then(|| (Kind::DpkgFiles(package(stem)), MAX_LIST_BYTES));
@@ -189,6 +189,23 @@ pub struct Package {
     pub hidden_files: u64,
     /// The size the database declares, shown beside the measured one.
     pub declared_bytes: Option<u64>,
+    /// The architecture the database records; empty when it records none.
+    pub arch: String,
+    /// The names it requires and the names it provides, as [`db::Record`] keeps them.
+    #[serde(skip)]
+    pub depends: Vec<String>,
+    #[serde(skip)]
+    pub provides: Vec<String>,
+}
+
+impl Package {
+    /// The name without dpkg's `:ARCH` qualifier: what other packages' dependencies name.
+    pub fn base_name(&self) -> &str {
+        match self.manager {
+            Manager::Dpkg => self.name.split(':').next().unwrap_or(&self.name),
+            Manager::Apk => &self.name,
+        }
+    }
 }
 
 /// A version change in one layer.
@@ -226,10 +243,51 @@ pub struct Packages {
     pub owners: HashMap<NodeId, Key>,
 }
 
+/// The packages that differ between two images, as Docker Scout and dredge list them:
+/// each measured in the image that has it (an upgrade in both).
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// In B only.
+    pub added: Vec<Package>,
+    /// In A only.
+    pub removed: Vec<Package>,
+    /// In both with another version: A's package, then B's.
+    pub upgraded: Vec<(Package, Package)>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.upgraded.is_empty()
+    }
+}
+
+/// The package changes from image A to image B, each list by manager and name.
+pub fn compare(a: &Packages, b: &Packages) -> Changes {
+    let key = |p: &Package| (p.manager, p.name.clone());
+    let in_a: BTreeMap<Key, &Package> = a.packages.iter().map(|p| (key(p), p)).collect();
+    let in_b: BTreeMap<Key, &Package> = b.packages.iter().map(|p| (key(p), p)).collect();
+    let mut changes = Changes::default();
+    for (k, &new) in &in_b {
+        match in_a.get(k) {
+            None => changes.added.push(new.clone()),
+            Some(&old) if old.version != new.version => {
+                changes.upgraded.push((old.clone(), new.clone()))
+            }
+            Some(_) => {}
+        }
+    }
+    changes.removed = in_a
+        .iter()
+        .filter(|(k, _)| !in_b.contains_key(*k))
+        .map(|(_, &p)| p.clone())
+        .collect();
+    changes
+}
+
 /// A database state: each package's version, declared size and files, borrowed from the
 /// database files the hook caught (states are rebuilt per layer: copying every file list
 /// each time would cost more than the rest of the analysis).
-type State<'a> = BTreeMap<Key, (&'a str, Option<u64>, &'a [Vec<u8>])>;
+type State<'a> = BTreeMap<Key, (&'a Record, &'a [Vec<u8>])>;
 
 /// Read the packages of a loaded image (loaded with [`Reader`]'s hook; without it there
 /// are none).
@@ -275,12 +333,13 @@ pub fn analyze(loaded: &LoadedImage) -> Packages {
         };
         // Packages share directories: each is resolved once per layer.
         let mut dirs = HashMap::new();
-        for (key, &(version, declared, paths)) in &next {
+        for (key, &(record, paths)) in &next {
+            let version = record.version.as_str();
             let old = match state.get(key) {
-                Some(&(old, _, _)) if old == version => continue,
-                old => old.map(|&(old, _, _)| old),
+                Some(&(old, _)) if old.version == version => continue,
+                old => old.map(|&(old, _)| old.version.as_str()),
             };
-            let (package, nodes) = measure(tree, key, version, declared, paths, (layer, &mut dirs));
+            let (package, nodes) = measure(tree, key, record, paths, (layer, &mut dirs));
             owned.extend(&nodes);
             installed.insert(key.clone(), (package.clone(), nodes));
             match old {
@@ -349,23 +408,36 @@ fn state_at<'a>(
                     Manager::Dpkg
                 };
                 for record in records {
-                    state.insert(
-                        (manager, record.name.clone()),
-                        (&record.version, record.declared, &record.files),
-                    );
+                    state.insert((manager, record.name.clone()), (record, &record.files));
                 }
             }
             _ => {}
         }
     }
-    for ((manager, name), (_, _, paths)) in state.iter_mut() {
-        if *manager == Manager::Dpkg {
+    if lists.is_empty() {
+        return Some(state);
+    }
+    // dpkg names a list as `${binary:Package}`: `NAME:ARCH` for a multi-arch package and
+    // for one of a foreign architecture, `NAME` otherwise; distroless names every list
+    // `NAME`. A package is named as its list is, so that it reads as dpkg-query shows it.
+    let mut out = State::new();
+    for ((manager, name), (record, mut paths)) in state {
+        let mut name = name;
+        if manager == Manager::Dpkg {
+            let base = name.split(':').next().unwrap_or(&name);
+            let qualified = format!("{base}:{}", record.arch);
             if let Some(list) = lists.get(name.as_str()) {
-                *paths = list;
+                paths = list;
+            } else if let Some(list) = lists.get(qualified.as_str()) {
+                paths = list;
+                name = qualified;
+            } else if let Some(list) = lists.get(base) {
+                paths = list;
             }
         }
+        out.insert((manager, name), (record, paths));
     }
-    Some(state)
+    Some(out)
 }
 
 /// A package measured in `layer`: the files it owns as that layer stores them, and the
@@ -373,8 +445,7 @@ fn state_at<'a>(
 fn measure<'a>(
     tree: &'a Tree,
     key: &Key,
-    version: &str,
-    declared: Option<u64>,
+    record: &Record,
     paths: &'a [Vec<u8>],
     (layer, dirs): (usize, &mut HashMap<&'a [u8], Option<NodeId>>),
 ) -> (Package, Vec<NodeId>) {
@@ -382,13 +453,16 @@ fn measure<'a>(
     let mut package = Package {
         manager: key.0,
         name: key.1.clone(),
-        version: version.to_string(),
+        version: record.version.clone(),
         layer,
         bytes: 0,
         files: 0,
         hidden_bytes: 0,
         hidden_files: 0,
-        declared_bytes: declared,
+        declared_bytes: record.declared,
+        arch: record.arch.clone(),
+        depends: record.depends.clone(),
+        provides: record.provides.clone(),
     };
     for path in paths {
         let (parent, name) = path.split_at(path.iter().rposition(|&b| b == b'/').unwrap_or(0));

@@ -226,6 +226,8 @@ fn hint_title(kind: HintKind) -> &'static str {
         HintKind::CacheBustingOrder => {
             "the whole build context is copied before a dependency install"
         }
+        HintKind::PackageDocs => "OS packages installed documentation, man pages and locales",
+        HintKind::NoDependents => "large OS packages that no other package in the image depends on",
     }
 }
 
