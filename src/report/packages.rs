@@ -148,6 +148,9 @@ mod tests {
             hidden_bytes: 0,
             hidden_files: 0,
             declared_bytes: None,
+            arch: String::new(),
+            depends: Vec::new(),
+            provides: Vec::new(),
         }
     }
 
