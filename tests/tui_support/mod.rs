@@ -9,7 +9,7 @@ use crossterm::event::{
 use layerscope::cli::GlobalArgs;
 use layerscope::open::Opening;
 use layerscope::tui::compare::CompareApp;
-use layerscope::tui::{open_image, run_app, App, Settings};
+use layerscope::tui::{open_image, run_app, App, Screen, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::path::{Path, PathBuf};
@@ -171,8 +171,18 @@ pub fn terminal(app: &App) -> Terminal<TestBackend> {
 
 /// The screen as text, trailing spaces trimmed.
 pub fn screen(app: &App) -> String {
-    let terminal = terminal(app);
-    let buffer = terminal.backend().buffer();
+    text(terminal(app).backend().buffer())
+}
+
+/// Any screen (the loading screen, say) drawn on `width` by `height`, as text.
+pub fn screen_of(screen: &dyn Screen, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| screen.draw(frame)).unwrap();
+    text(terminal.backend().buffer())
+}
+
+/// A drawn buffer as text, trailing spaces trimmed.
+fn text(buffer: &ratatui::buffer::Buffer) -> String {
     let mut out = String::new();
     for y in 0..buffer.area.height {
         let mut line = String::new();
