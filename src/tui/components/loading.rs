@@ -154,13 +154,15 @@ impl Screen for LoadingScreen {
 }
 
 impl LoadingScreen {
-    /// "layer k of n" for the pane titles: where the load is.
+    /// Where the load is, for the panes that wait for it: the next layer to merge.
     fn reached(&self) -> String {
         let total = self.model.layers().len();
-        format!(
-            "loading layer {} of {total}",
-            (self.model.merged() + 1).min(total)
-        )
+        let merged = self.model.merged();
+        if merged < total {
+            format!("loading layer {} of {total}", merged + 1)
+        } else {
+            format!("all {total} layers merged")
+        }
     }
 
     fn draw_layers(&self, frame: &mut Frame, area: Rect) {
