@@ -126,7 +126,11 @@ fn mid_load_screen() {
 
 #[test]
 fn before_the_description_the_screen_says_what_it_is_reading() {
-    let screen = loading_screen(&[], 0);
+    let mut screen = loading_screen(&[], 0);
+    // Keys before there is a list move nothing, and break nothing.
+    press_on(&mut screen, KeyCode::End);
+    press_on(&mut screen, KeyCode::Up);
+    assert_eq!(screen.model.cursor(), 0);
     let text = screen_of(&screen, WIDTH, HEIGHT);
     assert!(text.contains("reading the image description"), "{text}");
     assert!(
