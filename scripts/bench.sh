@@ -45,6 +45,15 @@
 #                  BENCH_RUNS pairs run alternately so that other jobs' load hits both
 #                  alike; reports medians of wall and CPU time, their ratio (goal: at
 #                  most 1.15) and the median of the paired ratios (see secrets_bench)
+#   BENCH_EXPLORER=1  also the explorer's first screen, on images (d) and (b) (or those
+#                  BENCH_EXPLORER_IMAGES names, any of a b d): `layerscope IMAGE` run in
+#                  a private tmux server's 160x45 pane under /usr/bin/time, the pane read
+#                  every 10 ms: seconds until the layer list is on screen (the list pane's
+#                  title and its rows), until the efficiency line shows (every pane
+#                  interactive), then `q`; with the CPU seconds and peak RSS of the whole
+#                  run, and `ci --no-verify` and `ci` on the same image in the same rounds.
+#                  BENCH_EXPLORER_BEFORE=BIN adds a second binary, run alternately in each
+#                  round (before and after a change)
 #   BENCH_ENGINE=1 also the engine benchmark: image GEN_ENGINE (default: image b) is
 #                  `podman load`ed into a podman API service (its own overlay storage
 #                  under BENCH_DIR, on a socket there, stopped by PID at the end), then
@@ -528,6 +537,81 @@ secrets_bench() {
     SECRETS_ROWS+=("image: gen-image $GEN_A ($(du -sb "$image" | awk '{ printf "%.2f GB", $1 / 1e9 }')); wall s (paired ratios: $(printf '%s ' "${pairs[@]}"))")
 }
 
+EXPLORER_ROWS=()
+
+# first_screen LABEL BIN IMAGE: one run of the explorer in a tmux pane; prints "list_s
+# ready_s cpu_s rss_mb" (list_s: the layer list on screen; ready_s: the efficiency line).
+first_screen() {
+    local label=$1 bin=$2 image=$3 socket="layerscope-bench-$$" tv=$WORK/$1.time
+    local t0 now list=- ready=- pane i
+    tmux -L "$socket" -f /dev/null new-session -d -s bench -x 160 -y 45 \
+        "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color /usr/bin/time -v -o '$tv' '$bin' '$image'; sleep 60"
+    t0=$EPOCHREALTIME
+    for ((i = 0; i < BENCH_TIMEOUT * 100; i++)); do
+        pane=$(tmux -L "$socket" capture-pane -p -t bench)
+        now=$EPOCHREALTIME
+        # The list: its pane's title, once it has rows (not before the description is read).
+        if [[ $list == - && $pane == *"Layers "[\[\(]* && $pane != *"reading the image description"* ]]; then
+            list=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.3f", b - a }')
+        fi
+        if [[ $pane == *"Efficiency:"* ]]; then
+            ready=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.3f", b - a }')
+            [[ $list == - ]] && list=$ready
+            break
+        fi
+        sleep 0.01
+    done
+    tmux -L "$socket" send-keys -t bench q
+    # /usr/bin/time writes its report when the explorer exits.
+    for ((i = 0; i < 500; i++)); do
+        [[ -s $tv ]] && grep -q 'Exit status' "$tv" && break
+        sleep 0.02
+    done
+    tmux -L "$socket" kill-server >/dev/null 2>&1 || true
+    awk -v l="$list" -v r="$ready" -F': ' '
+        /User time \(seconds\)/ { cpu += $2 }
+        /System time \(seconds\)/ { cpu += $2 }
+        /Maximum resident set size/ { rss = $2 / 1024 }
+        END { printf "%s %s %.2f %.1f\n", l, r, cpu, rss }' "$tv"
+}
+
+# explorer_bench NAME IMAGE: BENCH_RUNS rounds of the first screen (after, and before when
+# BENCH_EXPLORER_BEFORE is set, alternating which goes first), `ci --no-verify` and `ci`.
+explorer_bench() {
+    local name=$1 image=$2 i r load
+    local -A L=() W=() C=() M=()
+    local bins=(after) order
+    [[ -n ${BENCH_EXPLORER_BEFORE:-} ]] && bins+=(before)
+    cat "$image" >/dev/null
+    for ((i = 1; i <= BENCH_RUNS; i++)); do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        log "explorer $name: round $i of $BENCH_RUNS (load $load)"
+        order=("${bins[@]}")
+        ((i % 2)) || order=($(printf '%s\n' "${bins[@]}" | tac))
+        for b in "${order[@]}"; do
+            local bin=$LAYERSCOPE
+            [[ $b == before ]] && bin=$BENCH_EXPLORER_BEFORE
+            read -r -a r <<<"$(first_screen "explorer-$b" "$bin" "$image")"
+            L[$b]+="${r[0]} " W[$b]+="${r[1]} " C[$b]+="${r[2]} " M[$b]+="${r[3]} "
+            log "  $b: list ${r[0]} s, ready ${r[1]} s, ${r[2]} CPU s, ${r[3]} MB (load $(cut -d' ' -f1 /proc/loadavg))"
+        done
+        read -r -a r <<<"$(time_once explorer-ci-nv "$LAYERSCOPE" ci -q --no-verify "$image")"
+        W[ci-nv]+="${r[0]} " C[ci-nv]+="${r[1]} " M[ci-nv]+="${r[2]} "
+        read -r -a r <<<"$(time_once explorer-ci "$LAYERSCOPE" ci -q "$image")"
+        W[ci]+="${r[0]} " C[ci]+="${r[1]} " M[ci]+="${r[2]} "
+        L[load]+="$load "
+    done
+    local lo
+    lo=$(printf '%s\n' ${L[load]} | sort -g | awk '{ v[NR] = $1 } END { printf "%s-%s", v[1], v[NR] }')
+    for b in "${bins[@]}"; do
+        local mw
+        mw=$(median ${W[$b]})
+        EXPLORER_ROWS+=("| $name | \`layerscope IMAGE\` ($b) | $(median ${L[$b]}) | $mw | $(median ${C[$b]}) | $(median ${M[$b]}) | $(ratio "$mw" "$(median ${W[ci-nv]})") | $lo |")
+    done
+    EXPLORER_ROWS+=("| $name | \`ci --no-verify\` | | $(median ${W[ci-nv]}) | $(median ${C[ci-nv]}) | $(median ${M[ci-nv]}) | 1.00 | $lo |")
+    EXPLORER_ROWS+=("| $name | \`ci\` | | $(median ${W[ci]}) | $(median ${C[ci]}) | $(median ${M[ci]}) | $(ratio "$(median ${W[ci]})" "$(median ${W[ci-nv]})") | $lo |")
+}
+
 ENGINE_ROWS=()
 
 # The true floor of a verified open (BENCH_VERIFIED_FLOOR=1): see the header. A verified
@@ -747,6 +831,20 @@ SH
     if [[ ${BENCH_SECRETS:-0} == 1 ]]; then
         secrets_bench "$(gen a "$GEN_A")"
     fi
+    if [[ ${BENCH_EXPLORER:-0} == 1 ]]; then
+        command -v tmux >/dev/null || apt-get install -y -qq tmux >/dev/null
+        for which in ${BENCH_EXPLORER_IMAGES:-d b}; do
+            case $which in
+            a) explorer_bench a "$(gen a "$GEN_A")" ;;
+            b) explorer_bench b "$(gen b "$GEN_B")" ;;
+            d) explorer_bench d "$(gen d "$GEN_D")" ;;
+            *)
+                log "BENCH_EXPLORER_IMAGES: use a, b or d, not '$which'"
+                exit 2
+                ;;
+            esac
+        done
+    fi
 
     machine
     if ((${#SECRETS_ROWS[@]})); then
@@ -763,6 +861,16 @@ SH
         echo "| image | command | wall s | CPU s | peak RSS MB | wall / true floor | CPU / true floor |"
         echo "|---|---|---|---|---|---|---|"
         printf '%s\n' "${VFLOOR_ROWS[@]}"
+        echo
+    fi
+    if ((${#EXPLORER_ROWS[@]})); then
+        echo "## The explorer's first screen (160x45 tmux pane, rounds alternating)"
+        echo
+        echo "| image | command | layer list s | all panes s | CPU s | peak RSS MB | wall / ci --no-verify | load |"
+        echo "|---|---|---|---|---|---|---|---|"
+        printf '%s\n' "${EXPLORER_ROWS[@]}"
+        echo
+        echo "\"all panes\": until the efficiency line shows; for ci, its whole run. Medians of $BENCH_RUNS rounds; load: the 1-minute load average at each round's start, lowest-highest."
         echo
     fi
     if ((${#ENGINE_ROWS[@]})); then

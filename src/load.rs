@@ -47,6 +47,21 @@ pub struct LoadOptions {
     /// there is neither read nor parsed again. Streams (stdin, an engine's export) are
     /// parsed as they pass, whatever this holds.
     pub layers: Option<std::sync::Arc<ParsedLayers>>,
+    /// Told what the load learns as it learns it, for a view that shows the image before
+    /// the load ends (the explorer's first screen).
+    pub watch: Option<std::sync::Arc<dyn Watch>>,
+}
+
+/// What a load tells as it goes, beyond [`Progress`]: the image's description before any
+/// layer is parsed, and each layer's facts once it is merged into the tree. Files, layouts
+/// and registries describe the image first; a stream (stdin, an engine's export) names
+/// its layers only at its end, so a watch hears nothing from it.
+pub trait Watch: std::fmt::Debug + Send + Sync {
+    /// The image's description (manifest, config, history) was read.
+    fn described(&self, image: &Image);
+    /// Layer `info.index` of the image (the `image`th of [`load_all`]'s inputs) was parsed,
+    /// checked and merged into its tree; layers are merged in order.
+    fn merged(&self, image: usize, info: &LayerInfo);
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -81,6 +96,9 @@ pub fn load_spec(
             let mut open = options.open.clone();
             open.verify = options.verify;
             let image = image::open(&source, &open)?;
+            if let Some(watch) = &options.watch {
+                watch.described(&image);
+            }
             let loaded = load(&source, image, options, control, progress)?;
             Ok(Opened {
                 loaded,
@@ -167,6 +185,9 @@ fn load_registry(
         reference,
         options.open.platform.as_deref(),
     )?;
+    if let Some(watch) = &options.watch {
+        watch.described(&image);
+    }
     let options_layers = options.layers.as_deref();
     let parse_options = ParseOptions {
         digests: options.verify,
@@ -472,6 +493,9 @@ pub fn load_all(
                             at: format!("layer {layer} ({})", layer_name(img, layer)),
                             source: limit,
                         })?;
+                    if let Some(watch) = &options.watch {
+                        watch.merged(image, &info);
+                    }
                     infos[image].push(info);
                     let left = users.get_mut(&from).expect("every parsed layer has users");
                     *left -= 1;
@@ -658,6 +682,9 @@ fn load_layers(
                     at: format!("layer {applied} ({})", layer_name(&image, applied)),
                     source: limit,
                 })?;
+                if let Some(watch) = &options.watch {
+                    watch.merged(0, &info);
+                }
                 infos.push(info);
                 applied += 1;
             }

@@ -177,6 +177,7 @@ pub fn load_options(global: &GlobalArgs) -> LoadOptions {
         expansion: global.expansion(),
         members: Default::default(),
         layers: None,
+        watch: None,
     }
 }
 

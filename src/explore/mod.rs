@@ -5,6 +5,7 @@
 //! - [`Explorer`]: the selected layer, the comparison (layer, aggregated, range), the file
 //!   cursor and scroll offsets, collapse and left/right, the details cursor;
 //! - [`filetree`]: the visible rows of the file tree, updated incrementally;
+//! - [`loading`]: the first screen while the image loads: its layers as they are merged;
 //! - [`content`]: a file's contents, a diff of two versions and a path's history, as data;
 //! - [`extract`]: writing a file or directory of the image to the local filesystem;
 //! - [`dockerfile`]: the Dockerfile beside its layers, line by line;
@@ -24,6 +25,7 @@ pub mod dockerfile;
 pub mod extract;
 pub mod filetree;
 pub mod fleet;
+pub mod loading;
 pub mod tour;
 
 use crate::analysis::explain::{self, Block, Facts};

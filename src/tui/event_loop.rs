@@ -1,16 +1,16 @@
-//! The terminal side: set-up and restore, background loading with a gauge, and the
-//! event loop. The loop runs any [`Screen`] (the explorer, the comparison view) over any
+//! The terminal side: set-up and restore, background loading behind the first screen
+//! (the layers as they are merged, and a gauge), and the event loop. The loop runs any [`Screen`] (the explorer, the comparison view) over any
 //! ratatui backend and any [`EventSource`], so tests drive the real loop with a test
 //! backend and a list of events.
 
-use super::actions::{Action, Context};
 use super::app::App;
+use super::components::loading::LoadingScreen;
 use super::settings::Settings;
-use super::widgets;
 use crate::error::{Error, Result};
 use crate::explore::{ImageAnalysis, Message as StatusMessage};
+use crate::image::Image;
 use crate::layer::ParseControl;
-use crate::load::{self, LoadOptions, LoadedImage, Progress};
+use crate::load::{self, LayerInfo, LoadOptions, LoadedImage, Progress};
 use crate::source::spec::ImageSpec;
 use crate::source::Source;
 use crossterm::event::{
@@ -27,12 +27,6 @@ use std::time::Duration;
 pub type Analyze = Box<dyn FnOnce(&LoadedImage) -> ImageAnalysis + Send>;
 
 type Loaded = (Option<Source>, LoadedImage, Option<ImageAnalysis>);
-
-enum Message {
-    Stage(&'static str),
-    Progress(Progress),
-    Done(Box<Result<Loaded>>),
-}
 
 /// Restores the terminal when dropped: on return, on error and on unwinding.
 struct Restore;
@@ -143,11 +137,36 @@ pub fn run_loaded(screen: &mut dyn Screen) -> Result<i32> {
     Ok(0)
 }
 
-/// Load `path` in the background while showing progress, then run the explorer; with
-/// `back`, esc with nothing to clear leaves it too (opened from the fleet view).
+/// What the loader thread tells the event loop.
+enum Message {
+    Stage(&'static str),
+    Progress(Progress),
+    /// The image's description, before any layer is parsed.
+    Described(Box<Image>),
+    /// A layer parsed and merged into the tree.
+    Merged(LayerInfo),
+    Done(Box<Result<Loaded>>),
+}
+
+/// Forwards what the load learns to the event loop, as it learns it.
+#[derive(Debug)]
+struct Forward(mpsc::Sender<Message>);
+
+impl load::Watch for Forward {
+    fn described(&self, image: &Image) {
+        let _ = self.0.send(Message::Described(Box::new(image.clone())));
+    }
+    fn merged(&self, _image: usize, info: &LayerInfo) {
+        let _ = self.0.send(Message::Merged(info.clone()));
+    }
+}
+
+/// Load `path` in the background while showing its layers as they are parsed (the first
+/// screen, [`LoadingScreen`]), then run the explorer on the same selection; with `back`,
+/// esc with nothing to clear leaves it too (opened from the fleet view).
 pub fn run(
     spec: ImageSpec,
-    options: LoadOptions,
+    mut options: LoadOptions,
     settings: Settings,
     analyze: Option<Analyze>,
     notices: Vec<String>,
@@ -157,6 +176,7 @@ pub fn run(
     let path = spec.display();
     let control = Arc::new(ParseControl::default());
     let (sender, receiver) = mpsc::channel();
+    options.watch = Some(Arc::new(Forward(sender.clone())));
     {
         let control = Arc::clone(&control);
         // Not joined on cancel: indexing a huge archive does not poll the cancel flag, and
@@ -182,23 +202,19 @@ pub fn run(
     }
 
     let (mut terminal, _restore) = start_terminal()?;
-
-    let path = &path;
-    let theme = settings.theme.clone();
-    let mut progress: Option<Progress> = None;
-    let mut stage = "starting";
+    let mut screen = LoadingScreen::new(path, settings, Arc::clone(&control));
+    let size = terminal.size().map_err(io)?;
+    screen.resize(size.width, size.height);
     let (source, loaded, analysis) = loop {
-        terminal
-            .draw(|frame| {
-                let transfers = control.transfers.snapshot();
-                widgets::render_loading(frame, &theme, path, progress.as_ref(), stage, &transfers)
-            })
-            .map_err(io)?;
+        terminal.draw(|frame| screen.draw(frame)).map_err(io)?;
         if event::poll(Duration::from_millis(80)).map_err(io)? {
-            let event = event::read().map_err(io)?;
-            let quit = matches!(&event, Event::Key(key)
-                if settings.keymap.lookup(key, Context::Global) == Some(Action::Quit));
-            if quit {
+            match event::read().map_err(io)? {
+                Event::Key(key) => screen.handle_key(key),
+                Event::Mouse(mouse) => screen.handle_mouse(mouse),
+                Event::Resize(width, height) => screen.resize(width, height),
+                _ => {}
+            }
+            if screen.should_quit() {
                 control.cancel.store(true, Ordering::Relaxed);
                 return Err(Error::Interrupted);
             }
@@ -206,8 +222,13 @@ pub fn run(
         let mut finished = None;
         while let Ok(message) = receiver.try_recv() {
             match message {
-                Message::Stage(s) => stage = s,
-                Message::Progress(p) => progress = Some(p),
+                Message::Stage(s) => screen.stage = s,
+                Message::Progress(p) => screen.model.set_progress(p),
+                Message::Described(image) => {
+                    screen.model.describe(&image);
+                    screen.relayout();
+                }
+                Message::Merged(info) => screen.model.applied(info),
                 Message::Done(result) => finished = Some((*result)?),
             }
         }
@@ -216,9 +237,12 @@ pub fn run(
         }
     };
 
-    let mut app = App::new(loaded, source, analysis, settings);
+    // The explorer opens on the layer picked while loading.
+    let cursor = screen.model.cursor();
+    let mut app = App::new(loaded, source, analysis, screen.into_settings());
     let size = terminal.size().map_err(io)?;
     app.resize(size.width, size.height);
+    app.model.move_layer(cursor as isize);
     start.apply(&mut app)?;
     if back {
         app.go_back_on_esc();

@@ -10,7 +10,7 @@ use layerscope::cli::GlobalArgs;
 use layerscope::open::Opening;
 use layerscope::tui::compare::CompareApp;
 use layerscope::tui::fleet::FleetApp;
-use layerscope::tui::{open_image, run_app, App, Settings};
+use layerscope::tui::{open_image, run_app, App, Screen, Settings};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::path::{Path, PathBuf};
@@ -173,6 +173,13 @@ pub fn terminal(app: &App) -> Terminal<TestBackend> {
 /// The screen as text, trailing spaces trimmed.
 pub fn screen(app: &App) -> String {
     text(terminal(app).backend().buffer())
+}
+
+/// Any screen (the loading screen, say) drawn on `width` by `height`, as text.
+pub fn screen_of(screen: &dyn Screen, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| screen.draw(frame)).unwrap();
+    text(terminal.backend().buffer())
 }
 
 /// A drawn buffer as text, trailing spaces trimmed.

@@ -5,7 +5,7 @@ use super::{Component, Ctx, View};
 use crate::escape::escape_str;
 use crate::explore::Mode;
 use crate::image::history::{Instruction, InstructionKind};
-use crate::model::LayerStatus;
+use crate::model::{LayerInfo, LayerStatus};
 use crate::size::human;
 use crate::tui::actions::{Action, Context};
 use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
@@ -137,16 +137,8 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
             }
             spans.push(Span::raw(escape_str(&text).into_owned()));
         }
-        if let Some(info) = info {
-            let note = match &info.status {
-                LayerStatus::Unavailable(_) => Some(" (missing)"),
-                LayerStatus::Truncated(_) => Some(" (truncated)"),
-                LayerStatus::Loaded if info.entries == 0 => Some(" (no files)"),
-                LayerStatus::Loaded => None,
-            };
-            if let Some(note) = note {
-                spans.push(styled(note, theme.dim));
-            }
+        if let Some(note) = info.and_then(status_note) {
+            spans.push(styled(note, theme.dim));
         }
         let mut line = Line::from(spans);
         if index == app.layer() {
@@ -167,6 +159,16 @@ fn draw(frame: &mut Frame, area: Rect, view: &View) {
 /// An instruction's text on one line, as the layer lists show it beside its kind: newlines
 /// in RUN heredocs become spaces, and a tool's description loses its first word, the
 /// tool's name, already in the kind column. Not escaped yet.
+/// What the list says after a layer that is not plainly loaded with files.
+pub(crate) fn status_note(info: &LayerInfo) -> Option<&'static str> {
+    match &info.status {
+        LayerStatus::Unavailable(_) => Some(" (missing)"),
+        LayerStatus::Truncated(_) => Some(" (truncated)"),
+        LayerStatus::Loaded if info.entries == 0 => Some(" (no files)"),
+        LayerStatus::Loaded => None,
+    }
+}
+
 pub(crate) fn one_line(instruction: &Instruction) -> String {
     let mut words: Vec<&str> = instruction.text.split_whitespace().collect();
     if !instruction.kind.is_dockerfile()

@@ -21,6 +21,7 @@ pub mod filter;
 pub mod help;
 pub mod history;
 pub mod layers;
+pub mod loading;
 pub mod text;
 pub mod tour;
 

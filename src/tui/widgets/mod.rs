@@ -44,10 +44,19 @@ pub fn centered(area: Rect, width_percent: u16, height: u16) -> Rect {
 /// Layer transfers the loading screen lists at most; the rest are counted in one line.
 const LOADING_TRANSFERS: usize = 6;
 
-/// The loading screen: a gauge of layers and bytes, and below it one line per layer blob
-/// still being read (a registry's downloads: bytes, size and rate), as on the terminal.
-pub fn render_loading(
+/// Rows [`render_gauge`] needs: its borders, label, gauge and hint, and the transfer lines.
+pub fn gauge_height(transfers: &[TransferStatus]) -> u16 {
+    let running = transfers.iter().filter(|t| !t.done).count();
+    // One line more counts the transfers with no line of their own.
+    5 + running.min(LOADING_TRANSFERS + 1) as u16
+}
+
+/// The loading gauge in `area`: the image's name as the title, a gauge of layers and
+/// bytes, and below it one line per layer blob still being read (a registry's downloads:
+/// bytes, size and rate), as on the terminal.
+pub fn render_gauge(
     frame: &mut Frame,
+    area: Rect,
     theme: &Theme,
     path: &str,
     progress: Option<&Progress>,
@@ -66,26 +75,13 @@ pub fn render_loading(
             running.len() - LOADING_TRANSFERS
         )));
     }
-    let area = frame.area();
-    let [_, middle, _] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(5 + lines.len() as u16),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
-    let [_, boxed, _] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Max(72),
-        Constraint::Fill(1),
-    ])
-    .areas(middle);
     let block = pane(
         theme,
         &format!("layerscope: {}", crate::escape::escape_str(path)),
         true,
     );
-    let inner = block.inner(boxed);
-    frame.render_widget(block, boxed);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     let [label, gauge, layers, hint] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
@@ -163,8 +159,9 @@ mod tests {
         };
         terminal
             .draw(|frame| {
-                render_loading(
+                render_gauge(
                     frame,
+                    frame.area(),
                     &Theme::mono(),
                     "registry://h/r",
                     Some(&progress),

@@ -1,0 +1,190 @@
+//! The explorer's first screen while the image loads: what the load tells as it goes, the
+//! screen drawn from it at each step, and that nothing it shows for a layer already merged
+//! disagrees with the explorer once the load has finished.
+
+mod tui_support;
+
+use crossterm::event::KeyCode;
+use layerscope::image::Image;
+use layerscope::layer::ParseControl;
+use layerscope::load::{LayerInfo, Progress, Watch};
+use layerscope::open::Opening;
+use layerscope::tui::components::loading::LoadingScreen;
+use layerscope::tui::{explorer_opening, App, Screen, Settings};
+use std::sync::{Arc, Mutex};
+use tui_support::*;
+
+const WIDTH: u16 = 120;
+const HEIGHT: u16 = 32;
+
+#[derive(Debug)]
+enum Heard {
+    Described(Box<Image>),
+    Merged(usize, LayerInfo),
+}
+
+/// Keeps what a load tells, in order.
+#[derive(Debug, Default)]
+struct Record(Mutex<Vec<Heard>>);
+
+impl Watch for Record {
+    fn described(&self, image: &Image) {
+        let heard = Heard::Described(Box::new(image.clone()));
+        self.0.lock().unwrap().push(heard);
+    }
+    fn merged(&self, image: usize, info: &LayerInfo) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(Heard::Merged(image, info.clone()));
+    }
+}
+
+/// The test image loaded as the explorer loads it, with what the load told on the way,
+/// and the explorer opened on the result.
+fn load_watched() -> (tempfile::TempDir, Vec<Heard>, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_image(dir.path());
+    let record = Arc::new(Record::default());
+    let mut opening = explorer_opening(&Opening::default());
+    opening.load.watch = Some(record.clone());
+    let (source, loaded) = opening.open(path.to_str().unwrap()).unwrap();
+    let mut app = App::new(loaded, source, None, Settings::default());
+    app.resize(WIDTH, HEIGHT);
+    let heard = std::mem::take(&mut *record.0.lock().unwrap());
+    (dir, heard, app)
+}
+
+/// The first screen after the description and the first `merged` layers have arrived.
+fn loading_screen(heard: &[Heard], merged: usize) -> LoadingScreen {
+    let control = Arc::new(ParseControl::default());
+    let mut screen = LoadingScreen::new("image.tar".into(), Settings::default(), control);
+    screen.resize(WIDTH, HEIGHT);
+    let mut count = 0;
+    for event in heard {
+        match event {
+            Heard::Described(image) => {
+                screen.model.describe(image);
+                screen.relayout();
+            }
+            Heard::Merged(_, info) if count < merged => {
+                screen.model.applied(info.clone());
+                count += 1;
+            }
+            Heard::Merged(..) => {}
+        }
+    }
+    let total = screen.model.layers().len();
+    screen.model.set_progress(Progress {
+        layers_done: merged,
+        layers_total: total,
+        bytes_done: 1000 * merged as u64,
+        bytes_total: 1000 * total as u64,
+    });
+    screen
+}
+
+#[test]
+fn the_load_describes_the_image_first_then_each_layer_as_it_is_merged_in_order() {
+    let (_dir, heard, app) = load_watched();
+    let final_layers = &app.model.image().layers;
+    assert_eq!(final_layers.len(), 3);
+    let Heard::Described(image) = &heard[0] else {
+        panic!("the description comes first: {heard:?}");
+    };
+    assert_eq!(image.layers.len(), 3);
+    assert_eq!(heard.len(), 4, "{heard:?}");
+    for (i, event) in heard[1..].iter().enumerate() {
+        let Heard::Merged(image, info) = event else {
+            panic!("one description only: {heard:?}");
+        };
+        assert_eq!(*image, 0);
+        assert_eq!(info.index, i, "layers are merged in order");
+        // What was told mid-load is what the loaded image holds in the end.
+        assert_eq!(format!("{info:?}"), format!("{:?}", final_layers[i]));
+    }
+}
+
+#[test]
+fn mid_load_screen() {
+    let (_dir, heard, _app) = load_watched();
+    let mut screen = loading_screen(&heard, 1);
+    let text = screen_of(&screen, WIDTH, HEIGHT);
+    // The first layer is merged: its own facts show. The tree needs all three.
+    assert!(text.contains("Content: "), "{text}");
+    assert!(text.contains("loading layer 2 of 3"), "{text}");
+    insta::assert_snapshot!(text);
+    // A layer not yet parsed says so, and shows none of the facts it has not got.
+    press_on(&mut screen, KeyCode::End);
+    let text = screen_of(&screen, WIDTH, HEIGHT);
+    assert!(
+        text.contains("not parsed yet (loading layer 2 of 3)"),
+        "{text}"
+    );
+    assert!(!text.contains("Content: "), "{text}");
+}
+
+#[test]
+fn before_the_description_the_screen_says_what_it_is_reading() {
+    let mut screen = loading_screen(&[], 0);
+    // Keys before there is a list move nothing, and break nothing.
+    press_on(&mut screen, KeyCode::End);
+    press_on(&mut screen, KeyCode::Up);
+    assert_eq!(screen.model.cursor(), 0);
+    let text = screen_of(&screen, WIDTH, HEIGHT);
+    assert!(text.contains("reading the image description"), "{text}");
+    assert!(
+        text.contains("The file tree opens once every layer is merged."),
+        "{text}"
+    );
+}
+
+/// Rows of the layer pane (top left, inside its border) without the first column, where
+/// the explorer marks the compared layers.
+fn layer_rows(text: &str, count: usize) -> Vec<String> {
+    let width = (WIDTH * 2 / 5).clamp(36, 72) as usize;
+    text.lines()
+        .skip(1)
+        .take(count)
+        .map(|line| line.chars().take(width - 1).skip(2).collect())
+        .collect()
+}
+
+#[test]
+fn nothing_shown_mid_load_disagrees_with_the_explorer_once_loaded() {
+    let (_dir, heard, app) = load_watched();
+    let count = app.model.layer_count();
+    let loaded = layer_rows(&screen(&app), count);
+    for merged in 0..=count {
+        let screen = loading_screen(&heard, merged);
+        let rows = layer_rows(&screen_of(&screen, WIDTH, HEIGHT), count);
+        for layer in 0..merged {
+            assert_eq!(rows[layer], loaded[layer], "layer {layer} after {merged}");
+        }
+        for layer in merged..count {
+            // Not merged: the content size is not claimed, the instruction is shown.
+            assert_ne!(rows[layer], loaded[layer], "layer {layer} after {merged}");
+        }
+    }
+}
+
+fn press_on(screen: &mut LoadingScreen, code: KeyCode) {
+    screen.handle_key(key(code));
+}
+
+#[test]
+fn keys_move_the_selection_while_loading_and_quit_stops() {
+    let (_dir, heard, _app) = load_watched();
+    let mut screen = loading_screen(&heard, 0);
+    press_on(&mut screen, KeyCode::Down);
+    assert_eq!(screen.model.cursor(), 1);
+    press_on(&mut screen, KeyCode::End);
+    assert_eq!(screen.model.cursor(), 2);
+    press_on(&mut screen, KeyCode::Down);
+    assert_eq!(screen.model.cursor(), 2, "the selection stays in the list");
+    press_on(&mut screen, KeyCode::Home);
+    assert_eq!(screen.model.cursor(), 0);
+    assert!(!screen.should_quit());
+    press_on(&mut screen, KeyCode::Char('q'));
+    assert!(screen.should_quit());
+}
