@@ -19,6 +19,12 @@ pub struct Record {
     pub declared: Option<u64>,
     /// Absolute paths the record itself lists (apk); dpkg keeps them in `info/*.list`.
     pub files: Vec<Vec<u8>>,
+    /// The architecture it was built for; empty when none.
+    pub arch: String,
+    /// Names it requires: alternatives flattened, versions dropped.
+    pub depends: Vec<String>,
+    /// Names it provides besides its own.
+    pub provides: Vec<String>,
 }
 
 /// dpkg's `status` (or one `status.d/` file): RFC 822-like stanzas separated by blank
