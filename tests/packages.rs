@@ -10,45 +10,13 @@
 
 mod support;
 
-use layerscope::analysis::packages::{analyze, Manager, Reader};
-use layerscope::layer::ParseControl;
-use layerscope::load::{load_path, LoadOptions, LoadedImage};
+use layerscope::analysis::packages::{analyze, Manager};
+use layerscope::load::LoadedImage;
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::rootfs::{bytes, diff_layer, image_of, load, load_with, run, snapshot, umoci_unpack};
 use support::{ImageSpec, LayerSpec};
-
-fn load(path: &Path) -> LoadedImage {
-    load_with(path, Reader::hook())
-}
-
-fn load_with(path: &Path, hook: std::sync::Arc<dyn layerscope::layer::ContentHook>) -> LoadedImage {
-    let options = LoadOptions {
-        content: Some(hook),
-        ..Default::default()
-    };
-    load_path(
-        path.to_str().unwrap(),
-        &options,
-        &ParseControl::default(),
-        &mut |_| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Run a command; panic with its stderr unless it succeeds; its stdout.
-fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?} (is it installed?): {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 /// A tiny arch:all .deb of `files` (path, bytes), built with dpkg-deb.
 fn build_deb(dir: &Path, name: &str, version: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
@@ -82,88 +50,6 @@ fn dpkg(rootfs: &Path, args: &[&str], debs: &[&Path]) {
         .args(debs));
 }
 
-#[derive(Clone, PartialEq)]
-enum Snap {
-    Dir(u32),
-    File(u32, Vec<u8>),
-    Link(Vec<u8>),
-}
-
-/// Every path under `root` (relative, sorted) and what it is.
-fn snapshot(root: &Path) -> BTreeMap<String, Snap> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let mode = meta.permissions().mode() & 0o7777;
-            let snap = if meta.file_type().is_symlink() {
-                Snap::Link(std::fs::read_link(&path).unwrap().to_str().unwrap().into())
-            } else if meta.is_dir() {
-                stack.push(path.clone());
-                Snap::Dir(mode)
-            } else {
-                Snap::File(mode, std::fs::read(&path).unwrap())
-            };
-            out.insert(rel, snap);
-        }
-    }
-    out
-}
-
-/// The layer that turns `before` into `after`: what changed, and whiteouts for the
-/// topmost paths that went away.
-fn diff_layer(before: &BTreeMap<String, Snap>, after: &BTreeMap<String, Snap>) -> LayerSpec {
-    let mut layer = LayerSpec::new();
-    for (path, snap) in after {
-        if before.get(path) == Some(snap) {
-            continue;
-        }
-        layer = match snap {
-            Snap::Dir(mode) => layer.dir(path, *mode),
-            Snap::File(mode, bytes) => layer.file_mode(path, bytes, *mode, 0, 0),
-            Snap::Link(target) => layer.symlink(path, target),
-        };
-    }
-    for path in before.keys() {
-        let parent_gone = Path::new(path)
-            .parent()
-            .and_then(Path::to_str)
-            .is_some_and(|p| !p.is_empty() && !after.contains_key(p));
-        if !after.contains_key(path) && !parent_gone {
-            layer = layer.whiteout(path);
-        }
-    }
-    layer
-}
-
-fn is_root() -> bool {
-    let probe = tempfile::NamedTempFile::new().unwrap();
-    probe.as_file().metadata().unwrap().uid() == 0
-}
-
-/// Unpack `layout:latest` with umoci; the rootfs.
-fn umoci_unpack(layout: &Path, bundle: &Path) -> PathBuf {
-    run(Command::new("umoci")
-        .arg("unpack")
-        .args(if is_root() {
-            &[][..]
-        } else {
-            &["--rootless"][..]
-        })
-        .arg("--image")
-        .arg(format!("{}:latest", layout.display()))
-        .arg(bundle));
-    bundle.join("rootfs")
-}
-
 /// `name version` of every installed package, as dpkg-query reads the admindir.
 fn dpkg_query(rootfs: &Path) -> BTreeSet<(String, String)> {
     run(Command::new("dpkg-query")
@@ -193,12 +79,6 @@ fn dpkg_files(rootfs: &Path, package: &str) -> Vec<String> {
     .filter(|l| l.starts_with('/') && *l != "/.")
     .map(str::to_string)
     .collect()
-}
-
-fn bytes(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
 }
 
 struct DebianImage {
@@ -284,13 +164,6 @@ fn debian_image() -> DebianImage {
         layers,
         work,
     }
-}
-
-fn image_of(layers: &[LayerSpec]) -> ImageSpec {
-    layers
-        .iter()
-        .cloned()
-        .fold(ImageSpec::new(), ImageSpec::layer)
 }
 
 /// The unpacked rootfs of layers `0..=top`.

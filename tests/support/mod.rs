@@ -26,6 +26,7 @@ pub mod layer;
 pub mod measure;
 pub mod raw;
 pub mod registry;
+pub mod rootfs;
 pub mod tools;
 
 pub use archive::{ArchiveOptions, DockerLayout, OciLayout};

@@ -73,7 +73,11 @@ impl<'a> Header<'a> {
     /// The type, data offset and count of the first entry with `tag`.
     fn entry(&self, tag: u32) -> Option<(u32, usize, usize)> {
         self.index.chunks_exact(16).find_map(|e| {
-            (be32(e, 0)? == tag).then_some((be32(e, 4)?, be32(e, 8)? as usize, be32(e, 12)? as usize))
+            (be32(e, 0)? == tag).then_some((
+                be32(e, 4)?,
+                be32(e, 8)? as usize,
+                be32(e, 12)? as usize,
+            ))
         })
     }
 
@@ -87,11 +91,15 @@ impl<'a> Header<'a> {
         }
         // A string takes at least its NUL: a count past the bytes left is a lie, and is
         // refused before anything is allocated for it.
-        let rest = self.data.get(offset..).ok_or_else(|| {
-            format!("tag {tag}: offset {offset} past the data store")
-        })?;
+        let rest = self
+            .data
+            .get(offset..)
+            .ok_or_else(|| format!("tag {tag}: offset {offset} past the data store"))?;
         if count > rest.len() {
-            return Err(format!("tag {tag}: {count} strings in {} bytes", rest.len()));
+            return Err(format!(
+                "tag {tag}: {count} strings in {} bytes",
+                rest.len()
+            ));
         }
         let count = if kind == TYPE_STRING { 1 } else { count };
         let mut out = Vec::with_capacity(count);
@@ -217,8 +225,7 @@ fn records<'a>(
         if out.len() >= MAX_RECORDS {
             return Err(format!("more than {MAX_RECORDS} records"));
         }
-        let record =
-            parse_header(&blob?).map_err(|e| format!("package {}: {e}", out.len() + 1))?;
+        let record = parse_header(&blob?).map_err(|e| format!("package {}: {e}", out.len() + 1))?;
         paths += record.files.len();
         if paths > MAX_FILES {
             return Err(format!("more than {MAX_FILES} paths"));
@@ -244,7 +251,10 @@ pub fn parse_sqlite(bytes: &[u8]) -> Result<Vec<Record>, String> {
     let mut conn = Connection::open_in_memory().map_err(sql)?;
     // A WAL-mode file (header bytes 18 and 19 are 2) will not open from memory; as a
     // rollback-journal file it reads the same pages. A -wal file beside it is not read.
-    let patched = std::io::Read::chain(std::io::Read::chain(&bytes[..18], &[1u8, 1][..]), &bytes[20..]);
+    let patched = std::io::Read::chain(
+        std::io::Read::chain(&bytes[..18], &[1u8, 1][..]),
+        &bytes[20..],
+    );
     conn.deserialize_read_exact("main", patched, bytes.len(), true)
         .map_err(sql)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
@@ -416,8 +426,7 @@ pub fn parse_bdb(bytes: &[u8]) -> Result<Vec<Record>, String> {
             } else {
                 offset(2 * pair - 1)
             };
-            if !(BDB_PAGE_HEADER < value && value < key && key < key_end && key_end <= page_size)
-            {
+            if !(BDB_PAGE_HEADER < value && value < key && key < key_end && key_end <= page_size) {
                 return Err(format!("page {number}: item {} out of place", 2 * pair));
             }
             // Key 0 is rpm's own counter of instances, not a package.
@@ -492,14 +501,21 @@ pub fn parse_ndb(bytes: &[u8]) -> Result<Vec<Record>, String> {
             .filter(|blob| blob.len() >= NDB_BLOB_HEAD + NDB_BLOB_TAIL)
             .ok_or_else(|| format!("package {package}: blocks past the end of the file"))?;
         if &blob[..4] != NDB_BLOB_MAGIC || le32(blob, 4) != package {
-            return Err(format!("package {package}: its blob is not where its slot says"));
+            return Err(format!(
+                "package {package}: its blob is not where its slot says"
+            ));
         }
         let len = le32(blob, 12) as usize;
         let header = blob
             .get(NDB_BLOB_HEAD..)
             .filter(|rest| len <= rest.len() - NDB_BLOB_TAIL)
             .map(|rest| &rest[..len])
-            .ok_or_else(|| format!("package {package}: a blob of {len} bytes in {} blocks", blocks))?;
+            .ok_or_else(|| {
+                format!(
+                    "package {package}: a blob of {len} bytes in {} blocks",
+                    blocks
+                )
+            })?;
         blobs.push(Ok(std::borrow::Cow::Borrowed(header)));
     }
     records(blobs)
@@ -528,7 +544,9 @@ mod tests {
     }
 
     fn strs(list: &[&str]) -> Vec<u8> {
-        list.iter().flat_map(|s| [s.as_bytes(), b"\0"].concat()).collect()
+        list.iter()
+            .flat_map(|s| [s.as_bytes(), b"\0"].concat())
+            .collect()
     }
 
     fn sample() -> Vec<u8> {
@@ -539,15 +557,30 @@ mod tests {
             (TAG_ARCH, TYPE_STRING, 1, strs(&["x86_64"])),
             (TAG_EPOCH, TYPE_INT32, 1, 7u32.to_be_bytes().to_vec()),
             (TAG_SIZE, TYPE_INT32, 1, 1234u32.to_be_bytes().to_vec()),
-            (TAG_DIRNAMES, TYPE_STRING_ARRAY, 2, strs(&["/usr/bin/", "/etc/"])),
-            (TAG_BASENAMES, TYPE_STRING_ARRAY, 3, strs(&["hello", "hello.conf", "x"])),
+            (
+                TAG_DIRNAMES,
+                TYPE_STRING_ARRAY,
+                2,
+                strs(&["/usr/bin/", "/etc/"]),
+            ),
+            (
+                TAG_BASENAMES,
+                TYPE_STRING_ARRAY,
+                3,
+                strs(&["hello", "hello.conf", "x"]),
+            ),
             (
                 TAG_DIRINDEXES,
                 TYPE_INT32,
                 3,
                 [0u32, 1, 1].iter().flat_map(|n| n.to_be_bytes()).collect(),
             ),
-            (TAG_REQUIRENAME, TYPE_STRING_ARRAY, 3, strs(&["libc.so.6", "rpmlib(X)", "libc.so.6"])),
+            (
+                TAG_REQUIRENAME,
+                TYPE_STRING_ARRAY,
+                3,
+                strs(&["libc.so.6", "rpmlib(X)", "libc.so.6"]),
+            ),
             (TAG_PROVIDENAME, TYPE_STRING_ARRAY, 1, strs(&["hello"])),
         ])
     }
@@ -596,7 +629,9 @@ mod tests {
             (TAG_BASENAMES, TYPE_STRING_ARRAY, 1, strs(&["x"])),
             (TAG_DIRINDEXES, TYPE_INT32, 1, 5u32.to_be_bytes().to_vec()),
         ]);
-        assert!(parse_header(&bad_index).unwrap_err().contains("directory index 5"));
+        assert!(parse_header(&bad_index)
+            .unwrap_err()
+            .contains("directory index 5"));
         let no_nul = header(&[(TAG_NAME, TYPE_STRING, 1, b"abc".to_vec())]);
         assert!(parse_header(&no_nul).is_err());
     }
