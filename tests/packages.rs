@@ -15,7 +15,7 @@ use layerscope::load::LoadedImage;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::rootfs::{bytes, diff_layer, image_of, load, load_with, run, snapshot, umoci_unpack};
+use support::rootfs::{bytes, image_of, load, load_with, prefix_rootfs, run, LayeredImage, Steps};
 use support::{ImageSpec, LayerSpec};
 
 /// A tiny arch:all .deb of `files` (path, bytes), built with dpkg-deb.
@@ -81,18 +81,11 @@ fn dpkg_files(rootfs: &Path, package: &str) -> Vec<String> {
     .collect()
 }
 
-struct DebianImage {
-    _dir: tempfile::TempDir,
-    layout: PathBuf,
-    layers: Vec<LayerSpec>,
-    work: PathBuf,
-}
-
 /// Four layers, each made by dpkg on a real rootfs with a merged /usr:
 /// 0: an empty database, then alpha 1.0 and beta 1.0 (beta ships /bin/beta, through
 ///    the /bin symlink); 1: gamma; 2: alpha upgraded to 2.0, beta removed;
 /// 3: an application file no package owns.
-fn debian_image() -> DebianImage {
+fn debian_image() -> LayeredImage {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().to_path_buf();
     let debs = work.join("debs");
@@ -138,41 +131,19 @@ fn debian_image() -> DebianImage {
     std::os::unix::fs::symlink("usr/bin", rootfs.join("bin")).unwrap();
     std::fs::write(rootfs.join("var/lib/dpkg/status"), "").unwrap();
 
-    let mut layers = Vec::new();
-    let mut before = BTreeMap::new();
-    let mut step = |rootfs: &Path, layers: &mut Vec<LayerSpec>| {
-        let after = snapshot(rootfs);
-        layers.push(diff_layer(&before, &after));
-        before = after;
-    };
+    let mut steps = Steps::default();
     dpkg(&rootfs, &["-i"], &[&alpha1, &beta]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     dpkg(&rootfs, &["-i"], &[&gamma]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     dpkg(&rootfs, &["-i"], &[&alpha2]);
     dpkg(&rootfs, &["-r", "beta"], &[]);
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
     std::fs::create_dir_all(rootfs.join("app")).unwrap();
     std::fs::write(rootfs.join("app/server"), bytes(2500, 8)).unwrap();
-    step(&rootfs, &mut layers);
+    steps.step(&rootfs);
 
-    let layout = work.join("layout");
-    image_of(&layers).write_oci_layout(&layout).unwrap();
-    DebianImage {
-        _dir: dir,
-        layout,
-        layers,
-        work,
-    }
-}
-
-/// The unpacked rootfs of layers `0..=top`.
-fn prefix_rootfs(image: &DebianImage, top: usize) -> PathBuf {
-    let layout = image.work.join(format!("layout-{top}"));
-    image_of(&image.layers[..=top])
-        .write_oci_layout(&layout)
-        .unwrap();
-    umoci_unpack(&layout, &image.work.join(format!("bundle-{top}")))
+    LayeredImage::new(dir, steps.layers)
 }
 
 #[test]

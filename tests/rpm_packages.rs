@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::rootfs::{bytes, diff_layer, image_of, load, run, snapshot, umoci_unpack, Snap};
+use support::rootfs::{
+    bytes, image_of, load, prefix_rootfs, run, snapshot, umoci_unpack, LayeredImage, Snap, Steps,
+};
 use support::{ImageSpec, LayerSpec};
 
 /// A noarch rpm of `files` (path, bytes), built with rpmbuild.
@@ -68,18 +70,11 @@ fn rpm(root: &Path, args: &[&str]) -> String {
         .args(args))
 }
 
-struct RpmImage {
-    _dir: tempfile::TempDir,
-    work: PathBuf,
-    layout: PathBuf,
-    layers: Vec<LayerSpec>,
-}
-
 /// Four layers, each made by rpm on a real root with a merged /usr:
 /// 0: alpha 2:1.0 and beta 1.0 (beta ships /bin/beta, through the /bin symlink);
 /// 1: gamma, which requires alpha; 2: alpha upgraded to 2:2.0, beta erased;
 /// 3: an application file no package owns.
-fn rpm_image() -> RpmImage {
+fn rpm_image() -> LayeredImage {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().to_path_buf();
     let alpha1 = build_rpm(
@@ -128,41 +123,19 @@ fn rpm_image() -> RpmImage {
         all.extend(packages.iter().map(|p| p.to_str().unwrap()));
         rpm(&root, &all);
     };
-    let mut layers = Vec::new();
-    let mut before = BTreeMap::new();
-    let mut step = |layers: &mut Vec<LayerSpec>| {
-        let after = snapshot(&root);
-        layers.push(diff_layer(&before, &after));
-        before = after;
-    };
+    let mut steps = Steps::default();
     install(&["-i"], &[&alpha1, &beta]);
-    step(&mut layers);
+    steps.step(&root);
     install(&["-i"], &[&gamma]);
-    step(&mut layers);
+    steps.step(&root);
     install(&["-U"], &[&alpha2]);
     install(&["-e", "beta"], &[]);
-    step(&mut layers);
+    steps.step(&root);
     std::fs::create_dir_all(root.join("app")).unwrap();
     std::fs::write(root.join("app/server"), bytes(2500, 8)).unwrap();
-    step(&mut layers);
+    steps.step(&root);
 
-    let layout = work.join("layout");
-    image_of(&layers).write_oci_layout(&layout).unwrap();
-    RpmImage {
-        _dir: dir,
-        work,
-        layout,
-        layers,
-    }
-}
-
-/// The unpacked rootfs of layers `0..=top`.
-fn prefix_rootfs(image: &RpmImage, top: usize) -> PathBuf {
-    let layout = image.work.join(format!("layout-{top}"));
-    image_of(&image.layers[..=top])
-        .write_oci_layout(&layout)
-        .unwrap();
-    umoci_unpack(&layout, &image.work.join(format!("bundle-{top}")))
+    LayeredImage::new(dir, steps.layers)
 }
 
 fn have_tools() -> bool {

@@ -141,3 +141,51 @@ pub fn image_of(layers: &[LayerSpec]) -> ImageSpec {
         .cloned()
         .fold(ImageSpec::new(), ImageSpec::layer)
 }
+
+/// Layers recorded from a root while a tool changes it: each [`Steps::step`] is one layer,
+/// what changed since the step before.
+#[derive(Default)]
+pub struct Steps {
+    before: BTreeMap<String, Snap>,
+    pub layers: Vec<LayerSpec>,
+}
+
+impl Steps {
+    pub fn step(&mut self, root: &Path) {
+        let after = snapshot(root);
+        self.layers.push(diff_layer(&self.before, &after));
+        self.before = after;
+    }
+}
+
+/// An image of recorded layers, written as an OCI layout in its own temporary directory.
+pub struct LayeredImage {
+    pub _dir: tempfile::TempDir,
+    pub work: PathBuf,
+    pub layout: PathBuf,
+    pub layers: Vec<LayerSpec>,
+}
+
+impl LayeredImage {
+    /// The image of `layers`, in `dir` (where the tool's work may be too).
+    pub fn new(dir: tempfile::TempDir, layers: Vec<LayerSpec>) -> Self {
+        let work = dir.path().to_path_buf();
+        let layout = work.join("layout");
+        image_of(&layers).write_oci_layout(&layout).unwrap();
+        LayeredImage {
+            _dir: dir,
+            work,
+            layout,
+            layers,
+        }
+    }
+}
+
+/// The unpacked rootfs of layers `0..=top`, by umoci.
+pub fn prefix_rootfs(image: &LayeredImage, top: usize) -> PathBuf {
+    let layout = image.work.join(format!("layout-{top}"));
+    image_of(&image.layers[..=top])
+        .write_oci_layout(&layout)
+        .unwrap();
+    umoci_unpack(&layout, &image.work.join(format!("bundle-{top}")))
+}
