@@ -636,6 +636,65 @@ mod tests {
         assert!(parse_header(&no_nul).is_err());
     }
 
+    /// A little-endian hash database of 512-byte pages: the metadata page, one hash page
+    /// holding `items` (key and value items, each its type byte and bytes), then `extra`.
+    fn bdb(items: &[Vec<u8>], extra: &[Vec<u8>]) -> Vec<u8> {
+        let mut file = vec![0u8; 512];
+        file[12..16].copy_from_slice(&BDB_HASH_MAGIC.to_le_bytes());
+        file[20..24].copy_from_slice(&512u32.to_le_bytes());
+        file[32..36].copy_from_slice(&(1 + extra.len() as u32).to_le_bytes());
+        let mut page = vec![0u8; 512];
+        page[20..22].copy_from_slice(&(items.len() as u16).to_le_bytes());
+        page[25] = BDB_HASH;
+        // Items are laid from the page's end down, the first highest.
+        let mut end = 512;
+        for (i, item) in items.iter().enumerate() {
+            end -= item.len();
+            page[end..end + item.len()].copy_from_slice(item);
+            page[26 + 2 * i..28 + 2 * i].copy_from_slice(&(end as u16).to_le_bytes());
+        }
+        file.extend(page);
+        for page in extra {
+            file.extend(page);
+        }
+        file
+    }
+
+    fn item(kind: u8, bytes: &[u8]) -> Vec<u8> {
+        [&[kind][..], bytes].concat()
+    }
+
+    #[test]
+    fn berkeley_db_values_inline_or_on_overflow_pages() {
+        let blob = sample();
+        // rpm's instance counter under key 0, then package 1 inline.
+        let inline = bdb(
+            &[
+                item(BDB_KEYDATA, &[0; 4]),
+                item(BDB_KEYDATA, &[9, 0, 0, 0]),
+                item(BDB_KEYDATA, &[1, 0, 0, 0]),
+                item(BDB_KEYDATA, &blob),
+            ],
+            &[],
+        );
+        let records = parse_bdb(&inline).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].name, "hello");
+
+        // Package 1 on an overflow page (page 2) whose chain leads back to itself: the
+        // walk stops after as many pages as the file has.
+        let mut offpage = vec![BDB_OFFPAGE, 0, 0, 0];
+        offpage.extend(2u32.to_le_bytes());
+        // 1,500 bytes: within the file's 1,536, past what 3 visits of the page hold.
+        offpage.extend(1500u32.to_le_bytes());
+        let mut overflow = vec![0u8; 512];
+        overflow[16..20].copy_from_slice(&2u32.to_le_bytes());
+        overflow[22..24].copy_from_slice(&((512 - 26) as u16).to_le_bytes());
+        overflow[25] = BDB_OVERFLOW;
+        let looping = bdb(&[item(BDB_KEYDATA, &[1, 0, 0, 0]), offpage], &[overflow]);
+        assert!(parse_bdb(&looping).unwrap_err().contains("loops"));
+    }
+
     #[test]
     fn the_formats_refuse_what_is_not_theirs() {
         assert!(parse_sqlite(b"not sqlite").is_err());
