@@ -15,7 +15,9 @@ use layerscope::load::LoadedImage;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::rootfs::{bytes, image_of, load, load_with, prefix_rootfs, run, LayeredImage, Steps};
+use support::rootfs::{
+    apply, bytes, image_of, load, load_with, prefix_rootfs, regular_files, run, LayeredImage, Steps,
+};
 use support::{ImageSpec, LayerSpec};
 
 /// A tiny arch:all .deb of `files` (path, bytes), built with dpkg-deb.
@@ -160,19 +162,13 @@ fn dpkg_packages_per_layer_match_dpkg_query_over_each_layer_prefix() {
     let mut installed_in: BTreeMap<String, usize> = BTreeMap::new();
     for top in 0..image.layers.len() {
         if let Some(changes) = found.layers.iter().find(|l| l.index == top) {
-            for p in &changes.removed {
-                assert_eq!(ours.remove(&p.name).as_deref(), Some(p.version.as_str()));
-            }
-            for p in &changes.added {
-                assert!(ours.insert(p.name.clone(), p.version.clone()).is_none());
+            apply(&mut ours, changes);
+            let shipped = changes
+                .added
+                .iter()
+                .chain(changes.upgraded.iter().map(|(_, p)| p));
+            for p in shipped {
                 installed_in.insert(p.name.clone(), top);
-            }
-            for (u, _) in &changes.upgraded {
-                assert_eq!(
-                    ours.insert(u.name.clone(), u.to.clone()).as_deref(),
-                    Some(u.from.as_str())
-                );
-                installed_in.insert(u.name.clone(), top);
             }
         }
         let rootfs = prefix_rootfs(&image, top);
@@ -194,17 +190,10 @@ fn dpkg_packages_per_layer_match_dpkg_query_over_each_layer_prefix() {
                         .find(|p| &p.name == name)
                 })
                 .unwrap();
-            let (mut size, mut files) = (0, 0);
-            for path in dpkg_files(&rootfs, name) {
-                let meta = std::fs::metadata(rootfs.join(path.trim_start_matches('/'))).unwrap();
-                if meta.is_file() {
-                    size += meta.len();
-                    files += 1;
-                }
-            }
+            let listed = dpkg_files(&rootfs, name);
             assert_eq!(
                 (measured.bytes, measured.files),
-                (size, files),
+                regular_files(&rootfs, listed.iter().map(String::as_str)),
                 "{name} in layer {top}"
             );
         }

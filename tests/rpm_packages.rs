@@ -15,7 +15,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::rootfs::{
-    bytes, image_of, load, prefix_rootfs, run, snapshot, umoci_unpack, LayeredImage, Snap, Steps,
+    apply, bytes, image_of, load, prefix_rootfs, regular_files, run, snapshot, umoci_unpack,
+    LayeredImage, Snap, Steps,
 };
 use support::{ImageSpec, LayerSpec};
 
@@ -156,18 +157,7 @@ fn rpm_packages_per_layer_match_rpm_qa_over_each_layer_prefix() {
     for top in 0..image.layers.len() {
         let changes = found.layers.iter().find(|l| l.index == top);
         if let Some(changes) = changes {
-            for p in &changes.removed {
-                assert_eq!(ours.remove(&p.name).as_deref(), Some(p.version.as_str()));
-            }
-            for p in &changes.added {
-                assert!(ours.insert(p.name.clone(), p.version.clone()).is_none());
-            }
-            for (u, _) in &changes.upgraded {
-                assert_eq!(
-                    ours.insert(u.name.clone(), u.to.clone()).as_deref(),
-                    Some(u.from.as_str())
-                );
-            }
+            apply(&mut ours, changes);
         }
         let rootfs = prefix_rootfs(&image, top);
         let theirs: BTreeMap<String, String> = rpm(&rootfs, &["-qa", "--qf", "%{NAME} %{EVR}\n"])
@@ -186,17 +176,10 @@ fn rpm_packages_per_layer_match_rpm_qa_over_each_layer_prefix() {
             .flat_map(|c| c.added.iter().chain(c.upgraded.iter().map(|(_, p)| p)));
         for package in shipped {
             assert_eq!(package.manager, Manager::Rpm);
-            let (mut size, mut files) = (0, 0);
-            for path in rpm(&rootfs, &["-ql", &package.name]).lines() {
-                let meta = std::fs::metadata(rootfs.join(path.trim_start_matches('/'))).unwrap();
-                if meta.is_file() {
-                    size += meta.len();
-                    files += 1;
-                }
-            }
+            let listed = rpm(&rootfs, &["-ql", &package.name]);
             assert_eq!(
                 (package.bytes, package.files),
-                (size, files),
+                regular_files(&rootfs, listed.lines()),
                 "{} in layer {top}",
                 package.name
             );

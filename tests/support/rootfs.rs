@@ -189,3 +189,40 @@ pub fn prefix_rootfs(image: &LayeredImage, top: usize) -> PathBuf {
         .unwrap();
     umoci_unpack(&layout, &image.work.join(format!("bundle-{top}")))
 }
+
+/// The bytes and count of the regular files among `paths` (absolute, as a package
+/// manager lists them) in the unpacked `rootfs`: what a package's files weigh there.
+pub fn regular_files<'a>(rootfs: &Path, paths: impl IntoIterator<Item = &'a str>) -> (u64, u64) {
+    let (mut size, mut files) = (0, 0);
+    for path in paths {
+        let meta = std::fs::metadata(rootfs.join(path.trim_start_matches('/'))).unwrap();
+        if meta.is_file() {
+            size += meta.len();
+            files += 1;
+        }
+    }
+    (size, files)
+}
+
+/// The package set (name → version) after one layer's `changes`, checked as it goes:
+/// a removal or upgrade must find the version the set holds, an addition a new name.
+pub fn apply(
+    packages: &mut BTreeMap<String, String>,
+    changes: &layerscope::analysis::packages::LayerPackages,
+) {
+    for p in &changes.removed {
+        assert_eq!(
+            packages.remove(&p.name).as_deref(),
+            Some(p.version.as_str())
+        );
+    }
+    for p in &changes.added {
+        assert!(packages.insert(p.name.clone(), p.version.clone()).is_none());
+    }
+    for (u, _) in &changes.upgraded {
+        assert_eq!(
+            packages.insert(u.name.clone(), u.to.clone()).as_deref(),
+            Some(u.from.as_str())
+        );
+    }
+}
