@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::rootfs::{
-    apply, bytes, image_of, load, load_with, prefix_rootfs, regular_files, run, LayeredImage, Steps,
+    apply, bytes, image_of, layerscope, load, load_with, prefix_rootfs, regular_files, run,
+    LayeredImage, Steps,
 };
 use support::{ImageSpec, LayerSpec};
 
@@ -455,14 +456,6 @@ fn apk_packages_files_and_bytes_match_alpines_own_database() {
         sentence.contains(&format!("the largest: `{largest}` ")),
         "{sentence}"
     );
-}
-
-fn layerscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_layerscope"))
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

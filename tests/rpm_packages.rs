@@ -15,8 +15,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::rootfs::{
-    apply, bytes, image_of, load, prefix_rootfs, regular_files, run, snapshot, umoci_unpack,
-    LayeredImage, Snap, Steps,
+    apply, bytes, image_of, layerscope, load, prefix_rootfs, regular_files, run, snapshot,
+    umoci_unpack, LayeredImage, Snap, Steps,
 };
 use support::{ImageSpec, LayerSpec};
 
@@ -481,14 +481,6 @@ fn berkeley_db_packages_per_layer_match_rpm_bdb_ro() {
     // files of its own in that layer.
     assert_eq!(added(0), [("libuuid".to_string(), 33_000)]);
     assert_eq!(added(2), [("libuuid".to_string(), 0)]);
-}
-
-fn layerscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_layerscope"))
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! A real root filesystem, changed by a real tool, turned into image layers (each layer
-//! the difference between two snapshots) and unpacked back with umoci: the package tests
-//! build their images this way so the databases are the ones the tools wrote.
+//! What the package tests share: a real root filesystem, changed by a real tool, turned
+//! into image layers (each layer the difference between two snapshots) and unpacked back
+//! with umoci, so the databases are the ones the tools wrote; the bookkeeping of package
+//! sets; and the binary run as a user runs it.
 
 use layerscope::layer::ParseControl;
 use layerscope::load::{load_path, LoadOptions, LoadedImage};
@@ -225,4 +226,17 @@ pub fn apply(
             Some(u.from.as_str())
         );
     }
+}
+
+/// The layerscope binary run with `args`, colour off. (Cargo names the binary to
+/// integration tests only; the example and benches that include this module never call it.)
+pub fn layerscope(args: &[&str]) -> std::process::Output {
+    let Some(binary) = option_env!("CARGO_BIN_EXE_layerscope") else {
+        panic!("only an integration test can run the binary");
+    };
+    Command::new(binary)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .unwrap()
 }
