@@ -9,7 +9,7 @@ fixtures="${1:-$here/../../shared/fixtures}"
 max=262144
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$here"/corpus/{layer_parse,open_archive,manifest_config_history,engine_stream,registry_documents,dockerfile_map}
+mkdir -p "$here"/corpus/{layer_parse,open_archive,manifest_config_history,engine_stream,registry_documents,dockerfile_map,package_databases}
 
 for image in "$fixtures"/*.tar; do
     name="$(basename "$image" .tar)"
@@ -58,6 +58,25 @@ for dockerfile in "$here"/../demo/*/Dockerfile* "$here"/../tests/fixtures/docker
         sed -E 's/^(RUN) (.*)/\/bin\/sh -c \2/; s/^(ENV|WORKDIR|CMD|ENTRYPOINT|USER|LABEL) (.*)/!\/bin\/sh -c #(nop) \1 \2/; s/^(COPY|ADD) (.*)/\/bin\/sh -c #(nop) \1 file:0123 in \//'; } \
         > "$here/corpus/dockerfile_map/$key"
 done
-for target in layer_parse open_archive manifest_config_history engine_stream registry_documents dockerfile_map; do
+# Package databases: the apk one of the Alpine fixture, and the real rpm ones the tests
+# use (tests/data/rpm): the Berkeley DB file whole, the NDB file's first 256 KiB (its slot
+# pages and first blobs), and the first four rpm headers the NDB file holds.
+alpine_layer="$(tar -tf "$fixtures/alpine-base.tar" | grep -m1 -E '^[0-9a-f]{64}\.tar$' || true)"
+if [ -n "$alpine_layer" ]; then
+    tar -xOf "$fixtures/alpine-base.tar" "$alpine_layer" |
+        tar -xOf - --wildcards '*lib/apk/db/installed' > "$here/corpus/package_databases/apk-installed"
+fi
+rpmdata="$here/../tests/data/rpm"
+gunzip -c "$rpmdata/libuuid-Packages.gz" > "$here/corpus/package_databases/bdb-libuuid"
+gunzip -c "$rpmdata/sle15-bci-Packages.db.gz" > "$work/Packages.db"
+head -c "$max" "$work/Packages.db" > "$here/corpus/package_databases/ndb-head"
+u32() { od -An -tu4 -j"$2" -N4 "$1" | tr -d ' '; }
+for slot in 0 1 2 3; do
+    block="$(u32 "$work/Packages.db" $((32 + 16 * slot + 8)))"
+    len="$(u32 "$work/Packages.db" $((block * 16 + 12)))"
+    dd if="$work/Packages.db" of="$here/corpus/package_databases/rpm-header-$slot" \
+        iflag=skip_bytes,count_bytes skip=$((block * 16 + 16)) count="$len" status=none
+done
+for target in layer_parse open_archive manifest_config_history engine_stream registry_documents dockerfile_map package_databases; do
     echo "$target: $(ls "$here/corpus/$target" | wc -l) seeds"
 done

@@ -281,7 +281,7 @@ pub enum Command {
     /// Env, Labels and history. Exit code: 0 when nothing is found, 1 when something is,
     /// 2 on bad input. A secret is never printed: only its rule and a redacted preview.
     Secrets(SecretsArgs),
-    /// The OS packages (dpkg, apk) of every layer, read from the databases as each layer
+    /// The OS packages (dpkg, apk, rpm) of every layer, read from the databases as each layer
     /// left them: who installed what, its version, and its measured bytes in that layer.
     /// With --layer N, what layer N added, removed and upgraded. Exit 0, or 2 on bad input;
     /// a database that cannot be read is a warning.

@@ -33,7 +33,7 @@
 //! - [`demo`]: the demo images, compiled in.
 //! - [`analysis`]: wasted space and its two scores, hints with measured savings, the
 //!   comparison of two images, a set of images (`analysis::fleet`), the secret rules, the OS
-//!   packages per layer (`analysis::packages`: dpkg and apk databases caught by a content
+//!   packages per layer (`analysis::packages`: dpkg, apk and rpm databases caught by a content
 //!   hook during the parse, diffed layer by layer, measured in bytes), and the plain-words explanations
 //!   (`analysis::explain`) that `explain` renders.
 //! - [`ci`]: CI rules, their config (`.dive-ci` compatible) and the reporters.

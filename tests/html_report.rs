@@ -870,7 +870,7 @@ fn the_fleet_page_matches_fleet_json_and_runs_nothing() {
     if !browser() {
         return;
     }
-    use support::dpkg::bytes;
+    use support::rootfs::bytes;
     let dir = tempfile::tempdir().unwrap();
     let base = LayerSpec::new()
         .file("etc/os-release", bytes(5000, 1))

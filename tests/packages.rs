@@ -10,55 +10,16 @@
 
 mod support;
 
-use layerscope::analysis::packages::{analyze, Manager, Reader};
-use layerscope::layer::ParseControl;
-use layerscope::load::{load_path, LoadOptions, LoadedImage};
+use layerscope::analysis::packages::{analyze, Manager};
+use layerscope::load::LoadedImage;
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::dpkg::{
-    build_deb_for, bytes, debian_image, dpkg, dpkg_query, image_of, run, DebianImage, Steps,
+use support::dpkg::{build_deb_for, debian_image, dpkg, dpkg_query};
+use support::rootfs::{
+    bytes, image_of, layerscope, load, load_with, prefix_rootfs, run, LayeredImage, Steps,
 };
 use support::{ImageSpec, LayerSpec};
-
-fn load(path: &Path) -> LoadedImage {
-    load_with(path, Reader::hook())
-}
-
-fn load_with(path: &Path, hook: std::sync::Arc<dyn layerscope::layer::ContentHook>) -> LoadedImage {
-    let options = LoadOptions {
-        content: Some(hook),
-        ..Default::default()
-    };
-    load_path(
-        path.to_str().unwrap(),
-        &options,
-        &ParseControl::default(),
-        &mut |_| {},
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn is_root() -> bool {
-    let probe = tempfile::NamedTempFile::new().unwrap();
-    probe.as_file().metadata().unwrap().uid() == 0
-}
-
-/// Unpack `layout:latest` with umoci; the rootfs.
-fn umoci_unpack(layout: &Path, bundle: &Path) -> PathBuf {
-    run(Command::new("umoci")
-        .arg("unpack")
-        .args(if is_root() {
-            &[][..]
-        } else {
-            &["--rootless"][..]
-        })
-        .arg("--image")
-        .arg(format!("{}:latest", layout.display()))
-        .arg(bundle));
-    bundle.join("rootfs")
-}
 
 /// The files dpkg-query says `package` owns, in the unpacked rootfs.
 fn dpkg_files(rootfs: &Path, package: &str) -> Vec<String> {
@@ -72,15 +33,6 @@ fn dpkg_files(rootfs: &Path, package: &str) -> Vec<String> {
     .filter(|l| l.starts_with('/') && *l != "/.")
     .map(str::to_string)
     .collect()
-}
-
-/// The unpacked rootfs of layers `0..=top`.
-fn prefix_rootfs(image: &DebianImage, top: usize) -> PathBuf {
-    let layout = image.work.join(format!("layout-{top}"));
-    image_of(&image.layers[..=top])
-        .write_oci_layout(&layout)
-        .unwrap();
-    umoci_unpack(&layout, &image.work.join(format!("bundle-{top}")))
 }
 
 #[test]
@@ -240,7 +192,7 @@ fn multi_arch_packages_are_one_per_architecture_as_dpkg_query_names_them() {
     steps.step(&rootfs);
     dpkg(&rootfs, &["-r", &format!("libdemo1:{foreign}")], &[]);
     steps.step(&rootfs);
-    let image = steps.image(dir);
+    let image = LayeredImage::new(dir, steps.layers);
     let found = analyze(&load(&image.layout));
     assert!(found.warnings.is_empty(), "{:?}", found.warnings);
 
@@ -486,14 +438,6 @@ fn apk_packages_files_and_bytes_match_alpines_own_database() {
         sentence.contains(&format!("the largest: `{largest}` ")),
         "{sentence}"
     );
-}
-
-fn layerscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_layerscope"))
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 #[test]
@@ -928,7 +872,7 @@ fn package_hints_in_ci_match_dpkg_over_the_unpacked_image() {
         &debs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
     );
     steps.step(&rootfs);
-    let image = steps.image(dir);
+    let image = LayeredImage::new(dir, steps.layers);
     let unpacked = prefix_rootfs(&image, 1);
     let installed_in_base: BTreeSet<String> = dpkg_query(&prefix_rootfs(&image, 0))
         .into_iter()

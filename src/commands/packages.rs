@@ -119,7 +119,7 @@ fn write_text(
         return Ok(());
     }
     if found.packages.is_empty() {
-        writeln!(out, "no dpkg or apk database in this image")?;
+        writeln!(out, "no dpkg, apk or rpm database in this image")?;
         return Ok(());
     }
     writeln!(

@@ -3,24 +3,10 @@
 //! step's changes turned into a layer. Shared by the tests whose oracle is dpkg
 //! (`packages`, the report's Packages section).
 
-use super::{ImageSpec, LayerSpec};
-use std::collections::{BTreeMap, BTreeSet};
-use std::os::unix::fs::PermissionsExt;
+use super::rootfs::{bytes, run, LayeredImage, Steps};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// Run a command; panic with its stderr unless it succeeds; its stdout.
-pub fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?} (is it installed?): {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 /// A tiny arch:all .deb of `files` (path, bytes), built with dpkg-deb.
 pub fn build_deb(dir: &Path, name: &str, version: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
@@ -64,87 +50,11 @@ pub fn dpkg(rootfs: &Path, args: &[&str], debs: &[&Path]) {
         .args(debs));
 }
 
-#[derive(Clone, PartialEq)]
-pub enum Snap {
-    Dir(u32),
-    File(u32, Vec<u8>),
-    Link(Vec<u8>),
-}
-
-/// Every path under `root` (relative, sorted) and what it is.
-pub fn snapshot(root: &Path) -> BTreeMap<String, Snap> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string();
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            let mode = meta.permissions().mode() & 0o7777;
-            let snap = if meta.file_type().is_symlink() {
-                Snap::Link(std::fs::read_link(&path).unwrap().to_str().unwrap().into())
-            } else if meta.is_dir() {
-                stack.push(path.clone());
-                Snap::Dir(mode)
-            } else {
-                Snap::File(mode, std::fs::read(&path).unwrap())
-            };
-            out.insert(rel, snap);
-        }
-    }
-    out
-}
-
-/// The layer that turns `before` into `after`: what changed, and whiteouts for the
-/// topmost paths that went away.
-pub fn diff_layer(before: &BTreeMap<String, Snap>, after: &BTreeMap<String, Snap>) -> LayerSpec {
-    let mut layer = LayerSpec::new();
-    for (path, snap) in after {
-        if before.get(path) == Some(snap) {
-            continue;
-        }
-        layer = match snap {
-            Snap::Dir(mode) => layer.dir(path, *mode),
-            Snap::File(mode, bytes) => layer.file_mode(path, bytes, *mode, 0, 0),
-            Snap::Link(target) => layer.symlink(path, target),
-        };
-    }
-    for path in before.keys() {
-        let parent_gone = Path::new(path)
-            .parent()
-            .and_then(Path::to_str)
-            .is_some_and(|p| !p.is_empty() && !after.contains_key(p));
-        if !after.contains_key(path) && !parent_gone {
-            layer = layer.whiteout(path);
-        }
-    }
-    layer
-}
-
-pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-pub struct DebianImage {
-    /// Holds the files below alive.
-    pub dir: tempfile::TempDir,
-    pub layout: PathBuf,
-    pub layers: Vec<LayerSpec>,
-    pub work: PathBuf,
-}
-
 /// Four layers, each made by dpkg on a real rootfs with a merged /usr:
 /// 0: an empty database, then alpha 1.0 and beta 1.0 (beta ships /bin/beta, through
 ///    the /bin symlink); 1: gamma; 2: alpha upgraded to 2.0, beta removed;
 /// 3: an application file no package owns.
-pub fn debian_image() -> DebianImage {
+pub fn debian_image() -> LayeredImage {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().to_path_buf();
     let debs = work.join("debs");
@@ -201,43 +111,7 @@ pub fn debian_image() -> DebianImage {
     std::fs::create_dir_all(rootfs.join("app")).unwrap();
     std::fs::write(rootfs.join("app/server"), bytes(2500, 8)).unwrap();
     steps.step(&rootfs);
-    steps.image(dir)
-}
-
-/// Layers recorded from a rootfs as dpkg changes it: each step is what changed since the
-/// last.
-#[derive(Default)]
-pub struct Steps {
-    before: BTreeMap<String, Snap>,
-    layers: Vec<LayerSpec>,
-}
-
-impl Steps {
-    pub fn step(&mut self, rootfs: &Path) {
-        let after = snapshot(rootfs);
-        self.layers.push(diff_layer(&self.before, &after));
-        self.before = after;
-    }
-
-    /// The layers as an OCI layout in `dir`.
-    pub fn image(self, dir: tempfile::TempDir) -> DebianImage {
-        let work = dir.path().to_path_buf();
-        let layout = work.join("layout");
-        image_of(&self.layers).write_oci_layout(&layout).unwrap();
-        DebianImage {
-            dir,
-            layout,
-            layers: self.layers,
-            work,
-        }
-    }
-}
-
-pub fn image_of(layers: &[LayerSpec]) -> ImageSpec {
-    layers
-        .iter()
-        .cloned()
-        .fold(ImageSpec::new(), ImageSpec::layer)
+    LayeredImage::new(dir, steps.layers)
 }
 
 /// `name version` of every installed package, as dpkg-query reads the admindir.

@@ -27,6 +27,7 @@ pub mod layer;
 pub mod measure;
 pub mod raw;
 pub mod registry;
+pub mod rootfs;
 pub mod tmux;
 pub mod tools;
 

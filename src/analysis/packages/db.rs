@@ -19,12 +19,14 @@ pub struct Record {
     pub declared: Option<u64>,
     /// Absolute paths the record itself lists (apk); dpkg keeps them in `info/*.list`.
     pub files: Vec<Vec<u8>>,
-    /// The architecture the record names (dpkg `Architecture`, apk `A:`); empty when none.
+    /// The architecture the record names (dpkg `Architecture`, apk `A:`, rpm `ARCH`); empty
+    /// when none.
     pub arch: String,
-    /// Names of the packages it requires (dpkg `Depends` and `Pre-Depends`, apk `D:`):
+    /// Names of the packages it requires (dpkg `Depends` and `Pre-Depends`, apk `D:`,
+    /// rpm `REQUIRES`):
     /// alternatives flattened, versions and architecture qualifiers dropped.
     pub depends: Vec<String>,
-    /// Names it provides besides its own (dpkg `Provides`, apk `p:`), versions dropped.
+    /// Names it provides besides its own (dpkg `Provides`, apk `p:`, rpm `PROVIDES`), versions dropped.
     pub provides: Vec<String>,
 }
 

@@ -1,4 +1,4 @@
-//! OS packages per layer: the dpkg and apk databases read as each layer left them, what
+//! OS packages per layer: the dpkg, apk and rpm databases read as each layer left them, what
 //! every layer installed, removed and upgraded, and what each package costs in the bytes
 //! its layer stores.
 //!
@@ -7,10 +7,11 @@
 //! size cap) is kept. [`analyze`] then walks the layers that touched a database, rebuilds
 //! its state after each from the tree's versions, and diffs consecutive states. A
 //! package's bytes are those of the files it owns as stored in the layer that installed
-//! it (or upgraded it last), never the size it declares. rpm is not read: no maintained
-//! crate reads its databases (see README's limits).
+//! it (or upgraded it last), never the size it declares. rpm's binary databases are read
+//! by [`rpm`].
 
 pub mod db;
+pub mod rpm;
 
 use crate::layer::{ContentHook, EntryKind, FileLook, Found};
 use crate::model::LoadedImage;
@@ -33,6 +34,7 @@ pub const MAX_LAYER_BYTES: u64 = 256 << 20;
 pub enum Manager {
     Dpkg,
     Apk,
+    Rpm,
 }
 
 impl Manager {
@@ -40,6 +42,7 @@ impl Manager {
         match self {
             Manager::Dpkg => "dpkg",
             Manager::Apk => "apk",
+            Manager::Rpm => "rpm",
         }
     }
 }
@@ -53,6 +56,26 @@ enum Kind {
     DpkgFiles(String),
     /// apk's `installed`.
     Apk,
+    /// An rpm database, in one of its formats.
+    Rpm(RpmFormat),
+}
+
+/// The three files rpm has kept its database in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RpmFormat {
+    Sqlite,
+    Bdb,
+    Ndb,
+}
+
+impl Kind {
+    fn manager(&self) -> Manager {
+        match self {
+            Kind::DpkgStatus | Kind::DpkgFiles(_) => Manager::Dpkg,
+            Kind::Apk => Manager::Apk,
+            Kind::Rpm(_) => Manager::Rpm,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -76,6 +99,20 @@ fn classify(path: &[u8]) -> Option<(Kind, u64)> {
     }
     if path == "/lib/apk/db/installed" {
         return Some((Kind::Apk, MAX_DATABASE_BYTES));
+    }
+    // Fedora keeps it under /usr (with /var/lib/rpm a symlink there); the layers store
+    // it at whichever path is the real one.
+    if let Some(name) = path
+        .strip_prefix("/var/lib/rpm/")
+        .or_else(|| path.strip_prefix("/usr/lib/sysimage/rpm/"))
+    {
+        let format = match name {
+            "rpmdb.sqlite" => RpmFormat::Sqlite,
+            "Packages" => RpmFormat::Bdb,
+            "Packages.db" => RpmFormat::Ndb,
+            _ => return None,
+        };
+        return Some((Kind::Rpm(format), MAX_DATABASE_BYTES));
     }
     // A list is named as dpkg names the package: `NAME:ARCH` for a multi-arch one.
     let package = |stem: &str| stem.to_string();
@@ -154,6 +191,9 @@ impl FileLook for ReaderLook {
         let parsed = bytes.and_then(|bytes| match &kind {
             Kind::DpkgStatus => db::parse_dpkg_status(&bytes).map(Parsed::Records),
             Kind::Apk => db::parse_apk_installed(&bytes).map(Parsed::Records),
+            Kind::Rpm(RpmFormat::Sqlite) => rpm::parse_sqlite(&bytes).map(Parsed::Records),
+            Kind::Rpm(RpmFormat::Bdb) => rpm::parse_bdb(&bytes).map(Parsed::Records),
+            Kind::Rpm(RpmFormat::Ndb) => rpm::parse_ndb(&bytes).map(Parsed::Records),
             Kind::DpkgFiles(_) if bytes.contains(&0) => Err("binary content in a file list".into()),
             Kind::DpkgFiles(_) => {
                 // An md5sums file has checksums before its paths; a list has paths only.
@@ -203,7 +243,7 @@ impl Package {
     pub fn base_name(&self) -> &str {
         match self.manager {
             Manager::Dpkg => self.name.split(':').next().unwrap_or(&self.name),
-            Manager::Apk => &self.name,
+            Manager::Apk | Manager::Rpm => &self.name,
         }
     }
 }
@@ -402,13 +442,16 @@ fn state_at<'a>(
                 lists.insert(name, paths);
             }
             (kind, Parsed::Records(records)) => {
-                let manager = if *kind == Kind::Apk {
-                    Manager::Apk
-                } else {
-                    Manager::Dpkg
-                };
+                let manager = kind.manager();
+                // rpm installs one name more than once (kernels side by side,
+                // gpg-pubkey): in one database, later copies are told apart by version.
+                let mut seen = HashSet::new();
                 for record in records {
-                    state.insert((manager, record.name.clone()), (record, &record.files));
+                    let mut key = (manager, record.name.clone());
+                    if manager == Manager::Rpm && !seen.insert(record.name.as_str()) {
+                        key.1 = format!("{}-{}", record.name, record.version);
+                    }
+                    state.insert(key, (record, &record.files));
                 }
             }
             _ => {}
