@@ -95,7 +95,7 @@ impl LayerRef {
 }
 
 /// An opened image: everything but the layer contents.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Image {
     pub source: String,
     pub format: Format,

@@ -152,14 +152,23 @@ pub fn pull(
     options: &RegistryOptions,
     platform: Option<&str>,
 ) -> Result<(Pull, Image)> {
-    let client = client(reference, options)?;
+    let pull = connect(reference, options)?;
+    let image = open(&pull.client, reference, platform)?;
+    Ok((pull, image))
+}
+
+/// The blob reader for `reference`'s repository without a request made: for an image whose
+/// description an earlier [`pull`] read (a set of images is described first, then loaded).
+pub fn connect(reference: &Reference, options: &RegistryOptions) -> Result<Pull> {
     let cache = if options.no_cache {
         None
     } else {
         Cache::user()
     };
-    let image = open(&client, reference, platform)?;
-    Ok((Pull { client, cache }, image))
+    Ok(Pull {
+        client: client(reference, options)?,
+        cache,
+    })
 }
 
 impl Pull {
