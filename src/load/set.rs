@@ -199,7 +199,10 @@ impl<T> Progress<T> {
         &mut self.next_load
     }
 
+    /// The parsers ahead skip the images a loader has taken: its load parses what is
+    /// left of them.
     fn aheads(&mut self) -> &mut usize {
+        self.next_ahead = self.next_ahead.max(self.next_load);
         &mut self.next_ahead
     }
 }
