@@ -496,10 +496,11 @@ fleet_bench() {
     local dir=$BENCH_DIR/fleet gen=$ROOT/target/release/examples/gen-image n
     local count=$BENCH_FLEET_IMAGES most=$BENCH_FLEET_IMAGES size
     for size in $BENCH_FLEET_SIZES; do ((size > most)) && most=$size; done
-    if [[ ! -x $gen ]]; then
+    mkdir -p "$dir/apps"
+    # Built only when an image is missing.
+    if [[ ! -x $gen && ! ( -e $dir/base/index.json && -e $dir/apps/app-$((most - 1))/index.json ) ]]; then
         cargo build --release --example gen-image >&2
     fi
-    mkdir -p "$dir/apps"
     if [[ ! -e $dir/base/index.json ]]; then
         log "generating the fleet base (1 GiB)"
         "$gen" --layers 1 --paths 40000 --total-bytes 1G --format oci-dir --compression gzip \
