@@ -39,7 +39,7 @@ pub const AHEAD_IMAGES: usize = 64;
 
 /// Bytes of records and names parsed ahead and not yet used by a load past which the
 /// parsers ahead wait (a layer in progress may pass it by its own size).
-pub const AHEAD_BYTES: usize = 64 << 20;
+pub const AHEAD_BYTES: usize = 16 << 20;
 
 /// What the set knows of an image before loading it.
 enum Described {
