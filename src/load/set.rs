@@ -258,6 +258,12 @@ impl<T> Shared<T> {
         result
     }
 
+    /// Stop the run if this worker's thread unwinds, so that the caller is not left waiting
+    /// for its image (the panic then reaches the caller when the workers are joined).
+    fn guard(&self) -> PanicStop<'_, T> {
+        PanicStop(self)
+    }
+
     fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
         for control in self
@@ -269,6 +275,16 @@ impl<T> Shared<T> {
             control.cancel.store(true, Ordering::Relaxed);
         }
         self.changed.notify_all();
+    }
+}
+
+struct PanicStop<'a, T>(&'a Shared<T>);
+
+impl<T> Drop for PanicStop<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
     }
 }
 
@@ -319,6 +335,7 @@ pub fn load_set<T: Send>(
     std::thread::scope(|scope| {
         for _ in 0..cores.min(total) {
             scope.spawn(move || {
+                let _guard = shared.guard();
                 while let Some(index) = shared.next(total, Progress::loads, &|| true) {
                     let loaded = match &images[index] {
                         Some(image) => {
@@ -338,6 +355,7 @@ pub fn load_set<T: Send>(
                 }
             });
             scope.spawn(move || {
+                let _guard = shared.guard();
                 let room = || layers.ahead_bytes() < AHEAD_BYTES;
                 while let Some(index) = shared.next(total, Progress::aheads, &room) {
                     if let Some(image) = &images[index] {
@@ -350,7 +368,11 @@ pub fn load_set<T: Send>(
             let mut state = shared.lock();
             let result = loop {
                 if let Some(result) = state.results.remove(&index) {
-                    break result;
+                    break Some(result);
+                }
+                // A worker panicked: its image will not come.
+                if shared.stop.load(Ordering::Relaxed) {
+                    break None;
                 }
                 state = shared
                     .changed
@@ -358,6 +380,9 @@ pub fn load_set<T: Send>(
                     .unwrap_or_else(|p| p.into_inner());
             };
             drop(state);
+            let Some(result) = result else {
+                break;
+            };
             let more = take(index, result);
             shared.lock().handed += 1;
             shared.changed.notify_all();
@@ -369,4 +394,31 @@ pub fn load_set<T: Send>(
         // Every image handed back: the parsers ahead have nothing left to wait for.
         shared.stop();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn a_worker_that_panics_ends_the_run_with_its_panic_not_a_hang() {
+        let specs = (0..3)
+            .map(|i| Err(Error::Usage(format!("image {i}"))))
+            .collect();
+        let measure = |index: usize, _: Result<LoadedImage>| {
+            assert!(index != 1, "measuring image 1 fails");
+            index
+        };
+        let mut handed = Vec::new();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            load_set(specs, &LoadOptions::default(), &measure, &mut |i, _| {
+                handed.push(i);
+                true
+            });
+        }));
+        assert!(run.is_err(), "the panic reaches the caller");
+        // Image 0 may or may not have come back before the stop; nothing after 1 does.
+        assert!(handed.iter().all(|&i| i == 0), "{handed:?}");
+    }
 }
