@@ -305,13 +305,14 @@ pub fn load_set<T: Send>(
         .get_or_insert_with(|| Arc::new(ParsedLayers::new()))
         .clone();
     // An image whose name did not resolve is handed back with its error, in its turn.
-    let mut unresolved = Vec::new();
+    let mut unresolved = std::collections::HashMap::new();
     let images: Vec<Option<Described>> = specs
         .into_iter()
-        .map(|spec| match spec {
+        .enumerate()
+        .map(|(index, spec)| match spec {
             Ok(spec) => Some(describe(spec, &options, &layers)),
             Err(error) => {
-                unresolved.push(Some(error));
+                unresolved.insert(index, error);
                 None
             }
         })
@@ -341,13 +342,11 @@ pub fn load_set<T: Send>(
                         Some(image) => {
                             shared.with_control(|control| load_described(image, options, control))
                         }
-                        None => {
-                            // The how-manyth unresolved name this is.
-                            let nth = images[..index].iter().filter(|i| i.is_none()).count();
-                            let error =
-                                unresolved.lock().unwrap_or_else(|p| p.into_inner())[nth].take();
-                            Err(error.expect("each unresolved name is handed back once"))
-                        }
+                        None => Err(unresolved
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&index)
+                            .expect("each unresolved name is handed back once")),
                     };
                     let result = measure(index, loaded);
                     shared.lock().results.insert(index, result);
