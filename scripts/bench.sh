@@ -68,6 +68,12 @@
 #                  cores; against `layerscope ci` and `ci --no-verify`, in rounds, wall
 #                  and CPU; also the same work run as one pipeline per blob, which pays
 #                  for its pipe
+#   BENCH_FLEET=1  also `fleet` at scale: BENCH_FLEET_IMAGES (20) images on one 1 GiB base
+#                  (gen-image, put together by scripts/fleet-set.py) against the floor, `ci`
+#                  on one image holding every distinct layer once, BENCH_RUNS pairs run
+#                  alternately (goal: at most 1.2 times the floor); then `fleet`'s peak RSS
+#                  on BENCH_FLEET_SIZES images (10 50 200), to show it grows with the
+#                  distinct layers, not the images (see fleet_bench)
 # The registry and engine benchmarks run their commands in rounds (A B C A B C …, one
 # uncounted warm-up round first) and give medians of wall and CPU seconds and the
 # median of the ratios taken round by round, with the load average of each round.
@@ -491,6 +497,84 @@ time_once() {
 }
 
 SECRETS_ROWS=()
+FLEET_ROWS=()
+BENCH_FLEET_IMAGES=${BENCH_FLEET_IMAGES:-20}
+BENCH_FLEET_SIZES=${BENCH_FLEET_SIZES:-10 50 200}
+
+# fleet_bench: `fleet` on BENCH_FLEET_IMAGES images built on one base (gen-image: the
+# base one layer of 40,000 paths and 1 GiB of content, gzip; each app one layer of 300
+# paths and 4 MiB, seeds 100 on), put together by scripts/fleet-set.py, against the floor:
+# `ci` on the one image holding every distinct layer once. BENCH_RUNS pairs, run
+# alternately so the other jobs' load hits both alike; medians of wall and CPU seconds,
+# their ratios and the median of the paired ratios (goal: at most 1.2), with the load
+# average of each pair. Then one `fleet` run per size of BENCH_FLEET_SIZES for peak RSS.
+fleet_bench() {
+    local dir=$BENCH_DIR/fleet gen=$ROOT/target/release/examples/gen-image n
+    local count=$BENCH_FLEET_IMAGES most=$BENCH_FLEET_IMAGES size
+    for size in $BENCH_FLEET_SIZES; do ((size > most)) && most=$size; done
+    mkdir -p "$dir/apps"
+    # Built only when an image is missing.
+    if [[ ! -x $gen && ! ( -e $dir/base/index.json && -e $dir/apps/app-$((most - 1))/index.json ) ]]; then
+        cargo build --release --example gen-image >&2
+    fi
+    if [[ ! -e $dir/base/index.json ]]; then
+        log "generating the fleet base (1 GiB)"
+        "$gen" --layers 1 --paths 40000 --total-bytes 1G --format oci-dir --compression gzip \
+            --seed 7 "$dir/base" >&2
+    fi
+    for ((n = 0; n < most; n++)); do
+        [[ -e $dir/apps/app-$n/index.json ]] && continue
+        "$gen" --layers 1 --paths 300 --total-bytes 4M --format oci-dir --compression gzip \
+            --seed $((100 + n)) --jobs 1 "$dir/apps/app-$n" >&2
+    done
+    for size in $count $BENCH_FLEET_SIZES; do
+        [[ -e $dir/set$size/all/index.json ]] && continue
+        python3 "$ROOT/scripts/fleet-set.py" "$dir/base" "$dir/apps" "$dir/set$size" "$size"
+    done
+    local set=$dir/set$count images=() i f c walls_f=() walls_c=() cpus_f=() cpus_c=() pairs=() cpu_pairs=() loads=()
+    for ((n = 0; n < count; n++)); do images+=("$set/img-$n"); done
+    cat "$dir"/base/blobs/sha256/* >/dev/null
+    for ((i = 1; i <= BENCH_RUNS; i++)); do
+        log "fleet pair $i of $BENCH_RUNS"
+        loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+        if ((i % 2)); then
+            f=$(time_once fleet "$LAYERSCOPE" --quiet fleet --format json "${images[@]}")
+            c=$(time_once fleet-floor "$LAYERSCOPE" --quiet ci "$set/all")
+        else
+            c=$(time_once fleet-floor "$LAYERSCOPE" --quiet ci "$set/all")
+            f=$(time_once fleet "$LAYERSCOPE" --quiet fleet --format json "${images[@]}")
+        fi
+        read -r -a f <<<"$f"
+        read -r -a c <<<"$c"
+        walls_f+=("${f[0]}") cpus_f+=("${f[1]}") walls_c+=("${c[0]}") cpus_c+=("${c[1]}")
+        pairs+=("$(ratio "${f[0]}" "${c[0]}")")
+        cpu_pairs+=("$(ratio "${f[1]}" "${c[1]}")")
+    done
+    # Each distinct layer parsed once: the report says so.
+    grep -Eq "\"layers_parsed\": $((count + 1))([^0-9]|\$)" "$WORK/fleet.out" || {
+        log "fleet did not parse each of the $((count + 1)) distinct layers once"
+        return 1
+    }
+    local wf wc cf cc
+    wf=$(median "${walls_f[@]}") wc=$(median "${walls_c[@]}")
+    cf=$(median "${cpus_f[@]}") cc=$(median "${cpus_c[@]}")
+    FLEET_ROWS+=("| \`fleet\` on $count images | $wf | $cf |")
+    FLEET_ROWS+=("| the floor: \`ci\` on \`all\` ($((count + 1)) distinct layers) | $wc | $cc |")
+    FLEET_ROWS+=("| ratio (of the medians) | $(ratio "$wf" "$wc") | $(ratio "$cf" "$cc") |")
+    FLEET_ROWS+=("| median of the $BENCH_RUNS paired ratios | $(median "${pairs[@]}") | $(median "${cpu_pairs[@]}") |")
+    FLEET_ROWS+=("")
+    FLEET_ROWS+=("wall ratios by pair: $(printf '%s ' "${pairs[@]}"); CPU: $(printf '%s ' "${cpu_pairs[@]}"); load average at each pair: $(printf '%s ' "${loads[@]}")")
+    FLEET_ROWS+=("")
+    FLEET_ROWS+=("| images | distinct layers | \`fleet\` wall s | CPU s | peak RSS MB |")
+    FLEET_ROWS+=("|---:|---:|---:|---:|---:|")
+    for size in $BENCH_FLEET_SIZES; do
+        images=()
+        for ((n = 0; n < size; n++)); do images+=("$dir/set$size/img-$n"); done
+        read -r -a f <<<"$(time_once fleet-$size "$LAYERSCOPE" --quiet fleet --format json "${images[@]}")"
+        FLEET_ROWS+=("| $size | $((size + 1)) | ${f[0]} | ${f[1]} | ${f[2]} |")
+    done
+}
+
 
 # secrets_bench IMAGE: `ci` with its default rules (the `secrets` rule on: every file of
 # every layer is scanned in the layer pass) against `ci` with `secrets: disabled` (the
@@ -845,6 +929,7 @@ SH
             esac
         done
     fi
+    [[ ${BENCH_FLEET:-0} == 1 ]] && fleet_bench
 
     machine
     if ((${#SECRETS_ROWS[@]})); then
@@ -871,6 +956,14 @@ SH
         printf '%s\n' "${EXPLORER_ROWS[@]}"
         echo
         echo "\"all panes\": until the efficiency line shows; for ci, its whole run. Medians of $BENCH_RUNS rounds; load: the 1-minute load average at each round's start, lowest-highest."
+        echo
+    fi
+    if ((${#FLEET_ROWS[@]})); then
+        echo "## \`fleet\` on $BENCH_FLEET_IMAGES images on one base, against the floor (runs alternating)"
+        echo
+        echo "| command | wall s | CPU s |"
+        echo "|---|---|---|"
+        printf '%s\n' "${FLEET_ROWS[@]}"
         echo
     fi
     if ((${#ENGINE_ROWS[@]})); then

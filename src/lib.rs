@@ -25,8 +25,9 @@
 //! - [`model`]: what a load hands up (the image, per-layer facts, the tree), the type the
 //!   analysis and the views read.
 //! - [`load`]: the one driver, for every source: runs the above, one layer per core (several images at once for `diff`,
-//!   parsing the layers they share once; for `fleet`, one image after another, each
-//!   distinct layer parsed once through [`load::ParsedLayers`]).
+//!   parsing the layers they share once; for `fleet`, [`load::load_set`]: images loaded on
+//!   every core while upcoming images' layers are parsed ahead, each distinct layer parsed
+//!   once through [`load::ParsedLayers`]).
 //! - [`limits`]: the model's hard limits (layer count, ids, arena bytes), checked in one place.
 //! - [`dockerfile`]: a Dockerfile parsed and mapped onto the history and layers (beside the
 //!   flow: the views take it with `--dockerfile`).

@@ -18,8 +18,11 @@ use std::time::Duration;
 
 pub mod container;
 mod parsed;
+mod set;
 mod stream;
 pub use parsed::ParsedLayers;
+use parsed::Taken;
+pub use set::{load_set, AHEAD_BYTES, AHEAD_IMAGES};
 pub use stream::{load_stream, KEPT_LIMIT};
 // The model is named where it is defined; these keep the loader's callers short.
 pub use crate::model::{LayerInfo, LayerStatus, LoadedImage};
@@ -124,38 +127,6 @@ pub fn load_spec(
     }
 }
 
-/// Tell `layers` the diff_ids of the image `spec` names, so that a run of several loads
-/// drops each parsed layer after its last use ([`ParsedLayers::expect`]). Only files and
-/// layouts are read, and only their description (no layer is parsed); a registry, engine
-/// or stream is not asked twice, so its layers are held to the end of the run, and an image
-/// that cannot be read here is left to its load to report.
-pub fn expect_layers(spec: &ImageSpec, options: &LoadOptions, layers: &ParsedLayers) {
-    // A bare reference is not resolved here: that would ask the engines a second time.
-    let ImageSpec::Path(path) = spec else {
-        return;
-    };
-    if path == "-" {
-        return;
-    }
-    let Ok(source) = Source::open(path) else {
-        return;
-    };
-    let mut open = options.open.clone();
-    open.verify = options.verify;
-    let Ok(image) = image::open(&source, &open) else {
-        return;
-    };
-    for layer in &image.layers {
-        if let Some(diff_id) = layer
-            .diff_id
-            .as_deref()
-            .filter(|d| d.starts_with("sha256:"))
-        {
-            layers.expect(diff_id);
-        }
-    }
-}
-
 /// Load an image that an engine at `endpoint` exports, parsing the export as it streams
 /// in (what [`load_spec`] does for `docker://` and `podman://`, at the endpoint found).
 pub fn load_engine_at(
@@ -188,49 +159,26 @@ fn load_registry(
     if let Some(watch) = &options.watch {
         watch.described(&image);
     }
-    let options_layers = options.layers.as_deref();
-    let parse_options = ParseOptions {
-        digests: options.verify,
-        blob_checked: true,
-        content: options.content.clone(),
-        expansion: options.expansion,
-        ..Default::default()
-    };
+    load_pulled(&pull, image, &reference.whole(), options, control, progress)
+}
+
+/// Load the image `pull` reads, whose description is `image` (what [`load_registry`] does
+/// once it has both).
+fn load_pulled(
+    pull: &registry::Pull,
+    image: Image,
+    display: &str,
+    options: &LoadOptions,
+    control: &ParseControl,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Opened> {
     let parse = |image: &Image, index: usize, hash_inline: bool| -> Result<Parse> {
-        if let Some(parsed) = reuse(options, image, index) {
-            return Ok(parsed);
-        }
-        let options = ParseOptions {
-            hash_inline,
-            ..parse_options.clone()
-        };
-        // A layer with no blob to read (a foreign layer) is applied as an empty one.
-        let Some(blob) = blob_of(image, index) else {
-            return Ok(Parse::own(ParsedLayer::default()));
-        };
-        let read = pull.read_blob(blob, &control.transfers, &control.cancel, &|blob| {
-            parse_layer(blob, options.clone(), control)
-        })?;
-        let digest = image.layers[index].digest.clone().unwrap_or_default();
-        let mut parsed = read.map_err(|error| match error {
-            LayerError::Cancelled => Error::Interrupted,
-            other => Error::Layer {
-                index,
-                digest: digest.clone(),
-                detail: other.to_string(),
-            },
-        })?;
-        if !parsed.truncated {
-            parsed.compressed_digest = Some(digest.clone());
-            if options.digests && parsed.compression == Some(crate::source::Compression::None) {
-                parsed.diff_id = Some(digest);
-            }
-        }
-        Ok(remember(options_layers, image, index, parsed))
+        shared_parse(options, image, index, || {
+            parse_pulled(pull, image, index, hash_inline, options, control)
+        })
     };
-    let display = reference.whole();
     let loaded = load_layers(
-        &display,
+        display,
         image,
         options,
         downloads(options.threads),
@@ -259,6 +207,48 @@ fn blob_of(image: &Image, index: usize) -> Option<registry::Blob<'_>> {
         }),
         _ => None,
     }
+}
+
+/// Download and parse layer `index`'s blob; `None` for a layer with no blob to read (a
+/// foreign layer), which is applied as an empty one.
+fn parse_pulled(
+    pull: &registry::Pull,
+    image: &Image,
+    index: usize,
+    hash_inline: bool,
+    options: &LoadOptions,
+    control: &ParseControl,
+) -> Result<Option<ParsedLayer>> {
+    let options = ParseOptions {
+        digests: options.verify,
+        blob_checked: true,
+        content: options.content.clone(),
+        expansion: options.expansion,
+        hash_inline,
+        ..Default::default()
+    };
+    let Some(blob) = blob_of(image, index) else {
+        return Ok(None);
+    };
+    let read = pull.read_blob(blob, &control.transfers, &control.cancel, &|blob| {
+        parse_layer(blob, options.clone(), control)
+    })?;
+    let digest = image.layers[index].digest.clone().unwrap_or_default();
+    let mut parsed = read.map_err(|error| match error {
+        LayerError::Cancelled => Error::Interrupted,
+        other => Error::Layer {
+            index,
+            digest: digest.clone(),
+            detail: other.to_string(),
+        },
+    })?;
+    if !parsed.truncated {
+        parsed.compressed_digest = Some(digest.clone());
+        if options.digests && parsed.compression == Some(crate::source::Compression::None) {
+            parsed.diff_id = Some(digest);
+        }
+    }
+    Ok(Some(parsed))
 }
 
 /// Blobs downloaded (and parsed) at once: one per core, as for files, but at least
@@ -430,11 +420,9 @@ pub fn load_all(
                     hash_inline: inline[job],
                     ..parse_options.clone()
                 };
-                let result = match reuse(options, img, layer) {
-                    Some(parsed) => Ok(parsed),
-                    None => parse_one(source, img, layer, parse_options, control)
-                        .map(|parsed| remember(options.layers.as_deref(), img, layer, parsed)),
-                };
+                let result = shared_parse(options, img, layer, || {
+                    parse_one(source, img, layer, parse_options, control).map(Some)
+                });
                 if sender.send(((image, layer), result)).is_err() {
                     break;
                 }
@@ -573,28 +561,37 @@ impl Parse {
     }
 }
 
-/// The run's earlier parse of layer `index`, if [`LoadOptions::layers`] holds one.
-fn reuse(options: &LoadOptions, image: &Image, index: usize) -> Option<Parse> {
-    let layer = options.layers.as_ref()?.get(&image.layers[index])?;
-    Some(Parse {
-        layer,
-        reused: true,
-    })
-}
-
-/// Hand a fresh parse to the run's [`ParsedLayers`], if any, for the loads after this one.
-fn remember(
-    layers: Option<&ParsedLayers>,
+/// Layer `index` of `image`: the run's parse of it when [`LoadOptions::layers`] holds one
+/// (waiting for it when another load of the run is parsing it), else `parse`'s, handed
+/// to the run for the loads after this one. `parse` gives `None` for a layer with no blob
+/// (applied as an empty one, and not handed on).
+fn shared_parse(
+    options: &LoadOptions,
     image: &Image,
     index: usize,
-    parsed: ParsedLayer,
-) -> Parse {
-    match layers {
-        Some(layers) => Parse {
-            layer: layers.keep(&image.layers[index], parsed),
-            reused: false,
-        },
-        None => Parse::own(parsed),
+    parse: impl FnOnce() -> Result<Option<ParsedLayer>>,
+) -> Result<Parse> {
+    let own = |parsed: Option<ParsedLayer>| Parse::own(parsed.unwrap_or_default());
+    let Some(layers) = options.layers.as_deref() else {
+        return parse().map(own);
+    };
+    match layers.take(&image.layers[index]) {
+        Taken::Held(layer) => Ok(Parse {
+            layer,
+            reused: true,
+        }),
+        // A failed parse drops the claim, and whoever waits for the layer parses it.
+        Taken::Claimed(claim) => Ok(match parse()? {
+            Some(parsed) => Parse {
+                layer: claim.keep(parsed),
+                reused: false,
+            },
+            None => Parse::own(ParsedLayer::default()),
+        }),
+        Taken::Unkeyed => {
+            layers.count_parse();
+            parse().map(own)
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod support;
 
+use layerscope::load::{LoadOptions, ParsedLayers};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -540,6 +541,127 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
         .collect();
     assert_eq!(names, expected);
     assert_eq!(tagged["totals"], report["totals"]);
+}
+
+/// What the set loader handed back, by index: the image's layer count, or its error.
+type Handed = Vec<(usize, Result<usize, String>)>;
+
+/// Runs the library's set loader over `specs` with a fresh [`ParsedLayers`]: the indexes
+/// handed back (in the order they came) with each image's layer count or error, and the
+/// run's parsed layers. `stop_after` ends the run after that many images.
+fn load_set(
+    specs: Vec<layerscope::Result<layerscope::source::spec::ImageSpec>>,
+    registry: layerscope::source::registry::RegistryOptions,
+    stop_after: usize,
+) -> (Handed, std::sync::Arc<ParsedLayers>) {
+    let layers = std::sync::Arc::new(ParsedLayers::new());
+    let options = LoadOptions {
+        layers: Some(layers.clone()),
+        registry,
+        ..Default::default()
+    };
+    let mut handed = Vec::new();
+    let measure = |_: usize, loaded: layerscope::Result<layerscope::load::LoadedImage>| {
+        loaded.map(|l| l.layers.len()).map_err(|e| e.to_string())
+    };
+    layerscope::load::load_set(specs, &options, &measure, &mut |index, result| {
+        handed.push((index, result));
+        handed.len() < stop_after
+    });
+    (handed, layers)
+}
+
+/// Distinct diff_ids among the images' layers.
+fn distinct(layers: &[Vec<Layer>]) -> usize {
+    let ids: BTreeSet<&str> = layers.iter().flatten().map(|l| l.0.as_str()).collect();
+    ids.len()
+}
+
+#[test]
+fn the_set_loader_hands_images_back_in_order_each_layer_parsed_once_and_none_held_after() {
+    use layerscope::source::spec::ImageSpec as Spec;
+    let set = build_set();
+    let layers: Vec<Vec<Layer>> = set.images.iter().map(|(_, p)| archive_layers(p)).collect();
+    let mut specs: Vec<_> = set
+        .images
+        .iter()
+        .map(|(name, _)| Ok(Spec::Path(name.clone())))
+        .collect();
+    // A name that did not resolve keeps its place among the others.
+    specs.insert(
+        2,
+        Err(layerscope::Error::Usage("no such image: nowhere".into())),
+    );
+    let (handed, parsed) = load_set(specs, Default::default(), usize::MAX);
+    let indexes: Vec<usize> = handed.iter().map(|h| h.0).collect();
+    assert_eq!(indexes, [0, 1, 2, 3, 4], "every image, in input order");
+    let counts: Vec<_> = handed.iter().map(|h| h.1.clone()).collect();
+    assert_eq!(counts[2], Err("no such image: nowhere".to_string()));
+    let expected: Vec<_> = layers.iter().map(|l| Ok(l.len())).collect();
+    assert_eq!([&counts[..2], &counts[3..]].concat(), expected);
+    // Loaders and parsers ahead run at once, yet each distinct layer is parsed once, and
+    // every one is dropped after the last image that needs it.
+    assert_eq!(parsed.parsed(), distinct(&layers));
+    assert_eq!(parsed.held(), 0, "a layer is held past its last use");
+    assert_eq!(parsed.ahead_bytes(), 0);
+
+    // Told to stop after the first image, the run hands back no other.
+    let specs = set
+        .images
+        .iter()
+        .map(|(name, _)| Ok(Spec::Path(name.clone())))
+        .collect();
+    let (handed, _) = load_set(specs, Default::default(), 1);
+    assert_eq!(handed.len(), 1);
+    assert_eq!(handed[0].0, 0);
+}
+
+#[test]
+fn registry_images_in_flight_at_once_fetch_each_blob_once_and_hold_no_layer_after() {
+    if !tools_present() {
+        return;
+    }
+    let set = build_set();
+    let registry = Registry::start_with(support::registry::Auth::None, true);
+    let mut specs = Vec::new();
+    let mut layers = Vec::new();
+    for (name, path) in &set.images {
+        let repo = Path::new(name).file_stem().unwrap().to_str().unwrap();
+        registry.push(path, &format!("{repo}:v1"), false, None);
+        let reference = format!("registry://{}/{repo}:v1", registry.host());
+        specs.push(layerscope::open::Opening::default().resolve(&reference));
+        layers.push(archive_layers(path));
+    }
+    let pushed = registry.requests().lines().count();
+    // Without the blob cache, a blob fetched twice would be two GETs. Two loaders and
+    // two parsers ahead (on two cores or more) start app1 and app2 together, and both
+    // need the base's two layers.
+    let options = layerscope::source::registry::RegistryOptions {
+        no_cache: true,
+        ..Default::default()
+    };
+    let (handed, parsed) = load_set(specs, options, usize::MAX);
+    let counts: Vec<_> = handed.iter().map(|h| h.1.clone()).collect();
+    let expected: Vec<_> = layers.iter().map(|l| Ok(l.len())).collect();
+    assert_eq!(counts, expected);
+
+    let log = registry.requests();
+    let pulled: String = log.lines().skip(pushed).map(|l| format!("{l}\n")).collect();
+    let gets = blob_gets(&pulled);
+    assert!(gets.values().all(|&n| n == 1), "{gets:?} in\n{pulled}");
+    let manifests = pulled
+        .lines()
+        .filter(|l| l.contains("\"GET /v2/") && l.contains("/manifests/"))
+        .count();
+    assert_eq!(
+        manifests,
+        set.images.len(),
+        "each manifest fetched once:\n{pulled}"
+    );
+    // The manifests were read first, so the registry's layers are dropped after their last
+    // use too.
+    assert_eq!(parsed.parsed(), distinct(&layers));
+    assert_eq!(parsed.held(), 0, "a layer is held past its last use");
 }
 
 #[test]

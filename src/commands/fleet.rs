@@ -1,7 +1,7 @@
 //! `fleet IMAGE…`: a set of images measured together ([`crate::analysis::fleet`]) as text,
-//! JSON or markdown. The images load one after another through one
-//! [`ParsedLayers`], so a layer several images have is parsed once, and each image's tree
-//! is dropped as soon as it is measured.
+//! JSON or markdown. The images load on every core through one [`ParsedLayers`]
+//! ([`crate::load::load_set`]), so a layer several images have is parsed once, and each
+//! image's tree is dropped as soon as it is measured.
 
 use super::diff::cell;
 use crate::analysis::fleet::{fleet, repeated, Branch, Fleet, ImageFacts};
@@ -178,29 +178,34 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     options.layers = Some(layers.clone());
     // Scanned in the parse, so once per distinct layer too.
     options.content = Some(crate::analysis::secrets::Scan::hook());
-    // Every image's layers known beforehand (files; a registry is not asked twice), so a
-    // layer's parse is dropped after the last image that needs it.
-    let every_file = names.iter().all(|name| {
-        matches!(ImageSpec::parse(name, opening.source), Ok(ImageSpec::Path(ref p)) if p != "-")
-    });
-    if every_file {
-        for name in &names {
-            if let Ok(spec) = ImageSpec::parse(name, opening.source) {
-                crate::load::expect_layers(&spec, &options, &layers);
-            }
-        }
-    }
+    let specs = names.iter().map(|name| opening.resolve(name)).collect();
+    // The tree lives only while it is measured, on the thread that loaded it: the set
+    // keeps per-layer facts. The warnings are shown in input order, as the facts are.
+    let measure = |index: usize, loaded: Result<crate::load::LoadedImage>| {
+        loaded.map(|loaded| {
+            let facts = ImageFacts::of(&names[index], &loaded);
+            (facts, loaded.warnings)
+        })
+    };
     let mut facts = Vec::with_capacity(names.len());
     let mut failures = Vec::new();
-    for name in &names {
-        // The tree lives only while it is measured: the set keeps per-layer facts.
-        match super::load_opening(name, &opening, &options) {
-            Ok(loaded) => facts.push(ImageFacts::of(name, &loaded)),
-            Err(Error::Interrupted) => return Err(Error::Interrupted),
+    let mut stopped = None;
+    crate::load::load_set(specs, &options, &measure, &mut |index, loaded| {
+        let name = &names[index];
+        match loaded {
+            Ok((image, warnings)) => {
+                super::show_warnings(&warnings, opening.quiet);
+                facts.push(image);
+            }
+            Err(Error::Interrupted) => {
+                stopped = Some(Error::Interrupted);
+                return false;
+            }
             Err(error) => {
                 let error = naming(name, error);
                 if !args.keep_going {
-                    return Err(error);
+                    stopped = Some(error);
+                    return false;
                 }
                 super::report_error(&error, global.verbose);
                 failures.push(Failure {
@@ -209,6 +214,10 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
                 });
             }
         }
+        true
+    });
+    if let Some(error) = stopped {
+        return Err(error);
     }
     // The images that opened, as named: every name but the failures (which keep it escaped).
     let failed: std::collections::HashSet<&str> =

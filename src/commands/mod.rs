@@ -242,13 +242,18 @@ pub(crate) fn load_opening(
     };
     bar.finish();
     let loaded = loaded?;
-    if !opening.quiet {
+    show_warnings(&loaded.warnings, opening.quiet);
+    Ok(loaded)
+}
+
+/// A load's warnings on stderr, one line each, unless quiet.
+pub(crate) fn show_warnings(warnings: &[String], quiet: bool) {
+    if !quiet {
         let mut stderr = io::stderr().lock();
-        for warning in &loaded.warnings {
+        for warning in warnings {
             let _ = writeln!(stderr, "layerscope: warning: {}", escape_str(warning));
         }
     }
-    Ok(loaded)
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! The layers already parsed in a run of several loads, by diff_id, so that loading many
 //! images (`fleet`) parses each distinct layer once: a later image's layer with a diff_id
-//! seen before is taken from here, and its blob is neither read nor downloaded.
+//! seen before is taken from here, and its blob is neither read nor downloaded. Loads that
+//! run at once share it too: a layer another load (or the run's parse-ahead) is parsing is
+//! waited for, not parsed a second time.
 
 use crate::image::LayerRef;
 use crate::layer::ParsedLayer;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Parsed layers by diff_id, shared by the loads of one run ([`super::LoadOptions::layers`]).
 /// It holds each distinct layer's records, so its memory grows with the distinct layers of
@@ -14,14 +16,53 @@ use std::sync::{Arc, Mutex};
 /// ([`ParsedLayers::expect`]), it drops each one after its last use.
 #[derive(Default)]
 pub struct ParsedLayers {
-    by_diff_id: Mutex<HashMap<String, Arc<ParsedLayer>>>,
-    /// Uses still to come, by diff_id, when the run said ([`ParsedLayers::expect`]); a
-    /// layer not in it is kept to the end.
-    uses: Mutex<HashMap<String, usize>>,
+    state: Mutex<State>,
+    /// Signalled when a parse in progress ends (kept or not).
+    ended: Condvar,
     /// Layer blobs parsed by the loads that used this set (kept or not).
     parsed: AtomicUsize,
     /// Layers taken from here instead of being parsed.
     reused: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    slots: HashMap<String, Slot>,
+    /// Uses still to come, by diff_id, when the run said ([`ParsedLayers::expect`]); a
+    /// layer not in it is kept to the end.
+    uses: HashMap<String, usize>,
+    /// Memory of the layers held ([`weight`]).
+    bytes: usize,
+    /// The part of it parsed ahead and not used by a load yet: what parsing ahead is
+    /// bounded by.
+    ahead_bytes: usize,
+}
+
+enum Slot {
+    /// Someone holds a [`Claim`] and is parsing it.
+    Parsing,
+    /// A parse, and whether it was parsed ahead and no load has used it yet.
+    Held(Arc<ParsedLayer>, bool),
+}
+
+/// What a load finds for one of its layers ([`ParsedLayers::take`]).
+pub(crate) enum Taken<'a> {
+    /// An earlier parse, to apply as it is.
+    Held(Arc<ParsedLayer>),
+    /// Nobody has it: the load parses it and hands it over with [`Claim::keep`].
+    Claimed(Claim<'a>),
+    /// A layer without a sha256 diff_id is never shared.
+    Unkeyed,
+}
+
+/// The right to parse one layer for the run; others asking for it wait. Dropped without
+/// [`Claim::keep`] (the parse failed), the layer is free again and a waiter parses it.
+pub(crate) struct Claim<'a> {
+    layers: &'a ParsedLayers,
+    diff_id: String,
+    /// Taken by the parse-ahead, which is not one of the layer's uses.
+    ahead: bool,
+    done: bool,
 }
 
 impl std::fmt::Debug for ParsedLayers {
@@ -41,32 +82,20 @@ fn key(layer: &LayerRef) -> Option<&str> {
         .filter(|d| d.starts_with("sha256:"))
 }
 
-impl ParsedLayers {
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// What a parsed layer holds in memory, near enough: its records and their names.
+fn weight(parsed: &ParsedLayer) -> usize {
+    parsed.records.len() * std::mem::size_of::<crate::layer::Record>() + parsed.arena.len()
+}
 
-    /// Say that the run will load a layer of this diff_id once more (call it for every
-    /// layer of every image known beforehand): a layer is then dropped after its last use.
-    /// Only memory depends on it: a layer used more often than said is parsed again.
-    pub fn expect(&self, diff_id: &str) {
-        *self
-            .uses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(diff_id.to_string())
-            .or_default() += 1;
-    }
-
+impl State {
     /// Count one use of `diff_id`: whether more are to come (always, when not expected).
-    fn use_once(&self, diff_id: &str) -> bool {
-        let mut uses = self.uses.lock().unwrap_or_else(|p| p.into_inner());
-        match uses.get_mut(diff_id) {
+    fn use_once(&mut self, diff_id: &str) -> bool {
+        match self.uses.get_mut(diff_id) {
             None => true,
             Some(left) => {
                 *left = left.saturating_sub(1);
                 if *left == 0 {
-                    uses.remove(diff_id);
+                    self.uses.remove(diff_id);
                     false
                 } else {
                     true
@@ -75,12 +104,65 @@ impl ParsedLayers {
         }
     }
 
+    fn hold(&mut self, diff_id: &str, parsed: Arc<ParsedLayer>, ahead: bool) {
+        self.bytes += weight(&parsed);
+        if ahead {
+            self.ahead_bytes += weight(&parsed);
+        }
+        self.slots
+            .insert(diff_id.to_string(), Slot::Held(parsed, ahead));
+    }
+
+    /// A load takes the held parse of `diff_id` (once more).
+    fn used(&mut self, diff_id: &str) -> Option<Arc<ParsedLayer>> {
+        let Some(Slot::Held(parsed, ahead)) = self.slots.get_mut(diff_id) else {
+            return None;
+        };
+        let parsed = parsed.clone();
+        if std::mem::take(ahead) {
+            self.ahead_bytes -= weight(&parsed);
+        }
+        if !self.use_once(diff_id) {
+            self.slots.remove(diff_id);
+            self.bytes -= weight(&parsed);
+        }
+        Some(parsed)
+    }
+}
+
+impl ParsedLayers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Say that the run will load a layer of this diff_id once more (call it for every
+    /// layer of every image known beforehand): a layer is then dropped after its last use.
+    /// Only memory depends on it: a layer used more often than said is parsed again.
+    pub fn expect(&self, diff_id: &str) {
+        *self.lock().uses.entry(diff_id.to_string()).or_default() += 1;
+    }
+
     /// How many parsed layers are held now.
     pub fn held(&self) -> usize {
-        self.by_diff_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        self.lock()
+            .slots
+            .values()
+            .filter(|s| matches!(s, Slot::Held(..)))
+            .count()
+    }
+
+    /// Bytes the held layers' records and names take (what parsing ahead is bounded by).
+    pub fn held_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// Bytes of layers parsed ahead that no load has used yet.
+    pub fn ahead_bytes(&self) -> usize {
+        self.lock().ahead_bytes
     }
 
     /// How many layer blobs were parsed.
@@ -98,35 +180,85 @@ impl ParsedLayers {
         self.parsed.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The earlier parse of a layer with this layer's diff_id.
-    pub(crate) fn get(&self, layer: &LayerRef) -> Option<Arc<ParsedLayer>> {
-        let diff_id = key(layer)?;
-        let mut held = self.by_diff_id.lock().unwrap_or_else(|p| p.into_inner());
-        let found = held.get(diff_id).cloned()?;
-        self.reused.fetch_add(1, Ordering::Relaxed);
-        if !self.use_once(diff_id) {
-            held.remove(diff_id);
+    /// One use of `layer` by a load: the parse held for it, or the claim to parse it. A
+    /// layer being parsed elsewhere is waited for (the one parsing it never waits while
+    /// it holds its claim, so this cannot deadlock).
+    pub(crate) fn take(&self, layer: &LayerRef) -> Taken<'_> {
+        let Some(diff_id) = key(layer) else {
+            return Taken::Unkeyed;
+        };
+        let mut state = self.lock();
+        loop {
+            match state.slots.get(diff_id) {
+                Some(Slot::Held(..)) => {
+                    self.reused.fetch_add(1, Ordering::Relaxed);
+                    let found = state.used(diff_id).expect("the layer is held");
+                    return Taken::Held(found);
+                }
+                Some(Slot::Parsing) => {
+                    state = self.ended.wait(state).unwrap_or_else(|p| p.into_inner());
+                }
+                None => {
+                    state.slots.insert(diff_id.to_string(), Slot::Parsing);
+                    return Taken::Claimed(self.claim(diff_id, false));
+                }
+            }
         }
-        Some(found)
     }
 
-    /// Count a parse of `layer` and keep it for later loads when it is whole and its
-    /// content is the one its diff_id names (when the parse computed the diff_id, it must
-    /// match: a layer that fails verification is never handed to another image).
-    pub(crate) fn keep(&self, layer: &LayerRef, parsed: ParsedLayer) -> Arc<ParsedLayer> {
-        self.parsed.fetch_add(1, Ordering::Relaxed);
-        let parsed = Arc::new(parsed);
-        let Some(diff_id) = key(layer) else {
-            return parsed;
-        };
-        let matches = parsed.diff_id.as_deref().is_none_or(|d| d == diff_id);
-        if self.use_once(diff_id) && !parsed.truncated && matches {
-            self.by_diff_id
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(diff_id.to_string(), parsed.clone());
+    /// The claim to parse `layer` ahead of the loads that will use it: only when a use is
+    /// still expected ([`ParsedLayers::expect`], so that it is dropped after the last one)
+    /// and nobody holds or parses it. Taking it counts no use.
+    pub(crate) fn claim_ahead(&self, layer: &LayerRef) -> Option<Claim<'_>> {
+        let diff_id = key(layer)?;
+        let mut state = self.lock();
+        if !state.uses.contains_key(diff_id) || state.slots.contains_key(diff_id) {
+            return None;
         }
+        state.slots.insert(diff_id.to_string(), Slot::Parsing);
+        Some(self.claim(diff_id, true))
+    }
+
+    fn claim(&self, diff_id: &str, ahead: bool) -> Claim<'_> {
+        Claim {
+            layers: self,
+            diff_id: diff_id.to_string(),
+            ahead,
+            done: false,
+        }
+    }
+}
+
+impl Claim<'_> {
+    /// Count the parse and hold it for later uses when it is whole and its content is the
+    /// one its diff_id names (when the parse computed the diff_id, it must match: a layer
+    /// that fails verification is never handed to another image). A load's own parse is
+    /// one use; a parse ahead is none.
+    pub(crate) fn keep(mut self, parsed: ParsedLayer) -> Arc<ParsedLayer> {
+        let layers = self.layers;
+        layers.parsed.fetch_add(1, Ordering::Relaxed);
+        let parsed = Arc::new(parsed);
+        let matches = parsed.diff_id.as_deref().is_none_or(|d| d == self.diff_id);
+        let mut state = layers.lock();
+        state.slots.remove(&self.diff_id);
+        let more = self.ahead || state.use_once(&self.diff_id);
+        if more && !parsed.truncated && matches {
+            state.hold(&self.diff_id, parsed.clone(), self.ahead);
+        }
+        self.done = true;
+        drop(state);
+        layers.ended.notify_all();
         parsed
+    }
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        self.layers.lock().slots.remove(&self.diff_id);
+        self.layers.ended.notify_all();
     }
 }
 
@@ -147,6 +279,19 @@ mod tests {
         }
     }
 
+    /// A load's use of `layer`: parses `parsed` when it holds the claim, returns whether
+    /// it found the layer held.
+    fn load(layers: &ParsedLayers, layer: &LayerRef, parsed: ParsedLayer) -> bool {
+        match layers.take(layer) {
+            Taken::Held(_) => true,
+            Taken::Claimed(claim) => {
+                claim.keep(parsed);
+                false
+            }
+            Taken::Unkeyed => panic!("every test layer has a diff_id"),
+        }
+    }
+
     #[test]
     fn a_layer_is_held_until_its_last_expected_use() {
         let (a, b) = (layer("sha256:aa"), layer("sha256:bb"));
@@ -155,13 +300,12 @@ mod tests {
         for diff_id in ["sha256:aa", "sha256:aa", "sha256:aa", "sha256:bb"] {
             layers.expect(diff_id);
         }
-        layers.keep(&a, ParsedLayer::default());
-        layers.keep(&b, ParsedLayer::default());
+        assert!(!load(&layers, &a, ParsedLayer::default()));
+        assert!(!load(&layers, &b, ParsedLayer::default()));
         assert_eq!(layers.held(), 1, "b has no later use: not held");
-        assert!(layers.get(&b).is_none());
-        assert!(layers.get(&a).is_some());
+        assert!(load(&layers, &a, ParsedLayer::default()));
         assert_eq!(layers.held(), 1);
-        assert!(layers.get(&a).is_some());
+        assert!(load(&layers, &a, ParsedLayer::default()));
         assert_eq!(layers.held(), 0, "dropped after its third use");
         assert_eq!((layers.parsed(), layers.reused()), (2, 2));
     }
@@ -169,22 +313,87 @@ mod tests {
     #[test]
     fn without_expectations_every_whole_layer_is_held_and_a_damaged_one_never() {
         let layers = ParsedLayers::new();
-        layers.keep(&layer("sha256:aa"), ParsedLayer::default());
+        load(&layers, &layer("sha256:aa"), ParsedLayer::default());
         let truncated = ParsedLayer {
             truncated: true,
             ..Default::default()
         };
-        layers.keep(&layer("sha256:bb"), truncated);
+        load(&layers, &layer("sha256:bb"), truncated);
         // A parse whose computed diff_id is not the declared one is not handed on.
         let other = ParsedLayer {
             diff_id: Some("sha256:cc".into()),
             ..Default::default()
         };
-        layers.keep(&layer("sha256:dd"), other);
+        load(&layers, &layer("sha256:dd"), other);
         assert_eq!(layers.held(), 1);
         for _ in 0..3 {
-            assert!(layers.get(&layer("sha256:aa")).is_some());
+            assert!(load(&layers, &layer("sha256:aa"), ParsedLayer::default()));
         }
-        assert!(layers.get(&layer("sha256:dd")).is_none());
+        assert!(!load(&layers, &layer("sha256:dd"), ParsedLayer::default()));
+    }
+
+    #[test]
+    fn a_layer_being_parsed_is_waited_for_and_a_failed_parse_is_taken_over() {
+        let a = layer("sha256:aa");
+        let layers = ParsedLayers::new();
+        for _ in 0..3 {
+            layers.expect("sha256:aa");
+        }
+        let mut named = ParsedLayer::default();
+        named.push(b"etc/hostname", b"", crate::tree::IMPLIED_DIR);
+        let Taken::Claimed(first) = layers.take(&a) else {
+            panic!("nobody parsed a yet");
+        };
+        std::thread::scope(|scope| {
+            // A second load asks while the first parses: it waits, and gets the parse.
+            let waiter =
+                scope.spawn(|| matches!(layers.take(&a), Taken::Held(p) if p.records.len() == 1));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!waiter.is_finished(), "the second load waits for the parse");
+            first.keep(named);
+            assert!(waiter.join().unwrap());
+        });
+        assert_eq!((layers.parsed(), layers.reused()), (1, 1));
+        assert_eq!(
+            layers.held_bytes(),
+            std::mem::size_of::<crate::layer::Record>() + b"etc/hostname".len()
+        );
+
+        // A claim dropped unkept (its parse failed) wakes the waiter, which parses it.
+        let b = layer("sha256:bb");
+        layers.expect("sha256:bb");
+        layers.expect("sha256:bb");
+        let Taken::Claimed(failing) = layers.take(&b) else {
+            panic!("nobody parsed b yet");
+        };
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| match layers.take(&b) {
+                Taken::Claimed(claim) => {
+                    claim.keep(ParsedLayer::default());
+                    true
+                }
+                _ => false,
+            });
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(failing);
+            assert!(waiter.join().unwrap(), "the waiter parses b itself");
+        });
+        assert_eq!(layers.parsed(), 2);
+    }
+
+    #[test]
+    fn a_parse_ahead_counts_no_use_and_skips_what_is_held_or_not_expected() {
+        let (a, b) = (layer("sha256:aa"), layer("sha256:bb"));
+        let layers = ParsedLayers::new();
+        layers.expect("sha256:aa");
+        assert!(layers.claim_ahead(&b).is_none(), "no use of b is expected");
+        let ahead = layers.claim_ahead(&a).expect("a is expected once");
+        assert!(layers.claim_ahead(&a).is_none(), "a is being parsed");
+        ahead.keep(ParsedLayer::default());
+        assert_eq!(layers.held(), 1, "held for its one load");
+        assert!(layers.claim_ahead(&a).is_none(), "a is held");
+        assert!(load(&layers, &a, ParsedLayer::default()));
+        assert_eq!(layers.held(), 0, "dropped after that load");
+        assert_eq!((layers.parsed(), layers.reused()), (1, 1));
     }
 }
