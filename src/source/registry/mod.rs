@@ -141,7 +141,7 @@ fn client(reference: &Reference, options: &RegistryOptions) -> Result<Client> {
 }
 
 /// The client and blob cache for `reference`'s repository. No request is made yet: the
-/// image's description is read through [`Pull::client`] by [`crate::image::registry`],
+/// image's description is read through [`Pull::client`] (by the image layer's `registry` module),
 /// and its blobs with [`Pull::read_blob`].
 pub fn connect(reference: &Reference, options: &RegistryOptions) -> Result<Pull> {
     let cache = if options.no_cache {
