@@ -484,6 +484,31 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
         layers[0][0].2 + layers[0][1].2
     );
 
+    // The text and Markdown reports of the same pull name every image and give the JSON's
+    // totals; printed (with --nocapture) as the record of `fleet` on this set.
+    let human = |key: &str| layerscope::size::human(totals[key].as_u64().unwrap()).to_string();
+    for format in ["text", "markdown"] {
+        let out = env
+            .command()
+            .args(["--quiet", "fleet", "--format", format])
+            .args(&references)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let shown = String::from_utf8(out.stdout).unwrap();
+        for reference in &references {
+            let name = reference.trim_start_matches("registry://");
+            assert!(shown.contains(name), "{format} lacks {name}:\n{shown}");
+        }
+        for key in ["pull_bytes", "naive_pull_bytes", "stored_bytes"] {
+            assert!(
+                shown.contains(&human(key)),
+                "{format} lacks {key}:\n{shown}"
+            );
+        }
+        println!("--- fleet --format {format} over the registry\n{shown}");
+    }
+
     // The same images named by a Compose file (the specification's format), with a
     // build-only service listed as skipped: the same totals.
     let compose = env.home.path().join("compose.yaml");
