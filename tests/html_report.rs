@@ -431,7 +431,9 @@ fn the_wasteful_demo_report_in_chromium() {
         .collect();
     let largest = contents.iter().copied().fold(0.0, f64::max);
     assert_eq!(num(rows[0], "data-hidden-bytes"), 0);
-    let implied = (contents[0] / largest * 240.0).round() * 14.0 + 100.0;
+    // The bar's 1 px outline blends its edge pixels: its fill shows in (width - 2) × 12 px,
+    // the swatch's in 10 × 10.
+    let implied = ((contents[0] / largest * 240.0).round() - 2.0) * 12.0 + 100.0;
     let seen = count(colour_of(0));
     assert!(
         (seen - implied).abs() < implied * 0.1,
@@ -460,7 +462,8 @@ fn the_wasteful_demo_report_in_chromium() {
     let shaded = colour_of(1).map(|c| (f64::from(c) * 0.55).round() as i32);
     let near = |p: &[u8; 3]| (0..3).all(|i| (i32::from(p[i]) - shaded[i]).abs() <= 1);
     let seen = pixels.iter().filter(|p| near(p)).count() as f64;
-    let implied = (hidden / largest * 240.0).round() * 14.0;
+    // Under the shade the bar's outline blends the top and bottom rows and the right column.
+    let implied = ((hidden / largest * 240.0).round() - 1.0) * 12.0;
     assert!(
         (seen - implied).abs() < implied * 0.15,
         "layer 1's shaded bar covers {seen} px, its hidden bytes imply {implied}"
@@ -1237,6 +1240,17 @@ fn the_palette_has_wcag_contrast_light_dark_and_print() {
                 fill,
                 4.5,
             );
+        }
+    }
+    // In the light variants every cell and bar has an outline that stands out from the page
+    // and from every layer's colour, so no layer's shape rests on its pale fill alone.
+    for (variant, vars) in [("light", &light), ("print", &print)] {
+        let edge = hex(&vars["edge"]);
+        let r = ratio(edge, hex(&vars["bg"]));
+        assert!(r >= 3.0, "{variant}: the outline is {r:.2}:1 on the page");
+        for (layer, &fill) in palette.iter().enumerate() {
+            let r = ratio(edge, fill);
+            assert!(r >= 3.0, "{variant}: the outline is {r:.2}:1 on layer {layer}");
         }
     }
     // On the dark page the layers' colours stand out from the background as graphics.
