@@ -415,14 +415,14 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             model.files().match_count()
         ));
     }
-    widgets::render_bar(
-        frame,
-        area,
-        &app.settings,
-        app.model.message.as_ref(),
-        &hints,
-        &right,
-    );
+    // A failed digest check stays on the bar above any message; its progress shows when
+    // there is no message of the moment.
+    let verification = model.verification_status();
+    let shown = match &verification {
+        Some(failed) if failed.error => Some(failed),
+        _ => app.model.message.as_ref().or(verification.as_ref()),
+    };
+    widgets::render_bar(frame, area, &app.settings, shown, &hints, &right);
 }
 
 /// Draw the whole explorer.
