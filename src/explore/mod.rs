@@ -263,19 +263,24 @@ impl Explorer {
         self.verification = Some(verification);
     }
 
-    /// What the status bar says of the digest check: its progress while it runs, and
-    /// its error for good once a layer failed it (a key clears other messages, not this).
-    pub fn verification_status(&self) -> Option<Message> {
+    /// The digest check's progress while it runs, for the status bar.
+    pub fn verifying(&self) -> Option<String> {
         match self.verification.as_ref()? {
-            Verification::Running { checked, total } => Some(Message {
-                text: format!("verifying digests: {checked} of {total} layers"),
-                error: false,
-            }),
-            Verification::Verified => None,
+            Verification::Running { checked, total } => {
+                Some(format!("verifying digests: {checked} of {total} layers"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The digest check's failure, for good: a key clears other messages, not this.
+    pub fn verification_failure(&self) -> Option<Message> {
+        match self.verification.as_ref()? {
             Verification::Failed(error) => Some(Message {
                 text: error.clone(),
                 error: true,
             }),
+            _ => None,
         }
     }
 
