@@ -356,13 +356,14 @@ pub fn run(
     // While the check runs, the loop wakes for its news as for keys.
     let mut checking = true;
     while !app.should_quit() {
-        terminal.draw(|frame| app.draw(frame)).map_err(io)?;
-        if !checking || event::poll(Duration::from_millis(100)).map_err(io)? {
-            dispatch(&mut app, event::read().map_err(io)?);
-        }
+        // Before each frame, the first included: no frame passes for a checked image.
         while let Ok(verification) = checks.try_recv() {
             checking = matches!(verification, Verification::Running { .. });
             app.model.set_verification(verification);
+        }
+        terminal.draw(|frame| app.draw(frame)).map_err(io)?;
+        if !checking || event::poll(Duration::from_millis(100)).map_err(io)? {
+            dispatch(&mut app, event::read().map_err(io)?);
         }
     }
     control.cancel.store(true, Ordering::Relaxed);
