@@ -793,9 +793,9 @@ fn read_layer(
     })
 }
 
-/// Check the digests a load with [`LoadOptions::verify`] off skipped: each loaded layer's
-/// blob is read again from `source` and its blob digest and diff_id compared with the
-/// image's, in order, `checked(k, n)` told after each. The first mismatch is the error, as
+/// Check the digests a load with [`LoadOptions::verify`] off skipped: the manifest's and
+/// config's, then each loaded layer's blob, read again from `source`, its blob digest and
+/// diff_id compared with the image's, in order, `checked(k, n)` told after each. The first mismatch is the error, as
 /// the load would have made it. The explorer opens before this runs (it is most of the
 /// load's CPU) and shows the outcome when it comes.
 pub fn verify_layers(
@@ -807,6 +807,13 @@ pub fn verify_layers(
     checked: &mut dyn FnMut(usize, usize),
 ) -> Result<()> {
     let display = source.display();
+    // The load read the manifest and config unverified too (`load_spec` follows
+    // `verify`): read them again, checked, first.
+    let open = OpenOptions {
+        verify: true,
+        ..options.open.clone()
+    };
+    image::open(source, &open)?;
     image::check_diff_id_count(display, image, true)?;
     let total = layers.len();
     for (done, info) in layers.iter().enumerate() {

@@ -298,3 +298,33 @@ fn an_intact_image_passes_the_check_after_opening() {
     assert!(!bar.contains("digest"), "{bar}");
     assert!(bar.contains("help"), "{bar}");
 }
+
+/// The load the explorer makes skips the config's digest too: the check after opening reads
+/// it again. A config changed after the build (same length) opens, then fails the check
+/// before any layer is read.
+#[test]
+fn a_config_changed_after_the_build_fails_the_check_after_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_image(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"tester\"")
+        .expect("the config's author is in the archive");
+    bytes[at] = b'T';
+    std::fs::write(&path, &bytes).unwrap();
+    let path = path.to_str().unwrap();
+    let mut opening = explorer_opening(&Opening::default());
+    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
+    let later = verify_after_opening(&spec, &mut opening.load).unwrap();
+    let (source, loaded) = opening.open(path).unwrap();
+    let control = Arc::new(ParseControl::default());
+    let checks = verify_in_background(source.clone().unwrap(), &loaded, later, control);
+    let heard: Vec<Verification> = checks.into_iter().collect();
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    let Some(Verification::Failed(error)) = heard.last() else {
+        panic!("{heard:?}");
+    };
+    assert!(error.contains("digest mismatch"), "{error}");
+    assert!(error.contains(".json"), "names the config: {error}");
+}
