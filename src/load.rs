@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::image::{self, Image, OpenOptions};
 use crate::layer::{
-    parse_layer, ContentHook, Expansion, Found, LayerError, ParseControl, ParseOptions, ParsedLayer,
+    digest_layer, parse_layer, ContentHook, Expansion, Found, LayerError, ParseControl,
+    ParseOptions, ParsedLayer,
 };
 use crate::limits::LimitError;
 use crate::source::registry::{self, RegistryOptions};
@@ -752,6 +753,23 @@ fn parse_one(
     options: ParseOptions,
     control: &ParseControl,
 ) -> Result<ParsedLayer> {
+    read_layer(source, image, index, options, control, parse_layer)
+}
+
+/// Read layer `index`'s blob from `source` with `read` (a parse, or the digests alone),
+/// its errors named by layer.
+fn read_layer(
+    source: &Source,
+    image: &Image,
+    index: usize,
+    options: ParseOptions,
+    control: &ParseControl,
+    read: impl FnOnce(
+        crate::source::BlobReader,
+        ParseOptions,
+        &ParseControl,
+    ) -> std::result::Result<ParsedLayer, LayerError>,
+) -> Result<ParsedLayer> {
     let layer = &image.layers[index];
     let Some(member) = &layer.member else {
         return Ok(ParsedLayer::default());
@@ -762,7 +780,7 @@ fn parse_one(
         blob_size: source.size(member),
         ..options
     };
-    parse_layer(blob, options, control).map_err(|error| match error {
+    read(blob, options, control).map_err(|error| match error {
         LayerError::Cancelled => Error::Interrupted,
         other => Error::Layer {
             index,
@@ -770,6 +788,43 @@ fn parse_one(
             detail: other.to_string(),
         },
     })
+}
+
+/// Check the digests a load with [`LoadOptions::verify`] off skipped: the manifest's and
+/// config's, then each loaded layer's blob, read again from `source`, its blob digest and
+/// diff_id compared with the image's, in order, `checked(k, n)` told after each. The first mismatch is the error, as
+/// the load would have made it. The explorer opens before this runs (it is most of the
+/// load's CPU) and shows the outcome when it comes.
+pub fn verify_layers(
+    source: &Source,
+    image: &Image,
+    layers: &[LayerInfo],
+    options: &LoadOptions,
+    control: &ParseControl,
+    checked: &mut dyn FnMut(usize, usize),
+) -> Result<()> {
+    let display = source.display();
+    // The load read the manifest and config unverified too (`load_spec` follows
+    // `verify`): read them again, checked, first.
+    let open = OpenOptions {
+        verify: true,
+        ..options.open.clone()
+    };
+    image::open(source, &open)?;
+    image::check_diff_id_count(display, image, true)?;
+    let total = layers.len();
+    for (done, info) in layers.iter().enumerate() {
+        if info.status == LayerStatus::Loaded && image.layers[info.index].member.is_some() {
+            let options = ParseOptions {
+                expansion: options.expansion,
+                ..Default::default()
+            };
+            let parsed = read_layer(source, image, info.index, options, control, digest_layer)?;
+            check_layer(display, image, info.index, &parsed, true, false)?;
+        }
+        checked(done + 1, total);
+    }
+    Ok(())
 }
 
 pub(crate) fn layer_name(image: &Image, index: usize) -> String {

@@ -5,12 +5,15 @@
 mod tui_support;
 
 use crossterm::event::KeyCode;
+use layerscope::explore::Verification;
 use layerscope::image::Image;
 use layerscope::layer::ParseControl;
 use layerscope::load::{LayerInfo, Progress, Watch};
 use layerscope::open::Opening;
 use layerscope::tui::components::loading::LoadingScreen;
-use layerscope::tui::{explorer_opening, App, Screen, Settings};
+use layerscope::tui::{
+    explorer_opening, verify_after_opening, verify_in_background, App, Screen, Settings,
+};
 use std::sync::{Arc, Mutex};
 use tui_support::*;
 
@@ -187,4 +190,141 @@ fn keys_move_the_selection_while_loading_and_quit_stops() {
     assert!(!screen.should_quit());
     press_on(&mut screen, KeyCode::Char('q'));
     assert!(screen.should_quit());
+}
+
+/// The explorer loads a file without its layer digests and checks them after it opens
+/// (`verify_after_opening`, then `verify_in_background`, as `layerscope IMAGE` does): a
+/// layer whose tar was changed after the image was built (same length, so the tar still
+/// parses) ends with the mismatch on the status bar, naming the layer and both digests,
+/// and no key clears it. Never silently wrong.
+#[test]
+fn a_layer_changed_after_the_build_is_shown_once_the_check_after_opening_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_image(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(9)
+        .position(|w| w == b"port=9090")
+        .expect("layer 1's config file is in the archive");
+    // The layer as built, and as changed, by what a real hash of the tar says.
+    let original = sha256_of_layer(&bytes, at);
+    bytes[at + 8] = b'1';
+    let changed = sha256_of_layer(&bytes, at);
+    std::fs::write(&path, &bytes).unwrap();
+    let path = path.to_str().unwrap();
+
+    let mut opening = explorer_opening(&Opening::default());
+    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
+    let later = verify_after_opening(&spec, &mut opening.load).expect("a file is checked later");
+    assert!(!opening.load.verify && later.verify);
+    // Without the check, the changed image opens.
+    let (source, loaded) = opening.open(path).unwrap();
+    let checks = verify_in_background(
+        source.clone().unwrap(),
+        &loaded,
+        later,
+        Arc::new(ParseControl::default()),
+    );
+    let mut app = App::new(loaded, source, None, Settings::default());
+    app.resize(WIDTH, HEIGHT);
+    let mut outcomes = Vec::new();
+    for verification in checks {
+        app.model.set_verification(verification.clone());
+        outcomes.push((verification, screen(&app)));
+    }
+    let (first, first_screen) = &outcomes[0];
+    assert_eq!(
+        *first,
+        Verification::Running {
+            checked: 0,
+            total: 3
+        }
+    );
+    assert!(first_screen.contains("verifying digests: 0 of 3 layers"));
+    let (last, _) = outcomes.last().unwrap();
+    assert!(matches!(last, Verification::Failed(_)), "{last:?}");
+    // Layer 0 passed before layer 1 failed; layer 2 was never reached.
+    assert!(outcomes.iter().any(|(v, _)| *v
+        == Verification::Running {
+            checked: 1,
+            total: 3
+        }));
+    assert!(!outcomes.iter().any(|(v, _)| *v
+        == Verification::Running {
+            checked: 2,
+            total: 3
+        }));
+    press(&mut app, key(KeyCode::Down));
+    let bar = screen(&app).lines().last().unwrap().to_string();
+    assert!(bar.contains("layer 1 diff_id digest mismatch"), "{bar}");
+    assert!(bar.contains(&original[..19]), "{bar}");
+    assert!(bar.contains(&changed[..19]), "{bar}");
+}
+
+/// `sha256:` of the (uncompressed) layer member holding byte `at` of the archive, found by
+/// walking the outer tar.
+fn sha256_of_layer(archive: &[u8], at: usize) -> String {
+    let mut outer = tar::Archive::new(archive);
+    for entry in outer.entries().unwrap() {
+        let entry = entry.unwrap();
+        let begin = entry.raw_file_position() as usize;
+        let size = entry.size() as usize;
+        if (begin..begin + size).contains(&at) {
+            return tui_support::support::sha256_digest(&archive[begin..begin + size]);
+        }
+    }
+    panic!("byte {at} is in no member");
+}
+
+/// The intact image passes the check after opening, and the bar goes back to its hints.
+#[test]
+fn an_intact_image_passes_the_check_after_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_image(dir.path());
+    let path = path.to_str().unwrap();
+    let mut opening = explorer_opening(&Opening::default());
+    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
+    let later = verify_after_opening(&spec, &mut opening.load).unwrap();
+    let (source, loaded) = opening.open(path).unwrap();
+    let control = Arc::new(ParseControl::default());
+    let checks = verify_in_background(source.clone().unwrap(), &loaded, later, control);
+    let heard: Vec<Verification> = checks.into_iter().collect();
+    assert_eq!(heard.last(), Some(&Verification::Verified));
+    assert_eq!(heard.len(), 5, "0..=3 of 3, then verified: {heard:?}");
+    let mut app = App::new(loaded, source, None, Settings::default());
+    app.resize(WIDTH, HEIGHT);
+    app.model.set_verification(Verification::Verified);
+    let bar = screen(&app).lines().last().unwrap().to_string();
+    assert!(!bar.contains("digest"), "{bar}");
+    assert!(bar.contains("help"), "{bar}");
+}
+
+/// The load the explorer makes skips the config's digest too: the check after opening reads
+/// it again. A config changed after the build (same length) opens, then fails the check
+/// before any layer is read.
+#[test]
+fn a_config_changed_after_the_build_fails_the_check_after_opening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = build_image(dir.path());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"tester\"")
+        .expect("the config's author is in the archive");
+    bytes[at] = b'T';
+    std::fs::write(&path, &bytes).unwrap();
+    let path = path.to_str().unwrap();
+    let mut opening = explorer_opening(&Opening::default());
+    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
+    let later = verify_after_opening(&spec, &mut opening.load).unwrap();
+    let (source, loaded) = opening.open(path).unwrap();
+    let control = Arc::new(ParseControl::default());
+    let checks = verify_in_background(source.clone().unwrap(), &loaded, later, control);
+    let heard: Vec<Verification> = checks.into_iter().collect();
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    let Some(Verification::Failed(error)) = heard.last() else {
+        panic!("{heard:?}");
+    };
+    assert!(error.contains("digest mismatch"), "{error}");
+    assert!(error.contains(".json"), "names the config: {error}");
 }

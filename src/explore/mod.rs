@@ -128,6 +128,19 @@ pub struct Message {
     pub error: bool,
 }
 
+/// Where the digest check stands when it runs after the explorer opened
+/// ([`crate::load::verify_layers`]): the status bar says it, so that a view drawn before
+/// the check ends never passes for a verified one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// `checked` of `total` layers checked so far.
+    Running { checked: usize, total: usize },
+    /// Every layer's digests matched.
+    Verified,
+    /// A layer did not match (or could not be read again): the error, escaped.
+    Failed(String),
+}
+
 /// The explorer's state: the image and every cursor over it.
 pub struct Explorer {
     /// Shared with the thread that gathers the explanations' facts.
@@ -167,6 +180,8 @@ pub struct Explorer {
     packages: crate::analysis::packages::Packages,
     /// The demo image this is (`layerscope demo`), which the tour walks across.
     demo: Option<&'static str>,
+    /// The digest check after opening, when the load left it for later.
+    verification: Option<Verification>,
 }
 
 /// Move `value` by `delta` within `0..len`.
@@ -237,9 +252,36 @@ impl Explorer {
             secret_nodes,
             packages,
             demo: None,
+            verification: None,
         };
         explorer.sync_compare();
         explorer
+    }
+
+    /// The digest check after opening moved on ([`Verification`]).
+    pub fn set_verification(&mut self, verification: Verification) {
+        self.verification = Some(verification);
+    }
+
+    /// The digest check's progress while it runs, for the status bar.
+    pub fn verifying(&self) -> Option<String> {
+        match self.verification.as_ref()? {
+            Verification::Running { checked, total } => {
+                Some(format!("verifying digests: {checked} of {total} layers"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The digest check's failure, for good: a key clears other messages, not this.
+    pub fn verification_failure(&self) -> Option<Message> {
+        match self.verification.as_ref()? {
+            Verification::Failed(error) => Some(Message {
+                text: error.clone(),
+                error: true,
+            }),
+            _ => None,
+        }
     }
 
     /// Mark this as the embedded demo image `name`.

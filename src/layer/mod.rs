@@ -191,6 +191,23 @@ pub fn parse_layer(
     parse_layer_within(blob, options, control, MAX_ARENA_BYTES)
 }
 
+/// The blob's and the tar stream's sha256, read as a parse reads them (same decoders,
+/// same expansion cap) but without listing entries: the check of a layer whose parse
+/// skipped its digests, made once the view it fed is open. The result holds the digests,
+/// the byte counts and whether the stream ended early, and no records.
+pub fn digest_layer(
+    blob: impl Read,
+    options: ParseOptions,
+    control: &ParseControl,
+) -> Result<ParsedLayer, LayerError> {
+    let options = ParseOptions {
+        digests: true,
+        content: None,
+        ..options
+    };
+    pass(blob, options, control, |stream, _| drain(stream))
+}
+
 /// [`parse_layer`] with at most `name_bytes` bytes of paths and link targets (the
 /// arena's limit; tests lower it).
 fn parse_layer_within(
@@ -200,6 +217,20 @@ fn parse_layer_within(
     name_bytes: usize,
 ) -> Result<ParsedLayer, LayerError> {
     let name_bytes = name_bytes.min(MAX_ARENA_BYTES);
+    let content = options.content.clone();
+    pass(blob, options, control, |stream, layer| {
+        read_entries(stream, layer, name_bytes, content.as_deref())
+    })
+}
+
+/// One pass over a blob: detect its compression, decode it within the expansion cap, hash
+/// what the options ask, and hand the tar stream to `entries`.
+fn pass(
+    blob: impl Read,
+    options: ParseOptions,
+    control: &ParseControl,
+    mut entries: impl FnMut(&mut dyn BufRead, &mut ParsedLayer) -> io::Result<()>,
+) -> Result<ParsedLayer, LayerError> {
     std::thread::scope(|scope| {
         let hasher = |wanted: bool| {
             Hashing::start(wanted, options.hash_inline, scope).map_err(LayerError::Read)
@@ -217,10 +248,7 @@ fn parse_layer_within(
         layer.compression = Some(compression);
         // An uncompressed blob is its own tar stream: it is read and hashed once.
         let (result, tar) = if compression == Compression::None {
-            (
-                read_entries(&mut raw, &mut layer, name_bytes, options.content.as_deref()),
-                None,
-            )
+            (entries(&mut raw, &mut layer), None)
         } else {
             let decoded = decoder(compression, &mut raw).map_err(LayerError::Read)?;
             let capped = Capped {
@@ -231,7 +259,7 @@ fn parse_layer_within(
                 exceeded: &exceeded,
             };
             let mut tar = ChunkReader::new(capped, hasher(options.digests)?, None);
-            let result = read_entries(&mut tar, &mut layer, name_bytes, options.content.as_deref());
+            let result = entries(&mut tar, &mut layer);
             (result, Some(tar.finish()))
         };
         let raw = raw.finish();
@@ -339,6 +367,17 @@ fn finish_layer(
         layer.compressed_digest = raw.digest;
     }
     Ok(layer)
+}
+
+/// Read a stream to its end, in place, for its digest.
+fn drain(mut stream: impl BufRead) -> io::Result<()> {
+    loop {
+        let n = stream.fill_buf()?.len();
+        if n == 0 {
+            return Ok(());
+        }
+        stream.consume(n);
+    }
 }
 
 /// Parse the tar stream. The tar crate reads the headers; file contents are read here,
@@ -518,14 +557,7 @@ fn read_entries(
     }
     // Read past the end-of-archive marker so that the digests cover the whole stream
     // (estargz puts a footer there).
-    let mut stream = stream.into_inner();
-    loop {
-        let n = stream.fill_buf()?.len();
-        if n == 0 {
-            break;
-        }
-        stream.consume(n);
-    }
+    drain(stream.into_inner())?;
     if escaped > 0 {
         layer.warnings.push(format!(
             "{escaped} entries had paths climbing above the root with `..`; they were clamped at /"

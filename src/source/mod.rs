@@ -78,13 +78,16 @@ pub fn one_line(bytes: &[u8], more: bool) -> String {
 /// How many symlink hops between tar members are followed before giving up.
 const MAX_LINK_HOPS: usize = 16;
 
-/// Where an image's bytes come from.
+/// Where an image's bytes come from. A clone reads the same file (by offset, so clones
+/// read side by side): the explorer's digest check reads while its views do.
+#[derive(Clone)]
 pub struct Source {
     display: String,
     outer: Compression,
     kind: Kind,
 }
 
+#[derive(Clone)]
 enum Kind {
     Dir(PathBuf),
     Tar {

@@ -407,6 +407,9 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
         SortOrder::Size => "size",
     };
     let mut right = format!(" {} | sort: {sort}", model.compare_label());
+    if let Some(verifying) = model.verifying() {
+        right = format!(" {verifying} |{right}");
+    }
     let filter = app.filter().text();
     if !filter.is_empty() {
         right.push_str(&format!(
@@ -415,14 +418,10 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
             model.files().match_count()
         ));
     }
-    widgets::render_bar(
-        frame,
-        area,
-        &app.settings,
-        app.model.message.as_ref(),
-        &hints,
-        &right,
-    );
+    // A failed digest check stays on the bar, above any message.
+    let failure = model.verification_failure();
+    let message = failure.as_ref().or(app.model.message.as_ref());
+    widgets::render_bar(frame, area, &app.settings, message, &hints, &right);
 }
 
 /// Draw the whole explorer.

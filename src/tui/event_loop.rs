@@ -7,7 +7,8 @@ use super::app::App;
 use super::components::loading::LoadingScreen;
 use super::settings::Settings;
 use crate::error::{Error, Result};
-use crate::explore::{ImageAnalysis, Message as StatusMessage};
+use crate::escape::escape_str;
+use crate::explore::{ImageAnalysis, Message as StatusMessage, Verification};
 use crate::image::Image;
 use crate::layer::ParseControl;
 use crate::load::{self, LayerInfo, LoadOptions, LoadedImage, Progress};
@@ -104,14 +105,104 @@ where
     while !app.should_quit() {
         terminal.draw(|frame| app.draw(frame)).map_err(backend)?;
         match events.next_event().map_err(io)? {
-            Some(Event::Key(key)) => app.handle_key(key),
-            Some(Event::Mouse(mouse)) => app.handle_mouse(mouse),
-            Some(Event::Resize(width, height)) => app.resize(width, height),
-            Some(_) => {}
+            Some(event) => dispatch(app, event),
             None => break,
         }
     }
     Ok(())
+}
+
+/// Hand one terminal event to the screen.
+fn dispatch(app: &mut dyn Screen, event: Event) {
+    match event {
+        Event::Key(key) => app.handle_key(key),
+        Event::Mouse(mouse) => app.handle_mouse(mouse),
+        Event::Resize(width, height) => app.resize(width, height),
+        _ => {}
+    }
+}
+
+/// Leave the layer digests of `spec` for after the explorer opens, when it is a file
+/// loaded with [`LoadOptions::verify`] on: `options` then loads without them, and the
+/// options returned check them ([`verify_in_background`]). They are most of the load's
+/// CPU, and a file's blobs can be read again. Other sources verify in the load, as `ci`
+/// does everywhere: a registry checks its blobs as they come, a stream cannot be read
+/// twice.
+pub fn verify_after_opening(spec: &ImageSpec, options: &mut LoadOptions) -> Option<LoadOptions> {
+    if !options.verify || !matches!(spec, ImageSpec::Path(_)) {
+        return None;
+    }
+    let later = LoadOptions {
+        watch: None,
+        ..options.clone()
+    };
+    options.verify = false;
+    Some(later)
+}
+
+/// Check the layer digests that `loaded`'s load left for later (it ran with
+/// [`LoadOptions::verify`] off), on a thread of its own at a lower priority than the
+/// views, reading the blobs again from `source`. The receiver hears the check's progress
+/// after each layer, then [`Verification::Verified`] or the first mismatch; the thread
+/// stops at the next read once `control` is cancelled.
+pub fn verify_in_background(
+    source: Source,
+    loaded: &LoadedImage,
+    options: LoadOptions,
+    control: Arc<ParseControl>,
+) -> mpsc::Receiver<Verification> {
+    let (sender, receiver) = mpsc::channel();
+    let (image, layers) = (loaded.image.clone(), loaded.layers.clone());
+    let total = layers.len();
+    let _ = sender.send(Verification::Running { checked: 0, total });
+    std::thread::spawn(move || {
+        lower_priority();
+        let result =
+            load::verify_layers(&source, &image, &layers, &options, &control, &mut |k, n| {
+                let _ = sender.send(Verification::Running {
+                    checked: k,
+                    total: n,
+                });
+            });
+        let _ = sender.send(match result {
+            Ok(()) => Verification::Verified,
+            Err(error) => Verification::Failed(failure(&error)),
+        });
+    });
+    receiver
+}
+
+/// A failed check in one status line: a mismatch names its layer and both digests,
+/// shortened to fit (the image is the one on screen, so its path is left out); any other
+/// error as it is, escaped.
+fn failure(error: &Error) -> String {
+    use super::compare::summary::short;
+    match error {
+        Error::DigestMismatch {
+            what,
+            expected,
+            actual,
+            ..
+        } => format!(
+            "{} digest mismatch: expected {}…, found {}…; the image is not what it declares",
+            escape_str(what),
+            short(expected),
+            short(actual)
+        ),
+        other => escape_str(&other.to_string()).into_owned(),
+    }
+}
+
+/// Make the calling thread (and the hashing threads it starts, which inherit it) yield
+/// the cores to the views: the check is background work.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; on Linux, PRIO_PROCESS with a
+    // thread id renices that thread alone.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 10);
+    }
 }
 
 /// Take over the terminal: the alternate screen, raw mode and mouse capture, given back
@@ -175,6 +266,7 @@ pub fn run(
 ) -> Result<i32> {
     let path = spec.display();
     let control = Arc::new(ParseControl::default());
+    let verify_later = verify_after_opening(&spec, &mut options);
     let (sender, receiver) = mpsc::channel();
     options.watch = Some(Arc::new(Forward(sender.clone())));
     {
@@ -208,12 +300,7 @@ pub fn run(
     let (source, loaded, analysis) = loop {
         terminal.draw(|frame| screen.draw(frame)).map_err(io)?;
         if event::poll(Duration::from_millis(80)).map_err(io)? {
-            match event::read().map_err(io)? {
-                Event::Key(key) => screen.handle_key(key),
-                Event::Mouse(mouse) => screen.handle_mouse(mouse),
-                Event::Resize(width, height) => screen.resize(width, height),
-                _ => {}
-            }
+            dispatch(&mut screen, event::read().map_err(io)?);
             if screen.should_quit() {
                 control.cancel.store(true, Ordering::Relaxed);
                 return Err(Error::Interrupted);
@@ -237,6 +324,15 @@ pub fn run(
         }
     };
 
+    let checks = match (&source, verify_later) {
+        (Some(source), Some(options)) => Some(verify_in_background(
+            source.clone(),
+            &loaded,
+            options,
+            Arc::clone(&control),
+        )),
+        _ => None,
+    };
     // The explorer opens on the layer picked while loading.
     let cursor = screen.model.cursor();
     let mut app = App::new(loaded, source, analysis, screen.into_settings());
@@ -253,6 +349,23 @@ pub fn run(
             error: true,
         });
     }
-    run_app(&mut terminal, &mut app, &mut TerminalEvents)?;
+    let Some(checks) = checks else {
+        run_app(&mut terminal, &mut app, &mut TerminalEvents)?;
+        return Ok(0);
+    };
+    // While the check runs, the loop wakes for its news as for keys.
+    let mut checking = true;
+    while !app.should_quit() {
+        // Before each frame, the first included: no frame passes for a checked image.
+        while let Ok(verification) = checks.try_recv() {
+            checking = matches!(verification, Verification::Running { .. });
+            app.model.set_verification(verification);
+        }
+        terminal.draw(|frame| app.draw(frame)).map_err(io)?;
+        if !checking || event::poll(Duration::from_millis(100)).map_err(io)? {
+            dispatch(&mut app, event::read().map_err(io)?);
+        }
+    }
+    control.cancel.store(true, Ordering::Relaxed);
     Ok(0)
 }

@@ -31,7 +31,10 @@ pub mod widgets;
 
 pub use crate::explore::{ImageAnalysis, InefficientPath};
 pub use app::App;
-pub use event_loop::{run_app, Analyze, EventSource, Screen, TerminalEvents};
+pub use event_loop::{
+    run_app, verify_after_opening, verify_in_background, Analyze, EventSource, Screen,
+    TerminalEvents,
+};
 pub use settings::Settings;
 
 use crate::error::{Error, Result};

@@ -89,7 +89,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// The short form of a digest, as `diff` prints it (escaped: a config may say anything).
-fn short(digest: &str) -> String {
+pub(crate) fn short(digest: &str) -> String {
     let end = digest.len().min("sha256:".len() + 12);
     escape_str(digest.get(..end).unwrap_or(digest)).into_owned()
 }
