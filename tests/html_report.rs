@@ -1250,7 +1250,10 @@ fn the_palette_has_wcag_contrast_light_dark_and_print() {
         assert!(r >= 3.0, "{variant}: the outline is {r:.2}:1 on the page");
         for (layer, &fill) in palette.iter().enumerate() {
             let r = ratio(edge, fill);
-            assert!(r >= 3.0, "{variant}: the outline is {r:.2}:1 on layer {layer}");
+            assert!(
+                r >= 3.0,
+                "{variant}: the outline is {r:.2}:1 on layer {layer}"
+            );
         }
     }
     // On the dark page the layers' colours stand out from the background as graphics.
