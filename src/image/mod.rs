@@ -241,6 +241,16 @@ pub(crate) fn is_foreign_media_type(media_type: &str) -> bool {
     media_type.contains("foreign") || media_type.contains("nondistributable")
 }
 
+/// The warning for a manifest and a config that disagree on the layer count (the load
+/// refuses the image later unless `--no-verify`).
+fn count_mismatch(manifest_layers: usize, diff_ids: usize) -> Option<String> {
+    (manifest_layers != diff_ids).then(|| {
+        format!(
+            "the manifest lists {manifest_layers} layers but the config has {diff_ids} diff_ids"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

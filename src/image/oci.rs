@@ -103,13 +103,10 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
         read_config(source, &config_member, Some(&config_digest), options.verify)?;
 
     let diff_ids = config.diff_ids();
-    if diff_ids.len() != manifest.layers().len() {
-        warnings.push(format!(
-            "the manifest lists {} layers but the config has {} diff_ids",
-            manifest.layers().len(),
-            diff_ids.len()
-        ));
-    }
+    warnings.extend(super::count_mismatch(
+        manifest.layers().len(),
+        diff_ids.len(),
+    ));
     let mut layers = Vec::with_capacity(manifest.layers().len());
     for (index, descriptor) in manifest.layers().iter().enumerate() {
         let digest = descriptor.digest().to_string();
@@ -357,11 +354,7 @@ fn choose_platform<'a>(
             .join(", ")
     };
     if let Some(wanted) = wanted {
-        let want = Platform::parse(wanted).ok_or_else(|| {
-            Error::Usage(format!(
-                "--platform {wanted:?}: expected os/arch[/variant], e.g. linux/arm64"
-            ))
-        })?;
+        let want = Platform::from_flag(wanted)?;
         return pool
             .iter()
             .find(|c| c.platform.as_ref().is_some_and(|p| want.matches(p)))

@@ -10,6 +10,15 @@ pub struct Platform {
 }
 
 impl Platform {
+    /// `--platform`'s value, or the usage error every source gives for a malformed one.
+    pub fn from_flag(text: &str) -> crate::Result<Platform> {
+        Platform::parse(text).ok_or_else(|| {
+            crate::Error::Usage(format!(
+                "--platform {text:?}: expected os/arch[/variant], e.g. linux/arm64"
+            ))
+        })
+    }
+
     /// Parse `os/arch[/variant]`.
     pub fn parse(text: &str) -> Option<Platform> {
         let mut parts = text.split('/');

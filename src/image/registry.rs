@@ -5,7 +5,7 @@
 
 use super::history::pair_history;
 use super::{Format, Image, ImageConfig, LayerRef, Platform};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::source::registry::cache::Cache;
 use crate::source::registry::client::{Client, DOCUMENT_LIMIT, MANIFEST_TYPES};
 use oci_spec::distribution::Reference;
@@ -17,15 +17,7 @@ const MAX_INDEX_DEPTH: usize = 8;
 
 /// Resolve the reference to one image manifest and read its config.
 pub fn describe(client: &Client, reference: &Reference, platform: Option<&str>) -> Result<Image> {
-    let wanted = platform
-        .map(|text| {
-            Platform::parse(text).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--platform {text:?}: expected os/arch[/variant], e.g. linux/arm64"
-                ))
-            })
-        })
-        .transpose()?;
+    let wanted = platform.map(Platform::from_flag).transpose()?;
     let tag_or_digest = reference
         .digest()
         .or(reference.tag())
@@ -82,14 +74,9 @@ pub fn describe(client: &Client, reference: &Reference, platform: Option<&str>) 
         .map_err(|e| client.error(format!("{config_what}: invalid image config: {e}")))?;
 
     let diff_ids = config.diff_ids();
-    let mut warnings = Vec::new();
-    if diff_ids.len() != manifest.layers().len() {
-        warnings.push(format!(
-            "the manifest lists {} layers but the config has {} diff_ids",
-            manifest.layers().len(),
-            diff_ids.len()
-        ));
-    }
+    let mut warnings: Vec<String> = super::count_mismatch(manifest.layers().len(), diff_ids.len())
+        .into_iter()
+        .collect();
     let mut layers = Vec::with_capacity(manifest.layers().len());
     for (index, descriptor) in manifest.layers().iter().enumerate() {
         let digest = descriptor.digest().to_string();
