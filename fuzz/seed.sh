@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Seed the fuzz corpora from the fixture images (corpus/ is gitignored: nothing here is
 # committed). Only small files are kept, since large seeds slow every execution.
-#   usage: fuzz/seed.sh [FIXTURES_DIR]   (default: ../shared/fixtures of the repository)
+#   usage: fuzz/seed.sh [FIXTURES_DIR]   (default: $LAYERSCOPE_FIXTURES, else
+#   ../shared/fixtures of the repository)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-fixtures="${1:-$here/../../shared/fixtures}"
-[ -d "$fixtures" ] || fixtures=/work/shared/fixtures
+fixtures="${1:-${LAYERSCOPE_FIXTURES:-$here/../../shared/fixtures}}"
 max=262144
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

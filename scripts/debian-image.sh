@@ -5,12 +5,13 @@
 # one package again. buildah (chroot isolation, vfs storage, so it needs no daemon and no
 # overlay support) commits one layer per instruction and writes an oci-archive.
 #
-# Usage: scripts/debian-image.sh [OUT.tar]   (default /work/bench-images/debian-pkgs.tar)
+# Usage: scripts/debian-image.sh [OUT.tar]   (default target/bench-images/debian-pkgs.tar,
+# beside scripts/bench.sh's generated images)
 # Needs root (or a user namespace), mmdebstrap, buildah and network access to the mirror.
 # The image is not committed: it is about 280 MB (apt's downloaded .deb files included).
 set -euo pipefail
 
-out="${1:-/work/bench-images/debian-pkgs.tar}"
+out="${1:-target/bench-images/debian-pkgs.tar}"
 suite="${SUITE:-bookworm}"
 # The mirror apt itself uses here, so that the script works wherever apt does.
 mirror="${MIRROR:-$(apt-get indextargets --format '$(REPO_URI)' 'Created-By: Packages' 2>/dev/null | grep -v security | head -n1)}"
