@@ -241,6 +241,13 @@ pub(crate) fn is_foreign_media_type(media_type: &str) -> bool {
     media_type.contains("foreign") || media_type.contains("nondistributable")
 }
 
+/// A manifest's layer that its own store need not hold: a foreign media type, or
+/// `urls` to fetch it from elsewhere (the image-spec's descriptor field).
+pub(crate) fn is_foreign_layer(descriptor: &oci_spec::image::Descriptor) -> bool {
+    is_foreign_media_type(descriptor.media_type().as_ref())
+        || descriptor.urls().as_ref().is_some_and(|u| !u.is_empty())
+}
+
 /// The warning for a manifest and a config that disagree on the layer count (the load
 /// refuses the image later unless `--no-verify`).
 fn count_mismatch(manifest_layers: usize, diff_ids: usize) -> Option<String> {

@@ -122,9 +122,7 @@ pub(super) fn open(source: &Source, options: &OpenOptions) -> Result<Image> {
         let present = source.exists(&member);
         let unavailable = if present {
             None
-        } else if super::is_foreign_media_type(&media_type)
-            || descriptor.urls().as_ref().is_some_and(|u| !u.is_empty())
-        {
+        } else if super::is_foreign_layer(descriptor) {
             Some("foreign layer not shipped in the archive".to_string())
         } else {
             return Err(Error::MissingBlob {

@@ -92,8 +92,7 @@ pub fn describe(client: &Client, reference: &Reference, platform: Option<&str>) 
                 crate::escape::escape_str(&digest)
             ))
         })?;
-        let foreign = super::is_foreign_media_type(&media_type)
-            || descriptor.urls().as_ref().is_some_and(|u| !u.is_empty());
+        let foreign = super::is_foreign_layer(descriptor);
         layers.push(LayerRef {
             index,
             member: (!foreign).then_some(member),
