@@ -447,7 +447,11 @@ const FLEET_EXAMPLES: &str = "Examples:
   layerscope fleet a.tar b.tar --format json            layerscope.fleet/v1, keyed by diff_id
   layerscope fleet a.tar b.tar --max-pull 500MB         exit 1 when a fresh node pulls more
   layerscope fleet a.tar b.tar --format html -o fleet.html   one self-contained page
-  layerscope fleet a.tar b.tar c.tar --tui              side by side in the terminal";
+  layerscope fleet a.tar b.tar c.tar --tui              side by side in the terminal
+  layerscope fleet --from-file images.txt --db sqlite:fleet.db   store layers and facts
+  LAYERSCOPE_FLEET_DB=postgres://… layerscope fleet --from-file images.txt --shard 3
+                                                        JOB_COMPLETION_INDEX's share
+  layerscope fleet report --db sqlite:fleet.db --from-file images.txt   from the database";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum FleetFormat {
@@ -464,8 +468,12 @@ pub enum FleetFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct FleetArgs {
+    #[command(subcommand)]
+    pub action: Option<FleetAction>,
     /// The images: files, OCI layouts, - for stdin (once), engine or registry references.
+    /// An image file named `report` is written `./report`.
     #[arg(value_name = "IMAGE", value_hint = ValueHint::AnyPath)]
     pub images: Vec<String>,
     /// Also read images from LIST: one reference per line; blank lines and lines starting
@@ -515,8 +523,52 @@ pub struct FleetArgs {
     /// move, tab switches between the stacks and the tree, enter opens the selected image
     /// in the explorer (esc or q there comes back), ? lists every key, q quits. Not with
     /// --format or the limits, which are for output and exit codes.
-    #[arg(long, conflicts_with_all = ["format", "output", "max_pull", "max_unique", "config"])]
+    #[arg(long, conflicts_with_all = ["format", "output", "max_pull", "max_unique", "config", "db"])]
     pub tui: bool,
+    /// Also store what the run learns in the fleet database at URL: `sqlite:PATH` (one
+    /// machine) or `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (many workers). A layer
+    /// the database holds is not parsed again; `fleet report` prints the set from it.
+    /// Give it through LAYERSCOPE_FLEET_DB to keep a password out of the command line.
+    /// Schema and lease protocol: docs/fleet-db.md.
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url, env = "LAYERSCOPE_FLEET_DB", hide_env_values = true)]
+    pub db: Option<String>,
+    /// Take only this worker's share of the images: `I/N` takes those whose position in
+    /// the input list is I modulo N (0 ≤ I < N); `N` alone takes I from
+    /// JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). Every worker names the same list,
+    /// so they write into one scan of the database.
+    #[arg(long, value_name = "I/N", value_hint = ValueHint::Other, requires = "db")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetAction {
+    /// Print the report of a scan stored by `fleet --db`, from the database alone (no
+    /// image is opened): byte for byte what `fleet` prints over the same set. Name the
+    /// set as the workers did (IMAGE…, --from-file, --compose), or nothing for the scan
+    /// started last. Exit 2 while images of the scan are not stored yet.
+    Report(FleetReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FleetReportArgs {
+    /// The images of the scan, as the workers were given them.
+    #[arg(value_name = "IMAGE", value_hint = ValueHint::AnyPath)]
+    pub images: Vec<String>,
+    /// Also read images from LIST, as `fleet --from-file` does.
+    #[arg(long, value_name = "LIST", value_hint = ValueHint::FilePath)]
+    pub from_file: Option<std::path::PathBuf>,
+    /// Also every service's `image:` in a Compose file, as `fleet --compose` does.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub compose: Option<std::path::PathBuf>,
+    /// The fleet database: `sqlite:PATH` or `postgres://…` (or LAYERSCOPE_FLEET_DB).
+    #[arg(long, value_name = "URL", value_hint = ValueHint::Url, env = "LAYERSCOPE_FLEET_DB", hide_env_values = true, required = true)]
+    pub db: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: FleetFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

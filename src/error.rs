@@ -86,6 +86,10 @@ pub enum Error {
         repository: String,
         detail: String,
     },
+    /// `fleet --db`'s database failed or refused; names the file or user@host:port/database,
+    /// never the password.
+    #[error("fleet database {target}: {detail}")]
+    Database { target: String, detail: String },
     /// A container engine (Docker or Podman) that cannot be reached or answers an error.
     #[error("{engine} engine at {endpoint}: {detail}")]
     Engine {

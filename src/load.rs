@@ -21,7 +21,7 @@ pub mod container;
 mod parsed;
 mod set;
 mod stream;
-pub use parsed::ParsedLayers;
+pub use parsed::{LayerStore, ParsedLayers};
 use parsed::Taken;
 pub use set::{load_set, AHEAD_BYTES, AHEAD_IMAGES};
 pub use stream::{load_stream, KEPT_LIMIT};

@@ -8,7 +8,7 @@ use crate::model::LoadedImage;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One layer of one image: the key it is shared by and its sizes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LayerFacts {
     /// The diff_id; else the blob digest; else a name no other layer has
     /// (`unidentified:IMAGE:INDEX`), so the layer is never counted as shared.
@@ -21,8 +21,8 @@ pub struct LayerFacts {
     pub layer_content: u64,
 }
 
-/// What the set keeps of one image once its tree is dropped.
-#[derive(Debug, Clone)]
+/// What the set keeps of one image once its tree is dropped (and `fleet --db` stores).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ImageFacts {
     pub name: String,
     pub layers: Vec<LayerFacts>,

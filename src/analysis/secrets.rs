@@ -59,7 +59,7 @@ const ANCHORS: &[&str] = &[
 ];
 
 /// How a finding came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Evidence {
     /// The file's name.

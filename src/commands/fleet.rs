@@ -6,7 +6,8 @@
 use super::diff::cell;
 use crate::analysis::fleet::{fleet, repeated, Branch, Fleet, ImageFacts};
 use crate::analysis::glossary::{COMPRESSED_NAME, FINAL_FILESYSTEM_NAME, LAYER_CONTENT_NAME};
-use crate::cli::{FleetArgs, FleetFormat, GlobalArgs};
+use super::fleet_db::{self, Db, Scan};
+use crate::cli::{FleetAction, FleetArgs, FleetFormat, FleetReportArgs, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
 use crate::load::ParsedLayers;
@@ -49,6 +50,9 @@ struct LeftOut {
 }
 
 pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
+    if let Some(FleetAction::Report(report)) = &args.action {
+        return run_report(report, global, out);
+    }
     let size_flag = |flag: &str, text: &Option<String>| {
         text.as_deref()
             .map(|text| {
@@ -71,27 +75,7 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     let Measured {
         set, parsed, left, ..
     } = measure(args, global)?;
-    let (target, mut file) = match &args.output {
-        Some(path) => {
-            let display = path.display().to_string();
-            let file = std::fs::File::create(path).map_err(|e| Error::io(&display, e))?;
-            (display, Some(io::BufWriter::new(file)))
-        }
-        None => ("stdout".to_string(), None),
-    };
-    let out: &mut dyn Write = match &mut file {
-        Some(file) => file,
-        None => out,
-    };
-    let write_error = |e| Error::io(&target, e);
-    match args.format {
-        FleetFormat::Text => write_text(&set, parsed, &left, out),
-        FleetFormat::Json => write_json(&set, parsed, &left, out),
-        FleetFormat::Markdown => write_markdown(&set, parsed, &left, out),
-        FleetFormat::Html => write_html(&set, parsed, &left, out),
-    }
-    .map_err(write_error)?;
-    out.flush().map_err(write_error)?;
+    write_report(&set, parsed, &left, args.format, args.output.as_deref(), out)?;
 
     let mut over = false;
     if let Some(limit) = max_pull.filter(|&l| set.totals.pull_bytes > l) {
@@ -122,6 +106,113 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
         (true, true) => 1,
         (true, false) => 0,
     })
+}
+
+/// Write the report of `set` in `format` to `output` (else `out`).
+fn write_report(
+    set: &Fleet,
+    parsed: usize,
+    left: &LeftOut,
+    format: FleetFormat,
+    output: Option<&std::path::Path>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let (target, mut file) = match output {
+        Some(path) => {
+            let display = path.display().to_string();
+            let file = std::fs::File::create(path).map_err(|e| Error::io(&display, e))?;
+            (display, Some(io::BufWriter::new(file)))
+        }
+        None => ("stdout".to_string(), None),
+    };
+    let out: &mut dyn Write = match &mut file {
+        Some(file) => file,
+        None => out,
+    };
+    let write_error = |e| Error::io(&target, e);
+    match format {
+        FleetFormat::Text => write_text(set, parsed, left, out),
+        FleetFormat::Json => write_json(set, parsed, left, out),
+        FleetFormat::Markdown => write_markdown(set, parsed, left, out),
+        FleetFormat::Html => write_html(set, parsed, left, out),
+    }
+    .map_err(write_error)?;
+    out.flush().map_err(write_error)
+}
+
+/// `fleet report`: the stored scan's report, from the database alone. The parsed count is
+/// the scan's distinct layers: what one `fleet` run over the set parses.
+fn run_report(args: &FleetReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
+    let listed = !args.images.is_empty() || args.from_file.is_some() || args.compose.is_some();
+    let names = if listed {
+        Some(list_names(&args.images, args.from_file.as_deref(), args.compose.as_deref())?.0)
+    } else {
+        None
+    };
+    let db = Db::open(args.db.as_str(), fleet_db::worker_id(None))?;
+    let (images, skipped) = db.read_scan(names.as_deref())?;
+    let mut facts = Vec::new();
+    let mut failures = Vec::new();
+    for image in images {
+        match image.facts {
+            Some(image) => facts.push(image),
+            None => failures.push(Failure {
+                image: escape_str(&image.name).into_owned(),
+                error: image.error,
+            }),
+        }
+    }
+    let set = fleet(&facts);
+    let parsed = set.totals.distinct_layers;
+    let left = LeftOut {
+        failures,
+        skipped: skipped
+            .into_iter()
+            .map(|(service, reason)| Skipped { service, reason })
+            .collect(),
+    };
+    if !global.quiet {
+        for s in &left.skipped {
+            eprintln!(
+                "layerscope: compose service {} skipped: {}",
+                s.service, s.reason
+            );
+        }
+    }
+    write_report(&set, parsed, &left, args.format, args.output.as_deref(), out)?;
+    Ok(if left.failures.is_empty() { 0 } else { 2 })
+}
+
+/// `--shard I/N`, or `--shard N` with I from JOB_COMPLETION_INDEX: (I, N).
+fn shard(text: &str) -> Result<(usize, usize)> {
+    let bad = |why: String| Error::Usage(format!("--shard {}: {why}", escape_str(text)));
+    let number = |part: &str, what: &str| {
+        part.trim()
+            .parse::<usize>()
+            .map_err(|_| bad(format!("{what} is not a whole number")))
+    };
+    let (index, count) = match text.split_once('/') {
+        Some((index, count)) => (number(index, "I")?, number(count, "N")?),
+        None => {
+            let count = number(text, "N")?;
+            let index = std::env::var("JOB_COMPLETION_INDEX")
+                .map_err(|_| bad("JOB_COMPLETION_INDEX is not set (give I/N)".into()))?;
+            let index = index.trim().parse::<usize>().map_err(|_| {
+                bad(format!(
+                    "JOB_COMPLETION_INDEX {} is not a whole number",
+                    escape_str(&index)
+                ))
+            })?;
+            (index, count)
+        }
+    };
+    if count == 0 {
+        return Err(bad("N must be at least 1".into()));
+    }
+    if index >= count {
+        return Err(bad(format!("I ({index}) must be less than N ({count})")));
+    }
+    Ok((index, count))
 }
 
 /// A set loaded and measured, with what was left out of it.
@@ -173,7 +264,29 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     } else {
         names
     };
-    let layers = Arc::new(ParsedLayers::new());
+    let shard = args.shard.as_deref().map(shard).transpose()?;
+    let db = match &args.db {
+        Some(url) => Some(Arc::new(Db::open(url, fleet_db::worker_id(shard))?)),
+        None => None,
+    };
+    let scan = Scan::of(&names);
+    if let Some(db) = &db {
+        let skipped: Vec<(String, String)> = skipped
+            .iter()
+            .map(|s| (s.service.clone(), s.reason.clone()))
+            .collect();
+        db.start_scan(&scan, &skipped)?;
+    }
+    // This worker's images, by their position in the whole list.
+    let positions: Vec<usize> = match shard {
+        Some((index, count)) => (0..names.len()).filter(|p| p % count == index).collect(),
+        None => (0..names.len()).collect(),
+    };
+    let names: Vec<String> = positions.iter().map(|&p| names[p].clone()).collect();
+    let layers = Arc::new(match &db {
+        Some(db) => ParsedLayers::with_store(fleet_db::store(db)),
+        None => ParsedLayers::new(),
+    });
     let mut options = opening.load.clone();
     options.layers = Some(layers.clone());
     // Scanned in the parse, so once per distinct layer too.
@@ -184,7 +297,10 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     let measure = |index: usize, loaded: Result<crate::load::LoadedImage>| {
         loaded.map(|loaded| {
             let facts = ImageFacts::of(&names[index], &loaded);
-            (facts, loaded.warnings)
+            let image = &loaded.image;
+            let platform = image.platform.as_ref().map(|p| p.to_string());
+            let described = (platform.unwrap_or_default(), image.config_digest.clone());
+            (facts, loaded.warnings, described)
         })
     };
     let mut facts = Vec::with_capacity(names.len());
@@ -192,9 +308,18 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     let mut stopped = None;
     crate::load::load_set(specs, &options, &measure, &mut |index, loaded| {
         let name = &names[index];
+        let stored = |loaded: std::result::Result<(&ImageFacts, String, String), &str>| {
+            db.as_ref().map_or(Ok(()), |db| {
+                db.store_image(&scan, positions[index], name, loaded)
+            })
+        };
         match loaded {
-            Ok((image, warnings)) => {
+            Ok((image, warnings, (platform, config))) => {
                 super::show_warnings(&warnings, opening.quiet);
+                if let Err(error) = stored(Ok((&image, platform, config.unwrap_or_default()))) {
+                    stopped = Some(error);
+                    return false;
+                }
                 facts.push(image);
             }
             Err(Error::Interrupted) => {
@@ -208,9 +333,14 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
                     return false;
                 }
                 super::report_error(&error, global.verbose);
+                let error = escape_str(&error.to_string()).into_owned();
+                if let Err(error) = stored(Err(&error)) {
+                    stopped = Some(error);
+                    return false;
+                }
                 failures.push(Failure {
                     image: escape_str(name).into_owned(),
-                    error: escape_str(&error.to_string()).into_owned(),
+                    error,
                 });
             }
         }
@@ -218,6 +348,9 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     });
     if let Some(error) = stopped {
         return Err(error);
+    }
+    if let Some(db) = &db {
+        db.check()?;
     }
     // The images that opened, as named: every name but the failures (which keep it escaped).
     let failed: std::collections::HashSet<&str> =
@@ -252,8 +385,21 @@ fn naming(name: &str, error: Error) -> Error {
 /// images (with the services skipped). A name given twice, stdin twice, an empty set or
 /// one past [`MAX_IMAGES`] is a usage error.
 fn image_names(args: &FleetArgs) -> Result<(Vec<String>, Vec<Skipped>)> {
-    let mut names = args.images.clone();
-    if let Some(path) = &args.from_file {
+    list_names(
+        &args.images,
+        args.from_file.as_deref(),
+        args.compose.as_deref(),
+    )
+}
+
+/// [`image_names`] from its three parts, which `fleet report` names too.
+fn list_names(
+    images: &[String],
+    from_file: Option<&std::path::Path>,
+    compose: Option<&std::path::Path>,
+) -> Result<(Vec<String>, Vec<Skipped>)> {
+    let mut names = images.to_vec();
+    if let Some(path) = from_file {
         let text = read_list(path)?;
         names.extend(
             text.lines()
@@ -263,7 +409,7 @@ fn image_names(args: &FleetArgs) -> Result<(Vec<String>, Vec<Skipped>)> {
         );
     }
     let mut skipped = Vec::new();
-    if let Some(path) = &args.compose {
+    if let Some(path) = compose {
         let display = path.display().to_string();
         let text = read_list(path)?;
         let (images, left_out) = compose_images(&text).map_err(|reason| {

@@ -7,6 +7,7 @@ pub(crate) mod context;
 pub mod diff;
 pub mod explain;
 pub mod fleet;
+pub mod fleet_db;
 pub mod generated;
 mod inspect;
 mod listing;

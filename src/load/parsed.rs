@@ -3,12 +3,30 @@
 //! seen before is taken from here, and its blob is neither read nor downloaded. Loads that
 //! run at once share it too: a layer another load (or the run's parse-ahead) is parsing is
 //! waited for, not parsed a second time.
+//!
+//! Beyond the process, a [`LayerStore`] (fleet's database, which the load does not know)
+//! is asked for a layer before it is parsed and given each whole parse: a layer another
+//! run or another machine parsed is then taken from it, not parsed again.
 
 use crate::image::LayerRef;
 use crate::layer::ParsedLayer;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Parsed layers kept beyond the run (the caller's store: `fleet --db`'s database). It is
+/// asked for a layer nobody in the process holds or parses, and given each whole parse
+/// made under the claim it granted. A store that fails answers as if it had nothing, and
+/// reports its error to its own caller afterwards: the load goes on as without it.
+pub trait LayerStore: Send + Sync {
+    /// The stored parse of `diff_id`; else `None`, once the right to parse it is taken
+    /// (waiting, within the store's bound, while another worker holds that right).
+    fn fetch_or_claim(&self, diff_id: &str) -> Option<ParsedLayer>;
+    /// Keep the parse made under the claim of [`LayerStore::fetch_or_claim`].
+    fn store(&self, diff_id: &str, parsed: &ParsedLayer);
+    /// The parse under the claim failed or was not whole: free the layer for others.
+    fn release(&self, diff_id: &str);
+}
 
 /// Parsed layers by diff_id, shared by the loads of one run ([`super::LoadOptions::layers`]).
 /// It holds each distinct layer's records, so its memory grows with the distinct layers of
@@ -23,6 +41,10 @@ pub struct ParsedLayers {
     parsed: AtomicUsize,
     /// Layers taken from here instead of being parsed.
     reused: AtomicUsize,
+    /// Where layers are looked for before they are parsed, and kept after.
+    store: Option<Arc<dyn LayerStore>>,
+    /// Layers taken from the store instead of being parsed.
+    fetched: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -135,6 +157,36 @@ impl ParsedLayers {
         Self::default()
     }
 
+    /// A set that looks for each layer in `store` before parsing it, and keeps each whole
+    /// parse there.
+    pub fn with_store(store: Arc<dyn LayerStore>) -> Self {
+        ParsedLayers {
+            store: Some(store),
+            ..Self::default()
+        }
+    }
+
+    /// How many layers were taken from the store instead of being parsed.
+    pub fn fetched(&self) -> usize {
+        self.fetched.load(Ordering::Relaxed)
+    }
+
+    /// The stored parse of `diff_id` (claimed here as [`Slot::Parsing`]), held for later
+    /// uses as a parse would be; `None` when the store has none (the claim goes on to a
+    /// parse) or there is no store.
+    fn fetch(&self, diff_id: &str, ahead: bool) -> Option<Arc<ParsedLayer>> {
+        let parsed = Arc::new(self.store.as_ref()?.fetch_or_claim(diff_id)?);
+        self.fetched.fetch_add(1, Ordering::Relaxed);
+        let mut state = self.lock();
+        state.slots.remove(diff_id);
+        if ahead || state.use_once(diff_id) {
+            state.hold(diff_id, parsed.clone(), ahead);
+        }
+        drop(state);
+        self.ended.notify_all();
+        Some(parsed)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -200,7 +252,16 @@ impl ParsedLayers {
                 }
                 None => {
                     state.slots.insert(diff_id.to_string(), Slot::Parsing);
-                    return Taken::Claimed(self.claim(diff_id, false));
+                    drop(state);
+                    // Others of the process wait on the slot while the store is asked.
+                    let mut claim = self.claim(diff_id, false);
+                    return match self.fetch(diff_id, false) {
+                        Some(parsed) => {
+                            claim.done = true;
+                            Taken::Held(parsed)
+                        }
+                        None => Taken::Claimed(claim),
+                    };
                 }
             }
         }
@@ -216,7 +277,13 @@ impl ParsedLayers {
             return None;
         }
         state.slots.insert(diff_id.to_string(), Slot::Parsing);
-        Some(self.claim(diff_id, true))
+        drop(state);
+        let mut claim = self.claim(diff_id, true);
+        if self.fetch(diff_id, true).is_some() {
+            claim.done = true;
+            return None;
+        }
+        Some(claim)
     }
 
     fn claim(&self, diff_id: &str, ahead: bool) -> Claim<'_> {
@@ -242,12 +309,20 @@ impl Claim<'_> {
         let mut state = layers.lock();
         state.slots.remove(&self.diff_id);
         let more = self.ahead || state.use_once(&self.diff_id);
-        if more && !parsed.truncated && matches {
+        let whole = !parsed.truncated && matches;
+        if more && whole {
             state.hold(&self.diff_id, parsed.clone(), self.ahead);
         }
         self.done = true;
         drop(state);
         layers.ended.notify_all();
+        if let Some(store) = &layers.store {
+            if whole {
+                store.store(&self.diff_id, &parsed);
+            } else {
+                store.release(&self.diff_id);
+            }
+        }
         parsed
     }
 }
@@ -259,6 +334,9 @@ impl Drop for Claim<'_> {
         }
         self.layers.lock().slots.remove(&self.diff_id);
         self.layers.ended.notify_all();
+        if let Some(store) = &self.layers.store {
+            store.release(&self.diff_id);
+        }
     }
 }
 

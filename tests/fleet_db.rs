@@ -1,0 +1,349 @@
+//! `fleet --db`, `fleet report`, `--shard` and the layer leases, with real parts: the fleet
+//! test set pushed to a real registry (Debian's docker-registry), SQLite (read back with
+//! SQLite itself) and a real PostgreSQL (tests/support/postgres.rs; psql and pg_dump are
+//! the oracles). `fleet report` must equal, byte for byte, what `fleet` prints over the
+//! same set; each distinct layer must be parsed once, counted in the database.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use support::fleet_set::{blob_gets, build_set, NETRC};
+use support::postgres::Postgres;
+use support::registry::{free_port, tools_present, Env, Registry};
+
+/// Distinct layers of the set's first three images (app1 and app2 share a two-layer base
+/// and add one each; app3 is a newer base and one layer): 3 + 1 + 2.
+const FIRST_THREE_LAYERS: i64 = 6;
+/// The fourth image ("other") adds one layer of its own.
+const ALL_LAYERS: i64 = 7;
+
+/// The secret's text, which no database may hold.
+fn planted() -> &'static str {
+    NETRC.split_whitespace().last().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The set pushed to a registry: one `registry://…:v1` reference per image.
+fn pushed(registry: &Registry, images: &[(String, std::path::PathBuf)]) -> Vec<String> {
+    images
+        .iter()
+        .map(|(name, path)| {
+            let repo = Path::new(name).file_stem().unwrap().to_str().unwrap();
+            registry.push(path, &format!("{repo}:v1"), false, None);
+            format!("registry://{}/{repo}:v1", registry.host())
+        })
+        .collect()
+}
+
+/// `layerscope --quiet ARGS…` in `env`, the database URL given by environment (as a
+/// Kubernetes Secret gives it), never in argv.
+/// An empty `db`: no database (plain `fleet`).
+fn layerscope(env: &Env, db: &str, args: &[&str]) -> Command {
+    let mut command = env.command();
+    command.env_remove("LAYERSCOPE_FLEET_DB");
+    if !db.is_empty() {
+        command.env("LAYERSCOPE_FLEET_DB", db);
+    }
+    command.env("NO_COLOR", "1").arg("--quiet").args(args);
+    command
+}
+
+fn ok(mut command: Command) -> Vec<u8> {
+    let out = command.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.stdout
+}
+
+/// Exit 2 with one line on stderr, which is returned.
+fn fails(mut command: Command) -> String {
+    let out = command.output().unwrap();
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_eq!(text.trim_end().lines().count(), 1, "one line: {text}");
+    text
+}
+
+/// `fleet report` over `list` equals plain `fleet` over the same images, in every format.
+fn report_equals_fleet(env: &Env, db: &str, list: &Path) {
+    let list = list.to_str().unwrap();
+    for format in ["text", "json", "markdown", "html"] {
+        let direct = ok(layerscope(
+            env,
+            "",
+            &["fleet", "--format", format, "--from-file", list],
+        ));
+        let mut report = layerscope(
+            env,
+            db,
+            &["fleet", "report", "--format", format, "--from-file", list],
+        );
+        // No image access: the registry's credentials and cache are out of reach too.
+        report.env("HOME", "/nonexistent");
+        let stored = ok(report);
+        assert!(
+            direct == stored,
+            "fleet report --format {format} differs from fleet:\n--- fleet\n{}\n--- report\n{}",
+            String::from_utf8_lossy(&direct),
+            String::from_utf8_lossy(&stored)
+        );
+        if format == "text" {
+            println!(
+                "--- fleet report --db over the registry set\n{}",
+                String::from_utf8_lossy(&stored)
+            );
+        }
+    }
+}
+
+fn write_list(dir: &Path, name: &str, references: &[String]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, references.join("\n") + "\n").unwrap();
+    path
+}
+
+/// Every stored parse, decompressed with zstd (a real codec, not layerscope's reader).
+fn without_secret(blobs: &[Vec<u8>], what: &str) {
+    for blob in blobs {
+        let text = zstd::decode_all(blob.as_slice()).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains(planted()),
+            "a stored parse in {what} holds the secret"
+        );
+    }
+}
+
+#[test]
+fn sqlite_report_equals_fleet_and_a_second_run_parses_only_the_new_layers() {
+    if !tools_present() {
+        return;
+    }
+    let set = build_set();
+    let registry = Registry::start_with(support::registry::Auth::None, true);
+    let references = pushed(&registry, &set.images);
+    let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("fleet.db");
+    let db = format!("sqlite:{}", path.display());
+    let three = write_list(work.path(), "three.txt", &references[..3]);
+    let four = write_list(work.path(), "four.txt", &references);
+
+    ok(layerscope(
+        &env,
+        &db,
+        &["fleet", "--from-file", three.to_str().unwrap()],
+    ));
+    let sqlite = rusqlite::Connection::open(&path).unwrap();
+    let counts = |sql: &str| -> (i64, i64, i64) {
+        sqlite
+            .query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+    };
+    let layers = "SELECT count(*), min(parse_count), max(parse_count) FROM layers";
+    assert_eq!(counts(layers), (FIRST_THREE_LAYERS, 1, 1));
+    assert_eq!(
+        counts("SELECT count(*), min(position), max(position) FROM scan_images"),
+        (3, 0, 2)
+    );
+    // The base's .netrc is found once, in the base layer, and only counted.
+    let findings: i64 = sqlite
+        .query_row("SELECT sum(secret_findings) FROM layers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(findings, 1);
+    report_equals_fleet(&env, &db, &three);
+
+    // The fourth image: only its own layer is downloaded and parsed.
+    let before = registry.requests().lines().count();
+    let out = ok(layerscope(
+        &env,
+        &db,
+        &[
+            "--no-cache",
+            "fleet",
+            "--format",
+            "json",
+            "--from-file",
+            four.to_str().unwrap(),
+        ],
+    ));
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["totals"]["layers_parsed"], 1);
+    assert_eq!(counts(layers), (ALL_LAYERS, 1, 1));
+    let log: String = registry
+        .requests()
+        .lines()
+        .skip(before)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // Four configs and one layer blob, nothing else.
+    assert_eq!(blob_gets(&log).values().sum::<usize>(), 5, "{log}");
+    report_equals_fleet(&env, &db, &four);
+    // Both scans are kept: the first one still reads.
+    report_equals_fleet(&env, &db, &three);
+
+    let raw = std::fs::read(&path).unwrap();
+    assert!(!String::from_utf8_lossy(&raw).contains(planted()));
+    let mut statement = sqlite.prepare("SELECT parse FROM layers").unwrap();
+    let blobs: Vec<Vec<u8>> = statement
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    without_secret(&blobs, "SQLite");
+}
+
+#[test]
+fn a_newer_schema_a_bad_shard_and_an_unfinished_scan_are_one_line_errors() {
+    let set = build_set();
+    let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("fleet.db");
+    let db = format!("sqlite:{}", path.display());
+    let names: Vec<&str> = set.images.iter().map(|(n, _)| n.as_str()).collect();
+
+    // Shard 0 of 2 stores images 0 and 2; the report waits for 1 and 3.
+    let mut args = vec!["fleet", "--shard", "0/2"];
+    args.extend(&names);
+    ok(layerscope(&env, &db, &args));
+    let mut args = vec!["fleet", "report"];
+    args.extend(&names);
+    let line = fails(layerscope(&env, &db, &args));
+    assert!(line.contains("2 of the scan's 4 images are not stored yet"), "{line}");
+    // JOB_COMPLETION_INDEX gives I for `--shard N`: shard 1 of 2 completes the scan.
+    let mut worker = layerscope(&env, &db, &["fleet", "--shard", "2"]);
+    worker.args(&names).env("JOB_COMPLETION_INDEX", "1");
+    ok(worker);
+    let direct = ok(layerscope(&env, "", &[&["fleet"][..], &names].concat()));
+    assert_eq!(ok(layerscope(&env, &db, &args)), direct);
+
+    for (shard, says) in [
+        ("2/2", "I (2) must be less than N (2)"),
+        ("0/0", "N must be at least 1"),
+        ("x/2", "I is not a whole number"),
+        ("3", "JOB_COMPLETION_INDEX is not set"),
+    ] {
+        let mut command = layerscope(&env, &db, &["fleet", "--shard", shard]);
+        command.args(&names).env_remove("JOB_COMPLETION_INDEX");
+        let line = fails(command);
+        assert!(line.contains(says), "--shard {shard}: {line}");
+    }
+
+    // A database a newer layerscope migrated.
+    let sqlite = rusqlite::Connection::open(&path).unwrap();
+    sqlite
+        .execute("UPDATE schema_version SET version = version + 1", [])
+        .unwrap();
+    let line = fails(layerscope(&env, &db, &args));
+    assert!(line.contains("newer than this layerscope knows"), "{line}");
+    assert!(line.contains(path.to_str().unwrap()), "names the file: {line}");
+}
+
+/// A worker process over `list` with `--shard I/3`.
+fn worker(env: &Env, db: &str, list: &Path, shard: usize) -> Command {
+    let shard = format!("{shard}/3");
+    let mut command = layerscope(
+        env,
+        db,
+        &["fleet", "--shard", &shard, "--from-file", list.to_str().unwrap()],
+    );
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    command
+}
+
+fn waited(child: std::process::Child) {
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
+    if !tools_present() {
+        return;
+    }
+    let Some(pg) = Postgres::start() else { return };
+    let set = build_set();
+    let registry = Registry::start_with(support::registry::Auth::None, false);
+    let references = pushed(&registry, &set.images);
+    let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
+    let work = tempfile::tempdir().unwrap();
+    let list = write_list(work.path(), "images.txt", &references);
+    let url = pg.url();
+
+    let workers: Vec<_> = (0..3)
+        .map(|i| worker(&env, &url, &list, i).spawn().unwrap())
+        .collect();
+    workers.into_iter().for_each(waited);
+    let layers = "SELECT count(*), sum(parse_count), max(parse_count) FROM layers";
+    assert_eq!(pg.query(layers), format!("{ALL_LAYERS}|{ALL_LAYERS}|1"));
+    assert_eq!(pg.query("SELECT count(*) FROM leases"), "0");
+    assert_eq!(
+        pg.query("SELECT string_agg(DISTINCT worker, ',' ORDER BY worker) FROM scan_images"),
+        "shard 0/3,shard 1/3,shard 2/3"
+    );
+    report_equals_fleet(&env, &url, &list);
+
+    // Again from an empty database, with worker 1 killed mid-run and started again at once
+    // (its leases are its shard's, so it takes them back; the others wait for them).
+    pg.query("DROP TABLE scan_images, scans, leases, layers, schema_version");
+    let mut others: Vec<_> = [0, 2]
+        .iter()
+        .map(|&i| worker(&env, &url, &list, i).spawn().unwrap())
+        .collect();
+    let mut killed = worker(&env, &url, &list, 1).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    // SAFETY: kill(2) on our own child's PID, not reaped yet, so not reused.
+    unsafe { libc::kill(killed.id() as libc::pid_t, libc::SIGKILL) };
+    killed.wait().unwrap();
+    others.push(worker(&env, &url, &list, 1).spawn().unwrap());
+    others.into_iter().for_each(waited);
+    assert_eq!(pg.query(layers), format!("{ALL_LAYERS}|{ALL_LAYERS}|1"));
+    report_equals_fleet(&env, &url, &list);
+
+    // Nothing secret in the database: not in pg_dump's text, not in a stored parse.
+    let dump = Command::new("pg_dump")
+        .args(["-h", "127.0.0.1", "-p", &pg.port.to_string()])
+        .args(["-U", support::postgres::USER, "-d", support::postgres::DATABASE])
+        .env("PGPASSWORD", &pg.password)
+        .env("PGPASSFILE", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(dump.status.success(), "{}", stderr(&dump));
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("CREATE TABLE public.layers"), "a real dump");
+    assert!(!dump.contains(planted()));
+    let blobs: Vec<Vec<u8>> = pg
+        .query("SELECT encode(parse, 'hex') FROM layers")
+        .lines()
+        .map(|hex| hex::decode(hex).unwrap())
+        .collect();
+    assert_eq!(blobs.len() as i64, ALL_LAYERS);
+    without_secret(&blobs, "PostgreSQL");
+
+    // Wrong password, unreachable server: one line naming host, port and database, and
+    // the password given appears nowhere.
+    let wrong = "not-the-password-4711";
+    let dead = format!(
+        "postgres://{}:{wrong}@127.0.0.1:{}/{}",
+        support::postgres::USER,
+        free_port(),
+        support::postgres::DATABASE
+    );
+    for (db, port) in [(pg.url_with_password(wrong), pg.port), (dead, 0)] {
+        let mut command = layerscope(&env, &db, &["fleet", "report"]);
+        command.arg("--from-file").arg(&list);
+        let out = command.output().unwrap();
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert_eq!(text.trim_end().lines().count(), 1, "{text}");
+        assert!(text.contains("127.0.0.1:") && text.contains("/fleet"), "{text}");
+        if port != 0 {
+            assert!(text.contains(&format!(":{port}/")), "{text}");
+        }
+        let all = format!("{text}{}", String::from_utf8_lossy(&out.stdout));
+        assert!(!all.contains(wrong) && !all.contains(&pg.password), "{all}");
+    }
+    assert!(!pg.log().contains(&pg.password));
+}
