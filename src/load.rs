@@ -21,8 +21,8 @@ pub mod container;
 mod parsed;
 mod set;
 mod stream;
-pub use parsed::{LayerStore, ParsedLayers};
 use parsed::Taken;
+pub use parsed::{LayerStore, ParsedLayers};
 pub use set::{load_set, AHEAD_BYTES, AHEAD_IMAGES};
 pub use stream::{load_stream, KEPT_LIMIT};
 // The model is named where it is defined; these keep the loader's callers short.

@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::registry::{tools_present, Env, Registry};
 use support::fleet_set::{blob_gets, build_set, DELETED};
+use support::registry::{tools_present, Env, Registry};
 use support::{ImageSpec, LayerSpec};
 
 fn run(args: &[&str]) -> Output {

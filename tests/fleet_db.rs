@@ -211,13 +211,57 @@ fn a_newer_schema_a_bad_shard_and_an_unfinished_scan_are_one_line_errors() {
     let mut args = vec!["fleet", "report"];
     args.extend(&names);
     let line = fails(layerscope(&env, &db, &args));
-    assert!(line.contains("2 of the scan's 4 images are not stored yet"), "{line}");
+    assert!(
+        line.contains("2 of the scan's 4 images are not stored yet"),
+        "{line}"
+    );
     // JOB_COMPLETION_INDEX gives I for `--shard N`: shard 1 of 2 completes the scan.
     let mut worker = layerscope(&env, &db, &["fleet", "--shard", "2"]);
     worker.args(&names).env("JOB_COMPLETION_INDEX", "1");
     ok(worker);
     let direct = ok(layerscope(&env, "", &[&["fleet"][..], &names].concat()));
     assert_eq!(ok(layerscope(&env, &db, &args)), direct);
+
+    // A layer another worker holds a live lease on is waited for, then taken over when
+    // the lease expires; an expired one is taken at once.
+    let sqlite = rusqlite::Connection::open(&path).unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    for (expires_in, waited) in [(3, true), (-10, false)] {
+        let diff_id: String = sqlite
+            .query_row("SELECT min(diff_id) FROM layers", [], |r| r.get(0))
+            .unwrap();
+        sqlite
+            .execute("DELETE FROM layers WHERE diff_id = ?1", [&diff_id])
+            .unwrap();
+        sqlite
+            .execute(
+                "INSERT INTO leases (diff_id, worker, expires_at) VALUES (?1, 'another', ?2)",
+                rusqlite::params![diff_id, now() + expires_in],
+            )
+            .unwrap();
+        let started = std::time::Instant::now();
+        ok(layerscope(&env, &db, &[&["fleet"][..], &names].concat()));
+        let took = started.elapsed().as_secs_f64();
+        assert_eq!(waited, took >= 2.0, "took {took:.1} s");
+        let (count, leases): (i64, i64) = sqlite
+            .query_row(
+                "SELECT (SELECT parse_count FROM layers WHERE diff_id = ?1), (SELECT count(*) FROM leases)",
+                [&diff_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((count, leases), (1, 0), "parsed again once, its lease gone");
+    }
+
+    // The URL's password, from the environment, is not shown by --help.
+    let help = layerscope(&env, "postgres://u:help-secret@h/d", &["fleet", "--help"]);
+    let help = String::from_utf8(ok(help)).unwrap();
+    assert!(help.contains("LAYERSCOPE_FLEET_DB") && !help.contains("help-secret"));
 
     for (shard, says) in [
         ("2/2", "I (2) must be less than N (2)"),
@@ -232,13 +276,15 @@ fn a_newer_schema_a_bad_shard_and_an_unfinished_scan_are_one_line_errors() {
     }
 
     // A database a newer layerscope migrated.
-    let sqlite = rusqlite::Connection::open(&path).unwrap();
     sqlite
         .execute("UPDATE schema_version SET version = version + 1", [])
         .unwrap();
     let line = fails(layerscope(&env, &db, &args));
     assert!(line.contains("newer than this layerscope knows"), "{line}");
-    assert!(line.contains(path.to_str().unwrap()), "names the file: {line}");
+    assert!(
+        line.contains(path.to_str().unwrap()),
+        "names the file: {line}"
+    );
 }
 
 /// A worker process over `list` with `--shard I/3`.
@@ -247,7 +293,13 @@ fn worker(env: &Env, db: &str, list: &Path, shard: usize) -> Command {
     let mut command = layerscope(
         env,
         db,
-        &["fleet", "--shard", &shard, "--from-file", list.to_str().unwrap()],
+        &[
+            "fleet",
+            "--shard",
+            &shard,
+            "--from-file",
+            list.to_str().unwrap(),
+        ],
     );
     command.stdout(Stdio::null()).stderr(Stdio::piped());
     command
@@ -293,7 +345,8 @@ fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
         .map(|&i| worker(&env, &url, &list, i).spawn().unwrap())
         .collect();
     let mut killed = worker(&env, &url, &list, 1).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(150));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(killed.try_wait().unwrap().is_none(), "killed while running");
     // SAFETY: kill(2) on our own child's PID, not reaped yet, so not reused.
     unsafe { libc::kill(killed.id() as libc::pid_t, libc::SIGKILL) };
     killed.wait().unwrap();
@@ -305,7 +358,12 @@ fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
     // Nothing secret in the database: not in pg_dump's text, not in a stored parse.
     let dump = Command::new("pg_dump")
         .args(["-h", "127.0.0.1", "-p", &pg.port.to_string()])
-        .args(["-U", support::postgres::USER, "-d", support::postgres::DATABASE])
+        .args([
+            "-U",
+            support::postgres::USER,
+            "-d",
+            support::postgres::DATABASE,
+        ])
         .env("PGPASSWORD", &pg.password)
         .env("PGPASSFILE", "/nonexistent")
         .output()
@@ -338,7 +396,10 @@ fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
         let text = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{text}");
         assert_eq!(text.trim_end().lines().count(), 1, "{text}");
-        assert!(text.contains("127.0.0.1:") && text.contains("/fleet"), "{text}");
+        assert!(
+            text.contains("127.0.0.1:") && text.contains("/fleet"),
+            "{text}"
+        );
         if port != 0 {
             assert!(text.contains(&format!(":{port}/")), "{text}");
         }

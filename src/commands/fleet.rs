@@ -4,9 +4,9 @@
 //! image's tree is dropped as soon as it is measured.
 
 use super::diff::cell;
+use super::fleet_db::{self, Db, Scan};
 use crate::analysis::fleet::{fleet, repeated, Branch, Fleet, ImageFacts};
 use crate::analysis::glossary::{COMPRESSED_NAME, FINAL_FILESYSTEM_NAME, LAYER_CONTENT_NAME};
-use super::fleet_db::{self, Db, Scan};
 use crate::cli::{FleetAction, FleetArgs, FleetFormat, FleetReportArgs, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::escape::escape_str;
@@ -75,7 +75,14 @@ pub fn run(args: &FleetArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result
     let Measured {
         set, parsed, left, ..
     } = measure(args, global)?;
-    write_report(&set, parsed, &left, args.format, args.output.as_deref(), out)?;
+    write_report(
+        &set,
+        parsed,
+        &left,
+        args.format,
+        args.output.as_deref(),
+        out,
+    )?;
 
     let mut over = false;
     if let Some(limit) = max_pull.filter(|&l| set.totals.pull_bytes > l) {
@@ -145,7 +152,14 @@ fn write_report(
 fn run_report(args: &FleetReportArgs, global: &GlobalArgs, out: &mut dyn Write) -> Result<i32> {
     let listed = !args.images.is_empty() || args.from_file.is_some() || args.compose.is_some();
     let names = if listed {
-        Some(list_names(&args.images, args.from_file.as_deref(), args.compose.as_deref())?.0)
+        Some(
+            list_names(
+                &args.images,
+                args.from_file.as_deref(),
+                args.compose.as_deref(),
+            )?
+            .0,
+        )
     } else {
         None
     };
@@ -179,7 +193,14 @@ fn run_report(args: &FleetReportArgs, global: &GlobalArgs, out: &mut dyn Write) 
             );
         }
     }
-    write_report(&set, parsed, &left, args.format, args.output.as_deref(), out)?;
+    write_report(
+        &set,
+        parsed,
+        &left,
+        args.format,
+        args.output.as_deref(),
+        out,
+    )?;
     Ok(if left.failures.is_empty() { 0 } else { 2 })
 }
 

@@ -329,13 +329,14 @@ impl Db {
         let result = match &self.conn {
             Conn::Sqlite(conn) => {
                 let mut conn = lock(conn);
-                conn.batch("BEGIN IMMEDIATE").and_then(|()| match work(&mut *conn) {
-                    Ok(r) => conn.batch("COMMIT").map(|()| r),
-                    Err(e) => {
-                        let _ = conn.batch("ROLLBACK");
-                        Err(e)
-                    }
-                })
+                conn.batch("BEGIN IMMEDIATE")
+                    .and_then(|()| match work(&mut *conn) {
+                        Ok(r) => conn.batch("COMMIT").map(|()| r),
+                        Err(e) => {
+                            let _ = conn.batch("ROLLBACK");
+                            Err(e)
+                        }
+                    })
             }
             Conn::Postgres(client) => {
                 let mut client = lock(client);
@@ -555,12 +556,20 @@ impl Db {
     }
 
     /// The stored parse of `diff_id`, decoded.
-    fn stored(&self, sql: &mut dyn Sql, diff_id: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+    fn stored(
+        &self,
+        sql: &mut dyn Sql,
+        diff_id: &str,
+    ) -> std::result::Result<Option<Vec<u8>>, String> {
         let rows = sql.rows(
             "SELECT parse FROM layers WHERE diff_id = $1",
             &[V::T(diff_id.to_string())],
         )?;
-        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next()).map(V::bytes))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .map(V::bytes))
     }
 
     /// One try at a layer: its stored parse, the lease taken (`Ok(None)`), or another
@@ -634,7 +643,11 @@ impl Db {
         let findings: usize = parsed
             .found
             .iter()
-            .map(|(_, f)| crate::layer::found_as::<Vec<Hit>>(f).map(Vec::len).sum::<usize>())
+            .map(|(_, f)| {
+                crate::layer::found_as::<Vec<Hit>>(f)
+                    .map(Vec::len)
+                    .sum::<usize>()
+            })
             .sum();
         let now = now();
         self.tx(|sql| {
@@ -666,11 +679,10 @@ impl Db {
 
 impl LayerStore for Db {
     fn fetch_or_claim(&self, diff_id: &str) -> Option<ParsedLayer> {
-        self.fetch_or_claim_result(diff_id)
-            .unwrap_or_else(|error| {
-                self.keep_error(error);
-                None
-            })
+        self.fetch_or_claim_result(diff_id).unwrap_or_else(|error| {
+            self.keep_error(error);
+            None
+        })
     }
 
     fn store(&self, diff_id: &str, parsed: &ParsedLayer) {
@@ -780,8 +792,9 @@ fn encode(parsed: &ParsedLayer) -> std::result::Result<Vec<u8>, String> {
         hits,
     };
     let head = serde_json::to_vec(&head).map_err(|e| e.to_string())?;
-    let mut out =
-        Vec::with_capacity(4 + head.len() + parsed.records.len() * RECORD_BYTES + parsed.arena.len());
+    let mut out = Vec::with_capacity(
+        4 + head.len() + parsed.records.len() * RECORD_BYTES + parsed.arena.len(),
+    );
     out.extend_from_slice(&(head.len() as u32).to_le_bytes());
     out.extend_from_slice(&head);
     for r in &parsed.records {
@@ -910,7 +923,9 @@ mod tests {
             evidence: secrets::Evidence::Path,
             preview: "machine registry login builder password hun…".into(),
         };
-        parsed.found.push((1, Arc::new(vec![hit]) as crate::layer::Found));
+        parsed
+            .found
+            .push((1, Arc::new(vec![hit]) as crate::layer::Found));
         let blob = encode(&parsed).unwrap();
         let back = decode(&blob).unwrap();
         assert_eq!(back.arena, parsed.arena);
