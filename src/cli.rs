@@ -546,7 +546,7 @@ pub enum FleetAction {
     /// image is opened): byte for byte what `fleet` prints over the same set. Name the
     /// set as the workers did (IMAGE…, --from-file, --compose), or nothing for the scan
     /// started last. Exit 2 while images of the scan are not stored yet.
-    Report(FleetReportArgs),
+    Report(Box<FleetReportArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,7 @@ use layerscope::load::{LoadOptions, ParsedLayers};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use support::fleet_set::{blob_gets, build_set, DELETED};
 use support::registry::{tools_present, Env, Registry};

@@ -164,7 +164,7 @@ fn run_report(args: &FleetReportArgs, global: &GlobalArgs, out: &mut dyn Write) 
         None
     };
     let db = Db::open(args.db.as_str(), fleet_db::worker_id(None))?;
-    let (images, skipped) = db.read_scan(names.as_deref())?;
+    let super::fleet_db::StoredScan { images, skipped } = db.read_scan(names.as_deref())?;
     let mut facts = Vec::new();
     let mut failures = Vec::new();
     for image in images {

@@ -252,6 +252,13 @@ impl Scan {
     }
 }
 
+/// A stored scan: its images in input order, and the Compose services it skipped
+/// (service, reason).
+pub struct StoredScan {
+    pub images: Vec<StoredImage>,
+    pub skipped: Vec<(String, String)>,
+}
+
 /// One image of a scan as stored: its facts, or the error it failed with.
 pub struct StoredImage {
     pub name: String,
@@ -487,10 +494,7 @@ impl Db {
     /// The scan of `names`, or when none are given the one started last; with its
     /// Compose services skipped and its images in input order. A scan with images not
     /// stored yet is an error that says how many.
-    pub fn read_scan(
-        &self,
-        names: Option<&[String]>,
-    ) -> Result<(Vec<StoredImage>, Vec<(String, String)>)> {
+    pub fn read_scan(&self, names: Option<&[String]>) -> Result<StoredScan> {
         let wanted = names.map(Scan::of);
         let (scan, images) = self.tx(|sql| {
             let scans = match &wanted {
@@ -552,7 +556,7 @@ impl Db {
                 Ok(StoredImage { name, facts, error })
             })
             .collect::<Result<_>>()?;
-        Ok((images, skipped))
+        Ok(StoredScan { images, skipped })
     }
 
     /// The stored parse of `diff_id`, decoded.
