@@ -275,6 +275,22 @@ fn a_newer_schema_a_bad_shard_and_an_unfinished_scan_are_one_line_errors() {
         assert!(line.contains(says), "--shard {shard}: {line}");
     }
 
+    // With --keep-going an image that fails is stored as failed, and the report lists it
+    // as fleet does (exit 2 both).
+    let missing = work.path().join("missing.tar");
+    let mut kept = names.clone();
+    kept.push(missing.to_str().unwrap());
+    let keep = [&["fleet", "--keep-going"][..], &kept].concat();
+    let out = layerscope(&env, &db, &keep).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let direct = layerscope(&env, "", &keep).output().unwrap();
+    let report = layerscope(&env, &db, &[&["fleet", "report"][..], &kept].concat())
+        .output()
+        .unwrap();
+    assert_eq!(report.status.code(), Some(2));
+    assert_eq!(report.stdout, direct.stdout);
+    assert!(String::from_utf8_lossy(&report.stdout).contains("left out, failed to open"));
+
     // A database a newer layerscope migrated.
     sqlite
         .execute("UPDATE schema_version SET version = version + 1", [])

@@ -598,8 +598,10 @@ impl Db {
                 ],
             )?;
             if taken == 1 {
-                // Looked at again under the lease: a worker may have stored it meanwhile.
+                // Looked at again under the lease: a worker may have stored it meanwhile
+                // (and then the lease is not needed).
                 if let Some(blob) = self.stored(sql, diff_id)? {
+                    self.unlease(sql, diff_id)?;
                     return Ok(Ok(Some(blob)));
                 }
                 return Ok(Ok(None));
@@ -672,11 +674,16 @@ impl Db {
                     V::I(now),
                 ],
             )?;
-            sql.exec(
-                "DELETE FROM leases WHERE diff_id = $1 AND worker = $2",
-                &[V::T(diff_id.to_string()), V::T(self.worker.clone())],
-            )
+            self.unlease(sql, diff_id)
         })
+    }
+
+    /// Drop this worker's lease on `diff_id`.
+    fn unlease(&self, sql: &mut dyn Sql, diff_id: &str) -> std::result::Result<(), String> {
+        sql.exec(
+            "DELETE FROM leases WHERE diff_id = $1 AND worker = $2",
+            &[V::T(diff_id.to_string()), V::T(self.worker.clone())],
+        )
         .map(|_| ())
     }
 }
@@ -696,12 +703,7 @@ impl LayerStore for Db {
     }
 
     fn release(&self, diff_id: &str) {
-        let released = self.tx(|sql| {
-            sql.exec(
-                "DELETE FROM leases WHERE diff_id = $1 AND worker = $2",
-                &[V::T(diff_id.to_string()), V::T(self.worker.clone())],
-            )
-        });
+        let released = self.tx(|sql| self.unlease(sql, diff_id));
         if let Err(error) = released {
             self.keep_error(error);
         }

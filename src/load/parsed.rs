@@ -459,6 +459,65 @@ mod tests {
         assert_eq!(layers.parsed(), 2);
     }
 
+    /// A store holding `sha256:aa` (one record), recording what it is told.
+    #[derive(Default)]
+    struct Store {
+        asked: Mutex<Vec<String>>,
+        stored: Mutex<Vec<String>>,
+        released: Mutex<Vec<String>>,
+    }
+
+    impl LayerStore for Store {
+        fn fetch_or_claim(&self, diff_id: &str) -> Option<ParsedLayer> {
+            self.asked.lock().unwrap().push(diff_id.into());
+            (diff_id == "sha256:aa").then(|| {
+                let mut parsed = ParsedLayer::default();
+                parsed.push(b"etc/stored", b"", crate::tree::IMPLIED_DIR);
+                parsed
+            })
+        }
+        fn store(&self, diff_id: &str, _: &ParsedLayer) {
+            self.stored.lock().unwrap().push(diff_id.into());
+        }
+        fn release(&self, diff_id: &str) {
+            self.released.lock().unwrap().push(diff_id.into());
+        }
+    }
+
+    #[test]
+    fn a_stored_layer_is_taken_from_the_store_and_a_new_parse_is_kept_there() {
+        let store = Arc::new(Store::default());
+        let layers = ParsedLayers::with_store(store.clone());
+        for _ in 0..2 {
+            layers.expect("sha256:aa");
+        }
+        // Stored: fetched, not parsed, and held for the second use without asking again.
+        for _ in 0..2 {
+            match layers.take(&layer("sha256:aa")) {
+                Taken::Held(parsed) => assert_eq!(parsed.records.len(), 1),
+                _ => panic!("the store has aa"),
+            }
+        }
+        assert_eq!(*store.asked.lock().unwrap(), ["sha256:aa"]);
+        // Not stored: parsed under the claim and handed to the store; a failed parse
+        // (the claim dropped) and a truncated one release the layer.
+        assert!(!load(&layers, &layer("sha256:bb"), ParsedLayer::default()));
+        drop(layers.take(&layer("sha256:cc")));
+        let truncated = ParsedLayer {
+            truncated: true,
+            ..Default::default()
+        };
+        assert!(!load(&layers, &layer("sha256:dd"), truncated));
+        assert_eq!(*store.stored.lock().unwrap(), ["sha256:bb"]);
+        assert_eq!(*store.released.lock().unwrap(), ["sha256:cc", "sha256:dd"]);
+        assert_eq!((layers.parsed(), layers.fetched()), (2, 1));
+        // A parse ahead of a stored layer holds it without a claim.
+        let ahead = ParsedLayers::with_store(store.clone());
+        ahead.expect("sha256:aa");
+        assert!(ahead.claim_ahead(&layer("sha256:aa")).is_none());
+        assert_eq!(ahead.held(), 1);
+    }
+
     #[test]
     fn a_parse_ahead_counts_no_use_and_skips_what_is_held_or_not_expected() {
         let (a, b) = (layer("sha256:aa"), layer("sha256:bb"));
