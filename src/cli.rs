@@ -468,7 +468,7 @@ pub enum FleetFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, disable_help_subcommand = true)]
 pub struct FleetArgs {
     #[command(subcommand)]
     pub action: Option<FleetAction>,
