@@ -74,10 +74,7 @@ impl Start {
         if let Some((name, text)) = &self.dockerfile {
             app.model
                 .set_dockerfile(name, text)
-                .map_err(|source| Error::Dockerfile {
-                    path: name.clone(),
-                    source,
-                })?;
+                .map_err(|e| e.in_file(name.clone()))?;
         }
         app.model.prepare_explanations();
         if let Some(name) = self.demo {
@@ -133,10 +130,7 @@ pub fn run_tui(path: &str, opening: &Opening, options: TuiOptions) -> Result<i32
     let (settings, notices) = settings(&options)?;
     // A Dockerfile that does not parse is refused before the image loads.
     if let Some((name, text)) = &options.dockerfile {
-        crate::dockerfile::Dockerfile::parse(text).map_err(|source| Error::Dockerfile {
-            path: name.clone(),
-            source,
-        })?;
+        crate::dockerfile::Dockerfile::parse(text).map_err(|e| e.in_file(name.clone()))?;
     }
     let spec = opening.resolve(path)?;
     let start = Start {
