@@ -1,7 +1,8 @@
 //! The interactive explorer (`layerscope IMAGE`): the terminal side of
 //! [`crate::explore`]'s view model.
 //!
-//! - [`app`]: the router, from events to components and back;
+//! - [`app`]: the explorer's router, from events to components and back; what the
+//!   three views route alike (panes, focus, overlay) is `router`'s;
 //! - [`compare`]: the comparison view of two images (`diff A B --tui`), built the same
 //!   way from its own panes and the explorer's keymap, help and filter line;
 //! - [`fleet`]: the fleet view of a set of images (`fleet IMAGE… --tui`), whose Enter
@@ -25,6 +26,7 @@ pub mod config;
 mod event_loop;
 pub mod fleet;
 pub mod keymap;
+mod router;
 pub mod settings;
 pub mod theme;
 pub mod widgets;
