@@ -74,6 +74,13 @@
 #                  alternately (goal: at most 1.2 times the floor); then `fleet`'s peak RSS
 #                  on BENCH_FLEET_SIZES images (10 50 200), to show it grows with the
 #                  distinct layers, not the images (see fleet_bench)
+#   BENCH_FLEET_SCALE=1  also `fleet` on BENCH_FLEET_SCALE_SIZES (10 100 1000) images of
+#                  scripts/fleet-set.sh's set (three real bases, each image one or two
+#                  small unique layers, one OCI layout each) and on as many tags of its
+#                  bases alone (no layer of their own): wall, CPU, peak RSS, distinct
+#                  layers and images per hour at each size, BENCH_RUNS runs each (median);
+#                  and `ci` on each base alone, the cost of the shared layers once (see
+#                  fleet_scale_bench; PERFORMANCE.md's "Fleet" section)
 # The registry and engine benchmarks run their commands in rounds (A B C A B C …, one
 # uncounted warm-up round first) and give medians of wall and CPU seconds and the
 # median of the ratios taken round by round, with the load average of each round.
@@ -575,6 +582,52 @@ fleet_bench() {
     done
 }
 
+FLEET_SCALE_ROWS=()
+BENCH_FLEET_SCALE_SIZES=${BENCH_FLEET_SCALE_SIZES:-10 100 1000}
+
+# fleet_scale_bench: the images of scripts/fleet-set.sh (built once into BENCH_DIR), the
+# first N of its list for each N of BENCH_FLEET_SCALE_SIZES, through `fleet --from-file`;
+# and each base on its own (`ci`), what the shared layers cost when parsed once.
+fleet_scale_bench() {
+    local dir=$BENCH_DIR/fleet-scale most=0 size i r distinct refs base
+    for size in $BENCH_FLEET_SCALE_SIZES; do ((size > most)) && most=$size; done
+    log "building the fleet set ($most images; kept between runs)"
+    "$ROOT/scripts/fleet-set.sh" "$dir" "$most" >&2
+    FLEET_SCALE_ROWS+=("| list | images | layer references | distinct layers | wall s | CPU s | peak RSS MB | images/hour (wall) | images/hour per core (CPU) | load |")
+    FLEET_SCALE_ROWS+=("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    local list wall cpu
+    for size in $BENCH_FLEET_SCALE_SIZES; do
+        # The apps (a unique layer or two each), then as many tags of the bases alone.
+        for list in images tags; do
+            head -n "$size" "$dir/$list.txt" >"$WORK/fleet-scale.txt"
+            local walls=() cpus=() rsss=() loads=()
+            for ((i = 1; i <= BENCH_RUNS; i++)); do
+                log "fleet on $size $list, run $i of $BENCH_RUNS"
+                loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+                read -r -a r <<<"$(time_once fleet-scale "$LAYERSCOPE" --quiet fleet --format json \
+                    --from-file "$WORK/fleet-scale.txt")"
+                walls+=("${r[0]}") cpus+=("${r[1]}") rsss+=("${r[2]}")
+            done
+            distinct=$(grep -Eo '"distinct_layers": [0-9]+' "$WORK/fleet-scale.out" | grep -Eo '[0-9]+$')
+            refs=$(grep -Eo '"layer_references": [0-9]+' "$WORK/fleet-scale.out" | grep -Eo '[0-9]+$')
+            wall=$(median "${walls[@]}") cpu=$(median "${cpus[@]}")
+            FLEET_SCALE_ROWS+=("| $list | $size | $refs | $distinct | $wall | $cpu | $(median "${rsss[@]}") | $(awk -v n="$size" -v t="$wall" 'BEGIN { printf "%.0f", n / t * 3600 }') | $(awk -v n="$size" -v t="$cpu" 'BEGIN { printf "%.0f", n / t * 3600 }') | $(printf '%s ' "${loads[@]}")|")
+        done
+    done
+    FLEET_SCALE_ROWS+=("")
+    FLEET_SCALE_ROWS+=("| each base alone (\`ci\`) | layers | wall s | CPU s | peak RSS MB |")
+    FLEET_SCALE_ROWS+=("|---|---:|---:|---:|---:|")
+    # As scripts/fleet-set.sh builds them.
+    local -A layers=([alpine]=1 [python]=2 [busybox]=14)
+    for base in alpine python busybox; do
+        local walls=() cpus=() rsss=()
+        for ((i = 1; i <= BENCH_RUNS; i++)); do
+            read -r -a r <<<"$(time_once fleet-base "$LAYERSCOPE" --quiet ci "$dir/bases/$base")"
+            walls+=("${r[0]}") cpus+=("${r[1]}") rsss+=("${r[2]}")
+        done
+        FLEET_SCALE_ROWS+=("| $base | ${layers[$base]} | $(median "${walls[@]}") | $(median "${cpus[@]}") | $(median "${rsss[@]}") |")
+    done
+}
 
 # secrets_bench IMAGE: `ci` with its default rules (the `secrets` rule on: every file of
 # every layer is scanned in the layer pass) against `ci` with `secrets: disabled` (the
@@ -930,6 +983,7 @@ SH
         done
     fi
     [[ ${BENCH_FLEET:-0} == 1 ]] && fleet_bench
+    [[ ${BENCH_FLEET_SCALE:-0} == 1 ]] && fleet_scale_bench
 
     machine
     if ((${#SECRETS_ROWS[@]})); then
@@ -964,6 +1018,12 @@ SH
         echo "| command | wall s | CPU s |"
         echo "|---|---|---|"
         printf '%s\n' "${FLEET_ROWS[@]}"
+        echo
+    fi
+    if ((${#FLEET_SCALE_ROWS[@]})); then
+        echo "## \`fleet\` at scale: scripts/fleet-set.sh's images on three bases (medians of $BENCH_RUNS)"
+        echo
+        printf '%s\n' "${FLEET_SCALE_ROWS[@]}"
         echo
     fi
     if ((${#ENGINE_ROWS[@]})); then
