@@ -2,7 +2,7 @@
 # Builds a fleet of images on shared bases with real image tools, for measuring `fleet`
 # at scale (PERFORMANCE.md, "Fleet").
 #
-# usage: scripts/fleet-set.sh OUT_DIR COUNT
+# usage: scripts/fleet-set.sh OUT_DIR COUNT [TAGS]
 #
 # Three bases, as teams have a few: OUT_DIR/bases/alpine (the Alpine 3.14 rootfs of the
 # shared fixtures, 1 layer), OUT_DIR/bases/python (alpine plus this machine's
@@ -14,8 +14,8 @@
 # image is its own OCI layout directory (layerscope opens one image per directory), its base
 # blobs hard-linked to the base's, so 1,000 images take little more disk than their unique
 # layers. OUT_DIR/images.txt lists them, one `oci://` reference a line, for --from-file;
-# its first N lines are the set of N images. OUT_DIR/tags.txt lists COUNT more,
-# OUT_DIR/tag-N, each a copy of base N mod 3 under its own name (as a registry holds many
+# its first N lines are the set of N images. OUT_DIR/tags.txt lists TAGS more (default
+# COUNT), OUT_DIR/tag-N, each a copy of base N mod 3 under its own name (as a registry holds many
 # tags of one build): as many images, and no distinct layer beyond the bases' 16, which
 # separates what `fleet` spends per image from what it spends per distinct layer.
 #
@@ -24,11 +24,11 @@
 # (default ../shared/fixtures).
 set -euo pipefail
 
-if (($# != 2)); then
-    echo "usage: $0 OUT_DIR COUNT" >&2
+if (($# != 2 && $# != 3)); then
+    echo "usage: $0 OUT_DIR COUNT [TAGS]" >&2
     exit 2
 fi
-out=$1 count=$2
+out=$1 count=$2 tags=${3:-$2}
 cd "$(dirname "$0")/.."
 fixtures=${LAYERSCOPE_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
 for tool in skopeo umoci; do
@@ -80,10 +80,10 @@ for ((n = 0; n < count; n++)); do
     fi
     mv "$image.tmp" "$image"
 done
-for ((n = 0; n < count; n++)); do
+for ((n = 0; n < tags; n++)); do
     [[ -e $out/tag-$n/index.json ]] && continue
     cp -al "$out/bases/${bases[n % 3]}" "$out/tag-$n.tmp"
     mv "$out/tag-$n.tmp" "$out/tag-$n"
 done
 for ((n = 0; n < count; n++)); do echo "oci://$out/img-$n"; done >"$out/images.txt"
-for ((n = 0; n < count; n++)); do echo "oci://$out/tag-$n"; done >"$out/tags.txt"
+for ((n = 0; n < tags; n++)); do echo "oci://$out/tag-$n"; done >"$out/tags.txt"
