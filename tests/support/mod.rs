@@ -25,6 +25,7 @@ pub mod image;
 pub mod index;
 pub mod layer;
 pub mod measure;
+pub mod postgres;
 pub mod raw;
 pub mod registry;
 pub mod rootfs;
