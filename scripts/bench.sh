@@ -74,6 +74,15 @@
 #                  alternately (goal: at most 1.2 times the floor); then `fleet`'s peak RSS
 #                  on BENCH_FLEET_SIZES images (10 50 200), to show it grows with the
 #                  distinct layers, not the images (see fleet_bench)
+#   BENCH_FLEET_SCALE=1  also `fleet` on BENCH_FLEET_SCALE_SIZES (10 100 1000) images of
+#                  scripts/fleet-set.sh's set (three real bases, each image one or two
+#                  small unique layers, one OCI layout each) and on as many tags of its
+#                  bases alone (no layer of their own): wall, CPU, peak RSS, distinct
+#                  layers and images per hour at each size, BENCH_RUNS runs each (median);
+#                  and `ci` on each base alone, the cost of the shared layers once (see
+#                  fleet_scale_bench; PERFORMANCE.md's "Fleet" section).
+#                  BENCH_FLEET_SCALE_REGISTRY=N adds the first N images pushed (skopeo) to
+#                  a local docker-registry, one repository with a tag each, read from there
 # The registry and engine benchmarks run their commands in rounds (A B C A B C …, one
 # uncounted warm-up round first) and give medians of wall and CPU seconds and the
 # median of the ratios taken round by round, with the load average of each round.
@@ -379,15 +388,15 @@ with_server() {
         'BEGIN { printf "%s %s\n", r, d }'
 }
 
-# registry_bench IMAGE: a docker-registry on a free loopback port with storage in
-# $WORK, IMAGE pushed into it, then rounds of: cold-cache pull, skopeo copy, the local
-# archive, warm-cache pull, and the transfer alone (curl). The registry is stopped by
-# its PID on every exit path.
-registry_bench() {
-    local image=$1 port dir
-    dir=$WORK/registry
+# start_registry DIR [PREFIX...]: a docker-registry on a free loopback port with storage
+# in DIR, run through PREFIX (which must exec it, as taskset does), once it answers: its
+# port in REGISTRY_PORT, its PID in REGISTRY_PID, by which main's trap stops it on every
+# exit path and stop_registry when done.
+start_registry() {
+    local dir=$1 tries=0
+    shift
     mkdir -p "$dir"
-    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    REGISTRY_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
@@ -398,8 +407,29 @@ storage:
   filesystem:
     rootdirectory: $dir/data
 http:
-  addr: 127.0.0.1:$port
+  addr: 127.0.0.1:$REGISTRY_PORT
 YAML
+    "$@" docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+    REGISTRY_PID=$!
+    until curl -s -o /dev/null "http://127.0.0.1:$REGISTRY_PORT/v2/"; do
+        ((++tries > 100)) && { log "docker-registry did not answer"; return 1; }
+        sleep 0.1
+    done
+}
+
+stop_registry() {
+    kill "$REGISTRY_PID" 2>/dev/null || true
+    wait "$REGISTRY_PID" 2>/dev/null || true
+    REGISTRY_PID=
+}
+
+# registry_bench IMAGE: a docker-registry on a free loopback port with storage in
+# $WORK, IMAGE pushed into it, then rounds of: cold-cache pull, skopeo copy, the local
+# archive, warm-cache pull, and the transfer alone (curl). The registry is stopped by
+# its PID on every exit path.
+registry_bench() {
+    local image=$1 port dir
+    dir=$WORK/registry
     local cores client=() client_cores
     cores=$(nproc)
     client_cores=$cores
@@ -408,16 +438,11 @@ YAML
         client=(taskset -c "0-$((cores - 2))")
         client_cores=$((cores - 1))
         # taskset execs the server: $! is the server's PID. Its threads inherit the core.
-        taskset -c "$((cores - 1))" docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+        start_registry "$dir" taskset -c "$((cores - 1))"
     else
-        docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+        start_registry "$dir"
     fi
-    REGISTRY_PID=$!
-    local tries=0
-    until curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; do
-        ((++tries > 100)) && { log "docker-registry did not answer"; return 1; }
-        sleep 0.1
-    done
+    port=$REGISTRY_PORT
     log "pushing $image to 127.0.0.1:$port/big"
     # --insecure-policy: no /etc/containers/policy.json is needed; the registry is plain
     # HTTP on loopback, hence --dest-tls-verify=false (and --src-tls-verify=false below).
@@ -454,9 +479,7 @@ YAML
             split(l, a, " "); split(x, b, " "); c = a[2] + b[2] + (pin ? 0 : b[5]); t = c / n
             printf "%.3f %.2f 0 ok\n", (a[1] > t ? a[1] : t), c }')"
     done
-    kill "$REGISTRY_PID" 2>/dev/null || true
-    wait "$REGISTRY_PID" 2>/dev/null || true
-    REGISTRY_PID=
+    stop_registry
     REGISTRY_ROWS+=("$(row cold "\`layerscope ci registry://$ref\`, cold cache")")
     REGISTRY_ROWS+=("$(row copy "\`skopeo copy docker://$ref oci:DIR\`")")
     REGISTRY_ROWS+=("$(row local "\`layerscope ci IMAGE\` (the local oci-archive)")")
@@ -575,6 +598,72 @@ fleet_bench() {
     done
 }
 
+FLEET_SCALE_ROWS=()
+BENCH_FLEET_SCALE_SIZES=${BENCH_FLEET_SCALE_SIZES:-10 100 1000}
+
+# fleet_scale_bench: the images of scripts/fleet-set.sh (built once into BENCH_DIR), the
+# first N of its lists for each N of BENCH_FLEET_SCALE_SIZES, through `fleet --from-file`;
+# and each base on its own (`ci`), what the shared layers cost when parsed once.
+fleet_scale_bench() {
+    local dir=$BENCH_DIR/fleet-scale most=0 size list n
+    for size in $BENCH_FLEET_SCALE_SIZES; do ((size > most)) && most=$size; done
+    log "building the fleet set ($most images; kept between runs)"
+    "$ROOT/scripts/fleet-set.sh" "$dir" "$most" >&2
+    FLEET_SCALE_ROWS+=("| list | images | layer references | distinct layers | wall s | CPU s | peak RSS MB | images/hour (wall) | images/hour per core (CPU) | load |")
+    FLEET_SCALE_ROWS+=("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for size in $BENCH_FLEET_SCALE_SIZES; do
+        # The apps (a unique layer or two each), then as many tags of the bases alone.
+        for list in images tags; do
+            head -n "$size" "$dir/$list.txt" >"$WORK/fleet-scale.txt"
+            fleet_scale_row "$list" "$size"
+        done
+    done
+    if [[ -n ${BENCH_FLEET_SCALE_REGISTRY:-} ]]; then
+        # The first images again, from a registry: what a worker pays per image in requests.
+        size=$BENCH_FLEET_SCALE_REGISTRY
+        start_registry "$WORK/fleet-registry"
+        log "pushing $size images to 127.0.0.1:$REGISTRY_PORT/fleet/app"
+        for ((n = 0; n < size; n++)); do
+            skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$dir/img-$n:latest" \
+                "docker://127.0.0.1:$REGISTRY_PORT/fleet/app:$n" >&2
+            echo "registry://127.0.0.1:$REGISTRY_PORT/fleet/app:$n"
+        done >"$WORK/fleet-scale.txt"
+        fleet_scale_row "images, from a registry (--no-cache; the server's CPU not counted)" "$size" --no-cache
+        stop_registry
+    fi
+    FLEET_SCALE_ROWS+=("")
+    FLEET_SCALE_ROWS+=("| each base alone (\`ci\`) | layers | wall s | CPU s | peak RSS MB |")
+    FLEET_SCALE_ROWS+=("|---|---:|---:|---:|---:|")
+    # As scripts/fleet-set.sh builds them.
+    local -A layers=([alpine]=1 [python]=2 [busybox]=14)
+    local base i r walls cpus rsss
+    for base in alpine python busybox; do
+        walls=() cpus=() rsss=()
+        for ((i = 1; i <= BENCH_RUNS; i++)); do
+            read -r -a r <<<"$(time_once fleet-base "$LAYERSCOPE" --quiet ci "$dir/bases/$base")"
+            walls+=("${r[0]}") cpus+=("${r[1]}") rsss+=("${r[2]}")
+        done
+        FLEET_SCALE_ROWS+=("| $base | ${layers[$base]} | $(median "${walls[@]}") | $(median "${cpus[@]}") | $(median "${rsss[@]}") |")
+    done
+}
+
+# fleet_scale_row LABEL SIZE [FLAG...]: `fleet` on $WORK/fleet-scale.txt, BENCH_RUNS times,
+# as one row of FLEET_SCALE_ROWS (medians; the load average before each run).
+fleet_scale_row() {
+    local label=$1 size=$2 i r walls=() cpus=() rsss=() loads=() wall cpu distinct refs
+    shift 2
+    for ((i = 1; i <= BENCH_RUNS; i++)); do
+        log "fleet on $size: $label, run $i of $BENCH_RUNS"
+        loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+        read -r -a r <<<"$(time_once fleet-scale "$LAYERSCOPE" --quiet fleet "$@" --format json \
+            --from-file "$WORK/fleet-scale.txt")"
+        walls+=("${r[0]}") cpus+=("${r[1]}") rsss+=("${r[2]}")
+    done
+    distinct=$(grep -Eo '"distinct_layers": [0-9]+' "$WORK/fleet-scale.out" | grep -Eo '[0-9]+$')
+    refs=$(grep -Eo '"layer_references": [0-9]+' "$WORK/fleet-scale.out" | grep -Eo '[0-9]+$')
+    wall=$(median "${walls[@]}") cpu=$(median "${cpus[@]}")
+    FLEET_SCALE_ROWS+=("| $label | $size | $refs | $distinct | $wall | $cpu | $(median "${rsss[@]}") | $(awk -v n="$size" -v t="$wall" 'BEGIN { printf "%.0f", n / t * 3600 }') | $(awk -v n="$size" -v t="$cpu" 'BEGIN { printf "%.0f", n / t * 3600 }') | $(printf '%s ' "${loads[@]}")|")
+}
 
 # secrets_bench IMAGE: `ci` with its default rules (the `secrets` rule on: every file of
 # every layer is scanned in the layer pass) against `ci` with `secrets: disabled` (the
@@ -930,6 +1019,7 @@ SH
         done
     fi
     [[ ${BENCH_FLEET:-0} == 1 ]] && fleet_bench
+    [[ ${BENCH_FLEET_SCALE:-0} == 1 ]] && fleet_scale_bench
 
     machine
     if ((${#SECRETS_ROWS[@]})); then
@@ -964,6 +1054,12 @@ SH
         echo "| command | wall s | CPU s |"
         echo "|---|---|---|"
         printf '%s\n' "${FLEET_ROWS[@]}"
+        echo
+    fi
+    if ((${#FLEET_SCALE_ROWS[@]})); then
+        echo "## \`fleet\` at scale: scripts/fleet-set.sh's images on three bases (medians of $BENCH_RUNS)"
+        echo
+        printf '%s\n' "${FLEET_SCALE_ROWS[@]}"
         echo
     fi
     if ((${#ENGINE_ROWS[@]})); then

@@ -73,11 +73,14 @@ pub enum Error {
     ImageChoice { path: String, detail: String },
     #[error("{path}: invalid image: {detail}")]
     InvalidImage { path: String, detail: String },
+    /// A Dockerfile named on the command line that cannot be used. Boxed, as `Settings`
+    /// is, so that the base error names no module above it ([`crate::dockerfile`] makes
+    /// it with `DockerfileError::in_file`).
     #[error("{path}: {source}")]
     Dockerfile {
         path: String,
         #[source]
-        source: crate::dockerfile::DockerfileError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A registry refused or failed a request; never carries a credential.
     #[error("{registry}/{repository}: {detail}")]

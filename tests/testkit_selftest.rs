@@ -650,3 +650,68 @@ fn streaming_layer_writer_reports_digests_of_what_it_wrote() {
     assert_eq!(whiteout_path("a/b/"), "a/.wh.b");
     assert_eq!(whiteout_path("top"), ".wh.top");
 }
+
+/// The PostgreSQL harness: a cluster that answers psql with the test user's password and
+/// refuses a wrong one (password auth, not trust), keeps what is written, and is gone,
+/// port and all, once dropped.
+#[test]
+fn postgres_harness_starts_authenticates_and_stops_by_pid() {
+    let Some(pg) = postgres::Postgres::start() else {
+        return;
+    };
+    let port = pg.port;
+    pg.query("CREATE TABLE layers (diff_id text PRIMARY KEY, size bigint)");
+    pg.query("INSERT INTO layers VALUES ('sha256:aa', 10), ('sha256:bb', 32)");
+    assert_eq!(pg.query("SELECT count(*), sum(size) FROM layers"), "2|42");
+    assert_eq!(pg.query("SELECT current_user"), postgres::USER);
+    assert_eq!(
+        pg.query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"),
+        "f"
+    );
+
+    // The URL is what a worker gets: psql takes it as its connection string.
+    let by_url = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-At",
+            "-d",
+            &pg.url(),
+            "-c",
+            "SELECT sum(size) FROM layers",
+        ])
+        .env("PGPASSFILE", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&by_url.stdout).trim(), "42");
+    let wrong = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-At",
+            "-w",
+            "-d",
+            &pg.url_with_password("wrong"),
+            "-c",
+            "SELECT 1",
+        ])
+        .env("PGPASSFILE", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("password authentication failed"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+
+    let pid = pg.pid();
+    drop(pg);
+    // The postmaster is gone (our child, reaped by the drop), and nothing answers the port:
+    // pg_isready's exit 2 is "no response".
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    let after = std::process::Command::new("pg_isready")
+        .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-t", "2"])
+        .status()
+        .unwrap();
+    assert_eq!(after.code(), Some(2));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}

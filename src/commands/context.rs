@@ -19,10 +19,7 @@ impl DockerfileContext {
     pub fn load(path: &std::path::Path, loaded: &LoadedImage) -> Result<DockerfileContext> {
         let shown = path.display().to_string();
         let dockerfile =
-            crate::dockerfile::Dockerfile::read(path).map_err(|source| Error::Dockerfile {
-                path: shown.clone(),
-                source,
-            })?;
+            crate::dockerfile::Dockerfile::read(path).map_err(|e| e.in_file(shown.clone()))?;
         let mut mapping = crate::dockerfile::map(
             &dockerfile,
             &loaded.image.config.history,
@@ -75,13 +72,11 @@ pub(crate) fn read_dockerfile_text(path: &std::path::Path) -> Result<String> {
         .read_to_end(&mut bytes)
         .map_err(io_error)?;
     if bytes.len() as u64 > limit {
-        return Err(Error::Dockerfile {
-            path: shown,
-            source: crate::dockerfile::DockerfileError::TooLarge {
-                size: bytes.len() as u64,
-                limit,
-            },
-        });
+        return Err(crate::dockerfile::DockerfileError::TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        }
+        .in_file(shown));
     }
     String::from_utf8(bytes).map_err(|e| {
         Error::Config(format!(

@@ -44,6 +44,16 @@ pub enum DockerfileError {
     TooManyInstructions { count: usize, limit: usize },
 }
 
+impl DockerfileError {
+    /// The library's error for the Dockerfile the user named as `path`.
+    pub fn in_file(self, path: impl Into<String>) -> crate::Error {
+        crate::Error::Dockerfile {
+            path: path.into(),
+            source: Box::new(self),
+        }
+    }
+}
+
 /// How a `RUN`, `CMD` or `ENTRYPOINT` gives its command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

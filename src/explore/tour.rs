@@ -134,10 +134,7 @@ pub fn demo_explorer(image: &'static demo::DemoImage) -> crate::Result<Explorer>
     let mut explorer = Explorer::new(opened.loaded, opened.source, Some(analysis));
     explorer
         .set_dockerfile(image.dockerfile_name, image.dockerfile)
-        .map_err(|source| crate::Error::Dockerfile {
-            path: image.dockerfile_name.to_string(),
-            source,
-        })?;
+        .map_err(|e| e.in_file(image.dockerfile_name))?;
     explorer.prepare_explanations();
     explorer.set_demo(image.name);
     Ok(explorer)

@@ -5,24 +5,23 @@
 use super::actions::Action;
 use super::components::filter::FilterLine;
 use super::components::tour::Tour;
-use super::components::{next_focus, Areas, Component, Ctx, Pane, View, OVERLAYS, PANES};
+use super::components::{Areas, Component, Ctx, Pane, View, OVERLAYS, PANES};
+use super::router::Router;
 use super::settings::Settings;
 use super::widgets::{self, list_height};
 use crate::explore::filetree::SortOrder;
 use crate::explore::{Explorer, ImageAnalysis, Viewport};
 use crate::model::LoadedImage;
 use crate::source::Source;
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 
 pub struct App {
     pub model: Explorer,
     pub settings: Settings,
-    panes: Vec<(Pane, Box<dyn Component>)>,
-    focus: Pane,
+    router: Router<Explorer, Pane>,
     filter: FilterLine,
-    overlay: Option<Box<dyn Component>>,
     area: Rect,
     quit: bool,
     /// Esc with nothing to clear quits: the explorer was opened from the fleet view,
@@ -40,10 +39,8 @@ impl App {
         let mut app = App {
             model: Explorer::new(image, source, analysis),
             settings,
-            panes: PANES.iter().map(|&(pane, make)| (pane, make())).collect(),
-            focus: Pane::Layers,
+            router: Router::new(PANES, Pane::Layers),
             filter: FilterLine::default(),
-            overlay: None,
             area: Rect::new(0, 0, 120, 40),
             quit: false,
             back: false,
@@ -53,11 +50,11 @@ impl App {
     }
 
     pub fn focus(&self) -> Pane {
-        self.focus
+        self.router.focus
     }
 
     pub fn set_focus(&mut self, pane: Pane) {
-        self.focus = pane;
+        self.router.focus = pane;
     }
 
     pub fn filter(&self) -> &FilterLine {
@@ -86,15 +83,15 @@ impl App {
 
     /// The open overlay, if it is a `T`.
     pub fn overlay<T: 'static>(&self) -> Option<&T> {
-        self.overlay.as_deref()?.as_any().downcast_ref()
+        self.router.overlay_as()
     }
 
     pub fn overlay_mut<T: 'static>(&mut self) -> Option<&mut T> {
-        self.overlay.as_deref_mut()?.as_any_mut().downcast_mut()
+        self.router.overlay_as_mut()
     }
 
     pub fn has_overlay(&self) -> bool {
-        self.overlay.is_some()
+        self.router.overlay.is_some()
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -117,23 +114,15 @@ impl App {
             return;
         }
         self.model.message = None;
-        let focus = self.focus;
-        let at = self.panes.iter().position(|(p, _)| *p == focus);
         let mut ctx = Ctx {
             model: &mut self.model,
             settings: &self.settings,
         };
-        let target: &mut dyn Component = if let Some(overlay) = self.overlay.as_deref_mut() {
-            overlay
-        } else if self.filter.editing() {
-            &mut self.filter
-        } else {
-            &mut *self.panes[at.expect("every pane is registered")].1
-        };
-        let action = target
-            .handle_key(&key, &mut ctx)
-            .and_then(|action| target.update(action, &mut ctx));
-        if let Some(action) = action {
+        let input = self
+            .filter
+            .editing()
+            .then_some(&mut self.filter as &mut dyn Component);
+        if let Some(action) = self.router.key(&key, &mut ctx, input) {
             self.apply(action);
         }
         self.relayout();
@@ -143,20 +132,20 @@ impl App {
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::Quit => self.quit = true,
-            Action::CloseOverlay => self.overlay = None,
-            Action::ToggleView => self.focus = next_focus(&self.panes, self.focus, &self.model),
+            Action::CloseOverlay => self.router.overlay = None,
+            Action::ToggleView => self.router.tab(&self.model),
             Action::Filter => {
                 self.filter.start();
-                if self.focus == Pane::Layers {
-                    self.focus = Pane::Files;
+                if self.router.focus == Pane::Layers {
+                    self.router.focus = Pane::Files;
                 }
             }
             Action::ToggleDockerfile => {
                 self.model.toggle_dockerfile();
                 if self.model.dockerfile_shown() {
-                    self.focus = Pane::Dockerfile;
-                } else if self.focus == Pane::Dockerfile {
-                    self.focus = Pane::Layers;
+                    self.router.focus = Pane::Dockerfile;
+                } else if self.router.focus == Pane::Dockerfile {
+                    self.router.focus = Pane::Layers;
                 }
             }
             Action::CloseFilter => {
@@ -169,7 +158,7 @@ impl App {
                     model: &mut self.model,
                     settings: &self.settings,
                 };
-                self.overlay = OVERLAYS.iter().find_map(|open| open(other, &mut ctx));
+                self.router.overlay = OVERLAYS.iter().find_map(|open| open(other, &mut ctx));
             }
         }
         // An overlay may take a place in the layout (the tour).
@@ -177,45 +166,24 @@ impl App {
     }
 
     pub fn handle_mouse(&mut self, mouse: MouseEvent) {
-        let wheel = matches!(
-            mouse.kind,
-            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
-        );
+        // Typing in the filter line holds the panes still (an overlay still scrolls).
+        if self.filter.editing() && !self.has_overlay() {
+            return;
+        }
+        let areas = layout(self.area, self);
         let mut ctx = Ctx {
             model: &mut self.model,
             settings: &self.settings,
         };
-        if let Some(overlay) = self.overlay.as_deref_mut() {
-            if wheel {
-                overlay.handle_mouse(&mouse, self.area, &mut ctx);
-            }
-            return;
-        }
-        if self.filter.editing() {
-            return;
-        }
-        let areas = layout(self.area, self);
-        let at = Position::new(mouse.column, mouse.row);
-        let Some(pane) = [Pane::Layers, Pane::Dockerfile, Pane::Files, Pane::Image]
-            .into_iter()
-            .find(|&p| areas.of(p).contains(at))
-            .filter(|&p| p != Pane::Image || self.model.analysis().is_some())
-        else {
-            return;
-        };
-        // A click focuses the pane; the wheel scrolls it, and focuses only the layers.
-        if matches!(mouse.kind, MouseEventKind::Down(_)) || (wheel && pane == Pane::Layers) {
-            self.focus = pane;
-        }
-        let area = areas.of(pane);
-        let settings = &self.settings;
-        let at = self.panes.iter().position(|(p, _)| *p == pane);
-        let component = &mut *self.panes[at.expect("every pane is registered")].1;
-        let mut ctx = Ctx {
-            model: &mut self.model,
-            settings,
-        };
-        if let Some(action) = component.handle_mouse(&mouse, area, &mut ctx) {
+        // The wheel over the layers also focuses them: it moves the selection there.
+        let action = self.router.mouse(
+            &mouse,
+            self.area,
+            |pane| areas.of(pane),
+            Some(Pane::Layers),
+            &mut ctx,
+        );
+        if let Some(action) = action {
             self.apply(action);
         }
         self.relayout();
@@ -224,21 +192,18 @@ impl App {
     /// Draw every pane, the filter line, the status bar and the overlay on top.
     pub fn draw(&self, frame: &mut Frame) {
         let areas = layout(frame.area(), self);
-        for (pane, component) in &self.panes {
-            let area = areas.of(*pane);
-            if !area.is_empty() {
-                component.draw(frame, area, &self.view(*pane == self.focus, areas));
-            }
-        }
+        self.router.draw_panes(
+            frame,
+            |pane| areas.of(pane),
+            |focused| self.view(focused, areas),
+        );
         self.filter.draw(
             frame,
             areas.filter,
             &self.view(self.filter.editing(), areas),
         );
         render_status(self, frame, areas.status);
-        if let Some(overlay) = &self.overlay {
-            overlay.draw(frame, frame.area(), &self.view(true, areas));
-        }
+        self.router.draw_overlay(frame, self.view(true, areas));
     }
 
     fn view(&self, focused: bool, areas: Areas) -> View<'_> {

@@ -1,7 +1,8 @@
 //! The interactive explorer (`layerscope IMAGE`): the terminal side of
 //! [`crate::explore`]'s view model.
 //!
-//! - [`app`]: the router, from events to components and back;
+//! - [`app`]: the explorer's router, from events to components and back; what the
+//!   three views route alike (panes, focus, overlay) is `router`'s;
 //! - [`compare`]: the comparison view of two images (`diff A B --tui`), built the same
 //!   way from its own panes and the explorer's keymap, help and filter line;
 //! - [`fleet`]: the fleet view of a set of images (`fleet IMAGE… --tui`), whose Enter
@@ -25,6 +26,7 @@ pub mod config;
 mod event_loop;
 pub mod fleet;
 pub mod keymap;
+mod router;
 pub mod settings;
 pub mod theme;
 pub mod widgets;
@@ -74,10 +76,7 @@ impl Start {
         if let Some((name, text)) = &self.dockerfile {
             app.model
                 .set_dockerfile(name, text)
-                .map_err(|source| Error::Dockerfile {
-                    path: name.clone(),
-                    source,
-                })?;
+                .map_err(|e| e.in_file(name.clone()))?;
         }
         app.model.prepare_explanations();
         if let Some(name) = self.demo {
@@ -133,10 +132,7 @@ pub fn run_tui(path: &str, opening: &Opening, options: TuiOptions) -> Result<i32
     let (settings, notices) = settings(&options)?;
     // A Dockerfile that does not parse is refused before the image loads.
     if let Some((name, text)) = &options.dockerfile {
-        crate::dockerfile::Dockerfile::parse(text).map_err(|source| Error::Dockerfile {
-            path: name.clone(),
-            source,
-        })?;
+        crate::dockerfile::Dockerfile::parse(text).map_err(|e| e.in_file(name.clone()))?;
     }
     let spec = opening.resolve(path)?;
     let start = Start {

@@ -127,11 +127,12 @@ impl Postgres {
         };
         postgres.wait_until_it_answers();
         // The test user and its database, made by the superuser over TCP with its password.
-        postgres.superuser_sql(&format!(
-            "CREATE ROLE {USER} LOGIN PASSWORD '{}'",
-            postgres.password
-        ));
-        postgres.superuser_sql(&format!("CREATE DATABASE {DATABASE} OWNER {USER}"));
+        postgres.superuser_sql(
+            "CREATE ROLE",
+            &format!("CREATE ROLE {USER} LOGIN PASSWORD '{}'", postgres.password),
+        );
+        let create = format!("CREATE DATABASE {DATABASE} OWNER {USER}");
+        postgres.superuser_sql(&create, &create);
         Some(postgres)
     }
 
@@ -168,7 +169,7 @@ impl Postgres {
     /// (`-At`: one row a line, columns separated by `|`), trimmed; panics if psql fails.
     /// The oracle for what a database holds.
     pub fn query(&self, sql: &str) -> String {
-        let output = run(&mut self.psql(USER, &self.password, DATABASE, sql));
+        let output = succeed(self.psql(USER, &self.password, DATABASE, sql), sql);
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
 
@@ -179,8 +180,12 @@ impl Postgres {
             .expect("run psql")
     }
 
-    fn superuser_sql(&self, sql: &str) {
-        run(&mut self.psql("postgres", &self.superuser_password, "postgres", sql));
+    /// `sql` as the superuser; `what` names it in a failure (the SQL may hold a password).
+    fn superuser_sql(&self, what: &str, sql: &str) {
+        succeed(
+            self.psql("postgres", &self.superuser_password, "postgres", sql),
+            what,
+        );
     }
 
     fn psql(&self, user: &str, password: &str, database: &str, sql: &str) -> Command {
@@ -309,4 +314,16 @@ fn random_password() -> String {
         out.push_str(&format!("{:016x}", hasher.finish()));
     }
     out
+}
+
+/// Runs psql and panics if it fails, naming `what` it ran and psql's stderr but not the
+/// command, whose Debug form would print PGPASSWORD.
+fn succeed(mut psql: Command, what: &str) -> Output {
+    let output = psql.output().expect("run psql");
+    assert!(
+        output.status.success(),
+        "psql failed on {what:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }

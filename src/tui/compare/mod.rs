@@ -19,14 +19,15 @@ pub mod summary;
 use super::actions::{Action, Context};
 use super::components::filter::FilterLine;
 use super::components::help::{Help, Section};
-use super::components::{next_focus, Component, Ctx, Model, View};
+use super::components::{Component, Ctx, Model, View};
 use super::event_loop::Screen;
+use super::router::{Maker, Router};
 use super::settings::Settings;
 use super::widgets::{self, list_height};
 use crate::explore::compare::CompareView;
 use crate::explore::filetree::Filter;
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 
 impl Model for CompareView {
@@ -50,11 +51,8 @@ pub enum ComparePane {
     Changes,
 }
 
-/// Makes a pane's component.
-pub type Maker = fn() -> Box<dyn Component<CompareView>>;
-
 /// Every pane, with how to make it. One line per pane.
-pub const PANES: &[(ComparePane, Maker)] = &[
+pub const PANES: &[(ComparePane, Maker<CompareView>)] = &[
     (ComparePane::Layers, layers::new),
     (ComparePane::Summary, summary::new),
     (ComparePane::Changes, changes::new),
@@ -178,10 +176,8 @@ pub fn layout(area: Rect, app: &CompareApp) -> Areas {
 pub struct CompareApp {
     pub model: CompareView,
     pub settings: Settings,
-    panes: Vec<(ComparePane, Box<dyn Component<CompareView>>)>,
-    focus: ComparePane,
+    router: Router<CompareView, ComparePane>,
     filter: FilterLine,
-    overlay: Option<Box<dyn Component<CompareView>>>,
     area: Rect,
     quit: bool,
 }
@@ -192,10 +188,8 @@ impl CompareApp {
         let mut app = CompareApp {
             model,
             settings,
-            panes: PANES.iter().map(|&(pane, make)| (pane, make())).collect(),
-            focus: ComparePane::Changes,
+            router: Router::new(PANES, ComparePane::Changes),
             filter: FilterLine::default(),
-            overlay: None,
             area: Rect::new(0, 0, 120, 40),
             quit: false,
         };
@@ -204,11 +198,11 @@ impl CompareApp {
     }
 
     pub fn focus(&self) -> ComparePane {
-        self.focus
+        self.router.focus
     }
 
     pub fn set_focus(&mut self, pane: ComparePane) {
-        self.focus = pane;
+        self.router.focus = pane;
     }
 
     pub fn filter(&self) -> &FilterLine {
@@ -225,11 +219,11 @@ impl CompareApp {
 
     /// The open overlay, if it is a `T`.
     pub fn overlay<T: 'static>(&self) -> Option<&T> {
-        self.overlay.as_deref()?.as_any().downcast_ref()
+        self.router.overlay_as()
     }
 
     pub fn has_overlay(&self) -> bool {
-        self.overlay.is_some()
+        self.router.overlay.is_some()
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -251,23 +245,15 @@ impl CompareApp {
             return;
         }
         self.model.message = None;
-        let focus = self.focus;
-        let at = self.panes.iter().position(|(p, _)| *p == focus);
         let mut ctx = Ctx {
             model: &mut self.model,
             settings: &self.settings,
         };
-        let target: &mut dyn Component<CompareView> =
-            if let Some(overlay) = self.overlay.as_deref_mut() {
-                overlay
-            } else if self.filter.editing() {
-                &mut self.filter
-            } else {
-                &mut *self.panes[at.expect("every pane is registered")].1
-            };
-        let action = target
-            .handle_key(&key, &mut ctx)
-            .and_then(|action| target.update(action, &mut ctx));
+        let input = self
+            .filter
+            .editing()
+            .then_some(&mut self.filter as &mut dyn Component<_>);
+        let action = self.router.key(&key, &mut ctx, input);
         if let Some(action) = action {
             self.apply(action);
         }
@@ -280,16 +266,16 @@ impl CompareApp {
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::Quit => self.quit = true,
-            Action::CloseOverlay => self.overlay = None,
-            Action::ToggleView => self.focus = next_focus(&self.panes, self.focus, &self.model),
+            Action::CloseOverlay => self.router.overlay = None,
+            Action::ToggleView => self.router.tab(&self.model),
             Action::Filter => {
                 self.filter.start();
-                self.focus = ComparePane::Changes;
+                self.router.focus = ComparePane::Changes;
             }
             Action::CloseFilter => {
                 self.filter.clear(&mut self.model);
             }
-            Action::Help => self.overlay = Some(Box::new(Help::limited(SECTIONS, KEYS))),
+            Action::Help => self.router.overlay = Some(Box::new(Help::limited(SECTIONS, KEYS))),
             other => self.model.inform(format!(
                 "{} ({}) is the explorer's: open one image with `layerscope IMAGE`",
                 self.settings.keymap.first_key(other),
@@ -299,41 +285,18 @@ impl CompareApp {
     }
 
     pub fn handle_mouse(&mut self, mouse: MouseEvent) {
-        let wheel = matches!(
-            mouse.kind,
-            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
-        );
-        let mut ctx = Ctx {
-            model: &mut self.model,
-            settings: &self.settings,
-        };
-        if let Some(overlay) = self.overlay.as_deref_mut() {
-            if wheel {
-                overlay.handle_mouse(&mouse, self.area, &mut ctx);
-            }
-            return;
-        }
-        if self.filter.editing() {
+        // Typing in the filter line holds the panes still (an overlay still scrolls).
+        if self.filter.editing() && !self.has_overlay() {
             return;
         }
         let areas = layout(self.area, self);
-        let at = Position::new(mouse.column, mouse.row);
-        let Some(index) = self
-            .panes
-            .iter()
-            .position(|(p, c)| areas.of(*p).contains(at) && c.focusable(&self.model))
-        else {
-            return;
-        };
-        let (pane, component) = &mut self.panes[index];
-        if matches!(mouse.kind, MouseEventKind::Down(_)) {
-            self.focus = *pane;
-        }
         let mut ctx = Ctx {
             model: &mut self.model,
             settings: &self.settings,
         };
-        let action = component.handle_mouse(&mouse, areas.of(*pane), &mut ctx);
+        let action = self
+            .router
+            .mouse(&mouse, self.area, |pane| areas.of(pane), None, &mut ctx);
         if let Some(action) = action {
             self.apply(action);
         }
@@ -343,25 +306,22 @@ impl CompareApp {
     /// Draw every pane, the filter line, the status bar and the overlay on top.
     pub fn draw(&self, frame: &mut Frame) {
         let areas = layout(frame.area(), self);
-        for (pane, component) in &self.panes {
-            let area = areas.of(*pane);
-            if !area.is_empty() {
-                component.draw(frame, area, &self.view(*pane == self.focus, areas));
-            }
-        }
+        self.router.draw_panes(
+            frame,
+            |pane| areas.of(pane),
+            |focused| self.view(focused, areas),
+        );
         self.filter.draw(
             frame,
             areas.filter,
             &self.view(self.filter.editing(), areas),
         );
         self.draw_status(frame, areas.status);
-        if let Some(overlay) = &self.overlay {
-            overlay.draw(frame, frame.area(), &self.view(true, areas));
-        }
+        self.router.draw_overlay(frame, self.view(true, areas));
     }
 
     fn draw_status(&self, frame: &mut Frame, area: Rect) {
-        let hints: &[(Action, &str)] = match self.focus {
+        let hints: &[(Action, &str)] = match self.router.focus {
             ComparePane::Changes => &[
                 (Action::Quit, "quit"),
                 (Action::ToggleView, "layers"),

@@ -178,33 +178,14 @@ pub enum Pane {
     LayerDetails,
 }
 
-/// Makes a pane's component.
-pub type Maker = fn() -> Box<dyn Component>;
-
 /// Every pane, with how to make it. One line per pane.
-pub const PANES: &[(Pane, Maker)] = &[
+pub const PANES: &[(Pane, super::router::Maker<Explorer>)] = &[
     (Pane::Layers, layers::new),
     (Pane::Dockerfile, dockerfile::new),
     (Pane::Files, files::new),
     (Pane::Image, details::image),
     (Pane::LayerDetails, details::layer),
 ];
-
-/// The pane tab moves to from `focus`: the next focusable one in `panes`' order (the
-/// explorer's, the comparison view's and the fleet view's routers).
-pub(crate) fn next_focus<M: Model, P: Copy + PartialEq>(
-    panes: &[(P, Box<dyn Component<M>>)],
-    focus: P,
-    model: &M,
-) -> P {
-    let at = panes.iter().position(|(p, _)| *p == focus);
-    let after = at.map_or(0, |i| i + 1);
-    let count = panes.len();
-    (0..count)
-        .map(|i| &panes[(after + i) % count])
-        .find(|(_, c)| c.focusable(model))
-        .map_or(focus, |(p, _)| *p)
-}
 
 /// A scroll offset over lines, shared by the scrolling overlays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

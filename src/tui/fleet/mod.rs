@@ -17,8 +17,9 @@ pub mod tree;
 
 use super::actions::{Action, Context};
 use super::components::help::{Help, Section};
-use super::components::{list_step, next_focus, Component, Ctx, Model, View};
+use super::components::{list_step, Ctx, Model, View};
 use super::event_loop::Screen;
+use super::router::{Maker, Router};
 use super::settings::Settings;
 use super::widgets::{self, list_height, WHEEL_ROWS};
 use crate::analysis::glossary::{PULL_NAME, STORED_NAME};
@@ -26,7 +27,7 @@ use crate::explore::filetree::Filter;
 use crate::explore::fleet::FleetView;
 use crate::size::human;
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 
 impl Model for FleetView {
@@ -48,11 +49,8 @@ pub enum FleetPane {
     Tree,
 }
 
-/// Makes a pane's component.
-pub type Maker = fn() -> Box<dyn Component<FleetView>>;
-
 /// Every pane, with how to make it. One line per pane.
-pub const PANES: &[(FleetPane, Maker)] = &[
+pub const PANES: &[(FleetPane, Maker<FleetView>)] = &[
     (FleetPane::Stacks, stacks::new),
     (FleetPane::Summary, summary::new),
     (FleetPane::Tree, tree::new),
@@ -166,9 +164,7 @@ fn wheel(mouse: &MouseEvent, model: &mut FleetView, along: fn(&mut FleetView, is
 pub struct FleetApp {
     pub model: FleetView,
     pub settings: Settings,
-    panes: Vec<(FleetPane, Box<dyn Component<FleetView>>)>,
-    focus: FleetPane,
-    overlay: Option<Box<dyn Component<FleetView>>>,
+    router: Router<FleetView, FleetPane>,
     area: Rect,
     quit: bool,
     /// The image Enter chose, until [`FleetApp::take_open`] takes it.
@@ -181,9 +177,7 @@ impl FleetApp {
         let mut app = FleetApp {
             model,
             settings,
-            panes: PANES.iter().map(|&(pane, make)| (pane, make())).collect(),
-            focus: FleetPane::Stacks,
-            overlay: None,
+            router: Router::new(PANES, FleetPane::Stacks),
             area: Rect::new(0, 0, 120, 40),
             quit: false,
             open: None,
@@ -193,7 +187,7 @@ impl FleetApp {
     }
 
     pub fn focus(&self) -> FleetPane {
-        self.focus
+        self.router.focus
     }
 
     pub fn area(&self) -> Rect {
@@ -211,7 +205,7 @@ impl FleetApp {
     }
 
     pub fn has_overlay(&self) -> bool {
-        self.overlay.is_some()
+        self.router.overlay.is_some()
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -234,21 +228,11 @@ impl FleetApp {
             return;
         }
         self.model.message = None;
-        let focus = self.focus;
-        let at = self.panes.iter().position(|(p, _)| *p == focus);
         let mut ctx = Ctx {
             model: &mut self.model,
             settings: &self.settings,
         };
-        let target: &mut dyn Component<FleetView> =
-            if let Some(overlay) = self.overlay.as_deref_mut() {
-                overlay
-            } else {
-                &mut *self.panes[at.expect("every pane is registered")].1
-            };
-        let action = target
-            .handle_key(&key, &mut ctx)
-            .and_then(|action| target.update(action, &mut ctx));
+        let action = self.router.key(&key, &mut ctx, None);
         if let Some(action) = action {
             self.apply(action);
         }
@@ -259,9 +243,9 @@ impl FleetApp {
     pub fn apply(&mut self, action: Action) {
         match action {
             Action::Quit => self.quit = true,
-            Action::CloseOverlay => self.overlay = None,
-            Action::ToggleView => self.focus = next_focus(&self.panes, self.focus, &self.model),
-            Action::Help => self.overlay = Some(Box::new(Help::limited(SECTIONS, KEYS))),
+            Action::CloseOverlay => self.router.overlay = None,
+            Action::ToggleView => self.router.tab(&self.model),
+            Action::Help => self.router.overlay = Some(Box::new(Help::limited(SECTIONS, KEYS))),
             Action::PathHistory => match self.model.selected_opening() {
                 Some(name) => self.open = Some(name.to_string()),
                 None => self
@@ -280,37 +264,15 @@ impl FleetApp {
     }
 
     pub fn handle_mouse(&mut self, mouse: MouseEvent) {
-        if let Some(overlay) = self.overlay.as_deref_mut() {
-            if matches!(
-                mouse.kind,
-                MouseEventKind::ScrollDown | MouseEventKind::ScrollUp
-            ) {
-                let mut ctx = Ctx {
-                    model: &mut self.model,
-                    settings: &self.settings,
-                };
-                overlay.handle_mouse(&mouse, self.area, &mut ctx);
-            }
-            return;
-        }
         let areas = layout(self.area, &self.model);
-        let at = Position::new(mouse.column, mouse.row);
-        let Some(index) = self
-            .panes
-            .iter()
-            .position(|(p, c)| areas.of(*p).contains(at) && c.focusable(&self.model))
-        else {
-            return;
-        };
-        let (pane, component) = &mut self.panes[index];
-        if matches!(mouse.kind, MouseEventKind::Down(_)) {
-            self.focus = *pane;
-        }
         let mut ctx = Ctx {
             model: &mut self.model,
             settings: &self.settings,
         };
-        if let Some(action) = component.handle_mouse(&mouse, areas.of(*pane), &mut ctx) {
+        let action = self
+            .router
+            .mouse(&mouse, self.area, |pane| areas.of(pane), None, &mut ctx);
+        if let Some(action) = action {
             self.apply(action);
         }
         self.relayout();
@@ -319,17 +281,16 @@ impl FleetApp {
     /// Draw every pane, the status bar and the overlay on top.
     pub fn draw(&self, frame: &mut Frame) {
         let areas = layout(frame.area(), &self.model);
-        for (pane, component) in &self.panes {
-            let area = areas.of(*pane);
-            if !area.is_empty() {
-                component.draw(frame, area, &self.view(*pane == self.focus, areas));
-            }
-        }
+        self.router.draw_panes(
+            frame,
+            |pane| areas.of(pane),
+            |focused| self.view(focused, areas),
+        );
         let hints: &[(Action, &str)] = &[
             (Action::Quit, "quit"),
             (
                 Action::ToggleView,
-                if self.focus == FleetPane::Tree {
+                if self.router.focus == FleetPane::Tree {
                     "stacks"
                 } else {
                     "tree"
@@ -352,9 +313,7 @@ impl FleetApp {
             hints,
             &right,
         );
-        if let Some(overlay) = &self.overlay {
-            overlay.draw(frame, frame.area(), &self.view(true, areas));
-        }
+        self.router.draw_overlay(frame, self.view(true, areas));
     }
 
     fn view(&self, focused: bool, areas: Areas) -> View<'_, FleetView> {
