@@ -292,6 +292,7 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     };
     let scan = Scan::of(&names);
     if let Some(db) = &db {
+        Db::keep_leases(db);
         let skipped: Vec<(String, String)> = skipped
             .iter()
             .map(|s| (s.service.clone(), s.reason.clone()))

@@ -409,6 +409,40 @@ impl Db {
         Ok(())
     }
 
+    /// Extend every lease this worker holds to a full [`LEASE_SECONDS`] from now.
+    fn renew(&self) -> Result<()> {
+        let now = now();
+        self.tx(|sql| {
+            sql.exec(
+                "UPDATE leases SET expires_at = $1 WHERE worker = $2",
+                &[V::I(now + LEASE_SECONDS), V::T(self.worker.clone())],
+            )
+        })
+        .map(|_| ())
+    }
+
+    /// Renew this worker's leases every third of a lease while `db` is alive, so that a
+    /// parse longer than a lease keeps its claim; a dead worker's leases then expire one
+    /// lease after its last renewal.
+    pub fn keep_leases(db: &Arc<Db>) {
+        let db = Arc::downgrade(db);
+        std::thread::spawn(move || {
+            let tick = Duration::from_secs(1);
+            let mut waited = 0;
+            loop {
+                std::thread::sleep(tick);
+                let Some(db) = db.upgrade() else { return };
+                waited += 1;
+                if waited >= LEASE_SECONDS / 3 {
+                    waited = 0;
+                    if let Err(error) = db.renew() {
+                        db.keep_error(error);
+                    }
+                }
+            }
+        });
+    }
+
     /// The first error the store met while the load ran.
     pub fn check(&self) -> Result<()> {
         match lock(&self.failed).take() {
@@ -914,6 +948,32 @@ fn decode(blob: &[u8]) -> std::result::Result<ParsedLayer, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worker_renews_its_own_leases_and_no_one_elses() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("fleet.db").display());
+        let db = Db::open(&url, "shard 0/2".into()).unwrap();
+        let other = rusqlite::Connection::open(dir.path().join("fleet.db")).unwrap();
+        other
+            .execute_batch(
+                "INSERT INTO leases VALUES ('sha256:aa', 'shard 0/2', 5);
+                 INSERT INTO leases VALUES ('sha256:bb', 'shard 1/2', 5);",
+            )
+            .unwrap();
+        db.renew().unwrap();
+        let expires = |id: &str| -> i64 {
+            other
+                .query_row(
+                    "SELECT expires_at FROM leases WHERE diff_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert!(expires("sha256:aa") >= now() + LEASE_SECONDS - 1);
+        assert_eq!(expires("sha256:bb"), 5);
+    }
 
     #[test]
     fn a_parse_reads_back_as_it_was_stored_without_the_previews() {
