@@ -253,6 +253,87 @@ impl<R: Read> Read for ChunkReader<'_, '_, R> {
     }
 }
 
+/// A pass's stored-blob stream: read into chunks of the pass's own ([`ChunkReader`]) or
+/// lent in place ([`InPlace`]).
+pub trait RawStream: BufRead {
+    /// What was read of the blob; see [`ChunkReader::finish`].
+    fn finish(self: Box<Self>) -> StreamFacts;
+}
+
+impl<R: Read> RawStream for ChunkReader<'_, '_, R> {
+    fn finish(self: Box<Self>) -> StreamFacts {
+        ChunkReader::finish(*self)
+    }
+}
+
+/// A blob that arrives in buffers of its own (a download's read-ahead chunks) and that the
+/// pass need not hash (its source checked the digest): served in place, so the decoder
+/// inflates straight from the buffer the bytes were received into, with no copy into a
+/// [`ChunkReader`]'s chunk. Counts what is consumed, into the progress as well.
+pub struct InPlace<'a, R> {
+    inner: R,
+    control: &'a ParseControl,
+    /// Bytes of the blob seen so far (consumed, and the rest of the last buffer), for the
+    /// expansion cap.
+    seen: &'a std::cell::Cell<u64>,
+    facts: StreamFacts,
+}
+
+impl<'a, R: BufRead> InPlace<'a, R> {
+    pub fn new(inner: R, seen: &'a std::cell::Cell<u64>, control: &'a ParseControl) -> Self {
+        InPlace {
+            inner,
+            control,
+            seen,
+            facts: StreamFacts::default(),
+        }
+    }
+}
+
+impl<R: BufRead> BufRead for InPlace<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.control.cancel.load(Ordering::Relaxed) {
+            // Not `Interrupted`, as for a ChunkReader.
+            return Err(io::Error::other("cancelled"));
+        }
+        match self.inner.fill_buf() {
+            Ok(buf) => {
+                self.facts.ended = buf.is_empty();
+                self.seen.set(self.facts.count + buf.len() as u64);
+                Ok(buf)
+            }
+            Err(e) => {
+                self.facts.read_failed = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+        self.facts.count += amount as u64;
+        self.control
+            .bytes_read
+            .fetch_add(amount as u64, Ordering::Relaxed);
+    }
+}
+
+impl<R: BufRead> Read for InPlace<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> RawStream for InPlace<'_, R> {
+    fn finish(self: Box<Self>) -> StreamFacts {
+        self.facts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
