@@ -857,7 +857,19 @@ mod tests {
                 blob_checked,
                 ..Default::default()
             };
-            parse_layer(blob, options, &ParseControl::default()).unwrap()
+            let control = ParseControl::default();
+            let read = parse_layer(blob, options.clone(), &control).unwrap();
+            // Lent in place (a download's chunks), the blob parses the same.
+            let lent = parse_layer_in_place(blob, options, &control).unwrap();
+            assert_eq!(
+                (&lent.compressed_digest, &lent.diff_id, lent.records.len()),
+                (&read.compressed_digest, &read.diff_id, read.records.len())
+            );
+            assert_eq!(
+                (lent.compressed_bytes, lent.uncompressed_bytes),
+                (read.compressed_bytes, read.uncompressed_bytes)
+            );
+            read
         };
         let both = parse(&gz, false);
         assert_eq!(both.compressed_digest, Some(sha(&gz)));
@@ -893,7 +905,12 @@ mod tests {
                 blob_size,
                 ..Default::default()
             };
-            parse_layer(blob, options, &ParseControl::default())
+            let control = ParseControl::default();
+            let read = parse_layer(blob, options.clone(), &control);
+            // Read in place, the cap follows the blob the same way.
+            let lent = parse_layer_in_place(blob, options, &control);
+            assert_eq!(format!("{lent:?}"), format!("{read:?}"));
+            read
         };
         let compressed = gz.len() as u64;
         // Within the ratio, within the floor, or with the cap lifted: parsed whole.

@@ -426,6 +426,42 @@ mod tests {
         });
     }
 
+    /// A lent blob is served from its own buffer, counted as consumed, and stops on
+    /// cancellation like a chunked one.
+    #[test]
+    fn a_lent_stream_is_served_in_place() {
+        let data = data(3 * CHUNK + 17);
+        let control = ParseControl::default();
+        let seen = std::cell::Cell::new(0);
+        let source = io::BufReader::with_capacity(CHUNK, &data[..]);
+        let mut reader = InPlace::new(source, &seen, &control);
+        let mut served = 0;
+        loop {
+            let buf = reader.fill_buf().unwrap();
+            if buf.is_empty() {
+                break;
+            }
+            // The source's buffer itself, not a copy of it.
+            let ahead = &data[served..];
+            let n = buf.len().min(1000);
+            assert_eq!(&buf[..n], &ahead[..n]);
+            assert_eq!(seen.get(), (served + buf.len()) as u64);
+            reader.consume(n);
+            served += n;
+            assert_eq!(control.bytes_read.load(Ordering::Relaxed), served as u64);
+        }
+        assert_eq!(served, data.len());
+        let facts = Box::new(reader).finish();
+        assert_eq!(facts.count, data.len() as u64);
+        assert!(facts.ended && !facts.read_failed && facts.digest.is_none());
+
+        let mut reader = InPlace::new(&data[..], &seen, &control);
+        let first = reader.fill_buf().unwrap();
+        assert_eq!(first.as_ptr(), data.as_ptr(), "served where it lies");
+        control.cancel.store(true, Ordering::Relaxed);
+        assert!(reader.fill_buf().is_err());
+    }
+
     #[test]
     fn cancellation_stops_the_next_read() {
         let control = ParseControl::default();

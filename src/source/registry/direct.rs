@@ -455,6 +455,38 @@ mod tests {
         }
     }
 
+    /// The reader lends the chunks the read-ahead filled (aligned, whole), in place: the
+    /// parse reads the bytes from the buffer they were read and hashed in.
+    #[test]
+    fn chunks_are_lent_in_place() {
+        let data: Vec<u8> = (0..2 * CHUNK + 5).map(|i| (i % 249) as u8).collect();
+        let (filler, mut reader) = read_ahead();
+        let source = data.clone();
+        let thread = std::thread::spawn(move || filler.run(&mut &source[..], &mut |_| {}));
+        let mut lengths = Vec::new();
+        let mut back = Vec::new();
+        loop {
+            let buf = reader.fill_buf().unwrap();
+            if buf.is_empty() {
+                break;
+            }
+            assert_eq!(buf.as_ptr().align_offset(ALIGN), 0, "a read-ahead chunk");
+            lengths.push(buf.len());
+            back.extend_from_slice(buf);
+            let n = buf.len();
+            reader.consume(n);
+        }
+        assert_eq!(lengths, [CHUNK, CHUNK, 5]);
+        assert!(back == data);
+        let (length, digest) = thread.join().unwrap().expect("read to its end");
+        assert_eq!(length, data.len() as u64);
+        assert_eq!(
+            digest,
+            format!("sha256:{}", hex::encode(Sha256::digest(&data)))
+        );
+        assert_eq!(reader.sha256().get(), Some(&digest));
+    }
+
     #[test]
     fn a_reader_dropped_early_stops_its_thread() {
         let dir = tempfile::tempdir().unwrap();
