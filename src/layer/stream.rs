@@ -9,7 +9,8 @@
 //! serves it to its consumer as a [`BufRead`]: the decoder reads the blob's chunks in
 //! place, and the tar parser copies out of the tar's chunks once. Chunks are recycled, and
 //! a hashing thread's queue is bounded, so memory stays a few chunks per stream whatever
-//! the layer's size.
+//! the layer's size. A blob that arrives in buffers of its own (a download's read-ahead)
+//! and that the pass need not hash is served from those buffers instead ([`InPlace`]).
 
 use super::ParseControl;
 use sha2::{Digest, Sha256};

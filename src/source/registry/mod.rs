@@ -326,9 +326,9 @@ enum BlobError {
     Transport(Error),
 }
 
-/// Counts a blob as it is read and holds it to its descriptor's size and digest (the
-/// sha256 its read-ahead thread took): the end of the stream is only reported once it
-/// matched. A failure is kept for the caller and the read fails, so the parse
+/// Lends a blob's read-ahead chunks to the parse ([`BufRead`]), counts what it consumes,
+/// and holds it to its descriptor's size and digest (the sha256 its read-ahead thread
+/// took): the end of the stream is only reported once it matched. A failure is kept for the caller and the read fails, so the parse
 /// stops; the caller reports the kept error rather than the parser's.
 struct Verified<'a, R> {
     client: &'a Client,
