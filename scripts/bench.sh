@@ -446,7 +446,8 @@ registry_bench() {
     log "pushing $image to 127.0.0.1:$port/big"
     # --insecure-policy: no /etc/containers/policy.json is needed; the registry is plain
     # HTTP on loopback, hence --dest-tls-verify=false (and --src-tls-verify=false below).
-    skopeo --insecure-policy copy -q --dest-tls-verify=false "oci-archive:$image" "docker://127.0.0.1:$port/big:latest" >&2
+    # --tmpdir: the archive is unpacked under $WORK, on BENCH_DIR's filesystem, not /var/tmp.
+    skopeo --insecure-policy --tmpdir "$WORK" copy -q --dest-tls-verify=false "oci-archive:$image" "docker://127.0.0.1:$port/big:latest" >&2
     local ref=127.0.0.1:$port/big round
     # The transfer alone: every layer blob at once, as the pull fetches them.
     curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \

@@ -4,8 +4,8 @@
 use crate::error::{Error, Result};
 use crate::image::{self, Image, OpenOptions};
 use crate::layer::{
-    digest_layer, parse_layer, ContentHook, Expansion, Found, LayerError, ParseControl,
-    ParseOptions, ParsedLayer,
+    digest_layer, parse_layer, parse_layer_in_place, ContentHook, Expansion, Found, LayerError,
+    ParseControl, ParseOptions, ParsedLayer,
 };
 use crate::limits::LimitError;
 use crate::source::registry::{self, RegistryOptions};
@@ -232,7 +232,7 @@ fn parse_pulled(
         return Ok(None);
     };
     let read = pull.read_blob(blob, &control.transfers, &control.cancel, &|blob| {
-        parse_layer(blob, options.clone(), control)
+        parse_layer_in_place(blob, options.clone(), control)
     })?;
     let digest = image.layers[index].digest.clone().unwrap_or_default();
     let mut parsed = read.map_err(|error| match error {

@@ -20,7 +20,7 @@ use entry::{classify_name, normalize_path, Marker};
 use std::cell::{Cell, RefCell};
 use std::io::{self, BufRead, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use stream::{ChunkReader, Hashing, StreamFacts};
+use stream::{ChunkReader, Hashing, InPlace, RawStream, StreamFacts};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Most bytes of headers (PAX records, GNU long names, sparse maps) one entry may have.
@@ -188,7 +188,36 @@ pub fn parse_layer(
     options: ParseOptions,
     control: &ParseControl,
 ) -> Result<ParsedLayer, LayerError> {
-    parse_layer_within(blob, options, control, MAX_ARENA_BYTES)
+    parse_layer_within(
+        Blob::<_, io::Empty>::Read(blob),
+        options,
+        control,
+        MAX_ARENA_BYTES,
+    )
+}
+
+/// [`parse_layer`] of a blob that arrives in buffers of its own, such as a download's
+/// read-ahead chunks: when the pass need not hash the blob (its source verifies the
+/// digest, [`ParseOptions::blob_checked`]), the decoder reads those buffers in place.
+pub fn parse_layer_in_place(
+    blob: impl BufRead,
+    options: ParseOptions,
+    control: &ParseControl,
+) -> Result<ParsedLayer, LayerError> {
+    parse_layer_within(
+        Blob::<io::Empty, _>::InPlace(blob),
+        options,
+        control,
+        MAX_ARENA_BYTES,
+    )
+}
+
+/// A blob as a pass gets it.
+enum Blob<R, B> {
+    /// Read into the pass's own chunks, and hashed there when asked.
+    Read(R),
+    /// Read in place from its own buffer, unless the pass must hash it.
+    InPlace(B),
 }
 
 /// The blob's and the tar stream's sha256, read as a parse reads them (same decoders,
@@ -205,13 +234,18 @@ pub fn digest_layer(
         content: None,
         ..options
     };
-    pass(blob, options, control, |stream, _| drain(stream))
+    pass(
+        Blob::<_, io::Empty>::Read(blob),
+        options,
+        control,
+        |stream, _| drain(stream),
+    )
 }
 
 /// [`parse_layer`] with at most `name_bytes` bytes of paths and link targets (the
 /// arena's limit; tests lower it).
-fn parse_layer_within(
-    blob: impl Read,
+fn parse_layer_within<R: Read, B: BufRead>(
+    blob: Blob<R, B>,
     options: ParseOptions,
     control: &ParseControl,
     name_bytes: usize,
@@ -225,8 +259,8 @@ fn parse_layer_within(
 
 /// One pass over a blob: detect its compression, decode it within the expansion cap, hash
 /// what the options ask, and hand the tar stream to `entries`.
-fn pass(
-    blob: impl Read,
+fn pass<R: Read, B: BufRead>(
+    blob: Blob<R, B>,
     options: ParseOptions,
     control: &ParseControl,
     mut entries: impl FnMut(&mut dyn BufRead, &mut ParsedLayer) -> io::Result<()>,
@@ -238,11 +272,23 @@ fn pass(
         let mut layer = ParsedLayer::default();
         let raw_hasher = hasher(options.digests && !options.blob_checked)?;
         let read = Cell::new(0u64);
-        let counted = Counted {
-            inner: blob,
-            count: &read,
+        let mut raw: Box<dyn RawStream + '_> = match (blob, raw_hasher) {
+            (Blob::InPlace(inner), Hashing::Off) => Box::new(InPlace::new(inner, &read, control)),
+            (Blob::InPlace(inner), hashing) => {
+                let counted = Counted {
+                    inner,
+                    count: &read,
+                };
+                Box::new(ChunkReader::new(counted, hashing, Some(control)))
+            }
+            (Blob::Read(inner), hashing) => {
+                let counted = Counted {
+                    inner,
+                    count: &read,
+                };
+                Box::new(ChunkReader::new(counted, hashing, Some(control)))
+            }
         };
-        let mut raw = ChunkReader::new(counted, raw_hasher, Some(control));
         let compression = Compression::detect(raw.fill_buf().map_err(LayerError::Read)?);
         let exceeded = Cell::new(None);
         layer.compression = Some(compression);
@@ -771,7 +817,12 @@ mod tests {
         ]);
         let parse = |limit: usize| {
             let control = ParseControl::default();
-            parse_layer_within(&tar[..], ParseOptions::default(), &control, limit)
+            parse_layer_within(
+                Blob::<_, io::Empty>::Read(&tar[..]),
+                ParseOptions::default(),
+                &control,
+                limit,
+            )
         };
         // `dir/file`, `dir/link` and `file`: 20 bytes.
         let at = parse(20).unwrap();
@@ -806,7 +857,19 @@ mod tests {
                 blob_checked,
                 ..Default::default()
             };
-            parse_layer(blob, options, &ParseControl::default()).unwrap()
+            let control = ParseControl::default();
+            let read = parse_layer(blob, options.clone(), &control).unwrap();
+            // Lent in place (a download's chunks), the blob parses the same.
+            let lent = parse_layer_in_place(blob, options, &control).unwrap();
+            assert_eq!(
+                (&lent.compressed_digest, &lent.diff_id, lent.records.len()),
+                (&read.compressed_digest, &read.diff_id, read.records.len())
+            );
+            assert_eq!(
+                (lent.compressed_bytes, lent.uncompressed_bytes),
+                (read.compressed_bytes, read.uncompressed_bytes)
+            );
+            read
         };
         let both = parse(&gz, false);
         assert_eq!(both.compressed_digest, Some(sha(&gz)));
@@ -842,7 +905,12 @@ mod tests {
                 blob_size,
                 ..Default::default()
             };
-            parse_layer(blob, options, &ParseControl::default())
+            let control = ParseControl::default();
+            let read = parse_layer(blob, options.clone(), &control);
+            // Read in place, the cap follows the blob the same way.
+            let lent = parse_layer_in_place(blob, options, &control);
+            assert_eq!(format!("{lent:?}"), format!("{read:?}"));
+            read
         };
         let compressed = gz.len() as u64;
         // Within the ratio, within the floor, or with the cap lifted: parsed whole.

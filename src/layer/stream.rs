@@ -9,7 +9,8 @@
 //! serves it to its consumer as a [`BufRead`]: the decoder reads the blob's chunks in
 //! place, and the tar parser copies out of the tar's chunks once. Chunks are recycled, and
 //! a hashing thread's queue is bounded, so memory stays a few chunks per stream whatever
-//! the layer's size.
+//! the layer's size. A blob that arrives in buffers of its own (a download's read-ahead)
+//! and that the pass need not hash is served from those buffers instead ([`InPlace`]).
 
 use super::ParseControl;
 use sha2::{Digest, Sha256};
@@ -253,6 +254,87 @@ impl<R: Read> Read for ChunkReader<'_, '_, R> {
     }
 }
 
+/// A pass's stored-blob stream: read into chunks of the pass's own ([`ChunkReader`]) or
+/// lent in place ([`InPlace`]).
+pub trait RawStream: BufRead {
+    /// What was read of the blob; see [`ChunkReader::finish`].
+    fn finish(self: Box<Self>) -> StreamFacts;
+}
+
+impl<R: Read> RawStream for ChunkReader<'_, '_, R> {
+    fn finish(self: Box<Self>) -> StreamFacts {
+        ChunkReader::finish(*self)
+    }
+}
+
+/// A blob that arrives in buffers of its own (a download's read-ahead chunks) and that the
+/// pass need not hash (its source checked the digest): served in place, so the decoder
+/// inflates straight from the buffer the bytes were received into, with no copy into a
+/// [`ChunkReader`]'s chunk. Counts what is consumed, into the progress as well.
+pub struct InPlace<'a, R> {
+    inner: R,
+    control: &'a ParseControl,
+    /// Bytes of the blob seen so far (consumed, and the rest of the last buffer), for the
+    /// expansion cap.
+    seen: &'a std::cell::Cell<u64>,
+    facts: StreamFacts,
+}
+
+impl<'a, R: BufRead> InPlace<'a, R> {
+    pub fn new(inner: R, seen: &'a std::cell::Cell<u64>, control: &'a ParseControl) -> Self {
+        InPlace {
+            inner,
+            control,
+            seen,
+            facts: StreamFacts::default(),
+        }
+    }
+}
+
+impl<R: BufRead> BufRead for InPlace<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.control.cancel.load(Ordering::Relaxed) {
+            // Not `Interrupted`, as for a ChunkReader.
+            return Err(io::Error::other("cancelled"));
+        }
+        match self.inner.fill_buf() {
+            Ok(buf) => {
+                self.facts.ended = buf.is_empty();
+                self.seen.set(self.facts.count + buf.len() as u64);
+                Ok(buf)
+            }
+            Err(e) => {
+                self.facts.read_failed = true;
+                Err(e)
+            }
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+        self.facts.count += amount as u64;
+        self.control
+            .bytes_read
+            .fetch_add(amount as u64, Ordering::Relaxed);
+    }
+}
+
+impl<R: BufRead> Read for InPlace<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> RawStream for InPlace<'_, R> {
+    fn finish(self: Box<Self>) -> StreamFacts {
+        self.facts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +425,42 @@ mod tests {
             let facts = reader.finish();
             assert!(facts.read_failed && !facts.ended);
         });
+    }
+
+    /// A lent blob is served from its own buffer, counted as consumed, and stops on
+    /// cancellation like a chunked one.
+    #[test]
+    fn a_lent_stream_is_served_in_place() {
+        let data = data(3 * CHUNK + 17);
+        let control = ParseControl::default();
+        let seen = std::cell::Cell::new(0);
+        let source = io::BufReader::with_capacity(CHUNK, &data[..]);
+        let mut reader = InPlace::new(source, &seen, &control);
+        let mut served = 0;
+        loop {
+            let buf = reader.fill_buf().unwrap();
+            if buf.is_empty() {
+                break;
+            }
+            // The source's buffer itself, not a copy of it.
+            let ahead = &data[served..];
+            let n = buf.len().min(1000);
+            assert_eq!(&buf[..n], &ahead[..n]);
+            assert_eq!(seen.get(), (served + buf.len()) as u64);
+            reader.consume(n);
+            served += n;
+            assert_eq!(control.bytes_read.load(Ordering::Relaxed), served as u64);
+        }
+        assert_eq!(served, data.len());
+        let facts = Box::new(reader).finish();
+        assert_eq!(facts.count, data.len() as u64);
+        assert!(facts.ended && !facts.read_failed && facts.digest.is_none());
+
+        let mut reader = InPlace::new(&data[..], &seen, &control);
+        let first = reader.fill_buf().unwrap();
+        assert_eq!(first.as_ptr(), data.as_ptr(), "served where it lies");
+        control.cancel.store(true, Ordering::Relaxed);
+        assert!(reader.fill_buf().is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{mpsc, Arc, OnceLock};
@@ -326,15 +326,14 @@ impl Read for DirectFile {
     }
 }
 
-impl Read for ReadAhead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+impl BufRead for ReadAhead {
+    /// The rest of the current chunk, in place: a parse reads the blob from the buffer the
+    /// read-ahead filled (and hashed, and wrote to the cache from), with no copy of its own.
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         loop {
-            if let Some((buf, len)) = &self.current {
+            if let Some((_, len)) = &self.current {
                 if self.position < *len {
-                    let n = (*len - self.position).min(out.len());
-                    out[..n].copy_from_slice(&buf.as_slice()[self.position..self.position + n]);
-                    self.position += n;
-                    return Ok(n);
+                    break;
                 }
                 let (buf, len) = self.current.take().expect("checked above");
                 let _ = self.recycle.send(buf);
@@ -342,8 +341,8 @@ impl Read for ReadAhead {
                     self.done = true;
                 }
             }
-            if self.done || out.is_empty() {
-                return Ok(0);
+            if self.done {
+                return Ok(&[]);
             }
             let received = self.chunks.as_ref().and_then(|c| c.recv().ok());
             match received {
@@ -361,6 +360,27 @@ impl Read for ReadAhead {
                 }
             }
         }
+        let (buf, len) = self.current.as_ref().expect("a chunk with bytes left");
+        Ok(&buf.as_slice()[self.position..*len])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Some((_, len)) = &self.current {
+            self.position = (self.position + amount).min(*len);
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
     }
 }
 
@@ -433,6 +453,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The reader lends the chunks the read-ahead filled (aligned, whole), in place: the
+    /// parse reads the bytes from the buffer they were read and hashed in.
+    #[test]
+    fn chunks_are_lent_in_place() {
+        let data: Vec<u8> = (0..2 * CHUNK + 5).map(|i| (i % 249) as u8).collect();
+        let (filler, mut reader) = read_ahead();
+        let source = data.clone();
+        let thread = std::thread::spawn(move || filler.run(&mut &source[..], &mut |_| {}));
+        let mut lengths = Vec::new();
+        let mut back = Vec::new();
+        loop {
+            let buf = reader.fill_buf().unwrap();
+            if buf.is_empty() {
+                break;
+            }
+            assert_eq!(buf.as_ptr().align_offset(ALIGN), 0, "a read-ahead chunk");
+            lengths.push(buf.len());
+            back.extend_from_slice(buf);
+            let n = buf.len();
+            reader.consume(n);
+        }
+        assert_eq!(lengths, [CHUNK, CHUNK, 5]);
+        assert!(back == data);
+        let (length, digest) = thread.join().unwrap().expect("read to its end");
+        assert_eq!(length, data.len() as u64);
+        assert_eq!(
+            digest,
+            format!("sha256:{}", hex::encode(Sha256::digest(&data)))
+        );
+        assert_eq!(reader.sha256().get(), Some(&digest));
     }
 
     #[test]

@@ -35,7 +35,7 @@ use deadlines::{RateFloor, TimeLimits};
 use oci_spec::distribution::Reference;
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -180,7 +180,7 @@ impl Pull {
         blob: Blob,
         transfers: &Transfers,
         cancel: &AtomicBool,
-        consume: &dyn Fn(&mut dyn Read) -> std::result::Result<T, E>,
+        consume: &dyn Fn(&mut dyn BufRead) -> std::result::Result<T, E>,
     ) -> Result<std::result::Result<T, E>> {
         let client = &self.client;
         let Blob {
@@ -286,10 +286,10 @@ enum ParseFailure {
 /// short, not matching its digest) or a transport failure is the error; `consume`'s own
 /// error, on a whole blob, is handed back as it is. A blob not read to its end by
 /// `consume` (a truncated tar inside a whole blob) is drained, so that it is verified.
-fn read_verified<R: Read, T, E>(
+fn read_verified<R: BufRead, T, E>(
     mut reader: Verified<'_, R>,
     cancel: &AtomicBool,
-    consume: &dyn Fn(&mut dyn Read) -> std::result::Result<T, E>,
+    consume: &dyn Fn(&mut dyn BufRead) -> std::result::Result<T, E>,
 ) -> std::result::Result<std::result::Result<T, E>, ParseFailure> {
     let result = consume(&mut reader);
     if result.is_err() && !cancel.load(Ordering::Relaxed) {
@@ -326,9 +326,9 @@ enum BlobError {
     Transport(Error),
 }
 
-/// Counts a blob as it is read and holds it to its descriptor's size and digest (the
-/// sha256 its read-ahead thread took): the end of the stream is only reported once it
-/// matched. A failure is kept for the caller and the read fails, so the parse
+/// Lends a blob's read-ahead chunks to the parse ([`BufRead`]), counts what it consumes,
+/// and holds it to its descriptor's size and digest (the sha256 its read-ahead thread
+/// took): the end of the stream is only reported once it matched. A failure is kept for the caller and the read fails, so the parse
 /// stops; the caller reports the kept error rather than the parser's.
 struct Verified<'a, R> {
     client: &'a Client,
@@ -344,7 +344,7 @@ struct Verified<'a, R> {
     verified: bool,
 }
 
-impl<'a, R: Read> Verified<'a, R> {
+impl<'a, R: BufRead> Verified<'a, R> {
     fn new(
         client: &'a Client,
         what: &str,
@@ -416,16 +416,18 @@ impl<'a, R: Read> Verified<'a, R> {
     }
 }
 
-impl<R: Read> Read for Verified<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl<R: BufRead> BufRead for Verified<'_, R> {
+    /// The blob's next bytes, in its read-ahead's buffer. The end is only reported once
+    /// the blob was whole and matched its digest; bytes past its size fail it at once.
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.failure.lock().unwrap().is_some() {
             return Err(io::Error::other("blob failed"));
         }
         if self.verified {
-            return Ok(0);
+            return Ok(&[]);
         }
-        let n = match self.inner.read(buf) {
-            Ok(n) => n,
+        let available = match self.inner.fill_buf() {
+            Ok(buf) => buf.len() as u64,
             Err(e) => {
                 let error = match e.downcast::<Error>() {
                     Ok(error) => error,
@@ -434,21 +436,37 @@ impl<R: Read> Read for Verified<'_, R> {
                 return Err(self.fail(BlobError::Transport(error)));
             }
         };
-        self.count += n as u64;
-        if self.count > self.size {
+        if self.count + available > self.size {
             let error = self.client.error(format!(
                 "{} is longer than the {} bytes its descriptor says",
                 self.what, self.size
             ));
             return Err(self.fail(BlobError::Content(error)));
         }
-        if n == 0 {
-            if !buf.is_empty() {
-                self.check_end()?;
-            }
+        if available == 0 {
+            self.check_end()?;
+            return Ok(&[]);
+        }
+        // The same bytes again: a read-ahead hands its current chunk out until consumed.
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+        self.count += amount as u64;
+        self.transfer.add(amount as u64);
+    }
+}
+
+impl<R: BufRead> Read for Verified<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
             return Ok(0);
         }
-        self.transfer.add(n as u64);
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -631,7 +649,7 @@ mod tests {
     }
 
     /// Read a [`Verified`] blob to its end: the bytes, whether it verified, the failure.
-    fn drain<R: Read>(
+    fn drain<R: BufRead>(
         client: &Client,
         digest: &str,
         size: u64,
