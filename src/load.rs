@@ -66,9 +66,9 @@ pub trait Watch: std::fmt::Debug + Send + Sync {
     /// Layer `info.index` of the image (the `image`th of [`load_all`]'s inputs) was parsed,
     /// checked and merged into its tree; layers are merged in order.
     fn merged(&self, image: usize, info: &LayerInfo);
-    /// The tree the load merges into, before its first layer, for a view that draws it
-    /// as it grows (files, layouts and registries; not a set of images).
-    fn merging(&self, _tree: std::sync::Arc<MergedTree>) {}
+    /// The tree of the `image`th input the load merges into, before its first layer, for a
+    /// view that draws it as it grows (files, layouts and registries, not streams).
+    fn merging(&self, _image: usize, _tree: std::sync::Arc<MergedTree>) {}
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -400,6 +400,11 @@ pub fn load_all(
     );
     let next = AtomicUsize::new(0);
     let mut builders: Vec<Building> = inputs.iter().map(|_| Building::new()).collect();
+    if let Some(watch) = &options.watch {
+        for (image, builder) in builders.iter().enumerate() {
+            builder.show_to(image, watch.as_ref());
+        }
+    }
     let mut infos: Vec<Vec<LayerInfo>> = inputs
         .iter()
         .map(|(_, i)| Vec::with_capacity(i.layers.len()))
@@ -631,7 +636,7 @@ fn load_layers(
     let next = AtomicUsize::new(0);
     let mut builder = Building::new();
     if let Some(watch) = &options.watch {
-        builder.show_to(watch.as_ref());
+        builder.show_to(0, watch.as_ref());
     }
     let mut infos = Vec::with_capacity(total);
     let mut warnings = image.warnings.clone();
@@ -719,10 +724,11 @@ impl Building {
         }
     }
 
-    /// Share the tree with `watch` as it grows, each layer's change counts kept.
-    fn show_to(&self, watch: &dyn Watch) {
+    /// Share the tree of the `image`th input with `watch` as it grows, each layer's change
+    /// counts kept.
+    fn show_to(&self, image: usize, watch: &dyn Watch) {
         self.tree.write(|tree| tree.count_changes());
-        watch.merging(std::sync::Arc::clone(&self.tree));
+        watch.merging(image, std::sync::Arc::clone(&self.tree));
     }
 
     /// Apply the next layer, keeping its findings by entry.
@@ -771,6 +777,13 @@ pub struct MergedTree(std::sync::RwLock<Option<TreeBuilder>>);
 impl std::fmt::Debug for MergedTree {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MergedTree").finish_non_exhaustive()
+    }
+}
+
+impl Default for MergedTree {
+    /// A tree with no layer merged yet.
+    fn default() -> Self {
+        MergedTree(std::sync::RwLock::new(Some(TreeBuilder::new())))
     }
 }
 

@@ -252,7 +252,7 @@ impl load::Watch for Forward {
     fn merged(&self, _image: usize, info: &LayerInfo) {
         let _ = self.0.send(Message::Merged(info.clone()));
     }
-    fn merging(&self, tree: Arc<load::MergedTree>) {
+    fn merging(&self, _image: usize, tree: Arc<load::MergedTree>) {
         let _ = self.0.send(Message::Tree(tree));
     }
 }
