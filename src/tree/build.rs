@@ -279,8 +279,9 @@ impl TreeBuilder {
             };
             counts.count(kind);
         }
-        self.touched = touched;
-        self.touched.clear();
+        // Dropped, not kept for the next layer: the finish that follows the last layer
+        // must not pay for the largest layer's list at its peak.
+        drop(touched);
         self.layer_counts.push(counts);
     }
 

@@ -128,6 +128,13 @@ impl LoadingScreen {
         self.model.files_mut().set_height(list_height(areas.files));
     }
 
+    /// Whether the tree has a pane: only beside the list, in a wide enough terminal.
+    fn tree_shown(&self) -> bool {
+        !layout(self.area, self.model.layers().len(), 0)
+            .files
+            .is_empty()
+    }
+
     /// What the explorer keeps when it opens: the selected layer, and the selected path
     /// when the tree had the keys.
     pub fn picked(&self) -> Picked {
@@ -176,8 +183,9 @@ impl Screen for LoadingScreen {
             self.model.move_cursor(step);
         }
         match action {
-            // The tree is there only beside the list (a wide enough terminal).
-            Action::ToggleView if self.model.has_tree() => self.files_focused = !self.files_focused,
+            Action::ToggleView if self.model.has_tree() && self.tree_shown() => {
+                self.files_focused = !self.files_focused
+            }
             Action::Quit => self.quit = true,
             _ => {}
         }
@@ -328,8 +336,15 @@ impl LoadingScreen {
         let block = pane(theme, &title, self.files_focused);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let note = if !self.model.has_tree() || !self.model.described() {
+        let note = if !self.model.described() {
             Some("The file tree opens once every layer is merged.".to_string())
+        } else if !self.model.has_tree() {
+            // A load that does not share its tree (a stream's).
+            Some(format!(
+                "The file tree opens once every layer is merged ({}; {} merged).",
+                self.reached(),
+                self.model.merged()
+            ))
         } else if merged == 0 {
             Some(format!("No layer merged yet ({}).", self.reached()))
         } else if files.rows().is_empty() {
