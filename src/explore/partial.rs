@@ -8,6 +8,11 @@
 use crate::tree::{ChangeCounts, LiveState, NodeId, TreeBuilder, ROOT};
 use std::collections::HashSet;
 
+/// The most rows read while loading: a read holds the merge back for as long as it
+/// walks, so opening every directory of a million paths shows the first rows, and the
+/// explorer all of them once it opens.
+pub const MAX_ROWS: usize = 20_000;
+
 /// One row of the partial tree.
 #[derive(Debug, Clone)]
 pub struct PartialRow {
@@ -34,6 +39,8 @@ pub struct PartialTree {
     read_at: Option<usize>,
     /// The open directories changed since the rows were read.
     stale: bool,
+    /// The read stopped at [`MAX_ROWS`].
+    truncated: bool,
     /// Each merged layer's own change counts, as read.
     changes: Vec<ChangeCounts>,
     cursor: usize,
@@ -59,6 +66,7 @@ impl PartialTree {
     pub fn read(&mut self, tree: &TreeBuilder, merged: usize) {
         let selected = self.selected().map(|row| row.node);
         self.rows.clear();
+        self.truncated = false;
         self.walk(tree);
         self.changes = (0..merged).map_while(|l| tree.layer_changes(l)).collect();
         self.read_at = Some(merged);
@@ -84,6 +92,10 @@ impl PartialTree {
             next: 0,
         }];
         while let Some(frame) = stack.last_mut() {
+            if self.rows.len() == MAX_ROWS {
+                self.truncated = stack.iter().any(|f| f.next < f.children.len());
+                break;
+            }
             let Some(&node) = frame.children.get(frame.next) else {
                 stack.pop();
                 continue;
@@ -118,6 +130,11 @@ impl PartialTree {
 
     pub fn rows(&self) -> &[PartialRow] {
         &self.rows
+    }
+
+    /// Whether rows past [`MAX_ROWS`] were left unread.
+    pub fn truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Layers merged when the rows were read (0 before any read).
@@ -208,5 +225,72 @@ impl PartialTree {
         {
             self.move_cursor(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::{EntryKind, Meta, ParsedLayer};
+
+    fn layer(paths: impl IntoIterator<Item = String>) -> ParsedLayer {
+        let mut parsed = ParsedLayer::default();
+        for path in paths {
+            let meta = Meta {
+                kind: EntryKind::File,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                size: 3,
+                hash: 1,
+                offset: 0,
+            };
+            parsed.push(path.as_bytes(), b"", meta);
+        }
+        parsed
+    }
+
+    #[test]
+    fn a_read_stops_at_the_row_limit_and_says_so() {
+        let mut tree = TreeBuilder::new();
+        let paths = (0..3).flat_map(|d| (0..MAX_ROWS / 2).map(move |f| format!("d{d}/f{f}")));
+        tree.add_layer(&layer(paths)).unwrap();
+        let mut view = PartialTree::new();
+        view.read(&tree, 1);
+        assert_eq!(view.rows().len(), 3, "every directory starts closed");
+        assert!(!view.truncated());
+        view.toggle_all();
+        assert!(view.needs_read(1));
+        view.read(&tree, 1);
+        assert_eq!(view.rows().len(), MAX_ROWS);
+        assert!(view.truncated());
+        // Closed again: the rows are all there.
+        view.toggle_all();
+        view.read(&tree, 1);
+        assert!(!view.truncated());
+    }
+
+    #[test]
+    fn the_cursor_stays_on_its_path_as_layers_land() {
+        let mut tree = TreeBuilder::new();
+        tree.add_layer(&layer(["b/x".into(), "c".into()])).unwrap();
+        let mut view = PartialTree::new();
+        view.read(&tree, 1);
+        view.move_cursor(1);
+        assert_eq!(&*view.selected().unwrap().name, b"c");
+        // `a` lands above it: the cursor moves down with its path.
+        tree.add_layer(&layer(["a".into()])).unwrap();
+        assert!(view.needs_read(2));
+        view.read(&tree, 2);
+        assert_eq!(view.cursor(), 2);
+        assert_eq!(&*view.selected().unwrap().name, b"c");
+        // Right opens `b`, left goes from its child back to it.
+        view.move_cursor(-1);
+        view.right();
+        view.read(&tree, 2);
+        view.right();
+        assert_eq!(&*view.selected().unwrap().name, b"x");
+        view.left();
+        assert_eq!(&*view.selected().unwrap().name, b"b");
     }
 }

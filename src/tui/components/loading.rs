@@ -326,13 +326,19 @@ impl LoadingScreen {
         let files = self.model.files();
         let total = self.model.layers().len();
         let merged = files.read_at();
-        let title = if !self.model.has_tree() || !self.model.described() {
+        let mut title = if !self.model.has_tree() || !self.model.described() {
             "Files".to_string()
         } else if merged < total {
             format!("Files: the first {merged} of {total} layers merged, the rest still loading")
         } else {
             format!("Files: all {total} layers merged, opening the explorer")
         };
+        if files.truncated() {
+            title.push_str(&format!(
+                " (its first {} rows; all once the explorer opens)",
+                files.rows().len()
+            ));
+        }
         let block = pane(theme, &title, self.files_focused);
         let inner = block.inner(area);
         frame.render_widget(block, area);
