@@ -308,8 +308,8 @@ fn after_each_layer_the_tree_is_umocis_unpack_of_the_layers_merged_so_far() {
         })
         .collect();
     assert_eq!(steps[total - 1].paths, full);
-    for layer in 0..total {
-        assert_eq!(steps[layer].changes, Some(tree.layer_change_counts(layer)));
+    for (layer, step) in steps.iter().enumerate() {
+        assert_eq!(step.changes, Some(tree.layer_change_counts(layer)));
     }
 }
 
