@@ -66,6 +66,9 @@ pub trait Watch: std::fmt::Debug + Send + Sync {
     /// Layer `info.index` of the image (the `image`th of [`load_all`]'s inputs) was parsed,
     /// checked and merged into its tree; layers are merged in order.
     fn merged(&self, image: usize, info: &LayerInfo);
+    /// The tree of the `image`th input the load merges into, before its first layer, for a
+    /// view that draws it as it grows (files, layouts and registries, not streams).
+    fn merging(&self, _image: usize, _tree: std::sync::Arc<MergedTree>) {}
 }
 
 /// Progress of a load, for a progress bar or the TUI's gauge.
@@ -397,6 +400,11 @@ pub fn load_all(
     );
     let next = AtomicUsize::new(0);
     let mut builders: Vec<Building> = inputs.iter().map(|_| Building::new()).collect();
+    if let Some(watch) = &options.watch {
+        for (image, builder) in builders.iter().enumerate() {
+            builder.show_to(image, watch.as_ref());
+        }
+    }
     let mut infos: Vec<Vec<LayerInfo>> = inputs
         .iter()
         .map(|(_, i)| Vec::with_capacity(i.layers.len()))
@@ -627,6 +635,9 @@ fn load_layers(
     let inline = hash_inline(order.iter().map(|&i| image.layers[i].size.unwrap_or(0)));
     let next = AtomicUsize::new(0);
     let mut builder = Building::new();
+    if let Some(watch) = &options.watch {
+        builder.show_to(0, watch.as_ref());
+    }
     let mut infos = Vec::with_capacity(total);
     let mut warnings = image.warnings.clone();
 
@@ -701,22 +712,31 @@ fn load_layers(
 
 /// A tree being built, and what the content hook found in the layers applied to it.
 struct Building {
-    tree: TreeBuilder,
+    tree: std::sync::Arc<MergedTree>,
     found: Vec<(EntryId, Found)>,
 }
 
 impl Building {
     fn new() -> Self {
         Building {
-            tree: TreeBuilder::new(),
+            tree: std::sync::Arc::new(MergedTree(std::sync::RwLock::new(Some(TreeBuilder::new())))),
             found: Vec::new(),
         }
     }
 
+    /// Share the tree of the `image`th input with `watch` as it grows, each layer's change
+    /// counts kept.
+    fn show_to(&self, image: usize, watch: &dyn Watch) {
+        self.tree.write(|tree| tree.count_changes());
+        watch.merging(image, std::sync::Arc::clone(&self.tree));
+    }
+
     /// Apply the next layer, keeping its findings by entry.
     fn add_layer(&mut self, layer: &ParsedLayer) -> std::result::Result<(), LimitError> {
-        let first = self.tree.next_entry();
-        self.tree.add_layer(layer)?;
+        let first = self.tree.write(|tree| {
+            let first = tree.next_entry();
+            tree.add_layer(layer).map(|()| first)
+        })?;
         self.found.extend(
             layer
                 .found
@@ -734,7 +754,8 @@ impl Building {
         layers: Vec<LayerInfo>,
         mut warnings: Vec<String>,
     ) -> LoadedImage {
-        let tree = self.tree.finish();
+        let builder = self.tree.take().expect("a tree is finished once");
+        let tree = builder.finish();
         warnings.extend(tree.warnings().iter().cloned());
         LoadedImage {
             image,
@@ -743,6 +764,53 @@ impl Building {
             warnings,
             found: self.found,
         }
+    }
+}
+
+/// The tree of a load as merged so far, shared with a [`Watch`] while the load runs
+/// ([`Watch::merging`]), nothing copied: the merge holds it only while it applies a
+/// layer, so a reader between two layers sees exactly the layers merged so far, and a
+/// reader never waits for a layer being merged. Empty once the load ends (the tree is
+/// then finished into the model).
+pub struct MergedTree(std::sync::RwLock<Option<TreeBuilder>>);
+
+impl std::fmt::Debug for MergedTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MergedTree").finish_non_exhaustive()
+    }
+}
+
+impl Default for MergedTree {
+    /// A tree with no layer merged yet.
+    fn default() -> Self {
+        MergedTree(std::sync::RwLock::new(Some(TreeBuilder::new())))
+    }
+}
+
+impl MergedTree {
+    /// `read` on the tree as it stands; `None` while a layer is being merged into it (so
+    /// a view keeps what it read last), or once the load has ended.
+    pub fn try_read<T>(&self, read: impl FnOnce(&TreeBuilder) -> T) -> Option<T> {
+        match self.0.try_read() {
+            Ok(guard) => guard.as_ref().map(read),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                poisoned.into_inner().as_ref().map(read)
+            }
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    fn write<T>(&self, write: impl FnOnce(&mut TreeBuilder) -> T) -> T {
+        let mut guard = self.0.write().unwrap_or_else(|p| p.into_inner());
+        write(
+            guard
+                .as_mut()
+                .expect("the tree is merged into until the load ends"),
+        )
+    }
+
+    fn take(&self) -> Option<TreeBuilder> {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
 

@@ -1,12 +1,17 @@
 //! The explorer's first screen, while the image loads: the layer list from the image's
 //! description (instructions, download sizes) as soon as it is read, each layer's own facts
 //! as its parse is merged, and a cursor that the explorer keeps once everything is loaded.
-//! What needs layers not yet merged (the file tree, the image's score) is not shown here:
-//! the view says which layer the load has reached instead, so nothing on it is ever wrong.
+//! The file tree is the tree of the layers merged so far ([`super::partial`]), labelled
+//! so; what needs every layer (subtree sizes, the image's score, the aggregated views) is
+//! not shown here: the view says which layer the load has reached instead, so nothing on
+//! it is ever wrong.
 
 use crate::image::history::Instruction;
 use crate::image::Image;
-use crate::load::{LayerInfo, Progress};
+use crate::load::{LayerInfo, MergedTree, Progress};
+use std::sync::Arc;
+
+pub use super::partial::{PartialRow, PartialTree};
 
 /// One layer as the first screen knows it.
 #[derive(Debug, Clone)]
@@ -28,14 +33,52 @@ pub struct Loading {
     cursor: usize,
     scroll: usize,
     rows: usize,
+    /// The load's tree, while it merges (files, layouts and registries share it).
+    tree: Option<Arc<MergedTree>>,
+    files: PartialTree,
 }
 
 impl Loading {
     pub fn new() -> Loading {
         Loading {
             rows: 1,
+            files: PartialTree::new(),
             ..Default::default()
         }
+    }
+
+    /// The load shares the tree it merges into.
+    pub fn set_tree(&mut self, tree: Arc<MergedTree>) {
+        self.tree = Some(tree);
+    }
+
+    /// Whether the load shared its tree (a stream's load does not).
+    pub fn has_tree(&self) -> bool {
+        self.tree.is_some()
+    }
+
+    /// Read the file rows again when layers were merged or directories opened since the
+    /// last read, unless a layer is being merged right now: the rows read last stay, and
+    /// the next frame tries again. Never waits for the merge.
+    pub fn refresh_files(&mut self) {
+        let (Some(tree), files) = (&self.tree, &mut self.files) else {
+            return;
+        };
+        tree.try_read(|tree| {
+            let merged = tree.layer_count();
+            if files.needs_read(merged) {
+                files.read(tree, merged);
+            }
+        });
+    }
+
+    /// The file tree of the layers merged so far.
+    pub fn files(&self) -> &PartialTree {
+        &self.files
+    }
+
+    pub fn files_mut(&mut self) -> &mut PartialTree {
+        &mut self.files
     }
 
     /// The image's description was read: its layers are known, none parsed yet.

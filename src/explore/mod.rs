@@ -26,6 +26,7 @@ pub mod extract;
 pub mod filetree;
 pub mod fleet;
 pub mod loading;
+pub mod partial;
 pub mod tour;
 
 use crate::analysis::explain::{self, Block, Facts};

@@ -9,7 +9,9 @@
 //! moves where later entries land. (umoci, streaming, resolves a marker at its place in the
 //! tar: the two differ only when a layer replaces a marker's symlinked parent before it.)
 
-use super::{Change, Entry, EntryId, Node, NodeId, Tree, Version, NONE, ROOT};
+use super::{
+    Change, ChangeCounts, DiffKind, Entry, EntryId, Node, NodeId, Tree, Version, NONE, ROOT,
+};
 use crate::layer::{EntryKind, ParsedLayer, Span};
 use crate::limits::{self, to_u32, LimitError, Limited, Limits};
 use hashbrown::HashTable;
@@ -44,6 +46,11 @@ pub struct TreeBuilder {
     /// Scratch for resolving through symlinks: path bytes and component spans.
     scratch: Vec<u8>,
     pending: Vec<(usize, usize)>,
+    /// Each layer's own change counts, kept when [`Self::count_changes`] asked for them.
+    counting: bool,
+    layer_counts: Vec<ChangeCounts>,
+    /// Scratch while a layer is applied: each node it touches, with its version before.
+    touched: Vec<(NodeId, u32)>,
 }
 
 /// Symlinks followed while resolving one path before it counts as a loop: Linux's
@@ -55,6 +62,15 @@ pub const MAX_SYMLINK_FOLLOWS: usize = 40;
 /// create a longer one (symlink(2) fails), and the bound keeps one resolution's work at
 /// most [`MAX_SYMLINK_FOLLOWS`] × this many bytes.
 pub const MAX_SYMLINK_TARGET: usize = 4095;
+
+/// What stands at a path of a tree being built ([`TreeBuilder::live_state`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LiveState {
+    pub meta: crate::layer::Meta,
+    /// Content bytes: a file's, or a hardlink's target's; 0 for anything else.
+    pub size: u64,
+    pub is_dir: bool,
+}
 
 /// Where a path resolves.
 enum Resolved {
@@ -124,7 +140,17 @@ impl TreeBuilder {
             overflow: None,
             scratch: Vec::new(),
             pending: Vec::new(),
+            counting: false,
+            layer_counts: Vec::new(),
+            touched: Vec::new(),
         }
+    }
+
+    /// Keep each layer's own change counts as it is applied, for a view that shows them
+    /// before the tree is finished ([`Self::layer_changes`]). Costs 8 bytes per path a
+    /// layer touches while that layer is applied.
+    pub fn count_changes(&mut self) {
+        self.counting = true;
     }
 
     /// The id the next layer's first entry gets: record `i` of that layer is entry
@@ -226,10 +252,84 @@ impl TreeBuilder {
             }
         }
         self.check_overflow()?;
+        if self.counting {
+            self.count_layer();
+        }
         self.tree.layer_entries.push(end);
         self.layer_versions_start
             .push(to_u32(self.raw_versions.len()));
         Ok(())
+    }
+
+    /// The counts of the layer just applied, as [`Tree::layer_change_counts`] gives them
+    /// once the tree is finished: each path it touched, before against after.
+    fn count_layer(&mut self) {
+        let mut counts = ChangeCounts::default();
+        let touched = std::mem::take(&mut self.touched);
+        for &(node, before) in &touched {
+            let before = (before != NONE)
+                .then(|| self.raw_versions[before as usize].1)
+                .filter(|v| !v.change.is_removal());
+            let kind = match (before, self.live(node)) {
+                (None, None) => continue,
+                (None, Some(_)) => DiffKind::Added,
+                (Some(_), None) => DiffKind::Removed,
+                (Some(a), Some(b)) if self.same_state(&a, b.entry, b.content) => continue,
+                (Some(_), Some(_)) => DiffKind::Modified,
+            };
+            counts.count(kind);
+        }
+        // Dropped, not kept for the next layer: the finish that follows the last layer
+        // must not pay for the largest layer's list at its peak.
+        drop(touched);
+        self.layer_counts.push(counts);
+    }
+
+    /// What the explorer's first screen reads while the load goes on, between two layers:
+    /// the tree as the layers applied so far leave it. Layer `layer`'s own change counts,
+    /// once it is applied, when [`Self::count_changes`] was asked before it.
+    pub fn layer_changes(&self, layer: usize) -> Option<ChangeCounts> {
+        self.layer_counts.get(layer).copied()
+    }
+
+    /// The name of `node` (its last path component).
+    pub fn name(&self, node: NodeId) -> &[u8] {
+        self.tree.name(node)
+    }
+
+    /// What stands at `node` now, if anything: its metadata (an implied directory's for a
+    /// directory no entry wrote), its content size and whether it is a directory.
+    pub fn live_state(&self, node: NodeId) -> Option<LiveState> {
+        let version = self.live(node)?;
+        let meta = if version.entry == NONE {
+            super::IMPLIED_DIR
+        } else {
+            self.tree.entries[version.entry as usize].meta
+        };
+        let size = if version.content == NONE {
+            0
+        } else {
+            self.tree.entries[version.content as usize].meta.size
+        };
+        Some(LiveState {
+            meta,
+            size,
+            is_dir: self.is_directory(&version),
+        })
+    }
+
+    /// The children of `node` that stand now, sorted by name as the explorer sorts them.
+    pub fn live_children(&self, node: NodeId) -> Vec<NodeId> {
+        let mut children = Vec::new();
+        let mut child = self.first_child[node as usize];
+        while child != NONE {
+            if self.live(child).is_some() {
+                children.push(child);
+            }
+            child = self.next_sibling[child as usize];
+        }
+        children.sort_unstable_by(|&a, &b| self.tree.name(a).cmp(self.tree.name(b)));
+        children
     }
 
     /// The limit passed while applying the layer, if any: a node, name or version that
@@ -629,6 +729,13 @@ impl TreeBuilder {
             self.limits.versions,
         ) {
             Ok(id) => {
+                if self.counting {
+                    let before = self.current[node as usize];
+                    let layer_start = *self.layer_versions_start.last().unwrap_or(&0);
+                    if before == NONE || before < layer_start {
+                        self.touched.push((node, before));
+                    }
+                }
                 self.current[node as usize] = id;
                 self.raw_versions.push((node, version));
             }

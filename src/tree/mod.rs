@@ -23,7 +23,7 @@
 mod build;
 mod view;
 
-pub use build::TreeBuilder;
+pub use build::{LiveState, TreeBuilder};
 pub use view::{ChangeCounts, Diff, DiffKind, ListingRow};
 
 use crate::layer::{EntryKind, Meta, Span};

@@ -236,6 +236,8 @@ enum Message {
     Described(Box<Image>),
     /// A layer parsed and merged into the tree.
     Merged(LayerInfo),
+    /// The tree the layers are merged into, before the first.
+    Tree(Arc<load::MergedTree>),
     Done(Box<Result<Loaded>>),
 }
 
@@ -249,6 +251,9 @@ impl load::Watch for Forward {
     }
     fn merged(&self, _image: usize, info: &LayerInfo) {
         let _ = self.0.send(Message::Merged(info.clone()));
+    }
+    fn merging(&self, _image: usize, tree: Arc<load::MergedTree>) {
+        let _ = self.0.send(Message::Tree(tree));
     }
 }
 
@@ -298,6 +303,7 @@ pub fn run(
     let size = terminal.size().map_err(io)?;
     screen.resize(size.width, size.height);
     let (source, loaded, analysis) = loop {
+        screen.model.refresh_files();
         terminal.draw(|frame| screen.draw(frame)).map_err(io)?;
         if event::poll(Duration::from_millis(80)).map_err(io)? {
             dispatch(&mut screen, event::read().map_err(io)?);
@@ -316,6 +322,7 @@ pub fn run(
                     screen.relayout();
                 }
                 Message::Merged(info) => screen.model.applied(info),
+                Message::Tree(tree) => screen.model.set_tree(tree),
                 Message::Done(result) => finished = Some((*result)?),
             }
         }
@@ -333,12 +340,11 @@ pub fn run(
         )),
         _ => None,
     };
-    // The explorer opens on the layer picked while loading.
-    let cursor = screen.model.cursor();
+    let picked = screen.picked();
     let mut app = App::new(loaded, source, analysis, screen.into_settings());
     let size = terminal.size().map_err(io)?;
     app.resize(size.width, size.height);
-    app.model.move_layer(cursor as isize);
+    picked.apply(&mut app);
     start.apply(&mut app)?;
     if back {
         app.go_back_on_esc();

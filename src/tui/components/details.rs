@@ -9,6 +9,7 @@ use crate::image::history::Instruction;
 use crate::size::human;
 use crate::tree::ChangeCounts;
 use crate::tui::actions::Action;
+use crate::tui::theme::Theme;
 use crate::tui::widgets::{pane, styled, WHEEL_ROWS};
 use crossterm::event::{MouseEvent, MouseEventKind};
 use ratatui::layout::Rect;
@@ -100,20 +101,9 @@ fn render_layer(app: &View, frame: &mut Frame, area: Rect) {
     if let Some(history) = image.history.layers.get(index) {
         lines.push(instruction_line(&history.instruction, app));
     }
-    let ChangeCounts {
-        added,
-        modified,
-        removed,
-    } = model.files().change_counts();
-    lines.push(Line::from(vec![
-        styled("Changes: ", theme.title),
-        styled(format!("{added} added"), theme.added),
-        Span::raw(", "),
-        styled(format!("{modified} modified"), theme.modified),
-        Span::raw(", "),
-        styled(format!("{removed} removed"), theme.removed),
-        styled(format!("  ({})", model.compare_label()), theme.dim),
-    ]));
+    let mut changes = changes_spans(&model.files().change_counts(), theme);
+    changes.push(styled(format!("  ({})", model.compare_label()), theme.dim));
+    lines.push(Line::from(changes));
     if let Some(changes) = model.layer_packages(index) {
         lines.extend(package_lines(changes, app));
     }
@@ -380,4 +370,22 @@ fn render_image(app: &View, frame: &mut Frame, area: Rect) {
             .block(block),
         area,
     );
+}
+
+/// `Changes: 3 added, 1 modified, 0 removed`, in the change colours: the layer pane's
+/// line, and the first screen's for a layer once it is merged.
+pub(super) fn changes_spans(counts: &ChangeCounts, theme: &Theme) -> Vec<Span<'static>> {
+    let ChangeCounts {
+        added,
+        modified,
+        removed,
+    } = *counts;
+    vec![
+        styled("Changes: ", theme.title),
+        styled(format!("{added} added"), theme.added),
+        Span::raw(", "),
+        styled(format!("{modified} modified"), theme.modified),
+        Span::raw(", "),
+        styled(format!("{removed} removed"), theme.removed),
+    ]
 }

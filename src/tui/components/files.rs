@@ -197,21 +197,14 @@ fn render(view: &View, frame: &mut Frame, area: Rect) {
                 spans.push(Span::styled(format!("{text:>9} "), style));
             }
         }
-        let mut guides = String::new();
-        for level in 0..row.depth {
-            let bit = level < 64 && row.guides & (1 << level) != 0;
-            guides.push_str(if bit { glyphs.pipe } else { glyphs.space });
-        }
-        guides.push_str(if row.last { glyphs.last } else { glyphs.branch });
-        spans.push(Span::styled(guides, theme.dim));
-        if row.is_dir {
-            let marker = if app.files().is_collapsed(row.node) {
-                glyphs.collapsed
-            } else {
-                glyphs.expanded
-            };
-            spans.push(Span::styled(marker, theme.dim));
-        }
+        let open = row.is_dir.then(|| !app.files().is_collapsed(row.node));
+        spans.extend(tree_prefix(
+            row.depth,
+            row.guides,
+            row.last,
+            open,
+            view.settings,
+        ));
         spans.push(Span::styled(
             escape_bytes(tree.name(row.node)).into_owned(),
             style,
@@ -246,4 +239,33 @@ fn render(view: &View, frame: &mut Frame, area: Rect) {
         }
         buffer.set_line(inner.x, y, &line, inner.width);
     }
+}
+
+/// The tree guides before a name (`│   ├── `), then the directory marker when `open`
+/// says whether a directory is open: what the explorer's tree and the tree drawn while
+/// loading share.
+pub(super) fn tree_prefix(
+    depth: u16,
+    guide_bits: u64,
+    last: bool,
+    open: Option<bool>,
+    view: &crate::tui::settings::Settings,
+) -> Vec<Span<'static>> {
+    let (theme, glyphs) = (&view.theme, &view.glyphs);
+    let mut guides = String::new();
+    for level in 0..depth {
+        let bit = level < 64 && guide_bits & (1 << level) != 0;
+        guides.push_str(if bit { glyphs.pipe } else { glyphs.space });
+    }
+    guides.push_str(if last { glyphs.last } else { glyphs.branch });
+    let mut spans = vec![Span::styled(guides, theme.dim)];
+    if let Some(open) = open {
+        let marker = if open {
+            glyphs.expanded
+        } else {
+            glyphs.collapsed
+        };
+        spans.push(Span::styled(marker, theme.dim));
+    }
+    spans
 }

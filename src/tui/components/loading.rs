@@ -1,14 +1,18 @@
 //! The first screen, while the image loads ([`crate::explore::loading`]): the layer list
 //! with instructions and sizes, the selected layer's facts once it is merged, the gauge,
-//! and a file pane that says how far the load is. Its keys move the selection, which the
-//! explorer keeps when it opens, or quit (cancelling the load).
+//! and the file tree of the layers merged so far, labelled so. Tab moves between the list
+//! and the tree; their keys move the selections, which the explorer keeps when it opens,
+//! or quit (cancelling the load).
 
 use super::layers::{one_line, status_note};
-use crate::escape::escape_str;
-use crate::explore::loading::{Loading, LoadingLayer};
+use crate::escape::{escape_bytes, escape_str};
+use crate::explore::loading::{Loading, LoadingLayer, PartialRow};
 use crate::layer::ParseControl;
 use crate::size::human;
+use crate::tree::NodeId;
 use crate::tui::actions::{Action, Context};
+use crate::tui::app::App;
+use crate::tui::components::Pane;
 use crate::tui::settings::Settings;
 use crate::tui::widgets::{self, list_height, pane, styled, WHEEL_ROWS};
 use crate::tui::Screen;
@@ -30,6 +34,30 @@ pub struct LoadingScreen {
     control: Arc<ParseControl>,
     area: Rect,
     quit: bool,
+    /// The file tree has the keys, not the layer list.
+    files_focused: bool,
+}
+
+/// What was picked on the first screen, for the explorer to open on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Picked {
+    pub layer: usize,
+    /// `Some` when the file tree had the keys: its selected path, if any.
+    pub path: Option<Option<NodeId>>,
+}
+
+impl Picked {
+    /// Open the explorer on it: the layer; with the tree focused, the tree pane focused
+    /// and the path selected (its parents opened) when the selected layer has it.
+    pub fn apply(self, app: &mut App) {
+        app.model.move_layer(self.layer as isize);
+        if let Some(path) = self.path {
+            app.set_focus(Pane::Files);
+            if let Some(node) = path {
+                app.model.select_path(node);
+            }
+        }
+    }
 }
 
 /// Where the first screen's parts go.
@@ -87,6 +115,7 @@ impl LoadingScreen {
             control,
             area: Rect::new(0, 0, 120, 40),
             quit: false,
+            files_focused: false,
         }
     }
 
@@ -94,8 +123,27 @@ impl LoadingScreen {
     pub fn relayout(&mut self) {
         let transfers = self.control.transfers.snapshot();
         let gauge = widgets::gauge_height(&transfers);
-        let rows = list_height(layout(self.area, self.model.layers().len(), gauge).layers);
-        self.model.set_rows(rows);
+        let areas = layout(self.area, self.model.layers().len(), gauge);
+        self.model.set_rows(list_height(areas.layers));
+        self.model.files_mut().set_height(list_height(areas.files));
+    }
+
+    /// Whether the tree has a pane: only beside the list, in a wide enough terminal.
+    fn tree_shown(&self) -> bool {
+        !layout(self.area, self.model.layers().len(), 0)
+            .files
+            .is_empty()
+    }
+
+    /// What the explorer keeps when it opens: the selected layer, and the selected path
+    /// when the tree had the keys.
+    pub fn picked(&self) -> Picked {
+        Picked {
+            layer: self.model.cursor(),
+            path: self
+                .files_focused
+                .then(|| self.model.files().selected().map(|row| row.node)),
+        }
     }
 
     /// Hand the settings on to the explorer.
@@ -110,22 +158,51 @@ impl Screen for LoadingScreen {
     }
 
     fn handle_key(&mut self, key: KeyEvent) {
-        let Some(action) = self.settings.keymap.lookup(&key, Context::Layers) else {
+        let context = if self.files_focused {
+            Context::Files
+        } else {
+            Context::Layers
+        };
+        let Some(action) = self.settings.keymap.lookup(&key, context) else {
             return;
         };
-        let page = self.model.rows() as isize;
-        if let Some(step) = super::list_step(action, page) {
+        if self.files_focused {
+            let files = self.model.files_mut();
+            if let Some(step) = super::list_step(action, files.height() as isize) {
+                files.move_cursor(step);
+                return;
+            }
+            match action {
+                Action::Left => files.left(),
+                Action::Right => files.right(),
+                Action::ToggleCollapseDir => files.toggle(),
+                Action::ToggleCollapseAll => files.toggle_all(),
+                _ => {}
+            }
+        } else if let Some(step) = super::list_step(action, self.model.rows() as isize) {
             self.model.move_cursor(step);
-        } else if action == Action::Quit {
-            self.quit = true;
         }
+        match action {
+            Action::ToggleView if self.model.has_tree() && self.tree_shown() => {
+                self.files_focused = !self.files_focused
+            }
+            Action::Quit => self.quit = true,
+            _ => {}
+        }
+        // An opened directory shows at once unless a layer is being merged.
+        self.model.refresh_files();
     }
 
     fn handle_mouse(&mut self, mouse: MouseEvent) {
-        match mouse.kind {
-            MouseEventKind::ScrollDown => self.model.move_cursor(WHEEL_ROWS),
-            MouseEventKind::ScrollUp => self.model.move_cursor(-WHEEL_ROWS),
-            _ => {}
+        let step = match mouse.kind {
+            MouseEventKind::ScrollDown => WHEEL_ROWS,
+            MouseEventKind::ScrollUp => -WHEEL_ROWS,
+            _ => return,
+        };
+        if self.files_focused {
+            self.model.files_mut().move_cursor(step);
+        } else {
+            self.model.move_cursor(step);
         }
     }
 
@@ -230,6 +307,9 @@ impl LoadingScreen {
                 if let Some(diff_id) = &info.diff_id {
                     lines.push(field("Diff id", escape_str(diff_id).into_owned()));
                 }
+                if let Some(changes) = self.model.files().layer_changes(index) {
+                    lines.push(Line::from(super::details::changes_spans(&changes, theme)));
+                }
             }
             None => {
                 lines.push(styled(format!("not parsed yet ({})", self.reached()), theme.dim).into())
@@ -243,23 +323,84 @@ impl LoadingScreen {
             return;
         }
         let theme = &self.settings.theme;
-        let block = pane(theme, "Files", false);
+        let files = self.model.files();
+        let total = self.model.layers().len();
+        let merged = files.read_at();
+        let mut title = if !self.model.has_tree() || !self.model.described() {
+            "Files".to_string()
+        } else if merged < total {
+            format!("Files: the first {merged} of {total} layers merged, the rest still loading")
+        } else {
+            format!("Files: all {total} layers merged, opening the explorer")
+        };
+        if files.truncated() {
+            title.push_str(&format!(
+                " (its first {} rows; all once the explorer opens)",
+                files.rows().len()
+            ));
+        }
+        let block = pane(theme, &title, self.files_focused);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let text = if self.model.described() {
-            format!(
+        let note = if !self.model.described() {
+            Some("The file tree opens once every layer is merged.".to_string())
+        } else if !self.model.has_tree() {
+            // A load that does not share its tree (a stream's).
+            Some(format!(
                 "The file tree opens once every layer is merged ({}; {} merged).",
                 self.reached(),
                 self.model.merged()
-            )
+            ))
+        } else if merged == 0 {
+            Some(format!("No layer merged yet ({}).", self.reached()))
+        } else if files.rows().is_empty() {
+            Some("No paths in the layers merged so far.".to_string())
         } else {
-            "The file tree opens once every layer is merged.".to_string()
+            None
         };
-        frame.render_widget(
-            Paragraph::new(styled(text, theme.dim)).wrap(Wrap { trim: false }),
-            inner,
-        );
+        if let Some(text) = note {
+            frame.render_widget(
+                Paragraph::new(styled(text, theme.dim)).wrap(Wrap { trim: false }),
+                inner,
+            );
+            return;
+        }
+        let lines: Vec<Line> = files
+            .rows()
+            .iter()
+            .enumerate()
+            .skip(files.scroll())
+            .take(inner.height as usize)
+            .map(|(index, row)| {
+                let line = partial_line(row, files.is_open(row.node), &self.settings);
+                if index != files.cursor() {
+                    line
+                } else if self.files_focused {
+                    line.style(theme.selected)
+                } else {
+                    line.style(theme.selected_unfocused)
+                }
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), inner);
     }
+}
+
+/// One row of the tree merged so far: a file's size (a directory's needs every layer:
+/// left blank), the guides, the name.
+fn partial_line(row: &PartialRow, open: bool, settings: &Settings) -> Line<'static> {
+    let size = if row.state.is_dir {
+        String::new()
+    } else {
+        human(row.state.size)
+    };
+    let mut spans = vec![Span::raw(format!("{size:>9} "))];
+    let open = row.state.is_dir.then_some(open);
+    spans.extend(super::files::tree_prefix(
+        row.depth, row.guides, row.last, open, settings,
+    ));
+    spans.push(Span::raw(escape_bytes(&row.name).into_owned()));
+    Line::from(spans)
 }
 
 /// One row of the list: the layer's content size once merged (the explorer's column),
