@@ -69,7 +69,9 @@ pub struct Start {
 }
 
 impl Start {
-    /// Lay the Dockerfile over the layers and open the tour, as asked.
+    /// Lay the Dockerfile over the layers and open the tour, as asked. The explanations'
+    /// facts are left for later: the tour gathers them, the event loop once every pane
+    /// answers and the digest check is done, else the first `e`.
     pub fn apply(self, app: &mut App) -> Result<()> {
         if let Some((name, text)) = &self.dockerfile {
             app.model
@@ -79,7 +81,6 @@ impl Start {
                     source,
                 })?;
         }
-        app.model.prepare_explanations();
         if let Some(name) = self.demo {
             app.model.set_demo(name);
         }
