@@ -205,6 +205,17 @@ fn lower_priority() {
     }
 }
 
+/// Hand the pages malloc keeps free back to the system: the parse threads' layers,
+/// freed as they were merged, stay in their threads' arenas otherwise, and the views
+/// built next would add to them rather than reuse them.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes an integer and only walks malloc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Take over the terminal: the alternate screen, raw mode and mouse capture, given back
 /// when the guard drops (and by ratatui's panic hook, with the mouse released too).
 fn start_terminal() -> Result<(DefaultTerminal, Restore)> {
@@ -324,6 +335,7 @@ pub fn run(
         }
     };
 
+    give_back_freed_memory();
     let checks = match (&source, verify_later) {
         (Some(source), Some(options)) => Some(verify_in_background(
             source.clone(),
