@@ -14,6 +14,7 @@ use super::AnalysisOptions;
 use crate::dockerfile::{Dockerfile, Mapping};
 use crate::layer::EntryKind;
 use crate::tree::{Change, DiffKind, NodeId, Tree, Version, NONE};
+use std::sync::Arc;
 
 /// A piece of text. Only [`Span::Text`] is layerscope's own wording; the others may carry
 /// anything from the image and must be escaped by the renderer.
@@ -108,7 +109,8 @@ pub struct Facts {
     pub multi_stage: Option<MultiStage>,
     pub base_image: Option<String>,
     pub findings: Vec<Finding>,
-    pub packages: super::packages::Packages,
+    /// Shared with the explorer, which reads the same packages for its own views.
+    pub packages: Arc<super::packages::Packages>,
 }
 
 impl Facts {
@@ -120,14 +122,25 @@ impl Facts {
         dockerfile: Option<(&Dockerfile, &Mapping)>,
         base_layers: Option<usize>,
     ) -> Facts {
+        let packages = Arc::new(super::packages::analyze(loaded));
+        Facts::gather_with(loaded, dockerfile, base_layers, packages)
+    }
+
+    /// [`Facts::gather`] with the packages per layer already analysed (by the explorer):
+    /// the package databases are read once.
+    pub fn gather_with(
+        loaded: &crate::model::LoadedImage,
+        dockerfile: Option<(&Dockerfile, &Mapping)>,
+        base_layers: Option<usize>,
+        packages: Arc<super::packages::Packages>,
+    ) -> Facts {
         let image = &loaded.image;
         let mapping = dockerfile.map(|(_, m)| m);
         let base_layers = base_layers.or(mapping.map(|m| m.base_layers));
-        let packages = super::packages::analyze(loaded);
         let options = AnalysisOptions {
             base_layers,
             exclude: None,
-            packages: Some(&packages),
+            packages: Some(&*packages),
         };
         let waste = super::analyze(&loaded.tree, &options);
         let mut hints = super::hints(&loaded.tree, &options);

@@ -61,24 +61,30 @@ pub struct InefficientPath {
 /// The explorer's image-details pane: layerscope's score and its wasted paths explained.
 pub fn image_analysis(loaded: &LoadedImage) -> ImageAnalysis {
     let waste = crate::analysis::analyze(&loaded.tree, &Default::default());
-    let instruction = |layer: usize| {
-        loaded
-            .image
-            .history
-            .layers
-            .get(layer)
-            .map_or_else(String::new, |h| {
-                crate::analysis::secrets::redact_secrets(&h.instruction.display())
-            })
-    };
+    // Once per layer, not per version of every wasted path: the redaction runs the
+    // secret rules.
+    let instructions: Vec<String> = (0..loaded.tree.layer_count())
+        .map(|layer| {
+            loaded
+                .image
+                .history
+                .layers
+                .get(layer)
+                .map_or_else(String::new, |h| {
+                    crate::analysis::secrets::redact_secrets(&h.instruction.display())
+                })
+        })
+        .collect();
+    let instruction = |layer: usize| instructions.get(layer).map_or("", String::as_str);
     ImageAnalysis {
         efficiency: waste.efficiency,
         wasted_bytes: waste.wasted_bytes,
+        // Taken, not cloned: each path's versions are freed as its lines are written.
         inefficient: waste
             .paths
-            .iter()
+            .into_iter()
             .map(|path| InefficientPath {
-                path: path.path.clone(),
+                path: path.path,
                 wasted_bytes: path.wasted_bytes,
                 explanation: path
                     .versions
@@ -171,14 +177,16 @@ pub struct Explorer {
     /// The Dockerfile pane's selected line (0-based) and first shown line.
     dockerfile_cursor: usize,
     dockerfile_scroll: usize,
-    /// What explanations read: gathered on a thread once the explorer opens
-    /// ([`Explorer::prepare_explanations`]), else on the first `e`.
+    /// What explanations read: gathered on a thread once the explorer is open and the
+    /// digest check done ([`Explorer::prepare_explanations_later`]), or for the tour,
+    /// else on the first `e`.
     facts: Option<Box<Facts>>,
     pending_facts: Option<std::thread::JoinHandle<Facts>>,
     /// Nodes with a secret finding in some layer, sorted.
     secret_nodes: Vec<NodeId>,
-    /// The OS packages per layer (empty unless the load read the package databases).
-    packages: crate::analysis::packages::Packages,
+    /// The OS packages per layer (empty unless the load read the package databases);
+    /// shared with the explanations' facts.
+    packages: Arc<crate::analysis::packages::Packages>,
     /// The demo image this is (`layerscope demo`), which the tour walks across.
     demo: Option<&'static str>,
     /// The digest check after opening, when the load left it for later.
@@ -223,7 +231,7 @@ impl Explorer {
             .collect();
         secret_nodes.sort_unstable();
         secret_nodes.dedup();
-        let packages = crate::analysis::packages::analyze(&image);
+        let packages = Arc::new(crate::analysis::packages::analyze(&image));
         let mut explorer = Explorer {
             image: Arc::new(image),
             source,
@@ -570,14 +578,31 @@ impl Explorer {
     /// million paths) on a thread of their own, so that the first `e` does not freeze the
     /// screen. Called once the Dockerfile, if any, is laid over the layers.
     pub fn prepare_explanations(&mut self) {
+        self.gather_on_a_thread(|| {});
+    }
+
+    /// [`Explorer::prepare_explanations`] unless the facts are gathered or on their way,
+    /// with `on_thread` run first on the new thread (the terminal side lowers its priority
+    /// there). For once every pane answers: gathered beside the open, the facts' waste and
+    /// hints would add their tens of MB to its peak and take a core from the load.
+    pub fn prepare_explanations_later(&mut self, on_thread: fn()) {
+        if self.facts.is_none() && self.pending_facts.is_none() {
+            self.gather_on_a_thread(on_thread);
+        }
+    }
+
+    fn gather_on_a_thread(&mut self, on_thread: fn()) {
         let image = Arc::clone(&self.image);
+        let packages = Arc::clone(&self.packages);
         let dockerfile = self
             .dockerfile
             .as_ref()
             .map(|d| (d.dockerfile.clone(), d.mapping.clone()));
         self.facts = None;
         self.pending_facts = Some(std::thread::spawn(move || {
-            Facts::gather(&image, dockerfile.as_ref().map(|(d, m)| (d, m)), None)
+            on_thread();
+            let dockerfile = dockerfile.as_ref().map(|(d, m)| (d, m));
+            Facts::gather_with(&image, dockerfile, None, packages)
         }));
     }
 
@@ -662,11 +687,13 @@ impl Explorer {
         }
         let image = &self.image;
         let dockerfile = self.dockerfile.as_ref();
+        let packages = &self.packages;
         self.facts.get_or_insert_with(|| {
-            Box::new(Facts::gather(
+            Box::new(Facts::gather_with(
                 image,
                 dockerfile.map(|d| (&d.dockerfile, &d.mapping)),
                 None,
+                Arc::clone(packages),
             ))
         })
     }

@@ -270,6 +270,38 @@ fn explanations_prepared_on_a_thread_equal_those_gathered_on_the_key() {
     assert!(prepared.explanations_ready() && on_the_key.explanations_ready());
 }
 
+/// The explorer leaves the facts for later (`prepare_explanations_later`, once every pane
+/// answers): the thread runs its start hook (the terminal side lowers its priority there),
+/// gathers what the key would, and a second call neither restarts a gathering under way
+/// nor redoes one done.
+#[test]
+fn explanations_left_for_later_run_the_hook_once_and_equal_those_on_the_key() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static HOOK_RUNS: AtomicUsize = AtomicUsize::new(0);
+    fn hook() {
+        HOOK_RUNS.fetch_add(1, Ordering::SeqCst);
+    }
+    let mut on_the_key = explorer(10);
+    let mut later = explorer(10);
+    assert!(!later.explanations_ready() && later.pending_facts.is_none());
+    later.prepare_explanations_later(hook);
+    later.prepare_explanations_later(hook);
+    while !later.explanations_ready() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(HOOK_RUNS.load(Ordering::SeqCst), 1);
+    for layer in 0..on_the_key.image().tree.layer_count() {
+        let want = on_the_key.explain(Subject::Layer(layer));
+        assert_eq!(later.explain(Subject::Layer(layer)), want);
+    }
+    assert!(later.facts.is_some());
+    later.prepare_explanations_later(hook);
+    assert!(later.facts.is_some() && later.pending_facts.is_none());
+    // The packages are read once: the facts hold the explorer's own.
+    let packages = Arc::clone(&later.packages);
+    assert!(Arc::ptr_eq(&packages, &later.facts().packages));
+}
+
 /// `pkg:NAME` in the filter shows the files one package owns, with the directories above
 /// them; a directory a package lists (shared with others) does not bring its contents in.
 #[test]
@@ -287,7 +319,10 @@ fn a_package_filter_shows_that_packages_files_only() {
     ];
     for (path, manager, name) in owners {
         let node = e.image().tree.lookup(path.as_bytes()).unwrap();
-        e.packages.owners.insert(node, (manager, name.to_string()));
+        Arc::get_mut(&mut e.packages)
+            .expect("not shared yet")
+            .owners
+            .insert(node, (manager, name.to_string()));
     }
     let rows = |e: &Explorer| -> Vec<String> {
         e.files()

@@ -194,7 +194,7 @@ fn failure(error: &Error) -> String {
 }
 
 /// Make the calling thread (and the hashing threads it starts, which inherit it) yield
-/// the cores to the views: the check is background work.
+/// the cores to the views: the check and the explanations' facts are background work.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: setpriority only reads its integer arguments; on Linux, PRIO_PROCESS with a
@@ -202,6 +202,17 @@ fn lower_priority() {
     unsafe {
         let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
         libc::setpriority(libc::PRIO_PROCESS, thread, 10);
+    }
+}
+
+/// Hand the pages malloc keeps free back to the system: the parse threads' layers,
+/// freed as they were merged, stay in their threads' arenas otherwise, and the views
+/// built next would add to them rather than reuse them.
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes an integer and only walks malloc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -331,6 +342,7 @@ pub fn run(
         }
     };
 
+    give_back_freed_memory();
     let checks = match (&source, verify_later) {
         (Some(source), Some(options)) => Some(verify_in_background(
             source.clone(),
@@ -356,6 +368,9 @@ pub fn run(
         });
     }
     let Some(checks) = checks else {
+        // The facts after the first frame, so that it does not wait on them.
+        terminal.draw(|frame| app.draw(frame)).map_err(io)?;
+        app.model.prepare_explanations_later(lower_priority);
         run_app(&mut terminal, &mut app, &mut TerminalEvents)?;
         return Ok(0);
     };
@@ -366,6 +381,11 @@ pub fn run(
         while let Ok(verification) = checks.try_recv() {
             checking = matches!(verification, Verification::Running { .. });
             app.model.set_verification(verification);
+            if !checking {
+                // Not beside the check: its reading and the facts' analysis each take a
+                // core and tens of MB.
+                app.model.prepare_explanations_later(lower_priority);
+            }
         }
         terminal.draw(|frame| app.draw(frame)).map_err(io)?;
         if !checking || event::poll(Duration::from_millis(100)).map_err(io)? {

@@ -71,14 +71,15 @@ pub struct Start {
 }
 
 impl Start {
-    /// Lay the Dockerfile over the layers and open the tour, as asked.
+    /// Lay the Dockerfile over the layers and open the tour, as asked. The explanations'
+    /// facts are left for later: the tour gathers them, the event loop once every pane
+    /// answers and the digest check is done, else the first `e`.
     pub fn apply(self, app: &mut App) -> Result<()> {
         if let Some((name, text)) = &self.dockerfile {
             app.model
                 .set_dockerfile(name, text)
                 .map_err(|e| e.in_file(name.clone()))?;
         }
-        app.model.prepare_explanations();
         if let Some(name) = self.demo {
             app.model.set_demo(name);
         }

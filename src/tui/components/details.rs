@@ -330,6 +330,11 @@ fn render_image(app: &View, frame: &mut Frame, area: Rect) {
             }
             let focused = app.focused;
             for (i, path) in analysis.inefficient.iter().enumerate() {
+                // Every line takes a row at least: the ones past the pane's height are
+                // never drawn, and a million-path image has tens of thousands of them.
+                if lines.len() >= usize::from(area.height) {
+                    break;
+                }
                 let mut line = Line::from(format!(
                     " {:>9}  {}",
                     human(path.wasted_bytes),
