@@ -975,6 +975,32 @@ mod tests {
         assert_eq!(expires("sha256:bb"), 5);
     }
 
+    /// `fleet report` prints the efficiency read back from the database: it must be the
+    /// same double to the last bit (serde_json parses floats exactly only with
+    /// `float_roundtrip`; without it this value came back one unit lower).
+    #[test]
+    fn an_image_reads_back_to_the_last_bit_of_its_efficiency() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("fleet.db").display());
+        let db = Db::open(&url, "test".into()).unwrap();
+        let names = vec!["one".to_string()];
+        let scan = Scan::of(&names);
+        db.start_scan(&scan, &[]).unwrap();
+        let facts = ImageFacts {
+            name: "one".into(),
+            layers: Vec::new(),
+            final_filesystem: 7,
+            wasted_bytes: 3,
+            efficiency: 0.9784018953727789,
+            secret_findings: 0,
+        };
+        db.store_image(&scan, 0, "one", Ok((&facts, String::new(), String::new())))
+            .unwrap();
+        let stored = db.read_scan(Some(&names)).unwrap();
+        let back = stored.images[0].facts.as_ref().unwrap();
+        assert_eq!(back.efficiency.to_bits(), facts.efficiency.to_bits());
+    }
+
     #[test]
     fn a_parse_reads_back_as_it_was_stored_without_the_previews() {
         let mut parsed = ParsedLayer {
