@@ -355,7 +355,7 @@ fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
 
     // Again from an empty database, with worker 1 killed mid-run and started again at once
     // (its leases are its shard's, so it takes them back; the others wait for them).
-    pg.query("DROP TABLE scan_images, scans, leases, layers, schema_version");
+    pg.query("DROP TABLE image_packages, scan_images, scans, leases, layers, schema_version");
     let mut others: Vec<_> = [0, 2]
         .iter()
         .map(|&i| worker(&env, &url, &list, i).spawn().unwrap())
@@ -423,4 +423,92 @@ fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
         assert!(!all.contains(wrong) && !all.contains(&pg.password), "{all}");
     }
     assert!(!pg.log().contains(&pg.password));
+}
+
+/// Each image's packages, stored in `image_packages`, are what `dpkg-query` lists on the
+/// image's unpacked rootfs (umoci's unpack of all its layers), with the layer that
+/// installed each version. A second scan whose layers are all stored already reads them
+/// from the database's parses, not the blobs, and must find the same packages.
+#[test]
+fn image_packages_match_dpkg_query_also_when_layers_come_from_the_database() {
+    use support::dpkg::{debian_image, dpkg_query};
+    use support::rootfs::prefix_rootfs;
+    if !support::tools::tools(&["umoci", "dpkg", "dpkg-deb", "dpkg-query"], "umoci, dpkg") {
+        return;
+    }
+    let image = debian_image();
+    let top = image.layers.len() - 1;
+    let theirs = dpkg_query(&prefix_rootfs(&image, top));
+    assert!(theirs.len() >= 2, "{theirs:?}");
+
+    let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("fleet.db");
+    let db = format!("sqlite:{}", path.display());
+    let layout = image.layout.to_str().unwrap().to_string();
+    let Some(fixtures) = support::tools::fixtures() else {
+        return;
+    };
+    let other = fixtures.join("alpine-base.tar");
+    let first = write_list(work.path(), "first.txt", std::slice::from_ref(&layout));
+    let second = write_list(
+        work.path(),
+        "second.txt",
+        &[other.to_str().unwrap().to_string(), layout.clone()],
+    );
+    ok(layerscope(
+        &env,
+        &db,
+        &["fleet", "--from-file", first.to_str().unwrap()],
+    ));
+    let sqlite = rusqlite::Connection::open(&path).unwrap();
+    let parses = |sqlite: &rusqlite::Connection| -> i64 {
+        sqlite
+            .query_row("SELECT sum(parse_count) FROM layers", [], |r| r.get(0))
+            .unwrap()
+    };
+    let stored_before = parses(&sqlite);
+    assert_eq!(stored_before, image.layers.len() as i64);
+    ok(layerscope(
+        &env,
+        &db,
+        &["fleet", "--from-file", second.to_str().unwrap()],
+    ));
+    // Only alpine's one layer was parsed the second time.
+    assert_eq!(parses(&sqlite), stored_before + 1);
+
+    // (name, version, layer) of the image in each scan, from the database alone.
+    let packages = |position: i64, images: i64| -> Vec<(String, String, i64, String)> {
+        let mut query = sqlite
+            .prepare(
+                "SELECT p.name, p.version, p.layer, p.layer_diff_id FROM image_packages p \
+                 JOIN scans s ON s.scan_id = p.scan_id \
+                 WHERE s.images = ?1 AND p.position = ?2 AND p.manager = 'dpkg' ORDER BY p.name",
+            )
+            .unwrap();
+        query
+            .query_map(rusqlite::params![images, position], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let parsed = packages(0, 1);
+    let from_database = packages(1, 2);
+    let names: std::collections::BTreeSet<(String, String)> = parsed
+        .iter()
+        .map(|(n, v, _, _)| (n.clone(), v.clone()))
+        .collect();
+    assert_eq!(names, theirs);
+    assert_eq!(from_database, parsed);
+    // Each version is attributed to the layer that installed it, by index and diff_id:
+    // `alpha` was upgraded to 2.0 in layer 2, `gamma` installed in layer 1.
+    let layer_of = |name: &str| parsed.iter().find(|p| p.0 == name).map(|p| p.2);
+    assert_eq!(layer_of("alpha"), Some(2));
+    assert_eq!(layer_of("gamma"), Some(1));
+    assert!(
+        parsed.iter().all(|p| p.3.starts_with("sha256:")),
+        "{parsed:?}"
+    );
 }

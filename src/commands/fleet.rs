@@ -311,8 +311,16 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     });
     let mut options = opening.load.clone();
     options.layers = Some(layers.clone());
-    // Scanned in the parse, so once per distinct layer too.
-    options.content = Some(crate::analysis::secrets::Scan::hook());
+    // Scanned in the parse, so once per distinct layer too; with a database, the package
+    // databases are read in the same pass, and each image's packages stored.
+    let secrets = crate::analysis::secrets::Scan::hook();
+    options.content = Some(match db {
+        Some(_) => Arc::new(crate::layer::Hooks(vec![
+            secrets,
+            crate::analysis::packages::Reader::hook(),
+        ])),
+        None => secrets,
+    });
     let specs = names.iter().map(|name| opening.resolve(name)).collect();
     // The tree lives only while it is measured, on the thread that loaded it: the set
     // keeps per-layer facts. The warnings are shown in input order, as the facts are.
@@ -322,7 +330,11 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
             let image = &loaded.image;
             let platform = image.platform.as_ref().map(|p| p.to_string());
             let described = (platform.unwrap_or_default(), image.config_digest.clone());
-            (facts, loaded.warnings, described)
+            let packages = match db {
+                Some(_) => crate::analysis::packages::analyze(&loaded).packages,
+                None => Vec::new(),
+            };
+            (facts, loaded.warnings, described, packages)
         })
     };
     let mut facts = Vec::with_capacity(names.len());
@@ -330,15 +342,17 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
     let mut stopped = None;
     crate::load::load_set(specs, &options, &measure, &mut |index, loaded| {
         let name = &names[index];
-        let stored = |loaded: std::result::Result<(&ImageFacts, String, String), &str>| {
+        let stored = |loaded: std::result::Result<(&ImageFacts, String, String), &str>,
+                      packages: &[crate::analysis::packages::Package]| {
             db.as_ref().map_or(Ok(()), |db| {
-                db.store_image(&scan, positions[index], name, loaded)
+                db.store_image(&scan, positions[index], name, loaded, packages)
             })
         };
         match loaded {
-            Ok((image, warnings, (platform, config))) => {
+            Ok((image, warnings, (platform, config), packages)) => {
                 super::show_warnings(&warnings, opening.quiet);
-                if let Err(error) = stored(Ok((&image, platform, config.unwrap_or_default()))) {
+                let described = (&image, platform, config.unwrap_or_default());
+                if let Err(error) = stored(Ok(described), &packages) {
                     stopped = Some(error);
                     return false;
                 }
@@ -356,7 +370,7 @@ pub fn measure(args: &FleetArgs, global: &GlobalArgs) -> Result<Measured> {
                 }
                 super::report_error(&error, global.verbose);
                 let error = escape_str(&error.to_string()).into_owned();
-                if let Err(error) = stored(Err(&error)) {
+                if let Err(error) = stored(Err(&error), &[]) {
                     stopped = Some(error);
                     return false;
                 }

@@ -8,6 +8,7 @@
 //! layer before parsing it, and a worker claims a layer with a lease before parsing it.
 
 use crate::analysis::fleet::ImageFacts;
+use crate::analysis::packages::{self, Package};
 use crate::analysis::secrets::{self, Hit};
 use crate::error::{Error, Result};
 use crate::layer::{EntryKind, Meta, ParsedLayer, Record, Span};
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The schema this binary writes; a database at a later version is refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a claim on a layer lasts: past it, another worker takes the layer over.
 pub const LEASE_SECONDS: i64 = 300;
@@ -33,8 +34,11 @@ pub const MAX_STORED_PARSE_BYTES: usize = 1 << 30;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The migrations, in order: migration `n` takes a database from version `n` to `n + 1`.
-/// `{blob}` is the binary column type (SQLite BLOB, PostgreSQL BYTEA).
-const MIGRATIONS: &[&str] = &["
+/// `{blob}` is the binary column type (SQLite BLOB, PostgreSQL BYTEA). Version 2 adds each
+/// image's packages; the layers version 1 stored kept no package databases in their
+/// parses, so it drops them, to be parsed again.
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE layers (
     diff_id TEXT PRIMARY KEY,
     compressed_download BIGINT NOT NULL,
@@ -70,7 +74,24 @@ CREATE TABLE scan_images (
     stored_at BIGINT NOT NULL,
     PRIMARY KEY (scan_id, position)
 );
-"];
+",
+    "
+DELETE FROM layers;
+CREATE TABLE image_packages (
+    scan_id TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    manager TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    arch TEXT NOT NULL,
+    layer BIGINT NOT NULL,
+    layer_diff_id TEXT NOT NULL,
+    bytes BIGINT NOT NULL,
+    PRIMARY KEY (scan_id, position, manager, name)
+);
+CREATE INDEX image_packages_by_name ON image_packages (name, version);
+",
+];
 
 /// A value bound to or read from a statement. Columns are never NULL.
 #[derive(Debug, Clone)]
@@ -264,6 +285,39 @@ pub struct StoredImage {
     pub name: String,
     pub facts: Option<ImageFacts>,
     pub error: String,
+}
+
+/// Columns of an `image_packages` row, and rows an insert carries (SQLite and PostgreSQL
+/// both take this many parameters in one statement).
+const PACKAGE_COLUMNS: usize = 9;
+const PACKAGE_ROWS_PER_INSERT: usize = 500;
+
+/// An image's packages as `image_packages` rows. Names and versions come from the image's
+/// own databases, so they are escaped as every name from an image is.
+fn package_rows(
+    scan: &Scan,
+    position: usize,
+    facts: &ImageFacts,
+    packages: &[Package],
+) -> Vec<Vec<V>> {
+    use crate::escape::escape_str;
+    packages
+        .iter()
+        .map(|p| {
+            let layer = facts.layers.get(p.layer).map_or("", |l| l.key.as_str());
+            vec![
+                V::T(scan.id.clone()),
+                V::I(position as i64),
+                V::T(p.manager.name().to_string()),
+                V::T(escape_str(&p.name).into_owned()),
+                V::T(escape_str(&p.version).into_owned()),
+                V::T(escape_str(&p.arch).into_owned()),
+                V::I(p.layer as i64),
+                V::T(layer.to_string()),
+                V::I(p.bytes.min(i64::MAX as u64) as i64),
+            ]
+        })
+        .collect()
 }
 
 /// Seconds since the epoch, on this worker's clock (leases compare the workers' clocks).
@@ -487,7 +541,12 @@ impl Db {
         position: usize,
         name: &str,
         loaded: std::result::Result<(&ImageFacts, String, String), &str>,
+        packages: &[Package],
     ) -> Result<()> {
+        let rows = match loaded {
+            Ok((facts, _, _)) => package_rows(scan, position, facts, packages),
+            Err(_) => Vec::new(),
+        };
         let (platform, config_digest, layers, facts, error) = match loaded {
             Ok((facts, platform, config_digest)) => {
                 let keys: Vec<&str> = facts.layers.iter().map(|l| l.key.as_str()).collect();
@@ -527,7 +586,31 @@ impl Db {
                     V::T(self.worker.clone()),
                     V::I(now()),
                 ],
-            )
+            )?;
+            sql.exec(
+                "DELETE FROM image_packages WHERE scan_id = $1 AND position = $2",
+                &[V::T(scan.id.clone()), V::I(position as i64)],
+            )?;
+            // Many rows a statement: one round trip per package would be most of a run.
+            for chunk in rows.chunks(PACKAGE_ROWS_PER_INSERT) {
+                let values: Vec<String> = (0..chunk.len())
+                    .map(|row| {
+                        let at = row * PACKAGE_COLUMNS;
+                        let params: Vec<String> =
+                            (1..=PACKAGE_COLUMNS).map(|c| format!("${}", at + c)).collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                sql.exec(
+                    &format!(
+                        "INSERT INTO image_packages (scan_id, position, manager, name, version, \
+                         arch, layer, layer_diff_id, bytes) VALUES {}",
+                        values.join(", ")
+                    ),
+                    &chunk.concat(),
+                )?;
+            }
+            Ok(0)
         })
         .map(|_| ())
     }
@@ -795,6 +878,9 @@ struct Head {
     arena: usize,
     /// The secret rules' hits by record: rule id and how it was seen, never the text.
     hits: Vec<(u32, Vec<(String, secrets::Evidence)>)>,
+    /// The package databases caught, by record: the package reader's own JSON.
+    #[serde(default)]
+    packages: Vec<(u32, String)>,
 }
 
 /// Bytes of one record in the blob.
@@ -820,12 +906,18 @@ fn encode(parsed: &ParsedLayer) -> std::result::Result<Vec<u8>, String> {
         .found
         .iter()
         .map(|(record, found)| {
-            let hits = crate::layer::found_as::<Vec<Hit>>(found)
+            let hits: Vec<_> = crate::layer::found_as::<Vec<Hit>>(found)
                 .flatten()
                 .map(|h| (h.rule.to_string(), h.evidence))
                 .collect();
             (*record, hits)
         })
+        .filter(|(_, hits)| !hits.is_empty())
+        .collect();
+    let packages = parsed
+        .found
+        .iter()
+        .filter_map(|(record, found)| Some((*record, packages::caught_to_json(found)?)))
         .collect();
     let head = Head {
         compression: parsed.compression,
@@ -837,6 +929,7 @@ fn encode(parsed: &ParsedLayer) -> std::result::Result<Vec<u8>, String> {
         records: parsed.records.len(),
         arena: parsed.arena.len(),
         hits,
+        packages,
     };
     let head = serde_json::to_vec(&head).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(
@@ -920,23 +1013,35 @@ fn decode(blob: &[u8]) -> std::result::Result<ParsedLayer, String> {
             },
         });
     }
-    let found = head
-        .hits
+    // Each record's finds, secrets and packages, put back together as the hooks left them.
+    let mut by_record: std::collections::BTreeMap<u32, Vec<crate::layer::Found>> =
+        Default::default();
+    for (record, hits) in head.hits {
+        let hits: Vec<Hit> = hits
+            .into_iter()
+            .filter_map(|(rule, evidence)| {
+                Some(Hit {
+                    rule: secrets::rule(&rule)?.id,
+                    evidence,
+                    preview: String::new(),
+                })
+            })
+            .collect();
+        by_record
+            .entry(record)
+            .or_default()
+            .push(Arc::new(hits) as crate::layer::Found);
+    }
+    for (record, json) in head.packages {
+        by_record
+            .entry(record)
+            .or_default()
+            .push(packages::caught_from_json(&json)?);
+    }
+    let found = by_record
         .into_iter()
         .filter(|(record, _)| (*record as usize) < records.len())
-        .map(|(record, hits)| {
-            let hits: Vec<Hit> = hits
-                .into_iter()
-                .filter_map(|(rule, evidence)| {
-                    Some(Hit {
-                        rule: secrets::rule(&rule)?.id,
-                        evidence,
-                        preview: String::new(),
-                    })
-                })
-                .collect();
-            (record, Arc::new(hits) as crate::layer::Found)
-        })
+        .filter_map(|(record, found)| Some((record, crate::layer::together(found)?)))
         .collect();
     Ok(ParsedLayer {
         records,
@@ -982,6 +1087,29 @@ mod tests {
         assert_eq!(expires("sha256:bb"), 5);
     }
 
+    /// A version-1 database (its layers' parses kept no package databases) is migrated:
+    /// `image_packages` appears, and the layers are dropped, to be parsed again.
+    #[test]
+    fn a_version_1_database_is_migrated_and_its_layers_parsed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fleet.db");
+        let url = format!("sqlite:{}", path.display());
+        drop(Db::open(&url, "test".into()).unwrap());
+        // Back to version 1, as a build of that schema left it, with one layer stored.
+        let sqlite = rusqlite::Connection::open(&path).unwrap();
+        sqlite
+            .execute_batch(
+                "DROP TABLE image_packages; UPDATE schema_version SET version = 1; \
+                 INSERT INTO layers VALUES ('sha256:aa', 1, 1, 1, 0, x'00', 'old', 0, 1);",
+            )
+            .unwrap();
+        drop(Db::open(&url, "test".into()).unwrap());
+        let count = |sql: &str| -> i64 { sqlite.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT version FROM schema_version"), SCHEMA_VERSION);
+        assert_eq!(count("SELECT count(*) FROM layers"), 0);
+        assert_eq!(count("SELECT count(*) FROM image_packages"), 0);
+    }
+
     /// `fleet report` prints the efficiency read back from the database: it must be the
     /// same double to the last bit (serde_json parses floats exactly only with
     /// `float_roundtrip`; without it this value came back one unit lower).
@@ -1001,8 +1129,14 @@ mod tests {
             efficiency: 0.9784018953727789,
             secret_findings: 0,
         };
-        db.store_image(&scan, 0, "one", Ok((&facts, String::new(), String::new())))
-            .unwrap();
+        db.store_image(
+            &scan,
+            0,
+            "one",
+            Ok((&facts, String::new(), String::new())),
+            &[],
+        )
+        .unwrap();
         let stored = db.read_scan(Some(&names)).unwrap();
         let back = stored.images[0].facts.as_ref().unwrap();
         assert_eq!(back.efficiency.to_bits(), facts.efficiency.to_bits());

@@ -84,17 +84,23 @@ impl FileLook for Looks {
     }
 
     fn finish(&mut self) -> Option<Found> {
-        let mut found: Vec<Found> = self
-            .looks
-            .iter_mut()
-            .filter(|(_, taken)| *taken)
-            .filter_map(|(look, _)| look.finish())
-            .collect();
-        match found.len() {
-            0 => None,
-            1 => found.pop(),
-            _ => Some(Arc::new(Several(found))),
-        }
+        together(
+            self.looks
+                .iter_mut()
+                .filter(|(_, taken)| *taken)
+                .filter_map(|(look, _)| look.finish())
+                .collect(),
+        )
+    }
+}
+
+/// What several looks found in one file as one [`Found`], as [`Hooks`] keeps it (a store
+/// that kept each hook's part apart puts them back together with this).
+pub fn together(mut found: Vec<Found>) -> Option<Found> {
+    match found.len() {
+        0 => None,
+        1 => found.pop(),
+        _ => Some(Arc::new(Several(found))),
     }
 }
 

@@ -12,7 +12,7 @@ pub mod hook;
 mod stream;
 
 pub use entry::{EntryKind, Meta, Record, Span};
-pub use hook::{found_as, ContentHook, FileLook, Found, Hooks};
+pub use hook::{found_as, together, ContentHook, FileLook, Found, Hooks};
 
 use crate::limits::{self, to_u32, LimitError, Limited, MAX_ARENA_BYTES};
 use crate::source::{decoder, Compression};

@@ -11,7 +11,7 @@ pub const MAX_RECORDS: usize = 100_000;
 pub const MAX_FILES: usize = 1_000_000;
 
 /// One package as its database records it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Record {
     pub name: String,
     pub version: String,

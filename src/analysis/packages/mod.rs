@@ -48,7 +48,7 @@ impl Manager {
 }
 
 /// What one database file is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Kind {
     /// dpkg `status` or a distroless `status.d/` stanza file.
     DpkgStatus,
@@ -61,7 +61,7 @@ enum Kind {
 }
 
 /// The three files rpm has kept its database in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum RpmFormat {
     Sqlite,
     Bdb,
@@ -78,14 +78,14 @@ impl Kind {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 enum Parsed {
     Records(Vec<Record>),
     Files(Vec<Vec<u8>>),
 }
 
 /// One database file as the hook caught it, parsed (or why it could not be).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct DbFile {
     kind: Kind,
     parsed: Result<Parsed, String>,
@@ -211,6 +211,19 @@ impl FileLook for ReaderLook {
 
 /// A package key: its manager and name.
 pub type Key = (Manager, String);
+
+/// The package database a parse caught in one file, as JSON, for a store that keeps
+/// parses (`fleet --db`); `None` when `found` holds none.
+pub fn caught_to_json(found: &Found) -> Option<String> {
+    let file = crate::layer::found_as::<DbFile>(found).next()?;
+    serde_json::to_string(file).ok()
+}
+
+/// A caught database read back from [`caught_to_json`]'s JSON, as the parse's hook made it.
+pub fn caught_from_json(text: &str) -> Result<Found, String> {
+    let file: DbFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(Arc::new(file) as Found)
+}
 
 /// One installed package, measured in the layer that installed it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
