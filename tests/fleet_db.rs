@@ -511,4 +511,29 @@ fn image_packages_match_dpkg_query_also_when_layers_come_from_the_database() {
         parsed.iter().all(|p| p.3.starts_with("sha256:")),
         "{parsed:?}"
     );
+
+    // The waste each layer carries in this image, kept with the image's facts: layer 0's
+    // alpha 1.0 and beta are hidden by layer 2's upgrade and removal (alpha 1.0 alone
+    // ships 3,000 + 1,200 bytes), and the layers' shares add up to the image's.
+    let facts: String = sqlite
+        .query_row(
+            "SELECT facts FROM scan_images i JOIN scans s ON s.scan_id = i.scan_id \
+             WHERE s.images = 1 AND i.position = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let facts: serde_json::Value = serde_json::from_str(&facts).unwrap();
+    let per_layer: Vec<u64> = facts["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["wasted_bytes"].as_u64().unwrap())
+        .collect();
+    assert!(per_layer[0] >= 4200, "{per_layer:?}");
+    assert_eq!(per_layer[top], 0, "{per_layer:?}");
+    assert_eq!(
+        per_layer.iter().sum::<u64>(),
+        facts["wasted_bytes"].as_u64().unwrap()
+    );
 }

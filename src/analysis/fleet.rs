@@ -19,6 +19,11 @@ pub struct LayerFacts {
     pub compressed_download: u64,
     /// The layer's file bytes, uncompressed.
     pub layer_content: u64,
+    /// Of those, the bytes a later layer of this image hides for good (overwrites or
+    /// deletes): the waste this layer carries here. Waste is the stack's, so it is kept
+    /// with the image, not with the shared layer.
+    #[serde(default)]
+    pub wasted_bytes: u64,
 }
 
 /// What the set keeps of one image once its tree is dropped (and `fleet --db` stores).
@@ -53,6 +58,11 @@ impl ImageFacts {
                 digest: layer.digest.as_deref().map(|d| escape_str(d).into_owned()),
                 compressed_download: layer.compressed_bytes,
                 layer_content: layer.content_bytes,
+                wasted_bytes: waste
+                    .per_layer
+                    .iter()
+                    .find(|w| w.layer == layer.index)
+                    .map_or(0, |w| w.wasted_bytes),
             })
             .collect();
         ImageFacts {
@@ -364,6 +374,7 @@ pub(crate) mod tests {
                     digest: Some(format!("blob-{key}")),
                     compressed_download: size,
                     layer_content: size * 3,
+                    wasted_bytes: 0,
                 })
                 .collect(),
             final_filesystem: 0,

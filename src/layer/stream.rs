@@ -246,12 +246,17 @@ impl<R: Read> BufRead for ChunkReader<'_, '_, R> {
 
 impl<R: Read> Read for ChunkReader<'_, '_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_from_buffer(self, buf)
     }
+}
+
+/// `Read` for a stream whose `BufRead` side does the work: copy what it holds.
+fn read_from_buffer(reader: &mut impl BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(buf.len());
+    buf[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
 }
 
 /// A pass's stored-blob stream: read into chunks of the pass's own ([`ChunkReader`]) or
@@ -321,11 +326,7 @@ impl<R: BufRead> BufRead for InPlace<'_, R> {
 
 impl<R: BufRead> Read for InPlace<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        read_from_buffer(self, buf)
     }
 }
 
