@@ -211,20 +211,8 @@ fn a_layer_changed_after_the_build_is_shown_once_the_check_after_opening_ends() 
     bytes[at + 8] = b'1';
     let changed = sha256_of_layer(&bytes, at);
     std::fs::write(&path, &bytes).unwrap();
-    let path = path.to_str().unwrap();
-
-    let mut opening = explorer_opening(&Opening::default());
-    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
-    let later = verify_after_opening(&spec, &mut opening.load).expect("a file is checked later");
-    assert!(!opening.load.verify && later.verify);
     // Without the check, the changed image opens.
-    let (source, loaded) = opening.open(path).unwrap();
-    let checks = verify_in_background(
-        source.clone().unwrap(),
-        &loaded,
-        later,
-        Arc::new(ParseControl::default()),
-    );
+    let (source, loaded, checks) = opened_then_checked(&path);
     let mut app = App::new(loaded, source, None, Settings::default());
     app.resize(WIDTH, HEIGHT);
     let mut outcomes = Vec::new();
@@ -276,18 +264,33 @@ fn sha256_of_layer(archive: &[u8], at: usize) -> String {
     panic!("byte {at} is in no member");
 }
 
+/// Open `path` as `layerscope IMAGE` does: loaded without its digests (a file is checked
+/// later, never in the load), then checked after opening on the background thread. The
+/// source, the image as opened, and the check's reports as they come.
+fn opened_then_checked(
+    path: &std::path::Path,
+) -> (
+    Option<layerscope::source::Source>,
+    layerscope::model::LoadedImage,
+    std::sync::mpsc::Receiver<Verification>,
+) {
+    let path = path.to_str().unwrap();
+    let mut opening = explorer_opening(&Opening::default());
+    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
+    let later = verify_after_opening(&spec, &mut opening.load).expect("a file is checked later");
+    assert!(!opening.load.verify && later.verify);
+    let (source, loaded) = opening.open(path).unwrap();
+    let control = Arc::new(ParseControl::default());
+    let checks = verify_in_background(source.clone().unwrap(), &loaded, later, control);
+    (source, loaded, checks)
+}
+
 /// The intact image passes the check after opening, and the bar goes back to its hints.
 #[test]
 fn an_intact_image_passes_the_check_after_opening() {
     let dir = tempfile::tempdir().unwrap();
     let path = build_image(dir.path());
-    let path = path.to_str().unwrap();
-    let mut opening = explorer_opening(&Opening::default());
-    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
-    let later = verify_after_opening(&spec, &mut opening.load).unwrap();
-    let (source, loaded) = opening.open(path).unwrap();
-    let control = Arc::new(ParseControl::default());
-    let checks = verify_in_background(source.clone().unwrap(), &loaded, later, control);
+    let (source, loaded, checks) = opened_then_checked(&path);
     let heard: Vec<Verification> = checks.into_iter().collect();
     assert_eq!(heard.last(), Some(&Verification::Verified));
     assert_eq!(heard.len(), 5, "0..=3 of 3, then verified: {heard:?}");
@@ -313,13 +316,7 @@ fn a_config_changed_after_the_build_fails_the_check_after_opening() {
         .expect("the config's author is in the archive");
     bytes[at] = b'T';
     std::fs::write(&path, &bytes).unwrap();
-    let path = path.to_str().unwrap();
-    let mut opening = explorer_opening(&Opening::default());
-    let spec = layerscope::source::spec::ImageSpec::parse(path, None).unwrap();
-    let later = verify_after_opening(&spec, &mut opening.load).unwrap();
-    let (source, loaded) = opening.open(path).unwrap();
-    let control = Arc::new(ParseControl::default());
-    let checks = verify_in_background(source.clone().unwrap(), &loaded, later, control);
+    let (_, _, checks) = opened_then_checked(&path);
     let heard: Vec<Verification> = checks.into_iter().collect();
     assert_eq!(heard.len(), 2, "{heard:?}");
     let Some(Verification::Failed(error)) = heard.last() else {

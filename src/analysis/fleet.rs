@@ -58,10 +58,10 @@ impl ImageFacts {
                 digest: layer.digest.as_deref().map(|d| escape_str(d).into_owned()),
                 compressed_download: layer.compressed_bytes,
                 layer_content: layer.content_bytes,
+                // The waste analysis keeps one entry per layer, by index.
                 wasted_bytes: waste
                     .per_layer
-                    .iter()
-                    .find(|w| w.layer == layer.index)
+                    .get(layer.index)
                     .map_or(0, |w| w.wasted_bytes),
             })
             .collect();
