@@ -13,14 +13,16 @@ use crate::source::spec::ImageSpec;
 use crate::source::{engine, Source};
 use crate::tree::{EntryId, TreeBuilder};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod ahead;
 pub mod container;
 mod parsed;
 mod set;
 mod stream;
+use ahead::Ahead;
 use parsed::Taken;
 pub use parsed::{LayerStore, ParsedLayers};
 pub use set::{load_set, AHEAD_BYTES, AHEAD_IMAGES};
@@ -398,7 +400,25 @@ pub fn load_all(
         jobs.iter()
             .map(|&(i, l)| inputs[i].1.layers[l].size.unwrap_or(0)),
     );
-    let next = AtomicUsize::new(0);
+    let job_of: std::collections::HashMap<(usize, usize), usize> = jobs
+        .iter()
+        .enumerate()
+        .map(|(job, &key)| (key, job))
+        .collect();
+    // The jobs each image's next layers come from, nearest first, for the parse-ahead
+    // budget.
+    let needed = |applied: &[usize]| -> Vec<usize> {
+        (0..ahead::LOOKAHEAD.saturating_mul(threads))
+            .flat_map(|depth| (0..inputs.len()).map(move |image| (image, applied[image] + depth)))
+            .filter(|&(image, layer)| layer < inputs[image].1.layers.len())
+            .filter_map(|key| job_of.get(alias.get(&key).unwrap_or(&key)).copied())
+            .collect()
+    };
+    let ahead = Ahead::new(
+        jobs.len(),
+        needed(&vec![0; inputs.len()]),
+        ahead::PARSE_AHEAD_BYTES,
+    );
     let mut builders: Vec<Building> = inputs.iter().map(|_| Building::new()).collect();
     if let Some(watch) = &options.watch {
         for (image, builder) in builders.iter().enumerate() {
@@ -414,26 +434,29 @@ pub fn load_all(
     std::thread::scope(|scope| -> Result<()> {
         type Parsed = ((usize, usize), Result<Parse>);
         let (sender, receiver) = mpsc::channel::<Parsed>();
+        let _close = ahead::CloseOnDrop(&ahead);
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, jobs, inputs, inline) = (&next, &jobs, &inputs, &inline);
+            let (ahead, jobs, inputs, inline) = (&ahead, &jobs, &inputs, &inline);
             let parse_options = &parse_options;
-            scope.spawn(move || loop {
-                let job = next.fetch_add(1, Ordering::Relaxed);
-                if job >= jobs.len() || control.cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let (image, layer) = jobs[job];
-                let (source, img) = &inputs[image];
-                let parse_options = ParseOptions {
-                    hash_inline: inline[job],
-                    ..parse_options.clone()
-                };
-                let result = shared_parse(options, img, layer, || {
-                    parse_one(source, img, layer, parse_options, control).map(Some)
-                });
-                if sender.send(((image, layer), result)).is_err() {
-                    break;
+            let cancelled = || control.cancel.load(Ordering::Relaxed);
+            scope.spawn(move || {
+                while let Some(job) = ahead.claim(cancelled) {
+                    let (image, layer) = jobs[job];
+                    let (source, img) = &inputs[image];
+                    let parse_options = ParseOptions {
+                        hash_inline: inline[job],
+                        ..parse_options.clone()
+                    };
+                    let result = shared_parse(options, img, layer, || {
+                        parse_one(source, img, layer, parse_options, control).map(Some)
+                    });
+                    if let Ok(parse) = &result {
+                        ahead.parsed(parse.layer.heap_bytes());
+                    }
+                    if sender.send(((image, layer), result)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -444,6 +467,7 @@ pub fn load_all(
         let mut applied = vec![0usize; inputs.len()];
         let mut done = 0;
         while done < layers_total {
+            let mut freed = 0;
             match receiver.recv_timeout(Duration::from_millis(100)) {
                 Ok((key, Ok(parsed))) => {
                     pending.insert(key, parsed);
@@ -498,11 +522,13 @@ pub fn load_all(
                     *left -= 1;
                     if *left == 0 {
                         pending.remove(&from);
+                        freed += parsed.heap_bytes();
                     }
                     applied[image] += 1;
                     done += 1;
                 }
             }
+            ahead.merged(freed, needed(&applied));
             progress(Progress {
                 layers_done: done,
                 layers_total,
@@ -633,7 +659,16 @@ fn load_layers(
     let mut order: Vec<usize> = (0..total).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size.unwrap_or(0)));
     let inline = hash_inline(order.iter().map(|&i| image.layers[i].size.unwrap_or(0)));
-    let next = AtomicUsize::new(0);
+    let mut job_of = vec![0; total];
+    for (job, &index) in order.iter().enumerate() {
+        job_of[index] = job;
+    }
+    // The jobs of the layers the merge applies next, nearest first.
+    let needed = |applied: usize| {
+        let end = applied.saturating_add(ahead::LOOKAHEAD.saturating_mul(threads));
+        job_of[applied.min(total)..end.min(total)].to_vec()
+    };
+    let ahead = Ahead::new(total, needed(0), ahead::PARSE_AHEAD_BYTES);
     let mut builder = Building::new();
     if let Some(watch) = &options.watch {
         builder.show_to(0, watch.as_ref());
@@ -643,18 +678,21 @@ fn load_layers(
 
     std::thread::scope(|scope| -> Result<()> {
         let (sender, receiver) = mpsc::channel::<(usize, Result<Parse>)>();
+        let _close = ahead::CloseOnDrop(&ahead);
         for _ in 0..threads {
             let sender = sender.clone();
-            let (next, image, order, inline) = (&next, &image, &order, &inline);
-            scope.spawn(move || loop {
-                let job = next.fetch_add(1, Ordering::Relaxed);
-                if job >= total || control.cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let index = order[job];
-                let result = parse(image, index, inline[job]);
-                if sender.send((index, result)).is_err() {
-                    break;
+            let (ahead, image, order, inline) = (&ahead, &image, &order, &inline);
+            let cancelled = || control.cancel.load(Ordering::Relaxed);
+            scope.spawn(move || {
+                while let Some(job) = ahead.claim(cancelled) {
+                    let index = order[job];
+                    let result = parse(image, index, inline[job]);
+                    if let Ok(parse) = &result {
+                        ahead.parsed(parse.layer.heap_bytes());
+                    }
+                    if sender.send((index, result)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -664,6 +702,7 @@ fn load_layers(
         let mut pending: BTreeMap<usize, Parse> = BTreeMap::new();
         let mut applied = 0;
         while applied < total {
+            let mut freed = 0;
             match receiver.recv_timeout(Duration::from_millis(100)) {
                 Ok((index, Ok(parsed))) => {
                     pending.insert(index, parsed);
@@ -695,8 +734,10 @@ fn load_layers(
                     watch.merged(0, &info);
                 }
                 infos.push(info);
+                freed += parsed.heap_bytes();
                 applied += 1;
             }
+            ahead.merged(freed, needed(applied));
             progress(Progress {
                 layers_done: applied,
                 layers_total: total,

@@ -553,25 +553,32 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
 
     // 4. The same content (size and xxh3) in several entries still reachable. One copy
     //    stays (a base-image copy if there is one); the user layers' other copies are saved.
-    let mut groups: HashMap<(u64, u64), Vec<EntryId>> = HashMap::new();
-    for (id, entry) in tree.entries().iter().enumerate() {
-        if entry.meta.kind == EntryKind::File
-            && entry.meta.size >= MIN_DUPLICATE_BYTES
-            && reachable[id]
-            && !claimed[id]
-            && !is_excluded(entry.node)
-        {
-            groups
-                .entry((entry.meta.size, entry.meta.hash))
-                .or_default()
-                .push(id as EntryId);
-        }
-    }
+    //    One sorted list of entry ids, not a map of small lists: most contents occur
+    //    once, and a list each would cost more than the tree's own entry for them.
+    let content = |id: &EntryId| {
+        let meta = &tree.entry(*id).meta;
+        (meta.size, meta.hash)
+    };
+    let mut candidates: Vec<EntryId> = tree
+        .entries()
+        .iter()
+        .enumerate()
+        .filter(|&(id, entry)| {
+            entry.meta.kind == EntryKind::File
+                && entry.meta.size >= MIN_DUPLICATE_BYTES
+                && reachable[id]
+                && !claimed[id]
+                && !is_excluded(entry.node)
+        })
+        .map(|(id, _)| id as EntryId)
+        .collect();
+    candidates.sort_unstable_by_key(|id| (content(id), *id));
     let mut duplicates: Vec<(u64, Tally)> = Vec::new();
-    for ((size, _), ids) in groups {
+    for ids in candidates.chunk_by(|a, b| content(a) == content(b)) {
         if ids.len() < 2 {
             continue;
         }
+        let size = content(&ids[0]).0;
         let user = ids
             .iter()
             .filter(|&&id| tree.entry(id).layer as usize >= base)
@@ -585,7 +592,7 @@ pub fn hints(tree: &Tree, options: &AnalysisOptions) -> Vec<Hint> {
             continue;
         }
         let mut tally = Tally::default();
-        for &id in &ids {
+        for &id in ids {
             let entry = tree.entry(id);
             tally.add(tree, 0, entry.layer as usize, entry.node);
         }

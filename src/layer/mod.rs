@@ -53,6 +53,15 @@ pub struct ParsedLayer {
 }
 
 impl ParsedLayer {
+    /// The heap this parse holds (records, arena, findings' slots), for the budget of
+    /// parses waiting to be merged.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.records.capacity() * size_of::<Record>()
+            + self.arena.capacity()
+            + self.found.capacity() * size_of::<(u32, Found)>()
+    }
+
     /// Append a record, copying its path and link target into the arena. For building
     /// layers by hand (tests, benchmarks); parsing fails the layer instead of panicking.
     ///
@@ -412,6 +421,9 @@ fn finish_layer(
         };
         layer.compressed_digest = raw.digest;
     }
+    // The parse may wait for the merge a while: give back what doubling left unused.
+    layer.records.shrink_to_fit();
+    layer.arena.shrink_to_fit();
     Ok(layer)
 }
 

@@ -53,7 +53,7 @@ struct State {
     /// Uses still to come, by diff_id, when the run said ([`ParsedLayers::expect`]); a
     /// layer not in it is kept to the end.
     uses: HashMap<String, usize>,
-    /// Memory of the layers held ([`weight`]).
+    /// Memory of the layers held ([`ParsedLayer::heap_bytes`]).
     bytes: usize,
     /// The part of it parsed ahead and not used by a load yet: what parsing ahead is
     /// bounded by.
@@ -104,11 +104,6 @@ fn key(layer: &LayerRef) -> Option<&str> {
         .filter(|d| d.starts_with("sha256:"))
 }
 
-/// What a parsed layer holds in memory, near enough: its records and their names.
-fn weight(parsed: &ParsedLayer) -> usize {
-    parsed.records.len() * std::mem::size_of::<crate::layer::Record>() + parsed.arena.len()
-}
-
 impl State {
     /// Count one use of `diff_id`: whether more are to come (always, when not expected).
     fn use_once(&mut self, diff_id: &str) -> bool {
@@ -127,9 +122,9 @@ impl State {
     }
 
     fn hold(&mut self, diff_id: &str, parsed: Arc<ParsedLayer>, ahead: bool) {
-        self.bytes += weight(&parsed);
+        self.bytes += parsed.heap_bytes();
         if ahead {
-            self.ahead_bytes += weight(&parsed);
+            self.ahead_bytes += parsed.heap_bytes();
         }
         self.slots
             .insert(diff_id.to_string(), Slot::Held(parsed, ahead));
@@ -142,11 +137,11 @@ impl State {
         };
         let parsed = parsed.clone();
         if std::mem::take(ahead) {
-            self.ahead_bytes -= weight(&parsed);
+            self.ahead_bytes -= parsed.heap_bytes();
         }
         if !self.use_once(diff_id) {
             self.slots.remove(diff_id);
-            self.bytes -= weight(&parsed);
+            self.bytes -= parsed.heap_bytes();
         }
         Some(parsed)
     }
@@ -419,6 +414,8 @@ mod tests {
         }
         let mut named = ParsedLayer::default();
         named.push(b"etc/hostname", b"", crate::tree::IMPLIED_DIR);
+        let named_bytes = named.heap_bytes();
+        assert!(named_bytes >= std::mem::size_of::<crate::layer::Record>() + b"etc/hostname".len());
         let Taken::Claimed(first) = layers.take(&a) else {
             panic!("nobody parsed a yet");
         };
@@ -432,10 +429,7 @@ mod tests {
             assert!(waiter.join().unwrap());
         });
         assert_eq!((layers.parsed(), layers.reused()), (1, 1));
-        assert_eq!(
-            layers.held_bytes(),
-            std::mem::size_of::<crate::layer::Record>() + b"etc/hostname".len()
-        );
+        assert_eq!(layers.held_bytes(), named_bytes);
 
         // A claim dropped unkept (its parse failed) wakes the waiter, which parses it.
         let b = layer("sha256:bb");

@@ -63,6 +63,15 @@ pub const MAX_SYMLINK_FOLLOWS: usize = 40;
 /// most [`MAX_SYMLINK_FOLLOWS`] × this many bytes.
 pub const MAX_SYMLINK_TARGET: usize = 4095;
 
+/// Room for `more` items, growing by at least an eighth instead of doubling: the tree's
+/// vectors are its bulk (tens of bytes a path, a million paths), and each layer says how
+/// many records it brings, so doubling would leave up to half of them unused.
+fn reserve_gently<T>(items: &mut Vec<T>, more: usize) {
+    if items.capacity() - items.len() < more {
+        items.reserve_exact(more.max(items.len() / 8));
+    }
+}
+
 /// What stands at a path of a tree being built ([`TreeBuilder::live_state`]).
 #[derive(Debug, Clone, Copy)]
 pub struct LiveState {
@@ -185,6 +194,14 @@ impl TreeBuilder {
         let layer_no = u16::try_from(index).expect("MAX_LAYERS keeps layer numbers within u16");
         let first = to_u32(self.tree.entries.len());
         self.forget_resolutions();
+        // Each record is one entry and at most one version; most make one node.
+        let records = layer.records.len();
+        reserve_gently(&mut self.tree.entries, records);
+        reserve_gently(&mut self.raw_versions, records);
+        reserve_gently(&mut self.tree.nodes, records);
+        reserve_gently(&mut self.current, records);
+        reserve_gently(&mut self.first_child, records);
+        reserve_gently(&mut self.next_sibling, records);
 
         for record in &layer.records {
             let id: EntryId = self.grow(|b| {
