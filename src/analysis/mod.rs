@@ -39,7 +39,7 @@ pub fn explorer_hooks() -> std::sync::Arc<dyn crate::layer::ContentHook> {
 }
 
 /// A path filter: absolute path bytes (`b"/a/b"`) in, `true` = leave the path out.
-pub type ExcludeFn<'a> = &'a dyn Fn(&[u8]) -> bool;
+pub type ExcludeFn<'a> = &'a (dyn Fn(&[u8]) -> bool + Sync);
 
 /// Options for [`analyze`].
 #[derive(Clone, Copy, Default)]
@@ -202,13 +202,13 @@ mod tests {
     #[test]
     fn exclusion_sees_absolute_paths() {
         let t = tree(&[&[Dir("a"), File("a/b", b"x"), File("c", b"y")]]);
-        let seen = std::cell::RefCell::new(Vec::new());
+        let seen = std::sync::Mutex::new(Vec::new());
         let filter = |p: &[u8]| {
-            seen.borrow_mut().push(p.to_vec());
+            seen.lock().unwrap().push(p.to_vec());
             p.starts_with(b"/a")
         };
         let excluded = excluded_nodes(&t, &filter);
-        let mut seen = seen.into_inner();
+        let mut seen = seen.into_inner().unwrap();
         seen.sort();
         assert_eq!(seen, vec![b"/a".to_vec(), b"/a/b".to_vec(), b"/c".to_vec()]);
         assert_eq!(excluded.iter().filter(|&&x| x).count(), 2);

@@ -163,9 +163,6 @@ pub fn build_input(
 ) -> Result<CiInput> {
     let image = &loaded.image;
     let tree = &loaded.tree;
-    let instruction = |layer: usize| layer_instruction(loaded, dockerfile, layer);
-    let layer_line = |layer: usize| layer_line(dockerfile, layer);
-    let layers = layer_summaries(loaded, dockerfile);
     let mut input = CiInput {
         image: image
             .tags
@@ -176,7 +173,6 @@ pub fn build_input(
         source_format: source_format(image),
         platform: image.platform.as_ref().map(|p| p.to_string()),
         layer_count: loaded.layers.len(),
-        layers,
         warnings: loaded.warnings.clone(),
         dockerfile: dockerfile.map(|d| ci::DockerfileSummary {
             path: d.path.clone(),
@@ -199,11 +195,35 @@ pub fn build_input(
         exclude,
         packages: Some(&packages),
     };
-    // Hints are measured on the same tree and options, whichever score the rules judge.
-    input.hints = analysis::hints(tree, &options);
+    // Hints are measured on the same tree and options, whichever score the rules judge,
+    // on a core of their own: the layers' change counts and the score do not wait for them.
+    std::thread::scope(|scope| -> Result<()> {
+        let hints = scope.spawn(|| analysis::hints(tree, &options));
+        input.layers = layer_summaries(loaded, dockerfile);
+        score_into(&mut input, loaded, score, &options, dockerfile)?;
+        input.hints = match hints.join() {
+            Ok(hints) => hints,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        Ok(())
+    })?;
+    Ok(input)
+}
+
+/// The efficiency score `score` names, and the paths that waste the most, into `input`.
+fn score_into(
+    input: &mut CiInput,
+    loaded: &LoadedImage,
+    score: ScoreArg,
+    options: &AnalysisOptions<'_>,
+    dockerfile: Option<&DockerfileContext>,
+) -> Result<()> {
+    let (image, tree, exclude) = (&loaded.image, &loaded.tree, options.exclude);
+    let instruction = |layer: usize| layer_instruction(loaded, dockerfile, layer);
+    let layer_line = |layer: usize| layer_line(dockerfile, layer);
     match score {
         ScoreArg::Layerscope => {
-            let waste = analysis::analyze(tree, &options);
+            let waste = analysis::analyze(tree, options);
             input.score_kind = ScoreKind::Layerscope;
             input.efficiency = waste.efficiency;
             input.wasted_bytes = waste.wasted_bytes;
@@ -255,5 +275,5 @@ pub fn build_input(
                 .collect();
         }
     }
-    Ok(input)
+    Ok(())
 }
