@@ -22,7 +22,7 @@ use ratatui::backend::Backend;
 use ratatui::{DefaultTerminal, Frame, Terminal};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Runs the analysis on the loaded image, off the UI thread.
 pub type Analyze = Box<dyn FnOnce(&LoadedImage) -> ImageAnalysis + Send>;
@@ -313,15 +313,22 @@ pub fn run(
     let mut screen = LoadingScreen::new(path, settings, Arc::clone(&control));
     let size = terminal.size().map_err(io)?;
     screen.resize(size.width, size.height);
+    // Frames every 80 ms, or at once after a key; the loader's news is looked at every
+    // 10 ms, so the explorer replaces this screen as soon as the load is done.
+    let mut drawn: Option<Instant> = None;
     let (source, loaded, analysis) = loop {
-        screen.model.refresh_files();
-        terminal.draw(|frame| screen.draw(frame)).map_err(io)?;
-        if event::poll(Duration::from_millis(80)).map_err(io)? {
+        if drawn.is_none_or(|at| at.elapsed() >= Duration::from_millis(80)) {
+            screen.model.refresh_files();
+            terminal.draw(|frame| screen.draw(frame)).map_err(io)?;
+            drawn = Some(Instant::now());
+        }
+        if event::poll(Duration::from_millis(10)).map_err(io)? {
             dispatch(&mut screen, event::read().map_err(io)?);
             if screen.should_quit() {
                 control.cancel.store(true, Ordering::Relaxed);
                 return Err(Error::Interrupted);
             }
+            drawn = None;
         }
         let mut finished = None;
         while let Ok(message) = receiver.try_recv() {
@@ -343,15 +350,7 @@ pub fn run(
     };
 
     give_back_freed_memory();
-    let checks = match (&source, verify_later) {
-        (Some(source), Some(options)) => Some(verify_in_background(
-            source.clone(),
-            &loaded,
-            options,
-            Arc::clone(&control),
-        )),
-        _ => None,
-    };
+    let check_source = source.clone();
     let picked = screen.picked();
     let mut app = App::new(loaded, source, analysis, screen.into_settings());
     let size = terminal.size().map_err(io)?;
@@ -367,9 +366,25 @@ pub fn run(
             error: true,
         });
     }
+    // The first frame before the check and the facts start, so that it does not share
+    // the cores with them; it already says the digests are being checked.
+    let check = check_source.zip(verify_later);
+    if check.is_some() {
+        let total = app.model.image().layers.len();
+        app.model
+            .set_verification(Verification::Running { checked: 0, total });
+    }
+    terminal.draw(|frame| app.draw(frame)).map_err(io)?;
+    let checks = match check {
+        Some((source, options)) => Some(verify_in_background(
+            source,
+            app.model.image(),
+            options,
+            Arc::clone(&control),
+        )),
+        _ => None,
+    };
     let Some(checks) = checks else {
-        // The facts after the first frame, so that it does not wait on them.
-        terminal.draw(|frame| app.draw(frame)).map_err(io)?;
         app.model.prepare_explanations_later(lower_priority);
         run_app(&mut terminal, &mut app, &mut TerminalEvents)?;
         return Ok(0);
