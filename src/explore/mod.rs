@@ -58,6 +58,13 @@ pub struct InefficientPath {
     pub explanation: Vec<String>,
 }
 
+/// Make a loaded image ready for the views: instructions are drawn with their secrets
+/// redacted, as every view shows them. (The Dockerfile mapping and the secret scan read
+/// the config's own history, untouched.)
+pub fn prepare_for_views(image: &mut LoadedImage) {
+    crate::analysis::secrets::redact_history(&mut image.image.history);
+}
+
 /// The explorer's image-details pane: layerscope's score and its wasted paths explained.
 pub fn image_analysis(loaded: &LoadedImage) -> ImageAnalysis {
     let waste = crate::analysis::analyze(&loaded.tree, &Default::default());
@@ -217,9 +224,17 @@ impl Explorer {
         source: Option<Source>,
         analysis: Option<ImageAnalysis>,
     ) -> Explorer {
-        // Instructions are drawn with their secrets redacted, as every view shows them. The
-        // Dockerfile mapping and the secret scan read the config's own history, untouched.
-        crate::analysis::secrets::redact_history(&mut image.image.history);
+        prepare_for_views(&mut image);
+        Explorer::new_shared(Arc::new(image), source, analysis)
+    }
+
+    /// [`Explorer::new`] for an image already shared, and prepared by
+    /// [`prepare_for_views`]: other threads may read it while the explorer is built.
+    pub fn new_shared(
+        image: Arc<LoadedImage>,
+        source: Option<Source>,
+        analysis: Option<ImageAnalysis>,
+    ) -> Explorer {
         let layers = image.tree.layer_count();
         let total_size = if layers > 0 {
             image.tree.subtree_sizes(layers - 1)[ROOT as usize]
@@ -233,7 +248,7 @@ impl Explorer {
         secret_nodes.dedup();
         let packages = Arc::new(crate::analysis::packages::analyze(&image));
         let mut explorer = Explorer {
-            image: Arc::new(image),
+            image,
             source,
             analysis,
             layer: 0,

@@ -36,8 +36,22 @@ impl App {
         analysis: Option<ImageAnalysis>,
         settings: Settings,
     ) -> App {
+        App::with_model(Explorer::new(image, source, analysis), settings)
+    }
+
+    /// [`App::new`] over an image already shared ([`Explorer::new_shared`]).
+    pub fn new_shared(
+        image: std::sync::Arc<LoadedImage>,
+        source: Option<Source>,
+        analysis: Option<ImageAnalysis>,
+        settings: Settings,
+    ) -> App {
+        App::with_model(Explorer::new_shared(image, source, analysis), settings)
+    }
+
+    fn with_model(model: Explorer, settings: Settings) -> App {
         let mut app = App {
-            model: Explorer::new(image, source, analysis),
+            model,
             settings,
             router: Router::new(PANES, Pane::Layers),
             filter: FilterLine::default(),

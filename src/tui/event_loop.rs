@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 /// Runs the analysis on the loaded image, off the UI thread.
 pub type Analyze = Box<dyn FnOnce(&LoadedImage) -> ImageAnalysis + Send>;
 
-type Loaded = (Option<Source>, LoadedImage, Option<ImageAnalysis>);
+type Loaded = (Option<Source>, LoadedImage);
 
 /// Restores the terminal when dropped: on return, on error and on unwinding.
 struct Restore;
@@ -298,12 +298,7 @@ pub fn run(
                 let opened = load::load_spec(&spec, &options, &control, &mut |p| {
                     send(Message::Progress(p))
                 })?;
-                let (source, loaded) = (opened.source, opened.loaded);
-                let analysis = analyze.map(|analyze| {
-                    send(Message::Stage("analysing"));
-                    analyze(&loaded)
-                });
-                Ok((source, loaded, analysis))
+                Ok((opened.source, opened.loaded))
             })();
             send(Message::Done(Box::new(result)));
         });
@@ -316,7 +311,7 @@ pub fn run(
     // Frames every 80 ms, or at once after a key; the loader's news is looked at every
     // 10 ms, so the explorer replaces this screen as soon as the load is done.
     let mut drawn: Option<Instant> = None;
-    let (source, loaded, analysis) = loop {
+    let (source, mut loaded) = loop {
         if drawn.is_none_or(|at| at.elapsed() >= Duration::from_millis(80)) {
             screen.model.refresh_files();
             terminal.draw(|frame| screen.draw(frame)).map_err(io)?;
@@ -350,9 +345,23 @@ pub fn run(
     };
 
     give_back_freed_memory();
+    // The image pane's analysis on a core of its own while the explorer builds its panes;
+    // the first frame waits for both.
+    crate::explore::prepare_for_views(&mut loaded);
+    let loaded = Arc::new(loaded);
+    let analysis = analyze.map(|analyze| {
+        let loaded = Arc::clone(&loaded);
+        std::thread::spawn(move || analyze(&loaded))
+    });
     let check_source = source.clone();
     let picked = screen.picked();
-    let mut app = App::new(loaded, source, analysis, screen.into_settings());
+    let mut app = App::new_shared(loaded, source, None, screen.into_settings());
+    if let Some(analysis) = analysis {
+        match analysis.join() {
+            Ok(analysis) => app.model.set_analysis(Some(analysis)),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
     let size = terminal.size().map_err(io)?;
     app.resize(size.width, size.height);
     picked.apply(&mut app);
