@@ -4,13 +4,10 @@
 //! it does with the actions no component took.
 
 use super::actions::Action;
-use super::components::{Component, Ctx, Model, View};
+use super::components::{Component, Ctx, Maker, Model, View};
 use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use ratatui::Frame;
-
-/// Makes a pane's component.
-pub type Maker<M> = fn() -> Box<dyn Component<M>>;
 
 pub(crate) struct Router<M: Model, P> {
     panes: Vec<(P, Box<dyn Component<M>>)>,

@@ -102,6 +102,9 @@ pub struct View<'a, M: Model = Explorer> {
     pub focused: bool,
 }
 
+/// Makes a pane's component, for a view's pane table (which the views' router reads).
+pub type Maker<M> = fn() -> Box<dyn Component<M>>;
+
 /// One pane or overlay, shaped like ratatui's component template.
 pub trait Component<M: Model = Explorer>: AsAny {
     /// The keymap context this component's keys are looked up in.
@@ -179,7 +182,7 @@ pub enum Pane {
 }
 
 /// Every pane, with how to make it. One line per pane.
-pub const PANES: &[(Pane, super::router::Maker<Explorer>)] = &[
+pub const PANES: &[(Pane, Maker<Explorer>)] = &[
     (Pane::Layers, layers::new),
     (Pane::Dockerfile, dockerfile::new),
     (Pane::Files, files::new),

@@ -17,9 +17,9 @@ pub mod tree;
 
 use super::actions::{Action, Context};
 use super::components::help::{Help, Section};
-use super::components::{list_step, Ctx, Model, View};
+use super::components::{list_step, Ctx, Maker, Model, View};
 use super::event_loop::Screen;
-use super::router::{Maker, Router};
+use super::router::Router;
 use super::settings::Settings;
 use super::widgets::{self, list_height, WHEEL_ROWS};
 use crate::analysis::glossary::{PULL_NAME, STORED_NAME};
