@@ -307,27 +307,29 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
     }
 }
 
-/// Whether the components of a path match a root pattern exactly.
-fn root_matches(root: &str, components: &[&[u8]]) -> bool {
+/// A root pattern split into its components, with `~` written out as the two homes it
+/// stands for: `/root/…` and `/home/*/…`.
+fn root_patterns(root: &str) -> Vec<Vec<&[u8]>> {
     let parts: Vec<&[u8]> = root
         .trim_start_matches('/')
         .split('/')
         .map(str::as_bytes)
         .collect();
-    if parts.first() == Some(&&b"~"[..]) {
-        let rest = &parts[1..];
-        let as_root =
-            components.first() == Some(&&b"root"[..]) && components_match(rest, &components[1..]);
-        let as_home = components.len() > 2
-            && components[0] == b"home"
-            && components_match(rest, &components[2..]);
-        return as_root || as_home;
+    match parts.split_first() {
+        Some((&b"~", rest)) => vec![
+            [&b"root"[..]].iter().chain(rest).copied().collect(),
+            [&b"home"[..], b"*"].iter().chain(rest).copied().collect(),
+        ],
+        _ => vec![parts],
     }
-    components_match(&parts, components)
 }
 
-fn components_match(parts: &[&[u8]], components: &[&[u8]]) -> bool {
-    parts.len() == components.len() && parts.iter().zip(components).all(|(p, c)| glob(p, c))
+/// Whether the components of a path match a root pattern exactly.
+#[cfg(test)]
+fn root_matches(root: &str, components: &[&[u8]]) -> bool {
+    root_patterns(root).iter().any(|parts| {
+        parts.len() == components.len() && parts.iter().zip(components).all(|(p, c)| glob(p, c))
+    })
 }
 
 /// Deepest root of any place, in components (`~` counts as two: `/home/user`).
@@ -335,40 +337,71 @@ const MAX_ROOT_DEPTH: usize = 6;
 
 /// For every node: the index (+1) into `places` of the place it lies in, 0 for none.
 /// Children have larger ids than their parents, so one forward pass inherits correctly.
+///
+/// Each node carries the set of root patterns its path is still a prefix of, so a node
+/// costs one glob per pattern still alive, and nothing once none is: most of a large tree
+/// lies outside every root after its first component or two.
 fn classify(tree: &Tree, places: &[Place], by_name: bool) -> Vec<u8> {
     let mut class = vec![0u8; tree.node_count()];
+    if by_name {
+        for node in 1..tree.node_count() as NodeId {
+            let parent = tree.node(node).parent;
+            class[node as usize] = match class[parent as usize] {
+                0 => u8::from(is_vcs_name(tree.name(node))),
+                inherited => inherited,
+            };
+        }
+        return class;
+    }
+    // In place order, so the lowest pattern that matches names the first place.
+    let patterns: Vec<(u8, Vec<&[u8]>)> = places
+        .iter()
+        .enumerate()
+        .flat_map(|(i, place)| {
+            let class = u8::try_from(i + 1).expect("a handful of places");
+            place.roots.iter().flat_map(move |r| {
+                root_patterns(r)
+                    .into_iter()
+                    .map(move |parts| (class, parts))
+            })
+        })
+        .collect();
+    assert!(patterns.len() <= 64, "the live set is a u64");
+    debug_assert!(patterns.iter().all(|(_, p)| p.len() <= MAX_ROOT_DEPTH));
+    let all = u64::MAX >> (64 - patterns.len().max(1));
+    // Per node: the patterns still alive, and its depth (deeper than any root: 0 alive).
+    let mut alive = vec![0u64; tree.node_count()];
     let mut depth = vec![0u8; tree.node_count()];
-    let mut components: Vec<&[u8]> = Vec::new();
+    alive[ROOT as usize] = if patterns.is_empty() { 0 } else { all };
     for node in 1..tree.node_count() as NodeId {
-        let parent = tree.node(node).parent;
-        let d = depth[parent as usize].saturating_add(1);
-        depth[node as usize] = d;
-        if class[parent as usize] != 0 {
-            class[node as usize] = class[parent as usize];
+        let parent = tree.node(node).parent as usize;
+        if class[parent] != 0 {
+            class[node as usize] = class[parent];
             continue;
         }
-        if by_name {
-            if is_vcs_name(tree.name(node)) {
-                class[node as usize] = 1;
+        let mut from = alive[parent];
+        if from == 0 {
+            continue;
+        }
+        let d = depth[parent] as usize + 1;
+        depth[node as usize] = d as u8;
+        let name = tree.name(node);
+        let mut still = 0u64;
+        while from != 0 {
+            let i = from.trailing_zeros() as usize;
+            from &= from - 1;
+            let (place, parts) = &patterns[i];
+            if !glob(parts[d - 1], name) {
+                continue;
             }
-            continue;
+            if parts.len() == d {
+                class[node as usize] = *place;
+                still = 0;
+                break;
+            }
+            still |= 1 << i;
         }
-        if d as usize > MAX_ROOT_DEPTH {
-            continue;
-        }
-        components.clear();
-        let mut current = node;
-        while current != ROOT {
-            components.push(tree.name(current));
-            current = tree.node(current).parent;
-        }
-        components.reverse();
-        if let Some(i) = places
-            .iter()
-            .position(|p| p.roots.iter().any(|r| root_matches(r, &components)))
-        {
-            class[node as usize] = (i + 1) as u8;
-        }
+        alive[node as usize] = still;
     }
     class
 }
@@ -1131,6 +1164,68 @@ mod tests {
         ));
         assert!(!root_matches("~/.cache/pip", &[b"root", b".cache"]));
         assert!(!root_matches("~/.cache/pip", &[b"home", b".cache", b"pip"]));
+    }
+
+    /// `classify`'s pruned walk against the plain rule: a node lies where its topmost
+    /// ancestor (or itself) that matches a root lies, in the first place with such a root.
+    #[test]
+    fn classify_agrees_with_matching_each_path() {
+        let mut paths: Vec<String> = Vec::new();
+        for place in CACHES.iter().chain(TOOLCHAINS) {
+            for root in place.roots {
+                for home in ["root", "home/ann"] {
+                    let root = root.replacen('~', home, 1).replace('*', "x86_64-linux-gnu");
+                    let root = root.trim_start_matches('/');
+                    paths.push(root.to_string());
+                    paths.push(format!("{root}/inner/deeper"));
+                    // Near misses: a sibling that shares the prefix, and a parent alone.
+                    paths.push(format!("{root}x/file"));
+                    if let Some((parent, _)) = root.rsplit_once('/') {
+                        paths.push(format!("{parent}/other"));
+                    }
+                }
+            }
+        }
+        paths.extend(
+            [
+                "home/.cache/pip",
+                "home/ann/bob/.cache/pip",
+                "usr/bin/gcc",
+                "usr/bin/xgcc",
+                "usr/lib/libz.a",
+                "usr/lib/libz.so",
+                "srv/usr/lib/gcc",
+                "a/b/c/d/e/f/g/h",
+            ]
+            .map(String::from),
+        );
+        let entries: Vec<crate::analysis::testutil::E> =
+            paths.iter().map(|p| File(p.as_str(), b"x")).collect();
+        let tree = tree(&[&entries]);
+        for places in [CACHES, TOOLCHAINS] {
+            let class = classify(&tree, places, false);
+            for node in 1..tree.node_count() as NodeId {
+                let mut expected = 0;
+                let mut current = node;
+                while current != ROOT {
+                    let path = tree.path(current);
+                    let components: Vec<&[u8]> = path
+                        .split(|&b| b == b'/')
+                        .filter(|c| !c.is_empty())
+                        .collect();
+                    if let Some(i) = places
+                        .iter()
+                        .position(|p| p.roots.iter().any(|r| root_matches(r, &components)))
+                    {
+                        expected = i as u8 + 1;
+                    }
+                    current = tree.node(current).parent;
+                }
+                let path = String::from_utf8_lossy(&tree.path(node)).into_owned();
+                assert_eq!(class[node as usize], expected, "{path}");
+            }
+            assert!(class.iter().filter(|&&c| c != 0).count() > places.len());
+        }
     }
 
     #[test]
