@@ -765,10 +765,8 @@ impl Building {
         }
     }
 
-    /// Share the tree of the `image`th input with `watch` as it grows, each layer's change
-    /// counts kept.
+    /// Share the tree of the `image`th input with `watch` as it grows.
     fn show_to(&self, image: usize, watch: &dyn Watch) {
-        self.tree.write(|tree| tree.count_changes());
         watch.merging(image, std::sync::Arc::clone(&self.tree));
     }
 

@@ -1,8 +1,9 @@
 //! The merged tree against a reference model. Random layers of adds, overwrites,
 //! whiteouts, opaque markers and type changes (file, directory, symlink) over a small
 //! path alphabet are written as tar files, parsed with `layer::parse_layer` and applied
-//! with `tree::TreeBuilder`; after every layer the tree's listing and the layer's diff
-//! must equal those of a plain map applying the OCI layer rules one by one:
+//! with `tree::TreeBuilder`; after every layer the tree's listing, the layer's diff and
+//! its change counts must equal those of a plain map applying the OCI layer rules one by
+//! one:
 //!
 //! - opaque markers apply before every other entry of their layer, wherever they sit;
 //! - whiteouts hide lower layers only (the same layer may re-create the path);
@@ -396,7 +397,17 @@ fn check(layers: &[Vec<Op>]) -> Result<(), TestCaseError> {
             })
             .collect();
         diff.sort();
-        prop_assert_eq!(diff, model_diff(&before, &model), "diff of layer {}", index);
+        let expected = model_diff(&before, &model);
+        // The counts the builder kept while applying the layer, against the model's diff.
+        let counts = tree.layer_change_counts(index);
+        let count = |letter| expected.iter().filter(|(_, l)| *l == letter).count();
+        prop_assert_eq!(
+            (counts.added, counts.modified, counts.removed),
+            (count('A'), count('C'), count('D')),
+            "change counts of layer {}",
+            index
+        );
+        prop_assert_eq!(diff, expected, "diff of layer {}", index);
     }
     Ok(())
 }

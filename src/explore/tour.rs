@@ -241,10 +241,7 @@ fn biggest_written(tree: &Tree, layer: usize) -> Option<(u64, NodeId)> {
 
 /// Paths layer `layer` adds, as `changes` and `e` count them.
 fn added_paths(tree: &Tree, layer: usize) -> usize {
-    tree.diff(layer.checked_sub(1), layer)
-        .iter()
-        .filter(|d| d.kind == crate::tree::DiffKind::Added)
-        .count()
+    tree.layer_change_counts(layer).added
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -46,8 +46,8 @@ pub struct TreeBuilder {
     /// Scratch for resolving through symlinks: path bytes and component spans.
     scratch: Vec<u8>,
     pending: Vec<(usize, usize)>,
-    /// Each layer's own change counts, kept when [`Self::count_changes`] asked for them.
-    counting: bool,
+    /// Each layer's own change counts, counted as it is applied: the finished tree keeps
+    /// them, so no reader diffs every layer again after the load.
     layer_counts: Vec<ChangeCounts>,
     /// Scratch while a layer is applied: each node it touches, with its version before.
     touched: Vec<(NodeId, u32)>,
@@ -149,17 +149,9 @@ impl TreeBuilder {
             overflow: None,
             scratch: Vec::new(),
             pending: Vec::new(),
-            counting: false,
             layer_counts: Vec::new(),
             touched: Vec::new(),
         }
-    }
-
-    /// Keep each layer's own change counts as it is applied, for a view that shows them
-    /// before the tree is finished ([`Self::layer_changes`]). Costs 8 bytes per path a
-    /// layer touches while that layer is applied.
-    pub fn count_changes(&mut self) {
-        self.counting = true;
     }
 
     /// The id the next layer's first entry gets: record `i` of that layer is entry
@@ -269,17 +261,16 @@ impl TreeBuilder {
             }
         }
         self.check_overflow()?;
-        if self.counting {
-            self.count_layer();
-        }
+        self.count_layer();
         self.tree.layer_entries.push(end);
         self.layer_versions_start
             .push(to_u32(self.raw_versions.len()));
         Ok(())
     }
 
-    /// The counts of the layer just applied, as [`Tree::layer_change_counts`] gives them
-    /// once the tree is finished: each path it touched, before against after.
+    /// The counts of the layer just applied, which [`Tree::layer_change_counts`] gives
+    /// once the tree is finished: each path it touched, before against after. The list of
+    /// touched paths costs 8 bytes per path while its layer is applied.
     fn count_layer(&mut self) {
         let mut counts = ChangeCounts::default();
         let touched = std::mem::take(&mut self.touched);
@@ -304,7 +295,7 @@ impl TreeBuilder {
 
     /// What the explorer's first screen reads while the load goes on, between two layers:
     /// the tree as the layers applied so far leave it. Layer `layer`'s own change counts,
-    /// once it is applied, when [`Self::count_changes`] was asked before it.
+    /// once it is applied.
     pub fn layer_changes(&self, layer: usize) -> Option<ChangeCounts> {
         self.layer_counts.get(layer).copied()
     }
@@ -373,8 +364,10 @@ impl TreeBuilder {
             current,
             first_child,
             next_sibling,
+            layer_counts,
             ..
         } = self;
+        tree.layer_changes = layer_counts;
         // Free the build-time indexes before the final arrays are allocated: peak memory
         // is what a million-path image pays.
         drop((lookup, current, first_child, next_sibling));
@@ -746,12 +739,10 @@ impl TreeBuilder {
             self.limits.versions,
         ) {
             Ok(id) => {
-                if self.counting {
-                    let before = self.current[node as usize];
-                    let layer_start = *self.layer_versions_start.last().unwrap_or(&0);
-                    if before == NONE || before < layer_start {
-                        self.touched.push((node, before));
-                    }
+                let before = self.current[node as usize];
+                let layer_start = *self.layer_versions_start.last().unwrap_or(&0);
+                if before == NONE || before < layer_start {
+                    self.touched.push((node, before));
                 }
                 self.current[node as usize] = id;
                 self.raw_versions.push((node, version));

@@ -131,6 +131,8 @@ pub struct Tree {
     layer_versions_start: Vec<u32>,
     /// Children of every node, grouped by parent and sorted by name.
     children: Vec<NodeId>,
+    /// Each layer's own change counts, as the builder counted them while applying it.
+    layer_changes: Vec<ChangeCounts>,
     warnings: Vec<String>,
 }
 

@@ -159,13 +159,10 @@ impl Tree {
         )
     }
 
-    /// How many paths layer `layer` added, modified and removed (its own changes).
+    /// How many paths layer `layer` added, modified and removed (its own changes): what
+    /// `diff(layer - 1, layer)` lists, counted once while the layer was applied.
     pub fn layer_change_counts(&self, layer: usize) -> ChangeCounts {
-        let mut counts = ChangeCounts::default();
-        for diff in self.diff(layer.checked_sub(1), layer) {
-            counts.count(diff.kind);
-        }
-        counts
+        self.layer_changes.get(layer).copied().unwrap_or_default()
     }
 
     /// Subtree sizes after `layer`, indexed by node: content bytes of every live file
