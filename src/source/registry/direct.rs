@@ -18,7 +18,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 /// Alignment of buffers, sizes and offsets: 4 KiB covers 512-byte and 4Kn devices.
 pub const ALIGN: usize = 4096;
@@ -26,6 +26,42 @@ pub const ALIGN: usize = 4096;
 pub const CHUNK: usize = 1 << 20;
 /// Chunks read ahead of the parse (each layer being read holds this many more, plus two).
 const READ_AHEAD: usize = 3;
+/// Spare chunks kept for the next stream, at most: about what the streams of one load
+/// hold at once, so keeping them never raises the peak.
+const MAX_SPARE: usize = 16;
+
+/// Chunks whose stream has ended. A pull reads tens of blobs one after another; a fresh
+/// 1 MiB buffer is a fresh mapping (glibc maps blocks this large), each of its pages
+/// faulted in and then unmapped again.
+static SPARE: Spares = Spares::new(MAX_SPARE);
+
+/// Chunks' storage with the offset of its aligned start, kept for reuse up to a count.
+struct Spares {
+    list: Mutex<Vec<(Vec<u8>, usize)>>,
+    max: usize,
+}
+
+impl Spares {
+    const fn new(max: usize) -> Spares {
+        Spares {
+            list: Mutex::new(Vec::new()),
+            max,
+        }
+    }
+
+    fn take(&self) -> Option<(Vec<u8>, usize)> {
+        self.list.lock().ok()?.pop()
+    }
+
+    /// Keep `storage` if there is room; else it is freed.
+    fn keep(&self, storage: Vec<u8>, start: usize) {
+        if let Ok(mut list) = self.list.lock() {
+            if list.len() < self.max {
+                list.push((storage, start));
+            }
+        }
+    }
+}
 
 /// A heap buffer whose usable part starts on an [`ALIGN`] boundary, made without unsafe
 /// code: over-allocate by `ALIGN` and start at the first aligned byte.
@@ -56,11 +92,33 @@ impl AlignedBuf {
         &mut self.storage[self.start..self.start + self.len]
     }
 
+    /// A [`CHUNK`]-long buffer: a spare one if there is one (its bytes are whatever its last
+    /// stream left), else a new one.
+    pub fn chunk() -> AlignedBuf {
+        match SPARE.take() {
+            Some((storage, start)) => AlignedBuf {
+                storage,
+                start,
+                len: CHUNK,
+            },
+            None => AlignedBuf::new(CHUNK),
+        }
+    }
+
     /// Copy as much of `bytes` as fits after the first `filled` bytes; returns how much.
     pub fn fill(&mut self, filled: usize, bytes: &[u8]) -> usize {
         let take = (self.len - filled).min(bytes.len());
         self.as_mut_slice()[filled..filled + take].copy_from_slice(&bytes[..take]);
         take
+    }
+}
+
+impl Drop for AlignedBuf {
+    /// A chunk goes back to the spares, while there is room.
+    fn drop(&mut self) {
+        if self.len == CHUNK {
+            SPARE.keep(std::mem::take(&mut self.storage), self.start);
+        }
     }
 }
 
@@ -127,7 +185,7 @@ impl DirectWriter {
                 bytes = rest;
                 continue;
             }
-            let staging = self.staging.get_or_insert_with(|| AlignedBuf::new(CHUNK));
+            let staging = self.staging.get_or_insert_with(AlignedBuf::chunk);
             let take = staging.fill(self.filled, bytes);
             self.filled += take;
             bytes = &bytes[take..];
@@ -266,7 +324,7 @@ impl Filler {
             let mut buf = self
                 .recycled
                 .try_recv()
-                .unwrap_or_else(|_| AlignedBuf::new(CHUNK));
+                .unwrap_or_else(|_| AlignedBuf::chunk());
             let mut filled = 0;
             // Fill the chunk: a short one is the end of the stream.
             let result = loop {
@@ -397,6 +455,26 @@ impl Drop for ReadAhead {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Spares are handed out again, the last kept first, and no more than `max` are kept.
+    #[test]
+    fn spares_are_reused_up_to_their_count() {
+        let spares = Spares::new(2);
+        let bufs: Vec<Vec<u8>> = (0..3).map(|_| vec![0u8; 64]).collect();
+        let pointers: Vec<*const u8> = bufs.iter().map(|b| b.as_ptr()).collect();
+        for (i, buf) in bufs.into_iter().enumerate() {
+            spares.keep(buf, i);
+        }
+        let (first, start) = spares.take().expect("kept");
+        assert_eq!((first.as_ptr(), start), (pointers[1], 1));
+        let (second, start) = spares.take().expect("kept");
+        assert_eq!((second.as_ptr(), start), (pointers[0], 0));
+        assert!(spares.take().is_none(), "the third was over the count");
+        // A chunk made from a spare is whole and aligned.
+        let chunk = AlignedBuf::chunk();
+        assert_eq!(chunk.as_slice().len(), CHUNK);
+        assert_eq!(chunk.as_slice().as_ptr().align_offset(ALIGN), 0);
+    }
 
     /// Lengths around the chunk and block boundaries, written and read back.
     #[test]
