@@ -3,6 +3,8 @@
 mod tui_support;
 
 use crossterm::event::KeyCode;
+use layerscope::analysis::{PathEvent, PathVersion};
+use layerscope::layer::EntryKind;
 use layerscope::tui::{ImageAnalysis, InefficientPath};
 use tui_support::*;
 
@@ -108,8 +110,30 @@ fn image_details_with_analysis() {
         inefficient: vec![InefficientPath {
             path: b"/bin/tool".to_vec(),
             wasted_bytes: 600,
-            explanation: vec!["added in layer 0, deleted in layer 1: 600 B stay in layer 0".into()],
+            versions: vec![
+                PathVersion {
+                    layer: 0,
+                    action: PathEvent::Added,
+                    kind: Some(EntryKind::File),
+                    bytes: 600,
+                    wasted: true,
+                    hidden_by_layer: Some(1),
+                    cause: None,
+                    kept_via: None,
+                },
+                PathVersion {
+                    layer: 1,
+                    action: PathEvent::Deleted,
+                    kind: None,
+                    bytes: 0,
+                    wasted: false,
+                    hidden_by_layer: None,
+                    cause: Some(b"/bin/tool".to_vec()),
+                    kept_via: None,
+                },
+            ],
         }],
+        instructions: vec!["COPY tool /bin/tool".into(), "RUN rm /bin/tool".into()],
     }));
     press(&mut app, key(KeyCode::Tab));
     press(&mut app, key(KeyCode::Tab));

@@ -30,6 +30,7 @@ pub mod partial;
 pub mod tour;
 
 use crate::analysis::explain::{self, Block, Facts};
+use crate::analysis::PathVersion;
 use crate::dockerfile::DockerfileError;
 use crate::model::LoadedImage;
 use crate::source::Source;
@@ -47,6 +48,8 @@ pub struct ImageAnalysis {
     pub wasted_bytes: u64,
     /// Largest waste first.
     pub inefficient: Vec<InefficientPath>,
+    /// Each layer's instruction, its secrets redacted, for the explanations.
+    pub instructions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,8 +57,29 @@ pub struct InefficientPath {
     /// Absolute path, raw bytes (escaped when drawn).
     pub path: Vec<u8>,
     pub wasted_bytes: u64,
-    /// Why this path wastes space, one line each (escaped when drawn).
-    pub explanation: Vec<String>,
+    /// Its versions, as the waste analysis found them: explained when the path is shown.
+    pub versions: Vec<PathVersion>,
+}
+
+impl ImageAnalysis {
+    /// Why `path` wastes space, one line per version (escaped when drawn). Written for
+    /// the path on screen only: a million-path image has tens of thousands of them.
+    pub fn explanation(&self, path: &InefficientPath) -> Vec<String> {
+        let instruction = |layer: usize| self.instructions.get(layer).map_or("", String::as_str);
+        path.versions
+            .iter()
+            .map(|v| {
+                format!(
+                    "layer {}: {} {} ({}){}",
+                    v.layer,
+                    v.action.as_str(),
+                    crate::size::human(v.bytes),
+                    instruction(v.layer),
+                    if v.wasted { ", wasted" } else { ", kept" }
+                )
+            })
+            .collect()
+    }
 }
 
 /// Make a loaded image ready for the views: instructions are drawn with their secrets
@@ -65,7 +89,7 @@ pub fn prepare_for_views(image: &mut LoadedImage) {
     crate::analysis::secrets::redact_history(&mut image.image.history);
 }
 
-/// The explorer's image-details pane: layerscope's score and its wasted paths explained.
+/// The explorer's image-details pane: layerscope's score and its wasted paths.
 pub fn image_analysis(loaded: &LoadedImage) -> ImageAnalysis {
     let waste = crate::analysis::analyze(&loaded.tree, &Default::default());
     // Once per layer, not per version of every wasted path: the redaction runs the
@@ -82,33 +106,20 @@ pub fn image_analysis(loaded: &LoadedImage) -> ImageAnalysis {
                 })
         })
         .collect();
-    let instruction = |layer: usize| instructions.get(layer).map_or("", String::as_str);
     ImageAnalysis {
         efficiency: waste.efficiency,
         wasted_bytes: waste.wasted_bytes,
-        // Taken, not cloned: each path's versions are freed as its lines are written.
+        // Taken, not cloned or formatted.
         inefficient: waste
             .paths
             .into_iter()
             .map(|path| InefficientPath {
                 path: path.path,
                 wasted_bytes: path.wasted_bytes,
-                explanation: path
-                    .versions
-                    .iter()
-                    .map(|v| {
-                        format!(
-                            "layer {}: {} {} ({}){}",
-                            v.layer,
-                            v.action.as_str(),
-                            crate::size::human(v.bytes),
-                            instruction(v.layer),
-                            if v.wasted { ", wasted" } else { ", kept" }
-                        )
-                    })
-                    .collect(),
+                versions: path.versions,
             })
             .collect(),
+        instructions,
     }
 }
 

@@ -347,9 +347,9 @@ fn render_image(app: &View, frame: &mut Frame, area: Rect) {
                 lines.push(line);
                 if selected {
                     // Explained in place, so the explanation is on screen with its path.
-                    for explanation in &path.explanation {
+                    for explanation in analysis.explanation(path) {
                         lines.push(
-                            styled(format!("   {}", escape_str(explanation)), theme.dim).into(),
+                            styled(format!("   {}", escape_str(&explanation)), theme.dim).into(),
                         );
                     }
                 }
