@@ -22,8 +22,10 @@ type HashBuilder = hashbrown::DefaultHashBuilder;
 /// Builds a [`Tree`] one layer at a time. Layers must be added in order, bottom first.
 pub struct TreeBuilder {
     tree: Tree,
-    /// Node lookup by (parent, name), storing only node ids: names stay in the arena.
-    lookup: HashTable<NodeId>,
+    /// Node lookup by (parent, name), storing node ids and 32 bits of their key's hash:
+    /// names stay in the arena, and neither growing the table nor a probe that misses
+    /// reads them (at a million paths, rehashing from the names cost 0.25 s).
+    lookup: HashTable<(NodeId, u32)>,
     hasher: HashBuilder,
     /// Per node: the id of its latest version in `raw_versions`, or NONE.
     current: Vec<u32>,
@@ -657,20 +659,27 @@ impl TreeBuilder {
         symlink_entry(&self.tree.entries, version.entry, version.content)
     }
 
-    fn hash_key(hasher: &HashBuilder, parent: NodeId, name: &[u8]) -> u64 {
+    /// The 32 bits of (parent, name)'s hash the lookup keeps.
+    fn hash_key(hasher: &HashBuilder, parent: NodeId, name: &[u8]) -> u32 {
         let mut state = hasher.build_hasher();
         parent.hash(&mut state);
         name.hash(&mut state);
-        state.finish()
+        (state.finish() >> 32) as u32
+    }
+
+    /// The table's 64-bit hash from the kept 32 bits: an odd multiplier spreads them into
+    /// the low bits (the bucket) and the top seven (the control byte) alike.
+    fn spread(hash: u32) -> u64 {
+        u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
     /// Find or create the child `name` of `parent`.
     fn child(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
         let hash = Self::hash_key(&self.hasher, parent, name);
         let Tree { nodes, names, .. } = &mut self.tree;
-        if let Some(&found) = self.lookup.find(hash, |&id| {
+        if let Some(&(found, _)) = self.lookup.find(Self::spread(hash), |&(id, kept)| {
             let node = &nodes[id as usize];
-            node.parent == parent && node.name.get(names) == name
+            kept == hash && node.parent == parent && node.name.get(names) == name
         }) {
             return found;
         }
@@ -705,11 +714,10 @@ impl TreeBuilder {
             children_start: 0,
             children_len: 0,
         });
-        let hasher = &self.hasher;
-        self.lookup.insert_unique(hash, id, |&other| {
-            let node = &nodes[other as usize];
-            Self::hash_key(hasher, node.parent, node.name.get(names))
-        });
+        self.lookup
+            .insert_unique(Self::spread(hash), (id, hash), |&(_, kept)| {
+                Self::spread(kept)
+            });
         self.current.push(NONE);
         self.first_child.push(NONE);
         self.next_sibling.push(self.first_child[parent as usize]);
@@ -898,11 +906,13 @@ impl TreeBuilder {
     fn find_child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let hash = Self::hash_key(&self.hasher, parent, name);
         self.lookup
-            .find(hash, |&id| {
+            .find(Self::spread(hash), |&(id, kept)| {
                 let candidate = &self.tree.nodes[id as usize];
-                candidate.parent == parent && candidate.name.get(&self.tree.names) == name
+                kept == hash
+                    && candidate.parent == parent
+                    && candidate.name.get(&self.tree.names) == name
             })
-            .copied()
+            .map(|&(id, _)| id)
     }
 
     /// Does writing entry `id` leave the path as it was?
