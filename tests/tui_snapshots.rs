@@ -3,9 +3,8 @@
 mod tui_support;
 
 use crossterm::event::KeyCode;
-use layerscope::analysis::{PathEvent, PathVersion};
-use layerscope::layer::EntryKind;
-use layerscope::tui::{ImageAnalysis, InefficientPath};
+use layerscope::analysis::PathEvent;
+use layerscope::tui::{ImageAnalysis, InefficientPath, InefficientVersion};
 use tui_support::*;
 
 fn app(width: u16, height: u16) -> (tempfile::TempDir, layerscope::tui::App) {
@@ -111,25 +110,17 @@ fn image_details_with_analysis() {
             path: b"/bin/tool".to_vec(),
             wasted_bytes: 600,
             versions: vec![
-                PathVersion {
+                InefficientVersion {
                     layer: 0,
                     action: PathEvent::Added,
-                    kind: Some(EntryKind::File),
                     bytes: 600,
                     wasted: true,
-                    hidden_by_layer: Some(1),
-                    cause: None,
-                    kept_via: None,
                 },
-                PathVersion {
+                InefficientVersion {
                     layer: 1,
                     action: PathEvent::Deleted,
-                    kind: None,
                     bytes: 0,
                     wasted: false,
-                    hidden_by_layer: None,
-                    cause: Some(b"/bin/tool".to_vec()),
-                    kept_via: None,
                 },
             ],
         }],

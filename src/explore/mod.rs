@@ -30,7 +30,7 @@ pub mod partial;
 pub mod tour;
 
 use crate::analysis::explain::{self, Block, Facts};
-use crate::analysis::PathVersion;
+use crate::analysis::PathEvent;
 use crate::dockerfile::DockerfileError;
 use crate::model::LoadedImage;
 use crate::source::Source;
@@ -57,8 +57,19 @@ pub struct InefficientPath {
     /// Absolute path, raw bytes (escaped when drawn).
     pub path: Vec<u8>,
     pub wasted_bytes: u64,
-    /// Its versions, as the waste analysis found them: explained when the path is shown.
-    pub versions: Vec<PathVersion>,
+    /// Its versions, oldest first: explained when the path is shown.
+    pub versions: Vec<InefficientVersion>,
+}
+
+/// What the explanation of one version of an inefficient path says: a quarter of the
+/// waste analysis's own record, which also names causes and links.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InefficientVersion {
+    pub layer: usize,
+    pub action: PathEvent,
+    /// Content bytes it ships.
+    pub bytes: u64,
+    pub wasted: bool,
 }
 
 impl ImageAnalysis {
@@ -109,14 +120,23 @@ pub fn image_analysis(loaded: &LoadedImage) -> ImageAnalysis {
     ImageAnalysis {
         efficiency: waste.efficiency,
         wasted_bytes: waste.wasted_bytes,
-        // Taken, not cloned or formatted.
+        // The paths taken, not cloned; their lines are written when shown.
         inefficient: waste
             .paths
             .into_iter()
             .map(|path| InefficientPath {
                 path: path.path,
                 wasted_bytes: path.wasted_bytes,
-                versions: path.versions,
+                versions: path
+                    .versions
+                    .iter()
+                    .map(|v| InefficientVersion {
+                        layer: v.layer,
+                        action: v.action,
+                        bytes: v.bytes,
+                        wasted: v.wasted,
+                    })
+                    .collect(),
             })
             .collect(),
         instructions,

@@ -31,7 +31,7 @@ pub mod settings;
 pub mod theme;
 pub mod widgets;
 
-pub use crate::explore::{ImageAnalysis, InefficientPath};
+pub use crate::explore::{ImageAnalysis, InefficientPath, InefficientVersion};
 pub use app::App;
 pub use event_loop::{
     run_app, verify_after_opening, verify_in_background, Analyze, EventSource, Screen,
