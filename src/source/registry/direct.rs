@@ -26,9 +26,10 @@ pub const ALIGN: usize = 4096;
 pub const CHUNK: usize = 1 << 20;
 /// Chunks read ahead of the parse (each layer being read holds this many more, plus two).
 const READ_AHEAD: usize = 3;
-/// Spare chunks kept for the next stream, at most: about what the streams of one load
-/// hold at once, so keeping them never raises the peak.
-const MAX_SPARE: usize = 16;
+/// Spare chunks kept for the next stream, at most: about what one blob's read-ahead and
+/// cache copy hold, so a blob that ends hands its chunks to the next. Kept, they are
+/// memory not given back until the process ends.
+const MAX_SPARE: usize = 8;
 
 /// Chunks whose stream has ended. A pull reads tens of blobs one after another; a fresh
 /// 1 MiB buffer is a fresh mapping (glibc maps blocks this large), each of its pages
