@@ -50,7 +50,7 @@ pub struct TreeBuilder {
     pending: Vec<(usize, usize)>,
     /// Each layer's own change counts, counted as it is applied: the finished tree keeps
     /// them, so no reader diffs every layer again after the load.
-    layer_counts: Vec<ChangeCounts>,
+    layer_changes: Vec<ChangeCounts>,
     /// Scratch while a layer is applied: each node it touches, with its version before.
     touched: Vec<(NodeId, u32)>,
 }
@@ -151,7 +151,7 @@ impl TreeBuilder {
             overflow: None,
             scratch: Vec::new(),
             pending: Vec::new(),
-            layer_counts: Vec::new(),
+            layer_changes: Vec::new(),
             touched: Vec::new(),
         }
     }
@@ -292,14 +292,14 @@ impl TreeBuilder {
         // Dropped, not kept for the next layer: the finish that follows the last layer
         // must not pay for the largest layer's list at its peak.
         drop(touched);
-        self.layer_counts.push(counts);
+        self.layer_changes.push(counts);
     }
 
     /// What the explorer's first screen reads while the load goes on, between two layers:
     /// the tree as the layers applied so far leave it. Layer `layer`'s own change counts,
     /// once it is applied.
     pub fn layer_changes(&self, layer: usize) -> Option<ChangeCounts> {
-        self.layer_counts.get(layer).copied()
+        self.layer_changes.get(layer).copied()
     }
 
     /// The name of `node` (its last path component).
@@ -366,10 +366,10 @@ impl TreeBuilder {
             current,
             first_child,
             next_sibling,
-            layer_counts,
+            layer_changes,
             ..
         } = self;
-        tree.layer_changes = layer_counts;
+        tree.layer_changes = layer_changes;
         // Free the build-time indexes before the final arrays are allocated: peak memory
         // is what a million-path image pays.
         drop((lookup, current, first_child, next_sibling));
