@@ -48,14 +48,14 @@
 #   BENCH_EXPLORER=1  also the explorer's first screen, on images (d) and (b) (or those
 #                  BENCH_EXPLORER_IMAGES names, any of a b d): `layerscope IMAGE` run in
 #                  a private tmux server's 160x45 pane under /usr/bin/time, the pane read
-#                  every 10 ms: seconds until the layer list is on screen (the list pane's
-#                  title and its rows), until the efficiency line shows (every pane
-#                  interactive), then `q`; with the CPU seconds and peak RSS of the whole
-#                  run, and `ci --no-verify` and `ci` on the same image in the same rounds.
-#                  `ci --no-verify` also runs in the same pane, read alike until it exits:
-#                  reading the pane takes about a third of a core, which the explorer's
-#                  figure pays and a plain run does not, so the explorer is also given
-#                  against that row. BENCH_EXPLORER_BEFORE=BIN adds a second binary, run alternately in each
+#                  every 10 ms by one control-mode client (see watch_pane): seconds until
+#                  the layer list is on screen (the list pane's title and its rows), until
+#                  the efficiency line shows (every pane interactive), then `q`; with the
+#                  CPU seconds and peak RSS of the whole run, and `ci --no-verify` and `ci`
+#                  on the same image in the same rounds. `ci --no-verify` also runs in the
+#                  same pane, read alike until it exits, so that what reading the pane
+#                  costs shows as that row over the plain one.
+#                  BENCH_EXPLORER_BEFORE=BIN adds a second binary, run alternately in each
 #                  round (before and after a change)
 #   BENCH_ENGINE=1 also the engine benchmark: image GEN_ENGINE (default: image b) is
 #                  `podman load`ed into a podman API service (its own overlay storage
@@ -716,13 +716,77 @@ secrets_bench() {
 
 EXPLORER_ROWS=()
 
+# watch_pane SOCKET: poll the pane of tmux session "bench" on SOCKET every 10 ms until it
+# shows the efficiency line (or BENCH_TIMEOUT passes); prints "list ready", each the epoch
+# second at which the capture first showed it ("-" if never).
+# One control-mode client asks for every capture over a pipe. A `tmux capture-pane` per
+# poll forked two processes 100 times a second, about 0.2 CPU s a second on the cores the
+# program under test needs: the explorer paid it and the plain `ci --no-verify` did not.
+watch_pane() {
+    python3 - "$1" "$BENCH_TIMEOUT" <<'PY'
+import subprocess, sys, time
+
+socket, timeout = sys.argv[1], float(sys.argv[2])
+# no-output: no %output news of every byte the program draws; ignore-size: this client
+# does not resize the 160x45 pane.
+tmux = subprocess.Popen(
+    ["tmux", "-L", socket, "-C", "attach", "-t", "bench", "-f", "no-output,ignore-size"],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def capture():
+    """The pane's text, from the block that answers one capture-pane; None once tmux is gone."""
+    tmux.stdin.write(b"capture-pane -p -t bench\n")
+    tmux.stdin.flush()
+    lines, inside = [], False
+    for line in tmux.stdout:
+        if line.startswith(b"%begin "):
+            # The attach's own (empty) block comes first; only the last block counts.
+            lines, inside = [], True
+        elif line.startswith((b"%end ", b"%error ")) and inside:
+            return b"".join(lines)
+        elif inside:
+            lines.append(line)
+    return None
+
+
+listed = ready = "-"
+deadline = time.monotonic() + timeout
+try:
+    while time.monotonic() < deadline:
+        pane = capture()
+        now = "%.6f" % time.time()
+        if pane is None:
+            break
+        # The list: its pane's title, once it has rows (not before the description is read).
+        if listed == "-" and (b"Layers [" in pane or b"Layers (" in pane) \
+                and b"reading the image description" not in pane:
+            listed = now
+        if b"Efficiency:" in pane:
+            ready = now
+            if listed == "-":
+                listed = ready
+            break
+        time.sleep(0.01)
+except BrokenPipeError:
+    pass
+print(listed, ready)
+try:
+    tmux.stdin.write(b"detach-client\n")
+    tmux.stdin.close()
+except BrokenPipeError:
+    pass
+tmux.wait()
+PY
+}
+
 # first_screen LABEL BIN IMAGE: one run of the explorer in a tmux pane; prints "list_s
 # ready_s cpu_s rss_mb" (list_s: the layer list on screen; ready_s: the efficiency line).
 # With CI_IN_PANE=1, `BIN ci -q --no-verify IMAGE` instead, ready when it has exited: the
-# same pane and the same polling (which takes about a third of a core) as the explorer's.
+# same pane and the same polling as the explorer's.
 first_screen() {
     local label=$1 bin=$2 image=$3 socket="layerscope-bench-$$" tv=$WORK/$1.time
-    local t0 now list=- ready=- pane i run="'$bin' '$image'" after=""
+    local t0 list=- ready=- i run="'$bin' '$image'" after=""
     if [[ ${CI_IN_PANE:-0} == 1 ]]; then
         run="'$bin' ci -q --no-verify '$image'"
         after="; echo; echo 'Efficiency: exited'"
@@ -730,20 +794,9 @@ first_screen() {
     tmux -L "$socket" -f /dev/null new-session -d -s bench -x 160 -y 45 \
         "env -u NO_COLOR -u CI XDG_CONFIG_HOME=/nonexistent TERM=xterm-256color /usr/bin/time -v -o '$tv' $run$after; sleep 60"
     t0=$EPOCHREALTIME
-    for ((i = 0; i < BENCH_TIMEOUT * 100; i++)); do
-        pane=$(tmux -L "$socket" capture-pane -p -t bench)
-        now=$EPOCHREALTIME
-        # The list: its pane's title, once it has rows (not before the description is read).
-        if [[ $list == - && $pane == *"Layers "[\[\(]* && $pane != *"reading the image description"* ]]; then
-            list=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.3f", b - a }')
-        fi
-        if [[ $pane == *"Efficiency:"* ]]; then
-            ready=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.3f", b - a }')
-            [[ $list == - ]] && list=$ready
-            break
-        fi
-        sleep 0.01
-    done
+    read -r list ready < <(watch_pane "$socket")
+    [[ $list == - ]] || list=$(awk -v a="$t0" -v b="$list" 'BEGIN { printf "%.3f", b - a }')
+    [[ $ready == - ]] || ready=$(awk -v a="$t0" -v b="$ready" 'BEGIN { printf "%.3f", b - a }')
     tmux -L "$socket" send-keys -t bench q
     # /usr/bin/time writes its report when the explorer exits.
     for ((i = 0; i < 500; i++)); do
