@@ -17,6 +17,7 @@ pub mod container;
 pub mod engine;
 #[cfg(layerscope_isal)]
 mod gzip;
+pub mod reference;
 pub mod registry;
 pub mod spec;
 pub mod transfer;

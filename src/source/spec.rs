@@ -7,9 +7,10 @@
 //! `--source` flag. Anything else that parses as an image reference is looked for in a local
 //! engine first and then in its registry, as `docker run` would.
 
+use super::reference;
 use crate::error::{Error, Result};
 use crate::source::engine::{self, EngineKind, Probe};
-use oci_spec::distribution::{ParseError, Reference};
+use oci_spec::distribution::Reference;
 use std::path::Path;
 
 /// `--source`: where to read IMAGE from, as dive's `--source` names it.
@@ -79,7 +80,7 @@ impl ImageSpec {
             const ENOENT: i32 = 2;
             return Err(Error::io(text, std::io::Error::from_raw_os_error(ENOENT)));
         }
-        match parse_reference(text) {
+        match reference::parse(text) {
             Ok(reference) => Ok(ImageSpec::Auto {
                 text: text.to_string(),
                 reference,
@@ -125,7 +126,7 @@ impl ImageSpec {
                 name: rest.to_string(),
             },
             SourceKind::Registry => {
-                ImageSpec::Registry(parse_reference(rest).map_err(|detail| {
+                ImageSpec::Registry(reference::parse(rest).map_err(|detail| {
                     Error::Usage(format!(
                         "registry://{rest}: not an image reference ({detail})"
                     ))
@@ -175,12 +176,6 @@ impl ImageSpec {
             },
         }
     }
-}
-
-/// Parse and normalise an image reference as Docker does (`docker.io/library/` implied,
-/// tag `latest` by default).
-pub fn parse_reference(text: &str) -> std::result::Result<Reference, ParseError> {
-    text.parse()
 }
 
 fn engine_name(kind: EngineKind) -> &'static str {
