@@ -12,7 +12,8 @@ use oci_spec::distribution::{ParseError, Reference};
 use regex::{Regex, RegexBuilder};
 use std::sync::OnceLock;
 
-/// A repository name longer than this is refused, as Docker refuses it.
+/// A name (registry and repository, normalised) longer than this is refused, as Docker
+/// refuses it.
 const NAME_MAX: usize = 255;
 
 /// The whole reference, anchored; captures the name, the tag and the digest.
@@ -35,16 +36,21 @@ fn grammar() -> &'static Regex {
     })
 }
 
-/// Parse and normalise `text` as Docker does.
+/// Parse and normalise `text` as Docker does (its `ParseNormalizedNamed`).
 pub fn parse(text: &str) -> Result<Reference, ParseError> {
     if text.is_empty() {
         return Err(ParseError::NameEmpty);
     }
-    let captures = grammar()
-        .captures(text)
-        .ok_or(ParseError::ReferenceInvalidFormat)?;
+    let Some(captures) = grammar().captures(text) else {
+        // As Docker says it: a name that only its capitals keep from parsing.
+        return Err(if grammar().is_match(&text.to_ascii_lowercase()) {
+            ParseError::NameContainsUppercase
+        } else {
+            ParseError::ReferenceInvalidFormat
+        });
+    };
     let (registry, repository) = split_host(&captures[1]);
-    if repository.len() > NAME_MAX {
+    if registry.len() + 1 + repository.len() > NAME_MAX {
         return Err(ParseError::NameTooLong);
     }
     let tag = captures.get(2).map(|m| m.as_str().to_string());
@@ -150,7 +156,6 @@ mod tests {
         assert_eq!(parse(""), Err(ParseError::NameEmpty));
         for bad in [
             "Not A Reference!",
-            "App",
             "a//b",
             "a/",
             "-a",
@@ -161,6 +166,13 @@ mod tests {
         ] {
             assert_eq!(parse(bad), Err(ParseError::ReferenceInvalidFormat), "{bad}");
         }
+        for upper in ["App", "org/App:v1", "ghcr.io/Org/app"] {
+            assert_eq!(
+                parse(upper),
+                Err(ParseError::NameContainsUppercase),
+                "{upper}"
+            );
+        }
         // Docker's \w is ASCII: a tag or a name with other letters is refused.
         assert_eq!(parse("app:tagé"), Err(ParseError::ReferenceInvalidFormat));
         assert_eq!(parse("appé"), Err(ParseError::ReferenceInvalidFormat));
@@ -169,11 +181,12 @@ mod tests {
             Err(ParseError::ReferenceInvalidFormat)
         );
         assert!(parse(&format!("a:{}", "t".repeat(128))).is_ok());
+        // The whole normalised name counts: `docker.io/a/` is 12 of the 255.
         assert_eq!(
-            parse(&format!("a/{}", "b".repeat(254))),
+            parse(&format!("a/{}", "b".repeat(244))),
             Err(ParseError::NameTooLong)
         );
-        assert!(parse(&format!("a/{}", "b".repeat(253))).is_ok());
+        assert!(parse(&format!("a/{}", "b".repeat(243))).is_ok());
         assert_eq!(
             parse(&format!("a@sha256:{}", &HEX[..40])),
             Err(ParseError::DigestInvalidLength)
@@ -211,7 +224,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         /// oci-spec's own parse is the oracle, on every input where Docker and oci-spec
         /// agree: not an uppercase first component without `.` or `:` (a host for Docker,
-        /// a Docker Hub repository for oci-spec).
+        /// a Docker Hub repository for oci-spec). Where only capitals keep a name from
+        /// parsing, Docker says so and oci-spec calls the format invalid.
         #[test]
         fn agrees_with_oci_spec(text in candidate()) {
             let first = text.split('/').next().unwrap_or("");
@@ -222,7 +236,21 @@ mod tests {
             prop_assume!(!uppercase_host);
             let ours = parse(&text);
             let theirs: Result<Reference, ParseError> = text.parse();
-            prop_assert_eq!(ours, theirs, "{}", text);
+            if ours == Err(ParseError::NameContainsUppercase) {
+                prop_assert_eq!(theirs, Err(ParseError::ReferenceInvalidFormat), "{}", text);
+                // Lowercased, it is well formed (a digest may still be refused).
+                let lower = parse(&text.to_ascii_lowercase());
+                prop_assert!(
+                    !matches!(
+                        lower,
+                        Err(ParseError::ReferenceInvalidFormat | ParseError::NameContainsUppercase)
+                    ),
+                    "{}",
+                    text
+                );
+            } else {
+                prop_assert_eq!(ours, theirs, "{}", text);
+            }
         }
     }
 }
