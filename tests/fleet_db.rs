@@ -353,19 +353,44 @@ fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
     );
     report_equals_fleet(&env, &url, &list);
 
-    // Again from an empty database, with worker 1 killed mid-run and started again at once
-    // (its leases are its shard's, so it takes them back; the others wait for them).
-    pg.query("DROP TABLE image_packages, scan_images, scans, leases, layers, schema_version");
+    // Again from an empty database (the tables emptied), with worker 1 killed while it holds
+    // a lease and started again at once (its leases are its shard's, so it takes them back;
+    // the others wait for them). A trigger makes every store of a parse take a second, so
+    // that the kill lands while a lease is held however fast the parses are; a worker that
+    // ends first fails the test rather than passing it untested.
+    pg.query("TRUNCATE image_packages, scan_images, scans, leases, layers");
+    pg.query(
+        "CREATE FUNCTION slow_store() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$; \
+         CREATE TRIGGER slow_store BEFORE INSERT ON layers \
+         FOR EACH ROW EXECUTE FUNCTION slow_store();",
+    );
     let mut others: Vec<_> = [0, 2]
         .iter()
         .map(|&i| worker(&env, &url, &list, i).spawn().unwrap())
         .collect();
     let mut killed = worker(&env, &url, &list, 1).spawn().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    assert!(killed.try_wait().unwrap().is_none(), "killed while running");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while pg.query("SELECT count(*) FROM leases WHERE worker = 'shard 1/3'") == "0" {
+        assert!(
+            killed.try_wait().unwrap().is_none(),
+            "worker 1 ended before it held a lease"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "worker 1 took no lease"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     // SAFETY: kill(2) on our own child's PID, not reaped yet, so not reused.
     unsafe { libc::kill(killed.id() as libc::pid_t, libc::SIGKILL) };
     killed.wait().unwrap();
+    assert_ne!(
+        pg.query("SELECT count(*) FROM leases WHERE worker = 'shard 1/3'"),
+        "0",
+        "the killed worker's lease outlives it"
+    );
+    pg.query("DROP TRIGGER slow_store ON layers; DROP FUNCTION slow_store()");
     others.push(worker(&env, &url, &list, 1).spawn().unwrap());
     others.into_iter().for_each(waited);
     assert_eq!(pg.query(layers), format!("{ALL_LAYERS}|{ALL_LAYERS}|1"));
