@@ -483,6 +483,73 @@ type Handed = Vec<(usize, Result<usize, String>)>;
 /// Runs the library's set loader over `specs` with a fresh [`ParsedLayers`]: the indexes
 /// handed back (in the order they came) with each image's layer count or error, and the
 /// run's parsed layers. `stop_after` ends the run after that many images.
+/// A fleet opens its registry's client several times per image (to describe it, to parse
+/// ahead, to load it); a credential helper, which may take a second (a cloud login), is
+/// asked once per registry and helper all the same.
+#[test]
+fn a_credential_helper_is_asked_once_for_a_whole_fleet() {
+    if !tools_present() {
+        return;
+    }
+    let set = build_set();
+    let registry = Registry::start(support::registry::Auth::None);
+    let mut references = Vec::new();
+    for (name, path) in &set.images {
+        let repo = Path::new(name).file_stem().unwrap().to_str().unwrap();
+        registry.push(path, &format!("{repo}:v1"), false, None);
+        references.push(format!("registry://{}/{repo}:v1", registry.host()));
+    }
+    let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
+    let bin = env.home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = env.home.path().join("helper.log");
+    let helper = bin.join("docker-credential-layerscopetest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {}\n\
+             printf '{{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret-horse\"}}' \"$server\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let docker = env.home.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(
+        docker.join("config.json"),
+        format!(
+            r#"{{"credHelpers": {{"{}": "layerscopetest"}}}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = env
+        .command()
+        .env("PATH", path)
+        .args(["--quiet", "--no-cache", "fleet", "--format", "json"])
+        .args(&references)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["images"].as_array().unwrap().len(), references.len());
+    let asked = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        asked.lines().collect::<Vec<_>>(),
+        [registry.host()],
+        "the helper is asked once, for the registry"
+    );
+    let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(!printed.contains("s3cret-horse"));
+}
+
 fn load_set(
     specs: Vec<layerscope::Result<layerscope::source::spec::ImageSpec>>,
     registry: layerscope::source::registry::RegistryOptions,

@@ -14,6 +14,7 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 
 /// Most bytes read from an auth file or a helper's answer.
 const AUTH_LIMIT: u64 = 1 << 20;
@@ -227,8 +228,26 @@ struct HelperAnswer {
     secret: String,
 }
 
-/// `docker-credential-NAME get`, with the server on stdin.
+/// A helper's answer for a registry, asked once per process: `fleet` opens a registry's
+/// client several times for each image (to describe it, to parse ahead, to load it), and a
+/// helper may take a second (a cloud login). Failures are not kept.
 fn run_helper(name: &str, registry: &str) -> Result<Option<Credential>> {
+    type Answers = Mutex<HashMap<(String, String), Option<Credential>>>;
+    static ANSWERS: OnceLock<Answers> = OnceLock::new();
+    let answers = ANSWERS.get_or_init(Answers::default);
+    let key = (name.to_string(), canonical_host(registry).to_string());
+    // Held while the helper runs: images described at once wait for one answer.
+    let mut answers = answers.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = answers.get(&key) {
+        return Ok(known.clone());
+    }
+    let found = ask_helper(name, registry)?;
+    answers.insert(key, found.clone());
+    Ok(found)
+}
+
+/// `docker-credential-NAME get`, with the server on stdin.
+fn ask_helper(name: &str, registry: &str) -> Result<Option<Credential>> {
     if name.is_empty() || name.contains('/') {
         return Err(Error::Config(format!(
             "credential helper name {name:?} is not a plain name"
