@@ -354,14 +354,7 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
     let pushed = registry.requests().lines().count();
     let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
     // Without the blob cache, a blob fetched twice would be two GETs.
-    let out = env
-        .command()
-        .args(["--quiet", "--no-cache", "fleet", "--format", "json"])
-        .args(&references)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (_, report) = fleet_uncached(env.command(), &references);
 
     let log = registry.requests();
     let pulled: String = log.lines().skip(pushed).map(|l| format!("{l}\n")).collect();
@@ -500,45 +493,10 @@ fn a_credential_helper_is_asked_once_for_a_whole_fleet() {
         references.push(format!("registry://{}/{repo}:v1", registry.host()));
     }
     let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
-    let bin = env.home.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let log = env.home.path().join("helper.log");
-    let helper = bin.join("docker-credential-layerscopetest");
-    std::fs::write(
-        &helper,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {}\n\
-             printf '{{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret-horse\"}}' \"$server\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let docker = env.home.path().join("docker");
-    std::fs::create_dir_all(&docker).unwrap();
-    std::fs::write(
-        docker.join("config.json"),
-        format!(
-            r#"{{"credHelpers": {{"{}": "layerscopetest"}}}}"#,
-            registry.host()
-        ),
-    )
-    .unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = env
-        .command()
-        .env("PATH", path)
-        .args(["--quiet", "--no-cache", "fleet", "--format", "json"])
-        .args(&references)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (path, log) = env.credential_helper(&registry.host(), "s3cret-horse");
+    let mut command = env.command();
+    command.env("PATH", path);
+    let (out, report) = fleet_uncached(command, &references);
     assert_eq!(report["images"].as_array().unwrap().len(), references.len());
     let asked = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
@@ -548,6 +506,19 @@ fn a_credential_helper_is_asked_once_for_a_whole_fleet() {
     );
     let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
     assert!(!printed.contains("s3cret-horse"));
+}
+
+/// `fleet --format json` over `references` with no blob cache, run as `command` (an
+/// environment's) sets it up; it must succeed. Its output, and the report.
+fn fleet_uncached(mut command: Command, references: &[String]) -> (Output, Value) {
+    let out = command
+        .args(["--quiet", "--no-cache", "fleet", "--format", "json"])
+        .args(references)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = serde_json::from_slice(&out.stdout).unwrap();
+    (out, report)
 }
 
 fn load_set(

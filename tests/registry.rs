@@ -272,35 +272,7 @@ fn htpasswd_basic_auth_with_creds_config_and_helper() {
 
     // A docker-credential-* helper on PATH, named by credHelpers.
     let env = Env::new(BIN);
-    let bin = env.home.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let helper = bin.join("docker-credential-layerscopetest");
-    let log = env.home.path().join("helper.log");
-    std::fs::write(
-        &helper,
-        format!(
-            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"correct-horse\"}}' \"$server\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let docker = env.home.path().join("docker");
-    std::fs::create_dir_all(&docker).unwrap();
-    std::fs::write(
-        docker.join("config.json"),
-        format!(
-            r#"{{"credHelpers": {{"{}": "layerscopetest"}}}}"#,
-            registry.host()
-        ),
-    )
-    .unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let (path, log) = env.credential_helper(&registry.host(), "correct-horse");
     let output = env
         .command()
         .env("PATH", path)

@@ -214,6 +214,41 @@ impl Env {
             .unwrap()
     }
 
+    /// A `docker-credential-layerscopetest` helper in this environment's `bin`, named for
+    /// `host` by `credHelpers` in its `config.json`, answering `alice` and `secret` and
+    /// logging each server it is asked for to the returned log. Returns the `PATH` that
+    /// finds it, and the log.
+    pub fn credential_helper(&self, host: &str, secret: &str) -> (String, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = self.home.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let log = self.home.path().join("helper.log");
+        let helper = bin.join("docker-credential-layerscopetest");
+        std::fs::write(
+            &helper,
+            format!(
+                "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {}\n\
+                 printf '{{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"{secret}\"}}' \"$server\"\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let docker = self.home.path().join("docker");
+        std::fs::create_dir_all(&docker).unwrap();
+        std::fs::write(
+            docker.join("config.json"),
+            format!(r#"{{"credHelpers": {{"{host}": "layerscopetest"}}}}"#),
+        )
+        .unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        (path, log)
+    }
+
     pub fn blobs(&self) -> PathBuf {
         self.home.path().join("cache/layerscope/blobs/sha256")
     }
