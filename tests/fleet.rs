@@ -343,14 +343,12 @@ fn from_a_registry_every_blob_is_downloaded_once_and_the_sizes_hold() {
     }
     let set = build_set();
     let registry = Registry::start_with(support::registry::Auth::None, true);
-    let mut references = Vec::new();
-    let mut layers = Vec::new();
-    for (name, path) in &set.images {
-        let repo = Path::new(name).file_stem().unwrap().to_str().unwrap();
-        registry.push(path, &format!("{repo}:v1"), false, None);
-        references.push(format!("registry://{}/{repo}:v1", registry.host()));
-        layers.push(archive_layers(path));
-    }
+    let references = set.push_to(&registry);
+    let layers: Vec<_> = set
+        .images
+        .iter()
+        .map(|(_, path)| archive_layers(path))
+        .collect();
     let pushed = registry.requests().lines().count();
     let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
     // Without the blob cache, a blob fetched twice would be two GETs.
@@ -486,12 +484,7 @@ fn a_credential_helper_is_asked_once_for_a_whole_fleet() {
     }
     let set = build_set();
     let registry = Registry::start(support::registry::Auth::None);
-    let mut references = Vec::new();
-    for (name, path) in &set.images {
-        let repo = Path::new(name).file_stem().unwrap().to_str().unwrap();
-        registry.push(path, &format!("{repo}:v1"), false, None);
-        references.push(format!("registry://{}/{repo}:v1", registry.host()));
-    }
+    let references = set.push_to(&registry);
     let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
     let (path, log) = env.credential_helper(&registry.host(), "s3cret-horse");
     let mut command = env.command();

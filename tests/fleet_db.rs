@@ -28,17 +28,6 @@ fn stderr(output: &Output) -> String {
 }
 
 /// The set pushed to a registry: one `registry://…:v1` reference per image.
-fn pushed(registry: &Registry, images: &[(String, std::path::PathBuf)]) -> Vec<String> {
-    images
-        .iter()
-        .map(|(name, path)| {
-            let repo = Path::new(name).file_stem().unwrap().to_str().unwrap();
-            registry.push(path, &format!("{repo}:v1"), false, None);
-            format!("registry://{}/{repo}:v1", registry.host())
-        })
-        .collect()
-}
-
 /// `layerscope --quiet ARGS…` in `env`, the database URL given by environment (as a
 /// Kubernetes Secret gives it), never in argv.
 /// An empty `db`: no database (plain `fleet`).
@@ -123,7 +112,7 @@ fn sqlite_report_equals_fleet_and_a_second_run_parses_only_the_new_layers() {
     }
     let set = build_set();
     let registry = Registry::start_with(support::registry::Auth::None, true);
-    let references = pushed(&registry, &set.images);
+    let references = set.push_to(&registry);
     let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
     let work = tempfile::tempdir().unwrap();
     let path = work.path().join("fleet.db");
@@ -334,7 +323,7 @@ fn postgres_three_shards_parse_each_layer_once_even_with_a_worker_killed() {
     let Some(pg) = Postgres::start() else { return };
     let set = build_set();
     let registry = Registry::start_with(support::registry::Auth::None, false);
-    let references = pushed(&registry, &set.images);
+    let references = set.push_to(&registry);
     let env = Env::new(env!("CARGO_BIN_EXE_layerscope"));
     let work = tempfile::tempdir().unwrap();
     let list = write_list(work.path(), "images.txt", &references);

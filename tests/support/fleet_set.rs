@@ -40,6 +40,25 @@ pub struct Set {
 }
 
 /// app1 and app2 on one base (two layers), app3 on a newer base, and an unrelated image.
+impl Set {
+    /// Push every image to `registry` as `NAME:v1` (its file's stem); their references,
+    /// in the set's order.
+    pub fn push_to(&self, registry: &super::registry::Registry) -> Vec<String> {
+        self.images
+            .iter()
+            .map(|(name, path)| {
+                let repo = std::path::Path::new(name)
+                    .file_stem()
+                    .unwrap()
+                    .to_str()
+                    .unwrap();
+                registry.push(path, &format!("{repo}:v1"), false, None);
+                format!("registry://{}/{repo}:v1", registry.host())
+            })
+            .collect()
+    }
+}
+
 pub fn build_set() -> Set {
     let dir = tempfile::tempdir().unwrap();
     let base = || {
