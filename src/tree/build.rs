@@ -676,13 +676,10 @@ impl TreeBuilder {
     /// Find or create the child `name` of `parent`.
     fn child(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
         let hash = Self::hash_key(&self.hasher, parent, name);
-        let Tree { nodes, names, .. } = &mut self.tree;
-        if let Some(&(found, _)) = self.lookup.find(Self::spread(hash), |&(id, kept)| {
-            let node = &nodes[id as usize];
-            kept == hash && node.parent == parent && node.name.get(names) == name
-        }) {
+        if let Some(found) = self.find_hashed(hash, parent, name) {
             return found;
         }
+        let Tree { nodes, names, .. } = &mut self.tree;
         // Past a limit the path goes to the root: the layer fails before anything reads it.
         let checked =
             limits::next_id(Limited::Nodes, nodes.len(), self.limits.nodes).and_then(|id| {
@@ -904,7 +901,11 @@ impl TreeBuilder {
     }
 
     fn find_child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        let hash = Self::hash_key(&self.hasher, parent, name);
+        self.find_hashed(Self::hash_key(&self.hasher, parent, name), parent, name)
+    }
+
+    /// The child `name` of `parent`, whose key hashes to `hash`.
+    fn find_hashed(&self, hash: u32, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         self.lookup
             .find(Self::spread(hash), |&(id, kept)| {
                 let candidate = &self.tree.nodes[id as usize];
